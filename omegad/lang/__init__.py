@@ -1,0 +1,1 @@
+"""Omega Lisp: reader, compiler, step machine, primitives, printer. Pure: no I/O, no trio."""
