@@ -1,0 +1,120 @@
+"""`<name>.jsonl`: the reference's event journal, appended as events happen, read back tolerantly."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from omegad.persist.events import Event
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
+def encode_line(event: Event) -> bytes:
+    return _encode(event) + b"\n"
+
+
+@dataclass
+class JournalView:
+    """A journal as read from disk: the header, the seq'd events, and where each line starts."""
+
+    header: Event | None = None
+    events: list[Event] = field(default_factory=list)
+    offsets: list[int] = field(default_factory=list)  # byte offset of each event's line
+    size: int = 0  # bytes of whole lines; a torn tail lies beyond
+    torn: int = 0  # bytes after the last whole, parseable line
+
+    @property
+    def next_seq(self) -> int:
+        return self.events[-1]["seq"] + 1 if self.events else 0
+
+
+def read_journal(path: Path) -> JournalView:
+    """Every whole line of the journal; stops at the first line that is cut off or unparseable."""
+    view = JournalView()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return view
+    pos = 0
+    while pos < len(data):
+        end = data.find(b"\n", pos)
+        if end < 0:
+            break
+        line = data[pos:end]
+        if line.strip():
+            try:
+                event = _decode(line)
+            except msgspec.DecodeError:
+                break
+            if not isinstance(event, dict):
+                break
+            if "seq" in event:
+                view.events.append(event)
+                view.offsets.append(pos)
+            elif event.get("type") == "session" and view.header is None:
+                view.header = event
+        pos = end + 1
+    view.size = pos
+    view.torn = len(data) - pos
+    return view
+
+
+class JournalWriter:
+    """Appends encoded events to one journal file; tracks the next seq and the byte offset.
+
+    One `os.write` per batch: the reply to a command goes out after its events reached the OS.
+    """
+
+    def __init__(self, path: Path, next_seq: int, size: int) -> None:
+        self.path = path
+        self.next_seq = next_seq
+        self.size = size
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self.dirty = False
+
+    @classmethod
+    def create(cls, path: Path, header: Event) -> JournalWriter:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = cls(path, 0, 0)
+        os.ftruncate(writer._fd, 0)
+        writer.write([header])
+        return writer
+
+    @classmethod
+    def open_existing(cls, path: Path, view: JournalView) -> JournalWriter:
+        if view.torn:
+            os.truncate(path, view.size)
+        return cls(path, view.next_seq, view.size)
+
+    def write(self, events: list[Event]) -> list[int]:
+        """Append events; returns the byte offset at which each one's line starts."""
+        offsets: list[int] = []
+        chunks: list[bytes] = []
+        pos = self.size
+        for event in events:
+            line = encode_line(event)
+            offsets.append(pos)
+            chunks.append(line)
+            pos += len(line)
+        blob = b"".join(chunks)
+        written = 0
+        while written < len(blob):
+            written += os.write(self._fd, blob[written:])
+        self.size = pos
+        self.dirty = True
+        return offsets
+
+    def fsync(self) -> None:
+        if self.dirty:
+            os.fsync(self._fd)
+            self.dirty = False
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1

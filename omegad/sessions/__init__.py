@@ -1,0 +1,1 @@
+"""Sessions: the pool of session actors, the REPL command language, leases."""

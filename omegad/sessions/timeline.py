@@ -1,0 +1,121 @@
+"""A session's journal seen as a timeline: checkpoints, goto / resume arithmetic, the reference's texts.
+
+`:session load NAME` reads NAME's journal into a `Timeline`; `goto`, `resume`, `checkpoints` and
+`trace` then work on it. Where states come from is the caller's business (`StateSource`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegad.persist.events import Event
+from omegad.persist.index import IndexInfo, read_index
+from omegad.persist.journal import read_journal
+from omegad.sessions.render import render_trace
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    seq: int
+    reason: str
+    state_id: str
+    offset: int
+
+
+@dataclass
+class Timeline:
+    name: str
+    header: Event | None
+    events: list[Event]
+    checkpoints: list[Checkpoint]
+    receipts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def event_count(self) -> int:
+        return self.events[-1]["seq"] + 1 if self.events else 0
+
+    def checkpoint_before(self, seq: int) -> Checkpoint | None:
+        best = None
+        for cp in self.checkpoints:
+            if cp.seq <= seq:
+                best = cp
+        return best
+
+    def checkpoint_after(self, seq: int) -> Checkpoint | None:
+        return next((cp for cp in self.checkpoints if cp.seq > seq), None)
+
+    def between(self, first: int, last: int) -> list[Event]:
+        """Events with first < seq <= last."""
+        return [e for e in self.events if first < e["seq"] <= last]
+
+    def trace_lines(self, verbose: bool) -> list[str]:
+        return render_trace(self.header, self.events, verbose)
+
+    def checkpoint_lines(self) -> list[str]:
+        lines = [f"Checkpoints ({len(self.checkpoints)}):"]
+        lines += [f"  [{cp.seq:03d}] {cp.reason} (state: {cp.state_id})" for cp in self.checkpoints]
+        return lines
+
+
+def read_timeline(sessions_dir: Path, name: str) -> Timeline | None:
+    """NAME's journal as a timeline, or None when there is no journal."""
+    path = sessions_dir / f"{name}.jsonl"
+    if not path.exists():
+        return None
+    view = read_journal(path)
+    checkpoints = [
+        Checkpoint(e["seq"], e["reason"], e["stateId"], off)
+        for e, off in zip(view.events, view.offsets, strict=True)
+        if e["type"] == "checkpoint"
+    ]
+    index_path = sessions_dir / f"{name}.index.json"
+    info = read_index(index_path) if index_path.exists() else IndexInfo()
+    return Timeline(name, view.header, view.events, checkpoints, info.receipts)
+
+
+@dataclass(frozen=True)
+class Jump:
+    """What `:session goto` reports besides the restored state."""
+
+    checkpoint: Checkpoint
+    replayed_steps: int
+    receipt_keys: list[str]
+    control_override: str | None  # the last replayed LLM response, printed as a value
+
+    def lines(self, target: int, control: str) -> list[str]:
+        return [
+            f"Jumped to seq {target}",
+            f"  Replayed {self.replayed_steps} steps",
+            f"  Used {len(self.receipt_keys)} cached LLM receipts",
+            f"  Control: Value: {self.control_override or control}",
+        ]
+
+
+def plan_jump(timeline: Timeline, target: int) -> Jump | None:
+    cp = timeline.checkpoint_before(target)
+    if cp is None:
+        return None
+    steps = 0
+    keys: list[str] = []
+    control = None
+    for event in timeline.between(cp.seq, target):
+        if event["type"] == "step":
+            steps += 1
+        elif event["type"] == "llm_resp":
+            keys.append(event["receiptKey"])
+            control = json.dumps(receipt_content(timeline, event), ensure_ascii=False)
+    return Jump(cp, steps, keys, control)
+
+
+def receipt_content(timeline: Timeline, event: Event) -> str:
+    receipt = timeline.receipts.get(event["receiptKey"])
+    if receipt is None:
+        raise LookupError(f"Receipt not found: {event['receiptKey']}")
+    response = receipt.get("response", {})
+    content = response.get("content") if isinstance(response, dict) else None
+    if isinstance(content, str):
+        return content
+    return json.dumps(response, separators=(",", ":"), ensure_ascii=False)
