@@ -11,6 +11,7 @@ import os
 import socket
 import stat
 import sys
+import time
 from pathlib import Path
 
 from omegad.config import Config
@@ -29,14 +30,16 @@ class PidFile:
     def __init__(self, path: Path):
         self.path = path
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "?"
-            os.close(self.fd)
-            raise StartupError(
-                f"another omegad (pid {holder}) is running; its pidfile is {path}"
-            ) from None
+        # A client probing for a running daemon holds a shared lock for microseconds: retry.
+        for _ in range(20):
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                time.sleep(0.01)
+        holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "?"
+        os.close(self.fd)
+        raise StartupError(f"another omegad (pid {holder}) is running; its pidfile is {path}")
 
     def write_pid(self) -> None:
         os.ftruncate(self.fd, 0)
