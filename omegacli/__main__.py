@@ -1,0 +1,200 @@
+"""`omegacli`: argument parsing and the one-shot commands.
+
+    omegacli call METHOD [PARAMS_JSON]       result as JSON on stdout
+    omegacli daemon start|stop|status|restart
+
+Exit status: 0 ok, 1 the call ended in an RPC error (on stderr), 2 bad usage, 3 no daemon
+reachable (or it could not be started), 130 interrupted by Ctrl-C.
+
+The one-shot paths import only the standard library's json/socket/argparse and the light parts
+of `protocol` (no trio, no msgspec, no prompt_toolkit). A command is a function in COMMANDS taking
+the parsed arguments and returning the exit status; new subcommands (`repl`) and flags (`-s`, `-c`,
+`-f`) are added in `build_parser` and COMMANDS.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from omegacli import autostart
+from omegacli.client import Client, DaemonUnreachable
+from protocol import errors, paths
+
+EXIT_OK, EXIT_RPC_ERROR, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+CANCEL_GRACE = 2.0  # seconds to wait for the answer of a cancelled request
+
+
+class UsageError(Exception):
+    pass
+
+
+def _global_flags(ap: argparse.ArgumentParser, default) -> None:
+    """Flags accepted before or after the subcommand (`default` SUPPRESS on subparsers)."""
+    d = {} if default is None else {"default": default}
+    ap.add_argument(
+        "--socket", type=Path, help="daemon socket ($OMEGAD_SOCKET or runtime dir)", **d
+    )
+    ap.add_argument(
+        "--session-dir", help="session dir ($OMEGA_SESSION_DIR, ./.omega-session, data dir)", **d
+    )
+    ap.add_argument(
+        "--timeout", type=float, metavar="S", help="cancel the call after S seconds", **d
+    )
+    ap.add_argument("--no-autostart", action="store_true", help="never start a daemon", **d)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="omegacli", description="Client of the omega session server.")
+    _global_flags(ap, None)
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    call = sub.add_parser("call", help="call one method; print its result as JSON")
+    _global_flags(call, argparse.SUPPRESS)
+    call.add_argument("method")
+    call.add_argument("params", nargs="?", metavar="PARAMS_JSON", help="a JSON object or array")
+    daemon = sub.add_parser("daemon", help="control the daemon")
+    _global_flags(daemon, argparse.SUPPRESS)
+    daemon.add_argument("action", choices=["start", "stop", "status", "restart"])
+    return ap
+
+
+def socket_of(args: argparse.Namespace) -> tuple[Path, bool]:
+    """The socket path, and whether it was named (flag or $OMEGAD_SOCKET) rather than defaulted."""
+    if args.socket is not None:
+        return args.socket.expanduser().absolute(), True
+    import os
+
+    return paths.socket_path(), "OMEGAD_SOCKET" in os.environ
+
+
+def fail(message: str, status: int) -> int:
+    print(f"omegacli: {message}", file=sys.stderr)
+    return status
+
+
+def print_rpc_error(e: errors.RpcError) -> None:
+    print(f"omegacli: error {e.code}: {e.message}", file=sys.stderr)
+    if e.data is not None:
+        print(json.dumps(e.data, indent=2), file=sys.stderr)
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    params = None
+    if args.params is not None:
+        try:
+            params = json.loads(args.params)
+        except ValueError as e:
+            raise UsageError(f"PARAMS_JSON is not valid JSON: {e}") from None
+        if not isinstance(params, dict | list):
+            raise UsageError("PARAMS_JSON must be a JSON object or array")
+    sock, named = socket_of(args)
+    try:
+        client, _ = autostart.connect(
+            sock, autostart=not args.no_autostart, session_dir=args.session_dir, socket_named=named
+        )
+    except DaemonUnreachable as e:
+        return fail(str(e), EXIT_UNREACHABLE)
+    except errors.RpcError as e:
+        print_rpc_error(e)
+        return EXIT_RPC_ERROR
+    with client:
+        try:
+            result = call_interruptible(client, args.method, params, args.timeout)
+        except errors.RpcError as e:
+            print_rpc_error(e)
+            return EXIT_INTERRUPTED if getattr(e, "interrupted_by_user", False) else EXIT_RPC_ERROR
+        except DaemonUnreachable as e:
+            return fail(f"{e}; the call's outcome is unknown", EXIT_UNREACHABLE)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def call_interruptible(client: Client, method: str, params, timeout: float | None):
+    """Call; on Ctrl-C or after `timeout` s, send $/cancelRequest and return/raise its answer."""
+    rid = client.start(method, params)
+    by_user = False
+    try:
+        client.sock.settimeout(timeout)
+        return client.wait(rid)
+    except KeyboardInterrupt:
+        by_user = True
+    except TimeoutError:
+        pass
+    client.notify("$/cancelRequest", {"id": rid})
+    client.sock.settimeout(CANCEL_GRACE)
+    try:
+        return client.wait(rid)
+    except TimeoutError:
+        raise errors.Interrupted("the daemon did not answer the cancelled request") from None
+    except errors.RpcError as e:
+        e.interrupted_by_user = by_user
+        if not by_user and e.code == errors.INTERRUPTED:
+            e.message = f"timed out after {timeout:g} s; {e.message}"
+        raise
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    sock, named = socket_of(args)
+    action = args.action
+    if action in ("stop", "restart"):
+        try:
+            client = Client.connect(str(sock))
+        except DaemonUnreachable:
+            if action == "stop":
+                print("omegad is not running")
+                return EXIT_OK
+        else:
+            pid = autostart.running_pid(sock)
+            try:
+                autostart.stop(client, sock)
+            except DaemonUnreachable as e:
+                return fail(str(e), EXIT_UNREACHABLE)
+            print(f"omegad stopped (pid {pid})")
+        if action == "stop":
+            return EXIT_OK
+    if action in ("start", "restart"):
+        try:
+            Client.connect(str(sock)).close()
+            print(f"omegad is already running (pid {autostart.running_pid(sock)})")
+            return EXIT_OK
+        except DaemonUnreachable:
+            pass
+        try:
+            autostart.start(sock, socket_named=named).close()
+        except DaemonUnreachable as e:
+            return fail(str(e), EXIT_UNREACHABLE)
+        print(f"omegad started (pid {autostart.running_pid(sock)}) on {sock}")
+        return EXIT_OK
+    # status
+    try:
+        with Client.connect(str(sock)) as client:
+            status = client.call("server.status")
+    except DaemonUnreachable:
+        return fail(f"omegad is not running (socket {sock})", EXIT_UNREACHABLE)
+    except errors.RpcError as e:
+        print_rpc_error(e)
+        return EXIT_RPC_ERROR
+    print(json.dumps(status, indent=2))
+    return EXIT_OK
+
+
+COMMANDS = {"call": cmd_call, "daemon": cmd_daemon}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as e:
+        parser.print_usage(sys.stderr)
+        return fail(str(e), EXIT_USAGE)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

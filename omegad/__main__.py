@@ -1,0 +1,94 @@
+"""`omegad`: flags -> Config, then start safely and run the daemon.
+
+    omegad [--foreground] [--socket PATH] [--session-dir DIR] [--log-level LEVEL] [--idle-exit S]
+
+Without --foreground the daemon forks into the background once its socket is listening, so
+`omegad` returning 0 means "ready". Startup errors go to stderr with exit status 1.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from omegad.config import Config
+from omegad.lifecycle import PidFile, StartupError, bind_socket, daemonize, setup_logging
+from protocol import paths
+
+LOG_LEVELS = ["debug", "info", "warning", "error"]
+
+
+def parse_args(argv: list[str] | None) -> Config:
+    ap = argparse.ArgumentParser(prog="omegad", description="The omega session server.")
+    ap.add_argument(
+        "--foreground", action="store_true", help="stay in the foreground; log to stderr too"
+    )
+    ap.add_argument(
+        "--socket", type=Path, help="Unix socket path (default $OMEGAD_SOCKET or the runtime dir)"
+    )
+    ap.add_argument(
+        "--session-dir",
+        type=Path,
+        help="session dir for clients naming none (default $OMEGA_SESSION_DIR, else user data dir)",
+    )
+    ap.add_argument(
+        "--log-level", choices=LOG_LEVELS, default=os.environ.get("OMEGAD_LOG_LEVEL", "info")
+    )
+    ap.add_argument(
+        "--idle-exit",
+        type=float,
+        metavar="SECONDS",
+        help="exit after SECONDS without any connection",
+    )
+    args = ap.parse_args(argv)
+    if args.idle_exit is not None and args.idle_exit <= 0:
+        ap.error("--idle-exit must be positive")
+    named_socket = args.socket is not None or "OMEGAD_SOCKET" in os.environ
+    sock = (args.socket or paths.socket_path()).expanduser().absolute()
+    session_dir = args.session_dir or (
+        Path(os.environ["OMEGA_SESSION_DIR"])
+        if os.environ.get("OMEGA_SESSION_DIR")
+        else paths.user_data_dir()
+    )
+    return Config(
+        socket=sock,
+        session_dir=session_dir.expanduser().absolute(),
+        log_level=args.log_level,
+        idle_exit=args.idle_exit,
+        foreground=args.foreground,
+        private_runtime_dir=not named_socket,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = parse_args(argv)
+    try:
+        try:
+            paths.ensure_private_dir(config.socket.parent, tighten=config.private_runtime_dir)
+        except (paths.UnsafePath, OSError) as e:
+            raise StartupError(f"unsafe or unusable socket directory: {e}") from None
+        pidfile = PidFile(config.pidfile)
+        try:
+            listen_sock = bind_socket(config.socket, private_dir=config.private_runtime_dir)
+        except StartupError:
+            pidfile.remove()
+            raise
+    except StartupError as e:
+        print(f"omegad: {e}", file=sys.stderr)
+        return 1
+    if not config.foreground:
+        daemonize(config.log_file)
+    pidfile.write_pid()
+    setup_logging(config)
+
+    import trio
+
+    import omegad.methods  # noqa: F401  (registers the handlers)
+    from omegad.daemon import Daemon
+
+    trio.run(Daemon(config, listen_sock, pidfile).run)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

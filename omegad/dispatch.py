@@ -1,0 +1,103 @@
+"""The method table: method name -> handler with its params/result Structs, and `dispatch`.
+
+Handlers live in `omegad/methods/<family>.py` and register with `@method("family.name")`; the
+name must be in `protocol.methods.METHODS`, which gives the Structs. A handler is
+`async def handler(params: <ParamsStruct>, conn: Connection) -> <ResultStruct>` and raises
+`protocol.errors.RpcError` subclasses for errors the user should read; anything else becomes
+-32603 and is logged with its traceback.
+
+`inline=True` marks a handler that never waits (no blocking, no long awaits): the connection runs
+it in its read loop, in arrival order, instead of in a task of its own. `server.hello` is inline so
+that requests pipelined behind it see its effects.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from msgspec import UNSET
+
+from protocol import errors
+from protocol.messages import Request, encode_error, encode_result
+from protocol.methods import METHODS, MethodSpec, Params
+
+if TYPE_CHECKING:
+    from omegad.server import Connection
+
+log = logging.getLogger("omegad.dispatch")
+
+Handler = Callable[[Any, "Connection"], Awaitable[Any]]
+
+
+@dataclass(slots=True, frozen=True)
+class Route:
+    spec: MethodSpec
+    handler: Handler
+    decoder: msgspec.json.Decoder
+    inline: bool
+
+
+ROUTES: dict[str, Route] = {}
+
+
+def method(name: str, *, inline: bool = False) -> Callable[[Handler], Handler]:
+    """Register the decorated coroutine function as the handler of `name`."""
+    spec = METHODS.get(name)
+    if spec is None:
+        raise KeyError(f"{name!r} is not in protocol.methods.METHODS; declare its Structs there")
+
+    def register(handler: Handler) -> Handler:
+        ROUTES[name] = Route(spec, handler, msgspec.json.Decoder(spec.params), inline)
+        return handler
+
+    return register
+
+
+def _invalid_params(e: msgspec.ValidationError) -> errors.InvalidParams:
+    text = str(e).replace("`$.", "`params.").replace("`$`", "`params`")
+    if text.endswith(" - at `params`"):
+        text = text[: -len(" - at `params`")]
+    return errors.InvalidParams(f"Invalid params: {text}")
+
+
+def decode_params(route: Route, raw: msgspec.Raw | Any) -> Params:
+    if raw is UNSET:
+        raw = b"{}"
+    first = memoryview(raw)[:1].tobytes()
+    try:
+        if first == b"{":
+            return route.decoder.decode(raw)
+        if first == b"[":  # by position: the Struct's fields in declaration order
+            items = msgspec.json.decode(raw)
+            fields = route.spec.params.__struct_fields__
+            if len(items) > len(fields):
+                raise errors.InvalidParams(
+                    f"Invalid params: {route.spec.name} takes at most {len(fields)} positional"
+                    f" params ({', '.join(fields) or 'none'}), got {len(items)}"
+                )
+            return msgspec.convert(dict(zip(fields, items, strict=False)), route.spec.params)
+    except msgspec.ValidationError as e:
+        raise _invalid_params(e) from None
+    raise errors.InvalidRequest("Invalid Request: params must be an object or an array")
+
+
+async def dispatch(req: Request, conn: "Connection") -> bytes:
+    """Run one request to completion and return its encoded answer (without the newline)."""
+    route = ROUTES.get(req.method)
+    try:
+        if route is None:
+            raise errors.MethodNotFound(f"Method not found: {req.method}")
+        params = decode_params(route, req.params)
+        result = await route.handler(params, conn)
+        return encode_result(req.id, result)
+    except errors.RpcError as e:
+        return encode_error(req.id, e)
+    except Exception:
+        log.exception("request %r (%s) failed", req.id, req.method)
+        return encode_error(req.id, errors.InternalError("Internal error (see the daemon log)"))
+
+
+def route_of(name: str) -> Route | None:
+    return ROUTES.get(name)

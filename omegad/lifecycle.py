@@ -1,0 +1,128 @@
+"""Starting up safely, before trio runs: the pidfile lock, the socket, daemonizing, logging.
+
+Everything here either succeeds or raises `StartupError` with a message for the user; the process
+then exits 1 with that message on stderr (an auto-starting client shows it as the daemon's error).
+"""
+
+import errno
+import fcntl
+import logging
+import os
+import socket
+import stat
+import sys
+import time
+from pathlib import Path
+
+from omegad.config import Config
+from protocol.paths import UnsafePath, ensure_private_dir
+
+log = logging.getLogger("omegad")
+
+
+class StartupError(Exception):
+    pass
+
+
+class PidFile:
+    """An flock'd pidfile held for the daemon's whole life: one daemon per socket."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        # A client probing for a running daemon holds a shared lock for microseconds: retry.
+        for _ in range(20):
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                time.sleep(0.01)
+        holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "?"
+        os.close(self.fd)
+        raise StartupError(f"another omegad (pid {holder}) is running; its pidfile is {path}")
+
+    def write_pid(self) -> None:
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+
+    def remove(self) -> None:
+        """Unlink, then close (closing drops the lock)."""
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        os.close(self.fd)
+
+
+def bind_socket(path: Path, *, private_dir: bool) -> socket.socket:
+    """Bind a listening Unix socket at `path` (0600) in a directory that is safe for it.
+
+    A socket file left by a dead daemon is removed; one a live daemon answers on is never taken.
+    """
+    try:
+        ensure_private_dir(path.parent, tighten=private_dir)
+    except (UnsafePath, OSError) as e:
+        raise StartupError(f"unsafe or unusable socket directory: {e}") from None
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        pass
+    else:
+        if not stat.S_ISSOCK(st.st_mode):
+            raise StartupError(f"{path} exists and is not a socket; not touching it")
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(path))
+        except ConnectionRefusedError:
+            log.info("removing stale socket %s", path)
+            os.unlink(path)
+        except OSError as e:
+            raise StartupError(f"cannot check the existing socket {path}: {e.strerror}") from None
+        else:
+            raise StartupError(f"a live daemon is already listening on {path}")
+        finally:
+            probe.close()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    except OSError as e:
+        sock.close()
+        hint = " (socket paths are limited to ~107 bytes)" if e.errno == errno.EINVAL else ""
+        raise StartupError(f"cannot bind {path}: {e.strerror}{hint}") from None
+    finally:
+        os.umask(old_umask)
+    os.chmod(path, 0o600)
+    sock.listen(512)
+    return sock
+
+
+def daemonize(log_file: Path) -> None:
+    """Fork into the background. The parent exits 0: the socket is already listening, so the
+    daemon is ready when its starter's process ends. The child loses its terminal and writes
+    stderr (crashes included) to the log file."""
+    if os.fork() > 0:
+        os._exit(0)
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    logfd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.dup2(logfd, 2)
+    os.close(devnull)
+    os.close(logfd)
+    os.chdir("/")
+
+
+def setup_logging(config: Config) -> None:
+    level = getattr(logging, config.log_level.upper())
+    handlers: list[logging.Handler] = [logging.FileHandler(config.log_file, encoding="utf-8")]
+    if config.foreground:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s")
+    root = logging.getLogger()
+    for h in handlers:
+        h.setFormatter(fmt)
+        root.addHandler(h)
+    root.setLevel(level)
+    os.chmod(config.log_file, 0o600)

@@ -1,0 +1,142 @@
+"""server.* and rpc.* methods, and the $/cancelRequest notification."""
+
+import os
+import time
+
+import msgspec
+import trio
+
+from omegad import __version__
+from omegad.dispatch import method
+from omegad.server import Connection
+from protocol import PROTOCOL_VERSION, errors
+from protocol import methods as m
+
+CAPABILITIES = ["batch", "cancel", "notifications"]
+MAX_PING_DELAY = 60.0
+
+
+@method("server.hello", inline=True)
+async def hello(p: m.HelloParams, conn: Connection) -> m.HelloResult:
+    if p.protocol != PROTOCOL_VERSION:
+        raise errors.VersionMismatch(
+            f"Version mismatch: the daemon speaks protocol {PROTOCOL_VERSION}, "
+            f"the client {p.protocol}",
+            {"server_version": __version__, "protocol": PROTOCOL_VERSION},
+        )
+    daemon = conn.daemon
+    conn.session_dir = daemon.session_dirs.acquire(p.session_dir or daemon.config.session_dir)
+    conn.client = p.client
+    conn.env = dict(p.env)
+    return m.HelloResult(
+        server_version=__version__,
+        protocol=PROTOCOL_VERSION,
+        pid=os.getpid(),
+        capabilities=CAPABILITIES,
+        session_dir=str(conn.session_dir),
+    )
+
+
+@method("server.ping")
+async def ping(p: m.PingParams, conn: Connection) -> m.PingResult:
+    if not 0 <= p.delay <= MAX_PING_DELAY:
+        raise errors.InvalidParams(
+            f"Invalid params: `delay` must be within 0..{MAX_PING_DELAY:g} s"
+        )
+    if p.delay:
+        await trio.sleep(p.delay)
+    return m.PingResult()
+
+
+@method("server.status", inline=True)
+async def status(p: m.StatusParams, conn: Connection) -> m.StatusResult:
+    daemon = conn.daemon
+    cfg = daemon.config
+    proc = daemon.process
+    with proc.oneshot():
+        rss = proc.memory_info().rss
+        cpu = proc.cpu_times()
+        cpu_percent = proc.cpu_percent(None)
+    now = time.monotonic()
+    connections = [
+        m.ConnectionInfo(
+            id=c.id,
+            client=c.client,
+            peer_pid=c.peer_pid,
+            session_dir=str(c.session_dir) if c.session_dir else None,
+            in_flight=len(c.in_flight),
+            connected_seconds=round(now - c.connected_at, 3),
+        )
+        for c in daemon.connections.values()
+    ]
+    return m.StatusResult(
+        version=__version__,
+        protocol=PROTOCOL_VERSION,
+        pid=os.getpid(),
+        started_at=daemon.started_at.isoformat(timespec="seconds"),
+        uptime_seconds=round(daemon.uptime(), 3),
+        rss_bytes=rss,
+        cpu_percent=cpu_percent,
+        cpu_seconds=round(cpu.user + cpu.system, 3),
+        connections=connections,
+        session_dirs=[str(d) for d in daemon.session_dirs],
+        config=m.ConfigInfo(
+            socket=str(cfg.socket),
+            pidfile=str(cfg.pidfile),
+            log_file=str(cfg.log_file),
+            log_level=cfg.log_level,
+            default_session_dir=str(cfg.session_dir),
+            idle_exit=cfg.idle_exit,
+            max_line=cfg.max_line,
+            foreground=cfg.foreground,
+        ),
+    )
+
+
+@method("server.shutdown", inline=True)
+async def shutdown(p: m.ShutdownParams, conn: Connection) -> m.ShutdownResult:
+    conn.daemon.request_shutdown(
+        f"server.shutdown from connection {conn.id} ({conn.client or '?'})"
+    )
+    return m.ShutdownResult()
+
+
+_discover_cache: m.DiscoverResult | None = None
+
+
+@method("rpc.discover", inline=True)
+async def discover(p: m.DiscoverParams, conn: Connection) -> m.DiscoverResult:
+    global _discover_cache
+    if _discover_cache is None:
+        _discover_cache = build_discover()
+    return _discover_cache
+
+
+def build_discover() -> m.DiscoverResult:
+    """The published method list, generated from protocol.methods.METHODS (never hand-written)."""
+    specs = sorted(m.METHODS.values(), key=lambda s: s.name)
+    types: list[type] = []
+    for s in specs:
+        types.append(s.params)
+        if s.result is not None:
+            types.append(s.result)
+    schemas, components = msgspec.json.schema_components(
+        types, ref_template="#/components/schemas/{name}"
+    )
+    by_type = dict(zip(types, schemas, strict=True))
+    methods = [
+        m.MethodInfo(
+            name=s.name,
+            summary=s.summary,
+            notification=s.result is None,
+            params=by_type[s.params],
+            result=by_type[s.result] if s.result is not None else None,
+        )
+        for s in specs
+    ]
+    return m.DiscoverResult(protocol=PROTOCOL_VERSION, methods=methods, components=components)
+
+
+@method("$/cancelRequest", inline=True)
+async def cancel_request(p: m.CancelParams, conn: Connection) -> None:
+    conn.cancel(p.id)

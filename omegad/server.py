@@ -1,0 +1,296 @@
+"""Accept connections, check each peer's uid, and run each connection's read loop.
+
+Each connection owns a nursery for its in-flight requests: a request runs in a task of its own,
+inside a `CancelScope` kept in `Connection.in_flight` by request id, so a slow request never blocks
+a fast one behind it and `$/cancelRequest` is one lookup and `scope.cancel()`. Answers may leave in
+any order; a lock keeps each line whole on the socket.
+"""
+
+import errno
+import itertools
+import logging
+import os
+import socket
+import struct
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import trio
+from msgspec import UNSET, Raw
+
+from omegad.dispatch import ROUTES, dispatch
+from protocol import errors
+from protocol.framing import LineBuffer, LineTooLong
+from protocol.messages import (
+    Id,
+    Request,
+    batch_decoder,
+    encode_error,
+    encode_notification,
+    request_decoder,
+)
+
+if TYPE_CHECKING:
+    from omegad.daemon import Daemon
+
+log = logging.getLogger("omegad.server")
+
+RECV_SIZE = 256 * 1024
+_ACCEPT_RETRY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+
+
+def peer_credentials(sock: Any) -> tuple[int, int, int] | None:
+    """(pid, uid, gid) of the process at the other end of a Unix socket, where the OS says."""
+    try:
+        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except (AttributeError, OSError):
+        return None
+    return struct.unpack("3i", raw)
+
+
+class Connection:
+    """One client connection; handlers receive it as their context (`conn`).
+
+    What a handler may use: `daemon` (daemon-wide state), `client`, `session_dir` and `env` (from
+    `server.hello`), `peer_pid`, `notify(method, params)` to stream a notification to this client
+    while a request runs, and `cancel(id)`.
+    """
+
+    def __init__(self, daemon: "Daemon", stream: trio.SocketStream, cid: int, peer_pid: int | None):
+        self.daemon = daemon
+        self.stream = stream
+        self.id = cid
+        self.peer_pid = peer_pid
+        self.client = ""
+        self.session_dir: Path | None = None
+        self.env: dict[str, str] = {}
+        self.in_flight: dict[Id, trio.CancelScope] = {}
+        self.connected_at = time.monotonic()
+        self._send_lock = trio.StrictFIFOLock()
+        self._recv_scope = trio.CancelScope()
+        self._draining = False
+        self.closed = False
+
+    # --- what handlers use -------------------------------------------------------------------
+
+    async def notify(self, method: str, params: Any = UNSET) -> None:
+        """Send a notification to this client (dropped silently if it has gone)."""
+        await self._send(encode_notification(method, params))
+
+    def cancel(self, request_id: Id) -> bool:
+        scope = self.in_flight.get(request_id)
+        if scope is None:
+            return False
+        scope.cancel()
+        return True
+
+    def effective_session_dir(self) -> Path:
+        """The hello's session dir, else the daemon's default (opened and locked on first use)."""
+        if self.session_dir is None:
+            self.session_dir = self.daemon.session_dirs.acquire(self.daemon.config.session_dir)
+        return self.session_dir
+
+    # --- the read loop -----------------------------------------------------------------------
+
+    def drain(self) -> None:
+        """Stop reading; requests already in flight are still answered."""
+        self._draining = True
+        self._recv_scope.cancel()
+
+    async def serve(self) -> None:
+        buf = LineBuffer(self.daemon.config.max_line)
+        try:
+            async with trio.open_nursery() as nursery:
+                while not self._draining:
+                    with trio.CancelScope() as self._recv_scope:
+                        try:
+                            data = await self.stream.receive_some(RECV_SIZE)
+                        except (trio.BrokenResourceError, trio.ClosedResourceError):
+                            data = b""
+                    if self._recv_scope.cancelled_caught or not data:
+                        break
+                    try:
+                        lines = buf.feed(data)
+                    except LineTooLong as e:
+                        log.warning("connection %d: %s; closing it", self.id, e)
+                        await self._send(
+                            encode_error(None, errors.InvalidRequest(f"Invalid Request: {e}"))
+                        )
+                        nursery.cancel_scope.cancel()
+                        break
+                    for line in lines:
+                        await self._on_line(line, nursery)
+                if buf.pending:
+                    log.debug(
+                        "connection %d: dropped %d bytes of an unfinished line",
+                        self.id,
+                        buf.pending,
+                    )
+        finally:
+            self.closed = True
+            await self.stream.aclose()
+
+    async def _send(self, line: bytes) -> None:
+        if self.closed:
+            return
+        async with self._send_lock:
+            try:
+                await self.stream.send_all(line + b"\n")
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self.closed = True
+
+    async def _on_line(self, line: bytes, nursery: trio.Nursery) -> None:
+        try:
+            req = request_decoder.decode(line)
+        except msgspec.ValidationError:
+            await self._on_non_request(line, nursery)
+            return
+        except msgspec.DecodeError as e:
+            await self._send(encode_error(None, errors.ParseError(f"Parse error: {e}")))
+            return
+        await self._start(req, nursery)
+
+    async def _on_non_request(self, line: bytes, nursery: trio.Nursery) -> None:
+        """Valid JSON that is not a request: a batch, or an invalid request."""
+        try:
+            items = batch_decoder.decode(line)
+        except msgspec.DecodeError:
+            await self._send(encode_error(_salvage_id(line), _invalid_request(line)))
+            return
+        if not items:
+            await self._send(
+                encode_error(None, errors.InvalidRequest("Invalid Request: empty batch"))
+            )
+            return
+        nursery.start_soon(self._run_batch, items)
+
+    async def _start(self, req: Request, nursery: trio.Nursery) -> None:
+        route = ROUTES.get(req.method)
+        if req.id is UNSET:  # a notification: run it, never answer
+            if route is not None and route.inline:
+                await dispatch(req, self)
+            else:
+                nursery.start_soon(dispatch, req, self)
+            return
+        if route is not None and route.inline:
+            await self._send(await dispatch(req, self))
+            return
+        scope = self._admit(req)
+        if scope is None:
+            await self._send(_duplicate(req.id))
+            return
+        nursery.start_soon(self._run_request, req, scope)
+
+    def _admit(self, req: Request) -> trio.CancelScope | None:
+        if req.id in self.in_flight:
+            return None
+        scope = self.in_flight[req.id] = trio.CancelScope()
+        return scope
+
+    async def _answer(self, req: Request, scope: trio.CancelScope) -> bytes:
+        reply = None
+        try:
+            with scope:
+                reply = await dispatch(req, self)
+        finally:
+            self.in_flight.pop(req.id, None)
+        if reply is None:
+            return encode_error(req.id, errors.Interrupted("Interrupted: request cancelled"))
+        return reply
+
+    async def _run_request(self, req: Request, scope: trio.CancelScope) -> None:
+        await self._send(await self._answer(req, scope))
+
+    async def _run_batch(self, items: list[Raw]) -> None:
+        replies: list[bytes | None] = [None] * len(items)
+
+        async def run(i: int, req: Request, scope: trio.CancelScope) -> None:
+            replies[i] = await self._answer(req, scope)
+
+        async with trio.open_nursery() as nursery:
+            for i, raw in enumerate(items):
+                try:
+                    req = request_decoder.decode(raw)
+                except msgspec.DecodeError:
+                    replies[i] = encode_error(_salvage_id(raw), _invalid_request(raw))
+                    continue
+                if req.id is UNSET:
+                    nursery.start_soon(dispatch, req, self)
+                    continue
+                scope = self._admit(req)
+                if scope is None:
+                    replies[i] = _duplicate(req.id)
+                    continue
+                nursery.start_soon(run, i, req, scope)
+        answers = [r for r in replies if r is not None]
+        if answers:
+            await self._send(b"[" + b",".join(answers) + b"]")
+
+
+def _salvage_id(raw: bytes | Raw) -> Id:
+    """The id of an invalid request, when it has a usable one (else null, as the spec says)."""
+    try:
+        obj = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    if isinstance(obj, dict):
+        rid = obj.get("id")
+        if isinstance(rid, str) or (isinstance(rid, int) and not isinstance(rid, bool)):
+            return rid
+    return None
+
+
+def _invalid_request(raw: bytes | Raw) -> errors.InvalidRequest:
+    try:
+        request_decoder.decode(raw)
+    except msgspec.ValidationError as e:
+        return errors.InvalidRequest(f"Invalid Request: {e}")
+    return errors.InvalidRequest()
+
+
+def _duplicate(rid: Id) -> bytes:
+    return encode_error(
+        rid, errors.InvalidRequest(f"Invalid Request: id {rid!r} is already in flight")
+    )
+
+
+class Server:
+    """The accept loop: one task per connection in the daemon's connection nursery."""
+
+    def __init__(self, daemon: "Daemon", listener: trio.SocketListener):
+        self.daemon = daemon
+        self.listener = listener
+        self._ids = itertools.count(1)
+        self._uid = os.getuid()
+
+    async def accept_loop(self, nursery: trio.Nursery) -> None:
+        while True:
+            try:
+                stream = await self.listener.accept()
+            except OSError as e:
+                if e.errno not in _ACCEPT_RETRY_ERRNOS:
+                    raise
+                log.error("accept failed (%s); retrying in 100 ms", os.strerror(e.errno))
+                await trio.sleep(0.1)
+                continue
+            nursery.start_soon(self._serve, stream)
+
+    async def _serve(self, stream: trio.SocketStream) -> None:
+        cid = next(self._ids)
+        creds = peer_credentials(stream.socket)
+        if creds is not None and creds[1] != self._uid:
+            log.warning(
+                "connection %d refused: peer uid %d (pid %d) is not ours", cid, creds[1], creds[0]
+            )
+            await stream.aclose()
+            return
+        conn = Connection(self.daemon, stream, cid, creds[0] if creds else None)
+        log.debug("connection %d opened (peer pid %s)", cid, conn.peer_pid)
+        self.daemon.connection_opened(conn)
+        try:
+            await conn.serve()
+        finally:
+            self.daemon.connection_closed(conn)
+            log.debug("connection %d closed", cid)
