@@ -8,7 +8,7 @@ Structs. Adding a method = its two Structs + one `_method(...)` line here + a ha
 Params Structs forbid unknown fields, so a typo is an `Invalid params` error naming the field.
 """
 
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import msgspec
 
@@ -126,6 +126,128 @@ class CancelParams(Params):
     id: int | str
 
 
+# --- session.* ----------------------------------------------------------------------------------
+
+
+class SessionParams(Params):
+    """A session of this connection's session dir, by name ([A-Za-z0-9][A-Za-z0-9._-]{0,63})."""
+
+    session: str
+
+
+class SessionInfo(Result):
+    name: str
+    events: int | None  # None: no index beside the journal (the reference lists it bare)
+    checkpoints: int | None
+    in_memory: bool
+
+
+class ListParams(Params):
+    pass
+
+
+class ListResult(Result):
+    sessions: list[SessionInfo]
+
+
+class OpenParams(SessionParams):
+    """Attach this connection to the session (it receives `session.output`); `write` takes the
+    write lease, refused while another client holds it."""
+
+    mode: Literal["read", "write"] = "read"
+
+
+class OpenResult(Result):
+    session: str
+    seq: int
+    lease_holder: str | None
+
+
+class ExecuteParams(SessionParams):
+    """Run one REPL command: an expression (several top-level forms run one after another) or a
+    `:` command. `piped` gives `:quit` the reference's piped-mode behaviour (no `Goodbye!`)."""
+
+    command: str
+    piped: bool = False
+
+
+class ExecuteResult(Result):
+    output: str  # every line the command printed, `display` output included, as the REPL shows it
+    ok: bool  # False when the (last) evaluation ended in an `error:` line
+    value: str | None  # the printed value of the last form (after `=> `)
+    error: str | None  # the message of the `error:` line
+    seq: int  # the session's next journal seq after the command
+    should_exit: bool
+    elapsed_ms: float
+    session: str  # the session the client works in from now on (changes after `:session fork`)
+
+
+class InterruptResult(Result):
+    interrupted: bool  # False when nothing was running
+
+
+class CheckpointInfo(Result):
+    seq: int
+    reason: str
+    state_id: str
+
+
+class CheckpointsResult(Result):
+    session: str  # the session whose checkpoints these are (the loaded one, else this one)
+    checkpoints: list[CheckpointInfo]
+
+
+class TraceParams(SessionParams):
+    from_seq: int = 0
+    limit: int = 1000
+    verbose: bool = False
+
+
+class TraceResult(Result):
+    session: str
+    lines: list[str]
+    total_events: int
+
+
+class GotoParams(SessionParams):
+    seq: int
+
+
+class ForkParams(SessionParams):
+    name: str
+
+
+class SaveParams(SessionParams):
+    name: str | None = None
+
+
+class OutputResult(Result):
+    """The text a session command printed (the same as its `:session …` form)."""
+
+    output: str
+    session: str
+
+
+class DeleteResult(Result):
+    deleted: bool
+
+
+class CompleteParams(SessionParams):
+    prefix: str
+
+
+class CompleteResult(Result):
+    completions: list[str]
+
+
+class OutputNotice(Params):
+    """`session.output` notification: text a running command printed, streamed as it happens."""
+
+    session: str
+    text: str
+    client: str
+
+
 # --- the table ----------------------------------------------------------------------------------
 
 
@@ -174,3 +296,18 @@ _method(
     None,
     "Notification: cancel an in-flight request of this connection (it answers -32800).",
 )
+
+_method("session.list", ListParams, ListResult, "The sessions of this connection's session dir.")
+_method("session.open", OpenParams, OpenResult, "Attach to a session (mode read|write).")
+_method("session.execute", ExecuteParams, ExecuteResult, "Run one REPL command in a session.")
+_method("session.interrupt", SessionParams, InterruptResult, "Stop the session's running command.")
+_method("session.take", SessionParams, OpenResult, "Take the session's write lease over.")
+_method("session.checkpoints", SessionParams, CheckpointsResult, "Checkpoints of the session.")
+_method("session.trace", TraceParams, TraceResult, "A page of the session's rendered journal.")
+_method("session.goto", GotoParams, OutputResult, "Restore the state at a checkpoint seq.")
+_method("session.resume", SessionParams, OutputResult, "Move to the next checkpoint.")
+_method("session.fork", ForkParams, OutputResult, "Fork the session at its current seq.")
+_method("session.save", SaveParams, OutputResult, "Copy the session under a new name, or flush it.")
+_method("session.delete", SessionParams, DeleteResult, "Delete a session and its files.")
+_method("session.complete", CompleteParams, CompleteResult, "Bound names and commands by prefix.")
+_method("session.output", OutputNotice, None, "Notification (daemon to client): streamed output.")

@@ -1,0 +1,151 @@
+"""session.* methods: every one finds the session's actor and asks it; the text comes from there."""
+
+from __future__ import annotations
+
+from omegad.dispatch import method
+from omegad.server import Connection
+from omegad.sessions import commands
+from omegad.sessions.actor import SessionActor
+from omegad.sessions.names import check_name
+from omegad.sessions.store import SessionStore
+from protocol import errors
+from protocol import methods as m
+
+
+def _store(conn: Connection) -> SessionStore:
+    return SessionStore(conn.effective_session_dir())
+
+
+async def _actor(conn: Connection, name: str) -> SessionActor:
+    check_name(name)
+    return await conn.daemon.sessions.get(_store(conn), name)
+
+
+async def _run(conn: Connection, name: str, command: str) -> m.OutputResult:
+    actor = await _actor(conn, name)
+    result = await actor.execute(command, conn, piped=False)
+    return m.OutputResult(output=result.output, session=result.session)
+
+
+@method("session.list")
+async def session_list(p: m.ListParams, conn: Connection) -> m.ListResult:
+    store = _store(conn)
+    manager = conn.daemon.sessions
+    rows = [
+        m.SessionInfo(name=name, events=counts[0] if counts else None,
+                      checkpoints=counts[1] if counts else None,
+                      in_memory=manager.live(store, name) is not None)
+        for name, counts in manager.list_sessions(store)
+    ]
+    return m.ListResult(sessions=rows)
+
+
+@method("session.open")
+async def session_open(p: m.OpenParams, conn: Connection) -> m.OpenResult:
+    actor = await _actor(conn, p.session)
+    if p.mode == "write":
+        actor.take_lease(conn, force=False)
+    else:
+        actor.attached[conn.id] = conn
+    return _opened(actor)
+
+
+@method("session.take")
+async def session_take(p: m.SessionParams, conn: Connection) -> m.OpenResult:
+    actor = await _actor(conn, p.session)
+    actor.take_lease(conn, force=True)
+    return _opened(actor)
+
+
+def _opened(actor: SessionActor) -> m.OpenResult:
+    holder = actor.lease
+    return m.OpenResult(session=actor.name, seq=actor.seq,
+                        lease_holder=(holder.client or f"connection {holder.id}") if holder else None)
+
+
+@method("session.execute")
+async def session_execute(p: m.ExecuteParams, conn: Connection) -> m.ExecuteResult:
+    actor = await _actor(conn, p.session)
+    return await actor.execute(p.command, conn, p.piped)
+
+
+@method("session.interrupt", inline=True)
+async def session_interrupt(p: m.SessionParams, conn: Connection) -> m.InterruptResult:
+    check_name(p.session)
+    actor = conn.daemon.sessions.live(_store(conn), p.session)
+    return m.InterruptResult(interrupted=actor is not None and actor.interrupt())
+
+
+@method("session.checkpoints")
+async def session_checkpoints(p: m.SessionParams, conn: Connection) -> m.CheckpointsResult:
+    actor = await _actor(conn, p.session)
+    timeline = actor.loaded or actor.own_timeline()
+    return m.CheckpointsResult(
+        session=timeline.name,
+        checkpoints=[m.CheckpointInfo(seq=c.seq, reason=c.reason, state_id=c.state_id)
+                     for c in timeline.checkpoints],
+    )
+
+
+@method("session.trace")
+async def session_trace(p: m.TraceParams, conn: Connection) -> m.TraceResult:
+    actor = await _actor(conn, p.session)
+    timeline = actor.loaded or actor.own_timeline()
+    page = [e for e in timeline.events if e["seq"] >= p.from_seq][: max(0, p.limit)]
+    header = timeline.header if p.from_seq <= 0 else None
+    from omegad.sessions.render import render_trace
+
+    return m.TraceResult(session=timeline.name, lines=render_trace(header, page, p.verbose),
+                         total_events=timeline.event_count)
+
+
+@method("session.goto")
+async def session_goto(p: m.GotoParams, conn: Connection) -> m.OutputResult:
+    return await _run(conn, p.session, f":session goto {p.seq}")
+
+
+@method("session.resume")
+async def session_resume(p: m.SessionParams, conn: Connection) -> m.OutputResult:
+    return await _run(conn, p.session, ":session resume")
+
+
+@method("session.fork")
+async def session_fork(p: m.ForkParams, conn: Connection) -> m.OutputResult:
+    check_name(p.name)
+    return await _run(conn, p.session, f":session fork {p.name}")
+
+
+@method("session.save")
+async def session_save(p: m.SaveParams, conn: Connection) -> m.OutputResult:
+    if p.name is None:
+        actor = await _actor(conn, p.session)
+        actor.flush_index()
+        if actor.journal is not None:
+            actor.journal.fsync()
+        return m.OutputResult(output="", session=actor.name)
+    check_name(p.name)
+    return await _run(conn, p.session, f":session save {p.name}")
+
+
+@method("session.delete")
+async def session_delete(p: m.SessionParams, conn: Connection) -> m.DeleteResult:
+    check_name(p.session)
+    deleted = await conn.daemon.sessions.delete(_store(conn), p.session)
+    if not deleted:
+        raise errors.SessionNotFound(f"Session '{p.session}' not found")
+    return m.DeleteResult(deleted=True)
+
+
+@method("session.complete")
+async def session_complete(p: m.CompleteParams, conn: Connection) -> m.CompleteResult:
+    actor = await _actor(conn, p.session)
+    if p.prefix.startswith(":"):
+        pool = commands.command_names()
+    else:
+        pool = actor.state.bound_names()
+    return m.CompleteResult(completions=[n for n in pool if n.startswith(p.prefix)])
+
+
+@method("session.output", inline=True)
+async def session_output(p: m.OutputNotice, conn: Connection) -> None:
+    """Sent by the daemon to clients; a client sending it is ignored."""

@@ -1,0 +1,360 @@
+"""One session's actor: a mailbox and a loop that owns the session's REPL state.
+
+Commands arrive through `execute` and run one at a time, in arrival order. Evaluation runs in
+slices (engine.py) and yields to trio between them, so `interrupt` lands within one slice and
+other sessions keep running. Read-only questions (checkpoints, trace, completion) are answered
+from the actor's fields directly and never wait behind a running command.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from omegad.lang import api
+from omegad.persist import events as ev
+from omegad.persist.index import CheckpointEntry, IndexInfo, write_index
+from omegad.persist.journal import JournalWriter, read_journal
+from omegad.sessions import engine
+from omegad.sessions.replay import replay
+from omegad.sessions.store import SessionStore
+from omegad.sessions.timeline import Checkpoint, Timeline
+from protocol import errors
+from protocol import methods as m
+
+if TYPE_CHECKING:
+    from omegad.server import Connection
+    from omegad.sessions.manager import SessionManager
+
+log = logging.getLogger("omegad.sessions")
+
+
+@dataclass
+class Job:
+    command: str
+    conn: Connection | None
+    piped: bool
+    done: trio.Event = field(default_factory=trio.Event)
+    result: m.ExecuteResult | None = None
+    error: BaseException | None = None
+    scope: trio.CancelScope | None = None
+    abandoned: bool = False
+
+
+@dataclass
+class Reply:
+    """What a command printed, piece by piece, and how its last evaluation ended."""
+
+    text: list[str] = field(default_factory=list)
+    ok: bool = True
+    value: str | None = None
+    error: str | None = None
+    should_exit: bool = False
+    session: str | None = None
+
+    def line(self, text: str) -> None:
+        self.text.append(text + "\n")
+
+    def lines(self, lines: list[str]) -> None:
+        for text in lines:
+            self.line(text)
+
+    def output(self) -> str:
+        out = "".join(self.text)
+        return out[:-1] if out.endswith("\n") else out
+
+
+class SessionActor:
+    def __init__(self, manager: SessionManager, store: SessionStore, name: str) -> None:
+        self.manager = manager
+        self.store = store
+        self.name = name
+        self.state = api.ReplState()
+        self.control = "null"
+        self.state_defs: dict[str, str] = {}
+        self.journal: JournalWriter | None = None
+        self.header: dict[str, Any] | None = None
+        self.checkpoints: list[Checkpoint] = []
+        self.states: dict[int, tuple[object, str]] = {}  # own checkpoint seq -> (snapshot, control)
+        self.receipts: dict[str, Any] = {}
+        self.loaded: Timeline | None = None
+        self.loaded_states: dict[int, tuple[object, str]] = {}
+        self.session_seq: int | None = None
+        self.off_journal = False  # state changed by load/goto/resume: replaying cannot rebuild it
+        self.index_dirty = False
+        self.attached: dict[int, Connection] = {}
+        self.lease: Connection | None = None
+        self.last_used = time.monotonic()
+        self._send, self._inbox = trio.open_memory_channel[Job](math.inf)
+        self._current: Job | None = None
+        self.closed = False
+
+    # --- life ------------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Bring the session up from its journal (or start one)."""
+        path = self.store.journal(self.name)
+        view = read_journal(path)
+        if view.torn:
+            log.warning("session %s: cut a torn tail of %d bytes", self.name, view.torn)
+        if view.header is None and not view.events:
+            self.header = ev.header(self.name)
+            self.journal = JournalWriter.create(path, self.header)
+            return
+        self.header = view.header
+        self.journal = JournalWriter.open_existing(path, view)
+        timeline = Timeline(self.name, view.header, view.events, _checkpoints(view), {})
+        from omegad.sessions.timeline import read_timeline
+
+        full = read_timeline(self.store.sessions, self.name)
+        if full is not None:
+            timeline.receipts = full.receipts
+        self.receipts = dict(timeline.receipts)
+        self.checkpoints = timeline.checkpoints
+        rebuilt = await replay(timeline, self.manager.fallback_oracle)
+        self.state, self.control, self.states = rebuilt.state, rebuilt.control, rebuilt.at
+
+    async def run(self) -> None:
+        async for job in self._inbox:
+            if job.abandoned:
+                continue
+            self._current = job
+            try:
+                with trio.CancelScope() as job.scope:
+                    job.result = await self._execute(job)
+                if job.scope.cancelled_caught:
+                    job.error = errors.Interrupted("Interrupted: the command was interrupted")
+            except errors.RpcError as e:
+                job.error = e
+            except Exception as e:  # a bug: answer it, keep the session alive
+                log.exception("session %s: command failed", self.name)
+                job.error = errors.InternalError(f"Internal error: {e}")
+            finally:
+                self._current = None
+                self.last_used = time.monotonic()
+                job.done.set()
+
+    def close(self) -> None:
+        self._send.close()
+        self.flush_index()
+        if self.journal is not None:
+            self.journal.fsync()
+            self.journal.close()
+        self.closed = True
+
+    # --- what the manager and methods call ------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return self._current is not None or self._send.statistics().current_buffer_used > 0
+
+    @property
+    def seq(self) -> int:
+        return self.journal.next_seq if self.journal else 0
+
+    async def execute(self, command: str, conn: Connection | None, piped: bool) -> m.ExecuteResult:
+        self._check_lease(conn)
+        if conn is not None:
+            self.attached[conn.id] = conn
+        job = Job(command, conn, piped)
+        self._send.send_nowait(job)
+        try:
+            await job.done.wait()
+        except trio.Cancelled:
+            job.abandoned = True
+            if job.scope is not None:
+                job.scope.cancel()
+            raise
+        if job.error is not None:
+            raise job.error
+        assert job.result is not None
+        return job.result
+
+    def interrupt(self) -> bool:
+        job = self._current
+        if job is None or job.scope is None:
+            return False
+        job.scope.cancel()
+        return True
+
+    def _check_lease(self, conn: Connection | None) -> None:
+        holder = self.lease
+        if holder is not None and holder is not conn and not holder.closed:
+            who = holder.client or f"connection {holder.id}"
+            raise errors.SessionLocked(f"session locked by {who}", {"holder": who})
+
+    def take_lease(self, conn: Connection, force: bool) -> None:
+        if not force:
+            self._check_lease(conn)
+        self.lease = conn
+        self.attached[conn.id] = conn
+
+    def attached_live(self) -> bool:
+        return any(not c.closed for c in self.attached.values())
+
+    def memory(self) -> int:
+        return api.memory_estimate(self.state)
+
+    def defs(self) -> list[str]:
+        """Source of the top-level defines in effect (a redefinition replaces, moved to the end)."""
+        return list(self.state_defs.values())
+
+    def reset(self) -> None:
+        """`:session reset`: an empty state; the journal keeps its history."""
+        self.state = api.ReplState()
+        self.state_defs = {}
+        self.control = "null"
+        self.loaded, self.loaded_states, self.session_seq = None, {}, None
+        self.off_journal = True
+
+    def detach(self, conn: Connection) -> None:
+        self.attached.pop(conn.id, None)
+        if self.lease is conn:
+            self.lease = None
+
+    # --- running one command ----------------------------------------------------------------------
+
+    async def _execute(self, job: Job) -> m.ExecuteResult:
+        started = time.perf_counter()
+        reply = Reply()
+        text = job.command.strip()
+        if text.startswith(":"):
+            from omegad.sessions.commands import run_command
+
+            await run_command(self, text, reply, job)
+        elif text:
+            await self._evaluate_input(job.command, reply, job)
+        return m.ExecuteResult(
+            output=reply.output(), ok=reply.ok, value=reply.value, error=reply.error,
+            seq=self.seq, should_exit=reply.should_exit,
+            elapsed_ms=(time.perf_counter() - started) * 1000, session=reply.session or self.name,
+        )
+
+    async def _evaluate_input(self, text: str, reply: Reply, job: Job) -> None:
+        for form in engine.forms(text):
+            await self._evaluate_form(form, reply, job)
+
+    async def _evaluate_form(self, form: api.Form, reply: Reply, job: Job) -> None:
+        assert self.journal is not None
+        code = form.text
+        seq = self.seq
+        self._write([ev.input_event(seq, code), ev.step_event(seq + 1, 0, code)])
+        streamed: list[str] = []
+
+        def sink(chunk: str) -> None:
+            reply.text.append(chunk)
+            streamed.append(chunk)
+
+        async def flush_stream() -> None:
+            if streamed:
+                chunk = "".join(streamed)
+                streamed.clear()
+                await self._broadcast(chunk, job)
+
+        try:
+            outcome = await engine.evaluate(self.state, form, sink, self._oracle_for(job),
+                                            flush_stream)
+        except trio.Cancelled:
+            self._write([ev.error_event(self.seq, 0, "interrupted")])
+            raise
+        await flush_stream()
+        self._finish_form(outcome, reply)
+        if outcome.defined:
+            self.state_defs.pop(outcome.defined, None)
+            self.state_defs[outcome.defined] = code
+
+    def _finish_form(self, outcome: engine.Outcome, reply: Reply) -> None:
+        reply.line(outcome.line)
+        reply.ok, reply.value, reply.error = outcome.ok, outcome.value, outcome.error
+        if not outcome.ok:
+            self._write([ev.error_event(self.seq, 0, outcome.error or "")])
+            return
+        seq = self.seq
+        offsets = self._write([ev.result_event(seq, outcome.value or ""),
+                               ev.checkpoint_event(seq + 1, 0, "manual")])
+        self.control = outcome.control
+        cp = Checkpoint(seq + 1, "manual", f"state-{seq + 1}", offsets[1])
+        self.checkpoints.append(cp)
+        self.states[cp.seq] = (api.capture(self.state), self.control)
+
+    def _oracle_for(self, job: Job) -> engine.Oracle:
+        oracle = self.manager.oracle_for(job.conn)
+
+        async def call(request: api.OracleRequest) -> api.OracleResponse:
+            assert self.journal is not None
+            seq = self.seq
+            key = request.key()
+            started = time.perf_counter()
+            self._write([ev.effect_event(seq, 1, request.op, request.prompt),
+                         ev.llm_req_event(seq + 1, 1, oracle.model, request.prompt, key)])
+            response = await oracle.call(request)
+            ms = round((time.perf_counter() - started) * 1000)
+            shown = api.describe_response(request, response)
+            self.receipts[key] = {"key": key, "request": _plain(request),
+                                  "response": _plain(response), "timestamp": ev.now_ms(),
+                                  "durationMs": ms}
+            seq = self.seq
+            self._write([ev.llm_resp_event(seq, 1, shown, ms, key),
+                         ev.resume_event(seq + 1, 1, shown)])
+            return response
+
+        return call
+
+    def _write(self, events: list[dict[str, Any]]) -> list[int]:
+        assert self.journal is not None
+        self.index_dirty = True
+        return self.journal.write(events)
+
+    async def _broadcast(self, text: str, job: Job) -> None:
+        who = job.conn.client if job.conn is not None else ""
+        for conn in list(self.attached.values()):
+            if conn.closed:
+                self.attached.pop(conn.id, None)
+                continue
+            await conn.notify("session.output",
+                              m.OutputNotice(session=self.name, text=text, client=who))
+
+    # --- state changes that are not journal events -------------------------------------------------
+
+    def restore(self, snapshot: object, control: str) -> None:
+        self.state = api.restore(snapshot)
+        self.control = control
+        self.off_journal = True
+
+    # --- persistence -----------------------------------------------------------------------------
+
+    def index_info(self) -> IndexInfo:
+        return IndexInfo(
+            sessionId=(self.header or {}).get("id", self.name),
+            eventCount=self.seq,
+            checkpoints=[CheckpointEntry(c.seq, c.offset, c.state_id, c.reason)
+                         for c in self.checkpoints],
+            receipts=self.receipts,
+        )
+
+    def flush_index(self) -> None:
+        if self.index_dirty and self.journal is not None:
+            write_index(self.store.index(self.name), self.index_info())
+            self.index_dirty = False
+
+    def own_timeline(self) -> Timeline:
+        view = read_journal(self.store.journal(self.name))
+        return Timeline(self.name, view.header, view.events, list(self.checkpoints),
+                        dict(self.receipts))
+
+
+def _checkpoints(view: Any) -> list[Checkpoint]:
+    return [Checkpoint(e["seq"], e["reason"], e["stateId"], off)
+            for e, off in zip(view.events, view.offsets, strict=True)
+            if e["type"] == "checkpoint"]
+
+
+def _plain(struct: Any) -> Any:
+    import msgspec
+
+    return msgspec.to_builtins(struct)

@@ -1,0 +1,271 @@
+"""The REPL's `:` command language, with the reference's output texts.
+
+Each command is a small async function of (actor, argument text, reply); `run_command` finds it
+the way the reference does (exact words first, then prefixes), so `:session save` without a name
+falls through to `Unknown command`, as there.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from omegad.sessions.names import check_name
+from omegad.sessions.timeline import Timeline, plan_jump, read_timeline
+from protocol import errors
+
+if TYPE_CHECKING:
+    from omegad.sessions.actor import Job, Reply, SessionActor
+
+Command = Callable[["SessionActor", str, "Reply", "Job"], Awaitable[None]]
+
+NO_SESSION = "No session loaded. Use :session load <name> first."
+
+
+async def session_list(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+    rows = actor.manager.list_sessions(actor.store)
+    if not rows:
+        reply.line("No saved sessions.")
+        return
+    reply.line("Saved sessions:")
+    for name, counts in rows:
+        reply.line(f"  {name} ({counts[0]} events, {counts[1]} checkpoints)" if counts
+                   else f"  {name}")
+
+
+async def session_save(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
+    try:
+        check_name(name)
+        actor.flush_index()
+        for src, dst in ((actor.store.journal(actor.name), actor.store.journal(name)),
+                         (actor.store.index(actor.name), actor.store.index(name))):
+            if src.exists():
+                shutil.copyfile(src, dst)
+        actor.manager.forget(actor.store, name)
+        reply.line(f"Session saved as '{name}'")
+    except (OSError, errors.RpcError) as e:
+        reply.line(f"Error saving session: {_message(e)}")
+
+
+async def session_fork(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
+    source = actor.loaded.name if actor.loaded else actor.name
+    try:
+        check_name(name)
+        forked = await actor.manager.fork(actor, source, name, actor.session_seq)
+    except (OSError, errors.RpcError) as e:
+        reply.line(f"Error forking session: {_message(e)}")
+        return
+    if forked is None:
+        reply.line(f"Session '{source}' not found")
+        return
+    reply.line(f"Session forked as '{name}'")
+    reply.session = name
+
+
+async def session_load(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
+    try:
+        check_name(name)
+    except errors.RpcError:
+        reply.line(f"Session '{name}' not found")
+        return
+    timeline = _timeline_of(actor, name)
+    if timeline is None:
+        reply.line(f"Session '{name}' not found")
+        return
+    states = await actor.manager.states_of(actor, timeline)
+    actor.loaded, actor.loaded_states = timeline, states
+    if timeline.checkpoints:
+        last = timeline.checkpoints[-1]
+        actor.restore(*states[last.seq])
+    reply.line(f"Loaded session '{name}' ({timeline.event_count} events)")
+    reply.line("Use :session goto <seq> to jump, :session trace to view")
+
+
+def _timeline_of(actor: SessionActor, name: str) -> Timeline | None:
+    if name == actor.name:
+        return actor.own_timeline()
+    live = actor.manager.live(actor.store, name)
+    if live is not None:
+        return live.own_timeline()
+    return read_timeline(actor.store.sessions, name)
+
+
+async def session_goto(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+    target = _js_int(arg)
+    if actor.loaded is None:
+        reply.line(NO_SESSION)
+        return
+    if target is None:
+        reply.line("Usage: :session goto <seq>")
+        return
+    jump = plan_jump(actor.loaded, target)
+    if jump is None:
+        reply.line(f"No checkpoint found before seq {target}")
+        return
+    snapshot, control = actor.loaded_states[jump.checkpoint.seq]
+    actor.restore(snapshot, jump.control_override or control)
+    actor.session_seq = target
+    reply.lines(jump.lines(target, control))
+
+
+async def session_checkpoints(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+    if actor.loaded is None:
+        reply.line("No session loaded.")
+    else:
+        reply.lines(actor.loaded.checkpoint_lines())
+
+
+async def session_trace(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+    if actor.loaded is None:
+        reply.line(NO_SESSION)
+    else:
+        reply.lines(actor.loaded.trace_lines("--verbose" in arg or "-v" in arg))
+
+
+async def session_resume(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+    timeline = actor.loaded
+    if timeline is None:
+        reply.line("No state to resume from. Use :session goto <seq> first.")
+        return
+    current = actor.session_seq or 0
+    nxt = timeline.checkpoint_after(current)
+    if nxt is None:
+        reply.line("No later checkpoint to resume to.")
+        return
+    actor.restore(*actor.loaded_states[nxt.seq])
+    actor.session_seq = nxt.seq
+    used = sum(1 for e in timeline.between(current, nxt.seq) if e["type"] == "llm_resp")
+    if used:
+        reply.line(f"Used {used} cached receipts")
+    reply.line(f"Resumed to seq {nxt.seq}")
+
+
+async def session_delete(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
+    try:
+        check_name(name)
+    except errors.RpcError as e:
+        reply.line(f"Error deleting session: {_message(e)}")
+        return
+    if name == actor.name:
+        reply.line("Cannot delete the session you are in; use :session reset to empty it.")
+        return
+    if await actor.manager.delete(actor.store, name):
+        reply.line(f"Session '{name}' deleted")
+    else:
+        reply.line(f"Session '{name}' not found")
+
+
+async def session_reset(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+    actor.reset()
+    reply.line(f"Session '{actor.name}' reset.")
+
+
+async def quit_(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
+    if not job.piped:
+        reply.line("Goodbye!")
+    reply.should_exit = True
+
+
+async def help_(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+    reply.lines(HELP)
+
+
+async def env(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
+    from omegad.lang import api
+
+    if name:
+        found = api.lookup(actor.state, name)
+        reply.line(f"{name} = {found}" if found is not None else f"(binding '{name}' not found)")
+        return
+    reply.line("(Current environment has primitives: +, -, *, /, =, <, >, etc.)")
+    defs = actor.defs()
+    if defs:
+        reply.line("User-defined:")
+        for d in defs:
+            reply.line("  " + d[:60] + ("..." if len(d) > 60 else ""))
+    reply.line(f"({len(actor.state.bound_names())} total bindings)")
+
+
+async def defs(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+    found = actor.defs()
+    reply.lines(found if found else ["(no user definitions yet)"])
+
+
+# Exact commands, then commands that take an argument after a space.
+EXACT: dict[str, Command] = {
+    ":session list": session_list,
+    ":session checkpoints": session_checkpoints,
+    ":session trace": session_trace,
+    ":session resume": session_resume,
+    ":session reset": session_reset,
+    ":quit": quit_, ":q": quit_,
+    ":help": help_, ":h": help_,
+    ":env": env, ":defs": defs,
+}
+PREFIX: dict[str, Command] = {
+    ":session save ": session_save,
+    ":session fork ": session_fork,
+    ":session load ": session_load,
+    ":session goto ": session_goto,
+    ":session trace ": session_trace,
+    ":session delete ": session_delete,
+    ":env ": env,
+}
+
+
+async def run_command(actor: SessionActor, text: str, reply: Reply, job: Job) -> None:
+    command = EXACT.get(text)
+    arg = ""
+    if command is None:
+        for prefix, candidate in PREFIX.items():
+            if text.startswith(prefix) and text[len(prefix):].strip():
+                command, arg = candidate, text[len(prefix):].strip()
+                break
+    if command is None:
+        reply.line(f"Unknown command: {text}. Type :help for commands.")
+        return
+    await command(actor, arg, reply, job)
+
+
+def command_names() -> list[str]:
+    return sorted({c.strip() for c in (*EXACT, *PREFIX)})
+
+
+def _js_int(text: str) -> int | None:
+    """JavaScript's parseInt: leading sign and digits, the rest ignored; None for NaN."""
+    match = re.match(r"\s*([+-]?\d+)", text)
+    return int(match.group(1)) if match else None
+
+
+def _message(e: BaseException) -> str:
+    return e.message if isinstance(e, errors.RpcError) else str(e)
+
+
+HELP = [
+    "Commands:",
+    "  :help, :h      — show this help",
+    "",
+    "  EVALUATION:",
+    "  (expr)         — evaluate expression immediately",
+    "",
+    "  SESSION:",
+    "  :session list            - list saved sessions",
+    "  :session save <name>     - save current session",
+    "  :session fork <name>     - fork session from current point",
+    "  :session load <name>     - load a saved session",
+    "  :session goto <seq>      - jump to a checkpoint or event",
+    "  :session trace           - render session trace",
+    "  :session checkpoints     - list checkpoints",
+    "  :session resume          - resume to next checkpoint",
+    "  :session delete <name>   - delete a saved session",
+    "  :session reset           - empty this session",
+    "",
+    "  INSPECTION:",
+    "  :env           — show current environment bindings",
+    "  :env <name>    — lookup specific binding",
+    "  :defs          — show defined functions",
+    "",
+    "  :quit, :q      — exit REPL",
+]

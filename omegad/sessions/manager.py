@@ -1,0 +1,210 @@
+"""The pool of session actors: (session dir, name) -> actor, created on first use, LRU-evicted.
+
+Actors run as tasks in the manager's nursery (a child of the daemon's root nursery). Only idle
+sessions are evicted (nothing running or queued, state rebuildable from the journal); an evicted
+session comes back from disk on its next use.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from omegad.persist import events as ev
+from omegad.persist.index import CheckpointEntry, IndexInfo, write_index
+from omegad.persist.journal import encode_line
+from omegad.sessions.actor import SessionActor
+from omegad.sessions.names import check_name
+from omegad.sessions.replay import replay
+from omegad.sessions.store import SessionStore
+from omegad.sessions.timeline import Timeline, read_timeline
+from protocol import errors
+
+if TYPE_CHECKING:
+    from omegad.server import Connection
+
+log = logging.getLogger("omegad.sessions")
+
+Key = tuple[Path, str]
+
+
+class SessionManager:
+    def __init__(self, nursery: trio.Nursery, max_sessions: int = 64,
+                 max_memory: int = 1 << 30) -> None:
+        self.nursery = nursery
+        self.max_sessions = max_sessions
+        self.max_memory = max_memory
+        self.pool: OrderedDict[Key, SessionActor] = OrderedDict()
+        self._opening: dict[Key, trio.Event] = {}
+        self._counts: dict[Path, tuple[int, int, tuple[int, int] | None]] = {}
+        from omegad.oracle import oracle_from_env
+
+        self._oracle_from_env = oracle_from_env
+        self.fallback_oracle = oracle_from_env({}).call
+
+    # --- finding actors -------------------------------------------------------------------------
+
+    async def get(self, store: SessionStore, name: str) -> SessionActor:
+        check_name(name)
+        key = (store.root, name)
+        while key in self._opening:
+            await self._opening[key].wait()
+        actor = self.pool.get(key)
+        if actor is not None:
+            self.pool.move_to_end(key)
+            return actor
+        self._opening[key] = opened = trio.Event()
+        try:
+            actor = SessionActor(self, store, name)
+            await actor.open()
+            self.pool[key] = actor
+            self.nursery.start_soon(actor.run)
+        finally:
+            del self._opening[key]
+            opened.set()
+        self._evict()
+        return actor
+
+    def live(self, store: SessionStore, name: str) -> SessionActor | None:
+        return self.pool.get((store.root, name))
+
+    def oracle_for(self, conn: Connection | None) -> Any:
+        return self._oracle_from_env(conn.env if conn is not None else {})
+
+    # --- listing ---------------------------------------------------------------------------------
+
+    def list_sessions(self, store: SessionStore) -> list[tuple[str, tuple[int, int] | None]]:
+        rows = []
+        for name in store.names():
+            actor = self.pool.get((store.root, name))
+            if actor is not None:
+                rows.append((name, (actor.seq, len(actor.checkpoints))))
+            else:
+                rows.append((name, self._disk_counts(store, name)))
+        return rows
+
+    def _disk_counts(self, store: SessionStore, name: str) -> tuple[int, int] | None:
+        path = store.index(name)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return None
+        cached = self._counts.get(path)
+        if cached is not None and cached[:2] == (st.st_mtime_ns, st.st_size):
+            return cached[2]
+        counts = store.counts(name)
+        self._counts[path] = (st.st_mtime_ns, st.st_size, counts)
+        return counts
+
+    def forget(self, store: SessionStore, name: str) -> None:
+        self._counts.pop(store.index(name), None)
+
+    # --- states of a timeline -----------------------------------------------------------------------
+
+    async def states_of(self, actor: SessionActor, timeline: Timeline) -> dict[int, Any]:
+        owner = actor if timeline.name == actor.name else self.live(actor.store, timeline.name)
+        if owner is not None and not owner.off_journal:
+            return dict(owner.states)
+        rebuilt = await replay(timeline, self.fallback_oracle)
+        return rebuilt.at
+
+    # --- fork and delete -------------------------------------------------------------------------
+
+    async def fork(self, actor: SessionActor, source: str, name: str,
+                   cutoff: int | None) -> SessionActor | None:
+        store = actor.store
+        owner = actor if source == actor.name else self.live(store, source)
+        if owner is not None:
+            owner.flush_index()
+        if not (store.journal(source).exists() and store.index(source).exists()):
+            return None
+        if self.live(store, name) is not None:
+            raise errors.InvalidParams(f"session '{name}' is open; fork to a new name")
+        timeline = read_timeline(store.sessions, source)
+        assert timeline is not None
+        last = timeline.events[-1]["seq"] if timeline.events else -1
+        cut = last if cutoff is None else min(cutoff, last)
+        write_fork(store, name, timeline, cut)
+        forked = await self.get(store, name)
+        forked.loaded = read_timeline(store.sessions, name)
+        forked.loaded_states = dict(forked.states)
+        forked.session_seq = cut if cut >= 0 else None
+        return forked
+
+    async def delete(self, store: SessionStore, name: str) -> bool:
+        actor = self.pool.pop((store.root, name), None)
+        if actor is not None:
+            actor.close()
+        found = False
+        for path in (store.journal(name), store.index(name)):
+            try:
+                path.unlink()
+                found = True
+            except FileNotFoundError:
+                pass
+        self.forget(store, name)
+        return found
+
+    # --- memory and shutdown ------------------------------------------------------------------------
+
+    def _evict(self) -> None:
+        def over() -> bool:
+            if len(self.pool) > self.max_sessions:
+                return True
+            return sum(a.memory() for a in self.pool.values()) > self.max_memory
+
+        for key, actor in list(self.pool.items()):
+            if not over():
+                break
+            if actor.busy or actor.off_journal or actor.attached_live():
+                continue
+            log.info("evicting session %s", key[1])
+            del self.pool[key]
+            actor.close()
+
+    def connection_closed(self, conn: Connection) -> None:
+        for actor in self.pool.values():
+            actor.detach(conn)
+
+    def flush_all(self) -> None:
+        for actor in self.pool.values():
+            try:
+                actor.flush_index()
+                if actor.journal is not None:
+                    actor.journal.fsync()
+            except OSError:
+                log.exception("flushing session %s failed", actor.name)
+
+    def close_all(self) -> None:
+        for actor in self.pool.values():
+            try:
+                actor.close()
+            except OSError:
+                log.exception("closing session %s failed", actor.name)
+        self.pool.clear()
+
+
+def write_fork(store: SessionStore, name: str, timeline: Timeline, cut: int) -> None:
+    """The reference's fork: a new header, events up to `cut`, offsets recomputed, its receipts."""
+    lines = [encode_line(ev.header(name))]
+    offset = len(lines[0])
+    kept: list[CheckpointEntry] = []
+    keys: set[str] = set()
+    for event in timeline.events:
+        if event["seq"] > cut:
+            break
+        line = encode_line(event)
+        if event["type"] == "checkpoint":
+            kept.append(CheckpointEntry(event["seq"], offset, event["stateId"], event["reason"]))
+        elif event["type"] == "llm_resp":
+            keys.add(event["receiptKey"])
+        lines.append(line)
+        offset += len(line)
+    store.journal(name).write_bytes(b"".join(lines))
+    receipts = {k: v for k, v in timeline.receipts.items() if k in keys}
+    write_index(store.index(name), IndexInfo(name, cut + 1 if cut >= 0 else 0, kept, receipts))

@@ -1,0 +1,39 @@
+"""Where one session dir keeps its sessions: `<dir>/sessions/<name>.jsonl` and friends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegad.persist.index import read_counts
+
+
+@dataclass(frozen=True)
+class SessionStore:
+    root: Path  # the session dir (a reference `.omega-session` works as it is)
+
+    @property
+    def sessions(self) -> Path:
+        return self.root / "sessions"
+
+    def journal(self, name: str) -> Path:
+        return self.sessions / f"{name}.jsonl"
+
+    def index(self, name: str) -> Path:
+        return self.sessions / f"{name}.index.json"
+
+    def names(self) -> list[str]:
+        """Every session with a journal, in the byte order of file names (as the reference lists)."""
+        try:
+            files = [p.name for p in self.sessions.iterdir() if p.name.endswith(".jsonl")]
+        except FileNotFoundError:
+            return []
+        return [f[: -len(".jsonl")] for f in sorted(files, key=lambda f: f.encode())]
+
+    def counts(self, name: str) -> tuple[int, int] | None:
+        """(events, checkpoints) from the index on disk, or None without one."""
+        path = self.index(name)
+        try:
+            return read_counts(path)
+        except (FileNotFoundError, ValueError):
+            return None
