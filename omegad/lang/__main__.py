@@ -1,0 +1,78 @@
+"""The stdin driver: `python -m omegad.lang` reads inputs as the reference's piped mode does.
+
+Lines are accumulated until the count of `(` minus `)` on them drops to zero or below; blank
+lines and lines starting with `;` are skipped; `:quit`/`:q` stops; other `:` commands are
+ignored here (the daemon implements them). Each top-level form of an input prints one line:
+`=> value` or `error: message`, with `display` output written as it happens.
+
+Oracle: scripted (the default, as with OMEGA_SCRIPTED_ORACLE=1), or the rules oracle when
+OMEGA_RULES_FILE names a rules JSON file."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from omegad.oracle.base import OracleError, call_sync
+
+from .api import Done, Failed, NeedsOracle, ReplState, Running, parse_inputs, start
+
+
+def make_oracle():
+    rules = os.environ.get("OMEGA_RULES_FILE")
+    if rules:
+        from omegad.oracle.rules import RulesOracle
+        return RulesOracle.from_file(rules)
+    from omegad.oracle.scripted import ScriptedOracle
+    return ScriptedOracle()
+
+
+def evaluate(state: ReplState, text: str, out, oracle) -> None:
+    for form in parse_inputs(text):
+        run = start(state, form, output_sink=out)
+        while True:
+            r = run.run(1_000_000)
+            if isinstance(r, Running):
+                continue
+            if isinstance(r, NeedsOracle):
+                try:
+                    run.resume(call_sync(oracle, r.request))
+                except OracleError as e:
+                    run.resume_error(f"Oracle failed: {e}")
+                continue
+            assert isinstance(r, (Done, Failed))
+            out(r.printed + "\n")
+            break
+
+
+def main() -> int:
+    sys.stdin.reconfigure(encoding="utf-8", errors="replace")
+    sys.stdout.reconfigure(encoding="utf-8")
+    stdout = sys.stdout
+    write = stdout.write
+    state = ReplState()
+    oracle = make_oracle()
+    buffer: list[str] = []
+    depth = 0
+    for raw in sys.stdin:
+        line = raw.rstrip("\n").rstrip("\r")
+        trimmed = line.strip()
+        if trimmed in (":quit", ":q"):
+            break
+        if trimmed == "" or trimmed.startswith(";") or trimmed.startswith(":"):
+            continue
+        buffer.append(line)
+        depth += line.count("(") - line.count(")")
+        if depth <= 0:
+            evaluate(state, "\n".join(buffer), write, oracle)
+            stdout.flush()
+            buffer = []
+            depth = 0
+    if buffer:
+        evaluate(state, "\n".join(buffer), write, oracle)
+    stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

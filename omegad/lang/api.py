@@ -1,0 +1,250 @@
+"""The API a session actor drives: state, inputs, runs in slices, results.
+
+    state = ReplState()
+    for form in parse_inputs(text):             # one `=> ` line per top-level form
+        run = start(state, form, output_sink=send)
+        while True:
+            r = run.run(10_000)                  # at most N steps, then yield to the event loop
+            if isinstance(r, Running): continue
+            if isinstance(r, NeedsOracle): run.resume(await oracle.call(r.request)); continue
+            break                                # Done(value, printed) | Failed(message, printed)
+
+A command is atomic: until a run reports Done, every mutation it makes is recorded in the
+state's undo log, and `Failed` (or `run.abandon()`) rolls them back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .compile import UNDEF, Compiler
+from .effects import OracleRequest, OracleResponse, request_for, response_value
+from .machine import Machine, Suspend
+from .prelude import CONSTANTS, PRELUDE
+from .primitives import load_all
+from .printer import write_str
+from .reader import read_all, split_forms
+from .values import LispError, Pair, Sym
+
+DEFAULT_MEMORY_BUDGET = 512 * 1024 * 1024
+DEFAULT_DEPTH_LIMIT = 10_000_000
+
+
+class ReplState:
+    """Everything that persists between inputs: globals, gensym counter, macro table."""
+
+    def __init__(self) -> None:
+        self.globals: dict = {}
+        self.undo: list = []                  # (target, key, old) of the running command
+        self.dirty: dict = {}                 # (id(target), key) -> (target, key), since capture
+        self.gensym_counter = 0
+        self.macros: dict = {}
+        self.version = 0                     # committed commands so far
+        self.compiler = Compiler(self.globals, self.undo)
+        self.globals.update(load_all())
+        self.globals.update(CONSTANTS)
+        _load_prelude(self)
+        self.builtins: dict = dict(self.globals)   # name -> builtin value (not serialized)
+        self.version = 0
+
+    def user_names(self) -> list[str]:
+        """Names bound by the user (not the builtins), for completion and listings."""
+        b = self.builtins
+        return sorted(n for n, v in self.globals.items() if b.get(n, UNDEF) is not v)
+
+    def bound_names(self) -> list[str]:
+        return sorted(self.globals)
+
+
+def _load_prelude(state: ReplState) -> None:
+    for datum in read_all(PRELUDE):
+        run = Run(state, datum, lambda s: None, None, None, None)
+        r = run.run(10_000_000)
+        if not isinstance(r, Done):
+            raise RuntimeError(f"prelude failed: {r}")
+    state.undo.clear()
+    state.dirty.clear()
+
+
+# ---- results of a slice ----------------------------------------------------------------------
+@dataclass
+class Done:
+    value: object
+    printed: str            # "=> ..."
+    steps: int = 0
+
+
+@dataclass
+class Failed:
+    message: str
+    printed: str            # "error: ..."
+    steps: int = 0
+
+
+@dataclass
+class NeedsOracle:
+    request: OracleRequest
+
+
+@dataclass
+class Running:
+    steps: int = 0
+
+
+@dataclass
+class Form:
+    """One top-level input: its source text and datum (or the reader error it gave)."""
+    text: str
+    datum: object = None
+    error: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def parse_inputs(text: str) -> list[Form]:
+    """Split an input text into its top-level forms. A reader error gives one Form with `error`
+    set (the reference rejects the whole input)."""
+    try:
+        return [Form(src, d) for src, d in split_forms(text)]
+    except LispError as e:
+        return [Form(text, None, e.message)]
+
+
+def define_name(datum) -> str | None:
+    """The name a top-level `(define ...)` form binds (its echo), else None."""
+    if type(datum) is Pair and datum.car is Sym("define") and type(datum.cdr) is Pair:
+        t = datum.cdr.car
+        if type(t) is Pair:
+            t = t.car
+        if type(t) is Sym:
+            return t.name
+    return None
+
+
+def format_value(v) -> str:
+    return "=> " + write_str(v)
+
+
+def rollback(state: ReplState, mark: int) -> None:
+    undo = state.undo
+    while len(undo) > mark:
+        target, key, old = undo.pop()
+        tt = type(target)
+        if tt is dict:
+            if old is UNDEF:
+                target.pop(key, None)
+            else:
+                target[key] = old
+        elif tt is list:
+            target[key] = old
+        else:
+            setattr(target, key, old)
+
+
+def commit(state: ReplState) -> None:
+    dirty = state.dirty
+    for target, key, _old in state.undo:
+        dirty[(id(target), key)] = (target, key)
+    state.undo.clear()
+    state.version += 1
+
+
+class Run:
+    """One input being evaluated; drive it with run(max_steps) and resume(response)."""
+
+    def __init__(self, state: ReplState, datum, output_sink, step_budget, memory_budget,
+                 depth_limit, form_error: str | None = None) -> None:
+        self.state = state
+        self.mark = len(state.undo)
+        self.datum = datum
+        self.finished: Done | Failed | None = None
+        self.m = Machine(state, output_sink, step_budget, memory_budget, depth_limit)
+        self.pending = None
+        if form_error is not None:
+            self._fail(form_error)
+            return
+        try:
+            ex = state.compiler.compile_top(datum)
+        except LispError as e:
+            self._fail(e.message)
+            return
+        self.m.start(ex, None)
+
+    def _fail(self, message: str) -> Failed:
+        rollback(self.state, self.mark)
+        self.finished = Failed(message, "error: " + message, self.m.steps)
+        return self.finished
+
+    def run(self, max_steps: int = 100_000):
+        if self.finished is not None:
+            return self.finished
+        if self.pending is not None:
+            return NeedsOracle(request_for(self.pending))
+        from .accounting import ALLOC
+        before = ALLOC[0]
+        try:
+            done, value = self.m.run(max_steps)
+        except LispError as e:
+            return self._fail(e.message)
+        except Suspend as s:
+            self.pending = s.request
+            return NeedsOracle(request_for(s.request))
+        except (TypeError, ValueError, AttributeError, IndexError, KeyError) as e:
+            return self._fail(_python_error(e))
+        except MemoryError:
+            return self._fail("out of memory")
+        finally:
+            self.m.alloc += ALLOC[0] - before
+        if not done:
+            return Running(self.m.steps)
+        name = define_name(self.datum)
+        printed = "=> " + name if name is not None else format_value(value)
+        commit(self.state)
+        self.finished = Done(value, printed, self.m.steps)
+        return self.finished
+
+    def resume(self, response: OracleResponse) -> None:
+        """Continue after NeedsOracle with the oracle's (or a receipt's) response."""
+        call = self.pending
+        if call is None:
+            raise RuntimeError("resume without a pending oracle request")
+        self.pending = None
+        self.m.resume_with(response_value(call.op, response))
+
+    def resume_error(self, message: str) -> None:
+        """The oracle failed: the command ends with `error: <message>`."""
+        self.pending = None
+        self._fail(message)
+
+    def abandon(self) -> None:
+        """Interrupt: drop the run and restore the state as it was before the input."""
+        if self.finished is None:
+            self._fail("interrupted")
+
+    @property
+    def steps(self) -> int:
+        return self.m.steps
+
+
+def _python_error(e: Exception) -> str:
+    if isinstance(e, TypeError) and "positional argument" in str(e):
+        return "wrong number of arguments: " + str(e).split("() ", 1)[-1]
+    return f"{type(e).__name__}: {e}"
+
+
+def start(state: ReplState, form, *, output_sink=None, step_budget: int | None = None,
+          memory_budget: int | None = DEFAULT_MEMORY_BUDGET,
+          depth_limit: int | None = DEFAULT_DEPTH_LIMIT) -> Run:
+    """Begin evaluating one input: a Form from parse_inputs, a datum, or a text of one form."""
+    sink = output_sink or (lambda s: None)
+    if isinstance(form, Form):
+        return Run(state, form.datum, sink, step_budget, memory_budget, depth_limit,
+                   form_error=form.error)
+    if isinstance(form, str):
+        forms = parse_inputs(form)
+        if len(forms) != 1:
+            return Run(state, None, sink, step_budget, memory_budget, depth_limit,
+                       form_error="expected exactly one form" if not forms or not forms[0].error
+                       else forms[0].error)
+        f = forms[0]
+        return Run(state, f.datum, sink, step_budget, memory_budget, depth_limit, f.error)
+    return Run(state, form, sink, step_budget, memory_budget, depth_limit)

@@ -1,0 +1,114 @@
+"""Equality and type predicates."""
+
+from __future__ import annotations
+
+from ..values import (
+    Closure,
+    Continuation,
+    CPrim,
+    OracleProc,
+    Pair,
+    Prim,
+    Sym,
+    Vector,
+)
+from . import prim
+
+_ATOMS = (float, bool, str)
+
+
+def eqv(a, b) -> bool:
+    """eq? as the reference defines it: value equality for atoms, identity otherwise."""
+    ta = type(a)
+    if ta is not type(b):
+        return False
+    if ta in _ATOMS:
+        return a == b
+    return a is b
+
+
+def equal(a, b) -> bool:
+    """Deep structural equality (iterative along cdrs; cycles end in False, not a hang)."""
+    seen = 0
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        tx = type(x)
+        if tx is not type(y):
+            return False
+        if tx is Pair:
+            if x is y:
+                continue
+            seen += 1
+            if seen > 10_000_000:
+                return False
+            stack.append((x.cdr, y.cdr))
+            stack.append((x.car, y.car))
+        elif tx is Vector:
+            if len(x.items) != len(y.items):
+                return False
+            stack.extend(zip(x.items, y.items, strict=True))
+        elif tx in _ATOMS:
+            if x != y:
+                return False
+        elif x is not y:
+            return False
+    return True
+
+
+prim("eq?")(eqv)
+prim("eqv?")(eqv)
+prim("equal?")(equal)
+
+
+@prim("null?")
+def null_p(x):
+    return x is None or (type(x) is Vector and not x.items)
+
+
+@prim("pair?")
+def pair_p(x):
+    return type(x) is Pair
+
+
+@prim("list?")
+def list_p(x):
+    while type(x) is Pair:
+        x = x.cdr
+    return x is None
+
+
+@prim("symbol?")
+def symbol_p(x):
+    return type(x) is Sym
+
+
+@prim("string?")
+def string_p(x):
+    return type(x) is str
+
+
+@prim("number?")
+def number_p(x):
+    return type(x) is float
+
+
+@prim("boolean?")
+def boolean_p(x):
+    return type(x) is bool
+
+
+@prim("procedure?")
+def procedure_p(x):
+    return type(x) in (Closure, Prim, CPrim, Continuation, OracleProc)
+
+
+@prim("vector?")
+def vector_p(x):
+    return type(x) is Vector
+
+
+@prim("not")
+def not_(x):
+    # the reference's `not` is #f only for #t
+    return x is not True

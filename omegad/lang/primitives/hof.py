@@ -1,0 +1,345 @@
+"""Primitives that call procedures: map, filter, folds, apply, call/cc, promises and streams.
+
+They are `control` primitives: they run as the machine's control, loop directly while the
+procedure answers at once (a primitive), and push a resume frame when it needs the machine (a
+closure). Accumulators are immutable (nested tuples), so a continuation captured inside the
+procedure can be resumed more than once."""
+
+from __future__ import annotations
+
+from ..accounting import ALLOC, PAIR
+from ..machine import apply_proc
+from ..values import (
+    Closure,
+    Continuation,
+    CPrim,
+    LispError,
+    OracleProc,
+    Pair,
+    Prim,
+    Promise,
+    is_true,
+)
+from . import cprim, prim
+
+_PROCS = (Closure, Prim, CPrim, Continuation, OracleProc)
+
+
+def _proc(who: str, f):
+    if type(f) not in _PROCS:
+        raise LispError(f"{who}: expected procedure")
+    return f
+
+
+def _items(x) -> list:
+    out = []
+    while type(x) is Pair:
+        out.append(x.car)
+        x = x.cdr
+    return out
+
+
+def _build(acc) -> object:
+    """Nested (value, rest) tuples, most recent first -> a proper list in order."""
+    out = None
+    n = 0
+    while acc is not None:
+        out = Pair(acc[0], out)
+        acc = acc[1]
+        n += 1
+    ALLOC[0] += PAIR * n
+    return out
+
+
+def _arg_rows(lists: list) -> list:
+    cols = [_items(lst) for lst in lists]
+    if len(cols) == 1:
+        return [[x] for x in cols[0]]
+    n = min(len(c) for c in cols)
+    return [[c[i] for c in cols] for i in range(n)]
+
+
+# ---- map -------------------------------------------------------------------------------------
+def _map_loop(m, f, rows, i, acc):
+    n = len(rows)
+    while i < n:
+        r = apply_proc(m, f, rows[i])
+        if type(r) is tuple:
+            m.stack.append((_map_resume, f, rows, i, acc))
+            return r
+        acc = (r, acc)
+        i += 1
+    return _build(acc)
+
+
+def _map_resume(m, fr, val):
+    return _map_loop(m, fr[1], fr[2], fr[3] + 1, (val, fr[4]))
+
+
+@cprim("map", control=True)
+def map_(m, args):
+    if len(args) < 2:
+        raise LispError("map: expected a procedure and a list")
+    f = _proc("map", args[0])
+    return _map_loop(m, f, _arg_rows(args[1:]), 0, None)
+
+
+# ---- for-each --------------------------------------------------------------------------------
+def _each_loop(m, f, rows, i):
+    n = len(rows)
+    while i < n:
+        r = apply_proc(m, f, rows[i])
+        if type(r) is tuple:
+            m.stack.append((_each_resume, f, rows, i))
+            return r
+        i += 1
+    return None
+
+
+def _each_resume(m, fr, val):
+    return _each_loop(m, fr[1], fr[2], fr[3] + 1)
+
+
+@cprim("for-each", control=True)
+def for_each(m, args):
+    if len(args) < 2:
+        raise LispError("for-each: expected a procedure and a list")
+    f = _proc("for-each", args[0])
+    return _each_loop(m, f, _arg_rows(args[1:]), 0)
+
+
+# ---- filter ----------------------------------------------------------------------------------
+def _filter_loop(m, f, items, i, acc):
+    n = len(items)
+    while i < n:
+        r = apply_proc(m, f, [items[i]])
+        if type(r) is tuple:
+            m.stack.append((_filter_resume, f, items, i, acc))
+            return r
+        if is_true(r):
+            acc = (items[i], acc)
+        i += 1
+    return _build(acc)
+
+
+def _filter_resume(m, fr, val):
+    f, items, i, acc = fr[1], fr[2], fr[3], fr[4]
+    if is_true(val):
+        acc = (items[i], acc)
+    return _filter_loop(m, f, items, i + 1, acc)
+
+
+@cprim("filter", control=True)
+def filter_(m, args):
+    f = _proc("filter", args[0])
+    return _filter_loop(m, f, _items(args[1]), 0, None)
+
+
+def _remove_resume(m, fr, val):
+    f, items, i, acc = fr[1], fr[2], fr[3], fr[4]
+    if not is_true(val):
+        acc = (items[i], acc)
+    return _remove_loop(m, f, items, i + 1, acc)
+
+
+def _remove_loop(m, f, items, i, acc):
+    n = len(items)
+    while i < n:
+        r = apply_proc(m, f, [items[i]])
+        if type(r) is tuple:
+            m.stack.append((_remove_resume, f, items, i, acc))
+            return r
+        if not is_true(r):
+            acc = (items[i], acc)
+        i += 1
+    return _build(acc)
+
+
+@cprim("remove", control=True)
+def remove(m, args):
+    f = _proc("remove", args[0])
+    return _remove_loop(m, f, _items(args[1]), 0, None)
+
+
+# ---- folds -----------------------------------------------------------------------------------
+def _fold_loop(m, f, items, i, acc, left: bool):
+    n = len(items)
+    while i < n:
+        args = [acc, items[i]] if left else [items[i], acc]
+        r = apply_proc(m, f, args)
+        if type(r) is tuple:
+            m.stack.append((_fold_resume, f, items, i, left))
+            return r
+        acc = r
+        i += 1
+    return acc
+
+
+def _fold_resume(m, fr, val):
+    return _fold_loop(m, fr[1], fr[2], fr[3] + 1, val, fr[4])
+
+
+@cprim("fold-left", control=True)
+def fold_left(m, args):
+    f = _proc("fold-left", args[0])
+    return _fold_loop(m, f, _items(args[2]), 0, args[1], True)
+
+
+@cprim("fold-right", control=True)
+def fold_right(m, args):
+    f = _proc("fold-right", args[0])
+    return _fold_loop(m, f, _items(args[2])[::-1], 0, args[1], False)
+
+
+@cprim("foldr", control=True)
+def foldr(m, args):
+    return fold_right(m, args)
+
+
+@cprim("fold", control=True)
+def fold(m, args):
+    """SRFI-1 fold: (kons element accumulator)."""
+    f = _proc("fold", args[0])
+    return _fold_loop(m, f, _items(args[2]), 0, args[1], False)
+
+
+@cprim("reduce", control=True)
+def reduce(m, args):
+    f = _proc("reduce", args[0])
+    items = _items(args[2])
+    if not items:
+        return args[1]
+    return _fold_loop(m, f, items[1:], 0, items[0], False)
+
+
+# ---- apply, call/cc --------------------------------------------------------------------------
+@cprim("apply", control=True)
+def apply_(m, args):
+    if not args:
+        raise LispError("apply: expected a procedure")
+    f = args[0]
+    rest = list(args[1:-1]) + _items(args[-1]) if len(args) > 1 else []
+    return apply_proc(m, f, rest)
+
+
+@cprim("call/cc", control=True)
+def call_cc(m, args):
+    k = Continuation(tuple(m.stack), "escape")
+    return apply_proc(m, args[0], [k])
+
+
+from . import PRIMS  # noqa: E402
+
+PRIMS["call-with-current-continuation"] = PRIMS["call/cc"]
+
+
+@prim("identity")
+def identity(x):
+    return x
+
+
+# ---- promises and streams --------------------------------------------------------------------
+def _force_resume(m, fr, val):
+    p = fr[1]
+    if p.done:  # forced meanwhile (reentrant force): keep the first value
+        return p.value
+    m.state.undo.append((p, "value", p.value))
+    m.state.undo.append((p, "done", False))
+    p.value = val
+    p.done = True
+    return val
+
+
+def force_start(m, p: Promise):
+    """Force an unforced promise: its value arrives at whatever frame is below."""
+    m.stack.append((_force_resume, p))
+    return apply_proc(m, p.thunk, [])
+
+
+@cprim("force", control=True)
+def force(m, args):
+    p = args[0]
+    if type(p) is not Promise:
+        return p
+    if p.done:
+        return p.value
+    return force_start(m, p)
+
+
+@prim("make-promise")
+def make_promise(thunk):
+    if type(thunk) in _PROCS:
+        return Promise(thunk)
+    return Promise(None, True, thunk)
+
+
+@prim("promise?")
+def promise_p(x):
+    return type(x) is Promise
+
+
+@prim("promise-forced?")
+def promise_forced(x):
+    return type(x) is Promise and x.done
+
+
+@prim("stream-cons")
+def stream_cons(head, thunk):
+    return Pair(head, make_promise(thunk))
+
+
+@prim("stream-car")
+def stream_car(s):
+    if type(s) is not Pair:
+        raise LispError("stream-car: expected stream")
+    return s.car
+
+
+@cprim("stream-cdr", control=True)
+def stream_cdr(m, args):
+    s = args[0]
+    if type(s) is not Pair:
+        raise LispError("stream-cdr: expected stream")
+    return force(m, [s.cdr])
+
+
+@prim("stream-null?")
+def stream_null(s):
+    return s is None
+
+
+@prim("list->stream")
+def list_to_stream(lst):
+    return lst
+
+
+def _slist_loop(m, s, n, acc):
+    while True:
+        if (n is not None and n <= 0) or type(s) is not Pair:
+            return _build(acc)
+        acc = (s.car, acc)
+        if n is not None:
+            n -= 1
+            if n <= 0:
+                return _build(acc)
+        t = s.cdr
+        if type(t) is Promise:
+            if t.done:
+                s = t.value
+                continue
+            m.stack.append((_slist_resume, n, acc))
+            return force_start(m, t)
+        s = t
+
+
+def _slist_resume(m, fr, val):
+    return _slist_loop(m, val, fr[1], fr[2])
+
+
+@cprim("stream->list", control=True)
+def stream_to_list(m, args):
+    s = args[0]
+    n = args[1] if len(args) > 1 else None
+    if n is not None and type(n) is not float:
+        raise LispError("stream->list: expected a count")
+    return _slist_loop(m, s, n, None)

@@ -1,0 +1,30 @@
+"""Output: `display` and `newline` write to the run's output sink, never to sys.stdout."""
+
+from __future__ import annotations
+
+from ..printer import display_str, write_str
+from . import cprim
+
+
+@cprim("display")
+def display(m, args):
+    m.out(display_str(args[0]) if args else "")
+    return None
+
+
+@cprim("newline")
+def newline(m, args):
+    m.out("\n")
+    return None
+
+
+@cprim("write")
+def write(m, args):
+    m.out(write_str(args[0]) if args else "")
+    return None
+
+
+@cprim("displayln")
+def displayln(m, args):
+    m.out((display_str(args[0]) if args else "") + "\n")
+    return None

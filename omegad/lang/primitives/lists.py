@@ -1,0 +1,298 @@
+"""Pairs and lists (the empty list is NIL)."""
+
+from __future__ import annotations
+
+from ..accounting import ALLOC, PAIR
+from ..values import LispError, Pair, Vector
+from . import cprim, prim
+from .equality import equal, eqv
+
+
+@prim("cons")
+def cons(a, b):
+    ALLOC[0] += PAIR
+    return Pair(a, b)
+
+
+@prim("car")
+def car(x):
+    if type(x) is Pair:
+        return x.car
+    if type(x) is Vector and x.items:
+        return x.items[0]
+    raise LispError("car: expected pair")
+
+
+@prim("cdr")
+def cdr(x):
+    if type(x) is Pair:
+        return x.cdr
+    if type(x) is Vector and len(x.items) >= 2:
+        return x.items[1]
+    raise LispError("cdr: expected pair")
+
+
+@prim("cadr")
+def cadr(x):
+    if type(x) is not Pair:
+        raise LispError("cadr: expected pair")
+    x = x.cdr
+    if type(x) is not Pair:
+        raise LispError("cadr: expected pair in cdr")
+    return x.car
+
+
+@prim("caddr")
+def caddr(x):
+    if type(x) is not Pair:
+        raise LispError("caddr: expected pair")
+    x = x.cdr
+    if type(x) is not Pair:
+        raise LispError("caddr: expected pair in cdr")
+    x = x.cdr
+    if type(x) is not Pair:
+        raise LispError("caddr: expected pair in cddr")
+    return x.car
+
+
+def _path(name: str):
+    ops = name[1:-1][::-1]  # applied right to left
+
+    def f(x):
+        for o in ops:
+            if type(x) is not Pair:
+                raise LispError(f"{name}: expected pair")
+            x = x.car if o == "a" else x.cdr
+        return x
+    prim(name)(f)
+
+
+for _n in ("caar", "cdar", "cddr", "caadr", "cdadr", "cddar", "cdddr", "cadddr", "cddddr"):
+    _path(_n)
+
+
+@prim("list")
+def list_(*items):
+    out = None
+    for x in reversed(items):
+        out = Pair(x, out)
+    ALLOC[0] += PAIR * len(items)
+    return out
+
+
+@prim("length")
+def length(x):
+    n = 0
+    while type(x) is Pair:
+        n += 1
+        x = x.cdr
+    return float(n)
+
+
+@prim("list-ref")
+def list_ref(lst, k):
+    if type(k) is not float:
+        raise LispError("list-ref: index out of bounds")
+    i = 0
+    while i < k:
+        if type(lst) is not Pair:
+            raise LispError("list-ref: index out of bounds")
+        lst = lst.cdr
+        i += 1
+    if type(lst) is not Pair:
+        raise LispError("list-ref: index out of bounds")
+    return lst.car
+
+
+@prim("list-tail")
+def list_tail(lst, k):
+    i = 0
+    while i < k:
+        if type(lst) is not Pair:
+            raise LispError("list-tail: index out of bounds")
+        lst = lst.cdr
+        i += 1
+    return lst
+
+
+def _items(x) -> list:
+    out = []
+    while type(x) is Pair:
+        out.append(x.car)
+        x = x.cdr
+    return out
+
+
+@prim("reverse")
+def reverse(x):
+    out = None
+    n = 0
+    while type(x) is Pair:
+        out = Pair(x.car, out)
+        x = x.cdr
+        n += 1
+    ALLOC[0] += PAIR * n
+    return out
+
+
+@prim("append")
+def append(*lists):
+    if not lists:
+        return None
+    out = lists[-1]
+    n = 0
+    for lst in reversed(lists[:-1]):
+        items = _items(lst)
+        n += len(items)
+        for x in reversed(items):
+            out = Pair(x, out)
+    ALLOC[0] += PAIR * n
+    return out
+
+
+@prim("vector-ref")
+def vector_ref(v, k):
+    if type(v) is Pair:
+        return car(v) if k == 0 else cdr(v) if k == 1 else _oob("vector-ref")
+    if type(v) is not Vector:
+        raise LispError("vector-ref: expected vector")
+    if type(k) is not float or k < 0 or k >= len(v.items) or not k.is_integer():
+        raise LispError("vector-ref: index out of bounds")
+    return v.items[int(k)]
+
+
+def _oob(who):
+    raise LispError(f"{who}: index out of bounds")
+
+
+@prim("vector-length")
+def vector_length(v):
+    if type(v) is not Vector:
+        raise LispError("vector-length: expected vector")
+    return float(len(v.items))
+
+
+@prim("vector")
+def vector(*items):
+    ALLOC[0] += 8 * len(items) + 56
+    return Vector(list(items))
+
+
+@prim("list->vector")
+def list_to_vector(lst):
+    return Vector(_items(lst))
+
+
+@prim("vector->list")
+def vector_to_list(v):
+    if type(v) is not Vector:
+        raise LispError("vector->list: expected vector")
+    return list_(*v.items)
+
+
+@cprim("set-car!")
+def set_car(m, args):
+    p, v = args
+    if type(p) is not Pair:
+        raise LispError("set-car!: expected pair")
+    m.state.undo.append((p, "car", p.car))
+    p.car = v
+    return None
+
+
+@cprim("set-cdr!")
+def set_cdr(m, args):
+    p, v = args
+    if type(p) is not Pair:
+        raise LispError("set-cdr!: expected pair")
+    m.state.undo.append((p, "cdr", p.cdr))
+    p.cdr = v
+    return None
+
+
+def _find(name, test, key_of):
+    def f(x, lst):
+        while type(lst) is Pair:
+            item = lst.car
+            if test(x, key_of(item, name)):
+                return item if key_of is _key else lst
+            lst = lst.cdr
+        return False
+    prim(name)(f)
+
+
+def _key(item, name):
+    if type(item) is not Pair:
+        raise LispError(f"{name}: expected a list of pairs")
+    return item.car
+
+
+def _self(item, name):
+    return item
+
+
+_find("assoc", equal, _key)
+_find("assv", eqv, _key)
+_find("assq", eqv, _key)
+_find("member", equal, _self)
+_find("memv", eqv, _self)
+_find("memq", eqv, _self)
+
+
+@prim("take")
+def take(lst, k):
+    out = []
+    i = 0
+    while i < k:
+        if type(lst) is not Pair:
+            raise LispError("take: list too short")
+        out.append(lst.car)
+        lst = lst.cdr
+        i += 1
+    return list_(*out)
+
+
+@prim("drop")
+def drop(lst, k):
+    i = 0
+    while i < k:
+        if type(lst) is not Pair:
+            raise LispError("drop: list too short")
+        lst = lst.cdr
+        i += 1
+    return lst
+
+
+@prim("last-pair")
+def last_pair(lst):
+    if type(lst) is not Pair:
+        raise LispError("last-pair: expected pair")
+    while type(lst.cdr) is Pair:
+        lst = lst.cdr
+    return lst
+
+
+@prim("list-copy")
+def list_copy(lst):
+    return list_(*_items(lst))
+
+
+@prim("iota")
+def iota(n, start=0.0, step=1.0):
+    if type(n) is not float or n < 0:
+        raise LispError("iota: expected a non-negative count")
+    return list_(*[start + i * step for i in range(int(n))])
+
+
+@prim("range")
+def range_(a, b=None, step=1.0):
+    if b is None:
+        a, b = 0.0, a
+    out = []
+    x = a
+    while (x < b) if step > 0 else (x > b):
+        out.append(x)
+        x += step
+        if len(out) > 50_000_000:
+            raise LispError("range: too many elements")
+    return list_(*out)

@@ -1,0 +1,237 @@
+"""gensym, eval, error, hash tables, distributions and the language-building stubs."""
+
+from __future__ import annotations
+
+from ..printer import write_str
+from ..values import (
+    Dist,
+    HashTable,
+    LispError,
+    Opaque,
+    Pair,
+    Sym,
+    Vector,
+)
+from . import cprim, prim
+from .lists import list_
+
+
+@cprim("gensym")
+def gensym(m, args):
+    st = m.state
+    m.state.undo.append((st, "gensym_counter", st.gensym_counter))
+    st.gensym_counter += 1
+    prefix = "g"
+    if args:
+        p = args[0]
+        prefix = p.name if type(p) is Sym else p if type(p) is str else "g"
+    return Sym(f"{prefix}{st.gensym_counter}")
+
+
+def _vectors_to_lists(d):
+    if type(d) is Vector:
+        out = None
+        for x in reversed(d.items):
+            out = Pair(_vectors_to_lists(x), out)
+        return out
+    return d
+
+
+@cprim("eval", control=True)
+def eval_(m, args):
+    if not args:
+        raise LispError("eval: expected a datum")
+    ex = m.state.compiler.compile_top(_vectors_to_lists(args[0]))
+    return (ex, None)
+
+
+@cprim("eval-in", control=True)
+def eval_in(m, args):
+    if len(args) < 2:
+        raise LispError("eval-in: expected an evaluator and a datum")
+    return eval_(m, [args[1]])
+
+
+@prim("error")
+def error(*args):
+    if not args:
+        raise LispError("error")
+    first = args[0]
+    if type(first) is Sym:
+        msg = args[1] if len(args) > 1 else ""
+        msg = msg if type(msg) is str else write_str(msg)
+        raise LispError(f"Unhandled condition: {first.name} - {msg}")
+    parts = [first if type(first) is str else write_str(first)]
+    parts += [write_str(a) for a in args[1:]]
+    raise LispError(" ".join(parts))
+
+
+# ---- hash tables (keys compared with equal?) -------------------------------------------------
+def hkey(v):
+    t = type(v)
+    if t is float:
+        return ("n", v)
+    if t is str:
+        return ("s", v)
+    if t is bool:
+        return ("b", v)
+    if v is None:
+        return ("nil",)
+    if t is Pair:
+        items = []
+        while type(v) is Pair:
+            items.append(hkey(v.car))
+            v = v.cdr
+        return ("p", tuple(items), hkey(v))
+    return v
+
+
+def _table(who, h) -> dict:
+    if type(h) is not HashTable:
+        raise LispError(f"{who}: expected hash table")
+    return h.table
+
+
+for _name in ("make-hash-table", "make-hash", "make-equal-hash-table",
+              "make-strong-eqv-hash-table"):
+    prim(_name)(lambda *a: HashTable())
+
+
+@prim("hash-table?")
+def hash_table_p(x):
+    return type(x) is HashTable
+
+
+@prim("hash-ref")
+def hash_ref(h, k, *default):
+    e = _table("hash-ref", h).get(hkey(k))
+    if e is not None:
+        return e[1]
+    if default:
+        return default[0]
+    return False
+
+
+@cprim("hash-set!")
+def hash_set(m, args):
+    h, k, v = args
+    t = _table("hash-set!", h)
+    key = hkey(k)
+    from ..compile import UNDEF
+    m.state.undo.append((t, key, t.get(key, UNDEF)))
+    t[key] = (k, v)
+    return None
+
+
+@cprim("hash-remove!")
+def hash_remove(m, args):
+    h, k = args
+    t = _table("hash-remove!", h)
+    key = hkey(k)
+    if key in t:
+        m.state.undo.append((t, key, t[key]))
+        del t[key]
+    return None
+
+
+@prim("hash-has-key?")
+def hash_has_key(h, k):
+    return hkey(k) in _table("hash-has-key?", h)
+
+
+@prim("hash-count")
+def hash_count(h):
+    return float(len(_table("hash-count", h)))
+
+
+@prim("hash-keys")
+def hash_keys(h):
+    return list_(*[k for k, _ in _table("hash-keys", h).values()])
+
+
+@prim("hash-values")
+def hash_values(h):
+    return list_(*[v for _, v in _table("hash-values", h).values()])
+
+
+@prim("hash->alist")
+def hash_to_alist(h):
+    return list_(*[Pair(k, v) for k, v in _table("hash->alist", h).values()])
+
+
+for _a, _b in (("hash-table-ref/default", hash_ref), ("hash-table/get", hash_ref),
+               ("hash-table-count", hash_count), ("hash-table-keys", hash_keys),
+               ("hash-table-values", hash_values), ("hash-table->alist", hash_to_alist)):
+    prim(_a)(_b)
+
+
+@cprim("hash-table-set!")
+def hash_table_set(m, args):
+    return hash_set(m, args)
+
+
+# ---- distributions (search.op results) -------------------------------------------------------
+@prim("dist-count")
+def dist_count(d):
+    if type(d) is not Dist:
+        raise LispError("dist-count: expected Dist")
+    return float(len(d.items))
+
+
+@prim("dist-to-list")
+def dist_to_list(d):
+    if type(d) is not Dist:
+        raise LispError("dist-to-list: expected Dist")
+    return list_(*[v for v, _ in d.items])
+
+
+@prim("dist-value-at")
+def dist_value_at(d, i):
+    if type(d) is not Dist:
+        raise LispError("dist-value-at: expected Dist")
+    if type(i) is not float or not 0 <= i < len(d.items):
+        raise LispError("dist-value-at: index out of bounds")
+    return d.items[int(i)][0]
+
+
+# ---- language building: the reference's names, as inert values -------------------------------
+@cprim("register-macro")
+def register_macro(m, args):
+    name = args[0]
+    if type(name) is not Sym:
+        raise LispError("register-macro: expected symbol")
+    macros = m.state.macros
+    from ..compile import UNDEF
+    m.state.undo.append((macros, name.name, macros.get(name.name, UNDEF)))
+    macros[name.name] = args[1] if len(args) > 1 else None
+    return name
+
+
+@cprim("macro?")
+def macro_p(m, args):
+    return type(args[0]) is Sym and args[0].name in m.state.macros
+
+
+@cprim("list-macros")
+def list_macros(m, args):
+    return list_(*[Sym(n) for n in m.state.macros])
+
+
+@prim("make-evaluator")
+def make_evaluator(*args):
+    return Opaque("Evaluator")
+
+
+@prim("evaluator?")
+def evaluator_p(x):
+    return type(x) is Opaque and x.kind == "Evaluator"
+
+
+@prim("machine-new")
+def machine_new(datum=None):
+    return Opaque("Machine", datum)
+
+
+@prim("machine?")
+def machine_p(x):
+    return type(x) is Opaque and x.kind == "Machine"

@@ -1,0 +1,1 @@
+"""Oracle adapters behind one async interface (see base.py)."""
