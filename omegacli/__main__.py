@@ -55,6 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     daemon = sub.add_parser("daemon", help="control the daemon")
     _global_flags(daemon, argparse.SUPPRESS)
     daemon.add_argument("action", choices=["start", "stop", "status", "restart"])
+    repl = sub.add_parser("repl", help="the REPL (reads piped stdin as the reference does)")
+    _global_flags(repl, argparse.SUPPRESS)
+    repl.add_argument("--session", metavar="NAME", help="session to work in (default: current)")
+    ap.add_argument("-s", "--session", dest="s_session", metavar="NAME",
+                    help="run -c/-f in session NAME (alone: show its summary)")
+    ap.add_argument("-c", "--cmd", metavar="CMD", help="run one REPL command and exit")
+    ap.add_argument("-f", "--file", metavar="FILE", help="run every form of FILE and exit")
+    ap.add_argument("-j", "--json", action="store_true", help="with -c/-f: print a JSON object")
+    ap.add_argument("-v", "--verbose", action="store_true", help="verbose oracle traces")
     return ap
 
 
@@ -178,16 +187,44 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"call": cmd_call, "daemon": cmd_daemon}
+def cmd_session(args: argparse.Namespace) -> int:
+    """`repl`, `-s`, `-c`, `-f`: connect (starting the daemon if needed), then run them."""
+    from omegacli import sessions
+
+    sock, named = socket_of(args)
+    try:
+        client, _ = autostart.connect(
+            sock, autostart=not args.no_autostart, session_dir=args.session_dir, socket_named=named
+        )
+    except DaemonUnreachable as e:
+        return fail(str(e), EXIT_UNREACHABLE)
+    except errors.RpcError as e:
+        print_rpc_error(e)
+        return EXIT_RPC_ERROR
+    with client:
+        try:
+            batch = args.cmd is not None or args.file is not None
+            if args.command == "repl" or not batch and args.s_session is None:
+                args.session = getattr(args, "session", None)
+                return sessions.cmd_repl(client, args)
+            args.session = args.s_session
+            return sessions.cmd_batch(client, args) if batch else sessions.cmd_show(client, args)
+        except errors.RpcError as e:
+            print_rpc_error(e)
+            return EXIT_INTERRUPTED if getattr(e, "interrupted_by_user", False) else EXIT_RPC_ERROR
+        except DaemonUnreachable as e:
+            return fail(f"{e}; the command's outcome is unknown", EXIT_UNREACHABLE)
+
+
+COMMANDS = {"call": cmd_call, "daemon": cmd_daemon, "repl": cmd_session}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return EXIT_OK
     try:
+        if args.command is None:
+            return cmd_session(args)
         return COMMANDS[args.command](args)
     except UsageError as e:
         parser.print_usage(sys.stderr)

@@ -26,6 +26,7 @@ from omegad.config import Config
 from omegad.lifecycle import PidFile
 from omegad.server import Connection, Server
 from omegad.session_dirs import SessionDirs
+from omegad.sessions.manager import SessionManager
 
 log = logging.getLogger("omegad")
 
@@ -43,6 +44,7 @@ class Daemon:
         self.process = psutil.Process()
         self.process.cpu_percent(None)  # starts the measuring interval for server.status
         self.nursery: trio.Nursery  # the root nursery, for long-lived daemon tasks
+        self.sessions: SessionManager  # the session actors (set up in run)
         self.stop_reason = ""
         self._listen_sock = listen_sock
         self._socket_ino = os.lstat(config.socket).st_ino
@@ -76,6 +78,7 @@ class Daemon:
 
     def connection_closed(self, conn: Connection) -> None:
         self.connections.pop(conn.id, None)
+        self.sessions.connection_closed(conn)
         self._changed()
 
     def _changed(self) -> None:
@@ -94,6 +97,10 @@ class Daemon:
         try:
             async with trio.open_nursery() as root:
                 self.nursery = root
+                self.sessions = SessionManager(
+                    root, self.config.max_sessions, self.config.max_memory
+                )
+                self.on_shutdown(self._close_sessions)
                 root.start_soon(self._watch_signals)
                 if self.config.idle_exit is not None:
                     root.start_soon(self._watch_idle, self.config.idle_exit)
@@ -129,6 +136,9 @@ class Daemon:
             self.pidfile.remove()
             log.info("omegad stopped (%s)", self.stop_reason or "no reason given")
             logging.shutdown()
+
+    async def _close_sessions(self) -> None:
+        self.sessions.close_all()
 
     def _remove_socket(self) -> None:
         """Unlink our socket file, unless it is gone or is already another daemon's."""

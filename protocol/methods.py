@@ -159,8 +159,9 @@ class OpenParams(SessionParams):
 
 class OpenResult(Result):
     session: str
-    seq: int
+    seq: int  # the session's next journal seq
     lease_holder: str | None
+    definitions: int  # top-level definitions in effect
 
 
 class ExecuteParams(SessionParams):

@@ -59,8 +59,9 @@ async def session_take(p: m.SessionParams, conn: Connection) -> m.OpenResult:
 
 def _opened(actor: SessionActor) -> m.OpenResult:
     holder = actor.lease
-    return m.OpenResult(session=actor.name, seq=actor.seq,
-                        lease_holder=(holder.client or f"connection {holder.id}") if holder else None)
+    who = (holder.client or f"connection {holder.id}") if holder else None
+    return m.OpenResult(session=actor.name, seq=actor.seq, lease_holder=who,
+                        definitions=len(actor.state_defs))
 
 
 @method("session.execute")

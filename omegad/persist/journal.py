@@ -97,6 +97,8 @@ class JournalWriter:
         chunks: list[bytes] = []
         pos = self.size
         for event in events:
+            if "seq" in event:
+                self.next_seq = event["seq"] + 1
             line = encode_line(event)
             offsets.append(pos)
             chunks.append(line)

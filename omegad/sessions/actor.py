@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from omegad.lang import api
+from omegad.lang.effects import response_value
+from omegad.lang.printer import write_str
 from omegad.persist import events as ev
 from omegad.persist.index import CheckpointEntry, IndexInfo, write_index
 from omegad.persist.journal import JournalWriter, read_journal
@@ -80,10 +82,10 @@ class SessionActor:
         self.journal: JournalWriter | None = None
         self.header: dict[str, Any] | None = None
         self.checkpoints: list[Checkpoint] = []
-        self.states: dict[int, tuple[object, str]] = {}  # own checkpoint seq -> (snapshot, control)
+        self.states: dict[int, engine.Snapshot] = {}  # own checkpoint seq -> its state
         self.receipts: dict[str, Any] = {}
         self.loaded: Timeline | None = None
-        self.loaded_states: dict[int, tuple[object, str]] = {}
+        self.loaded_states: dict[int, engine.Snapshot] = {}
         self.session_seq: int | None = None
         self.off_journal = False  # state changed by load/goto/resume: replaying cannot rebuild it
         self.index_dirty = False
@@ -198,7 +200,7 @@ class SessionActor:
         return any(not c.closed for c in self.attached.values())
 
     def memory(self) -> int:
-        return api.memory_estimate(self.state)
+        return getattr(self.state, "footprint", lambda: 0)()
 
     def defs(self) -> list[str]:
         """Source of the top-level defines in effect (a redefinition replaces, moved to the end)."""
@@ -280,7 +282,7 @@ class SessionActor:
         self.control = outcome.control
         cp = Checkpoint(seq + 1, "manual", f"state-{seq + 1}", offsets[1])
         self.checkpoints.append(cp)
-        self.states[cp.seq] = (api.capture(self.state), self.control)
+        self.states[cp.seq] = engine.snapshot(self.state, self.control)
 
     def _oracle_for(self, job: Job) -> engine.Oracle:
         oracle = self.manager.oracle_for(job.conn)
@@ -291,10 +293,10 @@ class SessionActor:
             key = request.key()
             started = time.perf_counter()
             self._write([ev.effect_event(seq, 1, request.op, request.prompt),
-                         ev.llm_req_event(seq + 1, 1, oracle.model, request.prompt, key)])
+                         ev.llm_req_event(seq + 1, 1, oracle.name, request.prompt, key)])
             response = await oracle.call(request)
             ms = round((time.perf_counter() - started) * 1000)
-            shown = api.describe_response(request, response)
+            shown = write_str(response_value(request.op, response))
             self.receipts[key] = {"key": key, "request": _plain(request),
                                   "response": _plain(response), "timestamp": ev.now_ms(),
                                   "durationMs": ms}
@@ -321,9 +323,10 @@ class SessionActor:
 
     # --- state changes that are not journal events -------------------------------------------------
 
-    def restore(self, snapshot: object, control: str) -> None:
-        self.state = api.restore(snapshot)
-        self.control = control
+    def restore(self, snap: engine.Snapshot, control: str | None = None) -> None:
+        """Adopt a checkpoint's state (this session's own, or a replayed timeline's)."""
+        self.state = snap.resume()
+        self.control = control or snap.control
         self.off_journal = True
 
     # --- persistence -----------------------------------------------------------------------------

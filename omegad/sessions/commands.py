@@ -78,7 +78,7 @@ async def session_load(actor: SessionActor, name: str, reply: Reply, _job: Job) 
     actor.loaded, actor.loaded_states = timeline, states
     if timeline.checkpoints:
         last = timeline.checkpoints[-1]
-        actor.restore(*states[last.seq])
+        actor.restore(states[last.seq])
     reply.line(f"Loaded session '{name}' ({timeline.event_count} events)")
     reply.line("Use :session goto <seq> to jump, :session trace to view")
 
@@ -104,10 +104,10 @@ async def session_goto(actor: SessionActor, arg: str, reply: Reply, _job: Job) -
     if jump is None:
         reply.line(f"No checkpoint found before seq {target}")
         return
-    snapshot, control = actor.loaded_states[jump.checkpoint.seq]
-    actor.restore(snapshot, jump.control_override or control)
+    snap = actor.loaded_states[jump.checkpoint.seq]
+    actor.restore(snap, jump.control_override)
     actor.session_seq = target
-    reply.lines(jump.lines(target, control))
+    reply.lines(jump.lines(target, snap.control))
 
 
 async def session_checkpoints(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
@@ -134,7 +134,7 @@ async def session_resume(actor: SessionActor, _arg: str, reply: Reply, _job: Job
     if nxt is None:
         reply.line("No later checkpoint to resume to.")
         return
-    actor.restore(*actor.loaded_states[nxt.seq])
+    actor.restore(actor.loaded_states[nxt.seq])
     actor.session_seq = nxt.seq
     used = sum(1 for e in timeline.between(current, nxt.seq) if e["type"] == "llm_resp")
     if used:

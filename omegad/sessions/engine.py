@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import trio
 
 from omegad.lang import api
+from omegad.lang.checkpoint import Checkpoint, capture, restore
 
 SLICE_STEPS = 20_000  # steps between yields to trio: ~1-2 ms of evaluation
 
@@ -26,6 +27,18 @@ class Outcome:
     error: str | None
     control: str  # what the checkpoint's state holds as its value ("null" after a define)
     defined: str | None = None  # the name a top-level define bound
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A session state as it was at one checkpoint: the state it belongs to, and where in it."""
+
+    state: api.ReplState
+    checkpoint: Checkpoint
+    control: str
+
+    def resume(self) -> api.ReplState:
+        return restore(self.state, self.checkpoint)
 
 
 def forms(text: str) -> list[api.Form]:
@@ -76,3 +89,7 @@ def _outcome(form: api.Form, r: api.Done | api.Failed) -> Outcome:
     value = r.printed[3:]
     defined = api.define_name(form.datum)
     return Outcome(True, r.printed, value, None, "null" if defined else value, defined)
+
+
+def snapshot(state: api.ReplState, control: str) -> Snapshot:
+    return Snapshot(state, capture(state), control)

@@ -19,6 +19,7 @@ from omegad.persist import events as ev
 from omegad.persist.index import CheckpointEntry, IndexInfo, write_index
 from omegad.persist.journal import encode_line
 from omegad.sessions.actor import SessionActor
+from omegad.sessions.engine import Snapshot
 from omegad.sessions.names import check_name
 from omegad.sessions.replay import replay
 from omegad.sessions.store import SessionStore
@@ -42,7 +43,7 @@ class SessionManager:
         self.pool: OrderedDict[Key, SessionActor] = OrderedDict()
         self._opening: dict[Key, trio.Event] = {}
         self._counts: dict[Path, tuple[int, int, tuple[int, int] | None]] = {}
-        from omegad.oracle import oracle_from_env
+        from omegad.oracle.select import oracle_from_env
 
         self._oracle_from_env = oracle_from_env
         self.fallback_oracle = oracle_from_env({}).call
@@ -106,10 +107,11 @@ class SessionManager:
 
     # --- states of a timeline -----------------------------------------------------------------------
 
-    async def states_of(self, actor: SessionActor, timeline: Timeline) -> dict[int, Any]:
-        owner = actor if timeline.name == actor.name else self.live(actor.store, timeline.name)
-        if owner is not None and not owner.off_journal:
-            return dict(owner.states)
+    async def states_of(self, actor: SessionActor, timeline: Timeline) -> dict[int, Snapshot]:
+        """The states at a timeline's checkpoints. A session's own are at hand; another's are
+        rebuilt into a state of their own (two actors never share one state)."""
+        if timeline.name == actor.name:
+            return dict(actor.states)
         rebuilt = await replay(timeline, self.fallback_oracle)
         return rebuilt.at
 

@@ -9,13 +9,15 @@ which is how the reference recorded its sessions. No provider is ever called fro
 from __future__ import annotations
 
 import json
-
-import msgspec
 from dataclasses import dataclass, field
 
+import msgspec
+
 from omegad.lang import api
+from omegad.lang.checkpoint import capture
 from omegad.persist.events import Event
 from omegad.sessions import engine
+from omegad.sessions.engine import Snapshot
 from omegad.sessions.timeline import Timeline, receipt_content
 
 
@@ -23,7 +25,7 @@ from omegad.sessions.timeline import Timeline, receipt_content
 class Replayed:
     state: api.ReplState
     control: str = "null"
-    at: dict[int, tuple[object, str]] = field(default_factory=dict)  # checkpoint seq -> (snap, control)
+    at: dict[int, Snapshot] = field(default_factory=dict)  # checkpoint seq -> snapshot
     skipped: list[str] = field(default_factory=list)  # inputs that no longer evaluate
 
 
@@ -44,7 +46,7 @@ async def replay(timeline: Timeline, fallback: engine.Oracle) -> Replayed:
             if receipts and event["reason"] == "llm_boundary":
                 done.control = json.dumps(receipt_content(timeline, receipts[-1]),
                                           ensure_ascii=False)
-            done.at[event["seq"]] = (api.capture(done.state), done.control)
+            done.at[event["seq"]] = Snapshot(done.state, capture(done.state), done.control)
     return done
 
 

@@ -1,0 +1,127 @@
+"""The reference REPL's ways in, over the daemon: piped `repl`, `-s NAME`, `-c CMD`, `-f FILE`.
+
+Every line printed here comes from the daemon (`session.execute` output), except the ones about
+the client itself. Standard library only: this is a one-shot path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from omegacli.client import Client
+from omegacli.inputs import file_forms, piped_inputs
+from protocol import errors
+
+
+def run_inputs(client: Client, session: str, inputs: Iterable[str], timeout: float | None,
+               piped: bool = True) -> tuple[str, int]:
+    """Send each input; print its output as the reference does. Returns (session, exit status)."""
+    from omegacli.__main__ import call_interruptible
+
+    for text in inputs:
+        try:
+            result = call_interruptible(
+                client, "session.execute",
+                {"session": session, "command": text, "piped": piped}, timeout,
+            )
+        except errors.RpcError as e:
+            print(f"error: {e.message}", flush=True)
+            if getattr(e, "interrupted_by_user", False):
+                return session, 130
+            continue
+        if result["output"]:
+            print(result["output"], flush=True)
+        session = result["session"]
+        if result["should_exit"]:
+            break
+    return session, 0
+
+
+def cmd_repl(client: Client, args: argparse.Namespace) -> int:
+    session = args.session or "current"
+    if sys.stdin.isatty():
+        return _line_repl(client, session, args.timeout)
+    sys.stdin.reconfigure(encoding="utf-8", errors="replace")
+    return run_inputs(client, session, piped_inputs(sys.stdin), args.timeout)[1]
+
+
+def _line_repl(client: Client, session: str, timeout: float | None) -> int:
+    """A plain terminal loop (the prompt_toolkit REPL replaces it)."""
+
+    def lines() -> Iterable[str]:
+        prompt = "Ω> "
+        while True:
+            try:
+                yield input(prompt)
+            except EOFError:
+                print("\nGoodbye!")
+                return
+
+    return run_inputs(client, session, piped_inputs(lines()), timeout, piped=False)[1]
+
+
+def cmd_batch(client: Client, args: argparse.Namespace) -> int:
+    """`-c CMD` / `-f FILE`, in session NAME (`-s`) or in a scratch session thrown away after."""
+    session = args.session or f"scratch-{os.getpid()}-{os.urandom(3).hex()}"
+    if args.cmd is not None:
+        inputs, meta = [args.cmd.strip()], {"command": args.cmd}
+    else:
+        path = Path(args.file).resolve()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            print(f"File not found: {path}", file=sys.stderr)
+            return 1
+        inputs, meta = file_forms(text), {"file": args.file}
+    try:
+        outputs = _execute_all(client, session, inputs, args.timeout)
+    finally:
+        if args.session is None:
+            _discard(client, session)
+    if args.json:
+        info = client.call("session.open", {"session": session}) if args.session else None
+        doc = {"session": args.session, **meta, "debugMode": False, "stepCount": 0,
+               "defsCount": info["definitions"] if info else 0, "output": "\n".join(outputs)}
+        if args.session is None:
+            del doc["session"]
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    elif outputs:
+        print("\n".join(outputs))
+    return 0
+
+
+def _execute_all(client: Client, session: str, inputs: list[str], timeout: float | None):
+    from omegacli.__main__ import call_interruptible
+
+    outputs = []
+    for text in inputs:
+        result = call_interruptible(client, "session.execute",
+                                    {"session": session, "command": text}, timeout)
+        if result["output"]:
+            outputs.append(result["output"])
+        session = result["session"]
+        if result["should_exit"]:
+            break
+    return outputs
+
+
+def _discard(client: Client, session: str) -> None:
+    try:
+        client.call("session.delete", {"session": session})
+    except errors.RpcError:
+        pass
+
+
+def cmd_show(client: Client, args: argparse.Namespace) -> int:
+    """`-s NAME` alone: the reference's summary of the session."""
+    info = client.call("session.open", {"session": args.session})
+    print(f"Session '{args.session}' loaded.")
+    print(f"  Definitions: {info['definitions']}")
+    print("  Debug mode: false")
+    print("  Breakpoints: 0")
+    return 0
