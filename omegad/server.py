@@ -147,7 +147,7 @@ class Connection:
         except msgspec.ValidationError:
             await self._on_non_request(line, nursery)
             return
-        except msgspec.DecodeError as e:
+        except (msgspec.DecodeError, UnicodeDecodeError) as e:
             await self._send(encode_error(None, errors.ParseError(f"Parse error: {e}")))
             return
         await self._start(req, nursery)
@@ -156,7 +156,7 @@ class Connection:
         """Not a request: malformed JSON, a batch, or valid JSON that is no request."""
         try:
             obj = msgspec.json.decode(line)
-        except msgspec.DecodeError as e:
+        except (msgspec.DecodeError, UnicodeDecodeError) as e:
             await self._send(encode_error(None, errors.ParseError(f"Parse error: {e}")))
             return
         if not isinstance(obj, list):
@@ -290,6 +290,8 @@ class Server:
         self.daemon.connection_opened(conn)
         try:
             await conn.serve()
+        except Exception:  # a bug in one connection's handling must not take the daemon down
+            log.exception("connection %d failed; closed it", cid)
         finally:
             self.daemon.connection_closed(conn)
             log.debug("connection %d closed", cid)

@@ -168,8 +168,8 @@ class RawConn:
 
     def __init__(self, path: Path, timeout: float = 5.0):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(str(path))  # blocking: waits if the listen backlog is full
         self.sock.settimeout(timeout)
-        self.sock.connect(str(path))
         self.buf = b""
         self._id = 0
 
