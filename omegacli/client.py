@@ -30,15 +30,15 @@ class Client:
     @classmethod
     def connect(cls, path: str, timeout: float | None = None) -> "Client":
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
         try:
-            sock.connect(path)
+            sock.connect(path)  # blocking: waits if the listen backlog is full
         except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError) as e:
             sock.close()
             raise DaemonUnreachable(f"no daemon on {path}: {e.strerror}") from None
         except OSError:
             sock.close()
             raise
+        sock.settimeout(timeout)
         return cls(sock, path)
 
     def __enter__(self) -> "Client":

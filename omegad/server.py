@@ -147,24 +147,26 @@ class Connection:
         except msgspec.ValidationError:
             await self._on_non_request(line, nursery)
             return
-        except msgspec.DecodeError as e:
+        except (msgspec.DecodeError, UnicodeDecodeError) as e:
             await self._send(encode_error(None, errors.ParseError(f"Parse error: {e}")))
             return
         await self._start(req, nursery)
 
     async def _on_non_request(self, line: bytes, nursery: trio.Nursery) -> None:
-        """Valid JSON that is not a request: a batch, or an invalid request."""
+        """Not a request: malformed JSON, a batch, or valid JSON that is no request."""
         try:
-            items = batch_decoder.decode(line)
-        except msgspec.DecodeError:
-            await self._send(encode_error(_salvage_id(line), _invalid_request(line)))
+            obj = msgspec.json.decode(line)
+        except (msgspec.DecodeError, UnicodeDecodeError) as e:
+            await self._send(encode_error(None, errors.ParseError(f"Parse error: {e}")))
             return
-        if not items:
-            await self._send(
-                encode_error(None, errors.InvalidRequest("Invalid Request: empty batch"))
-            )
+        if not isinstance(obj, list):
+            await self._send(encode_error(_salvage_id(obj), _invalid_request(line)))
             return
-        nursery.start_soon(self._run_batch, items)
+        if not obj:
+            empty = errors.InvalidRequest("Invalid Request: empty batch")
+            await self._send(encode_error(None, empty))
+            return
+        nursery.start_soon(self._run_batch, batch_decoder.decode(line))
 
     async def _start(self, req: Request, nursery: trio.Nursery) -> None:
         route = ROUTES.get(req.method)
@@ -214,7 +216,8 @@ class Connection:
                 try:
                     req = request_decoder.decode(raw)
                 except msgspec.DecodeError:
-                    replies[i] = encode_error(_salvage_id(raw), _invalid_request(raw))
+                    obj = msgspec.json.decode(raw)
+                    replies[i] = encode_error(_salvage_id(obj), _invalid_request(raw))
                     continue
                 if req.id is UNSET:
                     nursery.start_soon(dispatch, req, self)
@@ -229,12 +232,8 @@ class Connection:
             await self._send(b"[" + b",".join(answers) + b"]")
 
 
-def _salvage_id(raw: bytes | Raw) -> Id:
+def _salvage_id(obj: Any) -> Id:
     """The id of an invalid request, when it has a usable one (else null, as the spec says)."""
-    try:
-        obj = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        return None
     if isinstance(obj, dict):
         rid = obj.get("id")
         if isinstance(rid, str) or (isinstance(rid, int) and not isinstance(rid, bool)):
@@ -291,6 +290,8 @@ class Server:
         self.daemon.connection_opened(conn)
         try:
             await conn.serve()
+        except Exception:  # a bug in one connection's handling must not take the daemon down
+            log.exception("connection %d failed; closed it", cid)
         finally:
             self.daemon.connection_closed(conn)
             log.debug("connection %d closed", cid)
