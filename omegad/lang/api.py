@@ -36,7 +36,10 @@ class ReplState:
     def __init__(self) -> None:
         self.globals: dict = {}
         self.undo: list = []                  # (target, key, old) of the running command
-        self.dirty: dict = {}                 # (id(target), key) -> (target, key), since capture
+        # (id(target), key) -> (target, key, old): places changed since the last capture
+        self.dirty: dict = {}
+        self.head = None                      # the last Checkpoint captured (checkpoint.py)
+        self.ser = None                       # serializer object table (serialize.py)
         self.gensym_counter = 0
         self.macros: dict = {}
         self.version = 0                     # committed commands so far
@@ -142,8 +145,10 @@ def rollback(state: ReplState, mark: int) -> None:
 
 def commit(state: ReplState) -> None:
     dirty = state.dirty
-    for target, key, _old in state.undo:
-        dirty[(id(target), key)] = (target, key)
+    for target, key, old in state.undo:
+        k = (id(target), key)
+        if k not in dirty:
+            dirty[k] = (target, key, old)
     state.undo.clear()
     state.version += 1
 
@@ -179,8 +184,6 @@ class Run:
             return self.finished
         if self.pending is not None:
             return NeedsOracle(request_for(self.pending))
-        from .accounting import ALLOC
-        before = ALLOC[0]
         try:
             done, value = self.m.run(max_steps)
         except LispError as e:
@@ -192,8 +195,6 @@ class Run:
             return self._fail(_python_error(e))
         except MemoryError:
             return self._fail("out of memory")
-        finally:
-            self.m.alloc += ALLOC[0] - before
         if not done:
             return Running(self.m.steps)
         name = define_name(self.datum)
@@ -248,3 +249,86 @@ def start(state: ReplState, form, *, output_sink=None, step_budget: int | None =
         f = forms[0]
         return Run(state, f.datum, sink, step_budget, memory_budget, depth_limit, f.error)
     return Run(state, form, sink, step_budget, memory_budget, depth_limit)
+
+
+# ---- checkpoints, serialization, accounting --------------------------------------------------
+def capture(state: ReplState):
+    """A cheap checkpoint of the state between inputs (O(what changed since the last one))."""
+    from .checkpoint import capture as _capture
+    return _capture(state)
+
+
+def restore(state: ReplState, checkpoint) -> ReplState:
+    """Move `state` (in place) to any checkpoint captured from it; returns it."""
+    from .checkpoint import restore as _restore
+    return _restore(state, checkpoint)
+
+
+def serialize(state: ReplState) -> bytes:
+    """Full, versioned MessagePack serialization of the state as it is now."""
+    from .serialize import serialize as _serialize
+    return _serialize(state)
+
+
+def serialize_delta(state: ReplState, since) -> bytes:
+    """What changed between checkpoint `since` and the current one (capture first)."""
+    from .serialize import serialize_delta as _delta
+    return _delta(state, since)
+
+
+def deserialize(data: bytes, base: ReplState | None = None) -> ReplState:
+    """A state from serialize() output, or `base` advanced by serialize_delta() output."""
+    from .serialize import deserialize as _deserialize
+    return _deserialize(data, base)
+
+
+def memory_estimate(state: ReplState, limit: int = 50_000_000) -> int:
+    """The evaluator's own estimate of the bytes the user's heap holds (a reachability walk)."""
+    from .accounting import PAIR
+    from .values import Closure, HashTable, Promise, Vector
+    seen: set[int] = set()
+    b = state.builtins
+    todo = [v for n, v in state.globals.items() if b.get(n, UNDEF) is not v]
+    todo.extend(state.macros.values())
+    total = 64 * len(todo)
+    while todo and len(seen) < limit:
+        v = todo.pop()
+        t = type(v)
+        if v is None or t is bool or t is float or t is Sym:
+            continue
+        if t is str:
+            total += 49 + len(v)
+            continue
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        if t is Pair:
+            total += PAIR
+            todo.append(v.car)
+            todo.append(v.cdr)
+        elif t is list:
+            total += 56 + 8 * len(v)
+            todo.extend(v)
+        elif t is Closure:
+            total += 48
+            todo.append(v.env)
+        elif t is Promise:
+            total += 64
+            todo.append(v.value)
+            todo.append(v.thunk)
+        elif t is HashTable:
+            total += 100 + 100 * len(v.table)
+            for k, x in v.table.values():
+                todo.append(k)
+                todo.append(x)
+        elif t is Vector:
+            total += 56 + 8 * len(v.items)
+            todo.extend(v.items)
+        else:
+            total += 64
+    return total
+
+
+def global_names(state: ReplState) -> list[str]:
+    """Every bound global name (builtins included), sorted: for completion."""
+    return state.bound_names()

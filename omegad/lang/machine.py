@@ -13,6 +13,7 @@ recent one.
 
 from __future__ import annotations
 
+from .accounting import ALLOC, LIMIT
 from .values import (
     NIL,
     Closure,
@@ -65,6 +66,7 @@ class Machine:
         self.memory_budget = memory_budget
         self.depth_limit = depth_limit
         self.alloc = 0                      # bytes allocated by primitives (own accounting)
+        self._base = ALLOC[0]
         self.pending: OracleCall | None = None
         self.done = False
 
@@ -79,6 +81,11 @@ class Machine:
         ctl = self.ctl
         val = self.val
         n = 0
+        self._base = ALLOC[0]
+        if self.memory_budget is not None:
+            LIMIT[0] = ALLOC[0] + self.memory_budget - self.memory_used()
+        else:
+            LIMIT[0] = None
         chunk = 2048
         try:
             while n < limit:
@@ -97,6 +104,7 @@ class Machine:
                         self.ctl = None
                         self.val = val
                         self.steps += n
+                        self._settle()
                         return True, val
                     if type(r) is tuple:
                         ctl = r
@@ -107,14 +115,25 @@ class Machine:
         except Suspend:
             self.ctl = None
             self.steps += n
+            self._settle()
             raise
         except RecursionError:
             self.steps += n
+            self._settle()
             raise LispError("expression nested too deeply") from None
+        except BaseException:
+            self._settle()
+            raise
         self.ctl = ctl
         self.val = val
         self.steps += n
+        self._settle()
         return False, None
+
+    def _settle(self) -> None:
+        self.alloc += ALLOC[0] - self._base
+        self._base = ALLOC[0]
+        LIMIT[0] = None
 
     def _check(self, n: int) -> None:
         depth = len(self.stack)
@@ -129,7 +148,7 @@ class Machine:
                     f"memory budget exceeded ({used} > {self.memory_budget} bytes)")
 
     def memory_used(self) -> int:
-        return (self.alloc + len(self.stack) * FRAME_BYTES
+        return (self.alloc + ALLOC[0] - self._base + len(self.stack) * FRAME_BYTES
                 + len(self.state.undo) * 64 + len(self.choices) * 256)
 
     def resume_with(self, value) -> None:
@@ -186,6 +205,8 @@ def _control_go(m, data):
 
 def _cont_go(m, data):
     k, v = data
+    if k.kind == "dead":
+        raise LispError("continuation cannot be resumed: it was captured before a restore")
     if k.kind == "escape":
         m.stack[:] = k.stack
     else:

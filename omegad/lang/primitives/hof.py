@@ -7,7 +7,7 @@ procedure can be resumed more than once."""
 
 from __future__ import annotations
 
-from ..accounting import ALLOC, PAIR
+from ..accounting import PAIR, charge
 from ..machine import apply_proc
 from ..values import (
     Closure,
@@ -47,7 +47,7 @@ def _build(acc) -> object:
         out = Pair(acc[0], out)
         acc = acc[1]
         n += 1
-    ALLOC[0] += PAIR * n
+    charge(PAIR * n)
     return out
 
 

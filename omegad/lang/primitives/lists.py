@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..accounting import ALLOC, PAIR
+from ..accounting import ALLOC, PAIR, charge
 from ..values import LispError, Pair, Vector
 from . import cprim, prim
 from .equality import equal, eqv
@@ -73,10 +73,10 @@ for _n in ("caar", "cdar", "cddr", "caadr", "cdadr", "cddar", "cdddr", "cadddr",
 
 @prim("list")
 def list_(*items):
+    charge(PAIR * len(items))
     out = None
     for x in reversed(items):
         out = Pair(x, out)
-    ALLOC[0] += PAIR * len(items)
     return out
 
 
@@ -146,7 +146,7 @@ def append(*lists):
         n += len(items)
         for x in reversed(items):
             out = Pair(x, out)
-    ALLOC[0] += PAIR * n
+    charge(PAIR * n)
     return out
 
 
@@ -174,7 +174,7 @@ def vector_length(v):
 
 @prim("vector")
 def vector(*items):
-    ALLOC[0] += 8 * len(items) + 56
+    charge(8 * len(items) + 56)
     return Vector(list(items))
 
 

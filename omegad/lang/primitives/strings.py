@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..accounting import ALLOC
+from ..accounting import charge
 from ..reader import read_all
 from ..values import LispError, Pair, Sym, Vector
 from . import prim
@@ -67,7 +67,7 @@ def string_replace_all(s, sub, rep):
         # JavaScript's split("") then join(rep): rep between every character
         return rep.join(s)
     out = s.replace(sub, rep)
-    ALLOC[0] += len(out)
+    charge(len(out))
     return out
 
 
@@ -89,7 +89,7 @@ def string_join(lst, sep=" "):
             parts.append(lst.car)
         lst = lst.cdr
     out = sep.join(parts)
-    ALLOC[0] += len(out)
+    charge(len(out))
     return out
 
 
@@ -122,8 +122,8 @@ def string_append(*parts):
     for p in parts:
         if type(p) is not str:
             raise LispError("string-append: expected strings")
+    charge(sum(len(p) for p in parts))
     out = "".join(parts)
-    ALLOC[0] += len(out)
     return out
 
 

@@ -1,0 +1,340 @@
+"""Versioned, compact serialization of a session state (msgspec MessagePack), full or delta.
+
+The heap is written as an object table: every non-immediate value (symbol, pair, frame, closure,
+lambda, promise, hash table, ...) gets an object id; a reference to it is that integer. Numbers
+are always floats in Omega Lisp, so integers in the encoding are unambiguous references.
+Closures are written as their lambda's source plus the names of its enclosing frames and are
+recompiled on load; primitives and prelude procedures are written by name.
+
+A state remembers the object ids it has written or read (`state.ser`), so a delta holds only
+the places changed since an earlier checkpoint and the objects that are new since then:
+O(what changed), whatever the session's size. Continuations captured with call/cc or by a
+handler are not restorable: after loading they raise an error when called.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from .checkpoint import Checkpoint
+from .compile import UNDEF, scope_from_chain
+from .values import (
+    Closure,
+    Continuation,
+    CPrim,
+    Dist,
+    HashTable,
+    Lambda,
+    Meaning,
+    Opaque,
+    OracleProc,
+    Pair,
+    Prim,
+    Promise,
+    Sym,
+    Vector,
+)
+
+FORMAT_VERSION = 1
+_UNDEF_REF = -1
+_ENC = msgspec.msgpack.Encoder()
+_DEC = msgspec.msgpack.Decoder()
+
+
+class SerialTable:
+    """Object ids of one state's heap as last written or read (kept for deltas)."""
+
+    def __init__(self) -> None:
+        self.oid_of: dict[int, int] = {}      # id(obj) -> oid
+        self.objs: dict[int, object] = {}     # oid -> obj (keeps ids unique while we use them)
+        self.owner: dict[int, HashTable] = {}  # id(table dict) -> its HashTable
+        self.next = 1
+
+    def add(self, obj, oid: int | None = None) -> int:
+        if oid is None:
+            oid = self.next
+        self.next = max(self.next, oid + 1)
+        self.oid_of[id(obj)] = oid
+        self.objs[oid] = obj
+        if type(obj) is HashTable:
+            self.owner[id(obj.table)] = obj
+        return oid
+
+
+class _Writer:
+    def __init__(self, state, table: SerialTable) -> None:
+        self.state = state
+        self.table = table
+        self.builtin_name = {id(v): n for n, v in state.builtins.items()
+                             if not isinstance(v, (float, str, bool)) and v is not None}
+        self.queue: list = []
+        self.entries: list = []
+
+    def ref(self, v):
+        t = type(v)
+        if v is None or t is float or t is str or t is bool:
+            return v
+        if v is UNDEF:
+            return _UNDEF_REF
+        oid = self.table.oid_of.get(id(v))
+        if oid is None:
+            oid = self.table.add(v)
+            self.queue.append((oid, v))
+        return oid
+
+    def requeue(self, obj) -> None:
+        oid = self.table.oid_of.get(id(obj))
+        if oid is not None:
+            self.queue.append((oid, obj))
+
+    def drain(self) -> None:
+        q = self.queue
+        while q:
+            oid, v = q.pop()
+            self.entries.append([oid, self.entry(v)])
+
+    def entry(self, v) -> list:
+        r = self.ref
+        t = type(v)
+        name = self.builtin_name.get(id(v))
+        if name is not None and self.state.builtins.get(name) is v:
+            return ["b", name]
+        if t is Pair:
+            return ["p", r(v.car), r(v.cdr)]
+        if t is Sym:
+            return ["y", v.name]
+        if t is list:
+            return ["f", [r(x) for x in v]]
+        if t is Closure:
+            return ["c", r(v.lam), r(v.env)]
+        if t is Lambda:
+            return ["l", r(v.src), [list(names) for names in v.scope_names], v.name]
+        if t is Promise:
+            return ["pr", v.done, r(v.value), r(v.thunk)]
+        if t is HashTable:
+            return ["h", [[r(k), r(x)] for k, x in v.table.values()]]
+        if t is Vector:
+            return ["v", [r(x) for x in v.items]]
+        if t is Meaning:
+            return ["m", r(v.denotation), v.confidence, r(v.trace)]
+        if t is Dist:
+            return ["d", [[r(x), w] for x, w in v.items]]
+        if t is OracleProc:
+            return ["o", list(v.params), r(v.spec), r(v.env)]
+        if t is Opaque:
+            return ["q", v.kind, r(v.data)]
+        if t is Prim or t is CPrim:
+            return ["b", v.name]
+        if t is Continuation:
+            return ["k"]
+        return ["q", t.__name__, None]
+
+
+def _doc(kind: str, state, w: _Writer, globals_: list, sets: list, base) -> bytes:
+    w.drain()
+    doc = {"format": FORMAT_VERSION, "kind": kind, "version": state.version, "base": base,
+           "gensym": state.gensym_counter, "objects": w.entries, "globals": globals_,
+           "macros": [[n, w.ref(v)] for n, v in state.macros.items()], "sets": sets}
+    w.drain()
+    doc["objects"] = w.entries
+    return _ENC.encode(doc)
+
+
+def serialize(state) -> bytes:
+    """The whole state (user globals, gensym counter, macros), and reset its object table."""
+    table = SerialTable()
+    w = _Writer(state, table)
+    b = state.builtins
+    globals_ = [[n, w.ref(v)] for n, v in state.globals.items() if b.get(n, UNDEF) is not v]
+    data = _doc("full", state, w, globals_, [], None)
+    state.ser = table
+    return data
+
+
+def serialize_delta(state, since: Checkpoint | None) -> bytes:
+    """What changed from checkpoint `since` to the state's current checkpoint (`state.head`).
+
+    Requires that `since` was serialized (full or delta) from this state before, so the
+    objects it references have ids here."""
+    if state.ser is None:
+        raise ValueError("serialize_delta needs an earlier serialize() of this state")
+    table = state.ser
+    w = _Writer(state, table)
+    places: dict = {}
+    cp = state.head
+    while cp is not since:
+        if cp is None:
+            raise ValueError("`since` is not an ancestor of the state's current checkpoint")
+        for t, k, _old, _new in cp.changes:
+            places.setdefault((id(t), k), (t, k))
+        cp = cp.parent
+    for t, k, _old in state.dirty.values():
+        places.setdefault((id(t), k), (t, k))
+    G = state.globals
+    globals_, sets = [], []
+    owners = table.owner
+    for t, k in places.values():
+        if t is G:
+            globals_.append([k, w.ref(G.get(k, UNDEF))])
+        elif t is state or t is state.macros:
+            continue  # written whole below
+        elif type(t) is dict:
+            owner = owners.get(id(t))
+            if owner is not None:
+                w.requeue(owner)
+        else:
+            oid = table.oid_of.get(id(t))
+            if oid is None:
+                continue  # a new object: written whole if reachable
+            if type(t) is list:
+                sets.append([oid, k, w.ref(t[k])])
+            else:
+                sets.append([oid, k, w.ref(getattr(t, k))])
+    return _doc("delta", state, w, globals_, sets, since.version if since else None)
+
+
+# ---- reading ---------------------------------------------------------------------------------
+def deserialize(data: bytes, base=None):
+    """A new ReplState from a full serialization; or `base` updated by a delta."""
+    doc = _DEC.decode(data)
+    if doc.get("format") != FORMAT_VERSION:
+        raise ValueError(f"unsupported state format {doc.get('format')!r}")
+    if doc["kind"] == "full":
+        from .api import ReplState
+        state = ReplState()
+        table = SerialTable()
+    else:
+        if base is None or base.ser is None:
+            raise ValueError("a delta needs the state it applies to")
+        state = base
+        table = base.ser
+    _Reader(state, table).load(doc)
+    state.ser = table
+    state.version = doc["version"]
+    state.gensym_counter = doc["gensym"]
+    state.undo.clear()
+    state.dirty.clear()
+    return state
+
+
+class _Reader:
+    def __init__(self, state, table: SerialTable) -> None:
+        self.state = state
+        self.table = table
+
+    def ref(self, x):
+        if type(x) is int:
+            if x == _UNDEF_REF:
+                return UNDEF
+            return self.table.objs[x]
+        return x
+
+    def load(self, doc) -> None:
+        objs = self.table.objs
+        entries = doc["objects"]
+        # 1. shells (so cycles and sharing resolve)
+        for oid, e in entries:
+            if oid in objs and e[0] in ("h",):
+                continue  # re-emitted hash table: update in place
+            obj = self.shell(e)
+            self.table.add(obj, oid)
+        r = self.ref
+        lambdas = []
+        closures = []
+        # 2. fields
+        for oid, e in entries:
+            obj = objs[oid]
+            tag = e[0]
+            if tag == "p":
+                obj.car, obj.cdr = r(e[1]), r(e[2])
+            elif tag == "f":
+                obj[:] = [r(x) for x in e[1]]
+            elif tag == "l":
+                lambdas.append((obj, e))
+            elif tag == "c":
+                closures.append((obj, e))
+            elif tag == "pr":
+                obj.done, obj.value, obj.thunk = e[1], r(e[2]), r(e[3])
+            elif tag == "h":
+                from .primitives.misc import hkey
+                obj.table.clear()
+                for k, v in e[1]:
+                    k = r(k)
+                    obj.table[hkey(k)] = (k, r(v))
+            elif tag == "v":
+                obj.items[:] = [r(x) for x in e[1]]
+            elif tag == "m":
+                obj.denotation, obj.confidence, obj.trace = r(e[1]), e[2], r(e[3])
+            elif tag == "d":
+                obj.items[:] = [(r(x), w) for x, w in e[1]]
+            elif tag == "o":
+                obj.params, obj.spec, obj.env = tuple(e[1]), r(e[2]), r(e[3])
+            elif tag == "q":
+                obj.data = r(e[2])
+        # 3. recompile lambdas from their source, then tie closures to them
+        comp = self.state.compiler
+        for shell, e in lambdas:
+            src = r(e[1])
+            scope = scope_from_chain(tuple(tuple(n) for n in e[2]))
+            items = []
+            x = src
+            while type(x) is Pair:
+                items.append(x.car)
+                x = x.cdr
+            params, rest = comp.parse_params(items[1], "lambda")
+            lam = comp.make_lambda(params, rest, items[2:], scope, e[3], src)
+            for slot in Lambda.__slots__:
+                setattr(shell, slot, getattr(lam, slot))
+        for obj, e in closures:
+            obj.lam, obj.env = r(e[1]), r(e[2])
+        # 4. roots
+        G = self.state.globals
+        for name, v in doc["globals"]:
+            v = r(v)
+            if v is UNDEF:
+                G.pop(name, None)
+            else:
+                G[name] = v
+        for oid, key, v in doc["sets"]:
+            target = objs[oid]
+            if type(target) is list:
+                target[key] = r(v)
+            else:
+                setattr(target, key, r(v))
+        self.state.macros.clear()
+        self.state.macros.update({n: r(v) for n, v in doc["macros"]})
+
+    def shell(self, e):
+        tag = e[0]
+        if tag == "y":
+            return Sym(e[1])
+        if tag == "b":
+            v = self.state.builtins.get(e[1], UNDEF)
+            if v is UNDEF:
+                raise ValueError(f"unknown builtin {e[1]!r}")
+            return v
+        if tag == "p":
+            return Pair(None, None)
+        if tag == "f":
+            return []
+        if tag == "c":
+            return Closure(None, None)
+        if tag == "l":
+            return Lambda((), False, None, None, (), 0, "", None)
+        if tag == "pr":
+            return Promise(None)
+        if tag == "h":
+            return HashTable()
+        if tag == "v":
+            return Vector([])
+        if tag == "m":
+            return Meaning()
+        if tag == "d":
+            return Dist([])
+        if tag == "o":
+            return OracleProc((), None, None)
+        if tag == "q":
+            return Opaque(e[1])
+        if tag == "k":
+            return Continuation((), "dead")
+        raise ValueError(f"unknown object tag {tag!r}")
