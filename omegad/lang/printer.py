@@ -121,7 +121,7 @@ def _render(v, out: _Out, display: bool, path: set) -> None:
         if display:
             out.add("<closure>")
         else:
-            out.add("<closure (" + " ".join(v.lam.params) + ")>")
+            out.add("<closure (" + (" ".join(v.lam.params) or "...") + ")>")
     elif t is Prim or t is CPrim:
         out.add(f"<native:{v.name}>" if display else "<prim>")
     elif t is Continuation:

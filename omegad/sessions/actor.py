@@ -19,9 +19,11 @@ import trio
 from omegad.lang import api
 from omegad.lang.effects import response_value
 from omegad.lang.printer import write_str
+from omegad.lang.serialize import serialize
 from omegad.persist import events as ev
 from omegad.persist.index import CheckpointEntry, IndexInfo, write_index
 from omegad.persist.journal import JournalWriter, read_journal
+from omegad.persist.restores import Restore, append_restore, read_restores
 from omegad.sessions import engine
 from omegad.sessions.replay import replay
 from omegad.sessions.store import SessionStore
@@ -87,7 +89,6 @@ class SessionActor:
         self.loaded: Timeline | None = None
         self.loaded_states: dict[int, engine.Snapshot] = {}
         self.session_seq: int | None = None
-        self.off_journal = False  # state changed by load/goto/resume: replaying cannot rebuild it
         self.index_dirty = False
         self.attached: dict[int, Connection] = {}
         self.lease: Connection | None = None
@@ -118,7 +119,8 @@ class SessionActor:
             timeline.receipts = full.receipts
         self.receipts = dict(timeline.receipts)
         self.checkpoints = timeline.checkpoints
-        rebuilt = await replay(timeline, self.manager.fallback_oracle)
+        restores = read_restores(self.store.restores(self.name))
+        rebuilt = await replay(timeline, self.manager.fallback_oracle, restores)
         self.state, self.control, self.states = rebuilt.state, rebuilt.control, rebuilt.at
 
     async def run(self) -> None:
@@ -212,7 +214,7 @@ class SessionActor:
         self.state_defs = {}
         self.control = "null"
         self.loaded, self.loaded_states, self.session_seq = None, {}, None
-        self.off_journal = True
+        self._record_restore()
 
     def detach(self, conn: Connection) -> None:
         self.attached.pop(conn.id, None)
@@ -327,7 +329,12 @@ class SessionActor:
         """Adopt a checkpoint's state (this session's own, or a replayed timeline's)."""
         self.state = snap.resume()
         self.control = control or snap.control
-        self.off_journal = True
+        self._record_restore()
+
+    def _record_restore(self) -> None:
+        """Keep the adopted state beside the journal, so a rebuild from disk gets it back."""
+        record = Restore(self.seq, self.control, serialize(self.state))
+        append_restore(self.store.restores(self.name), record)
 
     # --- persistence -----------------------------------------------------------------------------
 

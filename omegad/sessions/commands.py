@@ -39,8 +39,7 @@ async def session_save(actor: SessionActor, name: str, reply: Reply, _job: Job) 
     try:
         check_name(name)
         actor.flush_index()
-        for src, dst in ((actor.store.journal(actor.name), actor.store.journal(name)),
-                         (actor.store.index(actor.name), actor.store.index(name))):
+        for src, dst in zip(actor.store.files(actor.name), actor.store.files(name), strict=True):
             if src.exists():
                 shutil.copyfile(src, dst)
         actor.manager.forget(actor.store, name)

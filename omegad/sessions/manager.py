@@ -18,6 +18,7 @@ import trio
 from omegad.persist import events as ev
 from omegad.persist.index import CheckpointEntry, IndexInfo, write_index
 from omegad.persist.journal import encode_line
+from omegad.persist.restores import append_restore, read_restores
 from omegad.sessions.actor import SessionActor
 from omegad.sessions.engine import Snapshot
 from omegad.sessions.names import check_name
@@ -112,7 +113,8 @@ class SessionManager:
         rebuilt into a state of their own (two actors never share one state)."""
         if timeline.name == actor.name:
             return dict(actor.states)
-        rebuilt = await replay(timeline, self.fallback_oracle)
+        restores = read_restores(actor.store.restores(timeline.name))
+        rebuilt = await replay(timeline, self.fallback_oracle, restores)
         return rebuilt.at
 
     # --- fork and delete -------------------------------------------------------------------------
@@ -143,7 +145,7 @@ class SessionManager:
         if actor is not None:
             actor.close()
         found = False
-        for path in (store.journal(name), store.index(name)):
+        for path in store.files(name):
             try:
                 path.unlink()
                 found = True
@@ -163,7 +165,7 @@ class SessionManager:
         for key, actor in list(self.pool.items()):
             if not over():
                 break
-            if actor.busy or actor.off_journal or actor.attached_live():
+            if actor.busy or actor.attached_live():
                 continue
             log.info("evicting session %s", key[1])
             del self.pool[key]
@@ -210,3 +212,6 @@ def write_fork(store: SessionStore, name: str, timeline: Timeline, cut: int) -> 
     store.journal(name).write_bytes(b"".join(lines))
     receipts = {k: v for k, v in timeline.receipts.items() if k in keys}
     write_index(store.index(name), IndexInfo(name, cut + 1 if cut >= 0 else 0, kept, receipts))
+    for record in read_restores(store.restores(timeline.name)):
+        if record.at <= cut:
+            append_restore(store.restores(name), record)

@@ -15,7 +15,9 @@ import msgspec
 
 from omegad.lang import api
 from omegad.lang.checkpoint import capture
+from omegad.lang.serialize import deserialize
 from omegad.persist.events import Event
+from omegad.persist.restores import Restore
 from omegad.sessions import engine
 from omegad.sessions.engine import Snapshot
 from omegad.sessions.timeline import Timeline, receipt_content
@@ -29,11 +31,17 @@ class Replayed:
     skipped: list[str] = field(default_factory=list)  # inputs that no longer evaluate
 
 
-async def replay(timeline: Timeline, fallback: engine.Oracle) -> Replayed:
+async def replay(timeline: Timeline, fallback: engine.Oracle,
+                 restores: list[Restore] = ()) -> Replayed:
     done = Replayed(api.ReplState())
     pending: Event | None = None
     receipts: list[Event] = []
+    adopted = iter(restores)
+    nxt = next(adopted, None)
     for event in timeline.events:
+        while nxt is not None and nxt.at <= event["seq"]:
+            done.state, done.control = deserialize(nxt.state), nxt.control
+            nxt = next(adopted, None)
         kind = event["type"]
         if kind == "input":
             pending, receipts = event, []
@@ -47,6 +55,8 @@ async def replay(timeline: Timeline, fallback: engine.Oracle) -> Replayed:
                 done.control = json.dumps(receipt_content(timeline, receipts[-1]),
                                           ensure_ascii=False)
             done.at[event["seq"]] = Snapshot(done.state, capture(done.state), done.control)
+    for record in [nxt, *adopted] if nxt is not None else []:
+        done.state, done.control = deserialize(record.state), record.control
     return done
 
 
