@@ -1,0 +1,172 @@
+"""Sessions through a real daemon: names, queues, interrupts, budgets, leases, the one-shot flags."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from omegacli.client import Client
+from protocol import errors
+from tests.e2e.conftest import session_client
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFORMANCE = ROOT.parent / "shared" / "conformance" / "run_reference.py"
+
+
+@pytest.fixture
+def client(shared_daemon, tmp_path):
+    with session_client(shared_daemon, tmp_path / "sd") as c:
+        yield c
+
+
+def execute(c: Client, session: str, command: str) -> dict:
+    return c.call("session.execute", {"session": session, "command": command})
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "", "x" * 65, "a\x00b", ".hidden", "-x"])
+def test_bad_session_names_are_refused_and_touch_no_file(client, tmp_path, name):
+    with pytest.raises(errors.RpcError) as e:
+        execute(client, name, "(+ 1 2)")
+    assert e.value.code == errors.INVALID_SESSION_NAME
+    assert not (tmp_path / "sd" / "sessions").exists() or not any(
+        (tmp_path / "sd" / "sessions").iterdir())
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_several_forms_in_one_input_each_print_and_journal(client, tmp_path):
+    r = execute(client, "multi", "(define p 1) (define q 2) (+ p q)")
+    assert r["output"] == "=> p\n=> q\n=> 3"
+    assert r["seq"] == 12  # three inputs of four events each
+    journal = (tmp_path / "sd" / "sessions" / "multi.jsonl").read_text().splitlines()
+    assert len(journal) == 13
+
+
+def test_display_output_streams_to_attached_clients(shared_daemon, tmp_path):
+    with session_client(shared_daemon, tmp_path / "sd") as a, \
+            session_client(shared_daemon, tmp_path / "sd") as b:
+        b.call("session.open", {"session": "shared"})
+        assert execute(a, "shared", '(display "hi")')["output"] == "hi=> null"
+        seen = []
+        b.call("server.ping", on_notification=lambda m, p: seen.append((m, p["text"])))
+        assert ("session.output", "hi") in seen
+
+
+def test_an_error_leaves_the_state_as_it_was(client):
+    execute(client, "atomic", "(define x 1)")
+    r = execute(client, "atomic", "(begin (set! x 99) (car '()))")
+    assert not r["ok"] and r["output"].startswith("error: ")
+    assert execute(client, "atomic", "x")["output"] == "=> 1"
+
+
+def test_an_endless_loop_is_interrupted_and_the_session_keeps_its_state(shared_daemon, tmp_path):
+    with session_client(shared_daemon, tmp_path / "sd") as a, \
+            session_client(shared_daemon, tmp_path / "sd") as b:
+        execute(a, "spin", "(define n 5)")
+        rid = a.start("session.execute",
+                      {"session": "spin", "command": "(define (f) (begin (set! n (+ n 1)) (f))) (f)"})
+        b.call("server.ping")  # the daemon still answers others while the loop runs
+        assert b.call("session.interrupt", {"session": "spin"})["interrupted"] in (True, False)
+        with pytest.raises(errors.RpcError) as e:
+            a.wait(rid)
+        assert e.value.code == errors.INTERRUPTED
+        assert execute(a, "spin", "n")["output"] == "=> 5"
+
+
+def test_cancel_request_interrupts_a_running_command(client):
+    execute(client, "cancel", "(define n 5)")
+    rid = client.start("session.execute",
+                       {"session": "cancel", "command": "(let loop ((i 0)) (set! n i) (loop (+ i 1)))"})
+    client.call("server.ping")
+    client.notify("$/cancelRequest", {"id": rid})
+    with pytest.raises(errors.RpcError) as e:
+        client.wait(rid)
+    assert e.value.code == errors.INTERRUPTED
+    assert execute(client, "cancel", "n")["output"] == "=> 5"
+
+
+def test_a_runaway_allocation_ends_in_an_error_and_the_daemon_stays_up(client):
+    r = execute(client, "alloc", "(define (grow l) (grow (cons 1 l))) (grow '())")
+    assert r["output"].startswith("=> grow\nerror: ")
+    assert execute(client, "alloc", "(+ 1 2)")["output"] == "=> 3"
+
+
+def test_a_client_that_disconnects_mid_command_does_not_kill_the_session(shared_daemon, tmp_path):
+    a = session_client(shared_daemon, tmp_path / "sd")
+    a.start("session.execute", {"session": "gone", "command": "(define (s i) (if (= i 200000) i (s (+ i 1)))) (s 0)"})
+    a.close()
+    with session_client(shared_daemon, tmp_path / "sd") as b:
+        assert execute(b, "gone", "(s 199999)")["output"] == "=> 200000"
+
+
+def test_two_hundred_queued_commands_all_run_in_order(client):
+    ids = [client.start("session.execute", {"session": "queue", "command": f"(define x{i} {i})"})
+           for i in range(200)]
+    seqs = [client.wait(i)["seq"] for i in ids]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 200
+    assert execute(client, "queue", "(+ x0 x199)")["output"] == "=> 199"
+
+
+def test_the_write_lease_locks_other_clients_out_until_taken_or_released(shared_daemon, tmp_path):
+    with session_client(shared_daemon, tmp_path / "sd") as a, \
+            session_client(shared_daemon, tmp_path / "sd") as b:
+        a.call("session.open", {"session": "leased", "mode": "write"})
+        with pytest.raises(errors.RpcError) as e:
+            execute(b, "leased", "(+ 1 2)")
+        assert e.value.code == errors.SESSION_LOCKED and "locked by" in e.value.message
+        assert b.call("session.checkpoints", {"session": "leased"})["checkpoints"] == []
+        b.call("session.take", {"session": "leased"})
+        assert execute(b, "leased", "(+ 1 2)")["output"] == "=> 3"
+    with session_client(shared_daemon, tmp_path / "sd") as c:
+        assert execute(c, "leased", "(+ 2 2)")["output"] == "=> 4"  # the lease died with b
+
+
+def test_unknown_commands_and_quit(client):
+    assert execute(client, "cmds", ":nope")["output"] == (
+        "Unknown command: :nope. Type :help for commands.")
+    r = execute(client, "cmds", ":quit")
+    assert r["should_exit"] and r["output"] == "Goodbye!"
+    r = client.call("session.execute", {"session": "cmds", "command": ":q", "piped": True})
+    assert r["should_exit"] and r["output"] == ""
+
+
+def test_completion_lists_bound_names_and_commands(client):
+    execute(client, "comp", "(define my-thing 1)")
+    assert "my-thing" in client.call("session.complete", {"session": "comp", "prefix": "my-"})[
+        "completions"]
+    assert ":session list" in client.call("session.complete", {"session": "comp", "prefix": ":s"})[
+        "completions"]
+
+
+def _cli(*args, cwd, env_extra=None):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **(env_extra or {}))
+    return subprocess.run([sys.executable, "-m", "omegacli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_batch_sessions_keep_their_bindings_between_calls(omega_env, tmp_path):
+    assert _cli("-s", "w", "-c", "(define z 5)", cwd=tmp_path).stdout == "=> z\n"
+    assert _cli("-s", "w", "-c", "(+ z 1)", cwd=tmp_path).stdout == "=> 6\n"
+    shown = _cli("-s", "w", cwd=tmp_path).stdout.splitlines()
+    assert shown == ["Session 'w' loaded.", "  Definitions: 1", "  Debug mode: false",
+                     "  Breakpoints: 0"]
+
+
+def test_file_and_json_flags(omega_env, tmp_path):
+    prog = tmp_path / "p.lisp"
+    prog.write_text("; a comment\n(define (sq x) (* x x))\n(sq 7)\n")
+    out = _cli("-f", str(prog), "-s", "f", "-j", cwd=tmp_path).stdout
+    import json
+
+    doc = json.loads(out)
+    assert doc["output"] == "=> sq\n=> 49" and doc["defsCount"] == 1 and doc["session"] == "f"
+
+
+def test_conformance_passes_through_omegacli_repl(omega_env, tmp_path):
+    command = f"{sys.executable} -m omegacli repl"
+    done = subprocess.run([sys.executable, str(CONFORMANCE), command, "--jobs", "4"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "130/130 cases passed" in done.stdout
