@@ -14,7 +14,7 @@ import trio
 from omegad.lang import api
 from omegad.lang.checkpoint import Checkpoint, capture, restore
 
-SLICE_STEPS = 20_000  # steps between yields to trio: ~1-2 ms of evaluation
+SLICE_STEPS = 3_000  # steps between yields to trio: about 2 ms of evaluation
 
 Oracle = Callable[[api.OracleRequest], Awaitable[api.OracleResponse]]
 

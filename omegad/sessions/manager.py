@@ -69,7 +69,7 @@ class SessionManager:
         finally:
             del self._opening[key]
             opened.set()
-        self._evict()
+        self._evict(keep=key)
         return actor
 
     def live(self, store: SessionStore, name: str) -> SessionActor | None:
@@ -156,20 +156,22 @@ class SessionManager:
 
     # --- memory and shutdown ------------------------------------------------------------------------
 
-    def _evict(self) -> None:
+    def _evict(self, keep: Key) -> None:
+        """Drop least recently used idle sessions while over the count or memory bound; sessions
+        nobody is attached to go first."""
+
         def over() -> bool:
             if len(self.pool) > self.max_sessions:
                 return True
             return sum(a.memory() for a in self.pool.values()) > self.max_memory
 
-        for key, actor in list(self.pool.items()):
+        candidates = [(a.attached_live(), i, k) for i, (k, a) in enumerate(self.pool.items())
+                      if k != keep and not a.busy]
+        for _attached, _age, key in sorted(candidates):
             if not over():
                 break
-            if actor.busy or actor.attached_live():
-                continue
             log.info("evicting session %s", key[1])
-            del self.pool[key]
-            actor.close()
+            self.pool.pop(key).close()
 
     def connection_closed(self, conn: Connection) -> None:
         for actor in self.pool.values():

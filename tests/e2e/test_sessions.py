@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -64,10 +65,15 @@ def test_an_endless_loop_is_interrupted_and_the_session_keeps_its_state(shared_d
     with session_client(shared_daemon, tmp_path / "sd") as a, \
             session_client(shared_daemon, tmp_path / "sd") as b:
         execute(a, "spin", "(define n 5)")
-        rid = a.start("session.execute",
-                      {"session": "spin", "command": "(define (f) (begin (set! n (+ n 1)) (f))) (f)"})
-        b.call("server.ping")  # the daemon still answers others while the loop runs
-        assert b.call("session.interrupt", {"session": "spin"})["interrupted"] in (True, False)
+        b.call("session.open", {"session": "spin"})
+        loop = '(define (f) (begin (set! n (+ n 1)) (f))) (begin (display "go") (f))'
+        rid = a.start("session.execute", {"session": "spin", "command": loop})
+        started = threading.Event()
+        while not started.is_set():  # b sees the loop's output: it is running
+            message = b.read()
+            if message.get("method") == "session.output" and "go" in message["params"]["text"]:
+                started.set()
+        assert b.call("session.interrupt", {"session": "spin"})["interrupted"] is True
         with pytest.raises(errors.RpcError) as e:
             a.wait(rid)
         assert e.value.code == errors.INTERRUPTED
