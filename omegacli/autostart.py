@@ -86,6 +86,8 @@ def connect(
             result = {"protocol": None}
         except DaemonUnreachable:
             client.close()
+            if autostart and attempt == 1:
+                continue  # it went away under us (idle exit, stop): start one
             raise
         if result.get("protocol") == PROTOCOL_VERSION:
             return client, result

@@ -13,6 +13,7 @@ session dirs, remove the pidfile.
 
 import logging
 import os
+import select
 import signal
 import socket
 import time
@@ -48,7 +49,7 @@ class Daemon:
         self._socket_ino = os.lstat(config.socket).st_ino
         self._cleanups: list[Cleanup] = []
         self._stopping = False
-        self._last_active = time.monotonic()
+        self._last_active = 0.0  # trio clock, set in run()
 
     # --- hooks for the rest of the daemon -------------------------------------------------------
 
@@ -79,7 +80,7 @@ class Daemon:
         self._changed()
 
     def _changed(self) -> None:
-        self._last_active = time.monotonic()
+        self._last_active = trio.current_time()
         self._connections_changed.set()
         self._connections_changed = trio.Event()
 
@@ -88,6 +89,7 @@ class Daemon:
     async def run(self) -> None:
         self._stop = trio.Event()
         self._connections_changed = trio.Event()
+        self._last_active = trio.current_time()
         listener = trio.SocketListener(trio.socket.from_stdlib_socket(self._listen_sock))
         server = Server(self, listener)
         log.info("omegad %s (pid %d) listening on %s", _version(), os.getpid(), self.config.socket)
@@ -150,9 +152,15 @@ class Daemon:
                 continue
             with trio.move_on_at(self._last_active + seconds) as idle:
                 await self._connections_changed.wait()
-            if idle.cancelled_caught and not self.connections:
+            if idle.cancelled_caught and not self.connections and not self._backlog_waiting():
                 self.request_shutdown(f"idle for {seconds:g} s")
                 return
+            self._last_active = trio.current_time()
+
+    def _backlog_waiting(self) -> bool:
+        """A client has connected but is not accepted yet (so we are not idle)."""
+        readable, _, _ = select.select([self._listen_sock], [], [], 0)
+        return bool(readable)
 
 
 def _version() -> str:
