@@ -93,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     import omegad.methods  # noqa: F401  (registers the handlers)
     from omegad.daemon import Daemon
 
-    trio.run(Daemon(config, listen_sock, pidfile).run)
+    try:
+        trio.run(Daemon(config, listen_sock, pidfile).run)
+    finally:
+        logging.shutdown()  # flush the log file
     return 0
 
 

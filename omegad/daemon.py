@@ -130,7 +130,6 @@ class Daemon:
             self._remove_socket()
             self.pidfile.remove()
             log.info("omegad stopped (%s)", self.stop_reason or "no reason given")
-            logging.shutdown()
 
     def _remove_socket(self) -> None:
         """Unlink our socket file, unless it is gone or is already another daemon's."""
