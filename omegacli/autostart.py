@@ -11,7 +11,6 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from omegacli.client import Client, DaemonUnreachable
 from protocol import PROTOCOL_VERSION, errors, paths
@@ -46,7 +45,7 @@ def collect_env(cwd: str) -> dict[str, str]:
     return env
 
 
-def hello_params(client_name: str, session_dir: str | None = None) -> dict[str, Any]:
+def hello_params(client_name: str, session_dir: str | None = None) -> dict[str, object]:
     cwd = os.getcwd()
     return {
         "client": client_name,
@@ -86,6 +85,8 @@ def connect(
             result = {"protocol": None}
         except DaemonUnreachable:
             client.close()
+            if autostart and attempt == 1:
+                continue  # it went away under us (idle exit, stop): start one
             raise
         if result.get("protocol") == PROTOCOL_VERSION:
             return client, result

@@ -7,6 +7,7 @@ Without --foreground the daemon forks into the background once its socket is lis
 """
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 from omegad.config import Config
 from omegad.lifecycle import PidFile, StartupError, bind_socket, daemonize, setup_logging
 from protocol import paths
+
+log = logging.getLogger("omegad")
 
 LOG_LEVELS = ["debug", "info", "warning", "error"]
 
@@ -67,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             paths.ensure_private_dir(config.socket.parent, tighten=config.private_runtime_dir)
         except (paths.UnsafePath, OSError) as e:
             raise StartupError(f"unsafe or unusable socket directory: {e}") from None
+        setup_logging(config)
         pidfile = PidFile(config.pidfile)
         try:
             listen_sock = bind_socket(config.socket, private_dir=config.private_runtime_dir)
@@ -74,19 +78,25 @@ def main(argv: list[str] | None = None) -> int:
             pidfile.remove()
             raise
     except StartupError as e:
-        print(f"omegad: {e}", file=sys.stderr)
+        if logging.getLogger().handlers:
+            log.error("cannot start: %s", e)
+        if not config.foreground or not logging.getLogger().handlers:
+            print(f"omegad: {e}", file=sys.stderr)
         return 1
-    if not config.foreground:
-        daemonize(config.log_file)
-    pidfile.write_pid()
-    setup_logging(config)
+    if config.foreground:
+        pidfile.write_pid()
+    else:
+        daemonize(config.log_file, pidfile)
 
     import trio
 
     import omegad.methods  # noqa: F401  (registers the handlers)
     from omegad.daemon import Daemon
 
-    trio.run(Daemon(config, listen_sock, pidfile).run)
+    try:
+        trio.run(Daemon(config, listen_sock, pidfile).run)
+    finally:
+        logging.shutdown()  # flush the log file
     return 0
 
 

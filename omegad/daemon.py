@@ -13,6 +13,7 @@ session dirs, remove the pidfile.
 
 import logging
 import os
+import select
 import signal
 import socket
 import time
@@ -50,7 +51,7 @@ class Daemon:
         self._socket_ino = os.lstat(config.socket).st_ino
         self._cleanups: list[Cleanup] = []
         self._stopping = False
-        self._last_active = time.monotonic()
+        self._last_active = 0.0  # trio clock, set in run()
 
     # --- hooks for the rest of the daemon -------------------------------------------------------
 
@@ -82,7 +83,7 @@ class Daemon:
         self._changed()
 
     def _changed(self) -> None:
-        self._last_active = time.monotonic()
+        self._last_active = trio.current_time()
         self._connections_changed.set()
         self._connections_changed = trio.Event()
 
@@ -91,6 +92,7 @@ class Daemon:
     async def run(self) -> None:
         self._stop = trio.Event()
         self._connections_changed = trio.Event()
+        self._last_active = trio.current_time()
         listener = trio.SocketListener(trio.socket.from_stdlib_socket(self._listen_sock))
         server = Server(self, listener)
         log.info("omegad %s (pid %d) listening on %s", _version(), os.getpid(), self.config.socket)
@@ -135,7 +137,6 @@ class Daemon:
             self._remove_socket()
             self.pidfile.remove()
             log.info("omegad stopped (%s)", self.stop_reason or "no reason given")
-            logging.shutdown()
 
     async def _close_sessions(self) -> None:
         self.sessions.close_all()
@@ -160,9 +161,15 @@ class Daemon:
                 continue
             with trio.move_on_at(self._last_active + seconds) as idle:
                 await self._connections_changed.wait()
-            if idle.cancelled_caught and not self.connections:
+            if idle.cancelled_caught and not self.connections and not self._backlog_waiting():
                 self.request_shutdown(f"idle for {seconds:g} s")
                 return
+            self._last_active = trio.current_time()
+
+    def _backlog_waiting(self) -> bool:
+        """A client has connected but is not accepted yet (so we are not idle)."""
+        readable, _, _ = select.select([self._listen_sock], [], [], 0)
+        return bool(readable)
 
 
 def _version() -> str:

@@ -6,9 +6,11 @@ name must be in `protocol.methods.METHODS`, which gives the Structs. A handler i
 `protocol.errors.RpcError` subclasses for errors the user should read; anything else becomes
 -32603 and is logged with its traceback.
 
-`inline=True` marks a handler that never waits (no blocking, no long awaits): the connection runs
-it in its read loop, in arrival order, instead of in a task of its own. `server.hello` is inline so
-that requests pipelined behind it see its effects.
+`inline=True` marks a handler that never waits (no blocking, no awaits that park): the connection
+runs it in its read loop, in arrival order, instead of in a task of its own, which saves a task
+spawn and a scheduler pass per request. `inline` may also be a predicate on the decoded params
+(`server.ping` is inline unless it has a `delay`). `server.hello` is inline so that requests
+pipelined behind it see its effects. Handlers that may wait (session commands) must not be inline.
 """
 
 import logging
@@ -36,13 +38,18 @@ class Route:
     spec: MethodSpec
     handler: Handler
     decoder: msgspec.json.Decoder
-    inline: bool
+    inline: bool | Callable[[Any], bool]
+
+    def runs_inline(self, params: Params) -> bool:
+        return self.inline if isinstance(self.inline, bool) else self.inline(params)
 
 
 ROUTES: dict[str, Route] = {}
 
 
-def method(name: str, *, inline: bool = False) -> Callable[[Handler], Handler]:
+def method(
+    name: str, *, inline: bool | Callable[[Any], bool] = False
+) -> Callable[[Handler], Handler]:
     """Register the decorated coroutine function as the handler of `name`."""
     spec = METHODS.get(name)
     if spec is None:
@@ -83,15 +90,18 @@ def decode_params(route: Route, raw: msgspec.Raw | Any) -> Params:
     raise errors.InvalidRequest("Invalid Request: params must be an object or an array")
 
 
-async def dispatch(req: Request, conn: "Connection") -> bytes:
-    """Run one request to completion and return its encoded answer (without the newline)."""
+def prepare(req: Request) -> tuple[Route, Params]:
+    """The route and decoded params of a request; raises MethodNotFound / InvalidParams / ..."""
     route = ROUTES.get(req.method)
+    if route is None:
+        raise errors.MethodNotFound(f"Method not found: {req.method}")
+    return route, decode_params(route, req.params)
+
+
+async def run(route: Route, params: Params, req: Request, conn: "Connection") -> bytes:
+    """Run a prepared request to completion and return its encoded answer (no newline)."""
     try:
-        if route is None:
-            raise errors.MethodNotFound(f"Method not found: {req.method}")
-        params = decode_params(route, req.params)
-        result = await route.handler(params, conn)
-        return encode_result(req.id, result)
+        return encode_result(req.id, await route.handler(params, conn))
     except errors.RpcError as e:
         return encode_error(req.id, e)
     except Exception:
@@ -99,5 +109,10 @@ async def dispatch(req: Request, conn: "Connection") -> bytes:
         return encode_error(req.id, errors.InternalError("Internal error (see the daemon log)"))
 
 
-def route_of(name: str) -> Route | None:
-    return ROUTES.get(name)
+async def dispatch(req: Request, conn: "Connection") -> bytes:
+    """prepare + run, with preparation errors answered too."""
+    try:
+        route, params = prepare(req)
+    except errors.RpcError as e:
+        return encode_error(req.id, e)
+    return await run(route, params, req, conn)

@@ -41,9 +41,9 @@ class PidFile:
         os.close(self.fd)
         raise StartupError(f"another omegad (pid {holder}) is running; its pidfile is {path}")
 
-    def write_pid(self) -> None:
+    def write_pid(self, pid: int | None = None) -> None:
         os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+        os.pwrite(self.fd, f"{pid or os.getpid()}\n".encode(), 0)
 
     def remove(self) -> None:
         """Unlink, then close (closing drops the lock)."""
@@ -97,11 +97,13 @@ def bind_socket(path: Path, *, private_dir: bool) -> socket.socket:
     return sock
 
 
-def daemonize(log_file: Path) -> None:
+def daemonize(log_file: Path, pidfile: PidFile) -> None:
     """Fork into the background. The parent exits 0: the socket is already listening, so the
     daemon is ready when its starter's process ends. The child loses its terminal and writes
     stderr (crashes included) to the log file."""
-    if os.fork() > 0:
+    child = os.fork()
+    if child > 0:
+        pidfile.write_pid(child)  # before the starter returns: "ready" includes the pidfile
         os._exit(0)
     os.setsid()
     devnull = os.open(os.devnull, os.O_RDWR)

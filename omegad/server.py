@@ -20,7 +20,7 @@ import msgspec
 import trio
 from msgspec import UNSET, Raw
 
-from omegad.dispatch import ROUTES, dispatch
+from omegad.dispatch import dispatch, prepare, run
 from protocol import errors
 from protocol.framing import LineBuffer, LineTooLong
 from protocol.messages import (
@@ -69,6 +69,7 @@ class Connection:
         self.in_flight: dict[Id, trio.CancelScope] = {}
         self.connected_at = time.monotonic()
         self._send_lock = trio.StrictFIFOLock()
+        self._fd = stream.socket.fileno()
         self._recv_scope = trio.CancelScope()
         self._draining = False
         self.closed = False
@@ -133,13 +134,35 @@ class Connection:
             await self.stream.aclose()
 
     async def _send(self, line: bytes) -> None:
+        """Send one line whole. Fast path: when no other send is under way, one non-blocking
+        write does it without yielding; the rest of a partial write goes under the lock."""
         if self.closed:
             return
-        async with self._send_lock:
+        data = line + b"\n"
+        try:
+            self._send_lock.acquire_nowait()
+        except trio.WouldBlock:
+            async with self._send_lock:
+                await self._send_all(data)
+            return
+        try:
             try:
-                await self.stream.send_all(line + b"\n")
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                sent = os.write(self._fd, data)
+            except BlockingIOError:
+                sent = 0
+            except OSError:  # EPIPE, ECONNRESET: the client has gone
                 self.closed = True
+                return
+            if sent < len(data):
+                await self._send_all(data[sent:])
+        finally:
+            self._send_lock.release()
+
+    async def _send_all(self, data: bytes) -> None:
+        try:
+            await self.stream.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            self.closed = True
 
     async def _on_line(self, line: bytes, nursery: trio.Nursery) -> None:
         try:
@@ -169,21 +192,29 @@ class Connection:
         nursery.start_soon(self._run_batch, batch_decoder.decode(line))
 
     async def _start(self, req: Request, nursery: trio.Nursery) -> None:
-        route = ROUTES.get(req.method)
-        if req.id is UNSET:  # a notification: run it, never answer
-            if route is not None and route.inline:
-                await dispatch(req, self)
-            else:
-                nursery.start_soon(dispatch, req, self)
+        try:
+            route, params = prepare(req)
+        except errors.RpcError as e:
+            if req.id is not UNSET:  # a notification is never answered, even with an error
+                await self._send(encode_error(req.id, e))
             return
-        if route is not None and route.inline:
-            await self._send(await dispatch(req, self))
+        if req.id is UNSET:
+            if route.runs_inline(params):
+                await run(route, params, req, self)
+            else:
+                nursery.start_soon(run, route, params, req, self)
+            return
+        if req.id in self.in_flight:
+            await self._send(_duplicate(req.id))
+            return
+        if route.runs_inline(params):
+            await self._send(await run(route, params, req, self))
             return
         scope = self._admit(req)
         if scope is None:
             await self._send(_duplicate(req.id))
             return
-        nursery.start_soon(self._run_request, req, scope)
+        nursery.start_soon(self._run_request, req, scope, (route, params))
 
     def _admit(self, req: Request) -> trio.CancelScope | None:
         if req.id in self.in_flight:
@@ -191,19 +222,23 @@ class Connection:
         scope = self.in_flight[req.id] = trio.CancelScope()
         return scope
 
-    async def _answer(self, req: Request, scope: trio.CancelScope) -> bytes:
+    async def _answer(self, req: Request, scope: trio.CancelScope, prepared=None) -> bytes:
+        """Run an admitted request in its cancel scope; -32800 if it was cancelled."""
         reply = None
         try:
             with scope:
-                reply = await dispatch(req, self)
+                if prepared is None:
+                    reply = await dispatch(req, self)
+                else:
+                    reply = await run(*prepared, req, self)
         finally:
             self.in_flight.pop(req.id, None)
         if reply is None:
             return encode_error(req.id, errors.Interrupted("Interrupted: request cancelled"))
         return reply
 
-    async def _run_request(self, req: Request, scope: trio.CancelScope) -> None:
-        await self._send(await self._answer(req, scope))
+    async def _run_request(self, req: Request, scope: trio.CancelScope, prepared) -> None:
+        await self._send(await self._answer(req, scope, prepared))
 
     async def _run_batch(self, items: list[Raw]) -> None:
         replies: list[bytes | None] = [None] * len(items)

@@ -5,8 +5,6 @@ Application codes live in the implementation-defined range -32000..-32099, excep
 which is -32800 as in the Language Server Protocol's RequestCancelled.
 """
 
-from typing import Any
-
 # The five standard codes of JSON-RPC 2.0.
 PARSE_ERROR = -32700  # the line is not valid JSON
 INVALID_REQUEST = -32600  # valid JSON, but not a request (or an empty batch, or a line too long)
@@ -46,7 +44,7 @@ class RpcError(Exception):
 
     code = INTERNAL_ERROR
 
-    def __init__(self, message: str | None = None, data: Any = None, *, code: int | None = None):
+    def __init__(self, message: str | None = None, data: object = None, *, code: int | None = None):
         if code is not None:
             self.code = code
         self.message = message or MESSAGES.get(self.code, "Error")

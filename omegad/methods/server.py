@@ -37,7 +37,7 @@ async def hello(p: m.HelloParams, conn: Connection) -> m.HelloResult:
     )
 
 
-@method("server.ping")
+@method("server.ping", inline=lambda p: not p.delay)
 async def ping(p: m.PingParams, conn: Connection) -> m.PingResult:
     if not 0 <= p.delay <= MAX_PING_DELAY:
         raise errors.InvalidParams(

@@ -205,9 +205,18 @@ def test_a_request_answered_after_the_client_half_closes(daemon):
 
 def test_a_thousand_connections_opened_and_dropped_leak_no_fds(daemon):
     proc = psutil.Process(daemon.pid)
-    with RawConn(daemon.socket) as c:
-        c.call("server.ping")
-    wait_until(lambda: connections(daemon.socket) == 0, what="connections to end")
+
+    def only_the_listener_left() -> bool:  # accepted sockets carry the socket's path too
+        mine = [c for c in proc.net_connections(kind="unix") if c.laddr == str(daemon.socket)]
+        return len(mine) == 1
+
+    def settled() -> None:
+        # The backlog is FIFO: when this status call is served, every earlier connection was
+        # accepted; then wait (opening nothing new) until the daemon has closed this one too.
+        wait_until(lambda: connections(daemon.socket) == 0, what="earlier connections to end")
+        wait_until(only_the_listener_left, what="the last connection to be closed")
+
+    settled()
     before = proc.num_fds()
     started = time.monotonic()
     for i in range(1000):
@@ -218,7 +227,7 @@ def test_a_thousand_connections_opened_and_dropped_leak_no_fds(daemon):
         elif i % 3 == 1:
             s.sendall(b'{"jsonrpc":"2.0","me')
         s.close()
-    wait_until(lambda: connections(daemon.socket) == 0, what="1000 connections to end")
+    settled()
     assert proc.num_fds() == before
     assert time.monotonic() - started < 30
     assert_healthy(daemon)
