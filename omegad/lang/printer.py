@@ -40,7 +40,7 @@ def js_number(x: float) -> str:
         return "-Infinity"
     if x == 0:
         return "0"
-    if x.is_integer() and abs(x) < 1e21:
+    if x.is_integer() and abs(x) < 9007199254740992.0:
         return str(int(x))
     sign = "-" if x < 0 else ""
     _, digits, exp = Decimal(repr(abs(x))).as_tuple()
@@ -95,7 +95,10 @@ def _render(v, out: _Out, display: bool, path: set) -> None:
     elif t is Sym:
         out.add(v.name)
     elif t is Pair:
-        _render_list(v, out, display, path)
+        if id(v) in path:
+            out.add(CYCLE)
+        else:
+            _render_list(v, out, display, path)
     elif t is Vector:
         if id(v) in path:
             out.add(CYCLE)
