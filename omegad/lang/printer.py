@@ -105,7 +105,7 @@ def _render(v, out: _Out, display: bool, path: set) -> None:
             return
         path.add(id(v))
         items = v.items
-        if not display and len(items) == 2:
+        if len(items) == 2:
             # the reference stores a pair as a 2-item vector, so it prints like one
             out.add("(")
             _render(items[0], out, display, path)
