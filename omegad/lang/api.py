@@ -227,9 +227,15 @@ class Run:
 
 
 def _python_error(e: Exception) -> str:
-    if isinstance(e, TypeError) and "positional argument" in str(e):
-        return "wrong number of arguments: " + str(e).split("() ", 1)[-1]
-    return f"{type(e).__name__}: {e}"
+    """A primitive called with the wrong number of arguments raises TypeError when Python binds
+    them; name the primitive as the user knows it."""
+    text = str(e)
+    if isinstance(e, TypeError) and "positional argument" in text and "() " in text:
+        from .primitives import PY_NAMES
+        pyname, detail = text.split("() ", 1)
+        name = PY_NAMES.get(pyname.rsplit(".", 1)[-1], pyname)
+        return f"{name}: wrong number of arguments ({detail})"
+    return f"{type(e).__name__}: {text}"
 
 
 def start(state: ReplState, form, *, output_sink=None, step_budget: int | None = None,

@@ -33,6 +33,11 @@ COMMANDS = st.one_of(
     st.just("g"),
     st.just("(gensym)"),
     st.builds(lambda i: f"(define (f{i} x) (+ x g {i}))", N),
+    # a cycle made with set!: a list holding a closure whose frame holds the list
+    st.builds(lambda i: f"(define cy{i} (let ((me #f)) (set! me (list 'node (lambda () me))) me))",
+              N),
+    st.builds(lambda i: f"(car ((cadr cy{i})))", N),
+    st.builds(lambda i: f"(eq? cy{i} ((cadr cy{i})))", N),
     st.builds(lambda i, n: f"(f{i} {n})", N, N),
 )
 PROGRAMS = st.lists(COMMANDS, min_size=1, max_size=12)
@@ -172,3 +177,14 @@ def test_delta_carries_mutations_of_objects_written_before():
                 "=> 7", "=> g2"]
     assert continued(b, after) == expected
     assert continued(a.state, after) == expected
+
+
+def test_cycle_made_with_set_survives_a_roundtrip():
+    a = fresh()
+    a.lines("(define cy (let ((me #f)) (set! me (list 'node (lambda () me))) me))")
+    b = api.deserialize(api.serialize(a.state))
+    assert continued(b, ["(eq? cy ((cadr cy)))", "(car ((cadr cy)))"]) == ["=> #t", "=> node"]
+
+
+def test_arity_errors_name_the_primitive():
+    assert fresh()("(car)").startswith("error: car: wrong number of arguments")
