@@ -288,51 +288,13 @@ def deserialize(data: bytes, base: ReplState | None = None) -> ReplState:
     return _deserialize(data, base)
 
 
-def memory_estimate(state: ReplState, limit: int = 50_000_000) -> int:
+def memory_estimate(state: ReplState) -> int:
     """The evaluator's own estimate of the bytes the user's heap holds (a reachability walk)."""
-    from .accounting import PAIR
-    from .values import Closure, HashTable, Promise, Vector
-    seen: set[int] = set()
+    from .accounting import heap_size
     b = state.builtins
-    todo = [v for n, v in state.globals.items() if b.get(n, UNDEF) is not v]
-    todo.extend(state.macros.values())
-    total = 64 * len(todo)
-    while todo and len(seen) < limit:
-        v = todo.pop()
-        t = type(v)
-        if v is None or t is bool or t is float or t is Sym:
-            continue
-        if t is str:
-            total += 49 + len(v)
-            continue
-        if id(v) in seen:
-            continue
-        seen.add(id(v))
-        if t is Pair:
-            total += PAIR
-            todo.append(v.car)
-            todo.append(v.cdr)
-        elif t is list:
-            total += 56 + 8 * len(v)
-            todo.extend(v)
-        elif t is Closure:
-            total += 48
-            todo.append(v.env)
-        elif t is Promise:
-            total += 64
-            todo.append(v.value)
-            todo.append(v.thunk)
-        elif t is HashTable:
-            total += 100 + 100 * len(v.table)
-            for k, x in v.table.values():
-                todo.append(k)
-                todo.append(x)
-        elif t is Vector:
-            total += 56 + 8 * len(v.items)
-            todo.extend(v.items)
-        else:
-            total += 64
-    return total
+    roots = [v for n, v in state.globals.items() if b.get(n, UNDEF) is not v]
+    roots.extend(state.macros.values())
+    return 64 * len(roots) + heap_size(roots)
 
 
 def global_names(state: ReplState) -> list[str]:

@@ -13,7 +13,7 @@ recent one.
 
 from __future__ import annotations
 
-from .accounting import ALLOC, LIMIT
+from .accounting import ALLOC, LIMIT, RECOUNT
 from .values import (
     NIL,
     Closure,
@@ -26,7 +26,7 @@ from .values import (
     type_tag,
 )
 
-FRAME_BYTES = 120       # accounting: one continuation frame
+FRAME_BYTES = 280       # accounting: one continuation frame with its env (measured RSS)
 ORACLE_OPS = ("infer.op", "int.op", "search.op", "rewrite.op")
 
 
@@ -67,6 +67,7 @@ class Machine:
         self.depth_limit = depth_limit
         self.alloc = 0                      # bytes allocated by primitives (own accounting)
         self._base = ALLOC[0]
+        self._recount_mark: int | None = None
         self.pending: OracleCall | None = None
         self.done = False
 
@@ -82,6 +83,7 @@ class Machine:
         val = self.val
         n = 0
         self._base = ALLOC[0]
+        RECOUNT[0] = self.recount
         if self.memory_budget is not None:
             LIMIT[0] = ALLOC[0] + self.memory_budget - self.memory_used()
         else:
@@ -134,6 +136,7 @@ class Machine:
         self.alloc += ALLOC[0] - self._base
         self._base = ALLOC[0]
         LIMIT[0] = None
+        RECOUNT[0] = None
 
     def _check(self, n: int) -> None:
         depth = len(self.stack)
@@ -144,8 +147,32 @@ class Machine:
         if self.memory_budget is not None:
             used = self.memory_used()
             if used > self.memory_budget:
+                self.recount()
+                used = self.memory_used()
+            if used > self.memory_budget:
                 raise LispError(
                     f"memory budget exceeded ({used} > {self.memory_budget} bytes)")
+
+    def recount(self) -> bool:
+        """Replace the running total of allocations by what is still reachable from this
+        command's continuation and the places it wrote (garbage does not count). At most once
+        per quarter budget of new allocation, so a command holding much live data stays fast."""
+        from .accounting import heap_size
+        budget = self.memory_budget or 0
+        if self._recount_mark is not None and ALLOC[0] - self._recount_mark < budget // 4:
+            return False
+        self._recount_mark = ALLOC[0]
+        roots: list = [self.val, self.ctl, self.choices]
+        roots.extend(self.stack)
+        for target, key, _old in self.state.undo:
+            t = type(target)
+            roots.append(target.get(key) if t is dict else target[key] if t is list
+                         else getattr(target, key, None))
+        self.alloc = heap_size(roots)
+        self._base = ALLOC[0]
+        if self.memory_budget is not None:
+            LIMIT[0] = ALLOC[0] + self.memory_budget - self.memory_used()
+        return True
 
     def memory_used(self) -> int:
         return (self.alloc + ALLOC[0] - self._base + len(self.stack) * FRAME_BYTES

@@ -173,3 +173,10 @@ def test_call_cc_reentry_across_inputs():
     drive(api.start(st, "(define kk #f)"))
     assert drive(api.start(st, "(+ 1 (call/cc (lambda (k) (set! kk k) 1)))"))[0].printed == "=> 2"
     assert drive(api.start(st, "(kk 10)"))[0].printed == "=> 11"
+
+
+def test_garbage_does_not_count_against_the_memory_budget():
+    st = api.ReplState()
+    src = "(let loop ((i 0)) (if (= i 200000) 'done (begin (list 1 2 3) (loop (+ i 1)))))"
+    r, _, _ = drive(api.start(st, src, memory_budget=5_000_000), slice_steps=100_000)
+    assert r.printed == "=> done"
