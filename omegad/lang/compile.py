@@ -74,7 +74,7 @@ S = Sym
 _SPECIAL = {
     "define", "lambda", "let", "let*", "letrec", "if", "cond", "begin", "quote", "set!",
     "effect", "handle", "match", "amb", "require", "oracle-lambda", "delay", "cons-stream",
-    "when", "unless", "case", "and", "or",
+    "when", "unless", "case", "and", "or", "do",
 }
 ELSE = S("else")
 DOT = S(".")
@@ -456,6 +456,29 @@ class Compiler:
         lam = Pair(S("lambda"), Pair(_mklist([S(n) for n in names]), _mklist(items[3:])))
         rec = _mklist([S("letrec"), _mklist([_mklist([name, lam])]), name])
         return self.comp(Pair(rec, _mklist(inits)), scope)
+
+    def c_do(self, x, scope):
+        """(do ((var init step)...) (test result...) body...) as a named let."""
+        items = syms(x)
+        if len(items) < 3 or type(items[2]) is not Pair:
+            raise LispError("do: expected (do ((var init step) ...) (test expr ...) body ...)")
+        names, inits, steps = [], [], []
+        for spec in syms(items[1]):
+            parts = syms(spec) if type(spec) is Pair else []
+            if len(parts) not in (2, 3) or type(parts[0]) is not Sym:
+                raise LispError("do: binding must be (var init) or (var init step)")
+            names.append(parts[0])
+            inits.append(parts[1])
+            steps.append(parts[2] if len(parts) == 3 else parts[0])
+        test, *result = syms(items[2])
+        loop = S(" do-loop")
+        again = Pair(loop, _mklist(steps))
+        body = _mklist([S("begin"), *items[3:], again])
+        done = _mklist([S("begin"), *result]) if result else None
+        form = _mklist([S("let"), loop, _mklist([_mklist([n, i]) for n, i in zip(names, inits,
+                                                                               strict=True)]),
+                        _mklist([S("if"), test, done, body])])
+        return self.comp(form, scope)
 
     def c_let_star(self, x, scope):
         items = syms(x)

@@ -45,6 +45,7 @@ import pytest
     ("(let ((x (amb 1 2 3))) (require (> x 2)) x)", "=> 3"),
     ("((oracle-lambda (x) \"apply-add1\") 41)", "=> 42"),
     ("(define (f . args) args)", "=> f"),
+    ("(do ((i 0 (+ i 1)) (acc '() (cons i acc))) ((= i 3) acc))", "=> (2 1 0)"),
 ])
 def test_form(repl, src, out):
     assert repl(src) == out

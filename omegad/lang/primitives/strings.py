@@ -160,6 +160,17 @@ def string_to_list(s):
     return list_(*_str("string->list", s))
 
 
+@prim("list->string")
+def list_to_string(lst):
+    parts = []
+    while type(lst) is Pair:
+        if type(lst.car) is not str:
+            raise LispError("list->string: expected a list of strings")
+        parts.append(lst.car)
+        lst = lst.cdr
+    return "".join(parts)
+
+
 @prim("string")
 def string(*parts):
     return "".join(p if type(p) is str else "" for p in parts)
