@@ -15,6 +15,7 @@ state's undo log, and `Failed` (or `run.abandon()`) rolls them back.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 from .compile import UNDEF, Compiler
@@ -30,10 +31,17 @@ DEFAULT_MEMORY_BUDGET = 512 * 1024 * 1024
 DEFAULT_DEPTH_LIMIT = 10_000_000
 
 
+# Deeply nested source is compiled and evaluated (inline parts) with Python recursion bounded
+# by its nesting depth; Python 3.11 does not use the C stack for that, so a higher limit is safe.
+MIN_RECURSION_LIMIT = 20_000
+
+
 class ReplState:
     """Everything that persists between inputs: globals, gensym counter, macro table."""
 
     def __init__(self) -> None:
+        if sys.getrecursionlimit() < MIN_RECURSION_LIMIT:
+            sys.setrecursionlimit(MIN_RECURSION_LIMIT)
         self.globals: dict = {}
         self.undo: list = []                  # (target, key, old) of the running command
         # (id(target), key) -> (target, key, old): places changed since the last capture

@@ -50,3 +50,11 @@ def test_cycles_made_in_lisp(repl):
     repl("(define v (list 'a))")
     repl("(set-car! v v)")
     assert repl("v") == "=> (#cycle#)"
+
+
+def test_deeply_nested_data_prints_in_full():
+    v = None
+    for _ in range(50_000):
+        v = make_list([v])
+    text = write_str(v)
+    assert text.startswith("((((") and text.endswith("))))") and len(text) == 2 * 50_000 + 4
