@@ -1,8 +1,13 @@
+import sys
+
 import pytest
 
 from omegad.lang import api
 from omegad.oracle.base import call_sync
 from omegad.oracle.scripted import ScriptedOracle
+
+# ReplState raises the limit on first use; do it before hypothesis records the old one.
+sys.setrecursionlimit(max(sys.getrecursionlimit(), api.MIN_RECURSION_LIMIT))
 
 
 class Repl:
