@@ -1,10 +1,17 @@
 """The compiler: a datum -> a Python closure `ex(m, env)` (an analyzing evaluator).
 
 Protocol of a compiled node: `ex(m, env)` returns either the value of the expression, or a tail
-tuple `(ex2, env2)` meaning "the value is that of evaluating ex2 in env2" — a closure call returns
-its body that way, so calls never recurse in Python and tail calls are proper. A node evaluates its
-children inline; when a child returns a tail tuple, the node pushes a resume frame on `m.stack`
-(a frame is a tuple whose first item is `resume(m, frame, value)`) and returns the tuple.
+tuple `(ex2, data)` meaning "the value is that of running ex2 on data" -- a closure call returns
+its body that way, so calls never recurse in Python and tail calls are proper. A node evaluates
+its children inline (plain Python calls: constants, variables and primitive applications cost no
+machine step); when a child returns a tail tuple, the node saves what it still has to do as a
+resume frame `(resume(m, frame, value), ...)` on `m.stack` and returns the tuple.
+
+Frames saved while unwinding inline calls are inserted at `m.mark` (the stack height when the
+machine called the outermost node), so the innermost pending node ends up on top. Operations
+that capture or replace the continuation (effects, handle, call/cc, amb, continuation calls,
+oracle calls, control primitives) never run inline: they return a tail tuple to a *_go function
+(machine.py), which the machine calls with the whole continuation on the stack.
 
 Environments: the global environment is the session's dict; a local frame is a list
 `[parent, slot1, slot2, ...]`, addressed by (depth, index) resolved at compile time.
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 from .values import (
     NIL,
+    UNDEF,
     Closure,
     CPrim,
     Lambda,
@@ -26,8 +34,6 @@ from .values import (
     is_true,
     list_to_py,
 )
-
-UNDEF = object()  # a letrec / internal-define slot not yet initialized
 
 
 class Scope:

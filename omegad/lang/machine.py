@@ -16,6 +16,7 @@ from __future__ import annotations
 from .accounting import ALLOC, LIMIT, RECOUNT
 from .values import (
     NIL,
+    UNDEF,
     Closure,
     Continuation,
     CPrim,
@@ -68,7 +69,6 @@ class Machine:
         self.alloc = 0                      # bytes allocated by primitives (own accounting)
         self._base = ALLOC[0]
         self._recount_mark: int | None = None
-        self.pending: OracleCall | None = None
         self.done = False
 
     def start(self, ex, env) -> None:
@@ -205,7 +205,6 @@ def apply_proc(m: Machine, f, args: list):
         frame = [f.env]
         frame.extend(args)
         if lam.nslots > len(params):
-            from .compile import UNDEF
             frame.extend([UNDEF] * (lam.nslots - len(params)))
         return (lam.body, frame)
     if t is Prim:

@@ -9,6 +9,7 @@ Representation (chosen for speed of the step loop):
 from __future__ import annotations
 
 NIL = None
+UNDEF = object()  # a letrec / internal-define slot not yet initialized; "unbound" in undo logs
 
 
 class LispError(Exception):
