@@ -4,7 +4,7 @@ The session actor's API (see api.py for the protocol of a run):
 
     ReplState()                          globals + gensym counter + macro table (+ checkpoints)
     parse_inputs(text) -> [Form]         one Form per top-level form (Form.error: reader error)
-    start(state, form, *, output_sink, step_budget, memory_budget, depth_limit) -> Run
+    start(state, form, *, output_sink, step_budget, memory_budget, depth_limit, nested) -> Run
     Run.run(max_steps) -> Done | Failed | NeedsOracle | Running
     Run.resume(OracleResponse) / Run.resume_error(msg) / Run.abandon()
     capture(state) -> Checkpoint         restore(state, checkpoint) -> state

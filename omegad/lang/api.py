@@ -165,8 +165,9 @@ class Run:
     """One input being evaluated; drive it with run(max_steps) and resume(response)."""
 
     def __init__(self, state: ReplState, datum, output_sink, step_budget, memory_budget,
-                 depth_limit, form_error: str | None = None) -> None:
+                 depth_limit, form_error: str | None = None, nested: bool = False) -> None:
         self.state = state
+        self.nested = nested
         self.mark = len(state.undo)
         self.datum = datum
         self.finished: Done | Failed | None = None
@@ -207,7 +208,8 @@ class Run:
             return Running(self.m.steps)
         name = define_name(self.datum)
         printed = "=> " + name if name is not None else format_value(value)
-        commit(self.state)
+        if not self.nested:
+            commit(self.state)
         self.finished = Done(value, printed, self.m.steps)
         return self.finished
 
@@ -248,21 +250,27 @@ def _python_error(e: Exception) -> str:
 
 def start(state: ReplState, form, *, output_sink=None, step_budget: int | None = None,
           memory_budget: int | None = DEFAULT_MEMORY_BUDGET,
-          depth_limit: int | None = DEFAULT_DEPTH_LIMIT) -> Run:
-    """Begin evaluating one input: a Form from parse_inputs, a datum, or a text of one form."""
+          depth_limit: int | None = DEFAULT_DEPTH_LIMIT, nested: bool = False) -> Run:
+    """Begin evaluating one input: a Form from parse_inputs, a datum, or a text of one form.
+
+    `nested=True` is for an evaluation made while another run of the same state waits on the
+    oracle (an oracle's `eval` tool): it sees the global environment, its changes become part
+    of the waiting command (kept if that command completes, undone if it fails), and an error
+    in it undoes only its own changes."""
     sink = output_sink or (lambda s: None)
+    limits = (step_budget, memory_budget, depth_limit)
     if isinstance(form, Form):
-        return Run(state, form.datum, sink, step_budget, memory_budget, depth_limit,
-                   form_error=form.error)
-    if isinstance(form, str):
+        datum, error = form.datum, form.error
+    elif isinstance(form, str):
         forms = parse_inputs(form)
-        if len(forms) != 1:
-            return Run(state, None, sink, step_budget, memory_budget, depth_limit,
-                       form_error="expected exactly one form" if not forms or not forms[0].error
-                       else forms[0].error)
-        f = forms[0]
-        return Run(state, f.datum, sink, step_budget, memory_budget, depth_limit, f.error)
-    return Run(state, form, sink, step_budget, memory_budget, depth_limit)
+        if len(forms) == 1:
+            datum, error = forms[0].datum, forms[0].error
+        else:
+            datum = None
+            error = forms[0].error if forms and forms[0].error else "expected exactly one form"
+    else:
+        datum, error = form, None
+    return Run(state, datum, sink, *limits, form_error=error, nested=nested)
 
 
 # ---- checkpoints, serialization, accounting --------------------------------------------------

@@ -180,3 +180,17 @@ def test_garbage_does_not_count_against_the_memory_budget():
     src = "(let loop ((i 0)) (if (= i 200000) 'done (begin (list 1 2 3) (loop (+ i 1)))))"
     r, _, _ = drive(api.start(st, src, memory_budget=5_000_000), slice_steps=100_000)
     assert r.printed == "=> done"
+
+
+def test_nested_evaluation_while_waiting_on_the_oracle_joins_the_command():
+    st = api.ReplState()
+    drive(api.start(st, "(define x 1)"))
+    outer = api.start(st, "(begin (set! x 2) (effect infer.op \"q\"))")
+    assert isinstance(outer.run(100), api.NeedsOracle)
+    inner, _, _ = drive(api.start(st, "(begin (set! x (+ x 10)) x)", nested=True))
+    assert inner.printed == "=> 12"
+    bad, _, _ = drive(api.start(st, "(begin (set! x 100) (car '()))", nested=True))
+    assert bad.printed == "error: car: expected pair"
+    outer.resume_error("Oracle failed: no")
+    assert outer.run(10).printed.startswith("error:")
+    assert drive(api.start(st, "x"))[0].printed == "=> 1"
