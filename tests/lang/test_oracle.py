@@ -50,3 +50,11 @@ def test_rules_file_shapes_and_answer_conversion():
     assert resp.denotation == "world"
     assert parse_answer("#t") is True and parse_answer("null") is None
     assert parse_answer("\"quoted\"") == "quoted" and parse_answer("3.5") == 3.5
+
+
+def test_scripted_canned_apply_specs():
+    r = Repl(ScriptedOracle())
+    assert r("((oracle-lambda (t) \"classify-sentiment\") \"I love it\")") == "=> positive"
+    assert r("((oracle-lambda (t) \"classify-ticket\") \"my invoice\")") == "=> billing"
+    assert r("((oracle-lambda (t) \"safe?\") \"malicious\")") == "=> #f"
+    assert r("((oracle-lambda (a b) \"suggest-number\") 1 10)") == "=> 5"
