@@ -111,6 +111,14 @@ class Compiler:
             raise LispError("expression nested too deeply") from None
 
     def comp(self, x, scope: Scope | None):
+        ex = self._comp(x, scope)
+        try:
+            ex.src = x   # for the debugger's view of the control (Run.inspect)
+        except AttributeError:
+            pass
+        return ex
+
+    def _comp(self, x, scope: Scope | None):
         t = type(x)
         if t is Sym:
             return self.comp_var(x.name, scope)

@@ -194,3 +194,15 @@ def test_nested_evaluation_while_waiting_on_the_oracle_joins_the_command():
     outer.resume_error("Oracle failed: no")
     assert outer.run(10).printed.startswith("error:")
     assert drive(api.start(st, "x"))[0].printed == "=> 1"
+
+
+def test_inspect_shows_control_and_frames_between_slices():
+    st = api.ReplState()
+    drive(api.start(st, "(define (f n) (if (= n 0) 0 (+ 1 (f (- n 1)))))"))
+    run = api.start(st, "(f 3)")
+    seen = []
+    while isinstance(run.run(1), api.Running):
+        seen.append(run.inspect())
+    assert any(v["control"][0] == "Expr" and v["control"][1].startswith("(if") for v in seen)
+    assert max(v["depth"] for v in seen) == 3
+    assert seen[-1]["steps"] == run.steps - 1
