@@ -51,12 +51,14 @@ class ReplState:
         self.gensym_counter = 0
         self.macros: dict = {}
         self.version = 0                     # committed commands so far
+        self.allocated = 0                   # bytes committed commands allocated (cheap metric)
         self.compiler = Compiler(self.globals, self.undo)
         self.globals.update(load_all())
         self.globals.update(CONSTANTS)
         _load_prelude(self)
         self.builtins: dict = dict(self.globals)   # name -> builtin value (not serialized)
         self.version = 0
+        self.allocated = 0
 
     def user_names(self) -> list[str]:
         """Names bound by the user (not the builtins), for completion and listings."""
@@ -210,6 +212,7 @@ class Run:
         printed = "=> " + name if name is not None else format_value(value)
         if not self.nested:
             commit(self.state)
+            self.state.allocated += self.m.alloc
         self.finished = Done(value, printed, self.m.steps)
         return self.finished
 
