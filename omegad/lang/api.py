@@ -52,7 +52,7 @@ class ReplState:
         self.macros: dict = {}
         self.version = 0                     # committed commands so far
         self.allocated = 0                   # bytes committed commands allocated (cheap metric)
-        self.compiler = Compiler(self.globals, self.undo)
+        self.compiler = Compiler(self.globals, self.undo, self.macros)
         self.globals.update(load_all())
         self.globals.update(CONSTANTS)
         _load_prelude(self)
@@ -124,7 +124,8 @@ def parse_inputs(text: str) -> list[Form]:
 
 def define_name(datum) -> str | None:
     """The name a top-level `(define ...)` form binds (its echo), else None."""
-    if type(datum) is Pair and datum.car is Sym("define") and type(datum.cdr) is Pair:
+    if type(datum) is Pair and datum.car in (Sym("define"), Sym("define-syntax")) \
+            and type(datum.cdr) is Pair:
         t = datum.cdr.car
         if type(t) is Pair:
             t = t.car

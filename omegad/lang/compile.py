@@ -19,6 +19,7 @@ Environments: the global environment is the session's dict; a local frame is a l
 
 from __future__ import annotations
 
+from .macros import expand, is_syntax_rules, make_syntax_rules
 from .values import (
     NIL,
     UNDEF,
@@ -80,7 +81,7 @@ S = Sym
 _SPECIAL = {
     "define", "lambda", "let", "let*", "letrec", "if", "cond", "begin", "quote", "set!",
     "effect", "handle", "match", "amb", "require", "oracle-lambda", "delay", "cons-stream",
-    "when", "unless", "case", "and", "or", "do",
+    "when", "unless", "case", "and", "or", "do", "define-syntax",
 }
 ELSE = S("else")
 DOT = S(".")
@@ -99,16 +100,21 @@ def _is_list(x) -> bool:
 class Compiler:
     """Compiles data against one session's global dict and undo log."""
 
-    def __init__(self, globals_: dict, undo: list) -> None:
+    def __init__(self, globals_: dict, undo: list, macros: dict | None = None) -> None:
         self.G = globals_
         self.undo = undo
+        self.macros = macros if macros is not None else {}
+        self.pending: dict = {}   # macros defined earlier in the form being compiled
 
     # ---- entry points -------------------------------------------------------------------
     def compile_top(self, x):
+        self.pending = {}
         try:
             return self.comp(x, None)
         except RecursionError:
             raise LispError("expression nested too deeply") from None
+        finally:
+            self.pending = {}
 
     def comp(self, x, scope: Scope | None):
         ex = self._comp(x, scope)
@@ -124,10 +130,13 @@ class Compiler:
             return self.comp_var(x.name, scope)
         if t is Pair:
             head = x.car
-            if type(head) is Sym and head.name in _SPECIAL:
-                local = scope.lookup(head.name) if scope is not None else None
-                if local is None:
-                    return getattr(self, "c_" + _method(head.name))(x, scope)
+            if type(head) is Sym and (scope is None or scope.lookup(head.name) is None):
+                name = head.name
+                macro = self.pending.get(name) or self.macros.get(name)
+                if macro is not None and is_syntax_rules(macro):
+                    return self.comp(expand(macro, x), scope)
+                if name in _SPECIAL:
+                    return getattr(self, "c_" + _method(name))(x, scope)
             return self.comp_app(x, scope)
         if x is None:
             return _pure(lambda m, env: None)
@@ -494,6 +503,22 @@ class Compiler:
                         _mklist([S("if"), test, done, body])])
         return self.comp(form, scope)
 
+    def c_define_syntax(self, x, scope):
+        items = syms(x)
+        if len(items) != 3 or type(items[1]) is not Sym:
+            raise LispError("define-syntax: expected (define-syntax name transformer)")
+        name = items[1].name
+        macro = make_syntax_rules(name, items[2])
+        self.pending[name] = macro
+        macros = self.macros
+        undo = self.undo
+
+        def define_syntax(m, env):
+            undo.append((macros, name, macros.get(name, UNDEF)))
+            macros[name] = macro
+            return None
+        return define_syntax
+
     def c_let_star(self, x, scope):
         items = syms(x)
         if len(items) < 3:
@@ -663,7 +688,7 @@ class Compiler:
 
 def _method(name: str) -> str:
     return {"set!": "set", "let*": "let_star", "oracle-lambda": "oracle_lambda",
-            "cons-stream": "cons_stream"}.get(name, name)
+            "cons-stream": "cons_stream", "define-syntax": "define_syntax"}.get(name, name)
 
 
 def _mklist(items) -> object:
