@@ -118,3 +118,12 @@ def test_redefining_a_primitive_is_seen_by_later_calls(repl):
     repl("(define (add3 x) (+ x 3))")
     repl("(define (+ a b) (* a b))")
     assert repl("(add3 5)") == "=> 15"
+
+
+def test_read_follows_the_reference_s_expression_reader(repl):
+    assert repl('(read "(a (b c) d)")') == "=> [a (b . c) d]"
+    assert repl('(read "true")') == "=> #t"
+    assert repl('(read "(a")') == "error: read: parse error - unterminated list"
+    assert repl('(read "a b")') == \
+        "error: read: parse error - trailing tokens after first expression"
+    assert repl('(eval (read "(list 1 (list 2 3))"))') == "=> (1 (2 3))"
