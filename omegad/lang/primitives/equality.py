@@ -112,3 +112,23 @@ def vector_p(x):
 def not_(x):
     # the reference's `not` is #f only for #t
     return x is not True
+
+
+# `and` / `or` are special forms in head position (they short-circuit); as values (for
+# `apply`, `fold-left`, ...) they are these procedures, with the same results.
+@prim("and")
+def and_(*args):
+    last = True
+    for a in args:
+        if a is False or a is None:
+            return a
+        last = a
+    return last
+
+
+@prim("or")
+def or_(*args):
+    for a in args:
+        if a is not False and a is not None:
+            return a
+    return False
