@@ -472,8 +472,10 @@ class Compiler:
         return make_frame_call(init_ex, body, pad)
 
     def named_let(self, x, items, scope):
-        if len(items) < 4:
+        if len(items) < 3:
             raise LispError("let: expected (let ((x e) ...) body...)")
+        if len(items) < 4:
+            raise LispError("named let: expected (let name ((x e) ...) body...)")
         name = items[1]
         names, inits = self.bindings(items[2], "named let")
         lam = Pair(S("lambda"), Pair(_mklist([S(n) for n in names]), _mklist(items[3:])))
@@ -606,7 +608,7 @@ class Compiler:
     def c_handle(self, x, scope):
         items = syms(x)
         if len(items) < 2:
-            raise LispError("handle: expected (handle body clauses...)")
+            raise LispError("handle: expected (handle body ...clauses)")
         body = self.comp(items[1], scope)
         on: dict[str, object] = {}
         ret = None
@@ -620,14 +622,26 @@ class Compiler:
                 if len(parts) < 4:
                     raise LispError("on: expected (on op (x k) body)")
                 op = parts[1].name if type(parts[1]) is Sym else str(parts[1])
-                ps = syms(parts[2]) if type(parts[2]) is Pair else []
-                if len(ps) != 2 or not all(type(p) is Sym for p in ps):
+                if type(parts[2]) is not Pair and parts[2] is not None:
+                    raise LispError("on: (x k) must be list")
+                ps = syms(parts[2])
+                if len(ps) != 2:
                     raise LispError("on: expected (x k)")
+                if type(ps[0]) is not Sym:
+                    raise LispError("on: x must be ident")
+                if type(ps[1]) is not Sym:
+                    raise LispError("on: k must be ident")
                 on[op] = self.body(parts[3:], Scope([ps[0].name, ps[1].name], scope))
             elif kind == "return":
-                ps = syms(parts[1]) if type(parts[1]) is Pair else []
-                if len(ps) != 1 or type(ps[0]) is not Sym:
+                if len(parts) < 3:
                     raise LispError("return: expected (return (v) body)")
+                if type(parts[1]) is not Pair and parts[1] is not None:
+                    raise LispError("return: (v) must be list")
+                ps = syms(parts[1])
+                if len(ps) != 1:
+                    raise LispError("return: expected one var")
+                if type(ps[0]) is not Sym:
+                    raise LispError("return var must be ident")
                 ret = self.body(parts[2:], Scope([ps[0].name], scope))
             elif kind == "finally":
                 fin = self.body(parts[1:], scope)
