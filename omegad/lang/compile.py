@@ -32,6 +32,7 @@ from .values import (
     Prim,
     Promise,
     Sym,
+    Vector,
     is_true,
     list_to_py,
 )
@@ -733,6 +734,7 @@ def scan_defines(forms) -> list[str]:
 
 # ---- patterns --------------------------------------------------------------------------------
 def compile_pattern(p, names: list[str]):
+    """A matcher `(value, out) -> bool` appending bound values to `out` in `names` order."""
     from .primitives.equality import equal
 
     t = type(p)
@@ -741,37 +743,65 @@ def compile_pattern(p, names: list[str]):
         if n in ("_", "else"):
             return lambda v, out: True
         if n.startswith("?") and len(n) > 1:
-            names.append(n[1:])
+            var = n[1:]
+            if var in names:  # bound twice: both places must hold equal values
+                i = names.index(var)
+                return lambda v, out: equal(out[i], v)
+            names.append(var)
 
             def bind(v, out):
                 out.append(v)
                 return True
             return bind
-
-        def sym_eq(v, out):
-            return (type(v) is Sym and v is p) or (type(v) is str and v == n)
-        return sym_eq
-    if p is None:
-        return lambda v, out: v is None
+        return _literal_pattern(p)
     if t is Pair:
         if p.car is S("quote") and type(p.cdr) is Pair:
-            d = p.cdr.car
-            return lambda v, out: equal(v, d)
-        subs = [compile_pattern(q, names) for q in syms(p)]
-        n = len(subs)
+            return _datum_pattern(p.cdr.car)
+        return _list_pattern([compile_pattern(q, names) for q in syms(p)])
+    return _literal_pattern(p)
 
-        def plist(v, out):
-            for i in range(n):
-                if type(v) is not Pair:
-                    return False
-                if not subs[i](v.car, out):
-                    return False
-                v = v.cdr
-            return v is None
-        return plist
-    if t is str:
-        return lambda v, out: (type(v) is str and v == p) or (type(v) is Sym and v.name == p)
+
+def _literal_pattern(p):
+    """Literals as the reference matches them: a symbol or string matches either kind."""
+    t = type(p)
+    if t is Sym or t is str:
+        text = p.name if t is Sym else p
+
+        def name_eq(v, out):
+            tv = type(v)
+            return (tv is Sym and v.name == text) or (tv is str and v == text)
+        return name_eq
+    if p is None:
+        return lambda v, out: v is None
     return lambda v, out: type(v) is t and v == p
+
+
+def _datum_pattern(d):
+    if type(d) is Pair:
+        return _list_pattern([_datum_pattern(q) for q in syms(d)])
+    return _literal_pattern(d)
+
+
+def _list_pattern(subs: list):
+    n = len(subs)
+
+    def plist(v, out):
+        if type(v) is Vector:
+            items = v.items
+            if len(items) != n:
+                return False
+            for i in range(n):
+                if not subs[i](items[i], out):
+                    return False
+            return True
+        for i in range(n):
+            if type(v) is not Pair:
+                return False
+            if not subs[i](v.car, out):
+                return False
+            v = v.cdr
+        return v is None
+    return plist
 
 
 # ---- node builders ---------------------------------------------------------------------------

@@ -81,3 +81,15 @@ def test_rest_parameters(repl):
 def test_define_inside_a_nested_expression_does_not_resolve(repl):
     assert repl("(define (f) (if #t (define z 1) 2) z)") == "error: define binder did not resolve"
     assert repl("f") == "error: unbound var f"
+
+
+@pytest.mark.parametrize("src,out", [
+    ("(match '(1 1) ((?a ?a) 'same) (_ 'diff))", "=> same"),
+    ("(match '(1 2) ((?a ?a) 'same) (_ 'diff))", "=> diff"),
+    ("(match \"x\" ('x 'yes) (_ 'no))", "=> yes"),
+    ("(match '(a b c) ('(a b c) 'yes) (_ 'no))", "=> yes"),
+    ("(match (read \"(f 1 2)\") ((f ?x ?y) (+ x y)))", "=> 3"),
+    ("(match 'foo (\"foo\" 1))", "=> 1"),
+])
+def test_match_patterns_as_the_reference_lowers_them(repl, src, out):
+    assert repl(src) == out
