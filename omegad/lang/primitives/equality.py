@@ -6,6 +6,8 @@ from ..values import (
     Closure,
     Continuation,
     CPrim,
+    Dist,
+    Meaning,
     OracleProc,
     Pair,
     Prim,
@@ -51,6 +53,19 @@ def equal(a, b) -> bool:
         elif tx in _ATOMS:
             if x != y:
                 return False
+        elif tx is Meaning:
+            if x is not y:
+                if x.confidence != y.confidence:
+                    return False
+                stack.append((x.denotation, y.denotation))
+                stack.append((x.trace, y.trace))
+        elif tx is Dist:
+            if len(x.items) != len(y.items):
+                return False
+            for (a1, w1), (b1, w2) in zip(x.items, y.items, strict=True):
+                if w1 != w2:
+                    return False
+                stack.append((a1, b1))
         elif x is not y:
             return False
     return True
