@@ -127,3 +127,21 @@ def test_read_follows_the_reference_s_expression_reader(repl):
     assert repl('(read "a b")') == \
         "error: read: parse error - trailing tokens after first expression"
     assert repl('(eval (read "(list 1 (list 2 3))"))') == "=> (1 (2 3))"
+
+
+def test_reified_machines_follow_the_reference_model(repl):
+    repl("(define m (machine-new '(+ 1 2)))")
+    assert repl("(machine? m)") == "=> #t"
+    assert repl("(machine-done? m)") == "=> #f"
+    repl("(define m2 (machine-run m))")
+    assert repl("(list (machine-done? m2) (machine-value m2) (machine-step-count m2))") == \
+        "=> (#t (+ 1 2) 1)"
+    assert repl("(machine-value m)") == "error: machine-value: machine not done"
+
+
+def test_register_and_expand_macro(repl):
+    assert repl("(register-macro 'double-it (lambda (form) (list '* 2 (cadr form))))") == \
+        "=> double-it"
+    assert repl("(macro? 'double-it)") == "=> #t"
+    assert repl("(eval (expand-macro '(double-it 5)))") == "=> 10"
+    assert repl("(register-macro 5 car)") == "error: register-macro: name must be a symbol"
