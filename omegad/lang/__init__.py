@@ -8,6 +8,7 @@ The session actor's API (see api.py for the protocol of a run):
     Run.run(max_steps) -> Done | Failed | NeedsOracle | Running
     Run.resume(OracleResponse) / Run.resume_error(msg) / Run.abandon()
     capture(state) -> Checkpoint         restore(state, checkpoint) -> state
+    prune_checkpoints(checkpoint)        forget the history before a checkpoint
     serialize(state) -> bytes            serialize_delta(state, since_checkpoint) -> bytes
     deserialize(bytes, base=None) -> state
     memory_estimate(state) -> int        global_names(state)   state.user_names()
@@ -29,6 +30,7 @@ from .api import (
     global_names,
     memory_estimate,
     parse_inputs,
+    prune_checkpoints,
     restore,
     serialize,
     serialize_delta,
@@ -41,6 +43,6 @@ from .values import LispError
 __all__ = [
     "Done", "Failed", "Form", "LispError", "NeedsOracle", "OracleRequest", "OracleResponse",
     "ReplState", "Run", "Running", "Sample", "capture", "define_name", "deserialize",
-    "display_str", "format_value", "global_names", "memory_estimate", "parse_inputs", "restore",
-    "serialize", "serialize_delta", "start", "write_str",
+    "display_str", "format_value", "global_names", "memory_estimate", "parse_inputs",
+    "prune_checkpoints", "restore", "serialize", "serialize_delta", "start", "write_str",
 ]

@@ -310,6 +310,12 @@ def restore(state: ReplState, checkpoint) -> ReplState:
     return _restore(state, checkpoint)
 
 
+def prune_checkpoints(checkpoint) -> None:
+    """Drop the history before `checkpoint`: only it and later checkpoints stay restorable."""
+    from .checkpoint import prune
+    prune(checkpoint)
+
+
 def serialize(state: ReplState) -> bytes:
     """Full, versioned MessagePack serialization of the state as it is now."""
     from .serialize import serialize as _serialize

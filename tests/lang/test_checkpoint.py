@@ -188,3 +188,17 @@ def test_cycle_made_with_set_survives_a_roundtrip():
 
 def test_arity_errors_name_the_primitive():
     assert fresh()("(car)").startswith("error: car: wrong number of arguments")
+
+
+def test_pruned_history_keeps_later_checkpoints_restorable():
+    r = fresh()
+    r.lines("(define x 1)")
+    api.capture(r.state)
+    r.lines("(define x 2)")
+    mid = api.capture(r.state)
+    r.lines("(define x 3)")
+    api.capture(r.state)
+    api.prune_checkpoints(mid)
+    assert mid.parent is None and mid.changes == []
+    api.restore(r.state, mid)
+    assert r("x") == "=> 2"
