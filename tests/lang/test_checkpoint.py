@@ -202,3 +202,20 @@ def test_pruned_history_keeps_later_checkpoints_restorable():
     assert mid.parent is None and mid.changes == []
     api.restore(r.state, mid)
     assert r("x") == "=> 2"
+
+
+def test_delta_after_restoring_another_branch():
+    a = fresh()
+    a.lines("(define x 1) (define l (list 1 2))")
+    base = api.capture(a.state)
+    b = api.deserialize(api.serialize(a.state))
+    a.lines("(define x 2) (set-car! l 'changed) (define y 'branch1)")
+    b1 = api.capture(a.state)
+    b = api.deserialize(api.serialize_delta(a.state, base), base=b)
+    api.restore(a.state, base)
+    a.lines("(define z 'branch2)")
+    api.capture(a.state)
+    b = api.deserialize(api.serialize_delta(a.state, b1), base=b)
+    after = ["x", "l", "y", "z"]
+    assert continued(b, after) == continued(a.state, after) == [
+        "=> 1", "=> (1 2)", "error: unbound var y", "=> branch2"]
