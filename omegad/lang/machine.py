@@ -150,8 +150,10 @@ class Machine:
                 self.recount()
                 used = self.memory_used()
             if used > self.memory_budget:
+                depth = len(self.stack)
+                why = f"; recursion depth {depth}" if depth * FRAME_BYTES > used // 2 else ""
                 raise LispError(
-                    f"memory budget exceeded ({used} > {self.memory_budget} bytes)")
+                    f"memory budget exceeded ({used} > {self.memory_budget} bytes{why})")
 
     def recount(self) -> bool:
         """Replace the running total of allocations by what is still reachable from this
@@ -161,6 +163,8 @@ class Machine:
         budget = self.memory_budget or 0
         if self._recount_mark is not None and ALLOC[0] - self._recount_mark < budget // 4:
             return False
+        if len(self.stack) * FRAME_BYTES > budget // 2:
+            return False  # the continuation itself is most of it: walking it cannot help
         self._recount_mark = ALLOC[0]
         roots: list = [self.val, self.ctl, self.choices]
         roots.extend(self.stack)
@@ -168,7 +172,8 @@ class Machine:
             t = type(target)
             roots.append(target.get(key) if t is dict else target[key] if t is list
                          else getattr(target, key, None))
-        self.alloc = heap_size(roots)
+        # the walk also sees the frames and their environments, which FRAME_BYTES covers
+        self.alloc = max(0, heap_size(roots) - len(self.stack) * FRAME_BYTES)
         self._base = ALLOC[0]
         if self.memory_budget is not None:
             LIMIT[0] = ALLOC[0] + self.memory_budget - self.memory_used()
