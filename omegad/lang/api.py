@@ -16,16 +16,16 @@ state's undo log, and `Failed` (or `run.abandon()`) rolls them back.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from .compile import UNDEF, Compiler
+from .compile import Compiler
 from .effects import OracleRequest, OracleResponse, request_for, response_value
 from .machine import Machine, Suspend
 from .prelude import CONSTANTS, PRELUDE
 from .primitives import load_all
 from .printer import write_str
 from .reader import read_all, split_forms
-from .values import LispError, Pair, Sym
+from .values import UNDEF, LispError, Pair, Sym
 
 DEFAULT_MEMORY_BUDGET = 512 * 1024 * 1024
 DEFAULT_DEPTH_LIMIT = 10_000_000
@@ -110,7 +110,6 @@ class Form:
     text: str
     datum: object = None
     error: str | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def parse_inputs(text: str) -> list[Form]:

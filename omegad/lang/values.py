@@ -181,7 +181,7 @@ def make_list(items) -> object:
     return out
 
 
-def list_to_py(lst, who: str = "list") -> list:
+def list_to_py(lst) -> list:
     out = []
     while type(lst) is Pair:
         out.append(lst.car)
@@ -213,5 +213,5 @@ def type_tag(v) -> str:
     if t is HashTable:
         return "Map"
     if t is Opaque:
-        return t.kind
+        return v.kind
     return t.__name__
