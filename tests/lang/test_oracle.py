@@ -1,6 +1,7 @@
 """The offline oracle adapters (scripted, rules) through the language."""
 
 import json
+from pathlib import Path
 
 from omegad.lang.effects import OracleRequest
 from omegad.oracle.base import call_sync
@@ -27,7 +28,7 @@ RULES = {"rules": [
     {"when": ["complaint", "frustrat"], "answer": "yes"},
     {"when": "complaint", "answer": "no"},
     {"when": "number please", "answer": "7"},
-    {"when": "symbol please", "answer": "'low"},
+    {"when": "a real number", "answer": 7},
 ], "default": "unknown"}
 
 
@@ -39,8 +40,8 @@ def test_rules_oracle_matches_substrings_in_order(tmp_path):
         "=> \"positive\""
     assert r("(effect infer.op \"Is this complaint? I'm frustrated\")") == "=> \"yes\""
     assert r("(effect infer.op \"Is this a complaint? fine\")") == "=> \"no\""
-    assert r("(+ 1 (effect infer.op \"a number please\"))") == "=> 8"
-    assert r("(effect infer.op \"symbol please\")") == "=> low"
+    assert r("(effect infer.op \"a number please\")") == "=> \"7\""
+    assert r("(+ 1 (effect infer.op \"a real number\"))") == "=> 8"
     assert r("(effect infer.op \"nothing matches\")") == "=> \"unknown\""
 
 
@@ -58,3 +59,18 @@ def test_scripted_canned_apply_specs():
     assert r("((oracle-lambda (t) \"classify-ticket\") \"my invoice\")") == "=> billing"
     assert r("((oracle-lambda (t) \"safe?\") \"malicious\")") == "=> #f"
     assert r("((oracle-lambda (a b) \"suggest-number\") 1 10)") == "=> 5"
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_rules_oracle_reproduces_the_reference_rules_runs():
+    r = Repl(RulesOracle.from_file(DATA / "rules.json"))
+    r.lines("(define (analyze-sentiment text) (effect infer.op (list \"What is the sentiment "
+            "(positive/negative/neutral) of: \" text)))")
+    assert r("(analyze-sentiment \"I love it\")") == "=> \"positive\""
+    r.lines("(define (is-complaint? text) (equal? \"yes\" (effect infer.op (list \"Is this "
+            "customer note a complaint? yes/no: \" text))))")
+    assert r("(filter is-complaint? (list \"fine\" \"I'm getting frustrated.\" "
+             "\"feels unfair.\"))") == "=> (\"I'm getting frustrated.\" \"feels unfair.\")"
+    assert r("((oracle-lambda (q) \"agentic-query\") 1)") == "=> \"4\""
