@@ -113,6 +113,8 @@ class Machine:
                     else:
                         ctl = None
                         val = r
+                self.ctl = ctl      # recount() walks from these
+                self.val = val
                 self._check(n)
         except Suspend:
             self.ctl = None
