@@ -84,6 +84,8 @@ _SPECIAL = {
     "effect", "handle", "match", "amb", "require", "oracle-lambda", "delay", "cons-stream",
     "when", "unless", "case", "and", "or", "do", "define-syntax",
 }
+# Our additions to the reference's forms give way to a global the user defines with that name.
+_SOFT = {"when", "unless", "case", "do"}
 ELSE = S("else")
 DOT = S(".")
 
@@ -136,7 +138,7 @@ class Compiler:
                 macro = self.pending.get(name) or self.macros.get(name)
                 if macro is not None and is_syntax_rules(macro):
                     return self.comp(expand(macro, x), scope)
-                if name in _SPECIAL:
+                if name in _SPECIAL and not (name in _SOFT and name in self.G):
                     return getattr(self, "c_" + _method(name))(x, scope)
             return self.comp_app(x, scope)
         if x is None:

@@ -93,3 +93,9 @@ def test_define_inside_a_nested_expression_does_not_resolve(repl):
 ])
 def test_match_patterns_as_the_reference_lowers_them(repl, src, out):
     assert repl(src) == out
+
+
+def test_our_extra_forms_give_way_to_user_definitions(repl):
+    repl("(define (do x) (* x 2))")
+    assert repl("(do 21)") == "=> 42"
+    assert repl("(when #t 1)") == "=> 1"
