@@ -1,1 +1,48 @@
-"""Omega Lisp: reader, compiler, step machine, primitives, printer. Pure: no I/O, no trio."""
+"""Omega Lisp: reader, compiler, step machine, primitives, printer. Pure: no I/O, no trio.
+
+The session actor's API (see api.py for the protocol of a run):
+
+    ReplState()                          globals + gensym counter + macro table (+ checkpoints)
+    parse_inputs(text) -> [Form]         one Form per top-level form (Form.error: reader error)
+    start(state, form, *, output_sink, step_budget, memory_budget, depth_limit, nested) -> Run
+    Run.run(max_steps) -> Done | Failed | NeedsOracle | Running
+    Run.resume(OracleResponse) / Run.resume_error(msg) / Run.abandon()
+    capture(state) -> Checkpoint         restore(state, checkpoint) -> state
+    prune_checkpoints(checkpoint)        forget the history before a checkpoint
+    serialize(state) -> bytes            serialize_delta(state, since_checkpoint) -> bytes
+    deserialize(bytes, base=None) -> state
+    memory_estimate(state) -> int        global_names(state)   state.user_names()
+    format_value(v) -> "=> ..."          define_name(datum) -> echo name or None
+"""
+
+from .api import (
+    Done,
+    Failed,
+    Form,
+    NeedsOracle,
+    ReplState,
+    Run,
+    Running,
+    capture,
+    define_name,
+    deserialize,
+    format_value,
+    global_names,
+    memory_estimate,
+    parse_inputs,
+    prune_checkpoints,
+    restore,
+    serialize,
+    serialize_delta,
+    start,
+)
+from .effects import OracleRequest, OracleResponse, Sample
+from .printer import display_str, write_str
+from .values import LispError
+
+__all__ = [
+    "Done", "Failed", "Form", "LispError", "NeedsOracle", "OracleRequest", "OracleResponse",
+    "ReplState", "Run", "Running", "Sample", "capture", "define_name", "deserialize",
+    "display_str", "format_value", "global_names", "memory_estimate", "parse_inputs",
+    "prune_checkpoints", "restore", "serialize", "serialize_delta", "start", "write_str",
+]

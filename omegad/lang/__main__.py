@@ -6,11 +6,13 @@ ignored here (the daemon implements them). Each top-level form of an input print
 `=> value` or `error: message`, with `display` output written as it happens.
 
 Oracle: scripted (the default, as with OMEGA_SCRIPTED_ORACLE=1), or the rules oracle when
-OMEGA_RULES_FILE names a rules JSON file."""
+OMEGA_RULES_FILE names a rules JSON file. With OMEGA_MOCK_EFFECTS=1 an input starting with
+`(effect OP` is not evaluated and prints `=> "mock:OP"`, as the reference does."""
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 from omegad.oracle.base import OracleError, call_sync
@@ -27,7 +29,15 @@ def make_oracle():
     return ScriptedOracle()
 
 
+_MOCK = re.compile(r"\(effect\s+([^\s)]+)")
+
+
 def evaluate(state: ReplState, text: str, out, oracle) -> None:
+    if os.environ.get("OMEGA_MOCK_EFFECTS") == "1":
+        mock = _MOCK.match(text.strip())
+        if mock:
+            out(f'=> "mock:{mock.group(1)}"\n')
+            return
     for form in parse_inputs(text):
         run = start(state, form, output_sink=out)
         while True:

@@ -15,25 +15,33 @@ state's undo log, and `Failed` (or `run.abandon()`) rolls them back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass
 
-from .compile import UNDEF, Compiler
+from .compile import Compiler
 from .effects import OracleRequest, OracleResponse, request_for, response_value
 from .machine import Machine, Suspend
 from .prelude import CONSTANTS, PRELUDE
 from .primitives import load_all
 from .printer import write_str
 from .reader import read_all, split_forms
-from .values import LispError, Pair, Sym
+from .values import UNDEF, LispError, Pair, Sym
 
 DEFAULT_MEMORY_BUDGET = 512 * 1024 * 1024
 DEFAULT_DEPTH_LIMIT = 10_000_000
+
+
+# Deeply nested source is compiled and evaluated (inline parts) with Python recursion bounded
+# by its nesting depth; Python 3.11 does not use the C stack for that, so a higher limit is safe.
+MIN_RECURSION_LIMIT = 20_000
 
 
 class ReplState:
     """Everything that persists between inputs: globals, gensym counter, macro table."""
 
     def __init__(self) -> None:
+        if sys.getrecursionlimit() < MIN_RECURSION_LIMIT:
+            sys.setrecursionlimit(MIN_RECURSION_LIMIT)
         self.globals: dict = {}
         self.undo: list = []                  # (target, key, old) of the running command
         # (id(target), key) -> (target, key, old): places changed since the last capture
@@ -43,12 +51,14 @@ class ReplState:
         self.gensym_counter = 0
         self.macros: dict = {}
         self.version = 0                     # committed commands so far
-        self.compiler = Compiler(self.globals, self.undo)
+        self.allocated = 0                   # bytes committed commands allocated (cheap metric)
+        self.compiler = Compiler(self.globals, self.undo, self.macros)
         self.globals.update(load_all())
         self.globals.update(CONSTANTS)
         _load_prelude(self)
         self.builtins: dict = dict(self.globals)   # name -> builtin value (not serialized)
         self.version = 0
+        self.allocated = 0
 
     def user_names(self) -> list[str]:
         """Names bound by the user (not the builtins), for completion and listings."""
@@ -100,7 +110,6 @@ class Form:
     text: str
     datum: object = None
     error: str | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def parse_inputs(text: str) -> list[Form]:
@@ -114,7 +123,8 @@ def parse_inputs(text: str) -> list[Form]:
 
 def define_name(datum) -> str | None:
     """The name a top-level `(define ...)` form binds (its echo), else None."""
-    if type(datum) is Pair and datum.car is Sym("define") and type(datum.cdr) is Pair:
+    if type(datum) is Pair and datum.car in (Sym("define"), Sym("define-syntax")) \
+            and type(datum.cdr) is Pair:
         t = datum.cdr.car
         if type(t) is Pair:
             t = t.car
@@ -157,8 +167,9 @@ class Run:
     """One input being evaluated; drive it with run(max_steps) and resume(response)."""
 
     def __init__(self, state: ReplState, datum, output_sink, step_budget, memory_budget,
-                 depth_limit, form_error: str | None = None) -> None:
+                 depth_limit, form_error: str | None = None, nested: bool = False) -> None:
         self.state = state
+        self.nested = nested
         self.mark = len(state.undo)
         self.datum = datum
         self.finished: Done | Failed | None = None
@@ -199,7 +210,9 @@ class Run:
             return Running(self.m.steps)
         name = define_name(self.datum)
         printed = "=> " + name if name is not None else format_value(value)
-        commit(self.state)
+        if not self.nested:
+            commit(self.state)
+            self.state.allocated += self.m.alloc
         self.finished = Done(value, printed, self.m.steps)
         return self.finished
 
@@ -225,30 +238,62 @@ class Run:
     def steps(self) -> int:
         return self.m.steps
 
+    def inspect(self) -> dict:
+        """A debugger's view between slices: steps, stack depth, the control (the expression
+        about to run, or the value being returned) and the frames, innermost last."""
+        m = self.m
+        if m.ctl is not None:
+            src = getattr(m.ctl[0], "src", None)
+            control = ("Expr", write_str(src) if src is not None else _frame_tag(m.ctl[0]))
+        else:
+            control = ("Value", write_str(m.val))
+        return {"steps": m.steps, "depth": len(m.stack), "control": control,
+                "frames": [_frame_tag(fr[0]) for fr in m.stack],
+                "pending_oracle": self.pending is not None}
+
+
+def _frame_tag(fn) -> str:
+    """A readable name for a frame's resume function (e.g. make_if.<locals>.resume -> if)."""
+    q = getattr(fn, "__qualname__", type(fn).__name__)
+    head = q.split(".<locals>.")[0].split(".")[-1]
+    return head.removeprefix("make_").removeprefix("_").removesuffix("_resume") or head
+
 
 def _python_error(e: Exception) -> str:
-    if isinstance(e, TypeError) and "positional argument" in str(e):
-        return "wrong number of arguments: " + str(e).split("() ", 1)[-1]
-    return f"{type(e).__name__}: {e}"
+    """A primitive called with the wrong number of arguments raises TypeError when Python binds
+    them; name the primitive as the user knows it."""
+    text = str(e)
+    if isinstance(e, TypeError) and "positional argument" in text and "() " in text:
+        from .primitives import PY_NAMES
+        pyname, detail = text.split("() ", 1)
+        name = PY_NAMES.get(pyname.rsplit(".", 1)[-1], pyname)
+        return f"{name}: wrong number of arguments ({detail})"
+    return f"{type(e).__name__}: {text}"
 
 
 def start(state: ReplState, form, *, output_sink=None, step_budget: int | None = None,
           memory_budget: int | None = DEFAULT_MEMORY_BUDGET,
-          depth_limit: int | None = DEFAULT_DEPTH_LIMIT) -> Run:
-    """Begin evaluating one input: a Form from parse_inputs, a datum, or a text of one form."""
+          depth_limit: int | None = DEFAULT_DEPTH_LIMIT, nested: bool = False) -> Run:
+    """Begin evaluating one input: a Form from parse_inputs, a datum, or a text of one form.
+
+    `nested=True` is for an evaluation made while another run of the same state waits on the
+    oracle (an oracle's `eval` tool): it sees the global environment, its changes become part
+    of the waiting command (kept if that command completes, undone if it fails), and an error
+    in it undoes only its own changes."""
     sink = output_sink or (lambda s: None)
+    limits = (step_budget, memory_budget, depth_limit)
     if isinstance(form, Form):
-        return Run(state, form.datum, sink, step_budget, memory_budget, depth_limit,
-                   form_error=form.error)
-    if isinstance(form, str):
+        datum, error = form.datum, form.error
+    elif isinstance(form, str):
         forms = parse_inputs(form)
-        if len(forms) != 1:
-            return Run(state, None, sink, step_budget, memory_budget, depth_limit,
-                       form_error="expected exactly one form" if not forms or not forms[0].error
-                       else forms[0].error)
-        f = forms[0]
-        return Run(state, f.datum, sink, step_budget, memory_budget, depth_limit, f.error)
-    return Run(state, form, sink, step_budget, memory_budget, depth_limit)
+        if len(forms) == 1:
+            datum, error = forms[0].datum, forms[0].error
+        else:
+            datum = None
+            error = forms[0].error if forms and forms[0].error else "expected exactly one form"
+    else:
+        datum, error = form, None
+    return Run(state, datum, sink, *limits, form_error=error, nested=nested)
 
 
 # ---- checkpoints, serialization, accounting --------------------------------------------------
@@ -262,6 +307,12 @@ def restore(state: ReplState, checkpoint) -> ReplState:
     """Move `state` (in place) to any checkpoint captured from it; returns it."""
     from .checkpoint import restore as _restore
     return _restore(state, checkpoint)
+
+
+def prune_checkpoints(checkpoint) -> None:
+    """Drop the history before `checkpoint`: only it and later checkpoints stay restorable."""
+    from .checkpoint import prune
+    prune(checkpoint)
 
 
 def serialize(state: ReplState) -> bytes:
@@ -282,51 +333,13 @@ def deserialize(data: bytes, base: ReplState | None = None) -> ReplState:
     return _deserialize(data, base)
 
 
-def memory_estimate(state: ReplState, limit: int = 50_000_000) -> int:
+def memory_estimate(state: ReplState) -> int:
     """The evaluator's own estimate of the bytes the user's heap holds (a reachability walk)."""
-    from .accounting import PAIR
-    from .values import Closure, HashTable, Promise, Vector
-    seen: set[int] = set()
+    from .accounting import heap_size
     b = state.builtins
-    todo = [v for n, v in state.globals.items() if b.get(n, UNDEF) is not v]
-    todo.extend(state.macros.values())
-    total = 64 * len(todo)
-    while todo and len(seen) < limit:
-        v = todo.pop()
-        t = type(v)
-        if v is None or t is bool or t is float or t is Sym:
-            continue
-        if t is str:
-            total += 49 + len(v)
-            continue
-        if id(v) in seen:
-            continue
-        seen.add(id(v))
-        if t is Pair:
-            total += PAIR
-            todo.append(v.car)
-            todo.append(v.cdr)
-        elif t is list:
-            total += 56 + 8 * len(v)
-            todo.extend(v)
-        elif t is Closure:
-            total += 48
-            todo.append(v.env)
-        elif t is Promise:
-            total += 64
-            todo.append(v.value)
-            todo.append(v.thunk)
-        elif t is HashTable:
-            total += 100 + 100 * len(v.table)
-            for k, x in v.table.values():
-                todo.append(k)
-                todo.append(x)
-        elif t is Vector:
-            total += 56 + 8 * len(v.items)
-            todo.extend(v.items)
-        else:
-            total += 64
-    return total
+    roots = [v for n, v in state.globals.items() if b.get(n, UNDEF) is not v]
+    roots.extend(state.macros.values())
+    return 64 * len(roots) + heap_size(roots)
 
 
 def global_names(state: ReplState) -> list[str]:

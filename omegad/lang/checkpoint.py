@@ -82,3 +82,11 @@ def restore(state, cp: Checkpoint):
     state.head = cp
     state.version = cp.version
     return state
+
+
+def prune(cp: Checkpoint) -> None:
+    """Forget everything before `cp` (frees the values only older checkpoints needed).
+
+    Afterwards only `cp` and checkpoints captured after it (its descendants) can be restored."""
+    cp.parent = None
+    cp.changes = []

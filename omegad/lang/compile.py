@@ -1,10 +1,17 @@
 """The compiler: a datum -> a Python closure `ex(m, env)` (an analyzing evaluator).
 
 Protocol of a compiled node: `ex(m, env)` returns either the value of the expression, or a tail
-tuple `(ex2, env2)` meaning "the value is that of evaluating ex2 in env2" — a closure call returns
-its body that way, so calls never recurse in Python and tail calls are proper. A node evaluates its
-children inline; when a child returns a tail tuple, the node pushes a resume frame on `m.stack`
-(a frame is a tuple whose first item is `resume(m, frame, value)`) and returns the tuple.
+tuple `(ex2, data)` meaning "the value is that of running ex2 on data" -- a closure call returns
+its body that way, so calls never recurse in Python and tail calls are proper. A node evaluates
+its children inline (plain Python calls: constants, variables and primitive applications cost no
+machine step); when a child returns a tail tuple, the node saves what it still has to do as a
+resume frame `(resume(m, frame, value), ...)` on `m.stack` and returns the tuple.
+
+Frames saved while unwinding inline calls are inserted at `m.mark` (the stack height when the
+machine called the outermost node), so the innermost pending node ends up on top. Operations
+that capture or replace the continuation (effects, handle, call/cc, amb, continuation calls,
+oracle calls, control primitives) never run inline: they return a tail tuple to a *_go function
+(machine.py), which the machine calls with the whole continuation on the stack.
 
 Environments: the global environment is the session's dict; a local frame is a list
 `[parent, slot1, slot2, ...]`, addressed by (depth, index) resolved at compile time.
@@ -12,8 +19,10 @@ Environments: the global environment is the session's dict; a local frame is a l
 
 from __future__ import annotations
 
+from .macros import expand, is_syntax_rules, make_syntax_rules
 from .values import (
     NIL,
+    UNDEF,
     Closure,
     CPrim,
     Lambda,
@@ -23,11 +32,10 @@ from .values import (
     Prim,
     Promise,
     Sym,
+    Vector,
     is_true,
     list_to_py,
 )
-
-UNDEF = object()  # a letrec / internal-define slot not yet initialized
 
 
 class Scope:
@@ -74,8 +82,10 @@ S = Sym
 _SPECIAL = {
     "define", "lambda", "let", "let*", "letrec", "if", "cond", "begin", "quote", "set!",
     "effect", "handle", "match", "amb", "require", "oracle-lambda", "delay", "cons-stream",
-    "when", "unless", "case", "and", "or",
+    "when", "unless", "case", "and", "or", "do", "define-syntax",
 }
+# Our additions to the reference's forms give way to a global the user defines with that name.
+_SOFT = {"when", "unless", "case", "do"}
 ELSE = S("else")
 DOT = S(".")
 
@@ -93,27 +103,43 @@ def _is_list(x) -> bool:
 class Compiler:
     """Compiles data against one session's global dict and undo log."""
 
-    def __init__(self, globals_: dict, undo: list) -> None:
+    def __init__(self, globals_: dict, undo: list, macros: dict | None = None) -> None:
         self.G = globals_
         self.undo = undo
+        self.macros = macros if macros is not None else {}
+        self.pending: dict = {}   # macros defined earlier in the form being compiled
 
     # ---- entry points -------------------------------------------------------------------
     def compile_top(self, x):
+        self.pending = {}
         try:
             return self.comp(x, None)
         except RecursionError:
             raise LispError("expression nested too deeply") from None
+        finally:
+            self.pending = {}
 
     def comp(self, x, scope: Scope | None):
+        ex = self._comp(x, scope)
+        try:
+            ex.src = x   # for the debugger's view of the control (Run.inspect)
+        except AttributeError:
+            pass
+        return ex
+
+    def _comp(self, x, scope: Scope | None):
         t = type(x)
         if t is Sym:
             return self.comp_var(x.name, scope)
         if t is Pair:
             head = x.car
-            if type(head) is Sym and head.name in _SPECIAL:
-                local = scope.lookup(head.name) if scope is not None else None
-                if local is None:
-                    return getattr(self, "c_" + _method(head.name))(x, scope)
+            if type(head) is Sym and (scope is None or scope.lookup(head.name) is None):
+                name = head.name
+                macro = self.pending.get(name) or self.macros.get(name)
+                if macro is not None and is_syntax_rules(macro):
+                    return self.comp(expand(macro, x), scope)
+                if name in _SPECIAL and not (name in _SOFT and name in self.G):
+                    return getattr(self, "c_" + _method(name))(x, scope)
             return self.comp_app(x, scope)
         if x is None:
             return _pure(lambda m, env: None)
@@ -449,13 +475,54 @@ class Compiler:
         return make_frame_call(init_ex, body, pad)
 
     def named_let(self, x, items, scope):
-        if len(items) < 4:
+        if len(items) < 3:
             raise LispError("let: expected (let ((x e) ...) body...)")
+        if len(items) < 4:
+            raise LispError("named let: expected (let name ((x e) ...) body...)")
         name = items[1]
         names, inits = self.bindings(items[2], "named let")
         lam = Pair(S("lambda"), Pair(_mklist([S(n) for n in names]), _mklist(items[3:])))
         rec = _mklist([S("letrec"), _mklist([_mklist([name, lam])]), name])
         return self.comp(Pair(rec, _mklist(inits)), scope)
+
+    def c_do(self, x, scope):
+        """(do ((var init step)...) (test result...) body...) as a named let."""
+        items = syms(x)
+        if len(items) < 3 or type(items[2]) is not Pair:
+            raise LispError("do: expected (do ((var init step) ...) (test expr ...) body ...)")
+        names, inits, steps = [], [], []
+        for spec in syms(items[1]):
+            parts = syms(spec) if type(spec) is Pair else []
+            if len(parts) not in (2, 3) or type(parts[0]) is not Sym:
+                raise LispError("do: binding must be (var init) or (var init step)")
+            names.append(parts[0])
+            inits.append(parts[1])
+            steps.append(parts[2] if len(parts) == 3 else parts[0])
+        test, *result = syms(items[2])
+        loop = S(" do-loop")
+        again = Pair(loop, _mklist(steps))
+        body = _mklist([S("begin"), *items[3:], again])
+        done = _mklist([S("begin"), *result]) if result else None
+        form = _mklist([S("let"), loop, _mklist([_mklist([n, i]) for n, i in zip(names, inits,
+                                                                               strict=True)]),
+                        _mklist([S("if"), test, done, body])])
+        return self.comp(form, scope)
+
+    def c_define_syntax(self, x, scope):
+        items = syms(x)
+        if len(items) != 3 or type(items[1]) is not Sym:
+            raise LispError("define-syntax: expected (define-syntax name transformer)")
+        name = items[1].name
+        macro = make_syntax_rules(name, items[2])
+        self.pending[name] = macro
+        macros = self.macros
+        undo = self.undo
+
+        def define_syntax(m, env):
+            undo.append((macros, name, macros.get(name, UNDEF)))
+            macros[name] = macro
+            return None
+        return define_syntax
 
     def c_let_star(self, x, scope):
         items = syms(x)
@@ -544,7 +611,7 @@ class Compiler:
     def c_handle(self, x, scope):
         items = syms(x)
         if len(items) < 2:
-            raise LispError("handle: expected (handle body clauses...)")
+            raise LispError("handle: expected (handle body ...clauses)")
         body = self.comp(items[1], scope)
         on: dict[str, object] = {}
         ret = None
@@ -558,14 +625,26 @@ class Compiler:
                 if len(parts) < 4:
                     raise LispError("on: expected (on op (x k) body)")
                 op = parts[1].name if type(parts[1]) is Sym else str(parts[1])
-                ps = syms(parts[2]) if type(parts[2]) is Pair else []
-                if len(ps) != 2 or not all(type(p) is Sym for p in ps):
+                if type(parts[2]) is not Pair and parts[2] is not None:
+                    raise LispError("on: (x k) must be list")
+                ps = syms(parts[2])
+                if len(ps) != 2:
                     raise LispError("on: expected (x k)")
+                if type(ps[0]) is not Sym:
+                    raise LispError("on: x must be ident")
+                if type(ps[1]) is not Sym:
+                    raise LispError("on: k must be ident")
                 on[op] = self.body(parts[3:], Scope([ps[0].name, ps[1].name], scope))
             elif kind == "return":
-                ps = syms(parts[1]) if type(parts[1]) is Pair else []
-                if len(ps) != 1 or type(ps[0]) is not Sym:
+                if len(parts) < 3:
                     raise LispError("return: expected (return (v) body)")
+                if type(parts[1]) is not Pair and parts[1] is not None:
+                    raise LispError("return: (v) must be list")
+                ps = syms(parts[1])
+                if len(ps) != 1:
+                    raise LispError("return: expected one var")
+                if type(ps[0]) is not Sym:
+                    raise LispError("return var must be ident")
                 ret = self.body(parts[2:], Scope([ps[0].name], scope))
             elif kind == "finally":
                 fin = self.body(parts[1:], scope)
@@ -626,7 +705,7 @@ class Compiler:
 
 def _method(name: str) -> str:
     return {"set!": "set", "let*": "let_star", "oracle-lambda": "oracle_lambda",
-            "cons-stream": "cons_stream"}.get(name, name)
+            "cons-stream": "cons_stream", "define-syntax": "define_syntax"}.get(name, name)
 
 
 def _mklist(items) -> object:
@@ -657,6 +736,7 @@ def scan_defines(forms) -> list[str]:
 
 # ---- patterns --------------------------------------------------------------------------------
 def compile_pattern(p, names: list[str]):
+    """A matcher `(value, out) -> bool` appending bound values to `out` in `names` order."""
     from .primitives.equality import equal
 
     t = type(p)
@@ -665,37 +745,65 @@ def compile_pattern(p, names: list[str]):
         if n in ("_", "else"):
             return lambda v, out: True
         if n.startswith("?") and len(n) > 1:
-            names.append(n[1:])
+            var = n[1:]
+            if var in names:  # bound twice: both places must hold equal values
+                i = names.index(var)
+                return lambda v, out: equal(out[i], v)
+            names.append(var)
 
             def bind(v, out):
                 out.append(v)
                 return True
             return bind
-
-        def sym_eq(v, out):
-            return (type(v) is Sym and v is p) or (type(v) is str and v == n)
-        return sym_eq
-    if p is None:
-        return lambda v, out: v is None
+        return _literal_pattern(p)
     if t is Pair:
         if p.car is S("quote") and type(p.cdr) is Pair:
-            d = p.cdr.car
-            return lambda v, out: equal(v, d)
-        subs = [compile_pattern(q, names) for q in syms(p)]
-        n = len(subs)
+            return _datum_pattern(p.cdr.car)
+        return _list_pattern([compile_pattern(q, names) for q in syms(p)])
+    return _literal_pattern(p)
 
-        def plist(v, out):
-            for i in range(n):
-                if type(v) is not Pair:
-                    return False
-                if not subs[i](v.car, out):
-                    return False
-                v = v.cdr
-            return v is None
-        return plist
-    if t is str:
-        return lambda v, out: (type(v) is str and v == p) or (type(v) is Sym and v.name == p)
+
+def _literal_pattern(p):
+    """Literals as the reference matches them: a symbol or string matches either kind."""
+    t = type(p)
+    if t is Sym or t is str:
+        text = p.name if t is Sym else p
+
+        def name_eq(v, out):
+            tv = type(v)
+            return (tv is Sym and v.name == text) or (tv is str and v == text)
+        return name_eq
+    if p is None:
+        return lambda v, out: v is None
     return lambda v, out: type(v) is t and v == p
+
+
+def _datum_pattern(d):
+    if type(d) is Pair:
+        return _list_pattern([_datum_pattern(q) for q in syms(d)])
+    return _literal_pattern(d)
+
+
+def _list_pattern(subs: list):
+    n = len(subs)
+
+    def plist(v, out):
+        if type(v) is Vector:
+            items = v.items
+            if len(items) != n:
+                return False
+            for i in range(n):
+                if not subs[i](items[i], out):
+                    return False
+            return True
+        for i in range(n):
+            if type(v) is not Pair:
+                return False
+            if not subs[i](v.car, out):
+                return False
+            v = v.cdr
+        return v is None
+    return plist
 
 
 # ---- node builders ---------------------------------------------------------------------------

@@ -13,9 +13,10 @@ recent one.
 
 from __future__ import annotations
 
-from .accounting import ALLOC, LIMIT
+from .accounting import ALLOC, LIMIT, RECOUNT
 from .values import (
     NIL,
+    UNDEF,
     Closure,
     Continuation,
     CPrim,
@@ -26,7 +27,7 @@ from .values import (
     type_tag,
 )
 
-FRAME_BYTES = 120       # accounting: one continuation frame
+FRAME_BYTES = 280       # accounting: one continuation frame with its env (measured RSS)
 ORACLE_OPS = ("infer.op", "int.op", "search.op", "rewrite.op")
 
 
@@ -67,7 +68,7 @@ class Machine:
         self.depth_limit = depth_limit
         self.alloc = 0                      # bytes allocated by primitives (own accounting)
         self._base = ALLOC[0]
-        self.pending: OracleCall | None = None
+        self._recount_mark: int | None = None
         self.done = False
 
     def start(self, ex, env) -> None:
@@ -82,6 +83,7 @@ class Machine:
         val = self.val
         n = 0
         self._base = ALLOC[0]
+        RECOUNT[0] = self.recount
         if self.memory_budget is not None:
             LIMIT[0] = ALLOC[0] + self.memory_budget - self.memory_used()
         else:
@@ -111,6 +113,8 @@ class Machine:
                     else:
                         ctl = None
                         val = r
+                self.ctl = ctl      # recount() walks from these
+                self.val = val
                 self._check(n)
         except Suspend:
             self.ctl = None
@@ -134,6 +138,7 @@ class Machine:
         self.alloc += ALLOC[0] - self._base
         self._base = ALLOC[0]
         LIMIT[0] = None
+        RECOUNT[0] = None
 
     def _check(self, n: int) -> None:
         depth = len(self.stack)
@@ -144,8 +149,37 @@ class Machine:
         if self.memory_budget is not None:
             used = self.memory_used()
             if used > self.memory_budget:
+                self.recount()
+                used = self.memory_used()
+            if used > self.memory_budget:
+                depth = len(self.stack)
+                why = f"; recursion depth {depth}" if depth * FRAME_BYTES > used // 2 else ""
                 raise LispError(
-                    f"memory budget exceeded ({used} > {self.memory_budget} bytes)")
+                    f"memory budget exceeded ({used} > {self.memory_budget} bytes{why})")
+
+    def recount(self) -> bool:
+        """Replace the running total of allocations by what is still reachable from this
+        command's continuation and the places it wrote (garbage does not count). At most once
+        per quarter budget of new allocation, so a command holding much live data stays fast."""
+        from .accounting import heap_size
+        budget = self.memory_budget or 0
+        if self._recount_mark is not None and ALLOC[0] - self._recount_mark < budget // 4:
+            return False
+        if len(self.stack) * FRAME_BYTES > budget // 2:
+            return False  # the continuation itself is most of it: walking it cannot help
+        self._recount_mark = ALLOC[0]
+        roots: list = [self.val, self.ctl, self.choices]
+        roots.extend(self.stack)
+        for target, key, _old in self.state.undo:
+            t = type(target)
+            roots.append(target.get(key) if t is dict else target[key] if t is list
+                         else getattr(target, key, None))
+        # the walk also sees the frames and their environments, which FRAME_BYTES covers
+        self.alloc = max(0, heap_size(roots) - len(self.stack) * FRAME_BYTES)
+        self._base = ALLOC[0]
+        if self.memory_budget is not None:
+            LIMIT[0] = ALLOC[0] + self.memory_budget - self.memory_used()
+        return True
 
     def memory_used(self) -> int:
         return (self.alloc + ALLOC[0] - self._base + len(self.stack) * FRAME_BYTES
@@ -178,7 +212,6 @@ def apply_proc(m: Machine, f, args: list):
         frame = [f.env]
         frame.extend(args)
         if lam.nslots > len(params):
-            from .compile import UNDEF
             frame.extend([UNDEF] * (lam.nslots - len(params)))
         return (lam.body, frame)
     if t is Prim:

@@ -40,7 +40,7 @@ def js_number(x: float) -> str:
         return "-Infinity"
     if x == 0:
         return "0"
-    if x.is_integer() and abs(x) < 1e21:
+    if x.is_integer() and abs(x) < 9007199254740992.0:
         return str(int(x))
     sign = "-" if x < 0 else ""
     _, digits, exp = Decimal(repr(abs(x))).as_tuple()
@@ -79,112 +79,121 @@ class _Full(Exception):
     pass
 
 
-def _render(v, out: _Out, display: bool, path: set) -> None:
-    t = type(v)
+_VAL, _STR, _LIST, _CLOSE = range(4)
+
+
+def _atom(v, t, display: bool) -> str:
     if v is None:
-        out.add("()" if display else "null")
-    elif t is float:
-        out.add(js_number(v))
-    elif t is bool:
-        out.add("#t" if v else "#f")
-    elif t is str:
-        if display:
-            out.add('"' + v + '"')
-        else:
-            out.add(json.dumps(v, ensure_ascii=False))
-    elif t is Sym:
-        out.add(v.name)
-    elif t is Pair:
-        _render_list(v, out, display, path)
-    elif t is Vector:
-        if id(v) in path:
-            out.add(CYCLE)
-            return
-        path.add(id(v))
-        items = v.items
-        if not display and len(items) == 2:
-            # the reference stores a pair as a 2-item vector, so it prints like one
-            out.add("(")
-            _render(items[0], out, display, path)
-            out.add(" . ")
-            _render(items[1], out, display, path)
-            out.add(")")
-        else:
-            out.add("[")
-            for i, x in enumerate(items):
-                if i:
-                    out.add(" ")
-                _render(x, out, display, path)
-            out.add("]")
-        path.discard(id(v))
-    elif t is Closure:
-        if display:
-            out.add("<closure>")
-        else:
-            out.add("<closure (" + (" ".join(v.lam.params) or "...") + ")>")
-    elif t is Prim or t is CPrim:
-        out.add(f"<native:{v.name}>" if display else "<prim>")
-    elif t is Continuation:
-        out.add("<continuation>")
-    elif t is OracleProc:
-        out.add("<oracle-proc>")
-    elif t is Meaning:
-        out.add("(meaning")
-        if v.denotation is not None:
-            out.add(" (denotation ")
-            _render(v.denotation, out, False, path)
-            out.add(")")
-        if v.confidence is not None:
-            out.add(" (confidence " + js_number(float(v.confidence)) + ")")
-        if v.trace is not None:
-            out.add(" (trace ")
-            _render(v.trace, out, False, path)
-            out.add(")")
-        out.add(")")
-    elif t is Dist:
-        out.add(f"<dist {len(v.items)}>")
-    elif t is Promise:
-        out.add("<promise>")
-    elif t is HashTable:
-        out.add(f"<hash-table {len(v.table)}>")
-    elif t is Opaque:
-        out.add(f"<{v.kind.lower()}>")
-    else:
-        out.add(f"<{t.__name__}>")
+        return "()" if display else "null"
+    if t is float:
+        return js_number(v)
+    if t is bool:
+        return "#t" if v else "#f"
+    if t is str:
+        return '"' + v + '"' if display else json.dumps(v, ensure_ascii=False)
+    if t is Sym:
+        return v.name
+    if t is Closure:
+        params = " ".join(v.lam.params) or "..."  # the reference prints no params as "..."
+        return "<closure>" if display else f"<closure ({params})>"
+    if t is Prim or t is CPrim:
+        return f"<native:{v.name}>" if display else "<prim>"
+    if t is Continuation:
+        return "<continuation>"
+    if t is OracleProc:
+        return "<oracle-proc>"
+    if t is Dist:
+        return f"<dist {len(v.items)}>"
+    if t is Promise:
+        return "<promise>"
+    if t is HashTable:
+        return f"<hash-table {len(v.table)}>"
+    if t is Opaque:
+        return f"<{v.kind.lower()}>"
+    return f"<{t.__name__}>"
 
 
-def _render_list(v: Pair, out: _Out, display: bool, path: set) -> None:
-    added = []
-    out.add("(")
-    first = True
-    cur = v
-    while type(cur) is Pair:
-        if id(cur) in path:
-            out.add(" . " + CYCLE if not first else CYCLE)
-            cur = None
-            break
-        path.add(id(cur))
-        added.append(id(cur))
-        if not first:
-            out.add(" ")
-        first = False
-        _render(cur.car, out, display, path)
-        cur = cur.cdr
-    if cur is not None:
-        out.add(" . ")
-        _render(cur, out, display, path)
-    out.add(")")
-    for i in added:
-        path.discard(i)
+def _render(v, out: _Out, display: bool) -> None:
+    """Iterative, so deeply nested data cannot exhaust the Python stack. A pair or vector met
+    again on the path from the root prints as CYCLE."""
+    path: set[int] = set()
+    work: list = [(_VAL, v)]
+    add = out.add
+    while work:
+        item = work.pop()
+        kind = item[0]
+        if kind is _STR:
+            add(item[1])
+        elif kind is _CLOSE:
+            add(item[2])
+            path.difference_update(item[1])
+        elif kind is _LIST:
+            cur, first, added = item[1], item[2], item[3]
+            if type(cur) is Pair:
+                if id(cur) in path:
+                    add(CYCLE if first else " . " + CYCLE)
+                    work.append((_CLOSE, added, ")"))
+                    continue
+                path.add(id(cur))
+                added.append(id(cur))
+                if not first:
+                    add(" ")
+                work.append((_LIST, cur.cdr, False, added))
+                work.append((_VAL, cur.car))
+            elif cur is None:
+                work.append((_CLOSE, added, ")"))
+            else:
+                add(" . ")
+                work.append((_CLOSE, added, ")"))
+                work.append((_VAL, cur))
+        else:
+            x = item[1]
+            t = type(x)
+            if t is Pair:
+                if id(x) in path:
+                    add(CYCLE)
+                else:
+                    add("(")
+                    work.append((_LIST, x, True, []))
+            elif t is Vector:
+                if id(x) in path:
+                    add(CYCLE)
+                    continue
+                path.add(id(x))
+                items = x.items
+                if len(items) == 2:
+                    # the reference stores a pair as a 2-item vector, so it prints like one
+                    add("(")
+                    work.append((_CLOSE, [id(x)], ")"))
+                    work.append((_VAL, items[1]))
+                    work.append((_STR, " . "))
+                    work.append((_VAL, items[0]))
+                else:
+                    add("[")
+                    work.append((_CLOSE, [id(x)], "]"))
+                    for i in range(len(items) - 1, -1, -1):
+                        work.append((_VAL, items[i]))
+                        if i:
+                            work.append((_STR, " "))
+            elif t is Meaning:
+                parts: list = [(_STR, "(meaning")]
+                if x.denotation is not None:
+                    parts += [(_STR, " (denotation "), (_VAL, x.denotation), (_STR, ")")]
+                if x.confidence is not None:
+                    parts.append((_STR, " (confidence " + js_number(float(x.confidence)) + ")"))
+                if x.trace is not None:
+                    parts += [(_STR, " (trace "), (_VAL, x.trace), (_STR, ")")]
+                parts.append((_STR, ")"))
+                work.extend(reversed(parts))
+            else:
+                add(_atom(x, t, display))
 
 
 def _to_text(v, display: bool) -> str:
     out = _Out()
     try:
-        _render(v, out, display, set())
+        _render(v, out, display)
     except _Full:
-        out.parts.append(ELLIPSIS)
-    except RecursionError:
         out.parts.append(ELLIPSIS)
     text = "".join(out.parts)
     if len(text) > MAX_CHARS + len(ELLIPSIS):

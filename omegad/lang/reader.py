@@ -82,30 +82,40 @@ class _Parser:
         self.i = 0
 
     def datum(self):
-        if self.i >= len(self.toks):
-            raise LispError("parse: unexpected EOF")
-        t = self.toks[self.i]
-        self.i += 1
-        if t.kind == "(":
-            items = []
-            while True:
-                if self.i >= len(self.toks):
-                    raise LispError("parse: missing ')'")
-                if self.toks[self.i].kind == ")":
-                    self.i += 1
-                    break
-                items.append(self.datum())
-            out = NIL
-            for x in reversed(items):
-                out = Pair(x, out)
-            return out
-        if t.kind == ")":
-            raise LispError("parse: unexpected ')'")
-        if t.kind == "'":
-            return Pair(QUOTE, Pair(self.datum(), NIL))
-        if t.kind == "str":
-            return t.text
-        return atom(t.text)
+        """One datum, read iteratively (deep nesting cannot exhaust the Python stack)."""
+        toks = self.toks
+        stack: list[list] = []      # open lists: [items, quote_count_before_it]
+        quotes = 0
+        while True:
+            if self.i >= len(toks):
+                raise LispError("parse: missing ')'" if stack and not quotes
+                               else "parse: unexpected EOF")
+            t = toks[self.i]
+            self.i += 1
+            if t.kind == "'":
+                quotes += 1
+                continue
+            if t.kind == "(":
+                stack.append([[], quotes])
+                quotes = 0
+                continue
+            if t.kind == ")":
+                if not stack or quotes:
+                    raise LispError("parse: unexpected ')'")
+                items, quotes = stack.pop()
+                value = NIL
+                for x in reversed(items):
+                    value = Pair(x, value)
+            elif t.kind == "str":
+                value = t.text
+            else:
+                value = atom(t.text)
+            for _ in range(quotes):
+                value = Pair(QUOTE, Pair(value, NIL))
+            quotes = 0
+            if not stack:
+                return value
+            stack[-1][0].append(value)
 
 
 def read_all(src: str) -> list:

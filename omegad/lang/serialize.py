@@ -154,20 +154,24 @@ def serialize(state) -> bytes:
 def serialize_delta(state, since: Checkpoint | None) -> bytes:
     """What changed from checkpoint `since` to the state's current checkpoint (`state.head`).
 
-    Requires that `since` was serialized (full or delta) from this state before, so the
-    objects it references have ids here."""
+    `since` must be the checkpoint of this state's previous serialization (full or delta), and
+    every delta must be persisted and applied in the order produced: the object ids a delta
+    assigns are assumed known to the reader from then on."""
     if state.ser is None:
         raise ValueError("serialize_delta needs an earlier serialize() of this state")
     table = state.ser
     w = _Writer(state, table)
     places: dict = {}
-    cp = state.head
-    while cp is not since:
-        if cp is None:
-            raise ValueError("`since` is not an ancestor of the state's current checkpoint")
-        for t, k, _old, _new in cp.changes:
+    # every place changed on the way from `since` to the current checkpoint (through their
+    # common ancestor, so a delta is also right after an in-memory restore to another branch)
+    a, b = state.head, since
+    while a is not b:
+        if a is not None and (b is None or a.depth >= b.depth):
+            step, a = a, a.parent
+        else:
+            step, b = b, b.parent
+        for t, k, _old, _new in step.changes:
             places.setdefault((id(t), k), (t, k))
-        cp = cp.parent
     for t, k, _old in state.dirty.values():
         places.setdefault((id(t), k), (t, k))
     G = state.globals

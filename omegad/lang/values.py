@@ -9,6 +9,7 @@ Representation (chosen for speed of the step loop):
 from __future__ import annotations
 
 NIL = None
+UNDEF = object()  # a letrec / internal-define slot not yet initialized; "unbound" in undo logs
 
 
 class LispError(Exception):
@@ -180,7 +181,7 @@ def make_list(items) -> object:
     return out
 
 
-def list_to_py(lst, who: str = "list") -> list:
+def list_to_py(lst) -> list:
     out = []
     while type(lst) is Pair:
         out.append(lst.car)
@@ -212,5 +213,5 @@ def type_tag(v) -> str:
     if t is HashTable:
         return "Map"
     if t is Opaque:
-        return t.kind
+        return v.kind
     return t.__name__

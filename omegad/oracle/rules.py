@@ -4,8 +4,9 @@ File format (either shape):
     {"rules": [{"when": ["complaint", "frustrat"], "answer": "yes"}, ...], "default": "no"}
     [{"when": "sentiment", "answer": "positive"}, ...]
 A rule matches when every one of its substrings occurs in the lowercased prompt; the first match
-wins. Answers are converted as the reference converts model answers: #t/true, #f/false,
-()/unit/null, numbers, "quoted" strings, 'symbols; anything else is a string."""
+wins. As in the reference's demo harness, a JSON string answer is a Lisp string, a JSON number a
+number, a boolean a boolean, null the empty list and an array a list. `parse_answer` converts a
+model's text answer as the reference's real adapters do (for the provider adapters)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def parse_answer(text: str) -> object:
 class RulesOracle:
     name = "rules"
 
-    def __init__(self, rules: list[tuple[list[str], str]], default: str | None = None) -> None:
+    def __init__(self, rules: list[tuple[list[str], object]], default: object = None) -> None:
         self.rules = [([w.lower() for w in when], answer) for when, answer in rules]
         self.default = default
 
@@ -58,10 +59,10 @@ class RulesOracle:
         rules = []
         for r in data:
             when = r.get("when", r.get("match", []))
-            rules.append(([when] if isinstance(when, str) else list(when), str(r["answer"])))
+            rules.append(([when] if isinstance(when, str) else list(when), r["answer"]))
         return cls(rules, default)
 
-    def answer_for(self, prompt: str) -> str | None:
+    def answer_for(self, prompt: str) -> object:
         p = prompt.lower()
         for when, answer in self.rules:
             if all(w in p for w in when):
@@ -72,10 +73,21 @@ class RulesOracle:
         prompt = request.prompt
         if request.op == "oracle.apply.op":
             prompt = prompt + " " + " ".join(json.dumps(a) for a in request.args)
-        text = self.answer_for(prompt)
-        value = None if text is None else parse_answer(text)
-        conf = 1.0 if text is not None else 0.0
+        answer = self.answer_for(prompt)
+        value = _json_to_encoded(answer)
+        conf = 1.0 if answer is not None else 0.0
         if request.op == "search.op":
             s = Sample(denotation=value, confidence=conf)
             return OracleResponse(denotation=value, confidence=conf, samples=[s] * request.n)
         return OracleResponse(denotation=value, confidence=conf)
+
+
+def _json_to_encoded(x) -> object:
+    """A JSON answer -> the encoded Lisp value (see omegad.lang.effects.encode_value)."""
+    if isinstance(x, bool) or x is None or isinstance(x, str):
+        return x
+    if isinstance(x, (int, float)):
+        return float(x)
+    if isinstance(x, list):
+        return {"list": [_json_to_encoded(i) for i in x]}
+    return str(x)

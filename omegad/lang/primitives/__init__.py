@@ -5,12 +5,14 @@ from __future__ import annotations
 from ..values import CPrim, Prim
 
 PRIMS: dict[str, object] = {}
+PY_NAMES: dict[str, str] = {}   # Python function name -> Lisp name, for arity messages
 
 
 def prim(name: str):
     """Register a pure primitive fn(*args) -> value."""
     def deco(fn):
         PRIMS[name] = Prim(name, fn)
+        PY_NAMES.setdefault(fn.__name__, name)
         return fn
     return deco
 

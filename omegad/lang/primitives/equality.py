@@ -6,6 +6,8 @@ from ..values import (
     Closure,
     Continuation,
     CPrim,
+    Dist,
+    Meaning,
     OracleProc,
     Pair,
     Prim,
@@ -51,6 +53,19 @@ def equal(a, b) -> bool:
         elif tx in _ATOMS:
             if x != y:
                 return False
+        elif tx is Meaning:
+            if x is not y:
+                if x.confidence != y.confidence:
+                    return False
+                stack.append((x.denotation, y.denotation))
+                stack.append((x.trace, y.trace))
+        elif tx is Dist:
+            if len(x.items) != len(y.items):
+                return False
+            for (a1, w1), (b1, w2) in zip(x.items, y.items, strict=True):
+                if w1 != w2:
+                    return False
+                stack.append((a1, b1))
         elif x is not y:
             return False
     return True
@@ -112,3 +127,23 @@ def vector_p(x):
 def not_(x):
     # the reference's `not` is #f only for #t
     return x is not True
+
+
+# `and` / `or` are special forms in head position (they short-circuit); as values (for
+# `apply`, `fold-left`, ...) they are these procedures, with the same results.
+@prim("and")
+def and_(*args):
+    last = True
+    for a in args:
+        if a is False or a is None:
+            return a
+        last = a
+    return last
+
+
+@prim("or")
+def or_(*args):
+    for a in args:
+        if a is not False and a is not None:
+            return a
+    return False

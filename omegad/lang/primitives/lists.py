@@ -281,6 +281,7 @@ def list_copy(lst):
 def iota(n, start=0.0, step=1.0):
     if type(n) is not float or n < 0:
         raise LispError("iota: expected a non-negative count")
+    charge(PAIR * int(n))
     return list_(*[start + i * step for i in range(int(n))])
 
 
@@ -288,6 +289,9 @@ def iota(n, start=0.0, step=1.0):
 def range_(a, b=None, step=1.0):
     if b is None:
         a, b = 0.0, a
+    if type(a) is not float or type(b) is not float or type(step) is not float or step == 0:
+        raise LispError("range: expected numbers and a non-zero step")
+    charge(PAIR * max(0, int((b - a) / step)))
     out = []
     x = a
     while (x < b) if step > 0 else (x > b):

@@ -194,17 +194,39 @@ def dist_value_at(d, i):
     return d.items[int(i)][0]
 
 
-# ---- language building: the reference's names, as inert values -------------------------------
+# ---- language building: the reference's names --------------------------------------------------
+_PROCS_T = ("Closure", "Prim", "CPrim", "Continuation", "OracleProc")
+
+
+def _callable(v) -> bool:
+    return type(v).__name__ in _PROCS_T
+
+
 @cprim("register-macro")
 def register_macro(m, args):
-    name = args[0]
+    name = args[0] if args else None
     if type(name) is not Sym:
-        raise LispError("register-macro: expected symbol")
+        raise LispError("register-macro: name must be a symbol")
+    if len(args) < 2 or not _callable(args[1]):
+        raise LispError("register-macro: transformer must be a procedure")
     macros = m.state.macros
-    from ..compile import UNDEF
+    from ..values import UNDEF
     m.state.undo.append((macros, name.name, macros.get(name.name, UNDEF)))
-    macros[name.name] = args[1] if len(args) > 1 else None
+    macros[name.name] = args[1]
     return name
+
+
+@cprim("expand-macro", control=True)
+def expand_macro(m, args):
+    """Apply a registered transformer procedure to a form (a form without one is returned)."""
+    form = args[0] if args else None
+    if type(form) is not Pair or type(form.car) is not Sym:
+        return form
+    transformer = m.state.macros.get(form.car.name)
+    if transformer is None or not _callable(transformer):
+        return form
+    from ..machine import apply_proc
+    return apply_proc(m, transformer, [form])
 
 
 @cprim("macro?")
@@ -214,7 +236,18 @@ def macro_p(m, args):
 
 @cprim("list-macros")
 def list_macros(m, args):
-    return list_(*[Sym(n) for n in m.state.macros])
+    return list_(*[Sym(n) for n in reversed(list(m.state.macros))])
+
+
+prim("syntax->datum")(lambda x: x)
+prim("datum->syntax")(lambda *a: a[-1] if a else None)
+
+
+@prim("make-transformer")
+def make_transformer(proc):
+    if not _callable(proc):
+        raise LispError("make-transformer: expected procedure")
+    return Opaque("MacroTransformer", proc)
 
 
 @prim("make-evaluator")
@@ -227,11 +260,103 @@ def evaluator_p(x):
     return type(x) is Opaque and x.kind == "Evaluator"
 
 
+@prim("extend-evaluator")
+def extend_evaluator(ev, extensions=None):
+    if not evaluator_p(ev):
+        raise LispError("extend-evaluator: expected Evaluator")
+    return Opaque("Evaluator")
+
+
+# ---- reified machines ------------------------------------------------------------------------
+# The reference's `machine-new` puts its argument in the control as a value, so a reified
+# machine finishes in one step with that value; these follow that model exactly.
+def _machine(who: str, x) -> list:
+    if type(x) is not Opaque or x.kind != "Machine":
+        raise LispError(f"{who}: expected Machine")
+    return x.data.items   # [value, steps, done, label]
+
+
+def _new_machine(value, steps: float, done: bool, label) -> Opaque:
+    return Opaque("Machine", Vector([value, steps, done, label]))
+
+
 @prim("machine-new")
-def machine_new(datum=None):
-    return Opaque("Machine", datum)
+def machine_new(*args):
+    if not args:
+        raise LispError("machine-new: expected at least 1 argument")
+    label = args[1] if len(args) > 1 and type(args[1]) is str else None
+    return _new_machine(args[0], 0.0, False, label)
 
 
 @prim("machine?")
 def machine_p(x):
     return type(x) is Opaque and x.kind == "Machine"
+
+
+@prim("machine-step")
+def machine_step(mach):
+    value, steps, done, label = _machine("machine-step", mach)
+    return mach if done else _new_machine(value, steps + 1, True, label)
+
+
+@prim("machine-run")
+def machine_run(mach, *limit):
+    value, steps, done, label = _machine("machine-run", mach)
+    if done or (limit and type(limit[0]) is float and limit[0] < 1):
+        return mach
+    return _new_machine(value, steps + 1, True, label)
+
+
+@prim("machine-stack")
+def machine_stack(mach):
+    _machine("machine-stack", mach)
+    return None
+
+
+@prim("machine-control")
+def machine_control(mach):
+    return _machine("machine-control", mach)[0]
+
+
+@prim("machine-done?")
+def machine_done(mach):
+    return _machine("machine-done?", mach)[2]
+
+
+@prim("machine-value")
+def machine_value(mach):
+    value, _steps, done, _label = _machine("machine-value", mach)
+    if not done:
+        raise LispError("machine-value: machine not done")
+    return value
+
+
+@prim("machine-fork")
+def machine_fork(mach, *label):
+    value, steps, done, old = _machine("machine-fork", mach)
+    return _new_machine(value, steps, done, label[0] if label and type(label[0]) is str else old)
+
+
+@prim("machine-resume")
+def machine_resume(mach, value):
+    _v, steps, done, label = _machine("machine-resume", mach)
+    return _new_machine(value, steps, done, label)
+
+
+@prim("machine-add-breakpoint")
+def machine_add_breakpoint(mach, op):
+    _machine("machine-add-breakpoint", mach)
+    if type(op) not in (str, Sym):
+        raise LispError("machine-add-breakpoint: op-name must be string or symbol")
+    return mach
+
+
+@prim("machine-step-count")
+def machine_step_count(mach):
+    return _machine("machine-step-count", mach)[1]
+
+
+@prim("machine-last-op")
+def machine_last_op(mach):
+    _machine("machine-last-op", mach)
+    return False

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 
 from ..accounting import charge
-from ..reader import read_all
 from ..values import LispError, Pair, Sym, Vector
 from . import prim
 from .lists import list_
@@ -160,6 +160,17 @@ def string_to_list(s):
     return list_(*_str("string->list", s))
 
 
+@prim("list->string")
+def list_to_string(lst):
+    parts = []
+    while type(lst) is Pair:
+        if type(lst.car) is not str:
+            raise LispError("list->string: expected a list of strings")
+        parts.append(lst.car)
+        lst = lst.cdr
+    return "".join(parts)
+
+
 @prim("string")
 def string(*parts):
     return "".join(p if type(p) is str else "" for p in parts)
@@ -177,14 +188,96 @@ def string_to_symbol(s):
     return Sym(_str("string->symbol", s))
 
 
-def _to_vectors(d):
-    if type(d) is Pair or d is None and False:
-        items = []
-        while type(d) is Pair:
-            items.append(_to_vectors(d.car))
-            d = d.cdr
-        return Vector(items)
-    return d
+_READ_NUM = re.compile(r"[+-]?\d+(\.\d+)?\Z")
+_READ_ESC = {"n": "\n", "t": "\t", "r": "\r"}
+
+
+def _read_tokens(src: str) -> list:
+    """`read`'s tokenizer (the reference's s-expression reader, not the program reader)."""
+    out: list = []
+    i, n = 0, len(src)
+    while i < n:
+        c = src[i]
+        if c in " \t\n\r":
+            i += 1
+        elif c == ";":
+            while i < n and src[i] != "\n":
+                i += 1
+        elif c in "()'":
+            out.append((c, None))
+            i += 1
+        elif c == '"':
+            i += 1
+            buf = []
+            while i < n:
+                d = src[i]
+                if d == '"':
+                    i += 1
+                    break
+                if d == "\\":
+                    i += 1
+                    if i >= n:
+                        raise LispError("unterminated escape")
+                    buf.append(_READ_ESC.get(src[i], src[i]))
+                    i += 1
+                    continue
+                buf.append(d)
+                i += 1
+            out.append(("str", "".join(buf)))
+        else:
+            j = i
+            while j < n and src[j] not in " \t\n\r()';":
+                j += 1
+            out.append(("atom", src[i:j]))
+            i = j
+    return out
+
+
+def _read_atom(a: str):
+    if a in ("#t", "true"):
+        return True
+    if a in ("#f", "false"):
+        return False
+    if _READ_NUM.match(a):
+        return float(a)
+    return Sym(a)
+
+
+def read_sexp(src: str):
+    """One datum; lists become flat vectors, as the reference's `read` returns them."""
+    toks = _read_tokens(src)
+    stack: list = []        # [items, quotes-before]
+    quotes = 0
+    i = 0
+    while True:
+        if i >= len(toks):
+            raise LispError("unterminated list" if stack and not quotes else "unexpected EOF")
+        kind, text = toks[i]
+        i += 1
+        if kind == "'":
+            quotes += 1
+            continue
+        if kind == "(":
+            stack.append([[], quotes])
+            quotes = 0
+            continue
+        if kind == ")":
+            if not stack or quotes:
+                raise LispError("unexpected ')'")
+            items, quotes = stack.pop()
+            value = Vector(items)
+        elif kind == "str":
+            value = text
+        else:
+            value = _read_atom(text)
+        for _ in range(quotes):
+            value = Vector([Sym("quote"), value])
+        quotes = 0
+        if not stack:
+            if i != len(toks):
+                raise LispError("trailing tokens after first expression")
+            return value
+        stack[-1][0].append(value)
 
 
 @prim("read")
@@ -192,9 +285,6 @@ def read(s):
     if type(s) is not str:
         raise LispError("read: expected string")
     try:
-        data = read_all(s)
+        return read_sexp(s)
     except LispError as e:
         raise LispError(f"read: parse error - {e.message}") from None
-    if not data:
-        raise LispError("read: parse error - parse: unexpected EOF")
-    return _to_vectors(data[0])

@@ -1,0 +1,60 @@
+import math
+
+import pytest
+
+from omegad.lang.printer import MAX_CHARS, display_str, js_number, write_str
+from omegad.lang.values import Pair, Sym, make_list
+
+
+@pytest.mark.parametrize("x,text", [
+    (3.0, "3"), (3.5, "3.5"), (0.1 + 0.2, "0.30000000000000004"), (-0.5, "-0.5"),
+    (1e21, "1e+21"), (1e-7, "1e-7"), (1e-6, "0.000001"), (math.inf, "Infinity"),
+    (-math.inf, "-Infinity"), (math.nan, "NaN"), (-0.0, "0"), (2432902008176640000.0,
+    "2432902008176640000"), (1.5511210043330986e25, "1.5511210043330986e+25"),
+    (123456789012345680000.0, "123456789012345680000"), (3.3333333333333335e-07,
+    "3.3333333333333335e-7")])
+def test_numbers_print_like_javascript(x, text):
+    assert js_number(x) == text
+
+
+def test_write_forms():
+    assert write_str(make_list([1.0, "a\"b", Sym("c"), True, None])) == '(1 "a\\"b" c #t null)'
+    assert write_str(Pair(1.0, 2.0)) == "(1 . 2)"
+    assert write_str(None) == "null"
+
+
+def test_display_forms():
+    assert display_str("raw") == "raw"
+    assert display_str(make_list(["a", None])) == '("a" ())'
+
+
+def test_cyclic_list_terminates_with_marker():
+    p = make_list([1.0, 2.0])
+    p.cdr.cdr = p
+    assert write_str(p) == "(1 2 . #cycle#)"
+    q = make_list([1.0])
+    q.car = q
+    assert "#cycle#" in write_str(q)
+
+
+def test_huge_value_is_capped():
+    big = make_list([float(i) for i in range(400_000)])
+    text = write_str(big)
+    assert len(text) <= MAX_CHARS + 10 and text.endswith("...")
+
+
+def test_cycles_made_in_lisp(repl):
+    repl("(define c (list 1 2 3))")
+    repl("(set-cdr! (cddr c) c)")
+    assert repl("c") == "=> (1 2 3 . #cycle#)"
+    repl("(define v (list 'a))")
+    repl("(set-car! v v)")
+    assert repl("v") == "=> (#cycle#)"
+
+
+def test_deeply_nested_data_prints_in_full():
+    v = None
+    for _ in range(50_000):
+        v = make_list([v])
+    text = write_str(v)
+    assert text.startswith("((((") and text.endswith("))))") and len(text) == 2 * 50_000 + 4
