@@ -1,1 +1,1 @@
-"""Persistence: the reference's journal and index files, omega's checkpoint file, the writer task."""
+"""Persistence: the reference's journal and index files, and omega's own files beside them."""

@@ -33,7 +33,8 @@ def utf16_cut(text: str, limit: int) -> str:
     """
     if utf16_len(text) <= limit:
         return text
-    cut = text.encode("utf-16-le", "surrogatepass")[: 2 * limit].decode("utf-16-le", "surrogatepass")
+    units = text.encode("utf-16-le", "surrogatepass")[: 2 * limit]
+    cut = units.decode("utf-16-le", "surrogatepass")
     if cut and "\ud800" <= cut[-1] <= "\udfff":
         cut = cut[:-1] + "\ufffd"
     return cut

@@ -1,4 +1,4 @@
-"""`<name>.jsonl`: the reference's event journal, appended as events happen, read back tolerantly."""
+"""`<name>.jsonl`: the reference's event journal, appended as events happen, read tolerantly."""
 
 from __future__ import annotations
 

@@ -97,7 +97,7 @@ class SessionActor:
         self._current: Job | None = None
         self.closed = False
 
-    # --- life ------------------------------------------------------------------------------------
+    # --- life -------------------------------------------------------------------------------------
 
     async def open(self) -> None:
         """Bring the session up from its journal (or start one)."""
@@ -151,7 +151,7 @@ class SessionActor:
             self.journal.close()
         self.closed = True
 
-    # --- what the manager and methods call ------------------------------------------------------
+    # --- what the manager and methods call --------------------------------------------------------
 
     @property
     def busy(self) -> bool:
@@ -323,7 +323,7 @@ class SessionActor:
             await conn.notify("session.output",
                               m.OutputNotice(session=self.name, text=text, client=who))
 
-    # --- state changes that are not journal events -------------------------------------------------
+    # --- state changes that are not journal events ------------------------------------------------
 
     def restore(self, snap: engine.Snapshot, control: str | None = None) -> None:
         """Adopt a checkpoint's state (this session's own, or a replayed timeline's)."""
@@ -336,7 +336,7 @@ class SessionActor:
         record = Restore(self.seq, self.control, serialize(self.state))
         append_restore(self.store.restores(self.name), record)
 
-    # --- persistence -----------------------------------------------------------------------------
+    # --- persistence ------------------------------------------------------------------------------
 
     def index_info(self) -> IndexInfo:
         return IndexInfo(

@@ -49,7 +49,7 @@ class SessionManager:
         self._oracle_from_env = oracle_from_env
         self.fallback_oracle = oracle_from_env({}).call
 
-    # --- finding actors -------------------------------------------------------------------------
+    # --- finding actors ---------------------------------------------------------------------------
 
     async def get(self, store: SessionStore, name: str) -> SessionActor:
         check_name(name)
@@ -78,7 +78,7 @@ class SessionManager:
     def oracle_for(self, conn: Connection | None) -> Any:
         return self._oracle_from_env(conn.env if conn is not None else {})
 
-    # --- listing ---------------------------------------------------------------------------------
+    # --- listing ----------------------------------------------------------------------------------
 
     def list_sessions(self, store: SessionStore) -> list[tuple[str, tuple[int, int] | None]]:
         rows = []
@@ -106,7 +106,7 @@ class SessionManager:
     def forget(self, store: SessionStore, name: str) -> None:
         self._counts.pop(store.index(name), None)
 
-    # --- states of a timeline -----------------------------------------------------------------------
+    # --- states of a timeline ---------------------------------------------------------------------
 
     async def states_of(self, actor: SessionActor, timeline: Timeline) -> dict[int, Snapshot]:
         """The states at a timeline's checkpoints. A session's own are at hand; another's are
@@ -117,7 +117,7 @@ class SessionManager:
         rebuilt = await replay(timeline, self.fallback_oracle, restores)
         return rebuilt.at
 
-    # --- fork and delete -------------------------------------------------------------------------
+    # --- fork and delete --------------------------------------------------------------------------
 
     async def fork(self, actor: SessionActor, source: str, name: str,
                    cutoff: int | None) -> SessionActor | None:
@@ -154,7 +154,7 @@ class SessionManager:
         self.forget(store, name)
         return found
 
-    # --- memory and shutdown ------------------------------------------------------------------------
+    # --- memory and shutdown ----------------------------------------------------------------------
 
     def _evict(self, keep: Key) -> None:
         """Drop least recently used idle sessions while over the count or memory bound; sessions

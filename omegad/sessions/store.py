@@ -29,7 +29,7 @@ class SessionStore:
         return [self.journal(name), self.index(name), self.restores(name)]
 
     def names(self) -> list[str]:
-        """Every session with a journal, in the byte order of file names (as the reference lists)."""
+        """Every session with a journal, in the byte order of file names (as the reference)."""
         try:
             files = [p.name for p in self.sessions.iterdir() if p.name.endswith(".jsonl")]
         except FileNotFoundError:

@@ -1,4 +1,4 @@
-"""A session's journal seen as a timeline: checkpoints, goto / resume arithmetic, the reference's texts.
+"""A session's journal as a timeline: checkpoints, goto / resume arithmetic, the reference's texts.
 
 `:session load NAME` reads NAME's journal into a `Timeline`; `goto`, `resume`, `checkpoints` and
 `trace` then work on it. Where states come from is the caller's business (`StateSource`).

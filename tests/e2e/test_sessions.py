@@ -1,4 +1,4 @@
-"""Sessions through a real daemon: names, queues, interrupts, budgets, leases, the one-shot flags."""
+"""Sessions through a real daemon: names, queues, interrupts, budgets, leases, one-shot flags."""
 
 import os
 import subprocess
@@ -83,7 +83,8 @@ def test_an_endless_loop_is_interrupted_and_the_session_keeps_its_state(shared_d
 def test_cancel_request_interrupts_a_running_command(client):
     execute(client, "cancel", "(define n 5)")
     rid = client.start("session.execute",
-                       {"session": "cancel", "command": "(let loop ((i 0)) (set! n i) (loop (+ i 1)))"})
+                       {"session": "cancel",
+                        "command": "(let loop ((i 0)) (set! n i) (loop (+ i 1)))"})
     client.call("server.ping")
     client.notify("$/cancelRequest", {"id": rid})
     with pytest.raises(errors.RpcError) as e:
@@ -100,7 +101,8 @@ def test_a_runaway_allocation_ends_in_an_error_and_the_daemon_stays_up(client):
 
 def test_a_client_that_disconnects_mid_command_does_not_kill_the_session(shared_daemon, tmp_path):
     a = session_client(shared_daemon, tmp_path / "sd")
-    a.start("session.execute", {"session": "gone", "command": "(define (s i) (if (= i 200000) i (s (+ i 1)))) (s 0)"})
+    count = "(define (s i) (if (= i 200000) i (s (+ i 1)))) (s 0)"
+    a.start("session.execute", {"session": "gone", "command": count})
     a.close()
     with session_client(shared_daemon, tmp_path / "sd") as b:
         assert execute(b, "gone", "(s 199999)")["output"] == "=> 200000"
