@@ -161,6 +161,34 @@ async def session_reset(actor: SessionActor, _arg: str, reply: Reply, _job: Job)
     reply.line(f"Session '{actor.name}' reset.")
 
 
+async def session_lock(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
+    if job.conn is None:
+        reply.line("No client to hold the lease.")
+        return
+    try:
+        actor.take_lease(job.conn, force=False)
+    except errors.SessionLocked as e:
+        reply.line(f"{e.message}; use :session take to take it over")
+        return
+    reply.line(f"Session '{actor.name}' locked for writing by this client.")
+
+
+async def session_take(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
+    if job.conn is None:
+        reply.line("No client to hold the lease.")
+        return
+    actor.take_lease(job.conn, force=True)
+    reply.line(f"Session '{actor.name}' taken over: this client holds the write lease.")
+
+
+async def session_unlock(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
+    if actor.lease is job.conn and job.conn is not None:
+        actor.lease = None
+        reply.line(f"Session '{actor.name}' unlocked.")
+    else:
+        reply.line("This client holds no lease on the session.")
+
+
 async def quit_(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
     if not job.piped:
         reply.line("Goodbye!")
@@ -199,6 +227,9 @@ EXACT: dict[str, Command] = {
     ":session trace": session_trace,
     ":session resume": session_resume,
     ":session reset": session_reset,
+    ":session lock": session_lock,
+    ":session take": session_take,
+    ":session unlock": session_unlock,
     ":quit": quit_, ":q": quit_,
     ":help": help_, ":h": help_,
     ":env": env, ":defs": defs,
@@ -260,6 +291,9 @@ HELP = [
     "  :session resume          - resume to next checkpoint",
     "  :session delete <name>   - delete a saved session",
     "  :session reset           - empty this session",
+    "  :session lock            - hold the write lease (others' commands are refused)",
+    "  :session take            - take the write lease over from another client",
+    "  :session unlock          - release the write lease",
     "",
     "  INSPECTION:",
     "  :env           — show current environment bindings",

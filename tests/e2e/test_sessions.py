@@ -178,3 +178,17 @@ def test_conformance_passes_through_omegacli_repl(omega_env, tmp_path):
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert done.returncode == 0, done.stdout[-3000:]
     assert "130/130 cases passed" in done.stdout
+
+
+def test_session_lock_and_take_commands(shared_daemon, tmp_path):
+    with session_client(shared_daemon, tmp_path / "sd") as a, \
+            session_client(shared_daemon, tmp_path / "sd") as b:
+        assert "locked for writing" in execute(a, "lk", ":session lock")["output"]
+        with pytest.raises(errors.RpcError) as e:
+            execute(b, "lk", "(+ 1 1)")
+        assert e.value.code == errors.SESSION_LOCKED
+        assert "taken over" in execute(b, "lk", ":session take")["output"]
+        with pytest.raises(errors.RpcError):
+            execute(a, "lk", "(+ 1 1)")
+        assert "unlocked" in execute(b, "lk", ":session unlock")["output"]
+        assert execute(a, "lk", "(+ 1 1)")["output"] == "=> 2"
