@@ -19,6 +19,7 @@ from ..values import (
     Prim,
     Promise,
     is_true,
+    type_tag,
 )
 from . import cprim, prim
 
@@ -218,6 +219,8 @@ def apply_(m, args):
     if not args:
         raise LispError("apply: expected a procedure")
     f = args[0]
+    if type(f) not in _PROCS:
+        raise LispError(f"apply: expected procedure, got {type_tag(f)}")
     rest = list(args[1:-1]) + _items(args[-1]) if len(args) > 1 else []
     return apply_proc(m, f, rest)
 
