@@ -13,6 +13,7 @@ The session actor's API (see api.py for the protocol of a run):
     deserialize(bytes, base=None) -> state
     memory_estimate(state) -> int        global_names(state)   state.user_names()
     format_value(v) -> "=> ..."          define_name(datum) -> echo name or None
+    encode_value(v) / decode_value(x)    Lisp value <-> JSON-able form (receipts, results)
 """
 
 from .api import (
@@ -36,13 +37,14 @@ from .api import (
     serialize_delta,
     start,
 )
-from .effects import OracleRequest, OracleResponse, Sample
+from .effects import OracleRequest, OracleResponse, Sample, decode_value, encode_value
 from .printer import display_str, write_str
 from .values import LispError
 
 __all__ = [
     "Done", "Failed", "Form", "LispError", "NeedsOracle", "OracleRequest", "OracleResponse",
-    "ReplState", "Run", "Running", "Sample", "capture", "define_name", "deserialize",
+    "ReplState", "Run", "Running", "Sample", "capture", "decode_value", "define_name",
+    "deserialize", "encode_value",
     "display_str", "format_value", "global_names", "memory_estimate", "parse_inputs",
     "prune_checkpoints", "restore", "serialize", "serialize_delta", "start", "write_str",
 ]

@@ -202,10 +202,13 @@ class Run:
         except Suspend as s:
             self.pending = s.request
             return NeedsOracle(request_for(s.request))
-        except (TypeError, ValueError, AttributeError, IndexError, KeyError) as e:
+        except (TypeError, ValueError, AttributeError, IndexError, KeyError,
+                ArithmeticError) as e:
             return self._fail(_python_error(e))
         except MemoryError:
             return self._fail("out of memory")
+        except Exception as e:  # a bug of ours must not take the session down
+            return self._fail(f"internal error: {type(e).__name__}: {e}")
         if not done:
             return Running(self.m.steps)
         name = define_name(self.datum)

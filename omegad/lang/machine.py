@@ -315,7 +315,25 @@ def perform_go(m: Machine, data):
         raise Suspend(OracleCall(op, payload=args[0] if args else NIL))
     if op == "amb.fail":
         return fail_go(m, None)
+    if op == "amb.choose":
+        return _choose_thunks(m, args[0] if args else NIL)
     raise LispError(f"Uncaught op: {op}")
+
+
+def _choose_thunks(m: Machine, thunks):
+    """(effect amb.choose (list thunk ...)): amb over procedures of no arguments."""
+    alts = []
+    while type(thunks) is Pair:
+        t = thunks.car
+        if type(t) is not Closure:
+            raise LispError("amb.choose: thunk must be a closure")
+        alts.append(lambda m, env, t=t: apply_proc(m, t, []))
+        thunks = thunks.cdr
+    if not alts:
+        return fail_go(m, None)
+    if len(alts) > 1:
+        m.choices.append((tuple(m.stack), None, tuple(alts), 1))
+    return alts[0](m, None)
 
 
 # ---- amb ---------------------------------------------------------------------------------------

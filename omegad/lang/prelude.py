@@ -4,9 +4,12 @@ and not part of a session's serialized state."""
 
 PRELUDE = r"""
 (define (stream-map f s)
-  (if (null? s) '() (cons-stream (f (stream-car s)) (stream-map f (stream-cdr s)))))
+  (cond ((not (procedure? f)) (error "stream-map: expected procedure"))
+        ((null? s) '())
+        (else (cons-stream (f (stream-car s)) (stream-map f (stream-cdr s))))))
 (define (stream-filter p s)
-  (cond ((null? s) '())
+  (cond ((not (procedure? p)) (error "stream-filter: expected procedure"))
+        ((null? s) '())
         ((p (stream-car s)) (cons-stream (stream-car s) (stream-filter p (stream-cdr s))))
         (else (stream-filter p (stream-cdr s)))))
 (define (stream-take s n)

@@ -8,6 +8,8 @@ Representation (chosen for speed of the step loop):
 
 from __future__ import annotations
 
+import weakref
+
 NIL = None
 UNDEF = object()  # a letrec / internal-define slot not yet initialized; "unbound" in undo logs
 
@@ -21,8 +23,10 @@ class LispError(Exception):
 
 
 class Sym:
-    __slots__ = ("name",)
-    _table: dict[str, Sym] = {}
+    """Interned while referenced: `is` compares symbols; unused ones (gensyms) are freed."""
+
+    __slots__ = ("name", "__weakref__")
+    _table: weakref.WeakValueDictionary[str, Sym] = weakref.WeakValueDictionary()
 
     def __new__(cls, name: str) -> Sym:
         s = cls._table.get(name)

@@ -99,3 +99,9 @@ def test_our_extra_forms_give_way_to_user_definitions(repl):
     repl("(define (do x) (* x 2))")
     assert repl("(do 21)") == "=> 42"
     assert repl("(when #t 1)") == "=> 1"
+
+
+def test_explicit_amb_effects(repl):
+    assert repl("(let ((x (effect amb.choose (list (lambda () 1) (lambda () 2))))) "
+                "(require (> x 1)) x)") == "=> 2"
+    assert repl("(effect amb.fail \"no\")") == "error: amb: all alternatives exhausted"

@@ -19,6 +19,7 @@ from ..values import (
     Prim,
     Promise,
     is_true,
+    type_tag,
 )
 from . import cprim, prim
 
@@ -218,12 +219,16 @@ def apply_(m, args):
     if not args:
         raise LispError("apply: expected a procedure")
     f = args[0]
+    if type(f) not in _PROCS:
+        raise LispError(f"apply: expected procedure, got {type_tag(f)}")
     rest = list(args[1:-1]) + _items(args[-1]) if len(args) > 1 else []
     return apply_proc(m, f, rest)
 
 
 @cprim("call/cc", control=True)
 def call_cc(m, args):
+    if not args or type(args[0]) not in _PROCS:
+        raise LispError("call/cc expects a procedure")
     k = Continuation(tuple(m.stack), "escape")
     return apply_proc(m, args[0], [k])
 
@@ -268,9 +273,9 @@ def force(m, args):
 
 @prim("make-promise")
 def make_promise(thunk):
-    if type(thunk) in _PROCS:
-        return Promise(thunk)
-    return Promise(None, True, thunk)
+    if type(thunk) not in _PROCS:
+        raise LispError("make-promise: expected procedure")
+    return Promise(thunk)
 
 
 @prim("promise?")
@@ -285,13 +290,14 @@ def promise_forced(x):
 
 @prim("stream-cons")
 def stream_cons(head, thunk):
-    return Pair(head, make_promise(thunk))
+    tail = Promise(thunk) if type(thunk) in _PROCS else Promise(None, True, thunk)
+    return Pair(head, tail)
 
 
 @prim("stream-car")
 def stream_car(s):
     if type(s) is not Pair:
-        raise LispError("stream-car: expected stream")
+        raise LispError("stream-car: expected stream pair")
     return s.car
 
 
@@ -299,7 +305,7 @@ def stream_car(s):
 def stream_cdr(m, args):
     s = args[0]
     if type(s) is not Pair:
-        raise LispError("stream-cdr: expected stream")
+        raise LispError("stream-cdr: expected stream pair")
     return force(m, [s.cdr])
 
 

@@ -40,13 +40,15 @@ def _vectors_to_lists(d):
 @cprim("eval", control=True)
 def eval_(m, args):
     if not args:
-        raise LispError("eval: expected a datum")
+        raise LispError("eval: expected at least 1 argument")
     ex = m.state.compiler.compile_top(_vectors_to_lists(args[0]))
     return (ex, None)
 
 
 @cprim("eval-in", control=True)
 def eval_in(m, args):
+    if not args or not evaluator_p(args[0]):
+        raise LispError("eval-in: expected Evaluator")
     if len(args) < 2:
         raise LispError("eval-in: expected an evaluator and a datum")
     return eval_(m, [args[1]])

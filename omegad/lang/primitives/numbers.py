@@ -187,23 +187,38 @@ def max_(*a):
     return NAN if any(x != x for x in a) else max(a)
 
 
-def _unary(name, fn):
+def _unary(name, fn, keep_non_finite: bool = False):
     def f(x):
         x = _num(name, x)
+        if keep_non_finite and not math.isfinite(x):
+            return x
         try:
             return float(fn(x))
-        except (ValueError, OverflowError):
+        except OverflowError:
+            return math.inf
+        except ValueError:
             return NAN
     prim(name)(f)
 
 
-_unary("floor", math.floor)
-_unary("ceiling", math.ceil)
-_unary("truncate", math.trunc)
-_unary("round", round)
+def _log(x: float) -> float:
+    if x == 0:
+        return -math.inf
+    return math.log(x)
+
+
+def _round(x: float) -> float:
+    # JavaScript's Math.round: halves round up
+    return float(math.floor(x + 0.5))
+
+
+_unary("floor", math.floor, True)
+_unary("ceiling", math.ceil, True)
+_unary("truncate", math.trunc, True)
+_unary("round", _round, True)
 _unary("sqrt", math.sqrt)
 _unary("exp", math.exp)
-_unary("log", math.log)
+_unary("log", _log)
 _unary("sin", math.sin)
 _unary("cos", math.cos)
 _unary("tan", math.tan)
