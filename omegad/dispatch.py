@@ -39,6 +39,7 @@ class Route:
     handler: Handler
     decoder: msgspec.json.Decoder
     inline: bool | Callable[[Any], bool]
+    admit: Callable[[Any, "Connection"], Any] | None = None
 
     def runs_inline(self, params: Params) -> bool:
         return self.inline if isinstance(self.inline, bool) else self.inline(params)
@@ -48,15 +49,23 @@ ROUTES: dict[str, Route] = {}
 
 
 def method(
-    name: str, *, inline: bool | Callable[[Any], bool] = False
+    name: str,
+    *,
+    inline: bool | Callable[[Any], bool] = False,
+    admit: Callable[[Any, "Connection"], Any] | None = None,
 ) -> Callable[[Handler], Handler]:
-    """Register the decorated coroutine function as the handler of `name`."""
+    """Register the decorated coroutine function as the handler of `name`.
+
+    `admit(params, conn)`, when given, runs in the connection's read loop as the request arrives
+    (so requests are admitted in arrival order, whatever order their tasks later run in); what it
+    returns is what the handler receives instead of the params. Its RpcErrors are answered at once.
+    """
     spec = METHODS.get(name)
     if spec is None:
         raise KeyError(f"{name!r} is not in protocol.methods.METHODS; declare its Structs there")
 
     def register(handler: Handler) -> Handler:
-        ROUTES[name] = Route(spec, handler, msgspec.json.Decoder(spec.params), inline)
+        ROUTES[name] = Route(spec, handler, msgspec.json.Decoder(spec.params), inline, admit)
         return handler
 
     return register
@@ -90,12 +99,16 @@ def decode_params(route: Route, raw: msgspec.Raw | Any) -> Params:
     raise errors.InvalidRequest("Invalid Request: params must be an object or an array")
 
 
-def prepare(req: Request) -> tuple[Route, Params]:
-    """The route and decoded params of a request; raises MethodNotFound / InvalidParams / ..."""
+def prepare(req: Request, conn: "Connection | None" = None) -> tuple[Route, Any]:
+    """The route and decoded params of a request (admitted, for routes that admit); raises
+    MethodNotFound / InvalidParams / the admission's errors."""
     route = ROUTES.get(req.method)
     if route is None:
         raise errors.MethodNotFound(f"Method not found: {req.method}")
-    return route, decode_params(route, req.params)
+    params = decode_params(route, req.params)
+    if route.admit is not None and conn is not None:
+        return route, route.admit(params, conn)
+    return route, params
 
 
 async def run(route: Route, params: Params, req: Request, conn: "Connection") -> bytes:
@@ -112,7 +125,7 @@ async def run(route: Route, params: Params, req: Request, conn: "Connection") ->
 async def dispatch(req: Request, conn: "Connection") -> bytes:
     """prepare + run, with preparation errors answered too."""
     try:
-        route, params = prepare(req)
+        route, params = prepare(req, conn)
     except errors.RpcError as e:
         return encode_error(req.id, e)
     return await run(route, params, req, conn)

@@ -192,8 +192,11 @@ class Connection:
         nursery.start_soon(self._run_batch, batch_decoder.decode(line))
 
     async def _start(self, req: Request, nursery: trio.Nursery) -> None:
+        if req.id is not UNSET and req.id in self.in_flight:
+            await self._send(_duplicate(req.id))
+            return
         try:
-            route, params = prepare(req)
+            route, params = prepare(req, self)
         except errors.RpcError as e:
             if req.id is not UNSET:  # a notification is never answered, even with an error
                 await self._send(encode_error(req.id, e))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from omegad.dispatch import method
 from omegad.server import Connection
 from omegad.sessions import commands
-from omegad.sessions.actor import SessionActor
+from omegad.sessions.actor import Job, SessionActor
 from omegad.sessions.names import check_name
 from omegad.sessions.store import SessionStore
 from protocol import errors
@@ -64,10 +64,16 @@ def _opened(actor: SessionActor) -> m.OpenResult:
                         definitions=len(actor.state_defs))
 
 
-@method("session.execute")
-async def session_execute(p: m.ExecuteParams, conn: Connection) -> m.ExecuteResult:
-    actor = await _actor(conn, p.session)
-    return await actor.execute(p.command, conn, p.piped)
+def _admit_execute(p: m.ExecuteParams, conn: Connection) -> tuple[SessionActor, Job]:
+    """Queue the command as it arrives, so one client's commands run in the order it sent them."""
+    actor = conn.daemon.sessions.actor(_store(conn), p.session)
+    return actor, actor.submit(p.command, conn, p.piped)
+
+
+@method("session.execute", admit=_admit_execute)
+async def session_execute(admitted: tuple[SessionActor, Job], conn: Connection) -> m.ExecuteResult:
+    actor, job = admitted
+    return await actor.wait(job)
 
 
 @method("session.interrupt", inline=True)

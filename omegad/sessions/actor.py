@@ -95,6 +95,8 @@ class SessionActor:
         self.last_used = time.monotonic()
         self._send, self._inbox = trio.open_memory_channel[Job](math.inf)
         self._current: Job | None = None
+        self._opened = trio.Event()
+        self.open_error: errors.RpcError | None = None
         self.closed = False
 
     # --- life -------------------------------------------------------------------------------------
@@ -123,25 +125,45 @@ class SessionActor:
         rebuilt = await replay(timeline, self.manager.fallback_oracle, restores)
         self.state, self.control, self.states = rebuilt.state, rebuilt.control, rebuilt.at
 
+    async def ready(self) -> None:
+        await self._opened.wait()
+        if self.open_error is not None:
+            raise self.open_error
+
     async def run(self) -> None:
+        try:
+            await self.open()
+        except Exception as e:
+            log.exception("session %s could not be opened", self.name)
+            message = f"session '{self.name}' could not be opened: {e}"
+            self.open_error = errors.InternalError(message)
+            self.manager.dropped(self)
+        finally:
+            self._opened.set()
         async for job in self._inbox:
-            if job.abandoned:
-                continue
-            self._current = job
-            try:
-                with trio.CancelScope() as job.scope:
-                    job.result = await self._execute(job)
-                if job.scope.cancelled_caught:
-                    job.error = errors.Interrupted("Interrupted: the command was interrupted")
-            except errors.RpcError as e:
-                job.error = e
-            except Exception as e:  # a bug: answer it, keep the session alive
-                log.exception("session %s: command failed", self.name)
-                job.error = errors.InternalError(f"Internal error: {e}")
-            finally:
-                self._current = None
-                self.last_used = time.monotonic()
+            if self.open_error is not None:
+                job.error = self.open_error
                 job.done.set()
+                continue
+            if not job.abandoned:
+                await self._run_job(job)
+
+    async def _run_job(self, job: Job) -> None:
+        self._current = job
+        try:
+            with trio.CancelScope() as job.scope:
+                job.result = await self._execute(job)
+            if job.scope.cancelled_caught:
+                job.error = errors.Interrupted("Interrupted: the command was interrupted")
+        except errors.RpcError as e:
+            job.error = e
+        except Exception as e:  # a bug: answer it, keep the session alive
+            log.exception("session %s: command failed", self.name)
+            job.error = errors.InternalError(f"Internal error: {e}")
+        finally:
+            self._current = None
+            self.last_used = time.monotonic()
+            job.done.set()
 
     def close(self) -> None:
         self._send.close()
@@ -155,19 +177,24 @@ class SessionActor:
 
     @property
     def busy(self) -> bool:
-        return self._current is not None or self._send.statistics().current_buffer_used > 0
+        queued = self._send.statistics().current_buffer_used > 0
+        return not self._opened.is_set() or self._current is not None or queued
 
     @property
     def seq(self) -> int:
         return self.journal.next_seq if self.journal else 0
 
-    async def execute(self, command: str, conn: Connection | None, piped: bool) -> m.ExecuteResult:
+    def submit(self, command: str, conn: Connection | None, piped: bool) -> Job:
+        """Queue a command (in the caller's order: this never waits)."""
         if command.strip() != ":session take":  # the one command meant for a locked-out client
             self._check_lease(conn)
         if conn is not None:
             self.attached[conn.id] = conn
         job = Job(command, conn, piped)
         self._send.send_nowait(job)
+        return job
+
+    async def wait(self, job: Job) -> m.ExecuteResult:
         try:
             await job.done.wait()
         except trio.Cancelled:
@@ -179,6 +206,9 @@ class SessionActor:
             raise job.error
         assert job.result is not None
         return job.result
+
+    async def execute(self, command: str, conn: Connection | None, piped: bool) -> m.ExecuteResult:
+        return await self.wait(self.submit(command, conn, piped))
 
     def interrupt(self) -> bool:
         job = self._current

@@ -42,7 +42,6 @@ class SessionManager:
         self.max_sessions = max_sessions
         self.max_memory = max_memory
         self.pool: OrderedDict[Key, SessionActor] = OrderedDict()
-        self._opening: dict[Key, trio.Event] = {}
         self._counts: dict[Path, tuple[int, int, tuple[int, int] | None]] = {}
         from omegad.oracle.select import oracle_from_env
 
@@ -51,25 +50,23 @@ class SessionManager:
 
     # --- finding actors ---------------------------------------------------------------------------
 
-    async def get(self, store: SessionStore, name: str) -> SessionActor:
+    def actor(self, store: SessionStore, name: str) -> SessionActor:
+        """The session's actor, created (and started opening) on first use; never waits."""
         check_name(name)
         key = (store.root, name)
-        while key in self._opening:
-            await self._opening[key].wait()
         actor = self.pool.get(key)
         if actor is not None:
             self.pool.move_to_end(key)
             return actor
-        self._opening[key] = opened = trio.Event()
-        try:
-            actor = SessionActor(self, store, name)
-            await actor.open()
-            self.pool[key] = actor
-            self.nursery.start_soon(actor.run)
-        finally:
-            del self._opening[key]
-            opened.set()
+        actor = self.pool[key] = SessionActor(self, store, name)
+        self.nursery.start_soon(actor.run)
         self._evict(keep=key)
+        return actor
+
+    async def get(self, store: SessionStore, name: str) -> SessionActor:
+        """The session's actor, once it is open."""
+        actor = self.actor(store, name)
+        await actor.ready()
         return actor
 
     def live(self, store: SessionStore, name: str) -> SessionActor | None:
@@ -155,6 +152,12 @@ class SessionManager:
         return found
 
     # --- memory and shutdown ----------------------------------------------------------------------
+
+    def dropped(self, actor: SessionActor) -> None:
+        """An actor that could not open leaves the pool (its next use tries again)."""
+        key = (actor.store.root, actor.name)
+        if self.pool.get(key) is actor:
+            del self.pool[key]
 
     def _evict(self, keep: Key) -> None:
         """Drop least recently used idle sessions while over the count or memory bound; sessions
