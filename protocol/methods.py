@@ -162,6 +162,10 @@ class OpenResult(Result):
     seq: int  # the session's next journal seq
     lease_holder: str | None
     definitions: int  # top-level definitions in effect
+    debug_mode: bool = False  # a debug run is paused at a step (`:debug`)
+    step_count: int = 0  # the debugger's current step
+    trace_length: int = 0  # steps the debugger's trace holds
+    breakpoints: int = 0  # breakpoints set in the session
 
 
 class ExecuteParams(SessionParams):

@@ -99,6 +99,7 @@ class SessionActor:
         self.open_error: errors.RpcError | None = None
         self.closed = False
         self.debug: Any = None          # the stepping debugger (debugger.py), made on first use
+        self.legacy: Any = None         # a legacy batch file to import before the next job
         self._answers: list[Any] | None = None  # oracle answers a committed debug run replays
 
     # --- life -------------------------------------------------------------------------------------
@@ -259,6 +260,10 @@ class SessionActor:
     async def _execute(self, job: Job) -> m.ExecuteResult:
         started = time.perf_counter()
         reply = Reply()
+        if self.legacy is not None:
+            from omegad.sessions.debugger import import_legacy
+
+            await import_legacy(self, job)
         text = job.command.strip()
         if text.startswith(":"):
             from omegad.sessions.commands import run_command

@@ -103,6 +103,9 @@ class DebugRun:
         self.keyframes.append(kf)
 
     def _restore(self, kf: Keyframe) -> None:
+        """Back to a keyframe. Later keyframes are dropped: re-stepping makes new objects (frames,
+        closures), and a later keyframe's stack would mix them with the old ones."""
+        del self.keyframes[self.keyframes.index(kf) + 1:]
         m = self.m
         rollback(self.state, kf.undo)
         m.stack[:] = kf.stack
@@ -129,12 +132,33 @@ class DebugRun:
                     return r
                 self.run.resume(answer)
                 r = api.Running(self.step)
-            elif isinstance(r, (api.Done, api.Failed)):
+            elif isinstance(r, api.Done):
                 self.result, self.end_step = r, self.step
                 return r
+            elif isinstance(r, api.Failed):
+                return self._failed(r, limit, target)
             if self.step % KEYFRAME == 0:
                 self._keyframe()
         return r
+
+    def _failed(self, r: api.Failed, limit: int, target: int):
+        """An error ends the run at the step that raised it. The machine does not count the
+        steps of a slice that raised, so a slice of several steps is re-stepped one by one
+        (from the start: the error rolled the copy's changes back)."""
+        if limit == 1:
+            self.m.steps += 1
+            self.result, self.end_step = r, self.step
+            return r
+        before, muted = self.step, self.muted
+        self._restore(self.keyframes[0])
+        self.muted = True
+        try:
+            self.advance(before - self.step)
+            while self.result is None and self.step < target:
+                last = self.advance(1)
+        finally:
+            self.muted = muted
+        return last
 
     def answer(self, response: Any) -> None:
         """The oracle's response to the call pending at this step."""
@@ -342,7 +366,7 @@ class Debugger:
             "history": self.history,
         }
         if run is not None:
-            base = self.path.with_name(self.path.name.removesuffix(".json") + ".base")
+            base = self.path.with_suffix(".base")
             if run.saved_base is not base:
                 _write(base, run.base)
                 run.saved_base = base
@@ -371,7 +395,7 @@ class Debugger:
         if saved:
             answers = {int(k): msgspec.convert(v, api.OracleResponse)
                        for k, v in saved.get("answers", {}).items()}
-            base = path.with_name(path.name.removesuffix(".json") + ".base")
+            base = path.with_suffix(".base")
             try:
                 run = DebugRun(saved["code"], base.read_bytes(), answers)
             except (OSError, ValueError, api.LispError):
@@ -396,7 +420,7 @@ def _write(path: Path, data: bytes) -> None:
 def debugger_of(actor: SessionActor) -> Debugger:
     dbg = getattr(actor, "debug", None)
     if dbg is None:
-        dbg = Debugger.load(actor.store.sessions / f"{actor.name}.debug.json")
+        dbg = Debugger.load(actor.store.debugger(actor.name))
         actor.debug = dbg
     return dbg
 
@@ -1016,3 +1040,64 @@ PREFIX = {
     ":dump ": dump, ":replay ": replay, ":loadfile ": loadfile, ":env ": env,
     ":frame ": frame, ":ask ": ask, ":opr-run ": opr, ":opr-verify ": opr,
 }
+
+
+# ---- the session summary and legacy batch files ------------------------------------------------
+
+def summary(actor: SessionActor) -> dict[str, Any]:
+    """The debugger's part of `session.open` (the reference's `-s NAME` block)."""
+    dbg = debugger_of(actor)
+    run = dbg.run
+    return {"debug_mode": dbg.mode and run is not None and run.active,
+            "step_count": run.step if run is not None else 0,
+            "trace_length": run.trace_end + 1 if run is not None else 0,
+            "breakpoints": len(dbg.breakpoints)}
+
+
+def note_legacy(actor: SessionActor, env: dict[str, str]) -> bool:
+    """On the first use of NAME by a client whose HOME holds `.omega-sessions/repl-NAME.json`
+    and when the session has no journal yet: import that file before the next job (C5/C6)."""
+    home = env.get("HOME")
+    if not home or actor.store.journal(actor.name).exists():
+        return False
+    path = Path(home) / ".omega-sessions" / f"repl-{actor.name}.json"
+    if not path.is_file():
+        return False
+    actor.legacy = path
+    return True
+
+
+async def import_legacy(actor: SessionActor, job: Job) -> None:
+    """Re-evaluate the file's defines, then bring the debugger back to its saved step."""
+    from omegad.sessions.actor import Reply
+
+    path, actor.legacy = actor.legacy, None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        defs = [d for d in data.get("defs", []) if isinstance(d, str)]
+    except (OSError, ValueError, AttributeError):
+        return
+    for code in defs:
+        for form in api.parse_inputs(code):
+            if form.error is None:
+                await actor._evaluate_form(form, Reply(), job)
+    dbg = debugger_of(actor)
+    dbg.recording = bool(data.get("recordingEnabled", True))
+    dbg.next_id = int(data.get("nextBreakpointId", 1))
+    for b in data.get("breakpoints", []):
+        try:
+            dbg.breakpoints.append(Breakpoint(int(b["id"]), str(b["type"]), b["condition"],
+                                              bool(b.get("enabled", True))))
+        except (KeyError, TypeError, ValueError):
+            continue
+    code = data.get("debugCode")
+    if data.get("debugMode") and isinstance(code, str):
+        forms = api.parse_inputs(code)
+        if len(forms) == 1 and forms[0].error is None:
+            run = DebugRun(code, api.serialize(actor.state))
+            run.muted = True
+            run.advance(max(0, int(data.get("stepCount", 0))))
+            run.muted = False
+            run.trace_end = run.step
+            dbg.run, dbg.mode = run, True
+    dbg.save()
