@@ -1097,6 +1097,8 @@ async def import_legacy(actor: SessionActor, job: Job) -> None:
             run = DebugRun(code, api.serialize(actor.state))
             run.muted = True
             run.advance(max(0, int(data.get("stepCount", 0))))
+            if not run.active:          # omega's steps are coarser (C7): stay before the end
+                run.goto(max(0, (run.end_step or 1) - 1))
             run.muted = False
             run.trace_end = run.step
             dbg.run, dbg.mode = run, True
