@@ -607,6 +607,7 @@ async def trace(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
     total = run.trace_end + 1
     end = min(start + count, total)
     seen = run.scan(list(range(start, end)))
+    job.trace_entries = [(s, *seen[s]) for s in range(start, end)]
     reply.lines(["", f"Trace ({total} steps recorded):"])
     current = run.step if dbg.mode else None
     for s in range(start, end):
@@ -1103,3 +1104,27 @@ async def import_legacy(actor: SessionActor, job: Job) -> None:
             run.trace_end = run.step
             dbg.run, dbg.mode = run, True
     dbg.save()
+
+
+def typed(actor: SessionActor, job: Job | None = None) -> dict[str, Any]:
+    """The debugger's state as the typed debug.* methods answer it (no stepping)."""
+    from protocol import methods as m
+
+    dbg = debugger_of(actor)
+    run = dbg.run
+    paused = _paused(dbg)
+    control, depth, handlers = paused.view() if paused is not None else (None, 0, 0)
+    result = None
+    if run is not None and run.result is not None:
+        printed = run.result.printed
+        result = printed[3:] if isinstance(run.result, api.Done) else printed
+    entries = getattr(job, "trace_entries", None) or []
+    return {
+        "debug_mode": paused is not None, "step": run.step if run is not None else 0,
+        "control": control, "depth": depth, "handlers": handlers,
+        "trace_length": run.trace_end + 1 if run is not None else 0,
+        "finished": run is not None and not run.active, "result": result,
+        "breakpoints": [m.BreakpointInfo(id=b.id, type=b.type, condition=b.condition,
+                                         enabled=b.enabled) for b in dbg.breakpoints],
+        "trace": [m.TraceEntry(step=s, control=c, depth=d) for s, c, d in entries],
+    }

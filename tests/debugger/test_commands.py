@@ -307,3 +307,39 @@ def test_a_run_that_never_ends_is_interrupted_quickly_and_the_session_stays_usab
     assert out[1].startswith("─── Step ") and int(out[1].split()[2]) > 0
     assert run(client, ":stop") == "Stopped."
     assert run(client, "(+ 1 2)") == "=> 3"
+
+
+def test_the_debugger_is_typed_rpc_too(client):
+    names = {m["name"] for m in client.call("rpc.discover")["methods"]}
+    assert {"debug.start", "debug.step", "debug.run", "debug.goto", "debug.back", "debug.stop",
+            "debug.state", "debug.trace", "debug.breakpoints", "debug.break", "debug.delbreak",
+            "debug.toggle"} <= names
+    run(client, FIB)
+    r = client.call("debug.start", {"session": "d", "code": "(fib 4)"})
+    assert r["debug_mode"] and r["step"] == 0 and r["control"] == "Expr: App(...)"
+    assert r["output"].startswith("Debug session started.")
+    r = client.call("debug.step", {"session": "d", "count": 3})
+    assert r["step"] == 3 and r["depth"] >= 1
+    r = client.call("debug.break", {"session": "d", "type": "expr", "condition": "If"})
+    assert r["breakpoints"] == [{"id": 1, "type": "expr", "condition": "If", "enabled": True}]
+    r = client.call("debug.run", {"session": "d"})
+    assert r["control"] == "Expr: If(...)" and "*** Breakpoint 1 hit" in r["output"]
+    here = r["step"]
+    r = client.call("debug.trace", {"session": "d", "start": 0, "count": 3})
+    assert [e["step"] for e in r["trace"]] == [0, 1, 2]
+    assert r["trace"][0] == {"step": 0, "control": "Expr: App(...)", "depth": 0}
+    assert r["trace_length"] == here + 1
+    r = client.call("debug.goto", {"session": "d", "step": 1})
+    assert r["step"] == 1
+    r = client.call("debug.back", {"session": "d"})
+    assert r["step"] == here - 1
+    client.call("debug.toggle", {"session": "d", "id": 1})
+    r = client.call("debug.run", {"session": "d"})
+    assert r["finished"] and r["result"] == "3" and not r["debug_mode"]
+    r = client.call("debug.delbreak", {"session": "d", "id": 1})
+    assert r["breakpoints"] == [] and r["output"] == "Breakpoint 1 deleted."
+    assert client.call("debug.state", {"session": "d"})["control"] is None
+    assert client.call("debug.stop", {"session": "d"})["output"] == "Stopped."
+    with pytest.raises(errors.RpcError) as e:
+        client.call("debug.break", {"session": "d", "type": "bogus", "condition": "x"})
+    assert e.value.code == errors.INVALID_PARAMS
