@@ -19,13 +19,14 @@ import trio
 from omegad.lang import api
 from omegad.lang.effects import response_value
 from omegad.lang.printer import write_str
-from omegad.lang.serialize import serialize
+from omegad.lang.serialize import serialize, serialize_delta
 from omegad.persist import events as ev
-from omegad.persist.index import CheckpointEntry, IndexInfo, write_index
+from omegad.persist.checkpoints import ADOPTED, DELTA, FULL, FULL_EVERY, CheckpointFile, Record
+from omegad.persist.index import CheckpointEntry, IndexInfo, read_index, write_index
 from omegad.persist.journal import JournalWriter, read_journal
-from omegad.persist.restores import Restore, append_restore, read_restores
 from omegad.sessions import engine
 from omegad.sessions.replay import replay
+from omegad.sessions.states import FileStates, LayeredStates
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Checkpoint, Timeline
 from protocol import errors
@@ -84,7 +85,9 @@ class SessionActor:
         self.journal: JournalWriter | None = None
         self.header: dict[str, Any] | None = None
         self.checkpoints: list[Checkpoint] = []
-        self.states: dict[int, engine.Snapshot] = {}  # own checkpoint seq -> its state
+        self.states = LayeredStates({}, None)  # own checkpoint seq -> its state
+        self.ckpt: CheckpointFile | None = None
+        self._serialized: tuple[api.ReplState, object] | None = None  # (state, its checkpoint)
         self.receipts: dict[str, Any] = {}
         self.loaded: Timeline | None = None
         self.loaded_states: dict[int, engine.Snapshot] = {}
@@ -102,28 +105,31 @@ class SessionActor:
     # --- life -------------------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Bring the session up from its journal (or start one)."""
+        """Bring the session up: its last saved state, then any journal inputs after it."""
         path = self.store.journal(self.name)
         view = read_journal(path)
         if view.torn:
-            log.warning("session %s: cut a torn tail of %d bytes", self.name, view.torn)
+            log.warning("session %s: cut a torn journal tail of %d bytes", self.name, view.torn)
+        self.ckpt = CheckpointFile.open(self.store.ckpt(self.name))
+        if self.ckpt.cut:
+            log.warning("session %s: cut a torn checkpoint tail of %d bytes", self.name,
+                        self.ckpt.cut)
         if view.header is None and not view.events:
             self.header = ev.header(self.name)
             self.journal = JournalWriter.create(path, self.header)
             return
         self.header = view.header
         self.journal = JournalWriter.open_existing(path, view)
-        timeline = Timeline(self.name, view.header, view.events, _checkpoints(view), {})
-        from omegad.sessions.timeline import read_timeline
-
-        full = read_timeline(self.store.sessions, self.name)
-        if full is not None:
-            timeline.receipts = full.receipts
-        self.receipts = dict(timeline.receipts)
-        self.checkpoints = timeline.checkpoints
-        restores = read_restores(self.store.restores(self.name))
-        rebuilt = await replay(timeline, self.manager.fallback_oracle, restores)
-        self.state, self.control, self.states = rebuilt.state, rebuilt.control, rebuilt.at
+        index = self.store.index(self.name)
+        self.receipts = read_index(index).receipts if index.exists() else {}
+        self.checkpoints = _checkpoints(view)
+        timeline = Timeline(self.name, view.header, view.events, self.checkpoints, self.receipts)
+        saved = FileStates(self.ckpt)
+        latest = saved.latest()
+        start, after = latest if latest is not None else (None, -1)
+        rebuilt = await replay(timeline, self.manager.fallback_oracle, start, after)
+        self.state, self.control = rebuilt.state, rebuilt.control
+        self.states = LayeredStates(rebuilt.at, saved if latest is not None else None)
 
     async def ready(self) -> None:
         await self._opened.wait()
@@ -315,7 +321,8 @@ class SessionActor:
         self.control = outcome.control
         cp = Checkpoint(seq + 1, "manual", f"state-{seq + 1}", offsets[1])
         self.checkpoints.append(cp)
-        self.states[cp.seq] = engine.snapshot(self.state, self.control)
+        self.states.memory[cp.seq] = engine.snapshot(self.state, self.control)
+        self._save_state(cp.seq)
 
     def _oracle_for(self, job: Job) -> engine.Oracle:
         oracle = self.manager.oracle_for(job.conn)
@@ -364,8 +371,19 @@ class SessionActor:
 
     def _record_restore(self) -> None:
         """Keep the adopted state beside the journal, so a rebuild from disk gets it back."""
-        record = Restore(self.seq, self.control, serialize(self.state))
-        append_restore(self.store.restores(self.name), record)
+        self._save_state(self.seq - 1, adopted=True)
+
+    def _save_state(self, seq: int, adopted: bool = False) -> None:
+        """Append this state to the checkpoint file: a delta against the last one when it can."""
+        assert self.ckpt is not None
+        state = self.state
+        last = self._serialized
+        full = (adopted or last is None or last[0] is not state or state.ser is None
+                or self.ckpt.deltas_since_full() >= FULL_EVERY - 1)
+        data = serialize(state) if full else serialize_delta(state, last[1])
+        kind = ADOPTED if adopted else FULL if full else DELTA
+        self.ckpt.append(Record(seq, kind, self.control, data))
+        self._serialized = (state, state.head)
 
     # --- persistence ------------------------------------------------------------------------------
 

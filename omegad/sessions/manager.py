@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from omegad.persist import events as ev
+from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.index import CheckpointEntry, IndexInfo, write_index
 from omegad.persist.journal import encode_line
-from omegad.persist.restores import append_restore, read_restores
 from omegad.sessions.actor import SessionActor
 from omegad.sessions.engine import Snapshot
 from omegad.sessions.names import check_name
 from omegad.sessions.replay import replay
+from omegad.sessions.states import FileStates
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Timeline, read_timeline
 from protocol import errors
@@ -109,9 +110,11 @@ class SessionManager:
         """The states at a timeline's checkpoints. A session's own are at hand; another's are
         rebuilt into a state of their own (two actors never share one state)."""
         if timeline.name == actor.name:
-            return dict(actor.states)
-        restores = read_restores(actor.store.restores(timeline.name))
-        rebuilt = await replay(timeline, self.fallback_oracle, restores)
+            return actor.states
+        ckpt = CheckpointFile.open(actor.store.ckpt(timeline.name))
+        if ckpt.entries:
+            return FileStates(ckpt)
+        rebuilt = await replay(timeline, self.fallback_oracle)
         return rebuilt.at
 
     # --- fork and delete --------------------------------------------------------------------------
@@ -133,7 +136,7 @@ class SessionManager:
         write_fork(store, name, timeline, cut)
         forked = await self.get(store, name)
         forked.loaded = read_timeline(store.sessions, name)
-        forked.loaded_states = dict(forked.states)
+        forked.loaded_states = forked.states
         forked.session_seq = cut if cut >= 0 else None
         return forked
 
@@ -217,6 +220,15 @@ def write_fork(store: SessionStore, name: str, timeline: Timeline, cut: int) -> 
     store.journal(name).write_bytes(b"".join(lines))
     receipts = {k: v for k, v in timeline.receipts.items() if k in keys}
     write_index(store.index(name), IndexInfo(name, cut + 1 if cut >= 0 else 0, kept, receipts))
-    for record in read_restores(store.restores(timeline.name)):
-        if record.at <= cut:
-            append_restore(store.restores(name), record)
+    copy_checkpoints(store.ckpt(timeline.name), store.ckpt(name), cut)
+
+
+def copy_checkpoints(source: Path, target: Path, cut: int) -> None:
+    """The records of `source` up to journal seq `cut` (a prefix: deltas keep their bases)."""
+    ckpt = CheckpointFile.open(source)
+    kept = [e for e in ckpt.entries if e.seq <= cut]
+    if not kept:
+        return
+    end = kept[-1].offset + kept[-1].size
+    with open(source, "rb") as f:
+        target.write_bytes(f.read(end))
