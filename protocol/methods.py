@@ -99,6 +99,14 @@ class ShutdownResult(Result):
     stopping: bool = True
 
 
+class FlushParams(Params):
+    pass
+
+
+class FlushResult(Result):
+    sessions: int  # sessions in memory whose files were flushed
+
+
 # --- rpc.* and $/ -------------------------------------------------------------------------------
 
 
@@ -284,6 +292,12 @@ _method(
     ShutdownParams,
     ShutdownResult,
     "Stop the daemon gracefully: in-flight requests are answered, files flushed.",
+)
+_method(
+    "server.flush",
+    FlushParams,
+    FlushResult,
+    "Write every session's index and fsync every file; returns when it is all on disk.",
 )
 _method(
     "rpc.discover",

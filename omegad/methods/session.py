@@ -127,8 +127,8 @@ async def session_save(p: m.SaveParams, conn: Connection) -> m.OutputResult:
     if p.name is None:
         actor = await _actor(conn, p.session)
         actor.flush_index()
-        if actor.journal is not None:
-            actor.journal.fsync()
+        conn.daemon.persister.wrote(*actor.files())
+        await conn.daemon.persister.sync()
         return m.OutputResult(output="", session=actor.name)
     check_name(p.name)
     return await _run(conn, p.session, f":session save {p.name}")
@@ -151,6 +151,11 @@ async def session_complete(p: m.CompleteParams, conn: Connection) -> m.CompleteR
     else:
         pool = actor.state.bound_names()
     return m.CompleteResult(completions=[n for n in pool if n.startswith(p.prefix)])
+
+
+@method("server.flush")
+async def server_flush(p: m.FlushParams, conn: Connection) -> m.FlushResult:
+    return m.FlushResult(sessions=await conn.daemon.sessions.flush_all())
 
 
 @method("session.output", inline=True)

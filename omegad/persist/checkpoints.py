@@ -55,6 +55,7 @@ class CheckpointFile:
     entries: list[Entry] = field(default_factory=list)
     size: int = 0
     cut: int = 0  # bytes of torn or corrupt tail cut off on open
+    _fd: int = -1
 
     @classmethod
     def open(cls, path: Path) -> CheckpointFile:
@@ -91,16 +92,24 @@ class CheckpointFile:
     def append(self, record: Record) -> None:
         body = _encode(record)
         blob = _HEAD.pack(len(body), zlib.crc32(body), 0) + body
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            if self.size == 0:
-                os.write(fd, MAGIC)
-                self.size = len(MAGIC)
-            _write_all(fd, blob)
-        finally:
-            os.close(fd)
+        if self._fd < 0:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        if self.size == 0:
+            _write_all(self._fd, MAGIC)
+            self.size = len(MAGIC)
+        _write_all(self._fd, blob)
         self.entries.append(Entry(record.seq, record.kind, self.size, len(blob)))
         self.size += len(blob)
+
+    def fsync(self) -> None:
+        if self._fd >= 0:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            self.fsync()
+            os.close(self._fd)
+            self._fd = -1
 
     def chain(self, index: int) -> list[Record]:
         """The records that rebuild entry `index`: its last full record, then the deltas after."""

@@ -159,6 +159,7 @@ class SessionActor:
         try:
             with trio.CancelScope() as job.scope:
                 job.result = await self._execute(job)
+            await self.manager.persister.commit(*self.files())
             if job.scope.cancelled_caught:
                 job.error = errors.Interrupted("Interrupted: the command was interrupted")
         except errors.RpcError as e:
@@ -174,10 +175,13 @@ class SessionActor:
     def close(self) -> None:
         self._send.close()
         self.flush_index()
-        if self.journal is not None:
-            self.journal.fsync()
-            self.journal.close()
+        for f in self.files():
+            f.fsync()
+            f.close()
         self.closed = True
+
+    def files(self) -> list[Any]:
+        return [f for f in (self.journal, self.ckpt) if f is not None]
 
     # --- what the manager and methods call --------------------------------------------------------
 
@@ -350,7 +354,12 @@ class SessionActor:
     def _write(self, events: list[dict[str, Any]]) -> list[int]:
         assert self.journal is not None
         self.index_dirty = True
-        return self.journal.write(events)
+        try:
+            return self.journal.write(events)
+        except OSError as e:
+            log.error("session %s: journal write failed: %s", self.name, e)
+            raise errors.InternalError(f"could not write the journal: {e.strerror or e}") \
+                from None
 
     async def _broadcast(self, text: str, job: Job) -> None:
         who = job.conn.client if job.conn is not None else ""
@@ -382,7 +391,12 @@ class SessionActor:
                 or self.ckpt.deltas_since_full() >= FULL_EVERY - 1)
         data = serialize(state) if full else serialize_delta(state, last[1])
         kind = ADOPTED if adopted else FULL if full else DELTA
-        self.ckpt.append(Record(seq, kind, self.control, data))
+        try:
+            self.ckpt.append(Record(seq, kind, self.control, data))
+        except OSError as e:
+            log.error("session %s: checkpoint write failed: %s", self.name, e)
+            raise errors.InternalError(f"could not write the checkpoint file: {e.strerror}") \
+                from None
         self._serialized = (state, state.head)
 
     # --- persistence ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from omegad.persist import events as ev
 from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.index import CheckpointEntry, IndexInfo, write_index
 from omegad.persist.journal import encode_line
+from omegad.persist.worker import Persister
 from omegad.sessions.actor import SessionActor
 from omegad.sessions.engine import Snapshot
 from omegad.sessions.names import check_name
@@ -37,9 +38,10 @@ Key = tuple[Path, str]
 
 
 class SessionManager:
-    def __init__(self, nursery: trio.Nursery, max_sessions: int = 64,
+    def __init__(self, nursery: trio.Nursery, persister: Persister, max_sessions: int = 64,
                  max_memory: int = 1 << 30) -> None:
         self.nursery = nursery
+        self.persister = persister
         self.max_sessions = max_sessions
         self.max_memory = max_memory
         self.pool: OrderedDict[Key, SessionActor] = OrderedDict()
@@ -183,14 +185,13 @@ class SessionManager:
         for actor in self.pool.values():
             actor.detach(conn)
 
-    def flush_all(self) -> None:
+    async def flush_all(self) -> int:
+        """Every session's index written and every file on disk; returns how many sessions."""
         for actor in self.pool.values():
-            try:
-                actor.flush_index()
-                if actor.journal is not None:
-                    actor.journal.fsync()
-            except OSError:
-                log.exception("flushing session %s failed", actor.name)
+            actor.flush_index()
+            self.persister.wrote(*actor.files())
+        await self.persister.sync()
+        return len(self.pool)
 
     def close_all(self) -> None:
         for actor in self.pool.values():
