@@ -64,6 +64,10 @@ class CheckpointFile:
             data = path.read_bytes()
         except FileNotFoundError:
             return ckpt
+        if len(data) < len(MAGIC) and MAGIC.startswith(data):
+            ckpt.cut = len(data)  # created, then cut off before its first record
+            os.truncate(path, 0)
+            return ckpt
         if not data.startswith(MAGIC):
             raise ValueError(f"{path.name} is not an omega checkpoint file")
         pos = len(MAGIC)
@@ -94,10 +98,9 @@ class CheckpointFile:
         blob = _HEAD.pack(len(body), zlib.crc32(body), 0) + body
         if self._fd < 0:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        if self.size == 0:
-            _write_all(self._fd, MAGIC)
-            self.size = len(MAGIC)
-        _write_all(self._fd, blob)
+        magic = MAGIC if self.size == 0 else b""  # with the first record, in the same write
+        _write_all(self._fd, magic + blob)
+        self.size += len(magic)
         self.entries.append(Entry(record.seq, record.kind, self.size, len(blob)))
         self.size += len(blob)
 
