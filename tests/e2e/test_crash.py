@@ -26,7 +26,7 @@ def test_acknowledged_commands_survive_kill_9(start_daemon, omega_env):
         d = start_daemon()
         stop = threading.Event()
 
-        def drive() -> None:
+        def drive(d=d, stop=stop) -> None:
             nonlocal counter
             try:
                 with session_client(d, omega_env.session_dir) as c:
