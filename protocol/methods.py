@@ -170,6 +170,7 @@ class OpenResult(Result):
     seq: int  # the session's next journal seq
     lease_holder: str | None
     definitions: int  # top-level definitions in effect
+    oracle: str = ""  # the oracle this connection's commands use (scripted, rules, …)
 
 
 class ExecuteParams(SessionParams):
@@ -250,11 +251,17 @@ class CompleteResult(Result):
 
 
 class OutputNotice(Params):
-    """`session.output` notification: text a running command printed, streamed as it happens."""
+    """`session.output` notification: text a running command printed, streamed as it happens.
+
+    `kind` says what the text is: `display` output, the `input` a client sent (the command, as
+    it starts running), or the command's `result` lines (`=> …`, `error: …`, a `:` command's
+    text) in the order they are printed. Every attached client gets all three, so a client can
+    follow the session as it happens; `client` names the client whose command it is."""
 
     session: str
     text: str
     client: str
+    kind: Literal["display", "input", "result"] = "display"
 
 
 # --- the table ----------------------------------------------------------------------------------

@@ -47,21 +47,25 @@ async def session_open(p: m.OpenParams, conn: Connection) -> m.OpenResult:
         actor.take_lease(conn, force=False)
     else:
         actor.attached[conn.id] = conn
-    return _opened(actor)
+    return _opened(actor, conn)
 
 
 @method("session.take")
 async def session_take(p: m.SessionParams, conn: Connection) -> m.OpenResult:
     actor = await _actor(conn, p.session)
     actor.take_lease(conn, force=True)
-    return _opened(actor)
+    return _opened(actor, conn)
 
 
-def _opened(actor: SessionActor) -> m.OpenResult:
-    holder = actor.lease
+def _opened(actor: SessionActor, conn: Connection) -> m.OpenResult:
+    holder = actor.lease if actor.lease is None or not actor.lease.closed else None
     who = (holder.client or f"connection {holder.id}") if holder else None
+    try:
+        oracle = getattr(actor.manager.oracle_for(conn), "name", "")
+    except Exception:  # a rules file that cannot be read: the command will say so
+        oracle = ""
     return m.OpenResult(session=actor.name, seq=actor.seq, lease_holder=who,
-                        definitions=len(actor.state_defs))
+                        definitions=len(actor.state_defs), oracle=oracle)
 
 
 def _admit_execute(p: m.ExecuteParams, conn: Connection) -> tuple[SessionActor, Job]:

@@ -61,9 +61,11 @@ class Reply:
     error: str | None = None
     should_exit: bool = False
     session: str | None = None
+    unsent: list[str] = field(default_factory=list)  # lines not yet streamed as `result`
 
     def line(self, text: str) -> None:
         self.text.append(text + "\n")
+        self.unsent.append(text + "\n")
 
     def lines(self, lines: list[str]) -> None:
         for text in lines:
@@ -268,12 +270,14 @@ class SessionActor:
         started = time.perf_counter()
         reply = Reply()
         text = job.command.strip()
+        await self._broadcast(job.command, job, "input")
         if text.startswith(":"):
             from omegad.sessions.commands import run_command
 
             await run_command(self, text, reply, job)
         elif text:
             await self._evaluate_input(job.command, reply, job)
+        await self._stream_result(reply, job)
         return m.ExecuteResult(
             output=reply.output(), ok=reply.ok, value=reply.value, error=reply.error,
             seq=self.seq, should_exit=reply.should_exit,
@@ -309,6 +313,7 @@ class SessionActor:
             raise
         await flush_stream()
         self._finish_form(outcome, reply)
+        await self._stream_result(reply, job)
         if outcome.defined:
             self.state_defs.pop(outcome.defined, None)
             self.state_defs[outcome.defined] = code
@@ -361,14 +366,23 @@ class SessionActor:
             raise errors.InternalError(f"could not write the journal: {e.strerror or e}") \
                 from None
 
-    async def _broadcast(self, text: str, job: Job) -> None:
+    async def _broadcast(self, text: str, job: Job, kind: str = "display") -> None:
         who = job.conn.client if job.conn is not None else ""
+        notice = m.OutputNotice(session=self.name, text=text, client=who, kind=kind)
         for conn in list(self.attached.values()):
             if conn.closed:
                 self.attached.pop(conn.id, None)
                 continue
-            await conn.notify("session.output",
-                              m.OutputNotice(session=self.name, text=text, client=who))
+            await conn.notify("session.output", notice)
+
+    async def _stream_result(self, reply: Reply, job: Job) -> None:
+        """Stream the lines printed since the last call (`=> …`, `error: …`, a command's text).
+        Shielded: the form is committed already, an interrupt must not land here."""
+        if reply.unsent:
+            text = "".join(reply.unsent)
+            reply.unsent.clear()
+            with trio.CancelScope(shield=True):
+                await self._broadcast(text, job, "result")
 
     # --- state changes that are not journal events ------------------------------------------------
 

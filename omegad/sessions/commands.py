@@ -195,6 +195,29 @@ async def quit_(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
     reply.should_exit = True
 
 
+async def server_status(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
+    """§9.7: `Server is running` (a client that cannot reach the daemon says `Server is not
+    responding` itself), then one line about the daemon."""
+    import os
+
+    from omegad import __version__
+
+    reply.line("Server is running")
+    if job.conn is not None:
+        daemon = job.conn.daemon
+        reply.line(f"  omegad {__version__}, pid {os.getpid()}, up {daemon.uptime():.0f} s, "
+                   f"{len(daemon.connections)} client(s)")
+
+
+async def server_stop(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
+    """§9.7: stop the daemon (gracefully: this reply is sent, every session flushed)."""
+    if job.conn is None:
+        reply.line("No server to stop")
+        return
+    job.conn.daemon.request_shutdown(f":server stop from connection {job.conn.id}")
+    reply.line("Server stopped")
+
+
 async def help_(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
     reply.lines(HELP)
 
@@ -232,6 +255,7 @@ EXACT: dict[str, Command] = {
     ":session unlock": session_unlock,
     ":quit": quit_, ":q": quit_,
     ":help": help_, ":h": help_,
+    ":server status": server_status, ":server stop": server_stop,
     ":env": env, ":defs": defs,
 }
 PREFIX: dict[str, Command] = {
@@ -294,6 +318,10 @@ HELP = [
     "  :session lock            - hold the write lease (others' commands are refused)",
     "  :session take            - take the write lease over from another client",
     "  :session unlock          - release the write lease",
+    "",
+    "  SERVER:",
+    "  :server status           - is the session server running",
+    "  :server stop             - stop the session server",
     "",
     "  INSPECTION:",
     "  :env           — show current environment bindings",
