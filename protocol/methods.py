@@ -171,6 +171,10 @@ class OpenResult(Result):
     lease_holder: str | None
     definitions: int  # top-level definitions in effect
     oracle: str = ""  # the oracle this connection's commands use (scripted, rules, …)
+    debug_mode: bool = False  # a debug run is paused at a step (`:debug`)
+    step_count: int = 0  # the debugger's current step
+    trace_length: int = 0  # steps the debugger's trace holds
+    breakpoints: int = 0  # breakpoints set in the session
 
 
 class ExecuteParams(SessionParams):

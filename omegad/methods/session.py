@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from omegad.dispatch import method
 from omegad.server import Connection
-from omegad.sessions import commands
+from omegad.sessions import commands, debugger
 from omegad.sessions.actor import Job, SessionActor
 from omegad.sessions.names import check_name
 from omegad.sessions.store import SessionStore
@@ -18,7 +18,13 @@ def _store(conn: Connection) -> SessionStore:
 
 async def _actor(conn: Connection, name: str) -> SessionActor:
     check_name(name)
-    return await conn.daemon.sessions.get(_store(conn), name)
+    store = _store(conn)
+    fresh = conn.daemon.sessions.live(store, name) is None
+    actor = conn.daemon.sessions.actor(store, name)
+    if fresh and debugger.note_legacy(actor, conn.env):
+        await actor.execute("", conn, piped=False)  # the import runs as the actor's next job
+    await actor.ready()
+    return actor
 
 
 async def _run(conn: Connection, name: str, command: str) -> m.OutputResult:
@@ -64,13 +70,18 @@ def _opened(actor: SessionActor, conn: Connection) -> m.OpenResult:
         oracle = getattr(actor.manager.oracle_for(conn), "name", "")
     except Exception:  # a rules file that cannot be read: the command will say so
         oracle = ""
+    summary = debugger.summary(actor)
     return m.OpenResult(session=actor.name, seq=actor.seq, lease_holder=who,
-                        definitions=len(actor.state_defs), oracle=oracle)
+                        definitions=len(actor.state_defs), oracle=oracle, **summary)
 
 
 def _admit_execute(p: m.ExecuteParams, conn: Connection) -> tuple[SessionActor, Job]:
     """Queue the command as it arrives, so one client's commands run in the order it sent them."""
-    actor = conn.daemon.sessions.actor(_store(conn), p.session)
+    store = _store(conn)
+    fresh = conn.daemon.sessions.live(store, p.session) is None
+    actor = conn.daemon.sessions.actor(store, p.session)
+    if fresh:
+        debugger.note_legacy(actor, conn.env)
     return actor, actor.submit(p.command, conn, p.piped)
 
 

@@ -103,6 +103,9 @@ class SessionActor:
         self._opened = trio.Event()
         self.open_error: errors.RpcError | None = None
         self.closed = False
+        self.debug: Any = None          # the stepping debugger (debugger.py), made on first use
+        self.legacy: Any = None         # a legacy batch file to import before the next job
+        self._answers: list[Any] | None = None  # oracle answers a committed debug run replays
 
     # --- life -------------------------------------------------------------------------------------
 
@@ -269,6 +272,10 @@ class SessionActor:
     async def _execute(self, job: Job) -> m.ExecuteResult:
         started = time.perf_counter()
         reply = Reply()
+        if self.legacy is not None:
+            from omegad.sessions.debugger import import_legacy
+
+            await import_legacy(self, job)
         text = job.command.strip()
         await self._broadcast(job.command, job, "input")
         if text.startswith(":"):
@@ -318,6 +325,15 @@ class SessionActor:
             self.state_defs.pop(outcome.defined, None)
             self.state_defs[outcome.defined] = code
 
+    async def commit_debug(self, form: api.Form, answers: list[Any], job: Job) -> None:
+        """A debug run reached DONE: its expression becomes one journaled input of the session,
+        its oracle calls answered (and journaled) from what the debug run was told."""
+        self._answers = list(answers)
+        try:
+            await self._evaluate_form(form, Reply(), job)
+        finally:
+            self._answers = None
+
     def _finish_form(self, outcome: engine.Outcome, reply: Reply) -> None:
         reply.line(outcome.line)
         reply.ok, reply.value, reply.error = outcome.ok, outcome.value, outcome.error
@@ -343,7 +359,8 @@ class SessionActor:
             started = time.perf_counter()
             self._write([ev.effect_event(seq, 1, request.op, request.prompt),
                          ev.llm_req_event(seq + 1, 1, oracle.name, request.prompt, key)])
-            response = await oracle.call(request)
+            answers = self._answers
+            response = answers.pop(0) if answers else await oracle.call(request)
             ms = round((time.perf_counter() - started) * 1000)
             shown = write_str(response_value(request.op, response))
             self.receipts[key] = {"key": key, "request": _plain(request),

@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from omegad.sessions import debugger
 from omegad.sessions.names import check_name
 from omegad.sessions.timeline import Timeline, plan_jump, read_timeline
 from protocol import errors
@@ -222,22 +223,6 @@ async def help_(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None
     reply.lines(HELP)
 
 
-async def env(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
-    from omegad.lang import api
-
-    if name:
-        found = api.lookup(actor.state, name)
-        reply.line(f"{name} = {found}" if found is not None else f"(binding '{name}' not found)")
-        return
-    reply.line("(Current environment has primitives: +, -, *, /, =, <, >, etc.)")
-    defs = actor.defs()
-    if defs:
-        reply.line("User-defined:")
-        for d in defs:
-            reply.line("  " + d[:60] + ("..." if len(d) > 60 else ""))
-    reply.line(f"({len(actor.state.bound_names())} total bindings)")
-
-
 async def defs(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
     found = actor.defs()
     reply.lines(found if found else ["(no user definitions yet)"])
@@ -257,6 +242,7 @@ EXACT: dict[str, Command] = {
     ":help": help_, ":h": help_,
     ":server status": server_status, ":server stop": server_stop,
     ":env": env, ":defs": defs,
+    **debugger.EXACT,  # the stepping debugger, breakpoints, snapshots, history, inspection
 }
 PREFIX: dict[str, Command] = {
     ":session save ": session_save,
@@ -265,7 +251,7 @@ PREFIX: dict[str, Command] = {
     ":session goto ": session_goto,
     ":session trace ": session_trace,
     ":session delete ": session_delete,
-    ":env ": env,
+    **debugger.PREFIX,
 }
 
 
@@ -280,7 +266,11 @@ async def run_command(actor: SessionActor, text: str, reply: Reply, job: Job) ->
     if command is None:
         reply.line(f"Unknown command: {text}. Type :help for commands.")
         return
-    await command(actor, arg, reply, job)
+    try:
+        await command(actor, arg, reply, job)
+    finally:
+        if command.__module__ == debugger.__name__:
+            debugger.debugger_of(actor).save()
 
 
 def command_names() -> list[str]:
@@ -303,6 +293,7 @@ HELP = [
     "",
     "  EVALUATION:",
     "  (expr)         — evaluate expression immediately",
+    "  :loadfile <path> — load and evaluate code from file",
     "",
     "  SESSION:",
     "  :session list            - list saved sessions",
@@ -322,11 +313,49 @@ HELP = [
     "  SERVER:",
     "  :server status           - is the session server running",
     "  :server stop             - stop the session server",
+    "  DEBUGGING:",
+    "  :debug (expr)  — load expression into debugger (step mode)",
+    "  :step [N]      — execute N steps (default 1)",
+    "  :run           — run until breakpoint or completion",
+    "  :stop          — stop execution",
+    "  :goto <N>      — jump to step N in recorded trace",
+    "  :trace [s] [n] — show trace (start at s, show n steps)",
+    "  :state         — show current debug state",
+    "",
+    "  BREAKPOINTS:",
+    "  :break step <N>    — break at step N",
+    "  :break expr <tag>  — break on expression type",
+    "  :break effect <op> — break on effect operation",
+    "  :breaks            — list all breakpoints",
+    "  :delbreak <id>     — delete breakpoint",
+    "  :toggle <id>       — toggle breakpoint on/off",
+    "",
+    "  SNAPSHOTS:",
+    "  :save <name>       — save current state as snapshot",
+    "  :restore <name>    — restore snapshot",
+    "  :snapshots         — list all snapshots",
+    "  :export <name> <file> — export snapshot to file",
+    "",
+    "  HISTORY & TIME TRAVEL:",
+    "  :back [N]          — go back N steps in history",
+    "  :history [N]       — show last N history entries",
+    "  :record on|off     — toggle trace recording",
+    "  :dump <file>       — save trace to file",
+    "  :replay <file>     — load and replay dump",
     "",
     "  INSPECTION:",
     "  :env           — show current environment bindings",
     "  :env <name>    — lookup specific binding",
     "  :defs          — show defined functions",
+    "  :stack         — show call stack",
+    "  :frame <n>     — inspect frame N",
+    "  :control       — show current control (expr or value)",
+    "",
+    "  LLM (Agentic):",
+    "  :ask <question>    — ask LLM (uses tool calls to eval code iteratively)",
+    "  :traces            — list recent LLM interaction traces",
+    "  :trace <id>        — show trace summary",
+    "  :trace <id> -v     — show full trace (prompts, responses, tool calls)",
     "",
     "  :quit, :q      — exit REPL",
 ]
