@@ -11,20 +11,20 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import trio
 
 from omegad.lang import api
-from omegad.lang.effects import response_value
-from omegad.lang.printer import write_str
 from omegad.lang.serialize import serialize, serialize_delta
 from omegad.persist import events as ev
 from omegad.persist.checkpoints import ADOPTED, DELTA, FULL, FULL_EVERY, CheckpointFile, Record
 from omegad.persist.index import CheckpointEntry, IndexInfo, read_index, write_index
 from omegad.persist.journal import JournalWriter, read_journal
 from omegad.sessions import engine
+from omegad.sessions.oracle_calls import JournaledOracle, mock_effect
 from omegad.sessions.replay import replay
 from omegad.sessions.states import FileStates, LayeredStates
 from omegad.sessions.store import SessionStore
@@ -292,6 +292,9 @@ class SessionActor:
         )
 
     async def _evaluate_input(self, text: str, reply: Reply, job: Job) -> None:
+        env = job.conn.env if job.conn is not None else {}
+        if env.get("OMEGA_MOCK_EFFECTS") == "1" and mock_effect(self, text, reply):
+            return
         for form in engine.forms(text):
             await self._evaluate_form(form, reply, job)
 
@@ -313,8 +316,8 @@ class SessionActor:
                 await self._broadcast(chunk, job)
 
         try:
-            outcome = await engine.evaluate(self.state, form, sink, self._oracle_for(job),
-                                            flush_stream)
+            outcome = await engine.evaluate(self.state, form, sink,
+                                            self._oracle_for(job, sink), flush_stream)
         except trio.Cancelled:
             self._write([ev.error_event(self.seq, 0, "interrupted")])
             raise
@@ -349,29 +352,9 @@ class SessionActor:
         self.states.memory[cp.seq] = engine.snapshot(self.state, self.control)
         self._save_state(cp.seq)
 
-    def _oracle_for(self, job: Job) -> engine.Oracle:
-        oracle = self.manager.oracle_for(job.conn)
-
-        async def call(request: api.OracleRequest) -> api.OracleResponse:
-            assert self.journal is not None
-            seq = self.seq
-            key = request.key()
-            started = time.perf_counter()
-            self._write([ev.effect_event(seq, 1, request.op, request.prompt),
-                         ev.llm_req_event(seq + 1, 1, oracle.name, request.prompt, key)])
-            answers = self._answers
-            response = answers.pop(0) if answers else await oracle.call(request)
-            ms = round((time.perf_counter() - started) * 1000)
-            shown = write_str(response_value(request.op, response))
-            self.receipts[key] = {"key": key, "request": _plain(request),
-                                  "response": _plain(response), "timestamp": ev.now_ms(),
-                                  "durationMs": ms}
-            seq = self.seq
-            self._write([ev.llm_resp_event(seq, 1, shown, ms, key),
-                         ev.resume_event(seq + 1, 1, shown)])
-            return response
-
-        return call
+    def _oracle_for(self, job: Job, sink: Callable[[str], None]) -> engine.Oracle:
+        """The connection's oracle, each call journaled with its receipts (oracle_calls.py)."""
+        return JournaledOracle(self, self.manager.oracle_for(job.conn), sink)
 
     def _write(self, events: list[dict[str, Any]]) -> list[int]:
         assert self.journal is not None
@@ -458,7 +441,3 @@ def _checkpoints(view: Any) -> list[Checkpoint]:
             if e["type"] == "checkpoint"]
 
 
-def _plain(struct: Any) -> Any:
-    import msgspec
-
-    return msgspec.to_builtins(struct)
