@@ -104,7 +104,11 @@ async def session_goto(actor: SessionActor, arg: str, reply: Reply, _job: Job) -
     if jump is None:
         reply.line(f"No checkpoint found before seq {target}")
         return
-    snap = actor.loaded_states[jump.checkpoint.seq]
+    try:
+        snap = actor.loaded_states[jump.checkpoint.seq]
+    except KeyError:
+        reply.line(f"State not found: {jump.checkpoint.state_id}")
+        return
     actor.restore(snap, jump.control_override)
     actor.session_seq = target
     reply.lines(jump.lines(target, snap.control))
@@ -134,7 +138,11 @@ async def session_resume(actor: SessionActor, _arg: str, reply: Reply, _job: Job
     if nxt is None:
         reply.line("No later checkpoint to resume to.")
         return
-    actor.restore(actor.loaded_states[nxt.seq])
+    try:
+        actor.restore(actor.loaded_states[nxt.seq])
+    except KeyError:
+        reply.line(f"State not found: {nxt.state_id}")
+        return
     actor.session_seq = nxt.seq
     used = sum(1 for e in timeline.between(current, nxt.seq) if e["type"] == "llm_resp")
     if used:
@@ -241,7 +249,7 @@ EXACT: dict[str, Command] = {
     ":quit": quit_, ":q": quit_,
     ":help": help_, ":h": help_,
     ":server status": server_status, ":server stop": server_stop,
-    ":env": env, ":defs": defs,
+    ":defs": defs,
     **debugger.EXACT,  # the stepping debugger, breakpoints, snapshots, history, inspection
 }
 PREFIX: dict[str, Command] = {

@@ -56,5 +56,8 @@ class LayeredStates:
             return self.file[seq]
         raise KeyError(seq)
 
+    def __setitem__(self, seq: int, snap: Snapshot) -> None:
+        self.memory[seq] = snap
+
     def __contains__(self, seq: object) -> bool:
         return seq in self.memory or (self.file is not None and seq in self.file)
