@@ -22,10 +22,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
 
-from sessions import connect, percentile, start_daemon, timed_calls  # noqa: E402
-
+from bench.sessions import connect, percentile, start_daemon, timed_calls  # noqa: E402
 from omegad.lang import api  # noqa: E402
 from omegad.sessions.debugger import KEYFRAME, DebugRun  # noqa: E402
 

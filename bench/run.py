@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SUITES = ["rpc.py", "eval.py", "sessions.py", "debugger.py"]
+SUITES = ["rpc.py", "eval.py", "sessions.py", "persistence.py", "debugger.py"]
 
 
 def main() -> None:

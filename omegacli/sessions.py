@@ -43,26 +43,10 @@ def run_inputs(client: Client, session: str, inputs: Iterable[str], timeout: flo
 
 
 def cmd_repl(client: Client, args: argparse.Namespace) -> int:
+    """Piped `repl`: stdin cut into inputs as the reference does (a terminal gets omegacli.repl)."""
     session = args.session or "current"
-    if sys.stdin.isatty():
-        return _line_repl(client, session, args.timeout)
     sys.stdin.reconfigure(encoding="utf-8", errors="replace")
     return run_inputs(client, session, piped_inputs(sys.stdin), args.timeout)[1]
-
-
-def _line_repl(client: Client, session: str, timeout: float | None) -> int:
-    """A plain terminal loop (the prompt_toolkit REPL replaces it)."""
-
-    def lines() -> Iterable[str]:
-        prompt = "Ω> "
-        while True:
-            try:
-                yield input(prompt)
-            except EOFError:
-                print("\nGoodbye!")
-                return
-
-    return run_inputs(client, session, piped_inputs(lines()), timeout, piped=False)[1]
 
 
 def cmd_batch(client: Client, args: argparse.Namespace) -> int:

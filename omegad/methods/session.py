@@ -53,22 +53,26 @@ async def session_open(p: m.OpenParams, conn: Connection) -> m.OpenResult:
         actor.take_lease(conn, force=False)
     else:
         actor.attached[conn.id] = conn
-    return _opened(actor)
+    return _opened(actor, conn)
 
 
 @method("session.take")
 async def session_take(p: m.SessionParams, conn: Connection) -> m.OpenResult:
     actor = await _actor(conn, p.session)
     actor.take_lease(conn, force=True)
-    return _opened(actor)
+    return _opened(actor, conn)
 
 
-def _opened(actor: SessionActor) -> m.OpenResult:
-    holder = actor.lease
+def _opened(actor: SessionActor, conn: Connection) -> m.OpenResult:
+    holder = actor.lease if actor.lease is None or not actor.lease.closed else None
     who = (holder.client or f"connection {holder.id}") if holder else None
+    try:
+        oracle = getattr(actor.manager.oracle_for(conn), "name", "")
+    except Exception:  # a rules file that cannot be read: the command will say so
+        oracle = ""
     summary = debugger.summary(actor)
     return m.OpenResult(session=actor.name, seq=actor.seq, lease_holder=who,
-                        definitions=len(actor.state_defs), **summary)
+                        definitions=len(actor.state_defs), oracle=oracle, **summary)
 
 
 def _admit_execute(p: m.ExecuteParams, conn: Connection) -> tuple[SessionActor, Job]:
@@ -138,8 +142,8 @@ async def session_save(p: m.SaveParams, conn: Connection) -> m.OutputResult:
     if p.name is None:
         actor = await _actor(conn, p.session)
         actor.flush_index()
-        if actor.journal is not None:
-            actor.journal.fsync()
+        conn.daemon.persister.wrote(*actor.files())
+        await conn.daemon.persister.sync()
         return m.OutputResult(output="", session=actor.name)
     check_name(p.name)
     return await _run(conn, p.session, f":session save {p.name}")
@@ -162,6 +166,11 @@ async def session_complete(p: m.CompleteParams, conn: Connection) -> m.CompleteR
     else:
         pool = actor.state.bound_names()
     return m.CompleteResult(completions=[n for n in pool if n.startswith(p.prefix)])
+
+
+@method("server.flush")
+async def server_flush(p: m.FlushParams, conn: Connection) -> m.FlushResult:
+    return m.FlushResult(sessions=await conn.daemon.sessions.flush_all())
 
 
 @method("session.output", inline=True)

@@ -104,7 +104,11 @@ async def session_goto(actor: SessionActor, arg: str, reply: Reply, _job: Job) -
     if jump is None:
         reply.line(f"No checkpoint found before seq {target}")
         return
-    snap = actor.loaded_states[jump.checkpoint.seq]
+    try:
+        snap = actor.loaded_states[jump.checkpoint.seq]
+    except KeyError:
+        reply.line(f"State not found: {jump.checkpoint.state_id}")
+        return
     actor.restore(snap, jump.control_override)
     actor.session_seq = target
     reply.lines(jump.lines(target, snap.control))
@@ -134,7 +138,11 @@ async def session_resume(actor: SessionActor, _arg: str, reply: Reply, _job: Job
     if nxt is None:
         reply.line("No later checkpoint to resume to.")
         return
-    actor.restore(actor.loaded_states[nxt.seq])
+    try:
+        actor.restore(actor.loaded_states[nxt.seq])
+    except KeyError:
+        reply.line(f"State not found: {nxt.state_id}")
+        return
     actor.session_seq = nxt.seq
     used = sum(1 for e in timeline.between(current, nxt.seq) if e["type"] == "llm_resp")
     if used:
@@ -196,6 +204,29 @@ async def quit_(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
     reply.should_exit = True
 
 
+async def server_status(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
+    """§9.7: `Server is running` (a client that cannot reach the daemon says `Server is not
+    responding` itself), then one line about the daemon."""
+    import os
+
+    from omegad import __version__
+
+    reply.line("Server is running")
+    if job.conn is not None:
+        daemon = job.conn.daemon
+        reply.line(f"  omegad {__version__}, pid {os.getpid()}, up {daemon.uptime():.0f} s, "
+                   f"{len(daemon.connections)} client(s)")
+
+
+async def server_stop(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
+    """§9.7: stop the daemon (gracefully: this reply is sent, every session flushed)."""
+    if job.conn is None:
+        reply.line("No server to stop")
+        return
+    job.conn.daemon.request_shutdown(f":server stop from connection {job.conn.id}")
+    reply.line("Server stopped")
+
+
 async def help_(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
     reply.lines(HELP)
 
@@ -217,6 +248,7 @@ EXACT: dict[str, Command] = {
     ":session unlock": session_unlock,
     ":quit": quit_, ":q": quit_,
     ":help": help_, ":h": help_,
+    ":server status": server_status, ":server stop": server_stop,
     ":defs": defs,
     **debugger.EXACT,  # the stepping debugger, breakpoints, snapshots, history, inspection
 }
@@ -287,6 +319,9 @@ HELP = [
     "  :session take            - take the write lease over from another client",
     "  :session unlock          - release the write lease",
     "",
+    "  SERVER:",
+    "  :server status           - is the session server running",
+    "  :server stop             - stop the session server",
     "  DEBUGGING:",
     "  :debug (expr)  — load expression into debugger (step mode)",
     "  :step [N]      — execute N steps (default 1)",
