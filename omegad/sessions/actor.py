@@ -332,10 +332,12 @@ class SessionActor:
         """A debug run reached DONE: its expression becomes one journaled input of the session,
         its oracle calls answered (and journaled) from what the debug run was told."""
         self._answers = list(answers)
+        attached, self.attached = self.attached, {}  # the run's output was shown already
         try:
             await self._evaluate_form(form, Reply(), job)
         finally:
             self._answers = None
+            self.attached = attached
 
     def _finish_form(self, outcome: engine.Outcome, reply: Reply) -> None:
         reply.line(outcome.line)

@@ -302,6 +302,7 @@ class Debugger:
     history: list[int] = field(default_factory=list)
     recording: bool = True
     path: Path | None = None            # where it persists (beside the journal)
+    llm_traces: dict[str, dict] = field(default_factory=dict)   # `:ask` traces, by id
 
     # -- what the commands share --------------------------------------------------------------
     def state_lines(self) -> list[str]:
@@ -363,7 +364,7 @@ class Debugger:
             "version": 1, "debugMode": self.mode, "recordingEnabled": self.recording,
             "nextBreakpointId": self.next_id,
             "breakpoints": [vars(b) for b in self.breakpoints],
-            "history": self.history,
+            "history": self.history, "llmTraces": list(self.llm_traces.values()),
         }
         if run is not None:
             base = self.path.with_suffix(".base")
@@ -391,6 +392,7 @@ class Debugger:
         dbg.next_id = int(data.get("nextBreakpointId", 1))
         dbg.breakpoints = [Breakpoint(**b) for b in data.get("breakpoints", [])]
         dbg.history = list(data.get("history", []))
+        dbg.llm_traces = {t["id"]: t for t in data.get("llmTraces", []) if "id" in t}
         saved = data.get("run")
         if saved:
             answers = {int(k): msgspec.convert(v, api.OracleResponse)
@@ -442,8 +444,11 @@ def _paused(dbg: Debugger) -> DebugRun | None:
 
 
 def _flush_out(run: DebugRun, reply: Reply) -> None:
+    """`display` output of the steps just taken, in order with the command's lines."""
     if run.out:
-        reply.text.append("".join(run.out))
+        text = "".join(run.out)
+        reply.text.append(text)
+        reply.unsent.append(text)
         run.out.clear()
 
 
@@ -965,34 +970,22 @@ async def control(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> No
         reply.line("(no state available)")
 
 
-NO_KEY = "error: No API key. Set OPENAI_API_KEY, ANTHROPIC_API_KEY, or add to config.yaml"
-
-
 async def ask(actor: SessionActor, question: str, reply: Reply, job: Job) -> None:
-    if not question:
-        reply.line("Usage: :ask <question>")
-        return
-    env_ = job.conn.env if job.conn is not None else {}
-    if not (env_.get("OPENAI_API_KEY") or env_.get("ANTHROPIC_API_KEY")):
-        reply.line(NO_KEY)
-        return
-    reply.line("error: :ask (the agentic loop) is not available in this omega build yet")
+    from omegad.sessions import ask as agentic
+
+    await agentic.ask(actor, question, reply, job)
 
 
-async def traces(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
-    reply.line("(no traces recorded yet)")
+async def traces(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
+    from omegad.sessions import ask as agentic
+
+    await agentic.traces(actor, arg, reply, job)
 
 
-async def llm_trace(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
-    parts = arg.split()
-    if "--last" in parts or "-l" in parts:
-        reply.line("No traces recorded yet.")
-        return
-    ident = next((p for p in parts if not p.startswith("-")), None)
-    if ident is None:
-        reply.line("Usage: :trace <id> [--verbose] or :trace --last [--verbose]")
-        return
-    reply.line(f"Trace '{ident}' not found. Use :traces to list available traces.")
+async def llm_trace(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
+    from omegad.sessions import ask as agentic
+
+    await agentic.show_trace(actor, arg, reply, job)
 
 
 async def opr(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
