@@ -501,13 +501,41 @@ async def _dispatch(actor: SessionActor, job: Job, run: DebugRun, request: Any,
 
     oracle = actor.manager.oracle_for(job.conn)
     try:
-        response = await oracle.call(request)
+        if getattr(oracle, "config", None) is not None:   # a provider: its tools see the run
+            response = await oracle.call(request, DebugHost(actor, oracle, run))
+        else:
+            response = await oracle.call(request)
     except (OracleError, OracleFailure) as e:
         run.run.resume_error(str(e))
         run.result, run.end_step = run.run.finished, run.step
         return False
     run.answer(response)
     return True
+
+
+class DebugHost:
+    """A provider's tools during a debug run: `eval` runs in the paused copy (its changes are
+    not replayed when travel re-steps past the call: only the answer is), requests go out
+    directly; the commit at DONE journals the calls with their receipts."""
+
+    def __init__(self, actor: SessionActor, oracle: Any, run: DebugRun) -> None:
+        self.actor, self.oracle, self.run = actor, oracle, run
+
+    async def eval(self, code: str) -> Any:
+        from omegad.sessions.oracle_calls import evaluate_nested
+
+        async def deeper(request: Any) -> Any:
+            return await self.oracle.call(request, self)
+
+        return await evaluate_nested(self.run.state, code, self.run._sink, deeper)
+
+    def observe(self, what: str) -> Any:
+        from omegad.sessions.oracle_calls import observe
+
+        return observe(self.run.state, self.actor.defs(), what)
+
+    async def exchange(self, exchange: Any) -> dict[str, Any]:
+        return await exchange.send()
 
 
 async def _finish(actor: SessionActor, job: Job, dbg: Debugger, run: DebugRun,

@@ -97,3 +97,27 @@ def test_ask_reports_a_provider_failure_in_one_line(shared_daemon, tmp_path):
         assert lines[:3] == ["; --- agentic session begins ---",
                              "; using: openai (tools: native)", '; question: "hi"']
         assert len(lines) == 4 and lines[3].startswith("LLM error: openai: connection failed")
+
+
+def test_an_effect_reached_while_stepping_asks_the_provider_whose_tools_see_the_run(
+        shared_daemon, tmp_path, fake_openai):
+    FakeOpenAI.answers = [tool_call("eval", {"expr": "(+ k 1)"}),
+                          tool_call("return", {"value": "99"})]
+    env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake_openai}
+    with session_client(shared_daemon, tmp_path / "sd", env) as c:
+        def run(cmd):
+            return c.call("session.execute", {"session": "p", "command": cmd})["output"]
+
+        run("(define k 3)")
+        run(':debug (+ 1 (effect infer.op "what?"))')
+        out = run(":run").split("\n")
+        assert out[2:4] == ["Operation: infer.op", 'Args: "what?"']
+        assert "Control: Value: 99" in out
+        assert FakeOpenAI.seen[1]["messages"][-1]["content"] == "4"   # eval saw k
+        assert run(":run").split("\n")[2] == "Result: 100"
+        assert len(FakeOpenAI.seen) == 2        # the commit replayed the answer
+        journal = (tmp_path / "sd" / "sessions" / "p.jsonl").read_text()
+        assert journal.count('"type":"llm_resp"') == 1
+        run(":goto 0")
+        assert run(":run").split("\n")[2] == "Result: 100"
+        assert len(FakeOpenAI.seen) == 2        # travel replays the answer too
