@@ -102,6 +102,12 @@ class DebugRun:
             return
         self.keyframes.append(kf)
 
+    def _next_keyframe(self) -> int:
+        """Keyframes every KEYFRAME steps, or every `depth` steps when the stack is deeper, so
+        the stacks they copy cost at most about one slot per step."""
+        kf = self.keyframes[-1]
+        return kf.step + max(KEYFRAME, len(kf.stack))
+
     def _restore(self, kf: Keyframe) -> None:
         """Back to a keyframe. Later keyframes are dropped: re-stepping makes new objects (frames,
         closures), and a later keyframe's stack would mix them with the old ones."""
@@ -124,7 +130,7 @@ class DebugRun:
         while self.step < target:
             if self.result is not None and self.step >= (self.end_step or 0):
                 return self.result
-            limit = min(target - self.step, KEYFRAME - self.step % KEYFRAME)
+            limit = min(target - self.step, max(1, self._next_keyframe() - self.step))
             r = self.run.run(limit)
             if isinstance(r, api.NeedsOracle):
                 answer = self.answers.get(self.step)
@@ -137,7 +143,7 @@ class DebugRun:
                 return r
             elif isinstance(r, api.Failed):
                 return self._failed(r, limit, target)
-            if self.step % KEYFRAME == 0:
+            if self.step >= self._next_keyframe():
                 self._keyframe()
         return r
 

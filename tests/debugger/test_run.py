@@ -128,3 +128,17 @@ def test_time_travel_keeps_closure_state_consistent():
     assert r.printed == "=> 2501"
     run.goto(1200)
     assert run.advance(10**6).printed == "=> 2501"
+
+
+def test_keyframes_of_a_deep_recursion_cost_about_a_slot_per_step():
+    state = session("(define (deep n) (if (= n 0) 0 (+ 1 (deep (- n 1)))))")
+    run = DebugRun("(deep 60000)", api.serialize(state))
+    run.advance(100_000)
+    slots = sum(len(k.stack) for k in run.keyframes)
+    assert slots <= 2 * 100_000, slots
+    here = run.step
+    expected = run.view()
+    run.goto(here - 1)
+    run.goto(here)
+    assert run.view() == expected
+    assert run.advance(10**6).printed == "=> 60000"
