@@ -16,6 +16,7 @@ import random
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -26,6 +27,7 @@ sys.path.insert(0, str(HERE.parent))
 from bench.sessions import connect, percentile, start_daemon, timed_calls  # noqa: E402
 from omegad.lang import api  # noqa: E402
 from omegad.sessions.debugger import KEYFRAME, DebugRun  # noqa: E402
+from protocol import errors  # noqa: E402
 
 FIB = "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))"
 SPIN = "(define (spin n) (if (= n 0) 'done (spin (- n 1))))"
@@ -44,6 +46,8 @@ def daemon_figures(n_steps: int) -> dict:
         ex(FIB)
         ex(":debug (fib 25)")
         ping = timed_calls(c, "server.ping", {}, n_steps)
+        plain = timed_calls(c, "session.execute", {"session": "b", "command": "(+ 1 2)"},
+                            n_steps)
         step = timed_calls(c, "session.execute", {"session": "b", "command": ":step"}, n_steps)
         ex(":stop")
         direct, debugged = [], []
@@ -56,6 +60,28 @@ def daemon_figures(n_steps: int) -> dict:
             out = ex(":run")
             debugged.append(time.perf_counter() - t)
             assert "Result: 6765" in out, out
+        interrupt_ms = []
+        ex("(define (forever) (forever))")
+        for _ in range(5):
+            ex(":debug (forever)")
+            done = threading.Event()
+            ended: list[float] = []
+
+            def spin(done: threading.Event = done, ended: list[float] = ended) -> None:
+                with connect(sock, root) as c2:
+                    try:
+                        c2.call("session.execute", {"session": "b", "command": ":run"})
+                    except errors.RpcError:
+                        ended.append(time.perf_counter())
+                done.set()
+
+            threading.Thread(target=spin, daemon=True).start()
+            while not c.call("session.interrupt", {"session": "b"})["interrupted"]:
+                time.sleep(0.001)
+            t = time.perf_counter()
+            done.wait(10)
+            interrupt_ms.append(((ended[0] if ended else time.perf_counter()) - t) * 1000)
+            ex(":stop")
         c.close()
     finally:
         proc.terminate()
@@ -64,9 +90,11 @@ def daemon_figures(n_steps: int) -> dict:
     return {
         "step_round_trip_p50_ms": round(percentile(step, 0.5) * 1000, 3),
         "ping_round_trip_p50_ms": round(percentile(ping, 0.5) * 1000, 3),
+        "execute_1_plus_2_p50_ms": round(percentile(plain, 0.5) * 1000, 3),
         "fib20_direct_s": round(min(direct), 4),
         "fib20_debug_run_s": round(min(debugged), 4),
         "fib20_ratio_with_commit": round(min(debugged) / min(direct), 2),
+        "interrupt_run_max_ms": round(max(interrupt_ms), 2),
     }
 
 

@@ -309,6 +309,7 @@ class Debugger:
     recording: bool = True
     path: Path | None = None            # where it persists (beside the journal)
     llm_traces: dict[str, dict] = field(default_factory=dict)   # `:ask` traces, by id
+    saved: bytes = b""                  # what the last save wrote
 
     # -- what the commands share --------------------------------------------------------------
     def state_lines(self) -> list[str]:
@@ -374,7 +375,7 @@ class Debugger:
         }
         if run is not None:
             base = self.path.with_suffix(".base")
-            if run.saved_base is not base:
+            if run.saved_base != base:
                 _write(base, run.base)
                 run.saved_base = base
             data["run"] = {
@@ -384,7 +385,10 @@ class Debugger:
             }
             data["snapshots"] = {n: {"step": s.step, "timestamp": s.timestamp}
                                  for n, s in self.snapshots.items() if s.run is run}
-        _write(self.path, json.dumps(data).encode())
+        text = json.dumps(data).encode()
+        if text != self.saved:          # most commands change nothing worth a write
+            _write(self.path, text)
+            self.saved = text
 
     @classmethod
     def load(cls, path: Path) -> Debugger:
