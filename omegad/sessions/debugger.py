@@ -18,6 +18,7 @@ reference's `bin/omega-repl.ts`); step numbers are omega's own (DIVERGENCES C7).
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +36,8 @@ from omegad.lang.values import Pair, Sym
 
 if TYPE_CHECKING:
     from omegad.sessions.actor import Job, Reply, SessionActor
+
+log = logging.getLogger("omegad.sessions")
 
 KEYFRAME = 1_000        # steps between keyframes
 SLICE = 3_000           # steps between yields to trio while running
@@ -1077,6 +1080,18 @@ PREFIX = {
 
 # ---- the session summary and legacy batch files ------------------------------------------------
 
+def _needs_oracle(probe: api.ReplState, form: api.Form) -> bool:
+    """Evaluate `form` in the probe state; True when it would need the oracle."""
+    run = api.start(probe, form)
+    while True:
+        r = run.run(100_000)
+        if isinstance(r, api.NeedsOracle):
+            run.abandon()
+            return True
+        if not isinstance(r, api.Running):
+            return False
+
+
 def summary(actor: SessionActor) -> dict[str, Any]:
     """The debugger's part of `session.open` (the reference's `-s NAME` block)."""
     dbg = debugger_of(actor)
@@ -1110,10 +1125,16 @@ async def import_legacy(actor: SessionActor, job: Job) -> None:
         defs = [d for d in data.get("defs", []) if isinstance(d, str)]
     except (OSError, ValueError, AttributeError):
         return
+    probe = api.deserialize(api.serialize(actor.state))
     for code in defs:
         for form in api.parse_inputs(code):
-            if form.error is None:
-                await actor._evaluate_form(form, Reply(), job)
+            if form.error is not None:
+                continue
+            if _needs_oracle(probe, form):   # no receipts here: never call a provider
+                log.warning("session %s: legacy define skipped (it calls the oracle): %s",
+                            actor.name, form.text)
+                continue
+            await actor._evaluate_form(form, Reply(), job)
     dbg = debugger_of(actor)
     dbg.recording = bool(data.get("recordingEnabled", True))
     dbg.next_id = int(data.get("nextBreakpointId", 1))

@@ -120,3 +120,12 @@ def test_debugger_state_survives_a_daemon_restart(start_daemon, home):
     assert omegacli(home, "-s", "keep", "-c", ":record on") == ["Recording: ON"]
     restored = omegacli(home, "-s", "keep", "-c", ":restore mid")
     assert restored[0] == "Loaded snapshot 'mid' (step 12)"
+
+
+def test_a_legacy_define_that_needs_the_oracle_is_skipped_not_called(daemon, home):
+    legacy = {"defs": ["(define a 1)", '(define b (effect infer.op "x"))', "(define c (+ a 1))"],
+              "debugMode": False, "stepCount": 0, "traceLength": 0, "breakpoints": [],
+              "nextBreakpointId": 1, "recordingEnabled": True}
+    (home / ".omega-sessions" / "repl-orc.json").write_text(json.dumps(legacy))
+    assert omegacli(home, "-s", "orc", "-c", "(list a c)") == ["=> (1 2)"]
+    assert omegacli(home, "-s", "orc", "-c", "b")[0].startswith("error: ")
