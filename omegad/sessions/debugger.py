@@ -158,7 +158,7 @@ class DebugRun:
             self.m.steps += 1
             self.result, self.end_step = r, self.step
             return r
-        before, muted = self.step, self.muted
+        before, muted, last = self.step, self.muted, r
         self._restore(self.keyframes[0])
         self.muted = True
         try:
@@ -344,9 +344,9 @@ class Debugger:
             if bp.type == "step" and run.step == bp.condition:
                 return bp
             if bp.type in ("expr", "effect"):
-                c = c or run.view()[0]
-                if not c.startswith("Expr: "):
+                if run.m.ctl is None or not run.active:   # a value: no expression to match
                     continue
+                c = c or control_summary(run.m)
                 tag, arg = tag_of(c)
                 if bp.type == "expr" and (bp.condition == tag or (
                         tag in ("Define", "Var") and arg == bp.condition)):
