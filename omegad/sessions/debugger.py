@@ -563,9 +563,9 @@ async def _finish(actor: SessionActor, job: Job, dbg: Debugger, run: DebugRun,
                  f"Trace: {run.trace_end + 1} steps recorded. "
                  "Use :trace to view, :goto N to jump."])
     if not run.committed:
-        run.committed = True
         answers = [run.answers[k] for k in sorted(run.answers)]
         await actor.commit_debug(run.form, answers, job)
+        run.committed = True        # (an interrupted commit is retried when DONE comes again)
 
 
 def _ended(dbg: Debugger, run: DebugRun, reply: Reply) -> None:
