@@ -30,6 +30,7 @@ import trio
 
 from omegad.lang import api, decode_value
 from omegad.lang.api import rollback
+from omegad.lang.checkpoint import _get, _set
 from omegad.lang.machine import perform_go
 from omegad.lang.printer import write_str
 from omegad.lang.values import Pair, Sym
@@ -57,6 +58,7 @@ class Keyframe:
     ctl: Any
     val: Any
     choices: tuple
+    alloc: int = 0
 
 
 class DebugRun:
@@ -69,7 +71,13 @@ class DebugRun:
         self.form = api.parse_inputs(code)[0]
         self.run = api.start(self.state, self.form, output_sink=self._sink, nested=True)
         self.answers: dict[int, Any] = dict(answers or {})   # step -> oracle response
-        self.keyframes: list[Keyframe] = []
+        self.keyframes: list[Keyframe] = []   # consistent with the live state, ≤ its step
+        # After a rewind the steps beyond it are not lost: the live state equals the original
+        # run up to `anchor`; `future` holds the original keyframes after it and `redo` the
+        # original changes from the anchor's undo position on, (target, key, old, new) each.
+        self.anchor: Keyframe | None = None
+        self.future: list[Keyframe] = []
+        self.redo: list[tuple] = []
         self.out: list[str] = []
         self.muted = False
         self.result: api.Done | api.Failed | None = None     # how the run ended, at end_step
@@ -100,7 +108,7 @@ class DebugRun:
     def _keyframe(self) -> None:
         m = self.m
         kf = Keyframe(m.steps, len(self.state.undo), tuple(m.stack), m.ctl, m.val,
-                      tuple(m.choices))
+                      tuple(m.choices), m.alloc)
         if self.keyframes and self.keyframes[-1].step >= kf.step:
             return
         self.keyframes.append(kf)
@@ -111,19 +119,72 @@ class DebugRun:
         kf = self.keyframes[-1]
         return kf.step + max(KEYFRAME, len(kf.stack))
 
-    def _restore(self, kf: Keyframe) -> None:
-        """Back to a keyframe. Later keyframes are dropped: re-stepping makes new objects (frames,
-        closures), and a later keyframe's stack would mix them with the old ones."""
-        del self.keyframes[self.keyframes.index(kf) + 1:]
+    def _set_machine(self, kf: Keyframe) -> None:
         m = self.m
-        rollback(self.state, kf.undo)
         m.stack[:] = kf.stack
         m.ctl, m.val = kf.ctl, kf.val
         m.choices[:] = kf.choices
-        m.steps = kf.step
+        m.steps, m.alloc = kf.step, kf.alloc
         m.done = False
         self.run.finished = None
         self.run.pending = None
+
+    def _reset(self) -> None:
+        """Back to step 0 after an error (which rolled every change of the copy back)."""
+        self.anchor, self.future, self.redo = None, [], []
+        del self.keyframes[1:]
+        self._set_machine(self.keyframes[0])
+
+    def _rollback_keeping(self, to: int) -> list[tuple]:
+        """Roll the live undo log back to `to`, returning what it undid as redo entries."""
+        undo, out = self.state.undo, []
+        while len(undo) > to:
+            target, key, old = undo.pop()
+            out.append((target, key, old, _get(target, key)))
+            _set(target, key, old)
+        out.reverse()
+        return out
+
+    def _rewind(self, target: int) -> None:
+        """Back to the latest keyframe at or before `target`, keeping the original run beyond
+        it as the future. Keyframes the live state re-stepped past it are dropped: re-stepping
+        makes new objects (frames, closures), which their stacks would mix with the old ones."""
+        kf = [k for k in self.keyframes if k.step <= target][-1]
+        a = self.anchor
+        if a is None or kf.step < a.step:
+            if a is not None:
+                rollback(self.state, a.undo)          # the re-stepped part: nothing to keep
+            kept = self._rollback_keeping(kf.undo)
+            after = [k for k in self.keyframes
+                     if kf.step < k.step <= (a.step if a is not None else self.step)]
+            self.redo = kept + (self.redo if a is not None else [])
+            self.future = after + (self.future if a is not None else [])
+            self.anchor = kf
+        else:
+            rollback(self.state, kf.undo)
+        self.keyframes = [k for k in self.keyframes if k.step <= kf.step]
+        self._set_machine(kf)
+
+    def _leap(self, target: int) -> None:
+        """Forward to the latest original keyframe at or before `target` by redoing the original
+        changes (no re-stepping), when the future holds one past the live step."""
+        a = self.anchor
+        ahead = [k for k in self.future if self.step < k.step <= target]
+        if a is None or not ahead:
+            return
+        j = ahead[-1]
+        rollback(self.state, a.undo)
+        n = j.undo - a.undo
+        undo = self.state.undo
+        for target_, key, old, new in self.redo[:n]:
+            undo.append((target_, key, old))
+            _set(target_, key, new)
+        del self.redo[:n]
+        self.keyframes = [k for k in self.keyframes if k.step <= a.step] + \
+            [k for k in self.future if k.step <= j.step]
+        self.future = [k for k in self.future if k.step > j.step]
+        self.anchor = j
+        self._set_machine(j)
 
     def advance(self, n: int):
         """Up to n steps (stopping at an oracle call, the end or an error). Returns the last
@@ -159,7 +220,8 @@ class DebugRun:
             self.result, self.end_step = r, self.step
             return r
         before, muted, last = self.step, self.muted, r
-        self._restore(self.keyframes[0])
+        self.result, self.end_step = None, None     # found again, one step at a time
+        self._reset()
         self.muted = True
         try:
             self.advance(before - self.step)
@@ -176,13 +238,13 @@ class DebugRun:
 
     def goto(self, target: int) -> None:
         """Move to step `target` (0 ≤ target ≤ the furthest step reached)."""
-        if target < self.step or (self.result is not None and self.step >= (self.end_step or 0)):
-            failed = isinstance(self.result, api.Failed) and self.step >= (self.end_step or 0)
-            usable = [k for k in self.keyframes if k.step <= target]
-            kf = self.keyframes[0] if failed else usable[-1]
-            if failed:
-                self.run.finished = None
-            self._restore(kf)
+        at_end = self.result is not None and self.step >= (self.end_step or 0)
+        if at_end and isinstance(self.result, api.Failed):
+            self._reset()
+        elif target < self.step or at_end:
+            self._rewind(target)
+        if target > self.step:
+            self._leap(target)
         self.muted = True
         try:
             self.advance(target - self.step)
