@@ -3,9 +3,12 @@
 A debug run evaluates one expression on a *copy* of the session's state (DESIGN "Debugger"), one
 machine step at a time. Time travel does not keep a state per step: a run keeps a keyframe (the
 continuation stack, control, value, amb choices and the length of the undo log) every `KEYFRAME`
-steps; going back restores the nearest keyframe at or before the target (rolling the copy's undo
-log back to it) and re-steps from there. Oracle answers are recorded by step, so re-stepping
-never calls the oracle again. A trace of a million steps costs a thousand keyframes.
+steps (or every `depth` steps when the stack is deeper); going back restores the nearest
+keyframe at or before the target (rolling the copy's undo log back to it, and keeping what it
+undid as a redo log) and re-steps from there; going forward again redoes the original changes
+up to the nearest original keyframe instead of re-stepping. So any `:goto` costs at most about
+KEYFRAME steps. Oracle answers are recorded by step, so re-stepping never calls the oracle
+again. A trace of a million steps costs a thousand keyframes (measured: bench/debugger.py).
 
 When the run reaches DONE for the first time its expression is committed to the session as one
 journaled input (`SessionActor.commit_debug`), answering oracle calls from the recorded answers;
