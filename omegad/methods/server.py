@@ -34,7 +34,21 @@ async def hello(p: m.HelloParams, conn: Connection) -> m.HelloResult:
         pid=os.getpid(),
         capabilities=CAPABILITIES,
         session_dir=str(conn.session_dir),
+        oracle=oracle_description(conn.env),
     )
+
+
+def oracle_description(env: dict[str, str]) -> str:
+    """Which oracle a connection's commands use, as `server.hello` and `server.status` show it:
+    the adapter, model and server, never a key."""
+    from omegad.oracle.select import choice_from_env, describe, oracle_from_env
+
+    text = describe(oracle_from_env(env))
+    if text == "scripted" and choice_from_env(env) == "scripted" and not (
+            env.get("OMEGA_ORACLE") or env.get("OMEGA_SCRIPTED_ORACLE") == "1"):
+        return "scripted (no provider configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY "\
+               "or OMEGA_ORACLE)"
+    return text
 
 
 @method("server.ping", inline=lambda p: not p.delay)
@@ -66,6 +80,7 @@ async def status(p: m.StatusParams, conn: Connection) -> m.StatusResult:
             session_dir=str(c.session_dir) if c.session_dir else None,
             in_flight=len(c.in_flight),
             connected_seconds=round(now - c.connected_at, 3),
+            oracle=oracle_description(c.env),
         )
         for c in daemon.connections.values()
     ]
