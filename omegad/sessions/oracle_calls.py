@@ -30,6 +30,7 @@ from omegad.lang.effects import response_value
 from omegad.lang.printer import write_str
 from omegad.oracle.base import Oracle, OracleError
 from omegad.oracle.provider import Exchange, ToolError
+from omegad.oracle.receipts import append_receipt
 from omegad.persist import events as ev
 from omegad.sessions import engine
 from omegad.sessions.timeline import Checkpoint
@@ -81,9 +82,9 @@ class JournaledOracle:
         response = await self.oracle.call(request)
         ms = round((time.perf_counter() - started) * 1000)
         shown = write_str(response_value(request.op, response))
-        a.receipts[key] = {"key": key, "request": msgspec.to_builtins(request),
-                           "response": msgspec.to_builtins(response), "timestamp": ev.now_ms(),
-                           "durationMs": ms}
+        keep(a, {"key": key, "request": msgspec.to_builtins(request),
+                 "response": msgspec.to_builtins(response), "timestamp": ev.now_ms(),
+                 "durationMs": ms})
         a._write([ev.llm_resp_event(a.seq, d, shown, ms, key)])
         return response
 
@@ -108,7 +109,7 @@ class SessionHost:
         tokens = exchange.tokens(data)
         if tokens is not None:
             receipt["tokens"] = tokens
-        a.receipts[key] = receipt
+        keep(a, receipt)
         a._write([ev.llm_resp_event(a.seq, d, shown, ms, key)])
         return data
 
@@ -159,6 +160,12 @@ def observe(state: api.ReplState, defs: list[str], what: str) -> Any:
     return {"what": what, "note": "the session is paused at an oracle call"}
 
 
+def keep(actor: SessionActor, receipt: dict[str, Any]) -> None:
+    """A receipt for the index, and at once in `<name>.receipts` (it survives a crash)."""
+    actor.receipts[receipt["key"]] = receipt
+    append_receipt(actor.store.receipts(actor.name), receipt)
+
+
 def checkpoint(actor: SessionActor, depth: int, control: str) -> None:
     """An `llm_boundary` checkpoint: the session's committed state, reachable by goto/resume."""
     seq = actor.seq
@@ -196,8 +203,8 @@ def mock_effect(actor: SessionActor, text: str, reply: Reply) -> bool:
                   ev.effect_event(seq + 1, 1, op, args_preview([args])),
                   ev.llm_req_event(seq + 2, 1, "mock-llm", args, key),
                   ev.llm_resp_event(seq + 3, 1, value, 0, key)])
-    actor.receipts[key] = {"key": key, "request": request, "response": {"content": value},
-                           "timestamp": ev.now_ms(), "durationMs": 0}
+    keep(actor, {"key": key, "request": request, "response": {"content": value},
+                 "timestamp": ev.now_ms(), "durationMs": 0})
     checkpoint(actor, 1, control)
     actor._write([ev.resume_event(actor.seq, 1, value), ev.result_event(actor.seq + 1, control)])
     actor.control = control

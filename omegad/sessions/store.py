@@ -25,8 +25,11 @@ class SessionStore:
     def restores(self, name: str) -> Path:
         return self.sessions / f"{name}.restores"
 
+    def receipts(self, name: str) -> Path:
+        return self.sessions / f"{name}.receipts"
+
     def files(self, name: str) -> list[Path]:
-        return [self.journal(name), self.index(name), self.restores(name)]
+        return [self.journal(name), self.index(name), self.restores(name), self.receipts(name)]
 
     def names(self) -> list[str]:
         """Every session with a journal, in the byte order of file names (as the reference)."""
