@@ -208,6 +208,13 @@ def cmd_session(args: argparse.Namespace) -> int:
     from omegacli import sessions
 
     sock, named = socket_of(args)
+    batch = args.cmd is not None or args.file is not None
+    interactive = args.command == "repl" or not batch and args.s_session is None
+    if interactive and sys.stdin.isatty():
+        from omegacli import repl  # prompt_toolkit: only on this path
+
+        args.session = getattr(args, "session", None)
+        return repl.main(args, sock, named)
     try:
         client, _ = autostart.connect(
             sock, autostart=not args.no_autostart, session_dir=args.session_dir, socket_named=named
@@ -219,8 +226,7 @@ def cmd_session(args: argparse.Namespace) -> int:
         return EXIT_RPC_ERROR
     with client:
         try:
-            batch = args.cmd is not None or args.file is not None
-            if args.command == "repl" or not batch and args.s_session is None:
+            if interactive:
                 args.session = getattr(args, "session", None)
                 return sessions.cmd_repl(client, args)
             args.session = args.s_session

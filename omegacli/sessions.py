@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from omegacli.client import Client
-from omegacli.inputs import file_forms, piped_inputs
+from omegacli.inputs import file_forms, piped_inputs, with_paths
 from protocol import errors
 
 
@@ -27,7 +27,7 @@ def run_inputs(client: Client, session: str, inputs: Iterable[str], timeout: flo
         try:
             result = call_interruptible(
                 client, "session.execute",
-                {"session": session, "command": text, "piped": piped}, timeout,
+                {"session": session, "command": with_paths(text), "piped": piped}, timeout,
             )
         except errors.RpcError as e:
             print(f"error: {e.message}", flush=True)
@@ -43,26 +43,10 @@ def run_inputs(client: Client, session: str, inputs: Iterable[str], timeout: flo
 
 
 def cmd_repl(client: Client, args: argparse.Namespace) -> int:
+    """Piped `repl`: stdin cut into inputs as the reference does (a terminal gets omegacli.repl)."""
     session = args.session or "current"
-    if sys.stdin.isatty():
-        return _line_repl(client, session, args.timeout)
     sys.stdin.reconfigure(encoding="utf-8", errors="replace")
     return run_inputs(client, session, piped_inputs(sys.stdin), args.timeout)[1]
-
-
-def _line_repl(client: Client, session: str, timeout: float | None) -> int:
-    """A plain terminal loop (the prompt_toolkit REPL replaces it)."""
-
-    def lines() -> Iterable[str]:
-        prompt = "Ω> "
-        while True:
-            try:
-                yield input(prompt)
-            except EOFError:
-                print("\nGoodbye!")
-                return
-
-    return run_inputs(client, session, piped_inputs(lines()), timeout, piped=False)[1]
 
 
 def cmd_batch(client: Client, args: argparse.Namespace) -> int:
@@ -85,7 +69,9 @@ def cmd_batch(client: Client, args: argparse.Namespace) -> int:
             _discard(client, session)
     if args.json:
         info = client.call("session.open", {"session": session}) if args.session else None
-        doc = {"session": args.session, **meta, "debugMode": False, "stepCount": 0,
+        debug = bool(info and info.get("debug_mode"))
+        doc = {"session": args.session, **meta, "debugMode": debug,
+               "stepCount": info.get("step_count", 0) if info else 0,
                "defsCount": info["definitions"] if info else 0, "output": "\n".join(outputs)}
         if args.session is None:
             del doc["session"]
@@ -101,7 +87,7 @@ def _execute_all(client: Client, session: str, inputs: list[str], timeout: float
     outputs = []
     for text in inputs:
         result = call_interruptible(client, "session.execute",
-                                    {"session": session, "command": text}, timeout)
+                                    {"session": session, "command": with_paths(text)}, timeout)
         if result["output"]:
             outputs.append(result["output"])
         session = result["session"]
@@ -122,6 +108,10 @@ def cmd_show(client: Client, args: argparse.Namespace) -> int:
     info = client.call("session.open", {"session": args.session})
     print(f"Session '{args.session}' loaded.")
     print(f"  Definitions: {info['definitions']}")
-    print("  Debug mode: false")
-    print("  Breakpoints: 0")
+    debug = bool(info.get("debug_mode"))
+    print(f"  Debug mode: {'true' if debug else 'false'}")
+    if debug:
+        print(f"  Step count: {info.get('step_count', 0)}")
+        print(f"  Trace length: {info.get('trace_length', 0)}")
+    print(f"  Breakpoints: {info.get('breakpoints', 0)}")
     return 0

@@ -101,6 +101,14 @@ class ShutdownResult(Result):
     stopping: bool = True
 
 
+class FlushParams(Params):
+    pass
+
+
+class FlushResult(Result):
+    sessions: int  # sessions in memory whose files were flushed
+
+
 # --- rpc.* and $/ -------------------------------------------------------------------------------
 
 
@@ -164,6 +172,11 @@ class OpenResult(Result):
     seq: int  # the session's next journal seq
     lease_holder: str | None
     definitions: int  # top-level definitions in effect
+    oracle: str = ""  # the oracle this connection's commands use (scripted, rules, …)
+    debug_mode: bool = False  # a debug run is paused at a step (`:debug`)
+    step_count: int = 0  # the debugger's current step
+    trace_length: int = 0  # steps the debugger's trace holds
+    breakpoints: int = 0  # breakpoints set in the session
 
 
 class ExecuteParams(SessionParams):
@@ -244,11 +257,17 @@ class CompleteResult(Result):
 
 
 class OutputNotice(Params):
-    """`session.output` notification: text a running command printed, streamed as it happens."""
+    """`session.output` notification: text a running command printed, streamed as it happens.
+
+    `kind` says what the text is: `display` output, the `input` a client sent (the command, as
+    it starts running), or the command's `result` lines (`=> …`, `error: …`, a `:` command's
+    text) in the order they are printed. Every attached client gets all three, so a client can
+    follow the session as it happens; `client` names the client whose command it is."""
 
     session: str
     text: str
     client: str
+    kind: Literal["display", "input", "result"] = "display"
 
 
 # --- the table ----------------------------------------------------------------------------------
@@ -286,6 +305,12 @@ _method(
     ShutdownParams,
     ShutdownResult,
     "Stop the daemon gracefully: in-flight requests are answered, files flushed.",
+)
+_method(
+    "server.flush",
+    FlushParams,
+    FlushResult,
+    "Write every session's index and fsync every file; returns when it is all on disk.",
 )
 _method(
     "rpc.discover",

@@ -64,6 +64,12 @@ def read_journal(path: Path) -> JournalView:
     return view
 
 
+class JournalChanged(OSError):
+    def __init__(self, path: Path, expected: int) -> None:
+        super().__init__(0, f"{path.name} was changed by another program (expected {expected}"
+                            " bytes); not writing over it")
+
+
 class JournalWriter:
     """Appends encoded events to one journal file; tracks the next seq and the byte offset.
 
@@ -75,7 +81,6 @@ class JournalWriter:
         self.next_seq = next_seq
         self.size = size
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self.dirty = False
 
     @classmethod
     def create(cls, path: Path, header: Event) -> JournalWriter:
@@ -92,7 +97,12 @@ class JournalWriter:
         return cls(path, view.next_seq, view.size)
 
     def write(self, events: list[Event]) -> list[int]:
-        """Append events; returns the byte offset at which each one's line starts."""
+        """Append events; returns the byte offset at which each one's line starts.
+
+        Refuses (JournalChanged) when the file is no longer as we left it: another program (the
+        reference REPL truncates `current.jsonl`) wrote it, and appending would corrupt both."""
+        if os.fstat(self._fd).st_size != self.size:
+            raise JournalChanged(self.path, self.size)
         offsets: list[int] = []
         chunks: list[bytes] = []
         pos = self.size
@@ -108,13 +118,12 @@ class JournalWriter:
         while written < len(blob):
             written += os.write(self._fd, blob[written:])
         self.size = pos
-        self.dirty = True
         return offsets
 
     def fsync(self) -> None:
-        if self.dirty:
+        # No "clean" shortcut: a write may land while another thread's fsync runs.
+        if self._fd >= 0:
             os.fsync(self._fd)
-            self.dirty = False
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -18,14 +18,16 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from omegad.lang import api
-from omegad.lang.serialize import serialize
+from omegad.lang.serialize import serialize, serialize_delta
+from omegad.oracle.receipts import read_receipts
 from omegad.persist import events as ev
-from omegad.persist.index import CheckpointEntry, IndexInfo, write_index
+from omegad.persist.checkpoints import ADOPTED, DELTA, FULL, FULL_EVERY, CheckpointFile, Record
+from omegad.persist.index import CheckpointEntry, IndexInfo, read_index, write_index
 from omegad.persist.journal import JournalWriter, read_journal
-from omegad.persist.restores import Restore, append_restore, read_restores
 from omegad.sessions import engine
 from omegad.sessions.oracle_calls import JournaledOracle, mock_effect
 from omegad.sessions.replay import replay
+from omegad.sessions.states import FileStates, LayeredStates
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Checkpoint, Timeline
 from protocol import errors
@@ -60,9 +62,11 @@ class Reply:
     error: str | None = None
     should_exit: bool = False
     session: str | None = None
+    unsent: list[str] = field(default_factory=list)  # lines not yet streamed as `result`
 
     def line(self, text: str) -> None:
         self.text.append(text + "\n")
+        self.unsent.append(text + "\n")
 
     def lines(self, lines: list[str]) -> None:
         for text in lines:
@@ -84,7 +88,9 @@ class SessionActor:
         self.journal: JournalWriter | None = None
         self.header: dict[str, Any] | None = None
         self.checkpoints: list[Checkpoint] = []
-        self.states: dict[int, engine.Snapshot] = {}  # own checkpoint seq -> its state
+        self.states = LayeredStates({}, None)  # own checkpoint seq -> its state
+        self.ckpt: CheckpointFile | None = None
+        self._serialized: tuple[api.ReplState, object] | None = None  # (state, its checkpoint)
         self.receipts: dict[str, Any] = {}
         self.loaded: Timeline | None = None
         self.loaded_states: dict[int, engine.Snapshot] = {}
@@ -98,32 +104,39 @@ class SessionActor:
         self._opened = trio.Event()
         self.open_error: errors.RpcError | None = None
         self.closed = False
+        self.debug: Any = None          # the stepping debugger (debugger.py), made on first use
+        self.legacy: Any = None         # a legacy batch file to import before the next job
+        self._answers: list[Any] | None = None  # oracle answers a committed debug run replays
 
     # --- life -------------------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Bring the session up from its journal (or start one)."""
+        """Bring the session up: its last saved state, then any journal inputs after it."""
         path = self.store.journal(self.name)
         view = read_journal(path)
         if view.torn:
-            log.warning("session %s: cut a torn tail of %d bytes", self.name, view.torn)
+            log.warning("session %s: cut a torn journal tail of %d bytes", self.name, view.torn)
+        self.ckpt = CheckpointFile.open(self.store.ckpt(self.name))
+        if self.ckpt.cut:
+            log.warning("session %s: cut a torn checkpoint tail of %d bytes", self.name,
+                        self.ckpt.cut)
         if view.header is None and not view.events:
             self.header = ev.header(self.name)
             self.journal = JournalWriter.create(path, self.header)
             return
         self.header = view.header
         self.journal = JournalWriter.open_existing(path, view)
-        timeline = Timeline(self.name, view.header, view.events, _checkpoints(view), {})
-        from omegad.sessions.timeline import read_timeline
-
-        full = read_timeline(self.store.sessions, self.name)
-        if full is not None:
-            timeline.receipts = full.receipts
-        self.receipts = dict(timeline.receipts)
-        self.checkpoints = timeline.checkpoints
-        restores = read_restores(self.store.restores(self.name))
-        rebuilt = await replay(timeline, self.manager.fallback_oracle, restores)
-        self.state, self.control, self.states = rebuilt.state, rebuilt.control, rebuilt.at
+        index = self.store.index(self.name)
+        self.receipts = read_index(index).receipts if index.exists() else {}
+        self.receipts = {**read_receipts(self.store.receipts(self.name)), **self.receipts}
+        self.checkpoints = _checkpoints(view)
+        timeline = Timeline(self.name, view.header, view.events, self.checkpoints, self.receipts)
+        saved = FileStates(self.ckpt)
+        latest = saved.latest()
+        start, after = latest if latest is not None else (None, -1)
+        rebuilt = await replay(timeline, self.manager.fallback_oracle, start, after)
+        self.state, self.control = rebuilt.state, rebuilt.control
+        self.states = LayeredStates(rebuilt.at, saved if latest is not None else None)
 
     async def ready(self) -> None:
         await self._opened.wait()
@@ -153,6 +166,7 @@ class SessionActor:
         try:
             with trio.CancelScope() as job.scope:
                 job.result = await self._execute(job)
+            await self.manager.persister.commit(*self.files())
             if job.scope.cancelled_caught:
                 job.error = errors.Interrupted("Interrupted: the command was interrupted")
         except errors.RpcError as e:
@@ -168,10 +182,13 @@ class SessionActor:
     def close(self) -> None:
         self._send.close()
         self.flush_index()
-        if self.journal is not None:
-            self.journal.fsync()
-            self.journal.close()
+        for f in self.files():
+            f.fsync()
+            f.close()
         self.closed = True
+
+    def files(self) -> list[Any]:
+        return [f for f in (self.journal, self.ckpt) if f is not None]
 
     # --- what the manager and methods call --------------------------------------------------------
 
@@ -257,13 +274,19 @@ class SessionActor:
     async def _execute(self, job: Job) -> m.ExecuteResult:
         started = time.perf_counter()
         reply = Reply()
+        if self.legacy is not None:
+            from omegad.sessions.debugger import import_legacy
+
+            await import_legacy(self, job)
         text = job.command.strip()
+        await self._broadcast(job.command, job, "input")
         if text.startswith(":"):
             from omegad.sessions.commands import run_command
 
             await run_command(self, text, reply, job)
         elif text:
             await self._evaluate_input(job.command, reply, job)
+        await self._stream_result(reply, job)
         return m.ExecuteResult(
             output=reply.output(), ok=reply.ok, value=reply.value, error=reply.error,
             seq=self.seq, should_exit=reply.should_exit,
@@ -302,9 +325,19 @@ class SessionActor:
             raise
         await flush_stream()
         self._finish_form(outcome, reply)
+        await self._stream_result(reply, job)
         if outcome.defined:
             self.state_defs.pop(outcome.defined, None)
             self.state_defs[outcome.defined] = code
+
+    async def commit_debug(self, form: api.Form, answers: list[Any], job: Job) -> None:
+        """A debug run reached DONE: its expression becomes one journaled input of the session,
+        its oracle calls answered (and journaled) from what the debug run was told."""
+        self._answers = list(answers)
+        try:
+            await self._evaluate_form(form, Reply(), job)
+        finally:
+            self._answers = None
 
     def _finish_form(self, outcome: engine.Outcome, reply: Reply) -> None:
         reply.line(outcome.line)
@@ -318,7 +351,8 @@ class SessionActor:
         self.control = outcome.control
         cp = Checkpoint(seq + 1, "manual", f"state-{seq + 1}", offsets[1])
         self.checkpoints.append(cp)
-        self.states[cp.seq] = engine.snapshot(self.state, self.control)
+        self.states.memory[cp.seq] = engine.snapshot(self.state, self.control)
+        self._save_state(cp.seq)
 
     def _oracle_for(self, job: Job, sink: Callable[[str], None]) -> engine.Oracle:
         """The connection's oracle, each call journaled with its receipts (oracle_calls.py)."""
@@ -327,16 +361,30 @@ class SessionActor:
     def _write(self, events: list[dict[str, Any]]) -> list[int]:
         assert self.journal is not None
         self.index_dirty = True
-        return self.journal.write(events)
+        try:
+            return self.journal.write(events)
+        except OSError as e:
+            log.error("session %s: journal write failed: %s", self.name, e)
+            raise errors.InternalError(f"could not write the journal: {e.strerror or e}") \
+                from None
 
-    async def _broadcast(self, text: str, job: Job) -> None:
+    async def _broadcast(self, text: str, job: Job, kind: str = "display") -> None:
         who = job.conn.client if job.conn is not None else ""
+        notice = m.OutputNotice(session=self.name, text=text, client=who, kind=kind)
         for conn in list(self.attached.values()):
             if conn.closed:
                 self.attached.pop(conn.id, None)
                 continue
-            await conn.notify("session.output",
-                              m.OutputNotice(session=self.name, text=text, client=who))
+            await conn.notify("session.output", notice)
+
+    async def _stream_result(self, reply: Reply, job: Job) -> None:
+        """Stream the lines printed since the last call (`=> …`, `error: …`, a command's text).
+        Shielded: the form is committed already, an interrupt must not land here."""
+        if reply.unsent:
+            text = "".join(reply.unsent)
+            reply.unsent.clear()
+            with trio.CancelScope(shield=True):
+                await self._broadcast(text, job, "result")
 
     # --- state changes that are not journal events ------------------------------------------------
 
@@ -348,8 +396,24 @@ class SessionActor:
 
     def _record_restore(self) -> None:
         """Keep the adopted state beside the journal, so a rebuild from disk gets it back."""
-        record = Restore(self.seq, self.control, serialize(self.state))
-        append_restore(self.store.restores(self.name), record)
+        self._save_state(self.seq - 1, adopted=True)
+
+    def _save_state(self, seq: int, adopted: bool = False) -> None:
+        """Append this state to the checkpoint file: a delta against the last one when it can."""
+        assert self.ckpt is not None
+        state = self.state
+        last = self._serialized
+        full = (adopted or last is None or last[0] is not state or state.ser is None
+                or self.ckpt.deltas_since_full() >= FULL_EVERY - 1)
+        data = serialize(state) if full else serialize_delta(state, last[1])
+        kind = ADOPTED if adopted else FULL if full else DELTA
+        try:
+            self.ckpt.append(Record(seq, kind, self.control, data))
+        except OSError as e:
+            log.error("session %s: checkpoint write failed: %s", self.name, e)
+            raise errors.InternalError(f"could not write the checkpoint file: {e.strerror}") \
+                from None
+        self._serialized = (state, state.head)
 
     # --- persistence ------------------------------------------------------------------------------
 

@@ -62,7 +62,8 @@ class JournaledOracle:
         a._write([ev.step_event(seq, d, f"effect:{request.op}"),
                   ev.effect_event(seq + 1, d, request.op, args_preview([request.prompt]))])
         try:
-            if getattr(self.oracle, "config", None) is not None:  # a provider: it exchanges
+            provider = getattr(self.oracle, "config", None) is not None
+            if provider and not a._answers:  # a provider: it exchanges
                 response = await self.oracle.call(request, SessionHost(self))
             else:
                 response = await self._answer(request)
@@ -79,7 +80,10 @@ class JournaledOracle:
         key = request.key()
         a._write([ev.llm_req_event(a.seq, d, self.oracle.name, request.prompt, key)])
         started = time.perf_counter()
-        response = await self.oracle.call(request)
+        if a._answers:  # a finished debug run, committed: what it was told then
+            response = a._answers.pop(0)
+        else:
+            response = await self.oracle.call(request)
         ms = round((time.perf_counter() - started) * 1000)
         shown = write_str(response_value(request.op, response))
         keep(a, {"key": key, "request": msgspec.to_builtins(request),
@@ -166,12 +170,27 @@ def keep(actor: SessionActor, receipt: dict[str, Any]) -> None:
     append_receipt(actor.store.receipts(actor.name), receipt)
 
 
-def checkpoint(actor: SessionActor, depth: int, control: str) -> None:
-    """An `llm_boundary` checkpoint: the session's committed state, reachable by goto/resume."""
+def checkpoint(actor: SessionActor, depth: int, control: str, reason: str = "llm_boundary",
+               between_inputs: bool = False) -> None:
+    """A checkpoint of the session's committed state (during an oracle call: the state before
+    the input), reachable by goto/resume now and, once in the checkpoint file, after a restart."""
     seq = actor.seq
-    offsets = actor._write([ev.checkpoint_event(seq, depth, "llm_boundary")])
-    actor.checkpoints.append(Checkpoint(seq, "llm_boundary", f"state-{seq}", offsets[0]))
+    offsets = actor._write([ev.checkpoint_event(seq, depth, reason)])
+    actor.checkpoints.append(Checkpoint(seq, reason, f"state-{seq}", offsets[0]))
     actor.states[seq] = engine.snapshot(actor.state, control)
+    if between_inputs or _only_a_delta(actor):
+        actor._save_state(seq)
+
+
+def _only_a_delta(actor: SessionActor) -> bool:
+    """While an input runs, the live state holds its uncommitted changes: the checkpoint file may
+    only get a delta then (the committed changes since the last record: none), never a full
+    record, which would serialize the live objects."""
+    from omegad.persist.checkpoints import FULL_EVERY
+
+    last = actor._serialized
+    return (last is not None and last[0] is actor.state and actor.state.ser is not None
+            and actor.ckpt is not None and actor.ckpt.deltas_since_full() < FULL_EVERY - 1)
 
 
 def args_preview(args: list[Any]) -> str:
@@ -197,7 +216,7 @@ def mock_effect(actor: SessionActor, text: str, reply: Reply) -> bool:
     control = json.dumps(value, ensure_ascii=False)
     seq = actor.seq
     actor._write([ev.input_event(seq, text.strip())])
-    checkpoint(actor, 0, actor.control)
+    checkpoint(actor, 0, actor.control, between_inputs=True)
     seq = actor.seq
     actor._write([ev.step_event(seq, 1, f"effect:{op}"),
                   ev.effect_event(seq + 1, 1, op, args_preview([args])),
@@ -205,13 +224,10 @@ def mock_effect(actor: SessionActor, text: str, reply: Reply) -> bool:
                   ev.llm_resp_event(seq + 3, 1, value, 0, key)])
     keep(actor, {"key": key, "request": request, "response": {"content": value},
                  "timestamp": ev.now_ms(), "durationMs": 0})
-    checkpoint(actor, 1, control)
+    checkpoint(actor, 1, control, between_inputs=True)
     actor._write([ev.resume_event(actor.seq, 1, value), ev.result_event(actor.seq + 1, control)])
     actor.control = control
-    seq = actor.seq
-    offsets = actor._write([ev.checkpoint_event(seq, 0, "manual")])
-    actor.checkpoints.append(Checkpoint(seq, "manual", f"state-{seq}", offsets[0]))
-    actor.states[seq] = engine.snapshot(actor.state, control)
+    checkpoint(actor, 0, control, "manual", between_inputs=True)
     reply.line(f"=> {control}")
     reply.ok, reply.value, reply.error = True, control, None
     return True

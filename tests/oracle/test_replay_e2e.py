@@ -5,6 +5,8 @@ import json
 import signal
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import session_client
 from tests.oracle.fakes import FakeProvider, openai_tool_call
 from tests.oracle.test_providers_e2e import execute, openai_env
@@ -28,7 +30,8 @@ def scripted_fake() -> FakeProvider:
     return fake
 
 
-def test_replay_after_a_restart_never_calls_the_provider(start_daemon, omega_env):
+@pytest.mark.parametrize("states", ["saved", "rebuilt from the journal"])
+def test_replay_after_a_restart_never_calls_the_provider(start_daemon, omega_env, states):
     fake = scripted_fake()
     env = openai_env(fake)
     first = start_daemon()
@@ -36,6 +39,8 @@ def test_replay_after_a_restart_never_calls_the_provider(start_daemon, omega_env
     assert first.stop() == 0
     fake.stop()
     assert len(fake.requests) == 2
+    if states != "saved":  # no checkpoint file: every input is re-evaluated from its receipts
+        (omega_env.session_dir / "sessions" / "r.ckpt").unlink()
     second = start_daemon()
     with session_client(second, omega_env.session_dir, env) as c:
         assert execute(c, "r", "(list before answer side after)")["output"] == "=> (1 7 5 12)"
@@ -82,6 +87,7 @@ def test_a_missing_receipt_is_reported_and_nothing_is_asked(start_daemon, omega_
     lines = (sessions / "r.receipts").read_text().splitlines()
     (sessions / "r.receipts").write_text(
         "".join(x + "\n" for x in lines if json.loads(x)["key"] != lost))
+    (sessions / "r.ckpt").unlink()  # so the inputs are re-evaluated
     second = start_daemon()
     with session_client(second, omega_env.session_dir, env) as c:
         assert execute(c, "r", "before")["output"] == "=> 1"

@@ -1,0 +1,126 @@
+"""Line editing for the REPL: when an input is complete, highlighting, completion, key bindings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+from prompt_toolkit.filters import has_completions
+from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.key_binding.key_processor import KeyPressEvent
+from prompt_toolkit.lexers import PygmentsLexer
+from pygments.lexers.lisp import SchemeLexer
+
+PROMPT = "Ω> "
+CONTINUATION = ".. "
+SYMBOL_CHARS = re.compile(r"[^\s()\[\]{}'`,\";]*$")
+
+
+def open_parens(text: str) -> int:
+    """How many parentheses are still open at the end of `text`. Those inside strings and `;`
+    comments do not count, nor `#\\(` characters; an unfinished string counts as one open."""
+    depth, i, n = 0, 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+            if i >= n:
+                return max(depth, 0) + 1
+        elif ch == ";":
+            while i < n and text[i] != "\n":
+                i += 1
+        elif ch == "#" and text.startswith("#\\", i):
+            i += 2
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        i += 1
+    return depth
+
+
+def is_complete(text: str) -> bool:
+    """Submit on Enter? Blank lines and `:` commands at once, expressions once balanced."""
+    stripped = text.strip()
+    return not stripped or stripped.startswith(":") or open_parens(text) <= 0
+
+
+def lexer() -> PygmentsLexer:
+    return PygmentsLexer(SchemeLexer)
+
+
+def key_bindings() -> KeyBindings:
+    kb = KeyBindings()
+
+    @kb.add("enter", filter=~has_completions)
+    def _(event: KeyPressEvent) -> None:
+        buf = event.current_buffer
+        if buf.document.is_cursor_at_the_end and is_complete(buf.text):
+            buf.validate_and_handle()
+        else:
+            buf.insert_text("\n" + "  " * max(open_parens(buf.document.text_before_cursor), 0))
+
+    @kb.add("escape", "enter")
+    def _(event: KeyPressEvent) -> None:  # Alt-Enter: submit as it is
+        event.current_buffer.validate_and_handle()
+
+    return kb
+
+
+# --- completion ---------------------------------------------------------------------------------
+
+Fetch = Callable[[str, dict], Awaitable[dict]]  # an RPC call: method, params -> result
+
+
+class ReplCompleter(Completer):
+    """`:` commands, session names after `:session load`, checkpoint seqs after `:session goto`,
+    bound names of the session otherwise. Asks the daemon each time (its answers are cheap)."""
+
+    def __init__(self, call: Fetch, session: Callable[[], str]):
+        self.call = call
+        self.session = session
+
+    def get_completions(self, document: Document, complete_event: CompleteEvent
+                        ) -> Iterable[Completion]:
+        return []  # only the async path is used (the daemon is asked)
+
+    async def get_completions_async(self, document: Document, complete_event: CompleteEvent
+                                    ) -> AsyncGenerator[Completion, None]:
+        try:
+            for c in await self.completions(document.text_before_cursor):
+                yield c
+        except Exception:  # the daemon is away or refused: no completions, never a crash
+            return
+
+    async def completions(self, before: str) -> list[Completion]:
+        line = before.lstrip()
+        if line.startswith(":"):
+            return await self._command(line)
+        word = SYMBOL_CHARS.search(before).group(0)
+        if not word:
+            return []
+        found = await self.call("session.complete", {"session": self.session(), "prefix": word})
+        return [Completion(n, -len(word)) for n in sorted(set(found["completions"]))]
+
+    async def _command(self, line: str) -> list[Completion]:
+        for verb, arguments in ((":session load ", self._sessions),
+                                (":session delete ", self._sessions),
+                                (":session goto ", self._seqs)):
+            if line.startswith(verb):
+                partial = line[len(verb):]
+                return [Completion(a, -len(partial)) for a in await arguments()
+                        if a.startswith(partial)]
+        found = await self.call("session.complete", {"session": self.session(), "prefix": line})
+        return [Completion(n, -len(line)) for n in found["completions"]]
+
+    async def _sessions(self) -> list[str]:
+        found = await self.call("session.list", {})
+        return [s["name"] for s in found["sessions"]]
+
+    async def _seqs(self) -> list[str]:
+        found = await self.call("session.checkpoints", {"session": self.session()})
+        return [str(c["seq"]) for c in found["checkpoints"]]
