@@ -8,6 +8,7 @@ import trio
 
 from omegad import __version__
 from omegad.dispatch import method
+from omegad.oracle.select import oracle_description
 from omegad.server import Connection
 from protocol import PROTOCOL_VERSION, errors
 from protocol import methods as m
@@ -37,18 +38,6 @@ async def hello(p: m.HelloParams, conn: Connection) -> m.HelloResult:
         oracle=oracle_description(conn.env),
     )
 
-
-def oracle_description(env: dict[str, str]) -> str:
-    """Which oracle a connection's commands use, as `server.hello` and `server.status` show it:
-    the adapter, model and server, never a key."""
-    from omegad.oracle.select import choice_from_env, describe, oracle_from_env
-
-    text = describe(oracle_from_env(env))
-    if text == "scripted" and choice_from_env(env) == "scripted" and not (
-            env.get("OMEGA_ORACLE") or env.get("OMEGA_SCRIPTED_ORACLE") == "1"):
-        return "scripted (no provider configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY "\
-               "or OMEGA_ORACLE)"
-    return text
 
 
 @method("server.ping", inline=lambda p: not p.delay)

@@ -1,11 +1,11 @@
 """Which oracle a connection gets from its settings, and what status shows of it."""
 
-from omegad.methods.server import oracle_description
+
 from omegad.oracle.anthropic import AnthropicOracle
 from omegad.oracle.openai import OpenAIOracle
 from omegad.oracle.rules import RulesOracle
 from omegad.oracle.scripted import ScriptedOracle
-from omegad.oracle.select import FailingOracle, oracle_from_env
+from omegad.oracle.select import FailingOracle, oracle_description, oracle_from_env
 
 
 def test_no_key_and_no_choice_is_the_scripted_oracle_and_says_so():
