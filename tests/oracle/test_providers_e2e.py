@@ -255,3 +255,28 @@ def test_receipt_keys_are_the_sha256_of_the_request(shared_daemon, tmp_path, fak
     assert hashlib.sha256(compact.encode()).hexdigest() == key
     assert receipt["request"]["body"] == fake.requests[0]["body"]
     assert receipt["response"]["content"] == "return 1" and receipt["tokens"] == 15
+
+
+def test_the_banner_says_which_oracle_answers(shared_daemon, tmp_path, fake):
+    with session_client(shared_daemon, tmp_path, {}) as plain, \
+            session_client(shared_daemon, tmp_path, openai_env(fake)) as configured:
+        assert plain.call("session.open", {"session": "b"})["oracle"] == (
+            "scripted (no provider configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY "
+            "or OMEGA_ORACLE)")
+        opened = configured.call("session.open", {"session": "b"})
+        assert opened["oracle"] == f"openai (gpt-4o at http://127.0.0.1:{fake.port}/v1)"
+
+
+def test_a_model_eval_that_calls_the_oracle_is_journaled_one_level_deeper(
+        shared_daemon, tmp_path, fake):
+    fake.answer(openai_tool_call("eval", {"expr": '(effect infer.op "inner")'}, "outer1"),
+                openai_tool_call("return", {"value": "5"}, "inner1"),
+                openai_tool_call("return", {"value": "6"}, "outer2"))
+    with session_client(shared_daemon, tmp_path, openai_env(fake)) as c:
+        assert execute(c, "n", '(effect infer.op "outer")')["output"] == "=> 6"
+    assert fake.requests[1]["body"]["messages"][1]["content"] == "inner"
+    assert fake.requests[2]["body"]["messages"][-1]["content"] == "5"
+    depths = [(e["type"], e["d"]) for e in journal(tmp_path, "n")
+              if e["type"] in ("effect", "llm_req", "resume")]
+    assert depths == [("effect", 1), ("llm_req", 1), ("effect", 2), ("llm_req", 2),
+                      ("resume", 2), ("llm_req", 1), ("resume", 1)]

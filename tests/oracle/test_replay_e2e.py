@@ -139,3 +139,26 @@ def test_mock_effects_journal_the_references_events_line_for_line(start_daemon, 
     fixture_index = json.loads(MOCK_FIXTURE.with_suffix(".index.json").read_text())
     assert {k: (r["request"], r["response"]) for k, r in index["receipts"].items()} == \
         {k: (r["request"], r["response"]) for k, r in fixture_index["receipts"].items()}
+
+
+def test_nested_calls_and_search_samples_replay_from_their_receipts(start_daemon, omega_env):
+    fake = FakeProvider().__enter__()
+    fake.answer(openai_tool_call("eval", {"expr": '(define inner (effect infer.op "in"))'}),
+                openai_tool_call("return", {"value": "5"}),
+                openai_tool_call("return", {"value": "6"}),
+                *[openai_tool_call("return", {"value": str(i)}) for i in range(8)])
+    env = openai_env(fake, OMEGA_SEARCH_CONCURRENCY="1")
+    first = start_daemon()
+    with session_client(first, omega_env.session_dir, env) as c:
+        assert execute(c, "n", '(define outer (effect infer.op "out"))')["output"] == "=> outer"
+        execute(c, "n", '(define d (effect search.op "pick"))')
+    assert first.stop() == 0
+    fake.stop()
+    (omega_env.session_dir / "sessions" / "n.ckpt").unlink()
+    second = start_daemon()
+    with session_client(second, omega_env.session_dir, env) as c:
+        assert execute(c, "n", "(list outer inner)")["output"] == "=> (6 5)"
+        assert execute(c, "n", "d")["output"] == "=> <dist 8>"
+    assert second.stop() == 0
+    assert "not replayed" not in second.stderr
+    assert len(fake.requests) == 11
