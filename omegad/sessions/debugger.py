@@ -491,12 +491,13 @@ async def _go(actor: SessionActor, job: Job, reply: Reply, dbg: Debugger, limit:
 async def _dispatch(actor: SessionActor, job: Job, run: DebugRun, request: Any,
                     reply: Reply) -> bool:
     """Ask the session's oracle (the connection's provider) and resume the run with its answer."""
+    from omegad.oracle.base import OracleError
     from omegad.sessions.engine import OracleFailure
 
     oracle = actor.manager.oracle_for(job.conn)
     try:
         response = await oracle.call(request)
-    except OracleFailure as e:
+    except (OracleFailure, OracleError) as e:  # a provider's error: its status and message
         run.run.resume_error(str(e))
         run.result, run.end_step = run.run.finished, run.step
         return False

@@ -280,3 +280,11 @@ def test_a_model_eval_that_calls_the_oracle_is_journaled_one_level_deeper(
               if e["type"] in ("effect", "llm_req", "resume")]
     assert depths == [("effect", 1), ("llm_req", 1), ("effect", 2), ("llm_req", 2),
                       ("resume", 2), ("llm_req", 1), ("resume", 1)]
+
+
+def test_a_provider_error_in_the_debugger_is_an_error_line(shared_daemon, tmp_path, fake):
+    fake.answer(error(401, "Incorrect API key provided", "invalid_request_error"))
+    with session_client(shared_daemon, tmp_path, openai_env(fake)) as c:
+        execute(c, "dbg", ':debug (effect infer.op "x")')
+        out = execute(c, "dbg", ":run")["output"]
+    assert "error: openai: HTTP 401: Incorrect API key provided" in out, out
