@@ -288,3 +288,12 @@ def test_a_provider_error_in_the_debugger_is_an_error_line(shared_daemon, tmp_pa
         execute(c, "dbg", ':debug (effect infer.op "x")')
         out = execute(c, "dbg", ":run")["output"]
     assert "error: openai: HTTP 401: Incorrect API key provided" in out, out
+
+
+def test_two_clients_on_one_session_each_use_their_own_settings(shared_daemon, tmp_path, fake):
+    fake.answer(openai_tool_call("return", {"value": "from the model"}))
+    with session_client(shared_daemon, tmp_path, openai_env(fake)) as a, \
+            session_client(shared_daemon, tmp_path, {"OMEGA_SCRIPTED_ORACLE": "1"}) as b:
+        assert execute(a, "both", '(effect infer.op "q")')["output"] == '=> "from the model"'
+        assert execute(b, "both", '(effect infer.op "q")')["output"] == "=> 42"
+    assert len(fake.requests) == 1
