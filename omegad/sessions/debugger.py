@@ -1078,10 +1078,14 @@ async def import_legacy(actor: SessionActor, job: Job) -> None:
         defs = [d for d in data.get("defs", []) if isinstance(d, str)]
     except (OSError, ValueError, AttributeError):
         return
-    for code in defs:
-        for form in api.parse_inputs(code):
-            if form.error is None:
-                await actor._evaluate_form(form, Reply(), job)
+    actor.reevaluating = True  # no provider is asked anew (oracle_calls.py)
+    try:
+        for code in defs:
+            for form in api.parse_inputs(code):
+                if form.error is None:
+                    await actor._evaluate_form(form, Reply(), job)
+    finally:
+        actor.reevaluating = False
     dbg = debugger_of(actor)
     dbg.recording = bool(data.get("recordingEnabled", True))
     dbg.next_id = int(data.get("nextBreakpointId", 1))

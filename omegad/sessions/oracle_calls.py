@@ -17,6 +17,7 @@ calls are journaled one level deeper. The reference's OMEGA_MOCK_EFFECTS path is
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -37,6 +38,8 @@ from omegad.sessions.timeline import Checkpoint
 
 if TYPE_CHECKING:
     from omegad.sessions.actor import Reply, SessionActor
+
+log = logging.getLogger("omegad.sessions")
 
 MAX_DEPTH = 8            # the reference's DepthTrackingAdapter(…, 8)
 NESTED_STEP_BUDGET = 1_000_000
@@ -63,6 +66,12 @@ class JournaledOracle:
                   ev.effect_event(seq + 1, d, request.op, args_preview([request.prompt]))])
         try:
             provider = getattr(self.oracle, "config", None) is not None
+            if provider and getattr(a, "reevaluating", False) and not a._answers:
+                # omega re-evaluating by itself (a legacy import) asks no provider anew
+                log.warning("session %s: %s not re-evaluated: it would call %s again",
+                            a.name, request.op, self.oracle.name)
+                raise OracleError(f"not re-evaluated: {request.op} would call "
+                                  f"{self.oracle.name} again (no receipt)")
             if provider and not a._answers:  # a provider: it exchanges
                 response = await self.oracle.call(request, SessionHost(self))
             else:

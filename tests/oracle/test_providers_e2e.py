@@ -297,3 +297,15 @@ def test_two_clients_on_one_session_each_use_their_own_settings(shared_daemon, t
         assert execute(a, "both", '(effect infer.op "q")')["output"] == '=> "from the model"'
         assert execute(b, "both", '(effect infer.op "q")')["output"] == "=> 42"
     assert len(fake.requests) == 1
+
+
+def test_a_legacy_import_never_asks_the_provider(shared_daemon, tmp_path, fake):
+    home = tmp_path / "home"
+    (home / ".omega-sessions").mkdir(parents=True)
+    (home / ".omega-sessions" / "repl-leg.json").write_text(json.dumps({"defs": [
+        "(define a 1)", '(define b (effect infer.op "q"))', "(define c 3)"]}))
+    with session_client(shared_daemon, tmp_path / "sd", {**openai_env(fake),
+                                                          "HOME": str(home)}) as c:
+        assert execute(c, "leg", "(list a c)")["output"] == "=> (1 3)"
+        assert execute(c, "leg", "b")["output"].startswith("error: ")
+    assert fake.requests == []
