@@ -45,6 +45,11 @@ MAX_DEPTH = 8            # the reference's DepthTrackingAdapter(…, 8)
 NESTED_STEP_BUDGET = 1_000_000
 
 
+def depth_limited() -> api.OracleResponse:
+    """The answer past the depth limit (the reference's: unit, confidence 0), not journaled."""
+    return api.OracleResponse(None, 0.0, f"depth limit {MAX_DEPTH} reached")
+
+
 class JournaledOracle:
     """engine.Oracle for one command at one depth: journals each call, answers the model's tools."""
 
@@ -59,7 +64,7 @@ class JournaledOracle:
     async def __call__(self, request: api.OracleRequest) -> api.OracleResponse:
         a, d = self.actor, self.depth
         if d > MAX_DEPTH:
-            return api.OracleResponse(None, 0.0, f"depth limit {MAX_DEPTH} reached")
+            return depth_limited()
         checkpoint(a, d - 1, a.control)
         seq = a.seq
         a._write([ev.step_event(seq, d, f"effect:{request.op}"),

@@ -13,6 +13,7 @@ gets the fallback, the scripted oracle, as the reference recorded them.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from dataclasses import dataclass, field
@@ -128,8 +129,19 @@ class ReceiptOracle:
         self.journaled = bool(calls)
         self.fallback = fallback
         self.state = state
+        self.depth = 1  # as the live call's: past the depth limit nothing was journaled
+
+    def deeper(self) -> ReceiptOracle:
+        """The same journal's calls, for the oracle calls of a model's `eval`."""
+        nested = copy.copy(self)
+        nested.depth = self.depth + 1
+        return nested
 
     async def __call__(self, request: api.OracleRequest) -> api.OracleResponse:
+        from omegad.sessions.oracle_calls import MAX_DEPTH, depth_limited
+
+        if self.depth > MAX_DEPTH:
+            return depth_limited()
         call = next(self.calls, None)
         if call is None:
             if self.journaled:  # ours, and the journal shows fewer calls: never ask anew
@@ -170,7 +182,8 @@ class ReceiptHost:
     async def eval(self, code: str) -> Any:
         from omegad.sessions.oracle_calls import evaluate_nested
 
-        return await evaluate_nested(self.oracle.state, code, lambda _s: None, self.oracle)
+        return await evaluate_nested(self.oracle.state, code, lambda _s: None,
+                                     self.oracle.deeper())
 
     def observe(self, what: str) -> Any:
         from omegad.sessions.oracle_calls import observe

@@ -162,3 +162,29 @@ def test_nested_calls_and_search_samples_replay_from_their_receipts(start_daemon
     assert second.stop() == 0
     assert "not replayed" not in second.stderr
     assert len(fake.requests) == 11
+
+
+def test_calls_past_the_depth_limit_replay_as_they_ran(start_daemon, omega_env):
+    fake = FakeProvider().__enter__()
+    fake.answer(*[openai_tool_call("eval", {"expr": '(effect infer.op "deeper")'})] * 8,
+                *[openai_tool_call("return", {"value": str(level)}) for level in range(8, 0, -1)])
+    env = openai_env(fake)
+    first = start_daemon()
+    with session_client(first, omega_env.session_dir, env) as c:
+        assert execute(c, "deep", '(define v (effect infer.op "top"))')["output"] == "=> v"
+        assert execute(c, "deep", "v")["output"] == "=> 1"
+    assert first.stop() == 0
+    fake.stop()
+    assert len(fake.requests) == 16  # depth 9 was answered by the limit, not the provider
+    events = journal_of(omega_env.session_dir, "deep")
+    assert max(e.get("d", 0) for e in events) == 8
+    (omega_env.session_dir / "sessions" / "deep.ckpt").unlink()
+    second = start_daemon()
+    with session_client(second, omega_env.session_dir, env) as c:
+        assert execute(c, "deep", "v")["output"] == "=> 1"
+    assert len(fake.requests) == 16
+
+
+def journal_of(session_dir, name):
+    lines = (session_dir / "sessions" / f"{name}.jsonl").read_text().splitlines()
+    return [json.loads(x) for x in lines[1:]]
