@@ -30,7 +30,7 @@ from omegad.lang import api
 from omegad.lang.effects import response_value
 from omegad.lang.printer import write_str
 from omegad.oracle.base import Oracle, OracleError
-from omegad.oracle.provider import Exchange, ToolError
+from omegad.oracle.provider import Exchange, ToolError, receipt_key
 from omegad.oracle.receipts import append_receipt
 from omegad.persist import events as ev
 from omegad.sessions import engine
@@ -115,13 +115,17 @@ class SessionHost:
 
     async def exchange(self, exchange: Exchange) -> dict[str, Any]:
         a, d = self.calls.actor, self.calls.depth
-        key = exchange.key
+        request, key, n = exchange.request, exchange.key, 0
+        while key in a.receipts:  # asked before in this session: this answer gets its own receipt
+            n += 1
+            request = {**exchange.request, "repeat": n}
+            key = receipt_key(request)
         a._write([ev.llm_req_event(a.seq, d, exchange.model, exchange.prompt, key)])
         started = time.perf_counter()
         data = await exchange.send()
         ms = round((time.perf_counter() - started) * 1000)
         shown = exchange.summarize(data)
-        receipt: dict[str, Any] = {"key": key, "request": exchange.request,
+        receipt: dict[str, Any] = {"key": key, "request": request,
                                    "response": {"content": shown, "body": data},
                                    "timestamp": ev.now_ms(), "durationMs": ms}
         tokens = exchange.tokens(data)
@@ -179,9 +183,12 @@ def observe(state: api.ReplState, defs: list[str], what: str) -> Any:
 
 
 def keep(actor: SessionActor, receipt: dict[str, Any]) -> None:
-    """A receipt for the index, and at once in `<name>.receipts` (it survives a crash)."""
+    """A receipt for the index, and at once in `<name>.receipts` (it survives a crash). A
+    scripted answer to a request made before is the same answer: it is written once."""
+    old = actor.receipts.get(receipt["key"])
     actor.receipts[receipt["key"]] = receipt
-    append_receipt(actor.store.receipts(actor.name), receipt)
+    if old is None or old.get("response") != receipt["response"]:
+        append_receipt(actor.store.receipts(actor.name), receipt)
 
 
 def checkpoint(actor: SessionActor, depth: int, control: str, reason: str = "llm_boundary",
@@ -248,6 +255,4 @@ def mock_effect(actor: SessionActor, text: str, reply: Reply) -> bool:
 
 
 def _sha256(request: Any) -> str:
-    from omegad.oracle.provider import receipt_key
-
     return receipt_key(request)

@@ -24,7 +24,7 @@ import msgspec
 from omegad.lang import api
 from omegad.lang.checkpoint import capture
 from omegad.oracle.base import OracleError
-from omegad.oracle.provider import Exchange
+from omegad.oracle.provider import Exchange, receipt_key
 from omegad.persist.events import Event
 from omegad.sessions import engine
 from omegad.sessions.engine import Snapshot
@@ -157,7 +157,7 @@ class ReceiptOracle:
         if provider is None:
             return response_from_receipt(first)
         try:
-            return await provider.call(request, ReceiptHost(self))
+            return await provider.call(request, ReceiptHost(self, call.keys))
         except OracleError as e:
             raise engine.OracleFailure(str(e)) from None
 
@@ -165,19 +165,32 @@ class ReceiptOracle:
 class ReceiptHost:
     """provider.ToolHost that answers each request to the provider from its receipt."""
 
-    def __init__(self, oracle: ReceiptOracle) -> None:
+    def __init__(self, oracle: ReceiptOracle, keys: list[str]) -> None:
         self.oracle = oracle
+        self.unused = list(keys)  # this call's receipts, in journal order
 
     async def exchange(self, exchange: Exchange) -> dict[str, Any]:
-        key = exchange.key
-        receipt = self.oracle.receipts.get(key)
+        receipt = self._take(exchange.request)
         if receipt is None:
-            raise OracleError(f"Receipt not found: {key}")
+            raise OracleError(f"Receipt not found: {exchange.key}")
+        key = receipt.get("key", exchange.key)
         response = receipt.get("response")
         body = response.get("body") if isinstance(response, dict) else None
         if not isinstance(body, dict):
             raise OracleError(f"Receipt {key} holds no provider answer")
         return body
+
+    def _take(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        """The receipt of this request: the first unused one of this call that asked it (the
+        same request asked twice has one receipt per answer, told apart by `repeat`)."""
+        for key in self.unused:
+            receipt = self.oracle.receipts.get(key)
+            asked = receipt.get("request") if isinstance(receipt, dict) else None
+            if isinstance(asked, dict) and {k: v for k, v in asked.items()
+                                            if k != "repeat"} == request:
+                self.unused.remove(key)
+                return receipt
+        return self.oracle.receipts.get(receipt_key(request))
 
     async def eval(self, code: str) -> Any:
         from omegad.sessions.oracle_calls import evaluate_nested

@@ -188,3 +188,26 @@ def test_calls_past_the_depth_limit_replay_as_they_ran(start_daemon, omega_env):
 def journal_of(session_dir, name):
     lines = (session_dir / "sessions" / f"{name}.jsonl").read_text().splitlines()
     return [json.loads(x) for x in lines[1:]]
+
+
+def test_the_same_question_asked_twice_replays_both_answers(start_daemon, omega_env):
+    fake = FakeProvider().__enter__()
+    fake.answer(openai_tool_call("return", {"value": "heads"}),
+                openai_tool_call("return", {"value": "tails"}))
+    env = openai_env(fake)
+    first = start_daemon()
+    with session_client(first, omega_env.session_dir, env) as c:
+        execute(c, "coin", '(define a (effect infer.op "flip"))')
+        execute(c, "coin", '(define b (effect infer.op "flip"))')
+        assert execute(c, "coin", "(list a b)")["output"] == '=> ("heads" "tails")'
+    assert first.stop() == 0
+    fake.stop()
+    assert fake.requests[0]["body"] == fake.requests[1]["body"]
+    keys = [e["receiptKey"] for e in journal_of(omega_env.session_dir, "coin")
+            if e["type"] == "llm_resp"]
+    assert len(set(keys)) == 2  # one receipt per answer
+    (omega_env.session_dir / "sessions" / "coin.ckpt").unlink()
+    second = start_daemon()
+    with session_client(second, omega_env.session_dir, env) as c:
+        assert execute(c, "coin", "(list a b)")["output"] == '=> ("heads" "tails")'
+    assert len(fake.requests) == 2
