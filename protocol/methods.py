@@ -41,6 +41,7 @@ class HelloResult(Result):
     pid: int
     capabilities: list[str]
     session_dir: str
+    oracle: str = ""  # which oracle this connection's commands use (never a key)
 
 
 class PingParams(Params):
@@ -64,6 +65,7 @@ class ConnectionInfo(Result):
     session_dir: str | None
     in_flight: int
     connected_seconds: float
+    oracle: str = ""  # which oracle its commands use: adapter, model, server; never a key
 
 
 class ConfigInfo(Result):

@@ -1190,16 +1190,20 @@ async def import_legacy(actor: SessionActor, job: Job) -> None:
         defs = [d for d in data.get("defs", []) if isinstance(d, str)]
     except (OSError, ValueError, AttributeError):
         return
-    probe = api.deserialize(api.serialize(actor.state))
-    for code in defs:
-        for form in api.parse_inputs(code):
-            if form.error is not None:
-                continue
-            if _needs_oracle(probe, form):   # no receipts here: never call a provider
-                log.warning("session %s: legacy define skipped (it calls the oracle): %s",
-                            actor.name, form.text)
-                continue
-            await actor._evaluate_form(form, Reply(), job)
+    actor.reevaluating = True  # no provider is asked anew (oracle_calls.py)
+    try:
+        probe = api.deserialize(api.serialize(actor.state))
+        for code in defs:
+            for form in api.parse_inputs(code):
+                if form.error is not None:
+                    continue
+                if _needs_oracle(probe, form):   # no receipts here: never call a provider
+                    log.warning("session %s: legacy define skipped (it calls the oracle): %s",
+                                actor.name, form.text)
+                    continue
+                await actor._evaluate_form(form, Reply(), job)
+    finally:
+        actor.reevaluating = False
     dbg = debugger_of(actor)
     dbg.recording = bool(data.get("recordingEnabled", True))
     dbg.next_id = int(data.get("nextBreakpointId", 1))
