@@ -17,7 +17,6 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -99,16 +98,8 @@ def main() -> None:
 
 def fsync_cost(policy: str, n: int) -> float:
     root = Path(tempfile.mkdtemp(prefix="omf-", dir="/tmp"))
-    sock = root / "omegad.sock"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "omegad", "--foreground", "--socket", str(sock), "--session-dir",
-         str(root / "sd"), "--log-level", "warning", "--fsync", policy],
-        env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+    proc, sock = start_daemon(root, "--fsync", policy)
     try:
-        deadline = time.monotonic() + 10
-        while not sock.exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
         c = connect(sock, root)
         t = time.perf_counter()
         for i in range(n):

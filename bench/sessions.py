@@ -42,12 +42,12 @@ def timed_calls(client: Client, method: str, params: dict, n: int) -> list[float
     return out
 
 
-def start_daemon(root: Path) -> tuple[subprocess.Popen, Path]:
+def start_daemon(root: Path, *flags: str) -> tuple[subprocess.Popen, Path]:
     sock = root / "omegad.sock"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
         [sys.executable, "-m", "omegad", "--foreground", "--socket", str(sock),
-         "--session-dir", str(root / "sd"), "--log-level", "warning"],
+         "--session-dir", str(root / "sd"), "--log-level", "warning", *flags],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -71,7 +71,7 @@ def process_time(cmd: list[str], n: int, env: dict) -> float:
     times = []
     for _ in range(n):
         t = time.perf_counter()
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True, timeout=60)
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
