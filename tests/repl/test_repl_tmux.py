@@ -1,6 +1,7 @@
 """`omegacli repl` in a real terminal (tmux), against a real daemon: type, read the screen."""
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -52,8 +53,8 @@ def pane(daemon, omega_env):
            "XDG_STATE_HOME": str(omega_env.root / "state"), "PYTHONPATH": str(ROOT),
            "TERM": "xterm-256color", "HOME": str(omega_env.root), "PATH": os.environ["PATH"],
            "LANG": "C.UTF-8"}
-    command = " ".join([f"{k}={v!s}" for k, v in env.items()]
-                       + [sys.executable, "-m", "omegacli", "repl"])
+    repl = f"{sys.executable} -m omegacli repl; echo REPL exit status $?"
+    command = " ".join([f"{k}={v!s}" for k, v in env.items()] + ["sh", "-c", shlex.quote(repl)])
     conf = omega_env.root / "tmux.conf"
     conf.write_text("set -g remain-on-exit on\nset -g status off\n")
     p = Pane(tmux, server)
@@ -82,8 +83,4 @@ def test_a_terminal_session_define_call_interrupt_and_quit(pane):
     pane.wait_for("=> 9", "the session after the interrupt")
     pane.keys("C-d")
     pane.wait_for("Goodbye!", "the goodbye")
-    def exit_status() -> str:  # empty while the REPL runs
-        return pane.run("display-message", "-p", "-t", "repl", "#{pane_dead_status}").strip()
-
-    wait_until(exit_status, what="the REPL to exit")
-    assert exit_status() == "0"
+    pane.wait_for("REPL exit status 0", "the REPL to exit with status 0")
