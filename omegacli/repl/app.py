@@ -73,6 +73,7 @@ class Repl:
         self.at_line_start = True
         self._reconnecting: asyncio.Task | None = None
         self.prompt: PromptSession | None = None
+        self._tasks: set[asyncio.Task] = set()
 
     # --- output -----------------------------------------------------------------------------------
 
@@ -123,7 +124,14 @@ class Repl:
         if self.stopped_by_user or self.running is not None:
             return  # a running command reports it itself
         self.say("The daemon went away; starting it again…")
-        self._reconnecting = asyncio.get_running_loop().create_task(self.reattach())
+        self._reconnecting = self._spawn(self.reattach())
+
+    def _spawn(self, coro) -> asyncio.Task:
+        """A background task of the REPL, held until it ends (cancelled when the REPL ends)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def reattach(self) -> bool:
         opened = await self.connect()
@@ -170,8 +178,14 @@ class Repl:
             self.say("\n".join(lines))
         else:
             self.write(text)
-            if kind == "result":
-                self.seq = None  # another client moved the session on; refreshed on our next run
+            if kind == "result":  # another client moved the session on: learn its seq
+                self._spawn(self._refresh_seq())
+
+    async def _refresh_seq(self) -> None:
+        try:
+            self.seq = (await self.call("session.open", {"session": self.session}))["seq"]
+        except (errors.RpcError, DaemonUnreachable):
+            self.seq = None
 
     # --- the loop ---------------------------------------------------------------------------------
 
@@ -208,6 +222,8 @@ class Repl:
                     return 0
                 typeahead = outcome.typeahead
         finally:
+            for task in self._tasks:
+                task.cancel()
             if self.conn is not None:
                 self.conn.close()
 

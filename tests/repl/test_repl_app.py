@@ -190,6 +190,7 @@ def test_another_clients_commands_show_as_they_happen_and_the_lease_is_explained
                 await asyncio.to_thread(bob.call, "session.execute",
                                         {"session": "current", "command": "(define b 40)"})
                 await d.until(lambda: "[bob] Ω> (define b 40)\n=> b\n" in d.text, "bob's input")
+                await d.until(lambda: d.repl.seq == 4, "the session's seq after bob's define")
                 await asyncio.to_thread(bob.call, "session.open",
                                         {"session": "current", "mode": "write"})
                 await d.run("(+ b 2)\r", ":session take takes it over")

@@ -46,11 +46,16 @@ class Pane:
 
 
 @pytest.fixture
-def pane(daemon, omega_env):
+def state(omega_env):
+    return omega_env.root / "state"
+
+
+@pytest.fixture
+def pane(daemon, omega_env, state):
     tmux = tmux_binary()
     server = str(omega_env.root / "tmux.sock")
     env = {"OMEGAD_SOCKET": str(daemon.socket), "OMEGA_SESSION_DIR": str(omega_env.session_dir),
-           "XDG_STATE_HOME": str(omega_env.root / "state"), "PYTHONPATH": str(ROOT),
+           "XDG_STATE_HOME": str(state), "PYTHONPATH": str(ROOT),
            "TERM": "xterm-256color", "HOME": str(omega_env.root), "PATH": os.environ["PATH"],
            "LANG": "C.UTF-8"}
     repl = f"{sys.executable} -m omegacli repl; echo REPL exit status $?"
@@ -66,7 +71,7 @@ def pane(daemon, omega_env):
         subprocess.run([tmux, "-S", server, "kill-server"], capture_output=True)
 
 
-def test_a_terminal_session_define_call_interrupt_and_quit(pane):
+def test_a_terminal_session_define_call_interrupt_and_quit(pane, state):
     pane.wait_for("Session 'current', seq 0", "the banner")
     pane.wait_for("daemon up", "the toolbar")
     pane.keys("(define (sq x)", "Enter")
@@ -81,6 +86,12 @@ def test_a_terminal_session_define_call_interrupt_and_quit(pane):
     pane.wait_for("error: interrupted", "the interrupt")
     pane.keys("(sq 3)", "Enter")
     pane.wait_for("=> 9", "the session after the interrupt")
+    pane.keys("C-r", "sq 1")
+    pane.wait_for("I-search backward: sq 1", "a history search")
+    pane.keys("Enter", "Enter")
+    wait_until(lambda: pane.screen().count("=> 144") == 2, what="the found input to run again")
     pane.keys("C-d")
     pane.wait_for("Goodbye!", "the goodbye")
     pane.wait_for("REPL exit status 0", "the REPL to exit with status 0")
+    history = (state / "omega" / "repl_history").read_text()
+    assert "+(sq 12)" in history and "+(define (sq x)\n+  (* x x))" in history
