@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.application import Application
+from prompt_toolkit.application import Application, get_app_session
 from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
@@ -190,10 +190,12 @@ class Repl:
     # --- the loop ---------------------------------------------------------------------------------
 
     async def run(self) -> int:
-        if self._write is None:
-            with patch_stdout(raw=True):
-                return await self._run()
-        return await self._run()
+        if self._write is not None:
+            return await self._run()
+        # Raw mode between prompts too: keys typed while a command starts or ends are read by
+        # the next prompt as typed (not echoed, Enter still Enter, Ctrl-C a key, not SIGINT).
+        with get_app_session().input.raw_mode(), patch_stdout(raw=True):
+            return await self._run()
 
     async def _run(self) -> int:
         opened = await self.connect()
@@ -282,6 +284,7 @@ class Repl:
             await running.wait()
             result = future.result()
         except errors.RpcError as e:
+            self.last_ms = (time.monotonic() - running.started) * 1000
             self._rpc_error(e)
             return Outcome(typeahead=running.typeahead)
         except DaemonUnreachable:

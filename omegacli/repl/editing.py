@@ -60,18 +60,17 @@ def key_bindings() -> KeyBindings:
         buf = event.current_buffer
         buf.insert_text("\n" + "  " * max(open_parens(buf.document.text_before_cursor), 0))
 
+    # Enter (and Ctrl-J, which is what Enter sends while the terminal is not in raw mode):
+    # submit once balanced, wherever the cursor is; else a new, indented line.
     @kb.add("enter", filter=~has_completions & ~is_searching)
-    def _(event: KeyPressEvent) -> None:  # submit once balanced, wherever the cursor is
+    @kb.add("c-j", filter=~has_completions & ~is_searching)
+    def _(event: KeyPressEvent) -> None:
         if is_complete(event.current_buffer.text):
             event.current_buffer.validate_and_handle()
         else:
             newline(event)
 
-    kb.add("c-j", filter=~is_searching)(newline)  # a new line even in a balanced input
-
-    @kb.add("escape", "enter", filter=~is_searching)
-    def _(event: KeyPressEvent) -> None:  # Alt-Enter: submit as it is
-        event.current_buffer.validate_and_handle()
+    kb.add("escape", "enter", filter=~is_searching)(newline)  # Alt-Enter: a new line anyway
 
     return kb
 

@@ -124,10 +124,14 @@ def test_ctrl_c_interrupts_an_evaluation_and_leaves_the_session_as_it_was(daemon
             await d.until(lambda: "go" in d.text and d.repl.running is not None
                           and d.repl.running.app is not None and d.repl.running.app.is_running,
                           "the loop to run")
+            d.keys.send_text("(+ n 1)")  # typed while it runs: kept for the next prompt
             d.keys.send_text("\x03")
             await d.until(lambda: "error: interrupted" in d.text, "the interrupt")
-            await d.run("n\r", "=> 5")
+            await d.prompt()
+            await d.until(lambda: d.repl.prompt.app.current_buffer.text == "(+ n 1)", "typeahead")
+            await d.run("\r", "=> 6")
             assert not d.task.done()
+            assert d.repl.last_ms is not None and "last" in str(d.repl.toolbar())
 
     asyncio.run(main())
 

@@ -78,8 +78,9 @@ def test_a_terminal_session_define_call_interrupt_and_quit(pane, state):
     pane.wait_for("\n..", "a continuation prompt")
     pane.keys("(* x x))", "Enter")
     pane.wait_for("=> sq", "the define's result")
-    pane.keys("(sq 12)", "Enter")
+    pane.keys("(sq 12)", "Enter", "(sq 2)", "Enter")  # typed ahead, with no wait between
     pane.wait_for("=> 144", "the call's result")
+    pane.wait_for("=> 4", "the typed-ahead call's result")
     pane.keys("(let loop ((i 0)) (loop (+ i 1)))", "Enter")
     pane.wait_for("Ctrl-C interrupts", "the spinner")
     pane.keys("C-c")
