@@ -151,6 +151,20 @@ def test_ctrl_c_on_a_line_clears_it_and_ctrl_d_needs_an_empty_line(daemon, tmp_p
     asyncio.run(main())
 
 
+def test_after_a_fork_the_repl_works_in_the_new_session(daemon, tmp_path):
+    async def main():
+        async with repl_driver(daemon.socket, tmp_path) as d:
+            await d.run("(define x 1)\r", "=> x")
+            await d.run(":session fork branch\r", "Session forked as 'branch'")
+            assert d.repl.session == "branch" and "session branch" in str(d.repl.toolbar())
+            await d.run("(define x 2)\r", "=> x")
+        with client_of(daemon.socket, tmp_path, "check") as c:
+            r = c.call("session.execute", {"session": "current", "command": "x"})
+            assert r["output"] == "=> 1"
+
+    asyncio.run(main())
+
+
 def test_tab_completes_bound_names(daemon, tmp_path):
     async def main():
         async with repl_driver(daemon.socket, tmp_path) as d:
@@ -274,3 +288,30 @@ def test_one_shot_paths_do_not_import_prompt_toolkit(flag, daemon):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip().endswith("False False")
+
+
+def test_without_a_daemon_a_line_is_kept_until_it_can_be_sent(start_daemon, tmp_path):
+    daemon = start_daemon()
+
+    async def main():
+        async with repl_driver(daemon.socket, tmp_path, autostart=False) as d:
+            await d.prompt()
+            daemon.signal(signal.SIGKILL)
+            await d.until(lambda: "Server is not responding" in d.text, "the daemon's loss")
+            assert "daemon DOWN" in str(d.repl.toolbar())
+            await d.run("(+ 1 2)\r", "The command was not sent.")
+            assert d.repl.prompt.app.current_buffer.text == "(+ 1 2)"
+            await asyncio.to_thread(start_daemon)
+            await d.run("\r", "=> 3")
+            assert "daemon up" in str(d.repl.toolbar())
+
+    asyncio.run(main())
+
+
+def test_no_daemon_and_no_autostart_ends_with_status_3(omega_env, tmp_path):
+    async def main():
+        async with repl_driver(omega_env.socket, tmp_path, autostart=False) as d:
+            assert await d.task == 3
+            assert "Server is not responding" in d.text
+
+    asyncio.run(main())

@@ -16,11 +16,16 @@ def tmux_binary() -> str:
     if found:
         return found
     if shutil.which("apt-get") and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-q", "tmux"], capture_output=True,
-                       timeout=300)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for step in (["install"], ["update"], ["install"]):  # update only if install fails
+            if shutil.which("tmux"):
+                break
+            args = step + (["-y", "-q", "tmux"] if step == ["install"] else ["-q"])
+            subprocess.run(["apt-get", *args], capture_output=True, timeout=600, env=env)
     found = shutil.which("tmux")
     if not found:
-        pytest.skip("tmux is not installed and could not be installed (apt-get install tmux)")
+        pytest.skip("tmux is not installed and could not be installed here "
+                    "(apt-get install tmux needs apt-get and root)")
     return found
 
 
