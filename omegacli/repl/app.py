@@ -111,7 +111,7 @@ class Repl:
         self.hello = hello
         self.stopped_by_user = False
         try:
-            opened = await self.conn.call("session.open", {"session": self.session})
+            opened = await self.conn.call("session.open", self._open_params())
         except errors.RpcError as e:
             self.say(f"Cannot attach to session '{self.session}': {e.message}")
             return None
@@ -119,6 +119,9 @@ class Repl:
             return None
         self.seq = opened["seq"]
         return opened
+
+    def _open_params(self) -> dict:
+        return {"session": self.session, "follow": True}  # every client's inputs and results
 
     def _on_lost(self) -> None:
         if self.stopped_by_user or self.running is not None:
@@ -166,7 +169,7 @@ class Repl:
         running = self.running
         if who == self.name and running is not None:
             if kind != "input":
-                running.streamed = True
+                running.streamed |= kind == "result"
                 self.write(text)
             return
         if who == self.name:
@@ -183,7 +186,7 @@ class Repl:
 
     async def _refresh_seq(self) -> None:
         try:
-            self.seq = (await self.call("session.open", {"session": self.session}))["seq"]
+            self.seq = (await self.call("session.open", self._open_params()))["seq"]
         except (errors.RpcError, DaemonUnreachable):
             self.seq = None
 
@@ -302,11 +305,12 @@ class Repl:
                 loop.remove_signal_handler(signal.SIGINT)
             except (ValueError, RuntimeError, NotImplementedError):
                 pass
-        if not running.streamed:  # a daemon that does not stream results: print the reply
+        if not running.streamed:  # no `result` notices came (an older daemon): print the reply
             self.write(result["output"] + "\n" if result["output"] else "")
         self.seq, self.last_ms = result["seq"], result["elapsed_ms"]
-        if result["session"] != self.session:
+        if result["session"] != self.session:  # after `:session fork NAME`: work in NAME
             self.session = result["session"]
+            await self._refresh_seq()
         if stripped == ":server stop" and "Server stopped" in result["output"]:
             self.stopped_by_user = True
             self.say("(the next command starts the daemon again)")

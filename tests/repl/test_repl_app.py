@@ -157,7 +157,9 @@ def test_after_a_fork_the_repl_works_in_the_new_session(daemon, tmp_path):
             await d.run("(define x 1)\r", "=> x")
             await d.run(":session fork branch\r", "Session forked as 'branch'")
             assert d.repl.session == "branch" and "session branch" in str(d.repl.toolbar())
-            await d.run("(define x 2)\r", "=> x")
+            start = len(d.text)
+            await d.run('(define x 2) (display "shown once")\r', "=> x\nshown once=> null\n")
+            assert d.text[start:].count("shown once") == 1
         with client_of(daemon.socket, tmp_path, "check") as c:
             r = c.call("session.execute", {"session": "current", "command": "x"})
             assert r["output"] == "=> 1"
