@@ -362,9 +362,13 @@ class RunningCommand:
         try:
             await asyncio.wait({self.future, view}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            if not view.done():
-                self.app.exit()
-                await view
+            while not view.done():  # the view may still be starting: exit once it can
+                try:
+                    self.app.exit()
+                    break
+                except Exception:  # "not running" yet
+                    await asyncio.sleep(0.001)
+            await view
 
     def _app(self) -> Application:
         kb = KeyBindings()
