@@ -126,7 +126,8 @@ class Repl:
     def _on_lost(self) -> None:
         if self.stopped_by_user or self.running is not None:
             return  # a running command reports it itself
-        self.say("The daemon went away; starting it again…")
+        self.say("The daemon went away; " + ("starting it again…" if self.target.autostart
+                                             else "reconnecting…"))
         self._reconnecting = self._spawn(self.reattach())
 
     def _spawn(self, coro) -> asyncio.Task:
