@@ -36,6 +36,7 @@ class Client:
         except OSError:
             sock.close()
             raise
+        _check_peer(sock, path)
         sock.settimeout(timeout)
         return cls(sock, path)
 
@@ -96,3 +97,16 @@ class Client:
             self._buf += chunk
         line, _, self._buf = self._buf.partition(b"\n")
         return json.loads(line)
+
+
+def _check_peer(sock: socket.socket, path: str) -> None:
+    """Refuse a socket served by another user: hello carries our settings and provider keys."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return
+    import os
+    import struct
+
+    _, uid, _ = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    if uid != os.getuid():
+        sock.close()
+        raise DaemonUnreachable(f"refusing {path}: it is served by uid {uid}, not by us")

@@ -57,3 +57,23 @@ def file_forms(text: str) -> list[str]:
     if "".join(current).strip():
         forms.append("".join(current).strip())
     return [f for f in forms if f]
+
+
+# Commands whose last argument is a file of the client's: resolved against the client's working
+# directory before sending, since the daemon runs elsewhere.
+PATH_COMMANDS = (":loadfile ", ":replay ", ":dump ", ":export ")
+
+
+def with_paths(command: str) -> str:
+    import os
+
+    text = command.strip()
+    for prefix in PATH_COMMANDS:
+        if text.startswith(prefix) and text[len(prefix):].strip():
+            rest = text[len(prefix):].strip()
+            if prefix == ":export ":
+                name, _, path = rest.partition(" ")
+                path = path.strip()
+                return f"{prefix}{name} {os.path.abspath(path)}" if path else command
+            return prefix + os.path.abspath(os.path.expanduser(rest))
+    return command

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from omegacli.client import Client
-from omegacli.inputs import file_forms, piped_inputs
+from omegacli.inputs import file_forms, piped_inputs, with_paths
 from protocol import errors
 
 
@@ -27,7 +27,7 @@ def run_inputs(client: Client, session: str, inputs: Iterable[str], timeout: flo
         try:
             result = call_interruptible(
                 client, "session.execute",
-                {"session": session, "command": text, "piped": piped}, timeout,
+                {"session": session, "command": with_paths(text), "piped": piped}, timeout,
             )
         except errors.RpcError as e:
             print(f"error: {e.message}", flush=True)
@@ -69,7 +69,9 @@ def cmd_batch(client: Client, args: argparse.Namespace) -> int:
             _discard(client, session)
     if args.json:
         info = client.call("session.open", {"session": session}) if args.session else None
-        doc = {"session": args.session, **meta, "debugMode": False, "stepCount": 0,
+        debug = bool(info and info.get("debug_mode"))
+        doc = {"session": args.session, **meta, "debugMode": debug,
+               "stepCount": info.get("step_count", 0) if info else 0,
                "defsCount": info["definitions"] if info else 0, "output": "\n".join(outputs)}
         if args.session is None:
             del doc["session"]
@@ -85,7 +87,7 @@ def _execute_all(client: Client, session: str, inputs: list[str], timeout: float
     outputs = []
     for text in inputs:
         result = call_interruptible(client, "session.execute",
-                                    {"session": session, "command": text}, timeout)
+                                    {"session": session, "command": with_paths(text)}, timeout)
         if result["output"]:
             outputs.append(result["output"])
         session = result["session"]
@@ -106,6 +108,10 @@ def cmd_show(client: Client, args: argparse.Namespace) -> int:
     info = client.call("session.open", {"session": args.session})
     print(f"Session '{args.session}' loaded.")
     print(f"  Definitions: {info['definitions']}")
-    print("  Debug mode: false")
-    print("  Breakpoints: 0")
+    debug = bool(info.get("debug_mode"))
+    print(f"  Debug mode: {'true' if debug else 'false'}")
+    if debug:
+        print(f"  Step count: {info.get('step_count', 0)}")
+        print(f"  Trace length: {info.get('trace_length', 0)}")
+    print(f"  Breakpoints: {info.get('breakpoints', 0)}")
     return 0

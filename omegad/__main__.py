@@ -43,7 +43,21 @@ def parse_args(argv: list[str] | None) -> Config:
         metavar="SECONDS",
         help="exit after SECONDS without any connection",
     )
+    ap.add_argument(
+        "--fsync", choices=["always", "everysec", "no"], default="everysec",
+        help="when journal and checkpoint writes reach the disk (default everysec)",
+    )
+    ap.add_argument(
+        "--max-sessions", type=int, default=64, metavar="N",
+        help="session states kept in memory; idle ones beyond are evicted (default 64)",
+    )
+    ap.add_argument(
+        "--max-memory", type=_size, default=1 << 30, metavar="BYTES",
+        help="memory for session states, by the evaluator's accounting (default 1G; K/M/G ok)",
+    )
     args = ap.parse_args(argv)
+    if args.max_sessions < 1:
+        ap.error("--max-sessions must be at least 1")
     if args.idle_exit is not None and args.idle_exit <= 0:
         ap.error("--idle-exit must be positive")
     named_socket = args.socket is not None or "OMEGAD_SOCKET" in os.environ
@@ -59,8 +73,24 @@ def parse_args(argv: list[str] | None) -> Config:
         log_level=args.log_level,
         idle_exit=args.idle_exit,
         foreground=args.foreground,
+        fsync=args.fsync,
+        max_sessions=args.max_sessions,
+        max_memory=args.max_memory,
         private_runtime_dir=not named_socket,
     )
+
+
+def _size(text: str) -> int:
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    text = text.strip().lower().removesuffix("ib").removesuffix("b")
+    scale = units.get(text[-1:], 1)
+    try:
+        value = int(float(text[:-1] if scale > 1 else text) * scale)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("a size must be positive")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ class Config:
     foreground: bool = False
     max_line: int = MAX_LINE
     shutdown_grace: float = 10.0  # how long in-flight requests may finish before being cancelled
+    fsync: str = "everysec"  # always | everysec | no (see omegad/persist/worker.py)
     max_sessions: int = 64  # session actors kept in memory (idle ones beyond are evicted)
     max_memory: int = 1 << 30  # bytes of session state in memory, by the evaluator's accounting
     private_runtime_dir: bool = True  # the socket's dir is ours: enforce 0700 (off for --socket)

@@ -25,6 +25,7 @@ import trio
 
 from omegad.config import Config
 from omegad.lifecycle import PidFile
+from omegad.persist.worker import Persister
 from omegad.server import Connection, Server
 from omegad.session_dirs import SessionDirs
 from omegad.sessions.manager import SessionManager
@@ -99,8 +100,10 @@ class Daemon:
         try:
             async with trio.open_nursery() as root:
                 self.nursery = root
+                self.persister = Persister(self.config.fsync)
+                root.start_soon(self.persister.run)
                 self.sessions = SessionManager(
-                    root, self.config.max_sessions, self.config.max_memory
+                    root, self.persister, self.config.max_sessions, self.config.max_memory
                 )
                 self.on_shutdown(self._close_sessions)
                 root.start_soon(self._watch_signals)
@@ -139,6 +142,7 @@ class Daemon:
             log.info("omegad stopped (%s)", self.stop_reason or "no reason given")
 
     async def _close_sessions(self) -> None:
+        """Last cleanup: every index written, every file fsync'd and closed."""
         self.sessions.close_all()
 
     def _remove_socket(self) -> None:

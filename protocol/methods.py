@@ -99,6 +99,14 @@ class ShutdownResult(Result):
     stopping: bool = True
 
 
+class FlushParams(Params):
+    pass
+
+
+class FlushResult(Result):
+    sessions: int  # sessions in memory whose files were flushed
+
+
 # --- rpc.* and $/ -------------------------------------------------------------------------------
 
 
@@ -165,6 +173,10 @@ class OpenResult(Result):
     lease_holder: str | None
     definitions: int  # top-level definitions in effect
     oracle: str = ""  # the oracle this connection's commands use (scripted, rules, …)
+    debug_mode: bool = False  # a debug run is paused at a step (`:debug`)
+    step_count: int = 0  # the debugger's current step
+    trace_length: int = 0  # steps the debugger's trace holds
+    breakpoints: int = 0  # breakpoints set in the session
 
 
 class ExecuteParams(SessionParams):
@@ -294,6 +306,12 @@ _method(
     ShutdownParams,
     ShutdownResult,
     "Stop the daemon gracefully: in-flight requests are answered, files flushed.",
+)
+_method(
+    "server.flush",
+    FlushParams,
+    FlushResult,
+    "Write every session's index and fsync every file; returns when it is all on disk.",
 )
 _method(
     "rpc.discover",

@@ -60,6 +60,10 @@ def log_path(sock: Path) -> Path:
 
 
 def user_data_dir() -> Path:
+    """platformdirs' user data dir; on Linux computed here as it does (saves its import)."""
+    if sys.platform.startswith("linux"):
+        xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+        return Path(xdg or os.path.expanduser("~/.local/share")) / APP
     import platformdirs
 
     return Path(platformdirs.user_data_dir(APP))

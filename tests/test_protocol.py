@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -159,3 +160,14 @@ def test_protocol_imports_neither_trio_nor_msgspec_on_the_light_path():
     loaded = out.stdout
     for heavy in ("'trio'", "'msgspec'", "'platformdirs'", "'prompt_toolkit'"):
         assert heavy not in loaded
+
+
+def test_user_data_dir_matches_platformdirs(monkeypatch, tmp_path):
+    import platformdirs
+
+    for xdg in (None, str(tmp_path)):
+        if xdg is None:
+            monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+        else:
+            monkeypatch.setenv("XDG_DATA_HOME", xdg)
+        assert paths.user_data_dir() == Path(platformdirs.user_data_dir("omega"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from omegad.dispatch import method
 from omegad.server import Connection
-from omegad.sessions import commands
+from omegad.sessions import commands, debugger
 from omegad.sessions.actor import Job, SessionActor
 from omegad.sessions.names import check_name
 from omegad.sessions.store import SessionStore
@@ -18,7 +18,13 @@ def _store(conn: Connection) -> SessionStore:
 
 async def _actor(conn: Connection, name: str) -> SessionActor:
     check_name(name)
-    return await conn.daemon.sessions.get(_store(conn), name)
+    store = _store(conn)
+    fresh = conn.daemon.sessions.live(store, name) is None
+    actor = conn.daemon.sessions.actor(store, name)
+    if fresh and debugger.note_legacy(actor, conn.env):
+        await actor.execute("", conn, piped=False)  # the import runs as the actor's next job
+    await actor.ready()
+    return actor
 
 
 async def _run(conn: Connection, name: str, command: str) -> m.OutputResult:
@@ -66,13 +72,18 @@ def _opened(actor: SessionActor, conn: Connection) -> m.OpenResult:
         oracle = getattr(actor.manager.oracle_for(conn), "name", "")
     except Exception:  # a rules file that cannot be read: the command will say so
         oracle = ""
+    summary = debugger.summary(actor)
     return m.OpenResult(session=actor.name, seq=actor.seq, lease_holder=who,
-                        definitions=len(actor.state_defs), oracle=oracle)
+                        definitions=len(actor.state_defs), oracle=oracle, **summary)
 
 
 def _admit_execute(p: m.ExecuteParams, conn: Connection) -> tuple[SessionActor, Job]:
     """Queue the command as it arrives, so one client's commands run in the order it sent them."""
-    actor = conn.daemon.sessions.actor(_store(conn), p.session)
+    store = _store(conn)
+    fresh = conn.daemon.sessions.live(store, p.session) is None
+    actor = conn.daemon.sessions.actor(store, p.session)
+    if fresh:
+        debugger.note_legacy(actor, conn.env)
     return actor, actor.submit(p.command, conn, p.piped)
 
 
@@ -133,8 +144,8 @@ async def session_save(p: m.SaveParams, conn: Connection) -> m.OutputResult:
     if p.name is None:
         actor = await _actor(conn, p.session)
         actor.flush_index()
-        if actor.journal is not None:
-            actor.journal.fsync()
+        conn.daemon.persister.wrote(*actor.files())
+        await conn.daemon.persister.sync()
         return m.OutputResult(output="", session=actor.name)
     check_name(p.name)
     return await _run(conn, p.session, f":session save {p.name}")
@@ -157,6 +168,11 @@ async def session_complete(p: m.CompleteParams, conn: Connection) -> m.CompleteR
     else:
         pool = actor.state.bound_names()
     return m.CompleteResult(completions=[n for n in pool if n.startswith(p.prefix)])
+
+
+@method("server.flush")
+async def server_flush(p: m.FlushParams, conn: Connection) -> m.FlushResult:
+    return m.FlushResult(sessions=await conn.daemon.sessions.flush_all())
 
 
 @method("session.output", inline=True)

@@ -22,7 +22,7 @@ class OracleError(Exception):
 class Oracle(Protocol):
     name: str
 
-    async def call(self, request: OracleRequest) -> OracleResponse: ...
+    async def call(self, request: OracleRequest, host=None) -> OracleResponse: ...
 
 
 class Receipt(msgspec.Struct, frozen=True):
@@ -40,7 +40,7 @@ class ReplayOracle:
     def __init__(self, receipts: list[Receipt]) -> None:
         self.by_key = {r.key: r.response for r in receipts}
 
-    async def call(self, request: OracleRequest) -> OracleResponse:
+    async def call(self, request: OracleRequest, host=None) -> OracleResponse:
         try:
             return self.by_key[request.key()]
         except KeyError:

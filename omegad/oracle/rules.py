@@ -69,7 +69,7 @@ class RulesOracle:
                 return answer
         return self.default
 
-    async def call(self, request: OracleRequest) -> OracleResponse:
+    async def call(self, request: OracleRequest, host=None) -> OracleResponse:
         prompt = request.prompt
         if request.op == "oracle.apply.op":
             prompt = prompt + " " + " ".join(json.dumps(a) for a in request.args)

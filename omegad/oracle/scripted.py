@@ -34,7 +34,7 @@ def _spec_key(spec) -> str:
 class ScriptedOracle:
     name = "scripted"
 
-    async def call(self, request: OracleRequest) -> OracleResponse:
+    async def call(self, request: OracleRequest, host=None) -> OracleResponse:
         if request.op == "oracle.apply.op":
             return OracleResponse(denotation=_encoded(self._apply(request)), confidence=1.0)
         if request.op == "search.op":

@@ -33,35 +33,54 @@ class JournalView:
         return self.events[-1]["seq"] + 1 if self.events else 0
 
 
-def read_journal(path: Path) -> JournalView:
-    """Every whole line of the journal; stops at the first line that is cut off or unparseable."""
+def read_journal(path: Path, start: int = 0) -> JournalView:
+    """Every whole line of the journal (from byte `start` on, with the header line always read);
+    stops at the first line that is cut off or unparseable."""
     view = JournalView()
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            first = f.readline()
+            f.seek(start)
+            data = f.read()
     except FileNotFoundError:
         return view
+    if start > 0 and first.endswith(b"\n"):
+        _take(view, first, 0)
     pos = 0
     while pos < len(data):
         end = data.find(b"\n", pos)
         if end < 0:
             break
-        line = data[pos:end]
-        if line.strip():
-            try:
-                event = _decode(line)
-            except msgspec.DecodeError:
-                break
-            if not isinstance(event, dict):
-                break
-            if "seq" in event:
-                view.events.append(event)
-                view.offsets.append(pos)
-            elif event.get("type") == "session" and view.header is None:
-                view.header = event
+        if not _take(view, data[pos:end], start + pos):
+            break
         pos = end + 1
-    view.size = pos
+    view.size = start + pos
     view.torn = len(data) - pos
     return view
+
+
+def _take(view: JournalView, line: bytes, offset: int) -> bool:
+    """Add one line to the view; False when it is not a journal event (a torn or corrupt line)."""
+    if not line.strip():
+        return True
+    try:
+        event = _decode(line)
+    except msgspec.DecodeError:
+        return False
+    if not isinstance(event, dict):
+        return False
+    if "seq" in event:
+        view.events.append(event)
+        view.offsets.append(offset)
+    elif event.get("type") == "session" and view.header is None:
+        view.header = event
+    return True
+
+
+class JournalChanged(OSError):
+    def __init__(self, path: Path, expected: int) -> None:
+        super().__init__(0, f"{path.name} was changed by another program (expected {expected}"
+                            " bytes); not writing over it")
 
 
 class JournalWriter:
@@ -75,7 +94,6 @@ class JournalWriter:
         self.next_seq = next_seq
         self.size = size
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self.dirty = False
 
     @classmethod
     def create(cls, path: Path, header: Event) -> JournalWriter:
@@ -86,13 +104,18 @@ class JournalWriter:
         return writer
 
     @classmethod
-    def open_existing(cls, path: Path, view: JournalView) -> JournalWriter:
+    def open_existing(cls, path: Path, view: JournalView, next_seq: int) -> JournalWriter:
         if view.torn:
             os.truncate(path, view.size)
-        return cls(path, view.next_seq, view.size)
+        return cls(path, next_seq, view.size)
 
     def write(self, events: list[Event]) -> list[int]:
-        """Append events; returns the byte offset at which each one's line starts."""
+        """Append events; returns the byte offset at which each one's line starts.
+
+        Refuses (JournalChanged) when the file is no longer as we left it: another program (the
+        reference REPL truncates `current.jsonl`) wrote it, and appending would corrupt both."""
+        if os.fstat(self._fd).st_size != self.size:
+            raise JournalChanged(self.path, self.size)
         offsets: list[int] = []
         chunks: list[bytes] = []
         pos = self.size
@@ -108,13 +131,12 @@ class JournalWriter:
         while written < len(blob):
             written += os.write(self._fd, blob[written:])
         self.size = pos
-        self.dirty = True
         return offsets
 
     def fsync(self) -> None:
-        if self.dirty:
+        # No "clean" shortcut: a write may land while another thread's fsync runs.
+        if self._fd >= 0:
             os.fsync(self._fd)
-            self.dirty = False
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -11,21 +11,23 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
 
 from omegad.lang import api
-from omegad.lang.effects import response_value
-from omegad.lang.printer import write_str
-from omegad.lang.serialize import serialize
+from omegad.lang.serialize import serialize, serialize_delta
 from omegad.persist import events as ev
-from omegad.persist.index import CheckpointEntry, IndexInfo, write_index
+from omegad.persist.checkpoints import ADOPTED, DELTA, FULL, FULL_EVERY, CheckpointFile, Record
+from omegad.persist.index import CheckpointEntry, IndexInfo, read_index, write_index
 from omegad.persist.journal import JournalWriter, read_journal
-from omegad.persist.restores import Restore, append_restore, read_restores
 from omegad.sessions import engine
+from omegad.sessions.oracle_calls import JournaledOracle, mock_effect
 from omegad.sessions.replay import replay
+from omegad.sessions.states import FileStates, LayeredStates
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Checkpoint, Timeline
 from protocol import errors
@@ -86,7 +88,9 @@ class SessionActor:
         self.journal: JournalWriter | None = None
         self.header: dict[str, Any] | None = None
         self.checkpoints: list[Checkpoint] = []
-        self.states: dict[int, engine.Snapshot] = {}  # own checkpoint seq -> its state
+        self.states = LayeredStates({}, None)  # own checkpoint seq -> its state
+        self.ckpt: CheckpointFile | None = None
+        self._serialized: tuple[api.ReplState, object] | None = None  # (state, its checkpoint)
         self.receipts: dict[str, Any] = {}
         self.loaded: Timeline | None = None
         self.loaded_states: dict[int, engine.Snapshot] = {}
@@ -101,32 +105,75 @@ class SessionActor:
         self._opened = trio.Event()
         self.open_error: errors.RpcError | None = None
         self.closed = False
+        self.debug: Any = None          # the stepping debugger (debugger.py), made on first use
+        self.legacy: Any = None         # a legacy batch file to import before the next job
+        self._answers: list[Any] | None = None  # oracle answers a committed debug run replays
 
     # --- life -------------------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Bring the session up from its journal (or start one)."""
+        """Bring the session up: its last saved state, then any journal inputs after it."""
         path = self.store.journal(self.name)
+        self.ckpt = CheckpointFile.open(self.store.ckpt(self.name))
+        if self.ckpt.cut:
+            log.warning("session %s: cut a torn checkpoint tail of %d bytes", self.name,
+                        self.ckpt.cut)
+        saved = FileStates(self.ckpt)
+        if await self._open_from_checkpoints(path, saved):
+            return
         view = read_journal(path)
         if view.torn:
-            log.warning("session %s: cut a torn tail of %d bytes", self.name, view.torn)
+            log.warning("session %s: cut a torn journal tail of %d bytes", self.name, view.torn)
         if view.header is None and not view.events:
             self.header = ev.header(self.name)
             self.journal = JournalWriter.create(path, self.header)
             return
         self.header = view.header
-        self.journal = JournalWriter.open_existing(path, view)
-        timeline = Timeline(self.name, view.header, view.events, _checkpoints(view), {})
-        from omegad.sessions.timeline import read_timeline
+        self.journal = JournalWriter.open_existing(path, view, view.next_seq)
+        index = self.store.index(self.name)
+        self.receipts = read_index(index).receipts if index.exists() else {}
+        self.checkpoints = _checkpoints(view)
+        latest = saved.latest()
+        start, after = latest if latest is not None else (None, -1)
+        await self._catch_up(view, start, after, saved if latest is not None else None)
 
-        full = read_timeline(self.store.sessions, self.name)
-        if full is not None:
-            timeline.receipts = full.receipts
-        self.receipts = dict(timeline.receipts)
-        self.checkpoints = timeline.checkpoints
-        restores = read_restores(self.store.restores(self.name))
-        rebuilt = await replay(timeline, self.manager.fallback_oracle, restores)
-        self.state, self.control, self.states = rebuilt.state, rebuilt.control, rebuilt.at
+    async def _open_from_checkpoints(self, path: Path, saved: FileStates) -> bool:
+        """The fast way back: the newest saved state, the index for the checkpoints before it,
+        and only the journal written after it. False when the files do not agree (a crash
+        before the index was refreshed): then the whole journal is read."""
+        entries = self.ckpt.entries if self.ckpt is not None else []
+        index_path = self.store.index(self.name)
+        if not entries or not index_path.exists():
+            return False
+        last = entries[-1]
+        if not path.exists() or path.stat().st_size < last.journal_end or not last.journal_end:
+            return False
+        view = read_journal(path, start=last.journal_end)
+        index = read_index(index_path)
+        first_new = view.events[0]["seq"] if view.events else last.seq + 1
+        if view.header is None or index.eventCount < first_new:
+            return False
+        if view.torn:
+            log.warning("session %s: cut a torn journal tail of %d bytes", self.name, view.torn)
+        self.header = view.header
+        next_seq = view.events[-1]["seq"] + 1 if view.events else last.seq + 1
+        self.journal = JournalWriter.open_existing(path, view, next_seq)
+        self.receipts = index.receipts
+        self.checkpoints = [Checkpoint(c.seq, c.reason, c.stateId, c.byteOffset)
+                            for c in index.checkpoints if c.seq < first_new]
+        self.checkpoints += _checkpoints(view)
+        latest = saved.latest()
+        assert latest is not None
+        await self._catch_up(view, latest[0], latest[1], saved)
+        return True
+
+    async def _catch_up(self, view: Any, start: engine.Snapshot | None, after: int,
+                        saved: FileStates | None) -> None:
+        """Re-evaluate what the journal holds after the saved state (normally nothing)."""
+        timeline = Timeline(self.name, view.header, view.events, self.checkpoints, self.receipts)
+        rebuilt = await replay(timeline, self.manager.fallback_oracle, start, after)
+        self.state, self.control = rebuilt.state, rebuilt.control
+        self.states = LayeredStates(rebuilt.at, saved)
 
     async def ready(self) -> None:
         await self._opened.wait()
@@ -156,6 +203,7 @@ class SessionActor:
         try:
             with trio.CancelScope() as job.scope:
                 job.result = await self._execute(job)
+            await self.manager.persister.commit(*self.files())
             if job.scope.cancelled_caught:
                 job.error = errors.Interrupted("Interrupted: the command was interrupted")
         except errors.RpcError as e:
@@ -171,10 +219,13 @@ class SessionActor:
     def close(self) -> None:
         self._send.close()
         self.flush_index()
-        if self.journal is not None:
-            self.journal.fsync()
-            self.journal.close()
+        for f in self.files():
+            f.fsync()
+            f.close()
         self.closed = True
+
+    def files(self) -> list[Any]:
+        return [f for f in (self.journal, self.ckpt) if f is not None]
 
     # --- what the manager and methods call --------------------------------------------------------
 
@@ -261,6 +312,10 @@ class SessionActor:
     async def _execute(self, job: Job) -> m.ExecuteResult:
         started = time.perf_counter()
         reply = Reply()
+        if self.legacy is not None:
+            from omegad.sessions.debugger import import_legacy
+
+            await import_legacy(self, job)
         text = job.command.strip()
         if self.followers:
             await self._broadcast(job.command, job, "input")
@@ -278,6 +333,9 @@ class SessionActor:
         )
 
     async def _evaluate_input(self, text: str, reply: Reply, job: Job) -> None:
+        env = job.conn.env if job.conn is not None else {}
+        if env.get("OMEGA_MOCK_EFFECTS") == "1" and mock_effect(self, text, reply):
+            return
         for form in engine.forms(text):
             await self._evaluate_form(form, reply, job)
 
@@ -299,8 +357,8 @@ class SessionActor:
                 await self._broadcast(chunk, job)
 
         try:
-            outcome = await engine.evaluate(self.state, form, sink, self._oracle_for(job),
-                                            flush_stream)
+            outcome = await engine.evaluate(self.state, form, sink,
+                                            self._oracle_for(job, sink), flush_stream)
         except trio.Cancelled:
             self._write([ev.error_event(self.seq, 0, "interrupted")])
             raise
@@ -310,6 +368,15 @@ class SessionActor:
         if outcome.defined:
             self.state_defs.pop(outcome.defined, None)
             self.state_defs[outcome.defined] = code
+
+    async def commit_debug(self, form: api.Form, answers: list[Any], job: Job) -> None:
+        """A debug run reached DONE: its expression becomes one journaled input of the session,
+        its oracle calls answered (and journaled) from what the debug run was told."""
+        self._answers = list(answers)
+        try:
+            await self._evaluate_form(form, Reply(), job)
+        finally:
+            self._answers = None
 
     def _finish_form(self, outcome: engine.Outcome, reply: Reply) -> None:
         reply.line(outcome.line)
@@ -323,35 +390,22 @@ class SessionActor:
         self.control = outcome.control
         cp = Checkpoint(seq + 1, "manual", f"state-{seq + 1}", offsets[1])
         self.checkpoints.append(cp)
-        self.states[cp.seq] = engine.snapshot(self.state, self.control)
+        self.states.memory[cp.seq] = engine.snapshot(self.state, self.control)
+        self._save_state(cp.seq)
 
-    def _oracle_for(self, job: Job) -> engine.Oracle:
-        oracle = self.manager.oracle_for(job.conn)
-
-        async def call(request: api.OracleRequest) -> api.OracleResponse:
-            assert self.journal is not None
-            seq = self.seq
-            key = request.key()
-            started = time.perf_counter()
-            self._write([ev.effect_event(seq, 1, request.op, request.prompt),
-                         ev.llm_req_event(seq + 1, 1, oracle.name, request.prompt, key)])
-            response = await oracle.call(request)
-            ms = round((time.perf_counter() - started) * 1000)
-            shown = write_str(response_value(request.op, response))
-            self.receipts[key] = {"key": key, "request": _plain(request),
-                                  "response": _plain(response), "timestamp": ev.now_ms(),
-                                  "durationMs": ms}
-            seq = self.seq
-            self._write([ev.llm_resp_event(seq, 1, shown, ms, key),
-                         ev.resume_event(seq + 1, 1, shown)])
-            return response
-
-        return call
+    def _oracle_for(self, job: Job, sink: Callable[[str], None]) -> engine.Oracle:
+        """The connection's oracle, each call journaled with its receipts (oracle_calls.py)."""
+        return JournaledOracle(self, self.manager.oracle_for(job.conn), sink)
 
     def _write(self, events: list[dict[str, Any]]) -> list[int]:
         assert self.journal is not None
         self.index_dirty = True
-        return self.journal.write(events)
+        try:
+            return self.journal.write(events)
+        except OSError as e:
+            log.error("session %s: journal write failed: %s", self.name, e)
+            raise errors.InternalError(f"could not write the journal: {e.strerror or e}") \
+                from None
 
     async def _broadcast(self, text: str, job: Job, kind: str = "display") -> None:
         """`display` output goes to every attached client, `input` and `result` to followers."""
@@ -386,8 +440,25 @@ class SessionActor:
 
     def _record_restore(self) -> None:
         """Keep the adopted state beside the journal, so a rebuild from disk gets it back."""
-        record = Restore(self.seq, self.control, serialize(self.state))
-        append_restore(self.store.restores(self.name), record)
+        self._save_state(self.seq - 1, adopted=True)
+
+    def _save_state(self, seq: int, adopted: bool = False) -> None:
+        """Append this state to the checkpoint file: a delta against the last one when it can."""
+        assert self.ckpt is not None
+        state = self.state
+        last = self._serialized
+        full = (adopted or last is None or last[0] is not state or state.ser is None
+                or self.ckpt.deltas_since_full() >= FULL_EVERY - 1)
+        data = serialize(state) if full else serialize_delta(state, last[1])
+        kind = ADOPTED if adopted else FULL if full else DELTA
+        try:
+            journal_end = self.journal.size if self.journal is not None else 0
+            self.ckpt.append(Record(seq, kind, self.control, data, journal_end))
+        except OSError as e:
+            log.error("session %s: checkpoint write failed: %s", self.name, e)
+            raise errors.InternalError(f"could not write the checkpoint file: {e.strerror}") \
+                from None
+        self._serialized = (state, state.head)
 
     # --- persistence ------------------------------------------------------------------------------
 
@@ -417,7 +488,3 @@ def _checkpoints(view: Any) -> list[Checkpoint]:
             if e["type"] == "checkpoint"]
 
 
-def _plain(struct: Any) -> Any:
-    import msgspec
-
-    return msgspec.to_builtins(struct)

@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from omegad.sessions import debugger
 from omegad.sessions.names import check_name
 from omegad.sessions.timeline import Timeline, plan_jump, read_timeline
 from protocol import errors
@@ -103,7 +104,11 @@ async def session_goto(actor: SessionActor, arg: str, reply: Reply, _job: Job) -
     if jump is None:
         reply.line(f"No checkpoint found before seq {target}")
         return
-    snap = actor.loaded_states[jump.checkpoint.seq]
+    try:
+        snap = actor.loaded_states[jump.checkpoint.seq]
+    except KeyError:
+        reply.line(f"State not found: {jump.checkpoint.state_id}")
+        return
     actor.restore(snap, jump.control_override)
     actor.session_seq = target
     reply.lines(jump.lines(target, snap.control))
@@ -133,7 +138,11 @@ async def session_resume(actor: SessionActor, _arg: str, reply: Reply, _job: Job
     if nxt is None:
         reply.line("No later checkpoint to resume to.")
         return
-    actor.restore(actor.loaded_states[nxt.seq])
+    try:
+        actor.restore(actor.loaded_states[nxt.seq])
+    except KeyError:
+        reply.line(f"State not found: {nxt.state_id}")
+        return
     actor.session_seq = nxt.seq
     used = sum(1 for e in timeline.between(current, nxt.seq) if e["type"] == "llm_resp")
     if used:
@@ -222,22 +231,6 @@ async def help_(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None
     reply.lines(HELP)
 
 
-async def env(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
-    from omegad.lang import api
-
-    if name:
-        found = api.lookup(actor.state, name)
-        reply.line(f"{name} = {found}" if found is not None else f"(binding '{name}' not found)")
-        return
-    reply.line("(Current environment has primitives: +, -, *, /, =, <, >, etc.)")
-    defs = actor.defs()
-    if defs:
-        reply.line("User-defined:")
-        for d in defs:
-            reply.line("  " + d[:60] + ("..." if len(d) > 60 else ""))
-    reply.line(f"({len(actor.state.bound_names())} total bindings)")
-
-
 async def defs(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
     found = actor.defs()
     reply.lines(found if found else ["(no user definitions yet)"])
@@ -256,7 +249,8 @@ EXACT: dict[str, Command] = {
     ":quit": quit_, ":q": quit_,
     ":help": help_, ":h": help_,
     ":server status": server_status, ":server stop": server_stop,
-    ":env": env, ":defs": defs,
+    ":defs": defs,
+    **debugger.EXACT,  # the stepping debugger, breakpoints, snapshots, history, inspection
 }
 PREFIX: dict[str, Command] = {
     ":session save ": session_save,
@@ -265,7 +259,7 @@ PREFIX: dict[str, Command] = {
     ":session goto ": session_goto,
     ":session trace ": session_trace,
     ":session delete ": session_delete,
-    ":env ": env,
+    **debugger.PREFIX,
 }
 
 
@@ -280,7 +274,11 @@ async def run_command(actor: SessionActor, text: str, reply: Reply, job: Job) ->
     if command is None:
         reply.line(f"Unknown command: {text}. Type :help for commands.")
         return
-    await command(actor, arg, reply, job)
+    try:
+        await command(actor, arg, reply, job)
+    finally:
+        if command.__module__ == debugger.__name__:
+            debugger.debugger_of(actor).save()
 
 
 def command_names() -> list[str]:
@@ -303,6 +301,7 @@ HELP = [
     "",
     "  EVALUATION:",
     "  (expr)         — evaluate expression immediately",
+    "  :loadfile <path> — load and evaluate code from file",
     "",
     "  SESSION:",
     "  :session list            - list saved sessions",
@@ -322,11 +321,49 @@ HELP = [
     "  SERVER:",
     "  :server status           - is the session server running",
     "  :server stop             - stop the session server",
+    "  DEBUGGING:",
+    "  :debug (expr)  — load expression into debugger (step mode)",
+    "  :step [N]      — execute N steps (default 1)",
+    "  :run           — run until breakpoint or completion",
+    "  :stop          — stop execution",
+    "  :goto <N>      — jump to step N in recorded trace",
+    "  :trace [s] [n] — show trace (start at s, show n steps)",
+    "  :state         — show current debug state",
+    "",
+    "  BREAKPOINTS:",
+    "  :break step <N>    — break at step N",
+    "  :break expr <tag>  — break on expression type",
+    "  :break effect <op> — break on effect operation",
+    "  :breaks            — list all breakpoints",
+    "  :delbreak <id>     — delete breakpoint",
+    "  :toggle <id>       — toggle breakpoint on/off",
+    "",
+    "  SNAPSHOTS:",
+    "  :save <name>       — save current state as snapshot",
+    "  :restore <name>    — restore snapshot",
+    "  :snapshots         — list all snapshots",
+    "  :export <name> <file> — export snapshot to file",
+    "",
+    "  HISTORY & TIME TRAVEL:",
+    "  :back [N]          — go back N steps in history",
+    "  :history [N]       — show last N history entries",
+    "  :record on|off     — toggle trace recording",
+    "  :dump <file>       — save trace to file",
+    "  :replay <file>     — load and replay dump",
     "",
     "  INSPECTION:",
     "  :env           — show current environment bindings",
     "  :env <name>    — lookup specific binding",
     "  :defs          — show defined functions",
+    "  :stack         — show call stack",
+    "  :frame <n>     — inspect frame N",
+    "  :control       — show current control (expr or value)",
+    "",
+    "  LLM (Agentic):",
+    "  :ask <question>    — ask LLM (uses tool calls to eval code iteratively)",
+    "  :traces            — list recent LLM interaction traces",
+    "  :trace <id>        — show trace summary",
+    "  :trace <id> -v     — show full trace (prompts, responses, tool calls)",
     "",
     "  :quit, :q      — exit REPL",
 ]

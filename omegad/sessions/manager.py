@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from omegad.persist import events as ev
+from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.index import CheckpointEntry, IndexInfo, write_index
 from omegad.persist.journal import encode_line
-from omegad.persist.restores import append_restore, read_restores
+from omegad.persist.worker import Persister
 from omegad.sessions.actor import SessionActor
 from omegad.sessions.engine import Snapshot
 from omegad.sessions.names import check_name
 from omegad.sessions.replay import replay
+from omegad.sessions.states import FileStates
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Timeline, read_timeline
 from protocol import errors
@@ -36,9 +38,10 @@ Key = tuple[Path, str]
 
 
 class SessionManager:
-    def __init__(self, nursery: trio.Nursery, max_sessions: int = 64,
+    def __init__(self, nursery: trio.Nursery, persister: Persister, max_sessions: int = 64,
                  max_memory: int = 1 << 30) -> None:
         self.nursery = nursery
+        self.persister = persister
         self.max_sessions = max_sessions
         self.max_memory = max_memory
         self.pool: OrderedDict[Key, SessionActor] = OrderedDict()
@@ -109,9 +112,11 @@ class SessionManager:
         """The states at a timeline's checkpoints. A session's own are at hand; another's are
         rebuilt into a state of their own (two actors never share one state)."""
         if timeline.name == actor.name:
-            return dict(actor.states)
-        restores = read_restores(actor.store.restores(timeline.name))
-        rebuilt = await replay(timeline, self.fallback_oracle, restores)
+            return actor.states
+        ckpt = CheckpointFile.open(actor.store.ckpt(timeline.name))
+        if ckpt.entries:
+            return FileStates(ckpt)
+        rebuilt = await replay(timeline, self.fallback_oracle)
         return rebuilt.at
 
     # --- fork and delete --------------------------------------------------------------------------
@@ -133,7 +138,7 @@ class SessionManager:
         write_fork(store, name, timeline, cut)
         forked = await self.get(store, name)
         forked.loaded = read_timeline(store.sessions, name)
-        forked.loaded_states = dict(forked.states)
+        forked.loaded_states = forked.states
         forked.session_seq = cut if cut >= 0 else None
         return forked
 
@@ -180,14 +185,13 @@ class SessionManager:
         for actor in self.pool.values():
             actor.detach(conn)
 
-    def flush_all(self) -> None:
+    async def flush_all(self) -> int:
+        """Every session's index written and every file on disk; returns how many sessions."""
         for actor in self.pool.values():
-            try:
-                actor.flush_index()
-                if actor.journal is not None:
-                    actor.journal.fsync()
-            except OSError:
-                log.exception("flushing session %s failed", actor.name)
+            actor.flush_index()
+            self.persister.wrote(*actor.files())
+        await self.persister.sync()
+        return len(self.pool)
 
     def close_all(self) -> None:
         for actor in self.pool.values():
@@ -217,6 +221,15 @@ def write_fork(store: SessionStore, name: str, timeline: Timeline, cut: int) -> 
     store.journal(name).write_bytes(b"".join(lines))
     receipts = {k: v for k, v in timeline.receipts.items() if k in keys}
     write_index(store.index(name), IndexInfo(name, cut + 1 if cut >= 0 else 0, kept, receipts))
-    for record in read_restores(store.restores(timeline.name)):
-        if record.at <= cut:
-            append_restore(store.restores(name), record)
+    copy_checkpoints(store.ckpt(timeline.name), store.ckpt(name), cut)
+
+
+def copy_checkpoints(source: Path, target: Path, cut: int) -> None:
+    """The records of `source` up to journal seq `cut` (a prefix: deltas keep their bases)."""
+    ckpt = CheckpointFile.open(source)
+    kept = [e for e in ckpt.entries if e.seq <= cut]
+    if not kept:
+        return
+    end = kept[-1].offset + kept[-1].size
+    with open(source, "rb") as f:
+        target.write_bytes(f.read(end))

@@ -15,9 +15,7 @@ import msgspec
 
 from omegad.lang import api
 from omegad.lang.checkpoint import capture
-from omegad.lang.serialize import deserialize
 from omegad.persist.events import Event
-from omegad.persist.restores import Restore
 from omegad.sessions import engine
 from omegad.sessions.engine import Snapshot
 from omegad.sessions.timeline import Timeline, receipt_content
@@ -32,16 +30,16 @@ class Replayed:
 
 
 async def replay(timeline: Timeline, fallback: engine.Oracle,
-                 restores: list[Restore] = ()) -> Replayed:
+                 start: Snapshot | None = None, after: int = -1) -> Replayed:
+    """Re-evaluate the journal's inputs after seq `after`, from `start` (else an empty state)."""
     done = Replayed(api.ReplState())
+    if start is not None:
+        done.state, done.control = start.resume(), start.control
     pending: Event | None = None
     receipts: list[Event] = []
-    adopted = iter(restores)
-    nxt = next(adopted, None)
     for event in timeline.events:
-        while nxt is not None and nxt.at <= event["seq"]:
-            done.state, done.control = deserialize(nxt.state), nxt.control
-            nxt = next(adopted, None)
+        if event["seq"] <= after:
+            continue
         kind = event["type"]
         if kind == "input":
             pending, receipts = event, []
@@ -55,8 +53,6 @@ async def replay(timeline: Timeline, fallback: engine.Oracle,
                 done.control = json.dumps(receipt_content(timeline, receipts[-1]),
                                           ensure_ascii=False)
             done.at[event["seq"]] = Snapshot(done.state, capture(done.state), done.control)
-    for record in [nxt, *adopted] if nxt is not None else []:
-        done.state, done.control = deserialize(record.state), record.control
     return done
 
 

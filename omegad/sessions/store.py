@@ -22,11 +22,16 @@ class SessionStore:
     def index(self, name: str) -> Path:
         return self.sessions / f"{name}.index.json"
 
-    def restores(self, name: str) -> Path:
-        return self.sessions / f"{name}.restores"
+    def ckpt(self, name: str) -> Path:
+        return self.sessions / f"{name}.ckpt"
+
+    def debugger(self, name: str) -> Path:
+        return self.sessions / f"{name}.debug.json"
 
     def files(self, name: str) -> list[Path]:
-        return [self.journal(name), self.index(name), self.restores(name)]
+        debug = self.debugger(name)
+        return [self.journal(name), self.index(name), self.ckpt(name), debug,
+                debug.with_suffix(".base")]
 
     def names(self) -> list[str]:
         """Every session with a journal, in the byte order of file names (as the reference)."""

@@ -26,7 +26,7 @@ def shared_daemon():
 
 def session_client(daemon: DaemonProcess, session_dir: Path, env: dict | None = None) -> Client:
     """A client of `daemon` whose hello names `session_dir` and the settings `env`."""
-    client = Client.connect(str(daemon.socket))
+    client = Client.connect(str(daemon.socket), timeout=60)  # a hang fails, not blocks
     params = hello_params("tests", str(session_dir))
     params["env"] = dict(env or {})
     client.call("server.hello", params)

@@ -243,3 +243,35 @@ def test_the_one_shot_path_imports_nothing_heavy(daemon):
         "subprocess",
     }
     assert not {m.split(".")[0] for m in modules} & heavy
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to listen as another user")
+def test_the_client_refuses_a_socket_served_by_another_user(omega_env):
+    from omegacli.client import Client, DaemonUnreachable
+
+    shared = omega_env.root / "shared"
+    shared.mkdir()
+    os.chmod(omega_env.root, 0o755)
+    os.chmod(shared, 0o777)
+    path = str(shared / "evil.sock")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: another user's listener
+        try:
+            os.setuid(65534)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.bind(path)
+            s.listen(1)
+            os.write(write_end, b"ready")
+            s.settimeout(10)
+            s.accept()
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as r:
+        assert r.read(5) == b"ready"
+    try:
+        with pytest.raises(DaemonUnreachable, match="served by uid 65534"):
+            Client.connect(path)
+    finally:
+        os.waitpid(pid, 0)

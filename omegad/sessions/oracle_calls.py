@@ -1,0 +1,220 @@
+"""A command's oracle calls, journaled: what the actor's `_oracle_for` hands the evaluator.
+
+Each call writes, in the order of the reference's mock path (reference-sessions.md §6.6):
+
+    checkpoint llm_boundary (d-1)   the state the call starts from
+    step "effect:<op>" (d)          effect (d)
+    llm_req / llm_resp (d)          one pair per request: one for scripted and rules oracles, one
+                                    per request to the provider (a tool-calling conversation makes
+                                    several), each with its receipt in the index
+    checkpoint llm_boundary (d)     resume (d)
+
+A provider's tool calls are answered here (`SessionHost`): the model's `eval` runs in the paused
+session as a nested evaluation (its changes belong to the waiting command), and its own oracle
+calls are journaled one level deeper. The reference's OMEGA_MOCK_EFFECTS path is here too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import trio
+
+from omegad.lang import api
+from omegad.lang.effects import response_value
+from omegad.lang.printer import write_str
+from omegad.oracle.base import Oracle, OracleError
+from omegad.oracle.provider import Exchange, ToolError
+from omegad.persist import events as ev
+from omegad.sessions import engine
+from omegad.sessions.timeline import Checkpoint
+
+if TYPE_CHECKING:
+    from omegad.sessions.actor import Reply, SessionActor
+
+MAX_DEPTH = 8            # the reference's DepthTrackingAdapter(…, 8)
+NESTED_STEP_BUDGET = 1_000_000
+
+
+class JournaledOracle:
+    """engine.Oracle for one command at one depth: journals each call, answers the model's tools."""
+
+    def __init__(self, actor: SessionActor, oracle: Oracle, sink: Callable[[str], None],
+                 depth: int = 1) -> None:
+        self.actor = actor
+        self.oracle = oracle
+        self.sink = sink
+        self.depth = depth
+        self.evaluating = trio.Lock()  # search.op's samples share the session: one eval at a time
+
+    async def __call__(self, request: api.OracleRequest) -> api.OracleResponse:
+        a, d = self.actor, self.depth
+        if d > MAX_DEPTH:
+            return api.OracleResponse(None, 0.0, f"depth limit {MAX_DEPTH} reached")
+        checkpoint(a, d - 1, a.control)
+        seq = a.seq
+        a._write([ev.step_event(seq, d, f"effect:{request.op}"),
+                  ev.effect_event(seq + 1, d, request.op, args_preview([request.prompt]))])
+        try:
+            provider = getattr(self.oracle, "config", None) is not None
+            if provider and not a._answers:  # a provider: it exchanges
+                response = await self.oracle.call(request, SessionHost(self))
+            else:
+                response = await self._answer(request)
+        except OracleError as e:
+            raise engine.OracleFailure(str(e)) from None
+        shown = write_str(response_value(request.op, response))
+        checkpoint(a, d, shown)
+        a._write([ev.resume_event(a.seq, d, shown)])
+        return response
+
+    async def _answer(self, request: api.OracleRequest) -> api.OracleResponse:
+        """An oracle that asks no one: one receipt for the call itself."""
+        a, d = self.actor, self.depth
+        key = request.key()
+        a._write([ev.llm_req_event(a.seq, d, self.oracle.name, request.prompt, key)])
+        started = time.perf_counter()
+        if a._answers:  # a finished debug run, committed: what it was told then
+            response = a._answers.pop(0)
+        else:
+            response = await self.oracle.call(request)
+        ms = round((time.perf_counter() - started) * 1000)
+        shown = write_str(response_value(request.op, response))
+        a.receipts[key] = {"key": key, "request": msgspec.to_builtins(request),
+                           "response": msgspec.to_builtins(response), "timestamp": ev.now_ms(),
+                           "durationMs": ms}
+        a._write([ev.llm_resp_event(a.seq, d, shown, ms, key)])
+        return response
+
+
+class SessionHost:
+    """provider.ToolHost for a live command: journals exchanges, evaluates in the session."""
+
+    def __init__(self, calls: JournaledOracle) -> None:
+        self.calls = calls
+
+    async def exchange(self, exchange: Exchange) -> dict[str, Any]:
+        a, d = self.calls.actor, self.calls.depth
+        key = exchange.key
+        a._write([ev.llm_req_event(a.seq, d, exchange.model, exchange.prompt, key)])
+        started = time.perf_counter()
+        data = await exchange.send()
+        ms = round((time.perf_counter() - started) * 1000)
+        shown = exchange.summarize(data)
+        receipt: dict[str, Any] = {"key": key, "request": exchange.request,
+                                   "response": {"content": shown, "body": data},
+                                   "timestamp": ev.now_ms(), "durationMs": ms}
+        tokens = exchange.tokens(data)
+        if tokens is not None:
+            receipt["tokens"] = tokens
+        a.receipts[key] = receipt
+        a._write([ev.llm_resp_event(a.seq, d, shown, ms, key)])
+        return data
+
+    async def eval(self, code: str) -> Any:
+        calls = self.calls
+        nested = JournaledOracle(calls.actor, calls.oracle, calls.sink, calls.depth + 1)
+        async with calls.evaluating:
+            return await evaluate_nested(calls.actor.state, code, calls.sink, nested)
+
+    def observe(self, what: str) -> Any:
+        return observe(self.calls.actor.state, self.calls.actor.defs(), what)
+
+
+async def evaluate_nested(state: api.ReplState, code: str, sink: Callable[[str], None],
+                          oracle: engine.Oracle) -> Any:
+    """The model's `eval`: run `code` in the paused session; its value, or ToolError."""
+    run = api.start(state, code, output_sink=sink, nested=True,
+                    step_budget=NESTED_STEP_BUDGET)
+    try:
+        while True:
+            r = run.run(engine.SLICE_STEPS)
+            if isinstance(r, api.Running):
+                await trio.lowlevel.checkpoint()
+            elif isinstance(r, api.NeedsOracle):
+                try:
+                    response = await oracle(r.request)
+                except engine.OracleFailure as e:
+                    run.resume_error(str(e))
+                else:
+                    run.resume(response)
+            elif isinstance(r, api.Done):
+                return r.value
+            else:
+                raise ToolError(r.message)
+    except BaseException:
+        run.abandon()
+        raise
+
+
+def observe(state: api.ReplState, defs: list[str], what: str) -> Any:
+    """The `observe` tool's data (the paused session as the model may see it)."""
+    what = what.lower()
+    if what == "defs":
+        return {"defs": defs}
+    if what in ("env", "store"):
+        names = sorted(state.user_names())
+        return {"bindings": names[:200], "count": len(names)}
+    return {"what": what, "note": "the session is paused at an oracle call"}
+
+
+def checkpoint(actor: SessionActor, depth: int, control: str) -> None:
+    """An `llm_boundary` checkpoint: the session's committed state, reachable by goto/resume."""
+    seq = actor.seq
+    offsets = actor._write([ev.checkpoint_event(seq, depth, "llm_boundary")])
+    actor.checkpoints.append(Checkpoint(seq, "llm_boundary", f"state-{seq}", offsets[0]))
+    actor.states[seq] = engine.snapshot(actor.state, control)
+
+
+def args_preview(args: list[Any]) -> str:
+    """The effect event's argsPreview: JSON.stringify(args), cut to 200 UTF-16 units."""
+    return ev.utf16_cut(json.dumps(args, separators=(",", ":"), ensure_ascii=False),
+                        ev.PREVIEW_LIMIT)
+
+
+# --- the reference's OMEGA_MOCK_EFFECTS=1 path ---------------------------------------------------
+_MOCK = re.compile(r"^\(effect\s+(\S+)\s*(.*)", re.S)
+
+
+def mock_effect(actor: SessionActor, text: str, reply: Reply) -> bool:
+    """An input starting with `(effect` is not evaluated: it prints `=> "mock:<op>"` and journals
+    the reference's ten events. False when the input is not one."""
+    m = _MOCK.match(text.strip()) if text.lstrip().startswith("(effect") else None
+    if m is None:
+        return False
+    op, args = m.group(1), m.group(2).split("\n", 1)[0]
+    value = f"mock:{op}"
+    request = {"op": op, "args": args}
+    key = _sha256(request)
+    control = json.dumps(value, ensure_ascii=False)
+    seq = actor.seq
+    actor._write([ev.input_event(seq, text.strip())])
+    checkpoint(actor, 0, actor.control)
+    seq = actor.seq
+    actor._write([ev.step_event(seq, 1, f"effect:{op}"),
+                  ev.effect_event(seq + 1, 1, op, args_preview([args])),
+                  ev.llm_req_event(seq + 2, 1, "mock-llm", args, key),
+                  ev.llm_resp_event(seq + 3, 1, value, 0, key)])
+    actor.receipts[key] = {"key": key, "request": request, "response": {"content": value},
+                           "timestamp": ev.now_ms(), "durationMs": 0}
+    checkpoint(actor, 1, control)
+    actor._write([ev.resume_event(actor.seq, 1, value), ev.result_event(actor.seq + 1, control)])
+    actor.control = control
+    seq = actor.seq
+    offsets = actor._write([ev.checkpoint_event(seq, 0, "manual")])
+    actor.checkpoints.append(Checkpoint(seq, "manual", f"state-{seq}", offsets[0]))
+    actor.states[seq] = engine.snapshot(actor.state, control)
+    reply.line(f"=> {control}")
+    reply.ok, reply.value, reply.error = True, control, None
+    return True
+
+
+def _sha256(request: Any) -> str:
+    from omegad.oracle.provider import receipt_key
+
+    return receipt_key(request)

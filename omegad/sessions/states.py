@@ -1,0 +1,63 @@
+"""Where a session's states at its checkpoints come from: omega's checkpoint file when there is one.
+
+`:session goto` needs the state at any checkpoint of the loaded session. A session omega wrote has
+them in `<name>.ckpt` (a full record and a few deltas away); the reference's sessions and
+index-less journals are rebuilt by re-evaluating their inputs (replay.py).
+"""
+
+from __future__ import annotations
+
+from omegad.lang.serialize import deserialize
+from omegad.persist.checkpoints import CheckpointFile, Record
+from omegad.sessions.engine import Snapshot, snapshot
+
+
+def rebuild(records: list[Record]) -> Snapshot:
+    state = deserialize(records[0].state)
+    for record in records[1:]:
+        deserialize(record.state, base=state)
+    return snapshot(state, records[-1].control)
+
+
+class FileStates:
+    """The states of a checkpoint file, rebuilt on demand (each into a state of its own)."""
+
+    def __init__(self, ckpt: CheckpointFile) -> None:
+        self.ckpt = ckpt
+
+    def __getitem__(self, seq: int) -> Snapshot:
+        index = self.ckpt.find(seq)
+        if index is None:
+            raise KeyError(seq)
+        return rebuild(self.ckpt.chain(index))
+
+    def __contains__(self, seq: object) -> bool:
+        return isinstance(seq, int) and self.ckpt.find(seq) is not None
+
+    def latest(self) -> tuple[Snapshot, int] | None:
+        """The newest state in the file, and the journal seq it stands at."""
+        if not self.ckpt.entries:
+            return None
+        entry = self.ckpt.entries[-1]
+        return rebuild(self.ckpt.chain(len(self.ckpt.entries) - 1)), entry.seq
+
+
+class LayeredStates:
+    """This session's own states: those captured in memory since it opened, then the file's."""
+
+    def __init__(self, memory: dict[int, Snapshot], file: FileStates | None) -> None:
+        self.memory = memory
+        self.file = file
+
+    def __getitem__(self, seq: int) -> Snapshot:
+        if seq in self.memory:
+            return self.memory[seq]
+        if self.file is not None:
+            return self.file[seq]
+        raise KeyError(seq)
+
+    def __setitem__(self, seq: int, snap: Snapshot) -> None:
+        self.memory[seq] = snap
+
+    def __contains__(self, seq: object) -> bool:
+        return seq in self.memory or (self.file is not None and seq in self.file)

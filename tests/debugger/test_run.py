@@ -1,0 +1,130 @@
+"""DebugRun without a daemon: stepping, time travel by keyframes and re-stepping, summaries."""
+
+import tracemalloc
+
+from omegad.lang import api
+from omegad.sessions.debugger import KEYFRAME, Debugger, DebugRun, expr_tag
+
+
+def session(*inputs: str) -> api.ReplState:
+    state = api.ReplState()
+    for text in inputs:
+        assert isinstance(api.start(state, text).run(10**7), api.Done)
+    return state
+
+
+FIB = "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))"
+
+
+def views(run: DebugRun, n: int) -> list:
+    seen = []
+    for _ in range(n):
+        seen.append((run.step, run.view()))
+        run.advance(1)
+    return seen
+
+
+def test_the_run_sees_the_sessions_definitions_and_leaves_the_session_alone():
+    state = session("(define k 3)")
+    run = DebugRun("(begin (set! k 10) (+ k 1))", api.serialize(state))
+    r = run.advance(10_000)
+    assert isinstance(r, api.Done) and r.printed == "=> 11"
+    assert api.start(state, "k").run(100).printed == "=> 3"
+
+
+def test_goto_back_and_forward_gives_the_same_states_as_stepping():
+    state = session(FIB, "(define acc 0)")
+    code = ("(begin (define (loop i) (if (< i 3000) (begin (set! acc (+ acc i)) (loop (+ i 1)))"
+            " acc)) (loop 0))")
+    fresh = DebugRun(code, api.serialize(state))
+    expected = views(fresh, 4000)
+    run = DebugRun(code, api.serialize(state))
+    run.advance(3500)
+    for target in (0, 1, 999, 1000, 1001, 2500, 3999, 17, 3200):
+        run.goto(target)
+        assert (run.step, run.view()) == expected[target]
+    # the global written by set! is rolled back with the steps, and redone
+    probe = DebugRun(code, api.serialize(state))
+    probe.advance(50)
+    at50 = probe.state.globals["acc"]
+    assert at50 > 0
+    run.goto(50)
+    assert run.state.globals["acc"] == at50
+    run.goto(0)
+    assert run.state.globals["acc"] == 0
+
+
+def test_goto_after_the_end_and_after_an_error():
+    state = session(FIB)
+    run = DebugRun("(fib 10)", api.serialize(state))
+    done = run.advance(10**6)
+    assert isinstance(done, api.Done) and done.printed == "=> 55"
+    end = run.step
+    run.goto(3)
+    assert run.step == 3 and run.active
+    assert run.advance(10**6).printed == "=> 55" and run.step == end
+    bad = DebugRun("(begin (fib 5) (car '()))", api.serialize(state))
+    failed = bad.advance(10**6)
+    assert isinstance(failed, api.Failed)
+    bad.goto(2)
+    assert bad.step == 2 and bad.active
+
+
+def test_the_control_summary_names_the_expression_as_the_reference_does():
+    def tag(text):
+        return expr_tag(api.parse_inputs(text)[0].datum)
+
+    assert tag("(if a b c)") == "If(...)"
+    assert tag("(f 1 2)") == "App(...)"
+    assert tag("(lambda (a b) a)") == "Lambda(2 params)"
+    assert tag("(begin 1 2 3)") == "Begin(3 exprs)"
+    assert tag("(define (f x) x)") == "Define(f)"
+    assert tag("(effect infer.op \"x\")") == "Effect(infer.op)"
+    assert tag("x") == "Var(x)"
+    assert tag("3") == "Lit(3)"
+
+
+def test_breakpoints_match_step_expression_tag_and_effect():
+    state = session(FIB)
+    dbg = Debugger()
+    dbg.run = DebugRun("(fib 3)", api.serialize(state))
+    from omegad.sessions.debugger import Breakpoint
+    dbg.breakpoints = [Breakpoint(1, "expr", "If")]
+    assert dbg.hit(dbg.run) is None          # step 0: an application
+    dbg.run.advance(1)
+    assert dbg.hit(dbg.run).id == 1
+    dbg.breakpoints[0].enabled = False
+    assert dbg.hit(dbg.run) is None
+    dbg.breakpoints.append(Breakpoint(2, "step", 1))
+    assert dbg.hit(dbg.run).id == 2
+    assert dbg.next_step_break(0) == 1 and dbg.next_step_break(1) is None
+
+
+def test_a_million_step_trace_stays_within_its_memory_budget():
+    """Budget: 16 MiB for 1 000 000 steps of a loop (keyframes every KEYFRAME steps)."""
+    state = session("(define (spin n) (if (= n 0) 'done (spin (- n 1))))")
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    run = DebugRun("(spin 2000000)", api.serialize(state))
+    r = run.advance(1_000_000)
+    used = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert isinstance(r, api.Running) and run.step == 1_000_000
+    assert len(run.keyframes) == 1_000_000 // KEYFRAME + 1
+    assert used < 16 * 1024 * 1024, used
+    run.goto(123_457)
+    assert run.step == 123_457
+
+
+def test_time_travel_keeps_closure_state_consistent():
+    code = ("(begin (define (mk) (let ((c 0)) (lambda () (set! c (+ c 1)) c)))"
+            " (define ctr (mk))"
+            " (define (go i) (if (< i 2500) (begin (ctr) (go (+ i 1))) (ctr))) (go 0))")
+    run = DebugRun(code, api.serialize(api.ReplState()))
+    run.advance(2200)
+    for target in (10, 1500, 3, 2100, 999):
+        run.goto(target)
+    r = run.advance(10**6)
+    assert r.printed == "=> 2501"
+    run.goto(1200)
+    assert run.advance(10**6).printed == "=> 2501"

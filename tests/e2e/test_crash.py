@@ -1,0 +1,57 @@
+"""kill -9 at random moments: every acknowledged command survives, every session opens.
+
+Marked slow (50 kills): `make test-slow`, and CI runs it.
+"""
+
+import random
+import signal
+import threading
+
+import pytest
+
+from omegacli.client import DaemonUnreachable
+from protocol import errors
+from tests.e2e.conftest import session_client
+
+KILLS = 50
+SESSIONS = ["c0", "c1", "c2"]
+
+
+@pytest.mark.slow
+def test_acknowledged_commands_survive_kill_9(start_daemon, omega_env):
+    rng = random.Random(1234)
+    acked: dict[str, list[int]] = {s: [] for s in SESSIONS}
+    counter = 0
+    for _round in range(KILLS):
+        d = start_daemon()
+        stop = threading.Event()
+
+        def drive(d=d, stop=stop) -> None:
+            nonlocal counter
+            try:
+                with session_client(d, omega_env.session_dir) as c:
+                    while not stop.is_set():
+                        counter += 1
+                        name = SESSIONS[counter % len(SESSIONS)]
+                        n = counter
+                        out = c.call("session.execute",
+                                     {"session": name, "command": f"(define v{n} {n})"})["output"]
+                        assert out == f"=> v{n}"
+                        acked[name].append(n)
+            except (DaemonUnreachable, OSError, errors.RpcError):
+                pass  # the daemon died under us: the unanswered command may or may not be there
+
+        driver = threading.Thread(target=drive)
+        driver.start()
+        threading.Event().wait(rng.uniform(0.02, 0.3))  # a random moment, not a condition
+        d.signal(signal.SIGKILL)
+        d.wait()
+        stop.set()
+        driver.join()
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        for name, numbers in acked.items():
+            assert numbers, f"no command was acknowledged in {name}"
+            total = " ".join(f"v{n}" for n in numbers)
+            out = c.call("session.execute", {"session": name, "command": f"(list {total})"})
+            assert out["output"] == "=> (" + " ".join(str(n) for n in numbers) + ")"

@@ -1,0 +1,100 @@
+"""Sessions on disk through real daemons: restarts, kill -9, eviction, adopted states, flush."""
+
+import json
+import signal
+
+import pytest
+
+from tests.e2e.conftest import session_client
+
+
+def execute(c, session, command):
+    return c.call("session.execute", {"session": session, "command": command})["output"]
+
+
+COUNTER = "(define make (lambda () (let ((n 0)) (lambda () (set! n (+ n 1)) n))))"
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_a_session_comes_back_after_the_daemon_dies(start_daemon, omega_env, how):
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "keep", COUNTER)
+        execute(c, "keep", "(define tick (make))")
+        assert execute(c, "keep", "(tick) (tick)") == "=> 1\n=> 2"
+        execute(c, "keep", "(define xs (list 1 2 3))")
+    d.signal(how)
+    d.wait()
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "keep", "(tick)") == "=> 3"
+        assert execute(c, "keep", "xs") == "=> (1 2 3)"
+        listed = {s["name"]: s for s in c.call("session.list")["sessions"]}
+        assert listed["keep"]["events"] == 28  # seven inputs of four events each
+
+
+def test_a_loaded_state_survives_a_restart(start_daemon, omega_env):
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "src", "(define a 41)")
+        execute(c, "dst", ":session load src")
+        execute(c, "dst", "(define b (+ a 1))")
+    d.signal(signal.SIGKILL)
+    d.wait()
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "dst", "(+ a b)") == "=> 83"
+
+
+def test_an_evicted_session_comes_back_with_its_state(start_daemon, omega_env):
+    d = start_daemon("--max-sessions", "2")
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "first", COUNTER + " (define t (make)) (t)")
+        for name in ("second", "third", "fourth"):
+            execute(c, name, "(define z 1)")
+        assert not {s["name"]: s for s in c.call("session.list")["sessions"]}["first"]["in_memory"]
+        assert execute(c, "first", "(t)") == "=> 2"
+
+
+def test_goto_on_a_session_written_by_omega_restores_that_checkpoint(start_daemon, omega_env):
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        for i in range(5):
+            execute(c, "hist", f"(define v{i} {i * 10})")
+    d.stop()
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "other", ":session load hist")
+        assert "Jumped to seq 11" in execute(c, "other", ":session goto 11")
+        assert execute(c, "other", "v2") == "=> 20"
+        assert execute(c, "other", "v3").startswith("error: unbound")
+
+
+def test_server_flush_writes_the_index_with_the_reference_schema(start_daemon, omega_env):
+    d = start_daemon("--fsync", "always")
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "idx", "(define q 1) (+ q 1)")
+        assert c.call("server.flush")["sessions"] >= 1
+    index = json.loads((omega_env.session_dir / "sessions" / "idx.index.json").read_text())
+    assert index["eventCount"] == 8 and index["states"] == {}
+    assert [cp["seq"] for cp in index["checkpoints"]] == [3, 7]
+    journal = (omega_env.session_dir / "sessions" / "idx.jsonl").read_bytes()
+    for cp in index["checkpoints"]:
+        line = journal[cp["byteOffset"]:].split(b"\n", 1)[0]
+        assert json.loads(line)["type"] == "checkpoint"
+
+
+def test_a_torn_tail_is_cut_and_the_session_opens(start_daemon, omega_env):
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "torn", "(define w 7)")
+    d.stop()
+    sessions = omega_env.session_dir / "sessions"
+    with open(sessions / "torn.jsonl", "ab") as f:
+        f.write(b'{"seq":4,"ts":1,"type":"inp')
+    with open(sessions / "torn.ckpt", "ab") as f:
+        f.write(b"\x00\x00\x00\x10garbage")
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "torn", "w") == "=> 7"
+    assert b"garbage" not in (sessions / "torn.ckpt").read_bytes()

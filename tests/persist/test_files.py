@@ -1,0 +1,90 @@
+"""The files themselves: journal and checkpoint records, torn tails, checksums, the index."""
+
+import json
+
+from omegad.lang import ReplState, capture, serialize, serialize_delta, start
+from omegad.persist import events as ev
+from omegad.persist.checkpoints import DELTA, FULL, CheckpointFile, Record
+from omegad.persist.index import CheckpointEntry, IndexInfo, read_index, write_index
+from omegad.persist.journal import JournalChanged, JournalWriter, read_journal
+from omegad.sessions.states import FileStates
+
+
+def _eval(state, text):
+    run = start(state, text)
+    return run.run(100_000)
+
+
+def test_a_torn_journal_tail_is_cut_back_to_the_last_whole_line(tmp_path):
+    path = tmp_path / "s.jsonl"
+    writer = JournalWriter.create(path, ev.header("s"))
+    writer.write([ev.input_event(0, "(+ 1 2)"), ev.step_event(1, 0, "(+ 1 2)")])
+    writer.close()
+    whole = path.stat().st_size
+    tail = b'{"seq":2,"ts":1,"type":"res'
+    with open(path, "ab") as f:
+        f.write(tail)
+    view = read_journal(path)
+    assert view.torn == len(tail) and view.next_seq == 2
+    JournalWriter.open_existing(path, view, view.next_seq).close()
+    assert path.stat().st_size == whole
+
+
+def test_a_journal_changed_by_another_program_is_not_written_over(tmp_path):
+    path = tmp_path / "s.jsonl"
+    writer = JournalWriter.create(path, ev.header("s"))
+    path.write_text("")  # the reference REPL truncates current.jsonl at start
+    try:
+        writer.write([ev.input_event(0, "1")])
+    except JournalChanged as e:
+        assert "changed by another program" in str(e)
+    else:
+        raise AssertionError("the write went through")
+    assert path.read_text() == ""
+
+
+def _states(n):
+    state = ReplState()
+    records = []
+    base = None
+    for i in range(n):
+        assert _eval(state, f"(define x{i} {i})").printed == f"=> x{i}"
+        cp = capture(state)
+        data = serialize(state) if base is None else serialize_delta(state, base)
+        records.append(Record(i, FULL if base is None else DELTA, "null", data))
+        base = cp
+    return records
+
+
+def test_checkpoint_records_rebuild_any_state_and_a_flipped_byte_ends_the_file(tmp_path):
+    path = tmp_path / "s.ckpt"
+    ckpt = CheckpointFile.open(path)
+    for record in _states(5):
+        ckpt.append(record)
+    ckpt.close()
+    assert [e.kind for e in CheckpointFile.open(path).entries] == [FULL] + [DELTA] * 4
+    snap = FileStates(CheckpointFile.open(path))[3]
+    state = snap.resume()
+    assert _eval(state, "(+ x0 x3)").printed == "=> 3"
+    assert _eval(state, "x4").printed.startswith("error: ")
+    data = bytearray(path.read_bytes())
+    last = CheckpointFile.open(path).entries[-1]
+    data[last.offset + 20] ^= 0xFF
+    path.write_bytes(bytes(data))
+    reopened = CheckpointFile.open(path)
+    assert len(reopened.entries) == 4 and reopened.cut == last.size
+    assert path.stat().st_size == last.offset
+
+
+def test_deltas_stay_small_whatever_the_session_size(tmp_path):
+    records = _states(300)
+    assert max(len(r.state) for r in records[1:]) < 2048
+
+
+def test_the_index_has_the_reference_schema_and_no_states(tmp_path):
+    path = tmp_path / "s.index.json"
+    write_index(path, IndexInfo("s", 4, [CheckpointEntry(3, 120, "state-3", "manual")], {}))
+    doc = json.loads(path.read_text())
+    assert list(doc) == ["sessionId", "eventCount", "checkpoints", "states", "receipts"]
+    assert doc["states"] == {} and doc["checkpoints"][0]["byteOffset"] == 120
+    assert read_index(path).eventCount == 4
