@@ -24,7 +24,6 @@ from pathlib import Path
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import Application, get_app_session
-from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings
@@ -276,6 +275,8 @@ class Repl:
             self.say("The command was not sent.")
             return Outcome(typeahead=text)
         assert self.conn is not None
+        # The daemon closes our connection once it has answered `:server stop`: not a death.
+        self.stopped_by_user = stripped == ":server stop"
         rid, future = self.conn.start("session.execute",
                                       {"session": self.session, "command": text})
         running = self.running = RunningCommand(self, rid, future)
@@ -288,6 +289,7 @@ class Repl:
             await running.wait()
             result = future.result()
         except errors.RpcError as e:
+            self.stopped_by_user = False
             self.last_ms = (time.monotonic() - running.started) * 1000
             self._rpc_error(e)
             return Outcome(typeahead=running.typeahead)
@@ -295,7 +297,7 @@ class Repl:
             self.running = None
             self.say("The daemon went away while running this command: its reply was lost, and "
                      "it is not sent again.")
-            self.say("Starting the daemon again…")
+            self.say("Starting the daemon again…" if self.target.autostart else "Reconnecting…")
             if await self.reattach():
                 self.say(f"Session '{self.session}' is at seq {self.seq}: check whether the "
                          "command ran before sending it again.")
@@ -312,9 +314,10 @@ class Repl:
         if result["session"] != self.session:  # after `:session fork NAME`: work in NAME
             self.session = result["session"]
             await self._refresh_seq()
-        if stripped == ":server stop" and "Server stopped" in result["output"]:
-            self.stopped_by_user = True
-            self.say("(the next command starts the daemon again)")
+        if self.stopped_by_user:
+            self.stopped_by_user = "Server stopped" in result["output"]
+            if self.stopped_by_user and self.target.autostart:
+                self.say("(the next command starts the daemon again)")
         return Outcome(should_exit=result["should_exit"], typeahead=running.typeahead)
 
     def _rpc_error(self, e: errors.RpcError) -> None:
@@ -392,7 +395,7 @@ class RunningCommand:
                          style="class:bottom-toolbar")
         return Application(layout=Layout(HSplit([spinner, toolbar])), key_bindings=kb,
                            refresh_interval=0.1, erase_when_done=True,
-                           full_screen=False, mouse_support=Condition(lambda: False))
+                           full_screen=False)
 
     def _spinner(self) -> FormattedText:
         elapsed = time.monotonic() - self.started
