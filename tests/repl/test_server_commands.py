@@ -60,8 +60,7 @@ def test_open_names_the_oracle_and_the_lease_holder(daemon, tmp_path):
 def test_server_status_and_stop_work_through_any_client(daemon, tmp_path):
     with connect(daemon, tmp_path, "alice") as a:
         status = a.call("session.execute", {"session": "s", "command": ":server status"})
-        assert status["output"].splitlines()[0] == "Server is running"
-        assert f"pid {daemon.pid}" in status["output"]
+        assert status["output"] == "Server is running"
         stop = a.call("session.execute", {"session": "s", "command": ":server stop"})
         assert stop["output"] == "Server stopped"
     wait_until(lambda: daemon.proc.poll() is not None, what="the daemon to stop")
