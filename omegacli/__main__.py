@@ -2,6 +2,8 @@
 
     omegacli call METHOD [PARAMS_JSON]       result as JSON on stdout
     omegacli daemon start|stop|status|restart
+    omegacli [repl [--session NAME]]         the REPL: prompt_toolkit on a terminal (omegacli.repl),
+                                             the reference's piped mode otherwise (sessions.py)
 
 Exit status: 0 ok, 1 the call ended in an RPC error (on stderr), 2 bad usage, 3 no daemon
 reachable (or it could not be started), 130 interrupted by Ctrl-C.

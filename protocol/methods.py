@@ -162,9 +162,11 @@ class ListResult(Result):
 
 class OpenParams(SessionParams):
     """Attach this connection to the session (it receives `session.output`); `write` takes the
-    write lease, refused while another client holds it."""
+    write lease, refused while another client holds it. `follow` also sends it every client's
+    inputs and result lines (`session.output` kinds `input` and `result`), as a REPL shows them."""
 
     mode: Literal["read", "write"] = "read"
+    follow: bool = False
 
 
 class OpenResult(Result):
@@ -261,8 +263,9 @@ class OutputNotice(Params):
 
     `kind` says what the text is: `display` output, the `input` a client sent (the command, as
     it starts running), or the command's `result` lines (`=> …`, `error: …`, a `:` command's
-    text) in the order they are printed. Every attached client gets all three, so a client can
-    follow the session as it happens; `client` names the client whose command it is."""
+    text) in the order they are printed. Every attached client gets `display`; those that opened
+    the session with `follow` get all three, and can show the session as it happens. `client`
+    names the client whose command it is."""
 
     session: str
     text: str

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.application import Application
-from prompt_toolkit.filters import Condition
+from prompt_toolkit.application import Application, get_app_session
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings
@@ -74,6 +73,7 @@ class Repl:
         self.at_line_start = True
         self._reconnecting: asyncio.Task | None = None
         self.prompt: PromptSession | None = None
+        self._tasks: set[asyncio.Task] = set()
 
     # --- output -----------------------------------------------------------------------------------
 
@@ -111,7 +111,7 @@ class Repl:
         self.hello = hello
         self.stopped_by_user = False
         try:
-            opened = await self.conn.call("session.open", {"session": self.session})
+            opened = await self.conn.call("session.open", self._open_params())
         except errors.RpcError as e:
             self.say(f"Cannot attach to session '{self.session}': {e.message}")
             return None
@@ -120,11 +120,22 @@ class Repl:
         self.seq = opened["seq"]
         return opened
 
+    def _open_params(self) -> dict:
+        return {"session": self.session, "follow": True}  # every client's inputs and results
+
     def _on_lost(self) -> None:
         if self.stopped_by_user or self.running is not None:
             return  # a running command reports it itself
-        self.say("The daemon went away; starting it again…")
-        self._reconnecting = asyncio.get_running_loop().create_task(self.reattach())
+        self.say("The daemon went away; " + ("starting it again…" if self.target.autostart
+                                             else "reconnecting…"))
+        self._reconnecting = self._spawn(self.reattach())
+
+    def _spawn(self, coro) -> asyncio.Task:
+        """A background task of the REPL, held until it ends (cancelled when the REPL ends)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def reattach(self) -> bool:
         opened = await self.connect()
@@ -159,7 +170,7 @@ class Repl:
         running = self.running
         if who == self.name and running is not None:
             if kind != "input":
-                running.streamed = True
+                running.streamed |= kind == "result"
                 self.write(text)
             return
         if who == self.name:
@@ -171,16 +182,24 @@ class Repl:
             self.say("\n".join(lines))
         else:
             self.write(text)
-            if kind == "result":
-                self.seq = None  # another client moved the session on; refreshed on our next run
+            if kind == "result":  # another client moved the session on: learn its seq
+                self._spawn(self._refresh_seq())
+
+    async def _refresh_seq(self) -> None:
+        try:
+            self.seq = (await self.call("session.open", self._open_params()))["seq"]
+        except (errors.RpcError, DaemonUnreachable):
+            self.seq = None
 
     # --- the loop ---------------------------------------------------------------------------------
 
     async def run(self) -> int:
-        if self._write is None:
-            with patch_stdout(raw=True):
-                return await self._run()
-        return await self._run()
+        if self._write is not None:
+            return await self._run()
+        # Raw mode between prompts too: keys typed while a command starts or ends are read by
+        # the next prompt as typed (not echoed, Enter still Enter, Ctrl-C a key, not SIGINT).
+        with get_app_session().input.raw_mode(), patch_stdout(raw=True):
+            return await self._run()
 
     async def _run(self) -> int:
         opened = await self.connect()
@@ -209,6 +228,8 @@ class Repl:
                     return 0
                 typeahead = outcome.typeahead
         finally:
+            for task in self._tasks:
+                task.cancel()
             if self.conn is not None:
                 self.conn.close()
 
@@ -255,6 +276,8 @@ class Repl:
             self.say("The command was not sent.")
             return Outcome(typeahead=text)
         assert self.conn is not None
+        # The daemon closes our connection once it has answered `:server stop`: not a death.
+        self.stopped_by_user = stripped == ":server stop"
         rid, future = self.conn.start("session.execute",
                                       {"session": self.session, "command": with_paths(text)})
         running = self.running = RunningCommand(self, rid, future)
@@ -267,13 +290,15 @@ class Repl:
             await running.wait()
             result = future.result()
         except errors.RpcError as e:
+            self.stopped_by_user = False
+            self.last_ms = (time.monotonic() - running.started) * 1000
             self._rpc_error(e)
             return Outcome(typeahead=running.typeahead)
         except DaemonUnreachable:
             self.running = None
             self.say("The daemon went away while running this command: its reply was lost, and "
                      "it is not sent again.")
-            self.say("Starting the daemon again…")
+            self.say("Starting the daemon again…" if self.target.autostart else "Reconnecting…")
             if await self.reattach():
                 self.say(f"Session '{self.session}' is at seq {self.seq}: check whether the "
                          "command ran before sending it again.")
@@ -284,14 +309,16 @@ class Repl:
                 loop.remove_signal_handler(signal.SIGINT)
             except (ValueError, RuntimeError, NotImplementedError):
                 pass
-        if not running.streamed:  # a daemon that does not stream results: print the reply
+        if not running.streamed:  # no `result` notices came (an older daemon): print the reply
             self.write(result["output"] + "\n" if result["output"] else "")
         self.seq, self.last_ms = result["seq"], result["elapsed_ms"]
-        if result["session"] != self.session:
+        if result["session"] != self.session:  # after `:session fork NAME`: work in NAME
             self.session = result["session"]
-        if stripped == ":server stop" and "Server stopped" in result["output"]:
-            self.stopped_by_user = True
-            self.say("(the next command starts the daemon again)")
+            await self._refresh_seq()
+        if self.stopped_by_user:
+            self.stopped_by_user = "Server stopped" in result["output"]
+            if self.stopped_by_user and self.target.autostart:
+                self.say("(the next command starts the daemon again)")
         return Outcome(should_exit=result["should_exit"], typeahead=running.typeahead)
 
     def _rpc_error(self, e: errors.RpcError) -> None:
@@ -340,9 +367,13 @@ class RunningCommand:
         try:
             await asyncio.wait({self.future, view}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            if not view.done():
-                self.app.exit()
-                await view
+            while not view.done():  # the view may still be starting: exit once it can
+                try:
+                    self.app.exit()
+                    break
+                except Exception:  # "not running" yet
+                    await asyncio.sleep(0.001)
+            await view
 
     def _app(self) -> Application:
         kb = KeyBindings()
@@ -365,7 +396,7 @@ class RunningCommand:
                          style="class:bottom-toolbar")
         return Application(layout=Layout(HSplit([spinner, toolbar])), key_bindings=kb,
                            refresh_interval=0.1, erase_when_done=True,
-                           full_screen=False, mouse_support=Condition(lambda: False))
+                           full_screen=False)
 
     def _spinner(self) -> FormattedText:
         elapsed = time.monotonic() - self.started

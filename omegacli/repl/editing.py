@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
-from prompt_toolkit.filters import has_completions
+from prompt_toolkit.filters import has_completions, is_searching
 from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.key_binding.key_processor import KeyPressEvent
 from prompt_toolkit.lexers import PygmentsLexer
@@ -56,17 +56,21 @@ def lexer() -> PygmentsLexer:
 def key_bindings() -> KeyBindings:
     kb = KeyBindings()
 
-    @kb.add("enter", filter=~has_completions)
-    def _(event: KeyPressEvent) -> None:
+    def newline(event: KeyPressEvent) -> None:
         buf = event.current_buffer
-        if buf.document.is_cursor_at_the_end and is_complete(buf.text):
-            buf.validate_and_handle()
-        else:
-            buf.insert_text("\n" + "  " * max(open_parens(buf.document.text_before_cursor), 0))
+        buf.insert_text("\n" + "  " * max(open_parens(buf.document.text_before_cursor), 0))
 
-    @kb.add("escape", "enter")
-    def _(event: KeyPressEvent) -> None:  # Alt-Enter: submit as it is
-        event.current_buffer.validate_and_handle()
+    # Enter (and Ctrl-J, which is what Enter sends while the terminal is not in raw mode):
+    # submit once balanced, wherever the cursor is; else a new, indented line.
+    @kb.add("enter", filter=~has_completions & ~is_searching)
+    @kb.add("c-j", filter=~has_completions & ~is_searching)
+    def _(event: KeyPressEvent) -> None:
+        if is_complete(event.current_buffer.text):
+            event.current_buffer.validate_and_handle()
+        else:
+            newline(event)
+
+    kb.add("escape", "enter", filter=~is_searching)(newline)  # Alt-Enter: a new line anyway
 
     return kb
 

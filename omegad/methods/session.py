@@ -54,6 +54,8 @@ async def session_open(p: m.OpenParams, conn: Connection) -> m.OpenResult:
         actor.take_lease(conn, force=False)
     else:
         actor.attached[conn.id] = conn
+    if p.follow:
+        actor.followers.add(conn.id)
     return _opened(actor, conn)
 
 

@@ -98,6 +98,7 @@ class SessionActor:
         self.session_seq: int | None = None
         self.index_dirty = False
         self.attached: dict[int, Connection] = {}
+        self.followers: set[int] = set()  # attached connections that get `input`/`result` notices
         self.lease: Connection | None = None
         self.last_used = time.monotonic()
         self._send, self._inbox = trio.open_memory_channel[Job](math.inf)
@@ -304,6 +305,7 @@ class SessionActor:
 
     def detach(self, conn: Connection) -> None:
         self.attached.pop(conn.id, None)
+        self.followers.discard(conn.id)
         if self.lease is conn:
             self.lease = None
 
@@ -317,7 +319,8 @@ class SessionActor:
 
             await import_legacy(self, job)
         text = job.command.strip()
-        await self._broadcast(job.command, job, "input")
+        if self.followers:
+            await self._broadcast(job.command, job, "input")
         if text.startswith(":"):
             from omegad.sessions.commands import run_command
 
@@ -409,13 +412,16 @@ class SessionActor:
                 from None
 
     async def _broadcast(self, text: str, job: Job, kind: str = "display") -> None:
+        """`display` output goes to every attached client, `input` and `result` to followers."""
         who = job.conn.client if job.conn is not None else ""
         notice = m.OutputNotice(session=self.name, text=text, client=who, kind=kind)
         for conn in list(self.attached.values()):
             if conn.closed:
                 self.attached.pop(conn.id, None)
+                self.followers.discard(conn.id)
                 continue
-            await conn.notify("session.output", notice)
+            if kind == "display" or conn.id in self.followers:
+                await conn.notify("session.output", notice)
 
     async def _stream_result(self, reply: Reply, job: Job) -> None:
         """Stream the lines printed since the last call (`=> …`, `error: …`, a command's text).
@@ -423,6 +429,8 @@ class SessionActor:
         if reply.unsent:
             text = "".join(reply.unsent)
             reply.unsent.clear()
+            if not self.followers:
+                return
             with trio.CancelScope(shield=True):
                 await self._broadcast(text, job, "result")
 

@@ -205,17 +205,9 @@ async def quit_(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
 
 
 async def server_status(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
-    """§9.7: `Server is running` (a client that cannot reach the daemon says `Server is not
-    responding` itself), then one line about the daemon."""
-    import os
-
-    from omegad import __version__
-
+    """§9.7's text: a daemon that answers is running (a client that cannot reach one says
+    `Server is not responding` itself; `omegacli daemon status` gives the details)."""
     reply.line("Server is running")
-    if job.conn is not None:
-        daemon = job.conn.daemon
-        reply.line(f"  omegad {__version__}, pid {os.getpid()}, up {daemon.uptime():.0f} s, "
-                   f"{len(daemon.connections)} client(s)")
 
 
 async def server_stop(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
