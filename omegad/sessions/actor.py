@@ -49,6 +49,8 @@ class Job:
     error: BaseException | None = None
     scope: trio.CancelScope | None = None
     abandoned: bool = False
+    data: Any = None  # what a command made, for an RPC method to return typed (a snapshot …)
+    run: Any = None  # an RPC method's operation run in the command's place: run(actor, job)
 
 
 @dataclass
@@ -175,6 +177,7 @@ class SessionActor:
         finally:
             self._current = None
             self.last_used = time.monotonic()
+            self.manager.monitor.record(self, job)
             job.done.set()
 
     def close(self) -> None:
@@ -278,7 +281,9 @@ class SessionActor:
             await import_legacy(self, job)
         text = job.command.strip()
         await self._broadcast(job.command, job, "input")
-        if text.startswith(":"):
+        if job.run is not None:
+            job.data = await job.run(self, job)
+        elif text.startswith(":"):
             from omegad.sessions.commands import run_command
 
             await run_command(self, text, reply, job)

@@ -28,10 +28,14 @@ class SessionStore:
     def debugger(self, name: str) -> Path:
         return self.sessions / f"{name}.debug.json"
 
+    def notes(self, name: str) -> Path:
+        """Snapshots and timeline annotations (sessions/notes.py)."""
+        return self.sessions / f"{name}.notes"
+
     def files(self, name: str) -> list[Path]:
         debug = self.debugger(name)
         return [self.journal(name), self.index(name), self.ckpt(name), debug,
-                debug.with_suffix(".base")]
+                debug.with_suffix(".base"), self.notes(name)]
 
     def names(self) -> list[str]:
         """Every session with a journal, in the byte order of file names (as the reference)."""

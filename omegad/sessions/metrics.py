@@ -1,0 +1,159 @@
+"""Per-session metrics (the plan's SessionMonitor), recorded in O(1) per command.
+
+`record` is called once per command, after it ran: a counter, a ring of the last 100 execution
+times with a running sum, and a flag when the command grew the state's allocation counter. Peak
+memory is the evaluator's own accounting (`memory_estimate`, a walk of the user's heap): never in
+a command's path, but sampled from a task of its own, at most once a second and adaptively less
+often when a walk is slow (so walks cost at most ~2 % of the time), and on demand when metrics
+are asked for. `OMEGAD_METRICS=off` turns recording off (the benchmark's baseline).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from omegad.lang import memory_estimate
+
+if TYPE_CHECKING:
+    from omegad.sessions.actor import Job, SessionActor
+
+WINDOW = 100  # execution times kept for the mean and p95
+SAMPLE_EVERY = 1.0  # seconds between background memory walks, at least
+WALK_SHARE = 50  # ... and at least 50 × the last walk's duration
+
+
+@dataclass
+class SessionMetrics:
+    commands: int = 0
+    errors: int = 0
+    times: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
+    total: float = 0.0  # sum of `times`
+    peak_memory: int = 0
+    memory: int = 0  # at the last sample
+    last_accessed: float = 0.0  # wall clock seconds, 0 = not since the daemon started
+    allocated: int = -1  # state.allocated at the last sample
+    stale: bool = False  # the state may have grown since the last sample
+
+    def record(self, ms: float, ok: bool) -> None:
+        times = self.times
+        if len(times) == WINDOW:
+            self.total -= times[0]
+        times.append(ms)
+        self.total += ms
+        self.commands += 1
+        if not ok:
+            self.errors += 1
+        self.last_accessed = time.time()
+
+    def mean(self) -> float:
+        return self.total / len(self.times) if self.times else 0.0
+
+    def p95(self) -> float:
+        if not self.times:
+            return 0.0
+        ordered = sorted(self.times)
+        return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+    def sample(self, actor: SessionActor) -> float:
+        """Walk the actor's state now; returns how long the walk took (seconds)."""
+        started = time.perf_counter()
+        size = memory_estimate(actor.state)
+        self.memory = size
+        self.peak_memory = max(self.peak_memory, size)
+        self.allocated = actor.state.allocated
+        self.stale = False
+        return time.perf_counter() - started
+
+
+class Monitor:
+    """The daemon's metrics: one SessionMetrics per (session dir, name), kept across eviction."""
+
+    def __init__(self, nursery: Any = None, enabled: bool | None = None) -> None:
+        if enabled is None:
+            enabled = os.environ.get("OMEGAD_METRICS", "on").lower() not in ("off", "0", "no")
+        self.enabled = enabled
+        self.nursery = nursery
+        self.sessions: dict[tuple[Path, str], SessionMetrics] = {}
+        self._next_walk = 0.0
+        self._walk_pending: set[SessionActor] = set()
+
+    def of(self, root: Path, name: str) -> SessionMetrics:
+        key = (root, name)
+        found = self.sessions.get(key)
+        if found is None:
+            found = self.sessions[key] = SessionMetrics()
+        return found
+
+    def peek(self, root: Path, name: str) -> SessionMetrics | None:
+        return self.sessions.get((root, name))
+
+    def forget(self, root: Path, name: str) -> None:
+        self.sessions.pop((root, name), None)
+
+    def record(self, actor: SessionActor, job: Job) -> None:
+        """One command ran (called by the actor after each job; O(1), never waits)."""
+        if not self.enabled:
+            return
+        result = job.result
+        metrics = self.of(actor.store.root, actor.name)
+        ok = job.error is None and result is not None and result.ok
+        metrics.record(result.elapsed_ms if result is not None else 0.0, ok)
+        if actor.state.allocated != metrics.allocated:
+            metrics.stale = True
+            if actor not in self._walk_pending and self.nursery is not None:
+                self._walk_pending.add(actor)
+                self.nursery.start_soon(self._walk_later, actor, metrics)
+
+    async def _walk_later(self, actor: SessionActor, metrics: SessionMetrics) -> None:
+        import trio
+
+        try:
+            delay = self._next_walk - time.monotonic()
+            if delay > 0:
+                await trio.sleep(delay)
+            if metrics.stale and not actor.closed:
+                took = metrics.sample(actor)
+                self._next_walk = time.monotonic() + max(SAMPLE_EVERY, WALK_SHARE * took)
+        finally:
+            self._walk_pending.discard(actor)
+
+    def fresh(self, actor: SessionActor) -> SessionMetrics:
+        """The actor's metrics with memory sampled now if the state changed since."""
+        metrics = self.of(actor.store.root, actor.name)
+        if metrics.stale or metrics.allocated < 0:
+            metrics.sample(actor)
+        return metrics
+
+
+def format_bytes(n: int) -> str:
+    """`512 B`, `1.50 KB`, `3.20 MB`, `1.00 GB`."""
+    if n < 1024:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("KB", "MB"):
+        value /= 1024
+        if value < 1024:
+            return f"{value:.2f} {unit}"
+    return f"{value / 1024:.2f} GB"
+
+
+def disk_size(paths: list[Path]) -> int:
+    total = 0
+    for path in paths:
+        try:
+            total += os.stat(path).st_size
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def last_modified(path: Path) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except FileNotFoundError:
+        return 0.0
