@@ -116,7 +116,7 @@ class Monitor:
             delay = self._next_walk - time.monotonic()
             if delay > 0:
                 await trio.sleep(delay)
-            if metrics.stale and not actor.closed:
+            if metrics.stale and not actor.closed and not actor.busy:
                 took = metrics.sample(actor)
                 self._next_walk = time.monotonic() + max(SAMPLE_EVERY, WALK_SHARE * took)
         finally:
@@ -125,8 +125,8 @@ class Monitor:
     def fresh(self, actor: SessionActor) -> SessionMetrics:
         """The actor's metrics with memory sampled now if the state changed since."""
         metrics = self.of(actor.store.root, actor.name)
-        if metrics.stale or metrics.allocated < 0:
-            metrics.sample(actor)
+        if (metrics.stale or metrics.allocated < 0) and not actor.busy:
+            metrics.sample(actor)  # (while a command runs, its state is half-made: keep the last)
         return metrics
 
 
