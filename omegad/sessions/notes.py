@@ -10,6 +10,8 @@ later line is one change:
     {"op":"snap","id":3,"seq":7,"desc":"before #refactor","tags":["refactor"],"created":<ms>}
     {"op":"unsnap","id":3}
     {"op":"restore","id":3,"into":"<session>","at":<ms>}      (history: a restore happened)
+    {"op":"at","of":"<session>","seq":7,"records":12}  (in the restoring session's own file:
+        it holds checkpoint 7 of <session> while its `.ckpt` file has 12 records)
     {"op":"note","seq":7,"label":"ok","desc":"","tags":[],"created":<ms>}
     {"op":"unnote","seq":7}
 
@@ -99,6 +101,7 @@ class Notes:
     notes: dict[int, Note] = field(default_factory=dict)  # checkpoint seq -> annotation
     next_id: int = 1
     restores: int = 0
+    at: tuple[str, int, int] | None = None  # (session, seq, records) of this session's last restore
     cut: int = 0  # bytes of torn tail cut off on open
     _fd: int = -1
     _size: int = 0
@@ -154,6 +157,8 @@ class Notes:
             self.notes.pop(int(rec["seq"]), None)
         elif op == "restore":
             self.restores += 1
+        elif op == "at":
+            self.at = (str(rec["of"]), int(rec["seq"]), int(rec["records"]))
         else:
             raise ValueError(f"unknown op {op!r}")
 
@@ -193,6 +198,11 @@ class Notes:
 
     def restored(self, snap: Snap, into: str) -> None:
         self._append([{"op": "restore", "id": snap.id, "into": into, "at": now_ms()}])
+
+    def mark(self, of: str, seq: int, records: int) -> None:
+        """This session now holds checkpoint `seq` of session `of` (restored from a snapshot),
+        while its checkpoint file has `records` records."""
+        self._append([{"op": "at", "of": of, "seq": seq, "records": records}])
 
     def listing(self, tag: str | None = None) -> list[Snap]:
         snaps = list(self.snaps.values())

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,16 +62,11 @@ def notes_of(actor: SessionActor, name: str) -> Notes:
     return actor.manager.notes.of(actor.store.notes(name))
 
 
-# Where a snapshot restore left an actor: (checkpoint-file records then, the snapshot's seq). While
-# the actor's last record is still that restore's, the session stands at that checkpoint.
-_restored: weakref.WeakKeyDictionary[Any, tuple[int, int]] = weakref.WeakKeyDictionary()
-
-
 def position(actor: SessionActor, t: Target) -> int | None:
     """The seq of the checkpoint whose state the session holds, or None (an empty state)."""
     entries = actor.ckpt.entries if actor.ckpt is not None else []
-    mark = _restored.get(actor)
-    if mark is not None and mark[0] == len(entries):
+    mark = notes_of(actor, actor.name).at  # the last snapshot restore, while nothing followed it
+    if mark is not None and mark[0] == t.name and mark[2] == len(entries):
         return mark[1]
     if not t.checkpoints:
         return None
@@ -113,15 +107,19 @@ async def restore_snapshot(actor: SessionActor, snap_id: int) -> tuple[str, Snap
         if cp is None:
             raise KeyError(snap.seq)
         state = t.states[snap.seq]
+        if t.own and snap.seq not in actor.states.memory:
+            actor.states.memory[snap.seq] = state  # rebuilt from the file: keep it at hand
     except KeyError:
         raise NotesError(f"State not found: state-{snap.seq}") from None
     actor.restore(state)  # the state, recorded in the checkpoint file (a restart keeps it)
     if not t.own:
         actor.session_seq = snap.seq
     assert actor.ckpt is not None
-    _restored[actor] = (len(actor.ckpt.entries), snap.seq)
     notes.restored(snap, actor.name)
+    own = notes_of(actor, actor.name)
+    own.mark(t.name, snap.seq, len(actor.ckpt.entries))
     await _written(actor, notes)
+    await _written(actor, own)
     await actor.manager.persister.commit(*actor.files())
     return t.name, snap
 
