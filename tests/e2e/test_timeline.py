@@ -236,3 +236,42 @@ def test_metrics_of_a_session_and_of_the_daemon(daemon, omega_env):
         assert server["sessions_on_disk"] >= 2 and server["connections"] >= 1
         assert server["rss_bytes"] > 0 and server["fsync_policy"] == "everysec"
         assert [s["session"] for s in server["sessions"]][:2] == ["other", "m"]
+
+
+def test_omegacli_top_shows_the_sessions_most_recent_first(daemon, omega_env):
+    import subprocess
+    import sys
+
+    with session_client(daemon, omega_env.session_dir) as c:
+        execute(c, "older", "(+ 1 2)")
+        execute(c, "newer", "(car 1)")
+    out = subprocess.run([sys.executable, "-m", "omegacli", "top", "-n", "2", "--interval",
+                          "0.05"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    frames = out.stdout.split("omegad  sessions: ")[1:]
+    assert len(frames) == 2 and "\x1b[2J" not in out.stdout  # not a terminal: plain frames
+    rows = [line.split() for line in frames[-1].splitlines() if line.startswith(("older",
+                                                                                  "newer"))]
+    assert [r[0] for r in rows] == ["newer", "older"]
+    assert rows[0][1:4] == ["*", "1", "1"] and rows[1][1:4] == ["*", "1", "0"]
+    bad = subprocess.run([sys.executable, "-m", "omegacli", "top", "--interval", "0"],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2 and "--interval must be positive" in bad.stderr
+
+
+def test_unannotate_and_the_help_lists_the_commands(daemon, omega_env):
+    with session_client(daemon, omega_env.session_dir) as c:
+        execute(c, "u", "(define a 1)")
+        execute(c, "u", ":session annotate 3 gone soon")
+        assert execute(c, "u", ":session unannotate 3") == \
+            "Removed annotation of checkpoint [3]: gone"
+        assert execute(c, "u", ":session unannotate 3") == \
+            "Error removing annotation: No annotation on checkpoint 3"
+        assert execute(c, "u", ":session timeline") == "Timeline:\n  [3] manual"
+        assert execute(c, "u", ":session find gone") == "No annotations match 'gone'."
+        assert execute(c, "u", ":session annotate x y") == \
+            "Usage: :session annotate <seq> <label> [description]"
+        helped = execute(c, "u", ":help")
+        for word in ("snapshot", "snapshots", "restore-snapshot", "delete-snapshot", "timeline",
+                     "annotate", "find", "export-annotations", "import-annotations", "metrics"):
+            assert f":session {word} " in helped
