@@ -49,7 +49,7 @@ class SessionManager:
         self.pool: OrderedDict[Key, SessionActor] = OrderedDict()
         self._counts: dict[Path, tuple[int, int, tuple[int, int] | None]] = {}
         self.notes = NotesBook()  # snapshots and annotations of sessions (notes.py)
-        self.monitor = Monitor(nursery)  # per-session metrics (metrics.py)
+        self.monitor = Monitor(nursery, book=self.notes, persister=persister)  # (metrics.py)
         from omegad.oracle.select import oracle_from_env
 
         self._oracle_from_env = oracle_from_env
@@ -196,6 +196,7 @@ class SessionManager:
         """Every session's index written and every file on disk; returns how many sessions."""
         for actor in self.pool.values():
             actor.flush_index()
+            self.monitor.save(actor)
             self.persister.wrote(*actor.files())
         self.persister.wrote(*self.notes.open.values())
         await self.persister.sync()

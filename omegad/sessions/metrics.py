@@ -6,6 +6,9 @@ memory is the evaluator's own accounting (`memory_estimate`, a walk of the user'
 a command's path, but sampled from a task of its own, at most once a second and adaptively less
 often when a walk is slow (so walks cost at most ~2 % of the time), and on demand when metrics
 are asked for. `OMEGAD_METRICS=off` turns recording off (the benchmark's baseline).
+
+Metrics are saved in the session's notes file when it is flushed, evicted or closed (like the
+reference index: a `kill -9` loses the counts since the last save, never the session).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omegad.lang import memory_estimate
+from omegad.sessions.notes import NotesBook, NotesError
+from omegad.sessions.store import SessionStore
 
 if TYPE_CHECKING:
     from omegad.sessions.actor import Job, SessionActor
@@ -38,6 +43,21 @@ class SessionMetrics:
     last_accessed: float = 0.0  # wall clock seconds, 0 = not since the daemon started
     allocated: int = -1  # state.allocated at the last sample
     stale: bool = False  # the state may have grown since the last sample
+    saved: int = -1  # `commands` when last saved to the notes file
+
+    def to_record(self) -> dict[str, Any]:
+        return {"commands": self.commands, "errors": self.errors,
+                "times": [round(t, 4) for t in self.times], "peak": self.peak_memory,
+                "last": self.last_accessed}
+
+    @classmethod
+    def from_record(cls, rec: dict[str, Any]) -> SessionMetrics:
+        times = [float(t) for t in rec.get("times", [])][-WINDOW:]
+        m = cls(commands=int(rec["commands"]), errors=int(rec["errors"]),
+                times=deque(times, maxlen=WINDOW), total=sum(times),
+                peak_memory=int(rec.get("peak", 0)), last_accessed=float(rec.get("last", 0.0)))
+        m.saved = m.commands
+        return m
 
     def record(self, ms: float, ok: bool) -> None:
         times = self.times
@@ -73,11 +93,14 @@ class SessionMetrics:
 class Monitor:
     """The daemon's metrics: one SessionMetrics per (session dir, name), kept across eviction."""
 
-    def __init__(self, nursery: Any = None, enabled: bool | None = None) -> None:
+    def __init__(self, nursery: Any = None, enabled: bool | None = None,
+                 book: NotesBook | None = None, persister: Any = None) -> None:
         if enabled is None:
             enabled = os.environ.get("OMEGAD_METRICS", "on").lower() not in ("off", "0", "no")
         self.enabled = enabled
         self.nursery = nursery
+        self.book = book  # where metrics are saved: the sessions' notes files
+        self.persister = persister
         self.sessions: dict[tuple[Path, str], SessionMetrics] = {}
         self._next_walk = 0.0
         self._walk_pending: set[SessionActor] = set()
@@ -86,11 +109,41 @@ class Monitor:
         key = (root, name)
         found = self.sessions.get(key)
         if found is None:
-            found = self.sessions[key] = SessionMetrics()
+            found = self.sessions[key] = self._load(root, name) or SessionMetrics()
         return found
 
     def peek(self, root: Path, name: str) -> SessionMetrics | None:
-        return self.sessions.get((root, name))
+        """The session's metrics if it has any (in memory, or saved in its notes file)."""
+        key = (root, name)
+        found = self.sessions.get(key)
+        if found is None:
+            found = self._load(root, name)
+            if found is not None:
+                self.sessions[key] = found
+        return found
+
+    def _load(self, root: Path, name: str) -> SessionMetrics | None:
+        if self.book is None:
+            return None
+        path = SessionStore(root).notes(name)
+        if path not in self.book.open and not path.exists():
+            return None
+        try:
+            rec = self.book.of(path).metrics
+            return SessionMetrics.from_record(rec) if rec else None
+        except (NotesError, OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def save(self, actor: SessionActor) -> None:
+        """Keep the session's metrics in its notes file (on flush, eviction and close)."""
+        metrics = self.sessions.get((actor.store.root, actor.name))
+        if metrics is None or metrics.commands == metrics.saved or self.book is None:
+            return
+        notes = self.book.of(actor.store.notes(actor.name))
+        notes.save_metrics(metrics.to_record())
+        metrics.saved = metrics.commands
+        if self.persister is not None:
+            self.persister.wrote(notes)
 
     def forget(self, root: Path, name: str) -> None:
         self.sessions.pop((root, name), None)

@@ -12,6 +12,8 @@ later line is one change:
     {"op":"restore","id":3,"into":"<session>","at":<ms>}      (history: a restore happened)
     {"op":"at","of":"<session>","seq":7,"records":12}  (in the restoring session's own file:
         it holds checkpoint 7 of <session> while its `.ckpt` file has 12 records)
+    {"op":"metrics","commands":9,"errors":1,"times":[…],"peak":4096,"last":<s>}  (the session's
+        metrics, saved when it is flushed, evicted or closed; the last one counts)
     {"op":"note","seq":7,"label":"ok","desc":"","tags":[],"created":<ms>}
     {"op":"unnote","seq":7}
 
@@ -102,6 +104,7 @@ class Notes:
     next_id: int = 1
     restores: int = 0
     at: tuple[str, int, int] | None = None  # (session, seq, records) of this session's last restore
+    metrics: dict[str, Any] | None = None  # the session's metrics as last saved (metrics.py)
     cut: int = 0  # bytes of torn tail cut off on open
     _fd: int = -1
     _size: int = 0
@@ -157,6 +160,8 @@ class Notes:
             self.notes.pop(int(rec["seq"]), None)
         elif op == "restore":
             self.restores += 1
+        elif op == "metrics":
+            self.metrics = rec
         elif op == "at":
             self.at = (str(rec["of"]), int(rec["seq"]), int(rec["records"]))
         else:
@@ -203,6 +208,9 @@ class Notes:
         """This session now holds checkpoint `seq` of session `of` (restored from a snapshot),
         while its checkpoint file has `records` records."""
         self._append([{"op": "at", "of": of, "seq": seq, "records": records}])
+
+    def save_metrics(self, record: dict[str, Any]) -> None:
+        self._append([{"op": "metrics", **record}])
 
     def listing(self, tag: str | None = None) -> list[Snap]:
         snaps = list(self.snaps.values())

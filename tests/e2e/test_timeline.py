@@ -275,3 +275,22 @@ def test_unannotate_and_the_help_lists_the_commands(daemon, omega_env):
         for word in ("snapshot", "snapshots", "restore-snapshot", "delete-snapshot", "timeline",
                      "annotate", "find", "export-annotations", "import-annotations", "metrics"):
             assert f":session {word} " in helped
+
+
+def test_metrics_are_kept_across_a_restart(start_daemon, omega_env):
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "kept", "(define a 1)")
+        execute(c, "kept", "(car 1)")
+        before = c.call("session.metrics", {"session": "kept"})
+    d.stop()
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        listed = {s["session"]: s for s in c.call("server.metrics")["sessions"]}
+        assert not listed["kept"]["in_memory"]
+        assert (listed["kept"]["commands"], listed["kept"]["errors"]) == (2, 1)
+        after = c.call("session.metrics", {"session": "kept"})
+        assert (after["commands"], after["errors"]) == (2, 1)  # (metrics RPCs are no commands)
+        assert after["peak_memory_bytes"] == before["peak_memory_bytes"] > 0
+        assert after["last_accessed"] == before["last_accessed"]
+        assert execute(c, "kept", ":session metrics").splitlines()[1] == "  Commands executed: 2"
