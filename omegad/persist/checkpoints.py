@@ -21,22 +21,36 @@ from pathlib import Path
 
 import msgspec
 
-MAGIC = b"OMEGA-CKPT 1\n"
+MAGIC = b"OMEGA-CKPT 2\n"
 FULL_EVERY = 64
-_HEAD = struct.Struct(">III")
+_HEAD = struct.Struct(">IIqBQ")  # length, CRC32 of the rest of the record, seq, kind, journal end
+_LEN_CRC = struct.Struct(">II")
+_META = struct.Struct(">qBQ")
+CHECKED_TAIL = 4  # records whose CRC is checked on open
 
 FULL, DELTA, ADOPTED = 0, 1, 2
 
 
-class Record(msgspec.Struct, array_like=True):
-    seq: int  # state as of this journal seq
-    kind: int  # FULL | DELTA | ADOPTED (adopted states are full)
+class Body(msgspec.Struct, array_like=True):
     control: str  # the state's value, as `:session goto` shows it
     state: bytes
 
 
+@dataclass
+class Record:
+    seq: int  # state as of this journal seq
+    kind: int  # FULL | DELTA | ADOPTED (adopted states are full)
+    control: str
+    state: bytes
+    journal_end: int = 0
+
+
 _encode = msgspec.msgpack.Encoder().encode
-_decode = msgspec.msgpack.Decoder(Record).decode
+_decode = msgspec.msgpack.Decoder(Body).decode
+
+
+class CorruptRecord(ValueError):
+    pass
 
 
 @dataclass
@@ -45,6 +59,7 @@ class Entry:
     kind: int
     offset: int
     size: int
+    journal_end: int
 
 
 @dataclass
@@ -72,13 +87,17 @@ class CheckpointFile:
             raise ValueError(f"{path.name} is not an omega checkpoint file")
         pos = len(MAGIC)
         while pos + _HEAD.size <= len(data):
-            size, crc, _spare = _HEAD.unpack_from(data, pos)
-            body = data[pos + _HEAD.size : pos + _HEAD.size + size]
-            if len(body) < size or zlib.crc32(body) != crc:
+            size, _crc, seq, kind, journal_end = _HEAD.unpack_from(data, pos)
+            if pos + _HEAD.size + size > len(data) or kind not in (FULL, DELTA, ADOPTED):
                 break
-            record = _decode(body)
-            ckpt.entries.append(Entry(record.seq, record.kind, pos, _HEAD.size + size))
+            ckpt.entries.append(Entry(seq, kind, pos, _HEAD.size + size, journal_end))
             pos += _HEAD.size + size
+        first = max(0, len(ckpt.entries) - CHECKED_TAIL)
+        for i in range(first, len(ckpt.entries)):  # a torn or corrupt record ends the file
+            if not _intact(data, ckpt.entries[i]):
+                pos = ckpt.entries[i].offset
+                del ckpt.entries[i:]
+                break
         ckpt.size = pos
         ckpt.cut = len(data) - pos
         if ckpt.cut:
@@ -94,14 +113,16 @@ class CheckpointFile:
         return count
 
     def append(self, record: Record) -> None:
-        body = _encode(record)
-        blob = _HEAD.pack(len(body), zlib.crc32(body), 0) + body
+        body = _encode(Body(record.control, record.state))
+        meta = _META.pack(record.seq, record.kind, record.journal_end)
+        blob = _LEN_CRC.pack(len(body), zlib.crc32(body, zlib.crc32(meta))) + meta + body
         if self._fd < 0:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         magic = MAGIC if self.size == 0 else b""  # with the first record, in the same write
         _write_all(self._fd, magic + blob)
         self.size += len(magic)
-        self.entries.append(Entry(record.seq, record.kind, self.size, len(blob)))
+        self.entries.append(Entry(record.seq, record.kind, self.size, len(blob),
+                                  record.journal_end))
         self.size += len(blob)
 
     def fsync(self) -> None:
@@ -120,11 +141,17 @@ class CheckpointFile:
         while self.entries[start].kind == DELTA:
             start -= 1
         wanted = self.entries[start : index + 1]
+        out = []
         with open(self.path, "rb") as f:
-            out = []
             for entry in wanted:
-                f.seek(entry.offset + _HEAD.size)
-                out.append(_decode(f.read(entry.size - _HEAD.size)))
+                f.seek(entry.offset)
+                raw = f.read(entry.size)
+                if not _intact(raw, Entry(entry.seq, entry.kind, 0, entry.size, 0)):
+                    raise CorruptRecord(f"{self.path.name}: the record at byte {entry.offset}"
+                                        " fails its checksum")
+                body = _decode(raw[_HEAD.size :])
+                out.append(Record(entry.seq, entry.kind, body.control, body.state,
+                                  entry.journal_end))
         return out
 
     def find(self, seq: int) -> int | None:
@@ -134,6 +161,13 @@ class CheckpointFile:
             if entry.seq == seq and entry.kind != ADOPTED:
                 return i
         return None
+
+
+def _intact(data: bytes, entry: Entry) -> bool:
+    """The record's CRC32 covers its seq, kind, journal end and body."""
+    size, crc = _LEN_CRC.unpack_from(data, entry.offset)
+    start = entry.offset + _LEN_CRC.size
+    return zlib.crc32(data[start : start + _META.size + size]) == crc
 
 
 def _write_all(fd: int, blob: bytes) -> None:

@@ -33,35 +33,48 @@ class JournalView:
         return self.events[-1]["seq"] + 1 if self.events else 0
 
 
-def read_journal(path: Path) -> JournalView:
-    """Every whole line of the journal; stops at the first line that is cut off or unparseable."""
+def read_journal(path: Path, start: int = 0) -> JournalView:
+    """Every whole line of the journal (from byte `start` on, with the header line always read);
+    stops at the first line that is cut off or unparseable."""
     view = JournalView()
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            first = f.readline()
+            f.seek(start)
+            data = f.read()
     except FileNotFoundError:
         return view
+    if start > 0 and first.endswith(b"\n"):
+        _take(view, first, 0)
     pos = 0
     while pos < len(data):
         end = data.find(b"\n", pos)
         if end < 0:
             break
-        line = data[pos:end]
-        if line.strip():
-            try:
-                event = _decode(line)
-            except msgspec.DecodeError:
-                break
-            if not isinstance(event, dict):
-                break
-            if "seq" in event:
-                view.events.append(event)
-                view.offsets.append(pos)
-            elif event.get("type") == "session" and view.header is None:
-                view.header = event
+        if not _take(view, data[pos:end], start + pos):
+            break
         pos = end + 1
-    view.size = pos
+    view.size = start + pos
     view.torn = len(data) - pos
     return view
+
+
+def _take(view: JournalView, line: bytes, offset: int) -> bool:
+    """Add one line to the view; False when it is not a journal event (a torn or corrupt line)."""
+    if not line.strip():
+        return True
+    try:
+        event = _decode(line)
+    except msgspec.DecodeError:
+        return False
+    if not isinstance(event, dict):
+        return False
+    if "seq" in event:
+        view.events.append(event)
+        view.offsets.append(offset)
+    elif event.get("type") == "session" and view.header is None:
+        view.header = event
+    return True
 
 
 class JournalChanged(OSError):
@@ -91,10 +104,10 @@ class JournalWriter:
         return writer
 
     @classmethod
-    def open_existing(cls, path: Path, view: JournalView) -> JournalWriter:
+    def open_existing(cls, path: Path, view: JournalView, next_seq: int) -> JournalWriter:
         if view.torn:
             os.truncate(path, view.size)
-        return cls(path, view.next_seq, view.size)
+        return cls(path, next_seq, view.size)
 
     def write(self, events: list[Event]) -> list[int]:
         """Append events; returns the byte offset at which each one's line starts.

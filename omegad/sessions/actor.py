@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -114,29 +115,66 @@ class SessionActor:
     async def open(self) -> None:
         """Bring the session up: its last saved state, then any journal inputs after it."""
         path = self.store.journal(self.name)
-        view = read_journal(path)
-        if view.torn:
-            log.warning("session %s: cut a torn journal tail of %d bytes", self.name, view.torn)
         self.ckpt = CheckpointFile.open(self.store.ckpt(self.name))
         if self.ckpt.cut:
             log.warning("session %s: cut a torn checkpoint tail of %d bytes", self.name,
                         self.ckpt.cut)
+        saved = FileStates(self.ckpt)
+        if await self._open_from_checkpoints(path, saved):
+            return
+        view = read_journal(path)
+        if view.torn:
+            log.warning("session %s: cut a torn journal tail of %d bytes", self.name, view.torn)
         if view.header is None and not view.events:
             self.header = ev.header(self.name)
             self.journal = JournalWriter.create(path, self.header)
             return
         self.header = view.header
-        self.journal = JournalWriter.open_existing(path, view)
+        self.journal = JournalWriter.open_existing(path, view, view.next_seq)
         index = self.store.index(self.name)
         self.receipts = read_index(index).receipts if index.exists() else {}
         self.checkpoints = _checkpoints(view)
-        timeline = Timeline(self.name, view.header, view.events, self.checkpoints, self.receipts)
-        saved = FileStates(self.ckpt)
         latest = saved.latest()
         start, after = latest if latest is not None else (None, -1)
+        await self._catch_up(view, start, after, saved if latest is not None else None)
+
+    async def _open_from_checkpoints(self, path: Path, saved: FileStates) -> bool:
+        """The fast way back: the newest saved state, the index for the checkpoints before it,
+        and only the journal written after it. False when the files do not agree (a crash
+        before the index was refreshed): then the whole journal is read."""
+        entries = self.ckpt.entries if self.ckpt is not None else []
+        index_path = self.store.index(self.name)
+        if not entries or not index_path.exists():
+            return False
+        last = entries[-1]
+        if not path.exists() or path.stat().st_size < last.journal_end or not last.journal_end:
+            return False
+        view = read_journal(path, start=last.journal_end)
+        index = read_index(index_path)
+        first_new = view.events[0]["seq"] if view.events else last.seq + 1
+        if view.header is None or index.eventCount < first_new:
+            return False
+        if view.torn:
+            log.warning("session %s: cut a torn journal tail of %d bytes", self.name, view.torn)
+        self.header = view.header
+        next_seq = view.events[-1]["seq"] + 1 if view.events else last.seq + 1
+        self.journal = JournalWriter.open_existing(path, view, next_seq)
+        self.receipts = index.receipts
+        self.checkpoints = [Checkpoint(c.seq, c.reason, c.stateId, c.byteOffset)
+                            for c in index.checkpoints if c.seq < first_new]
+        self.checkpoints += _checkpoints(view)
+        latest = saved.latest()
+        assert latest is not None
+        await self._catch_up(view, latest[0], latest[1], saved)
+        return True
+
+    async def _catch_up(self, view: Any, start: engine.Snapshot | None, after: int,
+                        saved: FileStates | None) -> None:
+        """Re-evaluate what the journal holds after the saved state (normally nothing)."""
+        timeline = Timeline(self.name, view.header, view.events, self.checkpoints, self.receipts)
         rebuilt = await replay(timeline, self.manager.fallback_oracle, start, after)
         self.state, self.control = rebuilt.state, rebuilt.control
-        self.states = LayeredStates(rebuilt.at, saved if latest is not None else None)
+        self.states = LayeredStates(rebuilt.at, saved)
 
     async def ready(self) -> None:
         await self._opened.wait()
@@ -412,7 +450,8 @@ class SessionActor:
         data = serialize(state) if full else serialize_delta(state, last[1])
         kind = ADOPTED if adopted else FULL if full else DELTA
         try:
-            self.ckpt.append(Record(seq, kind, self.control, data))
+            journal_end = self.journal.size if self.journal is not None else 0
+            self.ckpt.append(Record(seq, kind, self.control, data, journal_end))
         except OSError as e:
             log.error("session %s: checkpoint write failed: %s", self.name, e)
             raise errors.InternalError(f"could not write the checkpoint file: {e.strerror}") \

@@ -26,7 +26,7 @@ def test_a_torn_journal_tail_is_cut_back_to_the_last_whole_line(tmp_path):
         f.write(tail)
     view = read_journal(path)
     assert view.torn == len(tail) and view.next_seq == 2
-    JournalWriter.open_existing(path, view).close()
+    JournalWriter.open_existing(path, view, view.next_seq).close()
     assert path.stat().st_size == whole
 
 
