@@ -221,7 +221,7 @@ class SessionActor:
     def close(self) -> None:
         self._send.close()
         self.flush_index()
-        self.manager.monitor.save(self)
+        self.manager.session_closed(self)
         for f in self.files():
             f.fsync()
             f.close()

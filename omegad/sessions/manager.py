@@ -188,6 +188,12 @@ class SessionManager:
             log.info("evicting session %s", key[1])
             self.pool.pop(key).close()
 
+    def session_closed(self, actor: SessionActor) -> None:
+        """An actor closes (evicted, deleted, daemon stops): its metrics are saved in its notes
+        file, and that file is closed."""
+        self.monitor.save(actor)
+        self.notes.release(actor.store.notes(actor.name))
+
     def connection_closed(self, conn: Connection) -> None:
         for actor in self.pool.values():
             actor.detach(conn)

@@ -334,6 +334,13 @@ class NotesBook:
             notes = self.open[path] = Notes.open(path)
         return notes
 
+    def release(self, path: Path) -> None:
+        """Close the file (fsync'd) but keep the notes: its session left memory. The next
+        change opens it again."""
+        notes = self.open.get(path)
+        if notes is not None:
+            notes.close()
+
     def drop(self, path: Path) -> None:
         notes = self.open.pop(path, None)
         if notes is not None:

@@ -294,3 +294,24 @@ def test_metrics_are_kept_across_a_restart(start_daemon, omega_env):
         assert after["peak_memory_bytes"] == before["peak_memory_bytes"] > 0
         assert after["last_accessed"] == before["last_accessed"]
         assert execute(c, "kept", ":session metrics").splitlines()[1] == "  Commands executed: 2"
+
+
+def test_an_evicted_session_closes_its_notes_file_and_keeps_its_snapshots(start_daemon,
+                                                                           omega_env):
+    import os
+
+    d = start_daemon("--max-sessions", "1")
+    notes = notes_file(omega_env, "ev")
+
+    def open_files() -> set[str]:
+        fds = f"/proc/{d.pid}/fd"
+        return {os.path.realpath(os.path.join(fds, fd)) for fd in os.listdir(fds)}
+
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "ev", "(define a 1)")
+        execute(c, "ev", ":session snapshot kept")
+        assert str(notes.resolve()) in open_files()
+        execute(c, "other", "(define b 2)")  # evicts ev
+        assert str(notes.resolve()) not in open_files()
+        assert execute(c, "ev", ":session snapshots").splitlines()[1].startswith("  [1] kept")
+        assert execute(c, "ev", ":session metrics").splitlines()[1] == "  Commands executed: 3"
