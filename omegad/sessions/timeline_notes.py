@@ -292,6 +292,11 @@ async def find_cmd(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> No
         reply.line(f"  [{n.seq}] {reasons.get(n.seq, '?')} - {n.label}{extra}")
 
 
+async def tags_cmd(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+    tags = notes_of(actor, target(actor).name).tags()
+    reply.line(f"Tags: {', '.join('#' + t for t in tags)}" if tags else "No tags.")
+
+
 async def export_cmd(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
     t = target(actor)
     path = _path(actor, arg)
@@ -351,6 +356,7 @@ EXACT = {
     ":session snapshots": snapshots_cmd,
     ":session timeline": timeline_cmd,
     ":session metrics": metrics_cmd,
+    ":session tags": tags_cmd,
 }
 PREFIX = {
     ":session snapshot ": snapshot_cmd,
@@ -372,6 +378,7 @@ HELP = [
     "  :session annotate <seq> <label> [text] - label a checkpoint",
     "  :session unannotate <seq>  - remove a checkpoint's label",
     "  :session find <label|#tag> - find annotated checkpoints",
+    "  :session tags              - every tag of the snapshots and annotations",
     "  :session export-annotations <file> - write annotations as JSON",
     "  :session import-annotations <file> - read annotations from JSON",
     "  :session metrics           - commands, timings, memory, size",

@@ -21,6 +21,7 @@ def notes_file(env, name):
 def test_snapshot_commands_print_the_plans_texts(daemon, omega_env):
     with session_client(daemon, omega_env.session_dir) as c:
         assert execute(c, "s", ":session snapshots") == "No snapshots saved."
+        assert execute(c, "s", ":session tags") == "No tags."
         execute(c, "s", "(define x 1)")
         out = execute(c, "s", ":session snapshot")
         assert out.splitlines() == ["Created snapshot of session 's'", "  [1] at checkpoint 3"]
@@ -61,6 +62,7 @@ def test_a_restored_snapshot_and_the_notes_survive_a_restart(start_daemon, omega
             ["Timeline:", "  [3] manual", "  [7] manual - two"]
         assert execute(c, "r", ":session find #second") == \
             "Found 1 annotation(s):\n  [7] manual - two (#second)"
+        assert execute(c, "r", ":session tags") == "Tags: #second"
 
 
 def test_deleting_a_snapshot_and_unknown_ids(daemon, omega_env):
