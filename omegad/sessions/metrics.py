@@ -158,7 +158,7 @@ class Monitor:
         metrics.record(result.elapsed_ms if result is not None else 0.0, ok)
         if actor.state.allocated != metrics.allocated:
             metrics.stale = True
-            if actor not in self._walk_pending and self.nursery is not None:
+            if self.nursery is not None and actor not in self._walk_pending:
                 self._walk_pending.add(actor)
                 self.nursery.start_soon(self._walk_later, actor, metrics)
 

@@ -125,3 +125,28 @@ def test_the_window_keeps_the_last_hundred_times():
 def test_bytes_read_as_the_plan_prints_them():
     assert [format_bytes(n) for n in (0, 1023, 1536, 5 * 1024**2, 3 * 1024**3)] == \
         ["0 B", "1023 B", "1.50 KB", "5.00 MB", "3.00 GB"]
+
+
+def test_metrics_and_restore_marks_come_back_from_the_file(tmp_path):
+    from types import SimpleNamespace
+
+    from omegad.sessions.metrics import Monitor
+    from omegad.sessions.store import SessionStore
+
+    store = SessionStore(tmp_path)
+    store.sessions.mkdir()
+    book = NotesBook()
+    monitor = Monitor(enabled=True, book=book)
+    actor = SimpleNamespace(store=store, name="s", state=SimpleNamespace(allocated=0),
+                            closed=False, busy=True)
+    for ms, ok in [(1.0, True), (3.0, False)]:
+        monitor.record(actor, SimpleNamespace(result=SimpleNamespace(ok=ok, elapsed_ms=ms),
+                                              error=None))
+    monitor.save(actor)
+    book.of(store.notes("s")).mark("other", 7, 12)
+    book.close_all()
+    again = Monitor(enabled=True, book=NotesBook())
+    m = again.peek(tmp_path, "s")
+    assert m is not None and (m.commands, m.errors, m.mean()) == (2, 1, 2.0)
+    assert again.peek(tmp_path, "nobody") is None
+    assert Notes.open(store.notes("s")).at == ("other", 7, 12)
