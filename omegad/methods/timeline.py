@@ -76,11 +76,18 @@ async def snapshot_delete(p: m.SnapshotIdParams, conn: Connection) -> m.Snapshot
     return snapshot_info(name, snap)
 
 
+def _notes(actor: SessionActor, name: str):
+    try:
+        return tn.notes_of(actor, name)
+    except NotesError as e:
+        raise errors.InternalError(f"Internal error: {e}") from None
+
+
 @method("snapshot.list")
 async def snapshot_list(p: m.SnapshotListParams, conn: Connection) -> m.SnapshotListResult:
     actor = await _actor(conn, p.session)
     t = tn.target(actor)
-    snaps = tn.notes_of(actor, t.name).listing(p.tag.lstrip("#") if p.tag else None)
+    snaps = _notes(actor, t.name).listing(p.tag.lstrip("#") if p.tag else None)
     return m.SnapshotListResult(session=t.name, snapshots=[snapshot_info(t.name, s)
                                                            for s in snaps])
 
@@ -111,7 +118,7 @@ async def timeline_get(p: m.TimelineParams, conn: Connection) -> m.TimelineResul
         raise errors.InvalidParams("Invalid params: `limit` must be >= 0")
     if p.find is not None:
         t = tn.target(actor)
-        found = [n for n in tn.notes_of(actor, t.name).find(p.find) if n.seq >= p.from_]
+        found = [n for n in _notes(actor, t.name).find(p.find) if n.seq >= p.from_]
         by_seq = {n.seq: n for n in found}
         cps = [cp for cp in (t.checkpoint(n.seq) for n in found) if cp is not None]
         total = len(cps)
@@ -119,7 +126,7 @@ async def timeline_get(p: m.TimelineParams, conn: Connection) -> m.TimelineResul
         nxt = cps[p.limit].seq if len(cps) > p.limit else None
     else:
         t, rows, total, nxt = tn.page(actor, p.from_, p.limit)
-        by_seq = tn.notes_of(actor, t.name).notes
+        by_seq = _notes(actor, t.name).notes
     entries = [m.TimelineEntry(seq=cp.seq, reason=cp.reason, state_id=cp.state_id,
                                annotation=annotation_info(by_seq[cp.seq])
                                if cp.seq in by_seq else None)
@@ -131,7 +138,7 @@ async def timeline_get(p: m.TimelineParams, conn: Connection) -> m.TimelineResul
 async def timeline_export(p: m.SessionParams, conn: Connection) -> m.ExportResult:
     actor = await _actor(conn, p.session)
     t = tn.target(actor)
-    return m.ExportResult(session=t.name, document=tn.notes_of(actor, t.name).export())
+    return m.ExportResult(session=t.name, document=_notes(actor, t.name).export())
 
 
 def _session_metrics(name: str, metrics: SessionMetrics, size: int, last: float,

@@ -13,6 +13,7 @@ reference index: a `kill -9` loses the counts since the last save, never the ses
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import deque
@@ -26,6 +27,8 @@ from omegad.sessions.store import SessionStore
 
 if TYPE_CHECKING:
     from omegad.sessions.actor import Job, SessionActor
+
+log = logging.getLogger("omegad.sessions")
 
 WINDOW = 100  # execution times kept for the mean and p95
 SAMPLE_EVERY = 1.0  # seconds between background memory walks, at least
@@ -139,8 +142,12 @@ class Monitor:
         metrics = self.sessions.get((actor.store.root, actor.name))
         if metrics is None or metrics.commands == metrics.saved or self.book is None:
             return
-        notes = self.book.of(actor.store.notes(actor.name))
-        notes.save_metrics(metrics.to_record())
+        try:
+            notes = self.book.of(actor.store.notes(actor.name))
+            notes.save_metrics(metrics.to_record())
+        except (NotesError, OSError) as e:
+            log.warning("session %s: metrics not saved: %s", actor.name, e)
+            return
         metrics.saved = metrics.commands
         if self.persister is not None:
             self.persister.wrote(notes)

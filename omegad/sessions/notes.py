@@ -18,7 +18,8 @@ later line is one change:
     {"op":"unnote","seq":7}
 
 Several notes of one change (an import) are written with one `write`. A torn or unreadable tail
-(a crash mid-write) ends the file where it starts and is cut on open, as the checkpoint file does.
+(a crash mid-write) ends the file where it starts and is cut on open, as the checkpoint file does;
+an unreadable line amid readable ones is skipped, the lines after it kept.
 Files are written with plain writes (they survive `kill -9`) and fsync'd by the persistence worker.
 """
 
@@ -117,26 +118,29 @@ class Notes:
         except FileNotFoundError:
             return notes
         pos = 0
-        first = True
+        good = 0  # where the last readable line ends: a torn or unreadable tail is cut there
         while pos < len(data):
             end = data.find(b"\n", pos)
             if end < 0:
                 break
             try:
                 rec = json.loads(data[pos:end])
-                if first:
-                    if rec.get("format") != FORMAT:
+                if pos == 0:
+                    if not isinstance(rec, dict) or rec.get("format") != FORMAT:
                         raise NotesError(f"{path.name} is not an omega notes file")
                     if rec.get("version") != VERSION:
                         raise NotesError(f"{path.name}: unknown notes version {rec.get('version')}")
                 else:
                     notes._apply(rec)
+                good = end + 1
             except NotesError:
                 raise
             except (ValueError, KeyError, TypeError, AttributeError):
-                break  # an unreadable line: the tail from here is cut
-            first = False
+                if pos == 0:
+                    break
+                # an unreadable line amid readable ones is skipped (a tail of them is cut)
             pos = end + 1
+        pos = good
         notes.cut = len(data) - pos
         notes._size = pos
         if notes.cut:

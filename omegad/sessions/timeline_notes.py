@@ -351,6 +351,19 @@ def _path(actor: SessionActor, arg: str) -> Path:
     return path if path.is_absolute() else actor.store.root / path
 
 
+def _guarded(command: Any) -> Any:
+    """A command whose notes file cannot be read says so (instead of an internal error)."""
+
+    async def run(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
+        try:
+            await command(actor, arg, reply, job)
+        except NotesError as e:
+            reply.line(f"Error: {e}")
+
+    run.__name__ = command.__name__
+    return run
+
+
 EXACT = {
     ":session snapshot": snapshot_cmd,
     ":session snapshots": snapshots_cmd,
@@ -369,6 +382,8 @@ PREFIX = {
     ":session export-annotations ": export_cmd,
     ":session import-annotations ": import_cmd,
 }
+EXACT = {k: _guarded(v) for k, v in EXACT.items()}
+PREFIX = {k: _guarded(v) for k, v in PREFIX.items()}
 HELP = [
     "  :session snapshot [text]   - snapshot the current checkpoint (#tags in the text)",
     "  :session snapshots [#tag]  - list snapshots",

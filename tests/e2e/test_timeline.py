@@ -317,3 +317,18 @@ def test_an_evicted_session_closes_its_notes_file_and_keeps_its_snapshots(start_
         assert str(notes.resolve()) not in open_files()
         assert execute(c, "ev", ":session snapshots").splitlines()[1].startswith("  [1] kept")
         assert execute(c, "ev", ":session metrics").splitlines()[1] == "  Commands executed: 3"
+
+
+def test_a_notes_file_of_another_format_is_reported_not_overwritten(daemon, omega_env):
+    with session_client(daemon, omega_env.session_dir) as c:
+        execute(c, "z", "(define a 1)")
+        notes_file(omega_env, "z").write_text('{"format":"something-else"}\n')
+        assert execute(c, "z", ":session snapshots") == \
+            "Error: z.notes is not an omega notes file"
+        assert execute(c, "z", ":session snapshot x") == \
+            "Error creating snapshot: z.notes is not an omega notes file"
+        with pytest.raises(errors.RpcError) as e:
+            c.call("snapshot.list", {"session": "z"})
+        assert e.value.code == errors.INTERNAL_ERROR
+        assert "not an omega notes file" in e.value.message
+        assert notes_file(omega_env, "z").read_text() == '{"format":"something-else"}\n'

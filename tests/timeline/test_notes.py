@@ -150,3 +150,16 @@ def test_metrics_and_restore_marks_come_back_from_the_file(tmp_path):
     assert m is not None and (m.commands, m.errors, m.mean()) == (2, 1, 2.0)
     assert again.peek(tmp_path, "nobody") is None
     assert Notes.open(store.notes("s")).at == ("other", 7, 12)
+
+
+def test_an_unreadable_line_amid_readable_ones_is_skipped(tmp_path):
+    path = tmp_path / "s.notes"
+    notes = Notes.open(path)
+    notes.snapshot(3, "one")
+    notes.snapshot(7, "two")
+    notes.close()
+    header, one, two = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(header + b"{garbage\n" + one + two + b"{torn")
+    again = Notes.open(path)
+    assert [s.description for s in again.listing()] == ["one", "two"]
+    assert path.read_bytes() == header + b"{garbage\n" + one + two
