@@ -8,7 +8,8 @@
    as a share of the round trip.
 2. A 10 000-checkpoint session (10 000 one-form inputs): `snapshot.create`, `snapshot.restore`
    (of an early, a middle and the latest snapshot) and `timeline.get` first page (100 entries),
-   in the daemon that built it and after a restart (states then come from the checkpoint file);
+   in the daemon that built it and after a restart (states then come from the checkpoint file:
+   the first restore of a state rebuilds it, measured apart over five snapshots);
    baseline: `server.ping` in the same run.
 Prints a table and writes bench/results/timeline.json.
 """
@@ -163,9 +164,6 @@ def big_session(results: dict[str, float], checkpoints: int, reps: int) -> None:
                 sid = c.call("snapshot.create", {"session": "big", "description": where})["id"]
                 c.call("session.execute", {"session": "big", "command": ":session load big"})
                 params = {"session": "big", "id": sid}
-                if tag == "restarted":  # the first restore rebuilds the state from the file
-                    results[f"snapshot_restore_first_ms_{where}_{tag}"] = \
-                        median_ms(timed_calls(c, "snapshot.restore", params, 1))
                 times = timed_calls(c, "snapshot.restore", params, reps)
                 results[f"snapshot_restore_ms_{where}_{tag}"] = median_ms(times)
                 restore_times += times
@@ -175,12 +173,23 @@ def big_session(results: dict[str, float], checkpoints: int, reps: int) -> None:
             _ = snaps
 
         measure("live")
+        cold = []  # snapshots at 10 %, 30 % … 90 % of the session, restored once after a restart
+        for share in (0.1, 0.3, 0.5, 0.7, 0.9):
+            seq = 4 * int(checkpoints * share) + 3
+            c.call("session.execute", {"session": "big", "command": ":session load big"})
+            c.call("session.execute", {"session": "big", "command": f":session goto {seq}"})
+            cold.append(c.call("snapshot.create", {"session": "big"})["id"])
         stop(proc)
         proc, sock = start(root, metrics=True)
         c = connect(sock, root)
         t = time.perf_counter()
         c.call("session.open", {"session": "big"})
         results["reopen_s"] = time.perf_counter() - t
+        # the first restore of a state after a restart rebuilds it from the checkpoint file
+        firsts = [timed_calls(c, "snapshot.restore", {"session": "big", "id": sid}, 1)[0]
+                  for sid in cold]
+        results["snapshot_restore_first_ms_restarted"] = median_ms(firsts)
+        results["snapshot_restore_first_ms_max_restarted"] = max(firsts) * 1e3
         measure("restarted")
     finally:
         if proc is not None:
@@ -195,7 +204,7 @@ GOALS = {
     "snapshot_create_ms_restarted": GOAL_MS,
     "snapshot_restore_ms_live": GOAL_MS,
     "snapshot_restore_ms_restarted": GOAL_MS,
-    "snapshot_restore_first_ms_middle_restarted": GOAL_MS,
+    "snapshot_restore_first_ms_restarted": GOAL_MS,
     "timeline_get_first_page_ms_live": GOAL_MS,
     "timeline_get_first_page_ms_restarted": GOAL_MS,
 }
