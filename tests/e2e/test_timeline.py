@@ -63,6 +63,12 @@ def test_a_restored_snapshot_and_the_notes_survive_a_restart(start_daemon, omega
         assert execute(c, "r", ":session find #second") == \
             "Found 1 annotation(s):\n  [7] manual - two (#second)"
         assert execute(c, "r", ":session tags") == "Tags: #second"
+        page = c.call("timeline.get", {"session": "r", "from": 7, "limit": 1})
+        assert page["entries"][0]["annotation"]["tags"] == ["second"] and page["total"] == 5
+        exported = c.call("timeline.export", {"session": "r"})["document"]["annotations"]
+        assert [(a["checkpointSeq"], a["label"]) for a in exported] == [(7, "two")]
+        assert c.call("snapshot.delete", {"session": "r", "id": 1})["description"] == "x is one"
+        assert execute(c, "r", ":session snapshot again").endswith("[2] at checkpoint 19")
 
 
 def test_deleting_a_snapshot_and_unknown_ids(daemon, omega_env):
@@ -332,3 +338,24 @@ def test_a_notes_file_of_another_format_is_reported_not_overwritten(daemon, omeg
         assert e.value.code == errors.INTERNAL_ERROR
         assert "not an omega notes file" in e.value.message
         assert notes_file(omega_env, "z").read_text() == '{"format":"something-else"}\n'
+
+
+def test_after_a_restart_a_snapshot_names_the_checkpoint_a_restore_left_the_session_at(
+        start_daemon, omega_env):
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "m", "(define x 1)")
+        execute(c, "m", ":session snapshot one")
+        execute(c, "m", "(define x 2)")
+        execute(c, "m", ":session restore-snapshot 1")
+        execute(c, "m", ":session reset")
+        assert execute(c, "m", ":session snapshot") == "Error creating snapshot: No checkpoint " \
+            "to snapshot: the session's state is not at a checkpoint (evaluate something first)"
+        execute(c, "m", ":session restore-snapshot 1")
+    d.signal(signal.SIGKILL)
+    d.wait()
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "m", ":session snapshot back") == \
+            "Created snapshot of session 'm'\n  [2] at checkpoint 3"
+        assert execute(c, "m", "x") == "=> 1"
