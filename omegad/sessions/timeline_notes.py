@@ -64,6 +64,11 @@ def notes_of(actor: SessionActor, name: str) -> Notes:
 
 def position(actor: SessionActor, t: Target) -> int | None:
     """The seq of the checkpoint whose state the session holds, or None (an empty state)."""
+    return _verified(actor, t, _candidate(actor, t))
+
+
+def _candidate(actor: SessionActor, t: Target) -> int | None:
+    """Where the session stands, from what the commands left behind."""
     entries = actor.ckpt.entries if actor.ckpt is not None else []
     mark = notes_of(actor, actor.name).at  # the last snapshot restore, while nothing followed it
     if mark is not None and mark[0] == t.name and mark[2] == len(entries):
@@ -77,6 +82,22 @@ def position(actor: SessionActor, t: Target) -> int | None:
     if t.own and adopted and actor.loaded is None:
         return None  # reset (or a state adopted without a checkpoint)
     return t.checkpoints[-1].seq
+
+
+def _verified(actor: SessionActor, t: Target, seq: int | None) -> int | None:
+    """Check the candidate against the state itself when its checkpoint is in memory: a
+    checkpoint's state is the session's state moved to it (`state.head` is that checkpoint)."""
+    memory = getattr(t.states, "memory", t.states)
+    if seq is None or not isinstance(memory, dict):
+        return seq
+    snap = memory.get(seq)
+    state = actor.state
+    if snap is None or snap.state is not state or state.head is snap.checkpoint:
+        return seq  # (another state object: nothing to compare with)
+    for other, s in memory.items():  # misled (a load after a goto): find the state's checkpoint
+        if s.state is state and s.checkpoint is state.head and t.checkpoint(other):
+            return other
+    return None
 
 
 # --- operations (commands and RPC methods) --------------------------------------------------------

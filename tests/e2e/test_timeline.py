@@ -359,3 +359,17 @@ def test_after_a_restart_a_snapshot_names_the_checkpoint_a_restore_left_the_sess
         assert execute(c, "m", ":session snapshot back") == \
             "Created snapshot of session 'm'\n  [2] at checkpoint 3"
         assert execute(c, "m", "x") == "=> 1"
+
+
+def test_a_snapshot_after_load_goto_load_names_the_checkpoint_the_state_is_at(daemon, omega_env):
+    with session_client(daemon, omega_env.session_dir) as c:
+        execute(c, "lg", "(define x 1) (define x 2) (define x 3)")
+        execute(c, "lg", ":session load lg")
+        execute(c, "lg", ":session goto 3")
+        assert execute(c, "lg", ":session snapshot").endswith("at checkpoint 3")
+        execute(c, "lg", ":session load lg")  # back to the latest state
+        assert execute(c, "lg", ":session snapshot").endswith("at checkpoint 11")
+        execute(c, "lg", ":session restore-snapshot 1")
+        assert execute(c, "lg", "x") == "=> 1"
+        execute(c, "lg", ":session restore-snapshot 2")
+        assert execute(c, "lg", "x") == "=> 3"
