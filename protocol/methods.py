@@ -41,6 +41,7 @@ class HelloResult(Result):
     pid: int
     capabilities: list[str]
     session_dir: str
+    oracle: str = ""  # which oracle this connection's commands use (never a key)
 
 
 class PingParams(Params):
@@ -64,6 +65,7 @@ class ConnectionInfo(Result):
     session_dir: str | None
     in_flight: int
     connected_seconds: float
+    oracle: str = ""  # which oracle its commands use: adapter, model, server; never a key
 
 
 class ConfigInfo(Result):
@@ -387,6 +389,63 @@ class ServerMetricsResult(Result):
     fsync_policy: str
     metrics_enabled: bool
     sessions: list[SessionMetricsResult]  # sorted by last access, most recent first
+# --- debug.* (the stepping debugger, typed: the same commands as `:debug`, `:step`, …) ----------
+
+
+class DebugStartParams(SessionParams):
+    code: str  # one expression, stepped on a copy of the session's state
+
+
+class DebugCountParams(SessionParams):
+    count: int = 1  # steps (debug.step) or history entries (debug.back)
+
+
+class DebugGotoParams(SessionParams):
+    step: int
+
+
+class DebugTraceParams(SessionParams):
+    start: int = 0
+    count: int = 20
+
+
+class DebugBreakParams(SessionParams):
+    type: Literal["step", "expr", "effect"]
+    condition: str  # a step number, an expression tag / name, or an operation
+
+
+class DebugBreakpointParams(SessionParams):
+    id: int
+
+
+class BreakpointInfo(Result):
+    id: int
+    type: str
+    condition: int | str
+    enabled: bool
+
+
+class TraceEntry(Result):
+    step: int
+    control: str  # as `:trace` shows it: "Expr: App(...)", "Value: 3"
+    depth: int
+
+
+class DebugResult(Result):
+    """The debugger after the command: `output` is the text the `:` command prints."""
+
+    session: str
+    output: str
+    debug_mode: bool  # a run is paused at `step`
+    step: int
+    control: str | None  # None when no run is paused
+    depth: int
+    handlers: int
+    trace_length: int
+    finished: bool  # the last run reached its end (DONE or an error)
+    result: str | None  # its printed value (after `=> `) or `error: …` line
+    breakpoints: list[BreakpointInfo]
+    trace: list[TraceEntry] = []  # debug.trace only
 
 
 # --- the table ----------------------------------------------------------------------------------
@@ -470,3 +529,17 @@ _method("timeline.import", ImportParams, ImportResult, "Add annotations from an 
 _method("session.metrics", SessionParams, SessionMetricsResult, "A session's metrics.")
 _method("server.metrics", ServerMetricsParams, ServerMetricsResult,
         "The daemon's metrics: totals, process, persistence, and every session's.")
+_method("debug.start", DebugStartParams, DebugResult, "Start stepping an expression (`:debug`).")
+_method("debug.step", DebugCountParams, DebugResult, "Take `count` steps (`:step N`).")
+_method("debug.run", SessionParams, DebugResult,
+        "Run to a breakpoint, an oracle call or the end (`:run`); interruptible.")
+_method("debug.goto", DebugGotoParams, DebugResult, "Jump to a recorded step (`:goto N`).")
+_method("debug.back", DebugCountParams, DebugResult, "Go back in the history (`:back N`).")
+_method("debug.stop", SessionParams, DebugResult, "Discard the debug run (`:stop`).")
+_method("debug.state", SessionParams, DebugResult, "The debugger's state (`:state`).")
+_method("debug.trace", DebugTraceParams, DebugResult,
+        "A page of the recorded trace (`:trace start count`), in `trace`.")
+_method("debug.breakpoints", SessionParams, DebugResult, "The breakpoints (`:breaks`).")
+_method("debug.break", DebugBreakParams, DebugResult, "Add a breakpoint (`:break type cond`).")
+_method("debug.delbreak", DebugBreakpointParams, DebugResult, "Delete a breakpoint (`:delbreak`).")
+_method("debug.toggle", DebugBreakpointParams, DebugResult, "Enable/disable one (`:toggle`).")

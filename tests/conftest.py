@@ -80,6 +80,9 @@ def omega_env(monkeypatch):
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(root / "xdg-run"))
     monkeypatch.setenv("XDG_DATA_HOME", str(root / "xdg-data"))
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL",
+                 "OMEGA_ORACLE", "OMEGA_ADAPTER", "OMEGA_MODEL"):
+        monkeypatch.delenv(name, raising=False)  # a developer's keys never reach a test
     try:
         yield env
     finally:

@@ -36,6 +36,7 @@ from prompt_toolkit.patch_stdout import patch_stdout
 
 from omegacli import autostart
 from omegacli.client import DaemonUnreachable
+from omegacli.inputs import with_paths
 from omegacli.repl import editing
 from omegacli.repl.connection import Connection
 from protocol import errors
@@ -255,7 +256,7 @@ class Repl:
             return Outcome(typeahead=text)
         assert self.conn is not None
         rid, future = self.conn.start("session.execute",
-                                      {"session": self.session, "command": text})
+                                      {"session": self.session, "command": with_paths(text)})
         running = self.running = RunningCommand(self, rid, future)
         loop = asyncio.get_running_loop()
         try:

@@ -16,6 +16,9 @@ The session actor's API (see api.py for the protocol of a run):
     encode_value(v) / decode_value(x)    Lisp value <-> JSON-able form (receipts, results)
 """
 
+# Load the submodule `serialize` first: loading it later (api.serialize imports it lazily) would
+# rebind the package attribute `serialize` from the function below to the module.
+from . import serialize as _serialize_module  # noqa: F401, I001
 from .api import (
     Done,
     Failed,

@@ -8,6 +8,7 @@ import trio
 
 from omegad import __version__
 from omegad.dispatch import method
+from omegad.oracle.select import oracle_description
 from omegad.server import Connection
 from protocol import PROTOCOL_VERSION, errors
 from protocol import methods as m
@@ -34,7 +35,9 @@ async def hello(p: m.HelloParams, conn: Connection) -> m.HelloResult:
         pid=os.getpid(),
         capabilities=CAPABILITIES,
         session_dir=str(conn.session_dir),
+        oracle=oracle_description(conn.env),
     )
+
 
 
 @method("server.ping", inline=lambda p: not p.delay)
@@ -66,6 +69,7 @@ async def status(p: m.StatusParams, conn: Connection) -> m.StatusResult:
             session_dir=str(c.session_dir) if c.session_dir else None,
             in_flight=len(c.in_flight),
             connected_seconds=round(now - c.connected_at, 3),
+            oracle=oracle_description(c.env),
         )
         for c in daemon.connections.values()
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from omegad.dispatch import method
+from omegad.oracle.select import oracle_description
 from omegad.server import Connection
 from omegad.sessions import commands, debugger
 from omegad.sessions.actor import Job, SessionActor
@@ -66,10 +67,7 @@ async def session_take(p: m.SessionParams, conn: Connection) -> m.OpenResult:
 def _opened(actor: SessionActor, conn: Connection) -> m.OpenResult:
     holder = actor.lease if actor.lease is None or not actor.lease.closed else None
     who = (holder.client or f"connection {holder.id}") if holder else None
-    try:
-        oracle = getattr(actor.manager.oracle_for(conn), "name", "")
-    except Exception:  # a rules file that cannot be read: the command will say so
-        oracle = ""
+    oracle = oracle_description(conn.env)  # e.g. "scripted (no provider configured: …)"
     summary = debugger.summary(actor)
     return m.OpenResult(session=actor.name, seq=actor.seq, lease_holder=who,
                         definitions=len(actor.state_defs), oracle=oracle, **summary)

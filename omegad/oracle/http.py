@@ -37,10 +37,9 @@ class HttpPolicy:
 async def post_json(provider: str, url: str, headers: dict[str, str], body: bytes,
                     policy: HttpPolicy, secret: str = "") -> dict[str, Any]:
     """The provider's JSON answer to one request; ProviderError when it fails for good."""
-    import httpx
-
+    httpx, tls = await _client_parts()
     timeout = httpx.Timeout(policy.timeout)
-    async with httpx.AsyncClient(timeout=timeout) as client:
+    async with httpx.AsyncClient(timeout=timeout, verify=tls) as client:
         attempt = 0
         while True:
             wait = policy.backoff * (2 ** attempt)
@@ -75,6 +74,29 @@ async def post_json(provider: str, url: str, headers: dict[str, str], body: byte
                 raise failure
             attempt += 1
             await trio.sleep(min(wait, policy.max_backoff))
+
+
+_parts: tuple[Any, Any] | None = None
+
+
+async def _client_parts() -> tuple[Any, Any]:
+    """httpx and one TLS context, made once in a worker thread: importing httpx and loading the
+    CA bundle take ~50 ms and ~80 ms of CPU, which must not stall the event loop (a client made
+    with a ready context costs well under a millisecond)."""
+    global _parts
+    if _parts is None:
+        def make() -> tuple[Any, Any]:
+            import os
+            import ssl
+
+            import certifi
+            import httpx
+
+            cafile = os.environ.get("SSL_CERT_FILE") or certifi.where()  # as httpx does
+            return httpx, ssl.create_default_context(cafile=cafile)
+
+        _parts = await trio.to_thread.run_sync(make)
+    return _parts
 
 
 def _message(resp: Any) -> str:

@@ -206,9 +206,15 @@ class ProviderOracle:
                 r = await self._conversation(request, host, i)
             samples[i] = Sample(r.denotation, r.confidence, r.trace)
 
-        async with trio.open_nursery() as nursery:
-            for i in range(len(samples)):
-                nursery.start_soon(one, i)
+        try:
+            async with trio.open_nursery() as nursery:
+                for i in range(len(samples)):
+                    nursery.start_soon(one, i)
+        except BaseExceptionGroup as group:  # one failed sample fails the search, as one error
+            first = _first_oracle_error(group)
+            if first is None:
+                raise
+            raise first from None
         done = [s for s in samples if s is not None]
         first = done[0]
         return OracleResponse(first.denotation, first.confidence, first.trace, samples=done)
@@ -228,7 +234,7 @@ class ProviderOracle:
         messages = self.first_messages(prompt)
         model = self.config.model
         for turn in range(MAX_TURNS):
-            body = self.body(messages)
+            body = self.body(list(messages))  # the receipt keeps this turn as it was sent
             wire: dict[str, Any] = {"adapter": self.name, "body": body}
             if sample is not None:
                 wire["sample"] = sample
@@ -301,6 +307,15 @@ class ProviderOracle:
         except ToolError as e:
             return f"Error: {e}"
         return f"Unknown tool: {tool}"
+
+
+def _first_oracle_error(group: BaseExceptionGroup) -> Exception | None:
+    for e in group.exceptions:
+        if isinstance(e, BaseExceptionGroup):
+            e = _first_oracle_error(e)
+        if isinstance(e, (OracleError, ToolError)):
+            return e
+    return None
 
 
 def _arg(args: dict[str, Any], name: str) -> str:

@@ -113,3 +113,14 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     except (KeyError, ValueError):
         return default
     return value if value >= 0 else default
+
+
+def oracle_description(env: dict[str, str]) -> str:
+    """Which oracle a connection's commands use, as `server.hello` and `server.status` show it:
+    the adapter, model and server, never a key."""
+    text = describe(oracle_from_env(env))
+    if text == "scripted" and choice_from_env(env) == "scripted" and not (
+            env.get("OMEGA_ORACLE") or env.get("OMEGA_SCRIPTED_ORACLE") == "1"):
+        return "scripted (no provider configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY "\
+               "or OMEGA_ORACLE)"
+    return text

@@ -20,6 +20,7 @@ import trio
 
 from omegad.lang import api
 from omegad.lang.serialize import serialize, serialize_delta
+from omegad.oracle.receipts import read_receipts
 from omegad.persist import events as ev
 from omegad.persist.checkpoints import ADOPTED, DELTA, FULL, FULL_EVERY, CheckpointFile, Record
 from omegad.persist.index import CheckpointEntry, IndexInfo, read_index, write_index
@@ -133,6 +134,7 @@ class SessionActor:
         self.journal = JournalWriter.open_existing(path, view, view.next_seq)
         index = self.store.index(self.name)
         self.receipts = read_index(index).receipts if index.exists() else {}
+        self.receipts = {**read_receipts(self.store.receipts(self.name)), **self.receipts}
         self.checkpoints = _checkpoints(view)
         latest = saved.latest()
         start, after = latest if latest is not None else (None, -1)
@@ -376,10 +378,12 @@ class SessionActor:
         """A debug run reached DONE: its expression becomes one journaled input of the session,
         its oracle calls answered (and journaled) from what the debug run was told."""
         self._answers = list(answers)
+        attached, self.attached = self.attached, {}  # the run's output was shown already
         try:
             await self._evaluate_form(form, Reply(), job)
         finally:
             self._answers = None
+            self.attached = attached
 
     def _finish_form(self, outcome: engine.Outcome, reply: Reply) -> None:
         reply.line(outcome.line)

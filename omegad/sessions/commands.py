@@ -281,6 +281,7 @@ async def run_command(actor: SessionActor, text: str, reply: Reply, job: Job) ->
     finally:
         if command.__module__ == debugger.__name__:
             debugger.debugger_of(actor).save()
+            job.debug_view = debugger.typed(actor, job)  # for the typed debug.* methods
 
 
 def command_names() -> list[str]:

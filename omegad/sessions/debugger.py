@@ -3,9 +3,12 @@
 A debug run evaluates one expression on a *copy* of the session's state (DESIGN "Debugger"), one
 machine step at a time. Time travel does not keep a state per step: a run keeps a keyframe (the
 continuation stack, control, value, amb choices and the length of the undo log) every `KEYFRAME`
-steps; going back restores the nearest keyframe at or before the target (rolling the copy's undo
-log back to it) and re-steps from there. Oracle answers are recorded by step, so re-stepping
-never calls the oracle again. A trace of a million steps costs a thousand keyframes.
+steps (or every `depth` steps when the stack is deeper); going back restores the nearest
+keyframe at or before the target (rolling the copy's undo log back to it, and keeping what it
+undid as a redo log) and re-steps from there; going forward again redoes the original changes
+up to the nearest original keyframe instead of re-stepping. So any `:goto` costs at most about
+KEYFRAME steps. Oracle answers are recorded by step, so re-stepping never calls the oracle
+again. A trace of a million steps costs a thousand keyframes (measured: bench/debugger.py).
 
 When the run reaches DONE for the first time its expression is committed to the session as one
 journaled input (`SessionActor.commit_debug`), answering oracle calls from the recorded answers;
@@ -18,6 +21,7 @@ reference's `bin/omega-repl.ts`); step numbers are omega's own (DIVERGENCES C7).
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,12 +33,15 @@ import trio
 
 from omegad.lang import api, decode_value
 from omegad.lang.api import rollback
+from omegad.lang.checkpoint import _get, _set
 from omegad.lang.machine import perform_go
 from omegad.lang.printer import write_str
 from omegad.lang.values import Pair, Sym
 
 if TYPE_CHECKING:
     from omegad.sessions.actor import Job, Reply, SessionActor
+
+log = logging.getLogger("omegad.sessions")
 
 KEYFRAME = 1_000        # steps between keyframes
 SLICE = 3_000           # steps between yields to trio while running
@@ -54,6 +61,7 @@ class Keyframe:
     ctl: Any
     val: Any
     choices: tuple
+    alloc: int = 0
 
 
 class DebugRun:
@@ -66,7 +74,13 @@ class DebugRun:
         self.form = api.parse_inputs(code)[0]
         self.run = api.start(self.state, self.form, output_sink=self._sink, nested=True)
         self.answers: dict[int, Any] = dict(answers or {})   # step -> oracle response
-        self.keyframes: list[Keyframe] = []
+        self.keyframes: list[Keyframe] = []   # consistent with the live state, ≤ its step
+        # After a rewind the steps beyond it are not lost: the live state equals the original
+        # run up to `anchor`; `future` holds the original keyframes after it and `redo` the
+        # original changes from the anchor's undo position on, (target, key, old, new) each.
+        self.anchor: Keyframe | None = None
+        self.future: list[Keyframe] = []
+        self.redo: list[tuple] = []
         self.out: list[str] = []
         self.muted = False
         self.result: api.Done | api.Failed | None = None     # how the run ended, at end_step
@@ -97,24 +111,83 @@ class DebugRun:
     def _keyframe(self) -> None:
         m = self.m
         kf = Keyframe(m.steps, len(self.state.undo), tuple(m.stack), m.ctl, m.val,
-                      tuple(m.choices))
+                      tuple(m.choices), m.alloc)
         if self.keyframes and self.keyframes[-1].step >= kf.step:
             return
         self.keyframes.append(kf)
 
-    def _restore(self, kf: Keyframe) -> None:
-        """Back to a keyframe. Later keyframes are dropped: re-stepping makes new objects (frames,
-        closures), and a later keyframe's stack would mix them with the old ones."""
-        del self.keyframes[self.keyframes.index(kf) + 1:]
+    def _next_keyframe(self) -> int:
+        """Keyframes every KEYFRAME steps, or every `depth` steps when the stack is deeper, so
+        the stacks they copy cost at most about one slot per step."""
+        kf = self.keyframes[-1]
+        return kf.step + max(KEYFRAME, len(kf.stack))
+
+    def _set_machine(self, kf: Keyframe) -> None:
         m = self.m
-        rollback(self.state, kf.undo)
         m.stack[:] = kf.stack
         m.ctl, m.val = kf.ctl, kf.val
         m.choices[:] = kf.choices
-        m.steps = kf.step
+        m.steps, m.alloc = kf.step, kf.alloc
         m.done = False
         self.run.finished = None
         self.run.pending = None
+
+    def _reset(self) -> None:
+        """Back to step 0 after an error (which rolled every change of the copy back)."""
+        self.anchor, self.future, self.redo = None, [], []
+        del self.keyframes[1:]
+        self._set_machine(self.keyframes[0])
+
+    def _rollback_keeping(self, to: int) -> list[tuple]:
+        """Roll the live undo log back to `to`, returning what it undid as redo entries."""
+        undo, out = self.state.undo, []
+        while len(undo) > to:
+            target, key, old = undo.pop()
+            out.append((target, key, old, _get(target, key)))
+            _set(target, key, old)
+        out.reverse()
+        return out
+
+    def _rewind(self, target: int) -> None:
+        """Back to the latest keyframe at or before `target`, keeping the original run beyond
+        it as the future. Keyframes the live state re-stepped past it are dropped: re-stepping
+        makes new objects (frames, closures), which their stacks would mix with the old ones."""
+        kf = [k for k in self.keyframes if k.step <= target][-1]
+        a = self.anchor
+        if a is None or kf.step < a.step:
+            if a is not None:
+                rollback(self.state, a.undo)          # the re-stepped part: nothing to keep
+            kept = self._rollback_keeping(kf.undo)
+            after = [k for k in self.keyframes
+                     if kf.step < k.step <= (a.step if a is not None else self.step)]
+            self.redo = kept + (self.redo if a is not None else [])
+            self.future = after + (self.future if a is not None else [])
+            self.anchor = kf
+        else:
+            rollback(self.state, kf.undo)
+        self.keyframes = [k for k in self.keyframes if k.step <= kf.step]
+        self._set_machine(kf)
+
+    def _leap(self, target: int) -> None:
+        """Forward to the latest original keyframe at or before `target` by redoing the original
+        changes (no re-stepping), when the future holds one past the live step."""
+        a = self.anchor
+        ahead = [k for k in self.future if self.step < k.step <= target]
+        if a is None or not ahead:
+            return
+        j = ahead[-1]
+        rollback(self.state, a.undo)
+        n = j.undo - a.undo
+        undo = self.state.undo
+        for target_, key, old, new in self.redo[:n]:
+            undo.append((target_, key, old))
+            _set(target_, key, new)
+        del self.redo[:n]
+        self.keyframes = [k for k in self.keyframes if k.step <= a.step] + \
+            [k for k in self.future if k.step <= j.step]
+        self.future = [k for k in self.future if k.step > j.step]
+        self.anchor = j
+        self._set_machine(j)
 
     def advance(self, n: int):
         """Up to n steps (stopping at an oracle call, the end or an error). Returns the last
@@ -124,7 +197,7 @@ class DebugRun:
         while self.step < target:
             if self.result is not None and self.step >= (self.end_step or 0):
                 return self.result
-            limit = min(target - self.step, KEYFRAME - self.step % KEYFRAME)
+            limit = min(target - self.step, max(1, self._next_keyframe() - self.step))
             r = self.run.run(limit)
             if isinstance(r, api.NeedsOracle):
                 answer = self.answers.get(self.step)
@@ -137,7 +210,7 @@ class DebugRun:
                 return r
             elif isinstance(r, api.Failed):
                 return self._failed(r, limit, target)
-            if self.step % KEYFRAME == 0:
+            if self.step >= self._next_keyframe():
                 self._keyframe()
         return r
 
@@ -149,8 +222,9 @@ class DebugRun:
             self.m.steps += 1
             self.result, self.end_step = r, self.step
             return r
-        before, muted = self.step, self.muted
-        self._restore(self.keyframes[0])
+        before, muted, last = self.step, self.muted, r
+        self.result, self.end_step = None, None     # found again, one step at a time
+        self._reset()
         self.muted = True
         try:
             self.advance(before - self.step)
@@ -167,13 +241,13 @@ class DebugRun:
 
     def goto(self, target: int) -> None:
         """Move to step `target` (0 ≤ target ≤ the furthest step reached)."""
-        if target < self.step or (self.result is not None and self.step >= (self.end_step or 0)):
-            failed = isinstance(self.result, api.Failed) and self.step >= (self.end_step or 0)
-            usable = [k for k in self.keyframes if k.step <= target]
-            kf = self.keyframes[0] if failed else usable[-1]
-            if failed:
-                self.run.finished = None
-            self._restore(kf)
+        at_end = self.result is not None and self.step >= (self.end_step or 0)
+        if at_end and isinstance(self.result, api.Failed):
+            self._reset()
+        elif target < self.step or at_end:
+            self._rewind(target)
+        if target > self.step:
+            self._leap(target)
         self.muted = True
         try:
             self.advance(target - self.step)
@@ -302,6 +376,8 @@ class Debugger:
     history: list[int] = field(default_factory=list)
     recording: bool = True
     path: Path | None = None            # where it persists (beside the journal)
+    llm_traces: dict[str, dict] = field(default_factory=dict)   # `:ask` traces, by id
+    saved: bytes = b""                  # what the last save wrote
 
     # -- what the commands share --------------------------------------------------------------
     def state_lines(self) -> list[str]:
@@ -333,9 +409,9 @@ class Debugger:
             if bp.type == "step" and run.step == bp.condition:
                 return bp
             if bp.type in ("expr", "effect"):
-                c = c or run.view()[0]
-                if not c.startswith("Expr: "):
+                if run.m.ctl is None or not run.active:   # a value: no expression to match
                     continue
+                c = c or control_summary(run.m)
                 tag, arg = tag_of(c)
                 if bp.type == "expr" and (bp.condition == tag or (
                         tag in ("Define", "Var") and arg == bp.condition)):
@@ -363,11 +439,11 @@ class Debugger:
             "version": 1, "debugMode": self.mode, "recordingEnabled": self.recording,
             "nextBreakpointId": self.next_id,
             "breakpoints": [vars(b) for b in self.breakpoints],
-            "history": self.history,
+            "history": self.history, "llmTraces": list(self.llm_traces.values()),
         }
         if run is not None:
             base = self.path.with_suffix(".base")
-            if run.saved_base is not base:
+            if run.saved_base != base:
                 _write(base, run.base)
                 run.saved_base = base
             data["run"] = {
@@ -377,7 +453,10 @@ class Debugger:
             }
             data["snapshots"] = {n: {"step": s.step, "timestamp": s.timestamp}
                                  for n, s in self.snapshots.items() if s.run is run}
-        _write(self.path, json.dumps(data).encode())
+        text = json.dumps(data).encode()
+        if text != self.saved:          # most commands change nothing worth a write
+            _write(self.path, text)
+            self.saved = text
 
     @classmethod
     def load(cls, path: Path) -> Debugger:
@@ -391,6 +470,7 @@ class Debugger:
         dbg.next_id = int(data.get("nextBreakpointId", 1))
         dbg.breakpoints = [Breakpoint(**b) for b in data.get("breakpoints", [])]
         dbg.history = list(data.get("history", []))
+        dbg.llm_traces = {t["id"]: t for t in data.get("llmTraces", []) if "id" in t}
         saved = data.get("run")
         if saved:
             answers = {int(k): msgspec.convert(v, api.OracleResponse)
@@ -442,8 +522,11 @@ def _paused(dbg: Debugger) -> DebugRun | None:
 
 
 def _flush_out(run: DebugRun, reply: Reply) -> None:
+    """`display` output of the steps just taken, in order with the command's lines."""
     if run.out:
-        reply.text.append("".join(run.out))
+        text = "".join(run.out)
+        reply.text.append(text)
+        reply.unsent.append(text)
         run.out.clear()
 
 
@@ -491,17 +574,46 @@ async def _go(actor: SessionActor, job: Job, reply: Reply, dbg: Debugger, limit:
 async def _dispatch(actor: SessionActor, job: Job, run: DebugRun, request: Any,
                     reply: Reply) -> bool:
     """Ask the session's oracle (the connection's provider) and resume the run with its answer."""
+    from omegad.oracle.base import OracleError
     from omegad.sessions.engine import OracleFailure
 
     oracle = actor.manager.oracle_for(job.conn)
     try:
-        response = await oracle.call(request)
-    except OracleFailure as e:
+        if getattr(oracle, "config", None) is not None:   # a provider: its tools see the run
+            response = await oracle.call(request, DebugHost(actor, oracle, run))
+        else:
+            response = await oracle.call(request)
+    except (OracleError, OracleFailure) as e:
         run.run.resume_error(str(e))
         run.result, run.end_step = run.run.finished, run.step
         return False
     run.answer(response)
     return True
+
+
+class DebugHost:
+    """A provider's tools during a debug run: `eval` runs in the paused copy (its changes are
+    not replayed when travel re-steps past the call: only the answer is), requests go out
+    directly; the commit at DONE journals the calls with their receipts."""
+
+    def __init__(self, actor: SessionActor, oracle: Any, run: DebugRun) -> None:
+        self.actor, self.oracle, self.run = actor, oracle, run
+
+    async def eval(self, code: str) -> Any:
+        from omegad.sessions.oracle_calls import evaluate_nested
+
+        async def deeper(request: Any) -> Any:
+            return await self.oracle.call(request, self)
+
+        return await evaluate_nested(self.run.state, code, self.run._sink, deeper)
+
+    def observe(self, what: str) -> Any:
+        from omegad.sessions.oracle_calls import observe
+
+        return observe(self.run.state, self.actor.defs(), what)
+
+    async def exchange(self, exchange: Any) -> dict[str, Any]:
+        return await exchange.send()
 
 
 async def _finish(actor: SessionActor, job: Job, dbg: Debugger, run: DebugRun,
@@ -516,9 +628,9 @@ async def _finish(actor: SessionActor, job: Job, dbg: Debugger, run: DebugRun,
                  f"Trace: {run.trace_end + 1} steps recorded. "
                  "Use :trace to view, :goto N to jump."])
     if not run.committed:
-        run.committed = True
         answers = [run.answers[k] for k in sorted(run.answers)]
         await actor.commit_debug(run.form, answers, job)
+        run.committed = True        # (an interrupted commit is retried when DONE comes again)
 
 
 def _ended(dbg: Debugger, run: DebugRun, reply: Reply) -> None:
@@ -607,6 +719,7 @@ async def trace(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
     total = run.trace_end + 1
     end = min(start + count, total)
     seen = run.scan(list(range(start, end)))
+    job.trace_entries = [(s, *seen[s]) for s in range(start, end)]
     reply.lines(["", f"Trace ({total} steps recorded):"])
     current = run.step if dbg.mode else None
     for s in range(start, end):
@@ -963,34 +1076,22 @@ async def control(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> No
         reply.line("(no state available)")
 
 
-NO_KEY = "error: No API key. Set OPENAI_API_KEY, ANTHROPIC_API_KEY, or add to config.yaml"
-
-
 async def ask(actor: SessionActor, question: str, reply: Reply, job: Job) -> None:
-    if not question:
-        reply.line("Usage: :ask <question>")
-        return
-    env_ = job.conn.env if job.conn is not None else {}
-    if not (env_.get("OPENAI_API_KEY") or env_.get("ANTHROPIC_API_KEY")):
-        reply.line(NO_KEY)
-        return
-    reply.line("error: :ask (the agentic loop) is not available in this omega build yet")
+    from omegad.sessions import ask as agentic
+
+    await agentic.ask(actor, question, reply, job)
 
 
-async def traces(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
-    reply.line("(no traces recorded yet)")
+async def traces(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
+    from omegad.sessions import ask as agentic
+
+    await agentic.traces(actor, arg, reply, job)
 
 
-async def llm_trace(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
-    parts = arg.split()
-    if "--last" in parts or "-l" in parts:
-        reply.line("No traces recorded yet.")
-        return
-    ident = next((p for p in parts if not p.startswith("-")), None)
-    if ident is None:
-        reply.line("Usage: :trace <id> [--verbose] or :trace --last [--verbose]")
-        return
-    reply.line(f"Trace '{ident}' not found. Use :traces to list available traces.")
+async def llm_trace(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
+    from omegad.sessions import ask as agentic
+
+    await agentic.show_trace(actor, arg, reply, job)
 
 
 async def opr(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
@@ -1044,6 +1145,18 @@ PREFIX = {
 
 # ---- the session summary and legacy batch files ------------------------------------------------
 
+def _needs_oracle(probe: api.ReplState, form: api.Form) -> bool:
+    """Evaluate `form` in the probe state; True when it would need the oracle."""
+    run = api.start(probe, form)
+    while True:
+        r = run.run(100_000)
+        if isinstance(r, api.NeedsOracle):
+            run.abandon()
+            return True
+        if not isinstance(r, api.Running):
+            return False
+
+
 def summary(actor: SessionActor) -> dict[str, Any]:
     """The debugger's part of `session.open` (the reference's `-s NAME` block)."""
     dbg = debugger_of(actor)
@@ -1077,10 +1190,20 @@ async def import_legacy(actor: SessionActor, job: Job) -> None:
         defs = [d for d in data.get("defs", []) if isinstance(d, str)]
     except (OSError, ValueError, AttributeError):
         return
-    for code in defs:
-        for form in api.parse_inputs(code):
-            if form.error is None:
+    actor.reevaluating = True  # no provider is asked anew (oracle_calls.py)
+    try:
+        probe = api.deserialize(api.serialize(actor.state))
+        for code in defs:
+            for form in api.parse_inputs(code):
+                if form.error is not None:
+                    continue
+                if _needs_oracle(probe, form):   # no receipts here: never call a provider
+                    log.warning("session %s: legacy define skipped (it calls the oracle): %s",
+                                actor.name, form.text)
+                    continue
                 await actor._evaluate_form(form, Reply(), job)
+    finally:
+        actor.reevaluating = False
     dbg = debugger_of(actor)
     dbg.recording = bool(data.get("recordingEnabled", True))
     dbg.next_id = int(data.get("nextBreakpointId", 1))
@@ -1097,7 +1220,33 @@ async def import_legacy(actor: SessionActor, job: Job) -> None:
             run = DebugRun(code, api.serialize(actor.state))
             run.muted = True
             run.advance(max(0, int(data.get("stepCount", 0))))
+            if not run.active:          # omega's steps are coarser (C7): stay before the end
+                run.goto(max(0, (run.end_step or 1) - 1))
             run.muted = False
             run.trace_end = run.step
             dbg.run, dbg.mode = run, True
     dbg.save()
+
+
+def typed(actor: SessionActor, job: Job | None = None) -> dict[str, Any]:
+    """The debugger's state as the typed debug.* methods answer it (no stepping)."""
+    from protocol import methods as m
+
+    dbg = debugger_of(actor)
+    run = dbg.run
+    paused = _paused(dbg)
+    control, depth, handlers = paused.view() if paused is not None else (None, 0, 0)
+    result = None
+    if run is not None and run.result is not None:
+        printed = run.result.printed
+        result = printed[3:] if isinstance(run.result, api.Done) else printed
+    entries = getattr(job, "trace_entries", None) or []
+    return {
+        "debug_mode": paused is not None, "step": run.step if run is not None else 0,
+        "control": control, "depth": depth, "handlers": handlers,
+        "trace_length": run.trace_end + 1 if run is not None else 0,
+        "finished": run is not None and not run.active, "result": result,
+        "breakpoints": [m.BreakpointInfo(id=b.id, type=b.type, condition=b.condition,
+                                         enabled=b.enabled) for b in dbg.breakpoints],
+        "trace": [m.TraceEntry(step=s, control=c, depth=d) for s, c, d in entries],
+    }

@@ -17,6 +17,7 @@ calls are journaled one level deeper. The reference's OMEGA_MOCK_EFFECTS path is
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -29,7 +30,8 @@ from omegad.lang import api
 from omegad.lang.effects import response_value
 from omegad.lang.printer import write_str
 from omegad.oracle.base import Oracle, OracleError
-from omegad.oracle.provider import Exchange, ToolError
+from omegad.oracle.provider import Exchange, ToolError, receipt_key
+from omegad.oracle.receipts import append_receipt
 from omegad.persist import events as ev
 from omegad.sessions import engine
 from omegad.sessions.timeline import Checkpoint
@@ -37,8 +39,15 @@ from omegad.sessions.timeline import Checkpoint
 if TYPE_CHECKING:
     from omegad.sessions.actor import Reply, SessionActor
 
+log = logging.getLogger("omegad.sessions")
+
 MAX_DEPTH = 8            # the reference's DepthTrackingAdapter(…, 8)
 NESTED_STEP_BUDGET = 1_000_000
+
+
+def depth_limited() -> api.OracleResponse:
+    """The answer past the depth limit (the reference's: unit, confidence 0), not journaled."""
+    return api.OracleResponse(None, 0.0, f"depth limit {MAX_DEPTH} reached")
 
 
 class JournaledOracle:
@@ -55,13 +64,19 @@ class JournaledOracle:
     async def __call__(self, request: api.OracleRequest) -> api.OracleResponse:
         a, d = self.actor, self.depth
         if d > MAX_DEPTH:
-            return api.OracleResponse(None, 0.0, f"depth limit {MAX_DEPTH} reached")
+            return depth_limited()
         checkpoint(a, d - 1, a.control)
         seq = a.seq
         a._write([ev.step_event(seq, d, f"effect:{request.op}"),
                   ev.effect_event(seq + 1, d, request.op, args_preview([request.prompt]))])
         try:
             provider = getattr(self.oracle, "config", None) is not None
+            if provider and getattr(a, "reevaluating", False) and not a._answers:
+                # omega re-evaluating by itself (a legacy import) asks no provider anew
+                log.warning("session %s: %s not re-evaluated: it would call %s again",
+                            a.name, request.op, self.oracle.name)
+                raise OracleError(f"not re-evaluated: {request.op} would call "
+                                  f"{self.oracle.name} again (no receipt)")
             if provider and not a._answers:  # a provider: it exchanges
                 response = await self.oracle.call(request, SessionHost(self))
             else:
@@ -85,9 +100,9 @@ class JournaledOracle:
             response = await self.oracle.call(request)
         ms = round((time.perf_counter() - started) * 1000)
         shown = write_str(response_value(request.op, response))
-        a.receipts[key] = {"key": key, "request": msgspec.to_builtins(request),
-                           "response": msgspec.to_builtins(response), "timestamp": ev.now_ms(),
-                           "durationMs": ms}
+        keep(a, {"key": key, "request": msgspec.to_builtins(request),
+                 "response": msgspec.to_builtins(response), "timestamp": ev.now_ms(),
+                 "durationMs": ms})
         a._write([ev.llm_resp_event(a.seq, d, shown, ms, key)])
         return response
 
@@ -100,19 +115,23 @@ class SessionHost:
 
     async def exchange(self, exchange: Exchange) -> dict[str, Any]:
         a, d = self.calls.actor, self.calls.depth
-        key = exchange.key
+        request, key, n = exchange.request, exchange.key, 0
+        while key in a.receipts:  # asked before in this session: this answer gets its own receipt
+            n += 1
+            request = {**exchange.request, "repeat": n}
+            key = receipt_key(request)
         a._write([ev.llm_req_event(a.seq, d, exchange.model, exchange.prompt, key)])
         started = time.perf_counter()
         data = await exchange.send()
         ms = round((time.perf_counter() - started) * 1000)
         shown = exchange.summarize(data)
-        receipt: dict[str, Any] = {"key": key, "request": exchange.request,
+        receipt: dict[str, Any] = {"key": key, "request": request,
                                    "response": {"content": shown, "body": data},
                                    "timestamp": ev.now_ms(), "durationMs": ms}
         tokens = exchange.tokens(data)
         if tokens is not None:
             receipt["tokens"] = tokens
-        a.receipts[key] = receipt
+        keep(a, receipt)
         a._write([ev.llm_resp_event(a.seq, d, shown, ms, key)])
         return data
 
@@ -163,12 +182,36 @@ def observe(state: api.ReplState, defs: list[str], what: str) -> Any:
     return {"what": what, "note": "the session is paused at an oracle call"}
 
 
-def checkpoint(actor: SessionActor, depth: int, control: str) -> None:
-    """An `llm_boundary` checkpoint: the session's committed state, reachable by goto/resume."""
+def keep(actor: SessionActor, receipt: dict[str, Any]) -> None:
+    """A receipt for the index, and at once in `<name>.receipts` (it survives a crash). A
+    scripted answer to a request made before is the same answer: it is written once."""
+    old = actor.receipts.get(receipt["key"])
+    actor.receipts[receipt["key"]] = receipt
+    if old is None or old.get("response") != receipt["response"]:
+        append_receipt(actor.store.receipts(actor.name), receipt)
+
+
+def checkpoint(actor: SessionActor, depth: int, control: str, reason: str = "llm_boundary",
+               between_inputs: bool = False) -> None:
+    """A checkpoint of the session's committed state (during an oracle call: the state before
+    the input), reachable by goto/resume now and, once in the checkpoint file, after a restart."""
     seq = actor.seq
-    offsets = actor._write([ev.checkpoint_event(seq, depth, "llm_boundary")])
-    actor.checkpoints.append(Checkpoint(seq, "llm_boundary", f"state-{seq}", offsets[0]))
+    offsets = actor._write([ev.checkpoint_event(seq, depth, reason)])
+    actor.checkpoints.append(Checkpoint(seq, reason, f"state-{seq}", offsets[0]))
     actor.states[seq] = engine.snapshot(actor.state, control)
+    if between_inputs or _only_a_delta(actor):
+        actor._save_state(seq)
+
+
+def _only_a_delta(actor: SessionActor) -> bool:
+    """While an input runs, the live state holds its uncommitted changes: the checkpoint file may
+    only get a delta then (the committed changes since the last record: none), never a full
+    record, which would serialize the live objects."""
+    from omegad.persist.checkpoints import FULL_EVERY
+
+    last = actor._serialized
+    return (last is not None and last[0] is actor.state and actor.state.ser is not None
+            and actor.ckpt is not None and actor.ckpt.deltas_since_full() < FULL_EVERY - 1)
 
 
 def args_preview(args: list[Any]) -> str:
@@ -194,27 +237,22 @@ def mock_effect(actor: SessionActor, text: str, reply: Reply) -> bool:
     control = json.dumps(value, ensure_ascii=False)
     seq = actor.seq
     actor._write([ev.input_event(seq, text.strip())])
-    checkpoint(actor, 0, actor.control)
+    checkpoint(actor, 0, actor.control, between_inputs=True)
     seq = actor.seq
     actor._write([ev.step_event(seq, 1, f"effect:{op}"),
                   ev.effect_event(seq + 1, 1, op, args_preview([args])),
                   ev.llm_req_event(seq + 2, 1, "mock-llm", args, key),
                   ev.llm_resp_event(seq + 3, 1, value, 0, key)])
-    actor.receipts[key] = {"key": key, "request": request, "response": {"content": value},
-                           "timestamp": ev.now_ms(), "durationMs": 0}
-    checkpoint(actor, 1, control)
+    keep(actor, {"key": key, "request": request, "response": {"content": value},
+                 "timestamp": ev.now_ms(), "durationMs": 0})
+    checkpoint(actor, 1, control, between_inputs=True)
     actor._write([ev.resume_event(actor.seq, 1, value), ev.result_event(actor.seq + 1, control)])
     actor.control = control
-    seq = actor.seq
-    offsets = actor._write([ev.checkpoint_event(seq, 0, "manual")])
-    actor.checkpoints.append(Checkpoint(seq, "manual", f"state-{seq}", offsets[0]))
-    actor.states[seq] = engine.snapshot(actor.state, control)
+    checkpoint(actor, 0, control, "manual", between_inputs=True)
     reply.line(f"=> {control}")
     reply.ok, reply.value, reply.error = True, control, None
     return True
 
 
 def _sha256(request: Any) -> str:
-    from omegad.oracle.provider import receipt_key
-
     return receipt_key(request)

@@ -2,23 +2,35 @@
 file (the reference's, index-less ones) and for bringing a session back into memory.
 
 Only inputs that succeeded are re-evaluated (a failed input changed nothing). Oracle calls are
-answered from the journal's receipts, in order; an input that made none gets the scripted oracle,
-which is how the reference recorded its sessions. No provider is ever called from here.
+answered from the journal's receipts, call by call in journal order (each `effect` event and the
+`llm_resp` events of its depth up to its `resume`). A call made to a provider is replayed by
+running the adapter's tool-calling loop again against a host that answers each request from its
+receipt by key, so the model's `eval`s re-run in the rebuilt state and no request ever leaves the
+daemon; a request without a receipt fails the input with "Receipt not found: <key>". An input
+that journaled no oracle call at all (the reference's own sessions, whose calls left no trace)
+gets the fallback, the scripted oracle, as the reference recorded them.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
 from omegad.lang import api
 from omegad.lang.checkpoint import capture
+from omegad.oracle.base import OracleError
+from omegad.oracle.provider import Exchange, receipt_key
 from omegad.persist.events import Event
 from omegad.sessions import engine
 from omegad.sessions.engine import Snapshot
 from omegad.sessions.timeline import Timeline, receipt_content
+
+log = logging.getLogger("omegad.sessions")
 
 
 @dataclass
@@ -37,27 +49,59 @@ async def replay(timeline: Timeline, fallback: engine.Oracle,
         done.state, done.control = start.resume(), start.control
     pending: Event | None = None
     receipts: list[Event] = []
+    calls: list[_Call] = []
     for event in timeline.events:
         if event["seq"] <= after:
             continue
         kind = event["type"]
         if kind == "input":
-            pending, receipts = event, []
+            pending, receipts, calls = event, [], []
         elif kind == "llm_resp":
             receipts.append(event)
+            _add_call_event(calls, event)
+        elif kind in ("effect", "resume"):
+            _add_call_event(calls, event)
         elif kind == "result" and pending is not None:
-            await _apply(done, timeline, pending, receipts, event, fallback)
+            await _apply(done, timeline, pending, receipts, calls, fallback)
             pending = None
         elif kind == "checkpoint":
             if receipts and event["reason"] == "llm_boundary":
-                done.control = json.dumps(receipt_content(timeline, receipts[-1]),
-                                          ensure_ascii=False)
+                try:
+                    done.control = json.dumps(receipt_content(timeline, receipts[-1]),
+                                              ensure_ascii=False)
+                except LookupError:
+                    pass  # the input is reported when it is re-evaluated
             done.at[event["seq"]] = Snapshot(done.state, capture(done.state), done.control)
     return done
 
 
+@dataclass
+class _Call:
+    """One journaled oracle call: its depth and the receipt keys of its requests."""
+
+    depth: int
+    keys: list[str] = field(default_factory=list)
+    open: bool = True
+
+
+def _add_call_event(calls: list[_Call], event: Event) -> None:
+    kind, depth = event["type"], event.get("d", 1)
+    if kind == "effect":
+        calls.append(_Call(depth))
+        return
+    call = next((c for c in reversed(calls) if c.open and c.depth == depth), None)
+    if call is None:
+        if kind == "llm_resp":  # an llm_resp with no effect before it: a call of its own
+            calls.append(_Call(depth, [event["receiptKey"]], open=False))
+        return
+    if kind == "llm_resp":
+        call.keys.append(event["receiptKey"])
+    else:
+        call.open = False
+
+
 async def _apply(done: Replayed, timeline: Timeline, entry: Event, receipts: list[Event],
-                 result: Event, fallback: engine.Oracle) -> None:
+                 calls: list[_Call], fallback: engine.Oracle) -> None:
     code = entry["code"]
     if receipts and _is_mock(timeline, receipts[0]):
         done.control = json.dumps(receipt_content(timeline, receipts[-1]), ensure_ascii=False)
@@ -65,19 +109,122 @@ async def _apply(done: Replayed, timeline: Timeline, entry: Event, receipts: lis
     forms = api.parse_inputs(code)
     # The reference evaluated only the last form of a multi-form input; its states say so.
     form = forms[-1]
-    answers = iter(receipts)
-
-    async def oracle(request: api.OracleRequest) -> api.OracleResponse:
-        receipt = next(answers, None)
-        if receipt is None:
-            return await fallback(request)
-        return response_from_receipt(timeline.receipts.get(receipt["receiptKey"], {}))
-
+    oracle = ReceiptOracle(timeline.receipts, calls, fallback, done.state)
     outcome = await engine.evaluate(done.state, form, lambda _s: None, oracle)
     if outcome.ok:
         done.control = outcome.control
     else:
+        log.warning("session %s: input at seq %s not replayed: %s", timeline.name,
+                    entry["seq"], outcome.error)
         done.skipped.append(code)
+
+
+class ReceiptOracle:
+    """engine.Oracle for re-evaluating one journaled input: every answer comes from a receipt."""
+
+    def __init__(self, receipts: dict[str, Any], calls: list[_Call], fallback: engine.Oracle,
+                 state: api.ReplState) -> None:
+        self.receipts = receipts
+        self.calls = iter(calls)
+        self.journaled = bool(calls)
+        self.fallback = fallback
+        self.state = state
+        self.depth = 1  # as the live call's: past the depth limit nothing was journaled
+
+    def deeper(self) -> ReceiptOracle:
+        """The same journal's calls, for the oracle calls of a model's `eval`."""
+        nested = copy.copy(self)
+        nested.depth = self.depth + 1
+        return nested
+
+    async def __call__(self, request: api.OracleRequest) -> api.OracleResponse:
+        from omegad.sessions.oracle_calls import MAX_DEPTH, depth_limited
+
+        if self.depth > MAX_DEPTH:
+            return depth_limited()
+        call = next(self.calls, None)
+        if call is None:
+            if self.journaled:  # ours, and the journal shows fewer calls: never ask anew
+                raise engine.OracleFailure(
+                    f"Receipt not found: {request.key()} (the journal has no such call)")
+            return await self.fallback(request)
+        if not call.keys:
+            raise engine.OracleFailure(f"Receipt not found: {request.key()}")
+        first = self.receipts.get(call.keys[0])
+        if first is None:
+            raise engine.OracleFailure(f"Receipt not found: {call.keys[0]}")
+        provider = provider_for_receipt(first)
+        if provider is None:
+            return response_from_receipt(first)
+        try:
+            return await provider.call(request, ReceiptHost(self, call.keys))
+        except OracleError as e:
+            raise engine.OracleFailure(str(e)) from None
+
+
+class ReceiptHost:
+    """provider.ToolHost that answers each request to the provider from its receipt."""
+
+    def __init__(self, oracle: ReceiptOracle, keys: list[str]) -> None:
+        self.oracle = oracle
+        self.unused = list(keys)  # this call's receipts, in journal order
+
+    async def exchange(self, exchange: Exchange) -> dict[str, Any]:
+        receipt = self._take(exchange.request)
+        if receipt is None:
+            raise OracleError(f"Receipt not found: {exchange.key}")
+        key = receipt.get("key", exchange.key)
+        response = receipt.get("response")
+        body = response.get("body") if isinstance(response, dict) else None
+        if not isinstance(body, dict):
+            raise OracleError(f"Receipt {key} holds no provider answer")
+        return body
+
+    def _take(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        """The receipt of this request: the first unused one of this call that asked it (the
+        same request asked twice has one receipt per answer, told apart by `repeat`)."""
+        for key in self.unused:
+            receipt = self.oracle.receipts.get(key)
+            asked = receipt.get("request") if isinstance(receipt, dict) else None
+            if isinstance(asked, dict) and {k: v for k, v in asked.items()
+                                            if k != "repeat"} == request:
+                self.unused.remove(key)
+                return receipt
+        return self.oracle.receipts.get(receipt_key(request))
+
+    async def eval(self, code: str) -> Any:
+        from omegad.sessions.oracle_calls import evaluate_nested
+
+        return await evaluate_nested(self.oracle.state, code, lambda _s: None,
+                                     self.oracle.deeper())
+
+    def observe(self, what: str) -> Any:
+        from omegad.sessions.oracle_calls import observe
+
+        return observe(self.oracle.state, [], what)
+
+
+def provider_for_receipt(receipt: dict[str, Any]) -> Any:
+    """The adapter that made a receipt's request, set up as it was (model, sampling), with no
+    key and no server: it can only be answered from receipts."""
+    request = receipt.get("request")
+    if not isinstance(request, dict) or not isinstance(request.get("body"), dict):
+        return None
+    adapter, body = request.get("adapter"), request["body"]
+    if adapter not in ("openai", "anthropic"):
+        return None
+    from omegad.oracle.provider import ProviderConfig
+
+    config = ProviderConfig(adapter=adapter, model=str(body.get("model", "")),
+                            base_url="receipts:", temperature=body.get("temperature", 0.7),
+                            max_tokens=body.get("max_tokens", 4096))
+    if adapter == "openai":
+        from omegad.oracle.openai import OpenAIOracle
+
+        return OpenAIOracle(config)
+    from omegad.oracle.anthropic import AnthropicOracle
+
+    return AnthropicOracle(config)
 
 
 def _is_mock(timeline: Timeline, event: Event) -> bool:

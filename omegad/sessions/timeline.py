@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from omegad.oracle.receipts import read_receipts
 from omegad.persist.events import Event
 from omegad.persist.index import IndexInfo, read_index
 from omegad.persist.journal import read_journal
@@ -73,7 +74,9 @@ def read_timeline(sessions_dir: Path, name: str) -> Timeline | None:
     ]
     index_path = sessions_dir / f"{name}.index.json"
     info = read_index(index_path) if index_path.exists() else IndexInfo()
-    return Timeline(name, view.header, view.events, checkpoints, info.receipts)
+    # Receipts made since the index was last written (a crash) are in `<name>.receipts`.
+    receipts = {**read_receipts(sessions_dir / f"{name}.receipts"), **info.receipts}
+    return Timeline(name, view.header, view.events, checkpoints, receipts)
 
 
 @dataclass(frozen=True)

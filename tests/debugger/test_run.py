@@ -128,3 +128,58 @@ def test_time_travel_keeps_closure_state_consistent():
     assert r.printed == "=> 2501"
     run.goto(1200)
     assert run.advance(10**6).printed == "=> 2501"
+
+
+def test_keyframes_of_a_deep_recursion_cost_about_a_slot_per_step():
+    state = session("(define (deep n) (if (= n 0) 0 (+ 1 (deep (- n 1)))))")
+    run = DebugRun("(deep 60000)", api.serialize(state))
+    run.advance(100_000)
+    slots = sum(len(k.stack) for k in run.keyframes)
+    assert slots <= 2 * 100_000, slots
+    here = run.step
+    expected = run.view()
+    run.goto(here - 1)
+    run.goto(here)
+    assert run.view() == expected
+    assert run.advance(10**6).printed == "=> 60000"
+
+
+MUTATING = ("(begin (define (mk) (let ((c 0)) (lambda () (set! c (+ c 1)) c)))"
+            " (define ctr (mk)) (define v (make-hash-table)) (define seen '())"
+            " (define (go i) (if (< i 1800)"
+            "   (begin (hash-set! v (modulo i 4) (ctr))"
+            "          (if (= 0 (modulo i 7)) (set! seen (cons i seen)) #f)"
+            "          (go (+ i 1)))"
+            "   (list (ctr) (length seen))))"
+            " (go 0))")
+
+
+def _seen(run: DebugRun):
+    g = run.state.globals
+    v = g.get("v")
+    table = sorted((repr(k), api.write_str(x)) for k, x in v.table.items()) if v else None
+    return (run.step, run.view(), table, api.write_str(g.get("seen")))
+
+
+def test_random_travel_matches_stepping_from_the_start():
+    import random
+
+    base = api.serialize(api.ReplState())
+    fresh = DebugRun(MUTATING, base)
+    expected = []
+    while fresh.active:
+        expected.append(_seen(fresh))
+        fresh.advance(1)
+    last = len(expected) - 1
+    run = DebugRun(MUTATING, base)
+    run.advance(last)
+    rng = random.Random(7)
+    for _ in range(60):
+        target = rng.randrange(last + 1)
+        run.goto(target)
+        assert _seen(run) == expected[target], target
+        if rng.random() < 0.3:                 # step on from there (a new world) now and then
+            run.advance(rng.randrange(1, 300))
+            assert _seen(run) == expected[min(run.step, last)]
+    run.goto(0)
+    assert run.advance(10**6).printed == fresh.result.printed
