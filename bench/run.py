@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SUITES = ["rpc.py", "eval.py", "sessions.py", "persistence.py", "debugger.py"]
+SUITES = ["rpc.py", "eval.py", "sessions.py", "persistence.py", "debugger.py", "timeline.py"]
 
 
 def main() -> None:

@@ -4,6 +4,7 @@
     omegacli daemon start|stop|status|restart
     omegacli [repl [--session NAME]]         the REPL: prompt_toolkit on a terminal (omegacli.repl),
                                              the reference's piped mode otherwise (sessions.py)
+    omegacli top [--interval S] [-n N]       live view of sessions and their metrics
 
 Exit status: 0 ok, 1 the call ended in an RPC error (on stderr), 2 bad usage, 3 no daemon
 reachable (or it could not be started), 130 interrupted by Ctrl-C.
@@ -75,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     daemon = sub.add_parser("daemon", help="control the daemon", formatter_class=_Formatter)
     _global_flags(daemon, argparse.SUPPRESS)
     daemon.add_argument("action", choices=["start", "stop", "status", "restart"])
+    top = sub.add_parser("top", help="live view of the daemon's sessions and their metrics",
+                         formatter_class=_Formatter)
+    _global_flags(top, argparse.SUPPRESS)
+    top.add_argument("--interval", type=float, default=1.0, metavar="S",
+                     help="seconds between refreshes (default 1)")
+    top.add_argument("-n", "--frames", type=int, metavar="N", help="stop after N refreshes")
     repl = sub.add_parser("repl", help="the REPL (reads piped stdin as the reference does)")
     _global_flags(repl, argparse.SUPPRESS)
     repl.add_argument("--session", metavar="NAME", help="session to work in (default: current)")
@@ -240,7 +247,32 @@ def cmd_session(args: argparse.Namespace) -> int:
             return fail(f"{e}; the command's outcome is unknown", EXIT_UNREACHABLE)
 
 
-COMMANDS = {"call": cmd_call, "daemon": cmd_daemon, "repl": cmd_session}
+def cmd_top(args: argparse.Namespace) -> int:
+    from omegacli import top
+
+    if args.interval <= 0:
+        raise UsageError("--interval must be positive")
+    sock, named = socket_of(args)
+    try:
+        client, _ = autostart.connect(
+            sock, autostart=not args.no_autostart, session_dir=args.session_dir, socket_named=named
+        )
+    except DaemonUnreachable as e:
+        return fail(str(e), EXIT_UNREACHABLE)
+    except errors.RpcError as e:
+        print_rpc_error(e)
+        return EXIT_RPC_ERROR
+    with client:
+        try:
+            return top.run(client, args.interval, args.frames)
+        except errors.RpcError as e:
+            print_rpc_error(e)
+            return EXIT_RPC_ERROR
+        except DaemonUnreachable as e:
+            return fail(str(e), EXIT_UNREACHABLE)
+
+
+COMMANDS = {"call": cmd_call, "daemon": cmd_daemon, "repl": cmd_session, "top": cmd_top}
 
 
 def main(argv: list[str] | None = None) -> int:

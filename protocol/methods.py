@@ -273,6 +273,125 @@ class OutputNotice(Params):
     kind: Literal["display", "input", "result"] = "display"
 
 
+# --- snapshot.*, timeline.*, metrics -------------------------------------------------------------
+# They act on the session that `session.checkpoints` refers to: the one loaded with `:session load`,
+# else the session itself; `session` in a result names it.
+
+
+class SnapshotInfo(Result):
+    id: int
+    session: str  # the session the snapshot belongs to
+    seq: int  # the checkpoint it names
+    description: str
+    tags: list[str]  # the `#tag` words of the description
+    created: str  # ISO-8601 UTC
+
+
+class SnapshotCreateParams(SessionParams):
+    """Snapshot the checkpoint the session stands at (waits for a running command)."""
+
+    description: str = ""
+
+
+class SnapshotIdParams(SessionParams):
+    id: int
+
+
+class SnapshotListParams(SessionParams):
+    tag: str | None = None  # only snapshots with this tag
+
+
+class SnapshotListResult(Result):
+    session: str
+    snapshots: list[SnapshotInfo]
+
+
+class AnnotationInfo(Result):
+    seq: int
+    label: str
+    description: str
+    tags: list[str]
+    created: str  # ISO-8601 UTC
+
+
+class TimelineParams(SessionParams):
+    """A page of checkpoints: those with seq >= `from`, at most `limit`; `find` keeps only the
+    annotated ones whose label matches it (a case-insensitive regex) or, as `#tag`, that tag."""
+
+    from_: int = msgspec.field(default=0, name="from")
+    limit: int = 100
+    find: str | None = None
+
+
+class TimelineEntry(Result):
+    seq: int
+    reason: str
+    state_id: str
+    annotation: AnnotationInfo | None
+
+
+class TimelineResult(Result):
+    session: str
+    entries: list[TimelineEntry]
+    total: int  # checkpoints in the session
+    next_from: int | None  # `from` of the next page, None after the last
+
+
+class AnnotateParams(SessionParams):
+    """Label checkpoint `seq` (replacing its label); `#tag` words become tags."""
+
+    seq: int
+    label: str
+    description: str = ""
+
+
+class ExportResult(Result):
+    session: str
+    document: dict[str, Any]  # {"format": "omega-annotations", "version": 1, "annotations": […]}
+
+
+class ImportParams(SessionParams):
+    document: Any  # what timeline.export returned (all of it is checked before any is added)
+
+
+class ImportResult(Result):
+    session: str
+    imported: int
+
+
+class SessionMetricsResult(Result):
+    session: str
+    in_memory: bool
+    commands: int
+    errors: int
+    mean_ms: float  # of the last 100 commands
+    p95_ms: float
+    peak_memory_bytes: int  # the evaluator's own accounting of the user's heap
+    memory_bytes: int  # at the last sample
+    size_bytes: int  # the session's files on disk
+    last_accessed: str | None  # ISO-8601 UTC; None: never used since the daemon started
+
+
+class ServerMetricsParams(Params):
+    sessions: bool = True  # include every session of this connection's session dir
+
+
+class ServerMetricsResult(Result):
+    sessions_in_memory: int
+    sessions_on_disk: int  # in the session dirs the daemon serves
+    total_commands: int
+    total_errors: int
+    mean_ms: float  # weighted by commands
+    total_peak_memory_bytes: int
+    rss_bytes: int
+    cpu_percent: float
+    cpu_seconds: float
+    connections: int
+    persist_queue: int  # files written and not yet fsync'd
+    last_fsync_age: float  # seconds
+    fsync_policy: str
+    metrics_enabled: bool
+    sessions: list[SessionMetricsResult]  # sorted by last access, most recent first
 # --- debug.* (the stepping debugger, typed: the same commands as `:debug`, `:step`, …) ----------
 
 
@@ -402,6 +521,17 @@ _method("session.delete", SessionParams, DeleteResult, "Delete a session and its
 _method("session.complete", CompleteParams, CompleteResult, "Bound names and commands by prefix.")
 _method("session.output", OutputNotice, None, "Notification (daemon to client): streamed output.")
 
+_method("snapshot.create", SnapshotCreateParams, SnapshotInfo, "Snapshot the current checkpoint.")
+_method("snapshot.list", SnapshotListParams, SnapshotListResult, "The session's snapshots.")
+_method("snapshot.restore", SnapshotIdParams, SnapshotInfo, "Adopt a snapshot's state.")
+_method("snapshot.delete", SnapshotIdParams, SnapshotInfo, "Delete a snapshot.")
+_method("timeline.get", TimelineParams, TimelineResult, "A page of annotated checkpoints.")
+_method("timeline.annotate", AnnotateParams, AnnotationInfo, "Label a checkpoint.")
+_method("timeline.export", SessionParams, ExportResult, "The session's annotations as JSON.")
+_method("timeline.import", ImportParams, ImportResult, "Add annotations from an export.")
+_method("session.metrics", SessionParams, SessionMetricsResult, "A session's metrics.")
+_method("server.metrics", ServerMetricsParams, ServerMetricsResult,
+        "The daemon's metrics: totals, process, persistence, and every session's.")
 _method("debug.start", DebugStartParams, DebugResult, "Start stepping an expression (`:debug`).")
 _method("debug.step", DebugCountParams, DebugResult, "Take `count` steps (`:step N`).")
 _method("debug.run", SessionParams, DebugResult,

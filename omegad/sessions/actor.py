@@ -51,6 +51,8 @@ class Job:
     error: BaseException | None = None
     scope: trio.CancelScope | None = None
     abandoned: bool = False
+    data: Any = None  # what a command made, for an RPC method to return typed (a snapshot …)
+    run: Any = None  # an RPC method's operation run in the command's place: run(actor, job)
 
 
 @dataclass
@@ -216,11 +218,13 @@ class SessionActor:
         finally:
             self._current = None
             self.last_used = time.monotonic()
+            self.manager.monitor.record(self, job)
             job.done.set()
 
     def close(self) -> None:
         self._send.close()
         self.flush_index()
+        self.manager.session_closed(self)
         for f in self.files():
             f.fsync()
             f.close()
@@ -321,7 +325,9 @@ class SessionActor:
         text = job.command.strip()
         if self.followers:
             await self._broadcast(job.command, job, "input")
-        if text.startswith(":"):
+        if job.run is not None:
+            job.data = await job.run(self, job)
+        elif text.startswith(":"):
             from omegad.sessions.commands import run_command
 
             await run_command(self, text, reply, job)

@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from omegad.sessions import debugger
+from omegad.sessions import debugger, timeline_notes
 from omegad.sessions.names import check_name
 from omegad.sessions.timeline import Timeline, plan_jump, read_timeline
 from protocol import errors
@@ -242,6 +242,7 @@ EXACT: dict[str, Command] = {
     ":help": help_, ":h": help_,
     ":server status": server_status, ":server stop": server_stop,
     ":defs": defs,
+    **timeline_notes.EXACT,  # snapshots, timeline annotations, metrics
     **debugger.EXACT,  # the stepping debugger, breakpoints, snapshots, history, inspection
 }
 PREFIX: dict[str, Command] = {
@@ -251,6 +252,7 @@ PREFIX: dict[str, Command] = {
     ":session goto ": session_goto,
     ":session trace ": session_trace,
     ":session delete ": session_delete,
+    **timeline_notes.PREFIX,
     **debugger.PREFIX,
 }
 
@@ -310,6 +312,7 @@ HELP = [
     "  :session lock            - hold the write lease (others' commands are refused)",
     "  :session take            - take the write lease over from another client",
     "  :session unlock          - release the write lease",
+    *timeline_notes.HELP,
     "",
     "  SERVER:",
     "  :server status           - is the session server running",

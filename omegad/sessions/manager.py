@@ -22,7 +22,9 @@ from omegad.persist.journal import encode_line
 from omegad.persist.worker import Persister
 from omegad.sessions.actor import SessionActor
 from omegad.sessions.engine import Snapshot
+from omegad.sessions.metrics import Monitor
 from omegad.sessions.names import check_name
+from omegad.sessions.notes import NotesBook, copy_notes
 from omegad.sessions.replay import replay
 from omegad.sessions.states import FileStates
 from omegad.sessions.store import SessionStore
@@ -46,6 +48,8 @@ class SessionManager:
         self.max_memory = max_memory
         self.pool: OrderedDict[Key, SessionActor] = OrderedDict()
         self._counts: dict[Path, tuple[int, int, tuple[int, int] | None]] = {}
+        self.notes = NotesBook()  # snapshots and annotations of sessions (notes.py)
+        self.monitor = Monitor(nursery, book=self.notes, persister=persister)  # (metrics.py)
         from omegad.oracle.select import oracle_from_env
 
         self._oracle_from_env = oracle_from_env
@@ -105,6 +109,7 @@ class SessionManager:
 
     def forget(self, store: SessionStore, name: str) -> None:
         self._counts.pop(store.index(name), None)
+        self.notes.drop(store.notes(name))
 
     # --- states of a timeline ---------------------------------------------------------------------
 
@@ -136,6 +141,7 @@ class SessionManager:
         last = timeline.events[-1]["seq"] if timeline.events else -1
         cut = last if cutoff is None else min(cutoff, last)
         write_fork(store, name, timeline, cut)
+        copy_notes(self.notes, store.notes(source), store.notes(name), cut)
         forked = await self.get(store, name)
         forked.loaded = read_timeline(store.sessions, name)
         forked.loaded_states = forked.states
@@ -154,6 +160,7 @@ class SessionManager:
             except FileNotFoundError:
                 pass
         self.forget(store, name)
+        self.monitor.forget(store.root, name)
         return found
 
     # --- memory and shutdown ----------------------------------------------------------------------
@@ -181,6 +188,12 @@ class SessionManager:
             log.info("evicting session %s", key[1])
             self.pool.pop(key).close()
 
+    def session_closed(self, actor: SessionActor) -> None:
+        """An actor closes (evicted, deleted, daemon stops): its metrics are saved in its notes
+        file, and that file is closed."""
+        self.monitor.save(actor)
+        self.notes.release(actor.store.notes(actor.name))
+
     def connection_closed(self, conn: Connection) -> None:
         for actor in self.pool.values():
             actor.detach(conn)
@@ -189,7 +202,9 @@ class SessionManager:
         """Every session's index written and every file on disk; returns how many sessions."""
         for actor in self.pool.values():
             actor.flush_index()
+            self.monitor.save(actor)
             self.persister.wrote(*actor.files())
+        self.persister.wrote(*self.notes.open.values())
         await self.persister.sync()
         return len(self.pool)
 
@@ -200,6 +215,7 @@ class SessionManager:
             except OSError:
                 log.exception("closing session %s failed", actor.name)
         self.pool.clear()
+        self.notes.close_all()
 
 
 def write_fork(store: SessionStore, name: str, timeline: Timeline, cut: int) -> None:

@@ -28,13 +28,17 @@ class SessionStore:
     def debugger(self, name: str) -> Path:
         return self.sessions / f"{name}.debug.json"
 
+    def notes(self, name: str) -> Path:
+        """Snapshots and timeline annotations (sessions/notes.py)."""
+        return self.sessions / f"{name}.notes"
+
     def receipts(self, name: str) -> Path:
         return self.sessions / f"{name}.receipts"
 
     def files(self, name: str) -> list[Path]:
         debug = self.debugger(name)
         return [self.journal(name), self.index(name), self.ckpt(name), debug,
-                debug.with_suffix(".base"), self.receipts(name)]
+                debug.with_suffix(".base"), self.receipts(name), self.notes(name)]
 
     def names(self) -> list[str]:
         """Every session with a journal, in the byte order of file names (as the reference)."""
