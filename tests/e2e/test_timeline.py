@@ -208,6 +208,7 @@ def test_a_snapshot_from_another_client_waits_for_the_running_command(daemon, om
     with session_client(daemon, omega_env.session_dir) as a, \
             session_client(daemon, omega_env.session_dir) as b:
         execute(a, "busy", spin)
+        a.call("session.open", {"session": "busy", "follow": True})  # input notices, too
         rid = a.start("session.execute", {"session": "busy", "command": "(spin 200000)"})
         while True:  # the command's `input` notice: it is running in the actor now
             msg = a.read()
