@@ -12,7 +12,6 @@ Prints a table and writes bench/results/persistence.json.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
@@ -26,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.sessions import connect, process_time, start_daemon  # noqa: E402
+from bench.table import report  # noqa: E402
 
 REFERENCE_MS_PER_COMMAND_AT_200 = 90.0  # reference-sessions.md §8: 200 commands, 17.9 s
 
@@ -93,7 +93,7 @@ def main() -> None:
         proc.terminate()
         proc.wait(10)
         shutil.rmtree(root, ignore_errors=True)
-    report(results)
+    report("persistence", results, GOALS)
 
 
 def fsync_cost(policy: str, n: int) -> float:
@@ -122,17 +122,6 @@ GOALS = {
     "trace_page_ms": ("≤ 20", lambda v: v <= 20),
     "oneshot_checkpoints_ms": ("≤ 50 (quiet machine)", lambda v: v <= 50),
 }
-
-
-def report(results: dict[str, float]) -> None:
-    print(f"{'measure':32} {'value':>12}  goal")
-    for key, value in results.items():
-        goal, ok = GOALS.get(key, ("", None))
-        mark = "" if ok is None else ("ok" if ok(value) else "MISSED")
-        print(f"{key:32} {value:12.2f}  {goal} {mark}")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "persistence.json").write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ Prints a table and writes bench/results/sessions.json.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -25,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.table import report  # noqa: E402
 from omegacli.client import Client  # noqa: E402
 
 
@@ -129,7 +129,7 @@ def main() -> None:
         proc.terminate()
         proc.wait(10)
         shutil.rmtree(root, ignore_errors=True)
-    report(results)
+    report("sessions", results, GOALS)
 
 
 def _client_process(sock: str, root: str, i: int, per_client: int, ready, go) -> None:
@@ -168,17 +168,6 @@ GOALS = {
     "ping_p99_during_spin_ms": ("≤ 20", lambda v: v <= 20),
     "interrupt_ms": ("≤ 100", lambda v: v <= 100),
 }
-
-
-def report(results: dict[str, float]) -> None:
-    print(f"{'measure':32} {'value':>12}  goal")
-    for key, value in results.items():
-        goal, ok = GOALS.get(key, ("", None))
-        mark = "" if ok is None else ("ok" if ok(value) else "MISSED")
-        print(f"{key:32} {value:12.2f}  {goal} {mark}")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "sessions.json").write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -112,15 +112,9 @@ def print_rpc_error(e: errors.RpcError) -> None:
         print(json.dumps(e.data, indent=2), file=sys.stderr)
 
 
-def cmd_call(args: argparse.Namespace) -> int:
-    params = None
-    if args.params is not None:
-        try:
-            params = json.loads(args.params)
-        except ValueError as e:
-            raise UsageError(f"PARAMS_JSON is not valid JSON: {e}") from None
-        if not isinstance(params, dict | list):
-            raise UsageError("PARAMS_JSON must be a JSON object or array")
+def with_client(args: argparse.Namespace, work) -> int:
+    """Connect (starting the daemon unless --no-autostart), run `work(client)`, and map what can
+    go wrong to the exit statuses: an RPC error 1 (130 when Ctrl-C cancelled it), no daemon 3."""
     sock, named = socket_of(args)
     try:
         client, _ = autostart.connect(
@@ -133,14 +127,30 @@ def cmd_call(args: argparse.Namespace) -> int:
         return EXIT_RPC_ERROR
     with client:
         try:
-            result = call_interruptible(client, args.method, params, args.timeout)
+            return work(client)
         except errors.RpcError as e:
             print_rpc_error(e)
             return EXIT_INTERRUPTED if getattr(e, "interrupted_by_user", False) else EXIT_RPC_ERROR
         except DaemonUnreachable as e:
-            return fail(f"{e}; the call's outcome is unknown", EXIT_UNREACHABLE)
-    print(json.dumps(result, indent=2, ensure_ascii=False))
-    return EXIT_OK
+            return fail(f"{e}; the outcome is unknown", EXIT_UNREACHABLE)
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    params = None
+    if args.params is not None:
+        try:
+            params = json.loads(args.params)
+        except ValueError as e:
+            raise UsageError(f"PARAMS_JSON is not valid JSON: {e}") from None
+        if not isinstance(params, dict | list):
+            raise UsageError("PARAMS_JSON must be a JSON object or array")
+
+    def call(client: Client) -> int:
+        result = call_interruptible(client, args.method, params, args.timeout)
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return EXIT_OK
+
+    return with_client(args, call)
 
 
 def call_interruptible(client: Client, method: str, params, timeout: float | None):
@@ -224,27 +234,15 @@ def cmd_session(args: argparse.Namespace) -> int:
 
         args.session = getattr(args, "session", None)
         return repl.main(args, sock, named)
-    try:
-        client, _ = autostart.connect(
-            sock, autostart=not args.no_autostart, session_dir=args.session_dir, socket_named=named
-        )
-    except DaemonUnreachable as e:
-        return fail(str(e), EXIT_UNREACHABLE)
-    except errors.RpcError as e:
-        print_rpc_error(e)
-        return EXIT_RPC_ERROR
-    with client:
-        try:
-            if interactive:
-                args.session = getattr(args, "session", None)
-                return sessions.cmd_repl(client, args)
-            args.session = args.s_session
-            return sessions.cmd_batch(client, args) if batch else sessions.cmd_show(client, args)
-        except errors.RpcError as e:
-            print_rpc_error(e)
-            return EXIT_INTERRUPTED if getattr(e, "interrupted_by_user", False) else EXIT_RPC_ERROR
-        except DaemonUnreachable as e:
-            return fail(f"{e}; the command's outcome is unknown", EXIT_UNREACHABLE)
+
+    def run(client: Client) -> int:
+        if interactive:
+            args.session = getattr(args, "session", None)
+            return sessions.cmd_repl(client, args)
+        args.session = args.s_session
+        return sessions.cmd_batch(client, args) if batch else sessions.cmd_show(client, args)
+
+    return with_client(args, run)
 
 
 def cmd_top(args: argparse.Namespace) -> int:
@@ -252,24 +250,7 @@ def cmd_top(args: argparse.Namespace) -> int:
 
     if args.interval <= 0:
         raise UsageError("--interval must be positive")
-    sock, named = socket_of(args)
-    try:
-        client, _ = autostart.connect(
-            sock, autostart=not args.no_autostart, session_dir=args.session_dir, socket_named=named
-        )
-    except DaemonUnreachable as e:
-        return fail(str(e), EXIT_UNREACHABLE)
-    except errors.RpcError as e:
-        print_rpc_error(e)
-        return EXIT_RPC_ERROR
-    with client:
-        try:
-            return top.run(client, args.interval, args.frames)
-        except errors.RpcError as e:
-            print_rpc_error(e)
-            return EXIT_RPC_ERROR
-        except DaemonUnreachable as e:
-            return fail(str(e), EXIT_UNREACHABLE)
+    return with_client(args, lambda client: top.run(client, args.interval, args.frames))
 
 
 COMMANDS = {"call": cmd_call, "daemon": cmd_daemon, "repl": cmd_session, "top": cmd_top}
