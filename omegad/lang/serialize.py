@@ -61,12 +61,21 @@ class SerialTable:
         return oid
 
 
+def _builtin_names(state) -> dict:
+    """id → name of the state's builtin procedures (built once per state: builtins never change)."""
+    names = getattr(state, "_builtin_names", None)
+    if names is None:
+        names = {id(v): n for n, v in state.builtins.items()
+                 if not isinstance(v, (float, str, bool)) and v is not None}
+        state._builtin_names = names
+    return names
+
+
 class _Writer:
     def __init__(self, state, table: SerialTable) -> None:
         self.state = state
         self.table = table
-        self.builtin_name = {id(v): n for n, v in state.builtins.items()
-                             if not isinstance(v, (float, str, bool)) and v is not None}
+        self.builtin_name = _builtin_names(state)
         self.queue: list = []
         self.entries: list = []
 
