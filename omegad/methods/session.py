@@ -72,7 +72,7 @@ def _opened(actor: SessionActor, conn: Connection) -> m.OpenResult:
     oracle = oracle_description(conn.env)  # e.g. "scripted (no provider configured: …)"
     summary = debugger.summary(actor)
     return m.OpenResult(session=actor.name, seq=actor.seq, lease_holder=who,
-                        definitions=len(actor.state_defs), oracle=oracle, **summary)
+                        definitions=len(actor.defs()), oracle=oracle, **summary)
 
 
 def _admit_execute(p: m.ExecuteParams, conn: Connection) -> tuple[SessionActor, Job]:

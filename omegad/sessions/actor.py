@@ -87,7 +87,7 @@ class SessionActor:
         self.name = name
         self.state = api.ReplState()
         self.control = "null"
-        self.state_defs: dict[str, str] = {}
+        self.state_defs: dict[str, str] | None = {}  # None: not read back from the journal yet
         self.journal: JournalWriter | None = None
         self.header: dict[str, Any] | None = None
         self.checkpoints: list[Checkpoint] = []
@@ -178,6 +178,7 @@ class SessionActor:
         rebuilt = await replay(timeline, self.manager.fallback_oracle, start, after)
         self.state, self.control = rebuilt.state, rebuilt.control
         self.states = LayeredStates(rebuilt.at, saved)
+        self.state_defs = None
 
     async def ready(self) -> None:
         await self._opened.wait()
@@ -293,11 +294,18 @@ class SessionActor:
         return any(not c.closed for c in self.attached.values())
 
     def memory(self) -> int:
-        return getattr(self.state, "footprint", lambda: 0)()
+        """Bytes the session's commands allocated, by the evaluator's running count (cheap: the
+        pool asks on every open; metrics measure what is still reachable, once a second)."""
+        return self.state.allocated
 
     def defs(self) -> list[str]:
         """Source of the top-level defines in effect (a redefinition replaces, moved to the end)."""
-        return list(self.state_defs.values())
+        return list(self._defs().values())
+
+    def _defs(self) -> dict[str, str]:
+        if self.state_defs is None:  # reopened from its saved state: read them back once
+            self.state_defs = defines_of(read_journal(self.store.journal(self.name)).events)
+        return self.state_defs
 
     def reset(self) -> None:
         """`:session reset`: an empty state; the journal keeps its history."""
@@ -374,8 +382,9 @@ class SessionActor:
         self._finish_form(outcome, reply)
         await self._stream_result(reply, job)
         if outcome.defined:
-            self.state_defs.pop(outcome.defined, None)
-            self.state_defs[outcome.defined] = code
+            defs = self._defs()
+            defs.pop(outcome.defined, None)
+            defs[outcome.defined] = code
 
     async def commit_debug(self, form: api.Form, answers: list[Any], job: Job) -> None:
         """A debug run reached DONE: its expression becomes one journaled input of the session,
@@ -490,6 +499,23 @@ class SessionActor:
         view = read_journal(self.store.journal(self.name))
         return Timeline(self.name, view.header, view.events, list(self.checkpoints),
                         dict(self.receipts))
+
+
+def defines_of(events: list[dict[str, Any]]) -> dict[str, str]:
+    """name → source of the top-level defines that succeeded, as a journal shows them."""
+    defs: dict[str, str] = {}
+    code = None
+    for event in events:
+        if event["type"] == "input":
+            code = event["code"]
+        elif event["type"] == "result" and code is not None:
+            forms = api.parse_inputs(code)
+            name = api.define_name(forms[-1].datum) if forms else None
+            if name is not None:
+                defs.pop(name, None)
+                defs[name] = code
+            code = None
+    return defs
 
 
 def _checkpoints(view: Any) -> list[Checkpoint]:

@@ -98,3 +98,25 @@ def test_a_torn_tail_is_cut_and_the_session_opens(start_daemon, omega_env):
     with session_client(d, omega_env.session_dir) as c:
         assert execute(c, "torn", "w") == "=> 7"
     assert b"garbage" not in (sessions / "torn.ckpt").read_bytes()
+
+
+def test_definitions_are_listed_again_after_a_restart(start_daemon, omega_env):
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "defs", "(define (f) 1) (define g 2) (define (f) 3)")
+    d.stop()
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "defs", ":defs") == "(define g 2)\n(define (f) 3)"
+        assert c.call("session.open", {"session": "defs"})["definitions"] == 2
+
+
+def test_the_memory_bound_evicts_idle_sessions(start_daemon, omega_env):
+    d = start_daemon("--max-memory", "4K")
+    build = "(define (build n acc) (if (= n 0) acc (build (- n 1) (cons n acc))))"
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "big", build + " (define xs (build 2000 '()))")
+        execute(c, "small", "(define y 1)")
+        listed = {s["name"]: s["in_memory"] for s in c.call("session.list")["sessions"]}
+        assert listed == {"big": False, "small": True}
+        assert execute(c, "big", "(length xs)") == "=> 2000"
