@@ -133,8 +133,8 @@ class SessionActor:
             return
         self.header = view.header
         self.journal = JournalWriter.open_existing(path, view, view.next_seq)
-        index = self.store.index(self.name)
-        self.receipts = read_index(index).receipts if index.exists() else {}
+        index = self._index()
+        self.receipts = index.receipts if index is not None else {}
         self.receipts = {**read_receipts(self.store.receipts(self.name)), **self.receipts}
         self.checkpoints = _checkpoints(view)
         latest = saved.latest()
@@ -146,14 +146,13 @@ class SessionActor:
         and only the journal written after it. False when the files do not agree (a crash
         before the index was refreshed): then the whole journal is read."""
         entries = self.ckpt.entries if self.ckpt is not None else []
-        index_path = self.store.index(self.name)
-        if not entries or not index_path.exists():
+        index = self._index() if entries else None
+        if index is None:
             return False
         last = entries[-1]
         if not path.exists() or path.stat().st_size < last.journal_end or not last.journal_end:
             return False
         view = read_journal(path, start=last.journal_end)
-        index = read_index(index_path)
         first_new = view.events[0]["seq"] if view.events else last.seq + 1
         if view.header is None or index.eventCount < first_new:
             return False
@@ -170,6 +169,17 @@ class SessionActor:
         assert latest is not None
         await self._catch_up(view, latest[0], latest[1], saved)
         return True
+
+    def _index(self) -> IndexInfo | None:
+        """The session's index, or None when it is missing or unreadable (then: the journal)."""
+        path = self.store.index(self.name)
+        try:
+            return read_index(path)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as e:
+            log.warning("session %s: index unreadable (%s); reading the journal", self.name, e)
+            return None
 
     async def _catch_up(self, view: Any, start: engine.Snapshot | None, after: int,
                         saved: FileStates | None) -> None:

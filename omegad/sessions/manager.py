@@ -8,7 +8,6 @@ session comes back from disk on its next use.
 from __future__ import annotations
 
 import logging
-import os
 from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from omegad.persist.index import CheckpointEntry, IndexInfo, write_index
 from omegad.persist.journal import encode_line
 from omegad.persist.worker import Persister
 from omegad.sessions.actor import SessionActor
+from omegad.sessions.catalog import Catalog
 from omegad.sessions.engine import Snapshot
 from omegad.sessions.metrics import Monitor
 from omegad.sessions.names import check_name
@@ -47,7 +47,7 @@ class SessionManager:
         self.max_sessions = max_sessions
         self.max_memory = max_memory
         self.pool: OrderedDict[Key, SessionActor] = OrderedDict()
-        self._counts: dict[Path, tuple[int, int, tuple[int, int] | None]] = {}
+        self._catalogs: dict[Path, Catalog] = {}
         self.notes = NotesBook()  # snapshots and annotations of sessions (notes.py)
         self.monitor = Monitor(nursery, book=self.notes, persister=persister)  # (metrics.py)
         from omegad.oracle.select import oracle_from_env
@@ -95,20 +95,16 @@ class SessionManager:
         return rows
 
     def _disk_counts(self, store: SessionStore, name: str) -> tuple[int, int] | None:
-        path = store.index(name)
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            return None
-        cached = self._counts.get(path)
-        if cached is not None and cached[:2] == (st.st_mtime_ns, st.st_size):
-            return cached[2]
-        counts = store.counts(name)
-        self._counts[path] = (st.st_mtime_ns, st.st_size, counts)
-        return counts
+        return self.catalog(store).counts(store.index(name))
+
+    def catalog(self, store: SessionStore) -> Catalog:
+        catalog = self._catalogs.get(store.root)
+        if catalog is None:
+            catalog = self._catalogs[store.root] = Catalog(store.sessions)
+        return catalog
 
     def forget(self, store: SessionStore, name: str) -> None:
-        self._counts.pop(store.index(name), None)
+        self.catalog(store).forget(store.index(name))
         self.notes.drop(store.notes(name))
 
     # --- states of a timeline ---------------------------------------------------------------------
@@ -186,13 +182,18 @@ class SessionManager:
             if not over():
                 break
             log.info("evicting session %s", key[1])
-            self.pool.pop(key).close()
+            self._close(self.pool.pop(key))
 
     def session_closed(self, actor: SessionActor) -> None:
         """An actor closes (evicted, deleted, daemon stops): its metrics are saved in its notes
         file, and that file is closed."""
         self.monitor.save(actor)
         self.notes.release(actor.store.notes(actor.name))
+
+    def _close(self, actor: SessionActor) -> None:
+        """Close an actor (its index is written) and count that index into the catalog."""
+        actor.close()
+        self.catalog(actor.store).counts(actor.store.index(actor.name))
 
     def connection_closed(self, conn: Connection) -> None:
         for actor in self.pool.values():
@@ -206,16 +207,22 @@ class SessionManager:
             self.persister.wrote(*actor.files())
         self.persister.wrote(*self.notes.open.values())
         await self.persister.sync()
+        self._save_catalogs()
         return len(self.pool)
+
+    def _save_catalogs(self) -> None:
+        for catalog in self._catalogs.values():
+            catalog.save()
 
     def close_all(self) -> None:
         for actor in self.pool.values():
             try:
-                actor.close()
+                self._close(actor)
             except OSError:
                 log.exception("closing session %s failed", actor.name)
         self.pool.clear()
         self.notes.close_all()
+        self._save_catalogs()
 
 
 def write_fork(store: SessionStore, name: str, timeline: Timeline, cut: int) -> None:

@@ -1,6 +1,7 @@
 """Sessions on disk through real daemons: restarts, kill -9, eviction, adopted states, flush."""
 
 import json
+import os
 import signal
 
 import pytest
@@ -120,3 +121,35 @@ def test_the_memory_bound_evicts_idle_sessions(start_daemon, omega_env):
         listed = {s["name"]: s["in_memory"] for s in c.call("session.list")["sessions"]}
         assert listed == {"big": False, "small": True}
         assert execute(c, "big", "(length xs)") == "=> 2000"
+
+
+def test_the_catalog_lists_sessions_after_a_restart_without_reading_their_indexes(
+        start_daemon, omega_env):
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        for name in ("a1", "a2", "a3"):
+            execute(c, name, "(define x 1) (define y 2)")
+    d.stop()
+    sessions = omega_env.session_dir / "sessions"
+    assert (sessions / ".omega-catalog").exists()
+    index = sessions / "a2.index.json"
+    stat = index.stat()
+    index.write_text("{not json")  # unreadable now: a listing that read it would lose a2's counts
+    os.truncate(index, stat.st_size)
+    os.utime(index, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        listed = {s["name"]: (s["events"], s["checkpoints"])
+                  for s in c.call("session.list")["sessions"]}
+    assert listed == {"a1": (8, 2), "a2": (8, 2), "a3": (8, 2)}
+
+
+def test_an_unreadable_index_does_not_stop_a_session_from_opening(start_daemon, omega_env):
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "hurt", "(define k 11)")
+    d.stop()
+    (omega_env.session_dir / "sessions" / "hurt.index.json").write_text("{not json")
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "hurt", "k") == "=> 11"
