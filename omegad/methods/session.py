@@ -113,7 +113,8 @@ async def session_checkpoints(p: m.SessionParams, conn: Connection) -> m.Checkpo
 async def session_trace(p: m.TraceParams, conn: Connection) -> m.TraceResult:
     actor = await _actor(conn, p.session)
     timeline = actor.loaded or actor.own_timeline()
-    page = [e for e in timeline.events if e["seq"] >= p.from_seq][: max(0, p.limit)]
+    first = max(0, p.from_seq)
+    page = timeline.between(first - 1, first + max(0, p.limit) - 1)  # seqs are consecutive
     header = timeline.header if p.from_seq <= 0 else None
     from omegad.sessions.render import render_trace
 

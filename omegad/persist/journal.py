@@ -33,9 +33,10 @@ class JournalView:
         return self.events[-1]["seq"] + 1 if self.events else 0
 
 
-def read_journal(path: Path, start: int = 0) -> JournalView:
-    """Every whole line of the journal (from byte `start` on, with the header line always read);
-    stops at the first line that is cut off or unparseable."""
+def read_journal(path: Path, start: int = 0, until: int | None = None) -> JournalView:
+    """Every whole line of the journal (from byte `start` on, with the header line always read,
+    up to the event with seq `until` when given); stops at the first line that is cut off or
+    unparseable."""
     view = JournalView()
     try:
         with open(path, "rb") as f:
@@ -54,6 +55,8 @@ def read_journal(path: Path, start: int = 0) -> JournalView:
         if not _take(view, data[pos:end], start + pos):
             break
         pos = end + 1
+        if until is not None and view.events and view.events[-1]["seq"] >= until:
+            break
     view.size = start + pos
     view.torn = len(data) - pos
     return view

@@ -506,9 +506,9 @@ class SessionActor:
             self.index_dirty = False
 
     def own_timeline(self) -> Timeline:
-        view = read_journal(self.store.journal(self.name))
-        return Timeline(self.name, view.header, view.events, list(self.checkpoints),
-                        dict(self.receipts))
+        """This session as a timeline: what the actor knows, events read only when needed."""
+        return Timeline(self.name, self.header, None, list(self.checkpoints), dict(self.receipts),
+                        path=self.store.journal(self.name), count=self.seq)
 
 
 def defines_of(events: list[dict[str, Any]]) -> dict[str, str]:

@@ -70,7 +70,7 @@ async def session_load(actor: SessionActor, name: str, reply: Reply, _job: Job) 
     except errors.RpcError:
         reply.line(f"Session '{name}' not found")
         return
-    timeline = _timeline_of(actor, name)
+    timeline = await _timeline_of(actor, name)
     if timeline is None:
         reply.line(f"Session '{name}' not found")
         return
@@ -83,13 +83,18 @@ async def session_load(actor: SessionActor, name: str, reply: Reply, _job: Job) 
     reply.line("Use :session goto <seq> to jump, :session trace to view")
 
 
-def _timeline_of(actor: SessionActor, name: str) -> Timeline | None:
+async def _timeline_of(actor: SessionActor, name: str) -> Timeline | None:
+    """NAME's timeline: from its actor when omega keeps it (opening it is cheap: it reads its
+    newest state, not its whole journal), else read from the reference's files."""
     if name == actor.name:
         return actor.own_timeline()
-    live = actor.manager.live(actor.store, name)
+    store = actor.store
+    live = actor.manager.live(store, name)
+    if live is None and store.ckpt(name).exists() and store.journal(name).exists():
+        live = await actor.manager.get(store, name)
     if live is not None:
         return live.own_timeline()
-    return read_timeline(actor.store.sessions, name)
+    return read_timeline(store.sessions, name)
 
 
 async def session_goto(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +26,32 @@ class Checkpoint:
     offset: int
 
 
-@dataclass
 class Timeline:
-    name: str
-    header: Event | None
-    events: list[Event]
-    checkpoints: list[Checkpoint]
-    receipts: dict[str, Any] = field(default_factory=dict)
+    """A session's events and checkpoints. Built from a live session, its events stay on disk
+    until something needs them all (`trace`); `goto` and `resume` read only from the checkpoint
+    they start at."""
+
+    def __init__(self, name: str, header: Event | None, events: list[Event] | None,
+                 checkpoints: list[Checkpoint], receipts: dict[str, Any] | None = None, *,
+                 path: Path | None = None, count: int | None = None) -> None:
+        self.name = name
+        self.header = header
+        self._events = events
+        self.checkpoints = checkpoints
+        self.receipts = receipts if receipts is not None else {}
+        self._path = path
+        self._count = count
+
+    @property
+    def events(self) -> list[Event]:
+        if self._events is None:
+            self._events = read_journal(self._path).events if self._path else []
+        return self._events
 
     @property
     def event_count(self) -> int:
+        if self._count is not None:
+            return self._count
         return self.events[-1]["seq"] + 1 if self.events else 0
 
     def checkpoint_before(self, seq: int) -> Checkpoint | None:
@@ -50,7 +66,13 @@ class Timeline:
 
     def between(self, first: int, last: int) -> list[Event]:
         """Events with first < seq <= last."""
-        return [e for e in self.events if first < e["seq"] <= last]
+        if self._events is None and self._path is not None:
+            start = self.checkpoint_before(first)
+            offset = start.offset if start is not None else 0
+            events = read_journal(self._path, start=offset, until=last).events
+        else:
+            events = self.events
+        return [e for e in events if first < e["seq"] <= last]
 
     def trace_lines(self, verbose: bool) -> list[str]:
         return render_trace(self.header, self.events, verbose)
