@@ -2,7 +2,8 @@
 
 Each record is a state as the evaluator serialized it: a *delta* against the previous record
 (what one input changed), or a *full* state — the first one, one every `FULL_EVERY` records, and
-every state a session adopted without a journal event (`:session load / goto / resume / reset`).
+every state a session adopted without a journal event (`:session load / goto / resume / reset`);
+going back to one of the session's own checkpoints is a record that points at that checkpoint's.
 Restoring any checkpoint therefore reads one full record and at most `FULL_EVERY - 1` deltas.
 
 File: the magic line `OMEGA-CKPT 1\\n`, then records of a 12-byte header (body length, CRC32 of the
@@ -28,21 +29,24 @@ _LEN_CRC = struct.Struct(">II")
 _META = struct.Struct(">qBQ")
 CHECKED_TAIL = 4  # records whose CRC is checked on open
 
-FULL, DELTA, ADOPTED = 0, 1, 2
+FULL, DELTA, ADOPTED, ADOPTED_REF = 0, 1, 2, 3  # ADOPTED_REF: "the state of record N"
+KINDS = (FULL, DELTA, ADOPTED, ADOPTED_REF)
 
 
 class Body(msgspec.Struct, array_like=True):
     control: str  # the state's value, as `:session goto` shows it
     state: bytes
+    ref: int = -1  # ADOPTED_REF: the index of the record whose state was adopted
 
 
 @dataclass
 class Record:
     seq: int  # state as of this journal seq
-    kind: int  # FULL | DELTA | ADOPTED (adopted states are full)
+    kind: int  # FULL | DELTA | ADOPTED (a full state) | ADOPTED_REF (the state of record `ref`)
     control: str
     state: bytes
     journal_end: int = 0
+    ref: int = -1
 
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -88,7 +92,7 @@ class CheckpointFile:
         pos = len(MAGIC)
         while pos + _HEAD.size <= len(data):
             size, _crc, seq, kind, journal_end = _HEAD.unpack_from(data, pos)
-            if pos + _HEAD.size + size > len(data) or kind not in (FULL, DELTA, ADOPTED):
+            if pos + _HEAD.size + size > len(data) or kind not in KINDS:
                 break
             ckpt.entries.append(Entry(seq, kind, pos, _HEAD.size + size, journal_end))
             pos += _HEAD.size + size
@@ -113,7 +117,7 @@ class CheckpointFile:
         return count
 
     def append(self, record: Record) -> None:
-        body = _encode(Body(record.control, record.state))
+        body = _encode(Body(record.control, record.state, record.ref))
         meta = _META.pack(record.seq, record.kind, record.journal_end)
         blob = _LEN_CRC.pack(len(body), zlib.crc32(body, zlib.crc32(meta))) + meta + body
         if self._fd < 0:
@@ -136,11 +140,17 @@ class CheckpointFile:
             self._fd = -1
 
     def chain(self, index: int) -> list[Record]:
-        """The records that rebuild entry `index`: its last full record, then the deltas after."""
+        """The records that rebuild entry `index`: its last full record, then the deltas after
+        (a reference to an earlier record stands for that record's chain)."""
         start = index
         while self.entries[start].kind == DELTA:
             start -= 1
-        wanted = self.entries[start : index + 1]
+        records = self._read(self.entries[start : index + 1])
+        if records[0].kind == ADOPTED_REF:
+            return self.chain(records[0].ref) + records
+        return records
+
+    def _read(self, wanted: list[Entry]) -> list[Record]:
         out = []
         with open(self.path, "rb") as f:
             for entry in wanted:
@@ -151,14 +161,14 @@ class CheckpointFile:
                                         " fails its checksum")
                 body = _decode(raw[_HEAD.size :])
                 out.append(Record(entry.seq, entry.kind, body.control, body.state,
-                                  entry.journal_end))
+                                  entry.journal_end, body.ref))
         return out
 
     def find(self, seq: int) -> int | None:
         """The index of the last record of a checkpoint at `seq` (None when there is none)."""
         for i in range(len(self.entries) - 1, -1, -1):
             entry = self.entries[i]
-            if entry.seq == seq and entry.kind != ADOPTED:
+            if entry.seq == seq and entry.kind in (FULL, DELTA):
                 return i
         return None
 

@@ -22,7 +22,15 @@ from omegad.lang import api
 from omegad.lang.serialize import serialize, serialize_delta
 from omegad.oracle.receipts import read_receipts
 from omegad.persist import events as ev
-from omegad.persist.checkpoints import ADOPTED, DELTA, FULL, FULL_EVERY, CheckpointFile, Record
+from omegad.persist.checkpoints import (
+    ADOPTED,
+    ADOPTED_REF,
+    DELTA,
+    FULL,
+    FULL_EVERY,
+    CheckpointFile,
+    Record,
+)
 from omegad.persist.index import CheckpointEntry, IndexInfo, read_index, write_index
 from omegad.persist.journal import JournalWriter, read_journal
 from omegad.sessions import engine
@@ -461,15 +469,25 @@ class SessionActor:
 
     # --- state changes that are not journal events ------------------------------------------------
 
-    def restore(self, snap: engine.Snapshot, control: str | None = None) -> None:
-        """Adopt a checkpoint's state (this session's own, or a replayed timeline's)."""
+    def restore(self, snap: engine.Snapshot, control: str | None = None,
+                own_seq: int | None = None) -> None:
+        """Adopt a checkpoint's state (this session's own at `own_seq`, or another timeline's)."""
         self.state = snap.resume()
         self.control = control or snap.control
-        self._record_restore()
+        self._record_restore(own_seq)
 
-    def _record_restore(self) -> None:
-        """Keep the adopted state beside the journal, so a rebuild from disk gets it back."""
-        self._save_state(self.seq - 1, adopted=True)
+    def _record_restore(self, own_seq: int | None = None) -> None:
+        """Keep the adopted state beside the journal, so a rebuild from disk gets it back: as a
+        reference to the record of one of our own checkpoints when it is one (nothing copied),
+        else in full."""
+        assert self.ckpt is not None
+        index = self.ckpt.find(own_seq) if own_seq is not None else None
+        if index is None:
+            self._save_state(self.seq - 1, adopted=True)
+            return
+        journal_end = self.journal.size if self.journal is not None else 0
+        self.ckpt.append(Record(self.seq - 1, ADOPTED_REF, self.control, b"", journal_end, index))
+        self._serialized = None  # the next record is full: a delta needs a base both sides share
 
     def _save_state(self, seq: int, adopted: bool = False) -> None:
         """Append this state to the checkpoint file: a delta against the last one when it can."""

@@ -78,9 +78,14 @@ async def session_load(actor: SessionActor, name: str, reply: Reply, _job: Job) 
     actor.loaded, actor.loaded_states = timeline, states
     if timeline.checkpoints:
         last = timeline.checkpoints[-1]
-        actor.restore(states[last.seq])
+        actor.restore(states[last.seq], own_seq=_own(actor, timeline, last.seq))
     reply.line(f"Loaded session '{name}' ({timeline.event_count} events)")
     reply.line("Use :session goto <seq> to jump, :session trace to view")
+
+
+def _own(actor: SessionActor, timeline: Timeline | None, seq: int) -> int | None:
+    """`seq` when the timeline is the actor's own (its state can be adopted by reference)."""
+    return seq if timeline is not None and timeline.name == actor.name else None
 
 
 async def _timeline_of(actor: SessionActor, name: str) -> Timeline | None:
@@ -110,11 +115,12 @@ async def session_goto(actor: SessionActor, arg: str, reply: Reply, _job: Job) -
         reply.line(f"No checkpoint found before seq {target}")
         return
     try:
-        snap = actor.loaded_states[jump.checkpoint.seq]
+        seq = jump.checkpoint.seq
+        snap = actor.loaded_states[seq]
     except KeyError:
         reply.line(f"State not found: {jump.checkpoint.state_id}")
         return
-    actor.restore(snap, jump.control_override)
+    actor.restore(snap, jump.control_override, own_seq=_own(actor, actor.loaded, seq))
     actor.session_seq = target
     reply.lines(jump.lines(target, snap.control))
 
@@ -144,7 +150,7 @@ async def session_resume(actor: SessionActor, _arg: str, reply: Reply, _job: Job
         reply.line("No later checkpoint to resume to.")
         return
     try:
-        actor.restore(actor.loaded_states[nxt.seq])
+        actor.restore(actor.loaded_states[nxt.seq], own_seq=_own(actor, timeline, nxt.seq))
     except KeyError:
         reply.line(f"State not found: {nxt.state_id}")
         return

@@ -8,14 +8,15 @@ index-less journals are rebuilt by re-evaluating their inputs (replay.py).
 from __future__ import annotations
 
 from omegad.lang.serialize import deserialize
-from omegad.persist.checkpoints import CheckpointFile, Record
+from omegad.persist.checkpoints import ADOPTED_REF, CheckpointFile, Record
 from omegad.sessions.engine import Snapshot, snapshot
 
 
 def rebuild(records: list[Record]) -> Snapshot:
     state = deserialize(records[0].state)
     for record in records[1:]:
-        deserialize(record.state, base=state)
+        if record.kind != ADOPTED_REF:  # a reference carries no state of its own
+            deserialize(record.state, base=state)
     return snapshot(state, records[-1].control)
 
 

@@ -153,3 +153,25 @@ def test_an_unreadable_index_does_not_stop_a_session_from_opening(start_daemon, 
     d = start_daemon()
     with session_client(d, omega_env.session_dir) as c:
         assert execute(c, "hurt", "k") == "=> 11"
+
+
+def test_going_back_in_a_sessions_own_history_survives_restarts(start_daemon, omega_env):
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        for i in range(4):
+            execute(c, "own", f"(define v{i} {i})")
+        execute(c, "own", ":session load own")
+        assert "Jumped to seq 7" in execute(c, "own", ":session goto 7")  # v0, v1
+        execute(c, "own", "(define w (+ v0 v1 10))")
+    d.signal(signal.SIGKILL)
+    d.wait()
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "own", "w") == "=> 11"
+        assert execute(c, "own", "v2").startswith("error: unbound")
+        execute(c, "own", ":session load own")
+        assert "Jumped to seq 11" in execute(c, "own", ":session goto 11")
+        assert execute(c, "own", "v2") == "=> 2"
+    ckpt = (omega_env.session_dir / "sessions" / "own.ckpt")
+    from omegad.persist.checkpoints import ADOPTED_REF, CheckpointFile
+    assert ADOPTED_REF in [e.kind for e in CheckpointFile.open(ckpt).entries]
