@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import trio
 
 from omegad.lang import api
@@ -132,6 +133,7 @@ class SessionActor:
         saved = FileStates(self.ckpt)
         if await self._open_from_checkpoints(path, saved):
             return
+        log.debug("session %s: reading its whole journal", self.name)
         view = read_journal(path)
         if view.torn:
             log.warning("session %s: cut a torn journal tail of %d bytes", self.name, view.torn)
@@ -161,6 +163,11 @@ class SessionActor:
         if not path.exists() or path.stat().st_size < last.journal_end or not last.journal_end:
             return False
         view = read_journal(path, start=last.journal_end)
+        misplaced = (view.torn and not view.events
+                     or view.events and view.events[0]["seq"] != last.seq + 1
+                     or last_seq_before(path, last.journal_end) != last.seq)
+        if misplaced:
+            return False  # the record's journal position is not where it says (a fork's copy)
         first_new = view.events[0]["seq"] if view.events else last.seq + 1
         if view.header is None or index.eventCount < first_new:
             return False
@@ -527,6 +534,21 @@ class SessionActor:
         """This session as a timeline: what the actor knows, events read only when needed."""
         return Timeline(self.name, self.header, None, list(self.checkpoints), dict(self.receipts),
                         path=self.store.journal(self.name), count=self.seq)
+
+
+def last_seq_before(path: Path, offset: int) -> int | None:
+    """The seq of the journal event whose line ends at byte `offset` (None if none does)."""
+    with open(path, "rb") as f:
+        f.seek(max(0, offset - 8192))
+        chunk = f.read(min(offset, 8192))
+    if not chunk.endswith(b"\n"):
+        return None
+    line = chunk[:-1].rsplit(b"\n", 1)[-1]
+    try:
+        event = msgspec.json.decode(line)
+    except msgspec.DecodeError:
+        return None
+    return event.get("seq") if isinstance(event, dict) else None
 
 
 def defines_of(events: list[dict[str, Any]]) -> dict[str, str]:

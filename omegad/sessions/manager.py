@@ -17,7 +17,7 @@ import trio
 from omegad.persist import events as ev
 from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.index import CheckpointEntry, IndexInfo, write_index
-from omegad.persist.journal import encode_line
+from omegad.persist.journal import encode_line, read_journal
 from omegad.persist.worker import Persister
 from omegad.sessions.actor import SessionActor
 from omegad.sessions.catalog import Catalog
@@ -126,20 +126,25 @@ class SessionManager:
                    cutoff: int | None) -> SessionActor | None:
         store = actor.store
         owner = actor if source == actor.name else self.live(store, source)
+        if owner is None and store.ckpt(source).exists() and store.journal(source).exists():
+            owner = await self.get(store, source)  # omega's own session: opening it is cheap
         if owner is not None:
             owner.flush_index()
         if not (store.journal(source).exists() and store.index(source).exists()):
             return None
         if self.live(store, name) is not None:
             raise errors.InvalidParams(f"session '{name}' is open; fork to a new name")
-        timeline = read_timeline(store.sessions, source)
-        assert timeline is not None
-        last = timeline.events[-1]["seq"] if timeline.events else -1
+        if owner is not None:
+            timeline, last = owner.own_timeline(), owner.seq - 1
+        else:
+            timeline = read_timeline(store.sessions, source)
+            assert timeline is not None
+            last = timeline.events[-1]["seq"] if timeline.events else -1
         cut = last if cutoff is None else min(cutoff, last)
         write_fork(store, name, timeline, cut)
         copy_notes(self.notes, store.notes(source), store.notes(name), cut)
         forked = await self.get(store, name)
-        forked.loaded = read_timeline(store.sessions, name)
+        forked.loaded = forked.own_timeline()
         forked.loaded_states = forked.states
         forked.session_seq = cut if cut >= 0 else None
         return forked
@@ -227,6 +232,9 @@ class SessionManager:
 
 def write_fork(store: SessionStore, name: str, timeline: Timeline, cut: int) -> None:
     """The reference's fork: a new header, events up to `cut`, offsets recomputed, its receipts."""
+    if not timeline.loaded:
+        fork_bytes(store, name, timeline, cut)
+        return
     lines = [encode_line(ev.header(name))]
     offset = len(lines[0])
     kept: list[CheckpointEntry] = []
@@ -244,6 +252,28 @@ def write_fork(store: SessionStore, name: str, timeline: Timeline, cut: int) -> 
     store.journal(name).write_bytes(b"".join(lines))
     receipts = {k: v for k, v in timeline.receipts.items() if k in keys}
     write_index(store.index(name), IndexInfo(name, cut + 1 if cut >= 0 else 0, kept, receipts))
+    copy_checkpoints(store.ckpt(timeline.name), store.ckpt(name), cut)
+
+
+def fork_bytes(store: SessionStore, name: str, timeline: Timeline, cut: int) -> None:
+    """A fork of a journal omega wrote, by copying its bytes up to `cut` under a new header:
+    reads only from the checkpoint before `cut`, not the whole journal."""
+    path = store.journal(timeline.name)
+    start = timeline.checkpoint_before(cut)
+    view = read_journal(path, start=start.offset if start else 0, until=cut + 1)
+    end = next((off for e, off in zip(view.events, view.offsets, strict=True) if e["seq"] > cut),
+               view.size)
+    with open(path, "rb") as f:
+        old_header = f.readline()
+        f.seek(len(old_header))
+        body = f.read(max(0, end - len(old_header)))
+    header = encode_line(ev.header(name))
+    store.journal(name).write_bytes(header + body)
+    shift = len(header) - len(old_header)
+    kept = [CheckpointEntry(c.seq, c.offset + shift, c.state_id, c.reason)
+            for c in timeline.checkpoints if c.seq <= cut]
+    write_index(store.index(name),
+                IndexInfo(name, cut + 1 if cut >= 0 else 0, kept, dict(timeline.receipts)))
     copy_checkpoints(store.ckpt(timeline.name), store.ckpt(name), cut)
 
 

@@ -49,6 +49,11 @@ class Timeline:
         return self._events
 
     @property
+    def loaded(self) -> bool:
+        """Whether the events are in memory (a timeline read from files) or still on disk."""
+        return self._events is not None or self._path is None
+
+    @property
     def event_count(self) -> int:
         if self._count is not None:
             return self._count

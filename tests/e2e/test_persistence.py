@@ -175,3 +175,52 @@ def test_going_back_in_a_sessions_own_history_survives_restarts(start_daemon, om
     ckpt = (omega_env.session_dir / "sessions" / "own.ckpt")
     from omegad.persist.checkpoints import ADOPTED_REF, CheckpointFile
     assert ADOPTED_REF in [e.kind for e in CheckpointFile.open(ckpt).entries]
+
+
+def test_a_fork_of_an_omega_session_copies_its_journal_up_to_the_goto_point(
+        start_daemon, omega_env):
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        for i in range(5):
+            execute(c, "orig", f"(define f{i} {i})")
+        execute(c, "orig", ":session load orig")
+        execute(c, "orig", ":session goto 9")  # a step event: the state of checkpoint 7
+        assert execute(c, "orig", ":session fork branch") == "Session forked as 'branch'"
+        assert execute(c, "branch", "(+ f0 f1)") == "=> 1"
+        assert execute(c, "branch", "f2").startswith("error: unbound")
+    sessions = omega_env.session_dir / "sessions"
+    lines = (sessions / "branch.jsonl").read_bytes().splitlines(keepends=True)
+    header = json.loads(lines[0])
+    assert header["id"] == "branch" and [json.loads(x)["seq"] for x in lines[1:11]] == list(
+        range(10))
+    original = (sessions / "orig.jsonl").read_bytes().splitlines(keepends=True)
+    assert lines[1:11] == original[1:11]
+    index = json.loads((sessions / "branch.index.json").read_text())
+    assert index["sessionId"] == "branch" and index["eventCount"] == 10
+    journal = (sessions / "branch.jsonl").read_bytes()
+    for cp in index["checkpoints"]:
+        assert json.loads(journal[cp["byteOffset"]:].split(b"\n", 1)[0])["seq"] == cp["seq"]
+
+
+def test_after_a_clean_stop_a_session_reopens_without_reading_its_whole_journal(
+        start_daemon, omega_env):
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        for i in range(3):
+            execute(c, "quick", f"(define q{i} {i})")
+    d.stop()
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "quick", "(+ q0 q1 q2)") == "=> 3"
+    d.stop()
+    assert "quick: reading its whole journal" not in d.stderr
+    d = start_daemon()  # after kill -9 the index is stale: then the journal is read, and said so
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "quick", "(define q3 3)")
+    d.signal(signal.SIGKILL)
+    d.wait()
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "quick", "q3") == "=> 3"
+    d.stop()
+    assert "quick: reading its whole journal" in d.stderr
