@@ -129,6 +129,25 @@ class CheckpointFile:
                                   record.journal_end))
         self.size += len(blob)
 
+    def copy_prefix(self, target: Path, cut: int, shift: int) -> None:
+        """Write the records up to journal seq `cut` to `target`, journal positions moved by
+        `shift` (each record's CRC recomputed over its new position)."""
+        kept = [e for e in self.entries if e.seq <= cut]
+        if not kept:
+            return
+        with open(self.path, "rb") as f:
+            data = f.read(kept[-1].offset + kept[-1].size)
+        if shift == 0:
+            target.write_bytes(data)
+            return
+        out = [MAGIC]
+        for entry in kept:
+            start = entry.offset + _HEAD.size
+            body = data[start : entry.offset + entry.size]
+            meta = _META.pack(entry.seq, entry.kind, max(0, entry.journal_end + shift))
+            out.append(_LEN_CRC.pack(len(body), zlib.crc32(body, zlib.crc32(meta))) + meta + body)
+        target.write_bytes(b"".join(out))
+
     def fsync(self) -> None:
         if self._fd >= 0:
             os.fsync(self._fd)

@@ -274,15 +274,10 @@ def fork_bytes(store: SessionStore, name: str, timeline: Timeline, cut: int) -> 
             for c in timeline.checkpoints if c.seq <= cut]
     write_index(store.index(name),
                 IndexInfo(name, cut + 1 if cut >= 0 else 0, kept, dict(timeline.receipts)))
-    copy_checkpoints(store.ckpt(timeline.name), store.ckpt(name), cut)
+    copy_checkpoints(store.ckpt(timeline.name), store.ckpt(name), cut, shift)
 
 
-def copy_checkpoints(source: Path, target: Path, cut: int) -> None:
-    """The records of `source` up to journal seq `cut` (a prefix: deltas keep their bases)."""
-    ckpt = CheckpointFile.open(source)
-    kept = [e for e in ckpt.entries if e.seq <= cut]
-    if not kept:
-        return
-    end = kept[-1].offset + kept[-1].size
-    with open(source, "rb") as f:
-        target.write_bytes(f.read(end))
+def copy_checkpoints(source: Path, target: Path, cut: int, shift: int = 0) -> None:
+    """The records of `source` up to journal seq `cut` (a prefix: deltas keep their bases), their
+    journal positions moved by `shift` bytes (the fork's header is not the source's)."""
+    CheckpointFile.open(source).copy_prefix(target, cut, shift)

@@ -188,6 +188,8 @@ def test_a_fork_of_an_omega_session_copies_its_journal_up_to_the_goto_point(
         assert execute(c, "orig", ":session fork branch") == "Session forked as 'branch'"
         assert execute(c, "branch", "(+ f0 f1)") == "=> 1"
         assert execute(c, "branch", "f2").startswith("error: unbound")
+    d.stop()
+    assert "branch: reading its whole journal" not in d.stderr  # its records were moved too
     sessions = omega_env.session_dir / "sessions"
     lines = (sessions / "branch.jsonl").read_bytes().splitlines(keepends=True)
     header = json.loads(lines[0])
