@@ -176,7 +176,7 @@ class SessionActor:
         self.header = view.header
         next_seq = view.events[-1]["seq"] + 1 if view.events else last.seq + 1
         self.journal = JournalWriter.open_existing(path, view, next_seq)
-        self.receipts = index.receipts
+        self.receipts = {**read_receipts(self.store.receipts(self.name)), **index.receipts}
         self.checkpoints = [Checkpoint(c.seq, c.reason, c.stateId, c.byteOffset)
                             for c in index.checkpoints if c.seq < first_new]
         self.checkpoints += _checkpoints(view)
