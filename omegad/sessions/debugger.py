@@ -662,21 +662,21 @@ async def step(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
     if count is None or count < 1:
         reply.line("Usage: :step [N]  (N a positive number of steps)")
         return
-    dbg = debugger_of(actor)
-    if _paused(dbg) is None:
-        reply.line(NO_SESSION)
-        return
-    await _go(actor, job, reply, dbg, count, breaks=False)
-    if _paused(dbg) is not None:
-        reply.lines(dbg.state_lines())
+    await _advance(actor, job, reply, count, breaks=False)
 
 
 async def run_(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
+    await _advance(actor, job, reply, None, breaks=True)
+
+
+async def _advance(actor: SessionActor, job: Job, reply: Reply, count: int | None,
+                   breaks: bool) -> None:
+    """`:step N` / `:run`: move the paused run on, then show where it stopped (if it did)."""
     dbg = debugger_of(actor)
     if _paused(dbg) is None:
         reply.line(NO_SESSION)
         return
-    await _go(actor, job, reply, dbg, None, breaks=True)
+    await _go(actor, job, reply, dbg, count, breaks=breaks)
     if _paused(dbg) is not None:
         reply.lines(dbg.state_lines())
 
