@@ -344,27 +344,25 @@ def items_of(v: Any) -> tuple[list[Any], Any]:
 
 def format_openai(v: Any) -> str:
     """openaiAdapter.ts formatVal: strings raw, a list of strings concatenated."""
-    t = type(v)
-    if v is None:
-        return "()"
-    if t is str:
-        return v
-    if t is bool:
-        return "#t" if v else "#f"
-    if t is Sym:
-        return v.name
-    if t is Pair:
+    if type(v) is Pair:
         items, tail = items_of(v)
         if tail is None:
             if all(type(i) is str for i in items):
                 return "".join(items)
             return "(" + " ".join(format_openai(i) for i in items) + ")"
         return f"[{format_openai(v.car)} {format_openai(v.cdr)}]"
-    return write_str(v)
+    return _format_atom(v)
 
 
 def format_anthropic(v: Any) -> str:
     """anthropicAdapter.ts formatVal: any pair is `[car cdr]` (the reference's raw cons view)."""
+    if type(v) is Pair:
+        return f"[{format_anthropic(v.car)} {format_anthropic(v.cdr)}]"
+    return _format_atom(v)
+
+
+def _format_atom(v: Any) -> str:
+    """What both adapters' formatVal give a non-pair: strings raw, `()`, `#t`/`#f`, names."""
     t = type(v)
     if v is None:
         return "()"
@@ -374,8 +372,6 @@ def format_anthropic(v: Any) -> str:
         return "#t" if v else "#f"
     if t is Sym:
         return v.name
-    if t is Pair:
-        return f"[{format_anthropic(v.car)} {format_anthropic(v.cdr)}]"
     return write_str(v)
 
 

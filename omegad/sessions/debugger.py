@@ -932,14 +932,11 @@ async def replay(actor: SessionActor, path: str, reply: Reply, job: Job) -> None
     if not path:
         reply.line("Usage: :replay <filepath>")
         return
-    file = Path(path)
-    if not file.exists():
+    if not Path(path).exists():
         reply.line(f"File not found: {path}")
         return
     try:
-        if file.stat().st_size > MAX_LOADFILE:
-            raise ValueError(f"file too large ({file.stat().st_size} bytes)")
-        data = json.loads(file.read_text(encoding="utf-8"))
+        data = json.loads(_read_small(path))
         if not isinstance(data, dict):
             raise ValueError("not a dump (expected a JSON object)")
         code = data.get("code")
@@ -970,20 +967,12 @@ async def loadfile(actor: SessionActor, path: str, reply: Reply, job: Job) -> No
     if not path:
         reply.line("Usage: :loadfile <path>")
         return
-    file = Path(path)
-    if not file.exists():
+    if not Path(path).exists():
         reply.line(f"File not found: {path}")
         return
     try:
-        if file.is_dir():
-            raise IsADirectoryError(f"{path} is a directory")
-        size = file.stat().st_size
-        if size > MAX_LOADFILE:
-            reply.line(f"error: {path} is too large to load ({size} bytes; "
-                       f"the limit is {MAX_LOADFILE})")
-            return
-        code = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+        code = _read_small(path)
+    except (OSError, ValueError) as e:
         reply.line(f"error: {_os_message(e) if isinstance(e, OSError) else e}")
         return
     forms = api.parse_inputs(code)
@@ -993,6 +982,18 @@ async def loadfile(actor: SessionActor, path: str, reply: Reply, job: Job) -> No
     reply.line(f"Loaded from: {path}")
     for form in forms:
         await actor._evaluate_form(form, reply, job)
+
+
+def _read_small(path: str) -> str:
+    """The text of a user's file of at most MAX_LOADFILE bytes; OSError / ValueError say why not
+    (UnicodeDecodeError is a ValueError)."""
+    file = Path(path)
+    if file.is_dir():
+        raise IsADirectoryError(f"{path} is a directory")
+    size = file.stat().st_size
+    if size > MAX_LOADFILE:
+        raise ValueError(f"{path} is too large to load ({size} bytes; the limit is {MAX_LOADFILE})")
+    return file.read_text(encoding="utf-8")
 
 
 async def stop(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
