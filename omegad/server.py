@@ -117,6 +117,9 @@ class Connection:
                     writer.cancel_scope.cancel()
         finally:
             self.closed = True
+            for entry in list(self.in_flight.values()):  # cancelled (shutdown): stop their work
+                if isinstance(entry, _Answer):
+                    entry.work.abandon()
             await self.stream.aclose()
 
     def _abort(self) -> None:

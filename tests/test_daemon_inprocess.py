@@ -1,5 +1,6 @@
 """The Daemon object driven in-process under pytest-trio: its hooks for later issues."""
 
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -96,3 +97,20 @@ async def test_handlers_can_start_tasks_in_the_root_nursery_and_notify(config):
             "params": {"text": "hi"},
         }
         daemon.request_shutdown("test")
+
+
+async def test_a_command_still_running_past_the_grace_is_interrupted_before_files_close(config):
+    config = dataclasses.replace(config, shutdown_grace=0.2)
+    daemon = Daemon(config, bind_socket(config.socket, private_dir=False), PidFile(config.pidfile))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(daemon.run)
+        stream = await trio.open_unix_socket(str(config.socket))
+        spin = "(let loop ((i 0)) (loop (+ i 1)))"
+        await request(stream, {"jsonrpc": "2.0", "method": "session.execute", "id": 1,
+                               "params": {"session": "spin", "command": spin}})
+        journal = config.session_dir / "sessions" / "spin.jsonl"
+        while not journal.exists() or b'"input"' not in journal.read_bytes():
+            await trio.sleep(0.01)
+        daemon.request_shutdown("test")
+    last = json.loads(journal.read_text().splitlines()[-1])
+    assert (last["type"], last["message"]) == ("error", "interrupted")
