@@ -44,7 +44,7 @@ from omegad.sessions import engine
 from omegad.sessions.oracle_calls import JournaledOracle, mock_effect
 from omegad.sessions.reference_states import ReferenceStates
 from omegad.sessions.replay import replay
-from omegad.sessions.states import FileStates, LayeredStates
+from omegad.sessions.states import FileStates, LayeredStates, StateStore
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Checkpoint, Timeline
 from protocol import errors
@@ -113,7 +113,7 @@ class SessionActor:
         self.receipts: dict[str, Any] = {}
         self.ref_states: dict[str, msgspec.Raw] = {}  # the reference's states in our index
         self.loaded: Timeline | None = None
-        self.loaded_states: dict[int, engine.Snapshot] = {}
+        self.loaded_states: StateStore = {}
         self.session_seq: int | None = None
         self.index_dirty = False
         self.attached: dict[int, Connection] = {}

@@ -22,13 +22,12 @@ from omegad.persist.journal import encode_line, read_journal
 from omegad.persist.worker import Persister
 from omegad.sessions.actor import SessionActor
 from omegad.sessions.catalog import Catalog
-from omegad.sessions.engine import Snapshot
 from omegad.sessions.metrics import Monitor
 from omegad.sessions.names import check_name
 from omegad.sessions.notes import NotesBook, copy_notes
 from omegad.sessions.reference_states import ReferenceStates
 from omegad.sessions.replay import replay
-from omegad.sessions.states import FileStates
+from omegad.sessions.states import FileStates, LayeredStates, StateStore
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Timeline, read_timeline
 from protocol import errors
@@ -111,16 +110,17 @@ class SessionManager:
 
     # --- states of a timeline ---------------------------------------------------------------------
 
-    async def states_of(self, actor: SessionActor, timeline: Timeline) -> dict[int, Snapshot]:
+    async def states_of(self, actor: SessionActor, timeline: Timeline) -> StateStore:
         """The states at a timeline's checkpoints. A session's own are at hand; another's are
         rebuilt into a state of their own (two actors never share one state)."""
         if timeline.name == actor.name:
             return actor.states
         ckpt = CheckpointFile.open(actor.store.ckpt(timeline.name))
-        if ckpt.entries:
-            return FileStates(ckpt)
-        if timeline.states:  # the reference's: they are in its index
-            return ReferenceStates(timeline, self.fallback_oracle)
+        saved = FileStates(ckpt) if ckpt.entries else None
+        if timeline.states:  # the reference's checkpoints: their states are in its index
+            return LayeredStates({}, saved, ReferenceStates(timeline, self.fallback_oracle))
+        if saved is not None:
+            return saved
         rebuilt = await replay(timeline, self.fallback_oracle)
         return rebuilt.at
 

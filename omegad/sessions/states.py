@@ -8,7 +8,7 @@ inputs (replay.py).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from omegad.lang.serialize import deserialize
 from omegad.persist.checkpoints import ADOPTED_REF, CheckpointFile, Record
@@ -51,7 +51,15 @@ class FileStates:
         return rebuild(self.ckpt.chain(len(self.ckpt.entries) - 1)), entry.seq
 
 
-async def state_at(states: Any, seq: int) -> Snapshot:
+class StateStore(Protocol):
+    """checkpoint seq -> the state there (a dict of snapshots is one)."""
+
+    def __getitem__(self, seq: int) -> Snapshot: ...
+
+    def __contains__(self, seq: object) -> bool: ...
+
+
+async def state_at(states: StateStore, seq: int) -> Snapshot:
     """The state at checkpoint `seq` of a state store (KeyError when it has none). A store that
     builds states lazily and may need to re-evaluate for one (`prepare`) gets ready first."""
     prepare = getattr(states, "prepare", None)
@@ -65,9 +73,9 @@ class LayeredStates:
     omega's checkpoint file, then (a session the reference wrote) those in its index."""
 
     def __init__(self, memory: dict[int, Snapshot], file: FileStates | None,
-                 reference: Any = None) -> None:
+                 reference: StateStore | None = None) -> None:
         self.memory = memory
-        self.stores = [s for s in (file, reference) if s is not None]
+        self.stores: list[Any] = [s for s in (file, reference) if s is not None]
 
     async def prepare(self, seq: int) -> None:
         """Get the first store that has `seq` ready (only the reference's needs it)."""
