@@ -171,7 +171,10 @@ class SessionActor:
         reference = ReferenceStates(timeline, self.manager.fallback_oracle)
         last = self.checkpoints[-1].seq
         await reference.prepare(last)
-        start = reference[last] if last in reference.memory else None
+        try:
+            start: engine.Snapshot | None = reference[last]
+        except KeyError:  # neither the index nor re-evaluation has it: start from nothing
+            start = None
         await self._catch_up(view, start, last if start is not None else -1, None, reference)
 
     async def _open_from_checkpoints(self, path: Path, saved: FileStates) -> bool:

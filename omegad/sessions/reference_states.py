@@ -10,6 +10,7 @@ re-evaluating the journal's inputs instead (replay.py), once for all such checkp
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 
 import msgspec
 
@@ -21,6 +22,9 @@ from omegad.sessions.timeline import Timeline
 log = logging.getLogger("omegad.sessions")
 
 
+KEEP = 8  # states kept built (each is a REPL state of its own, ~250 KB); others are rebuilt
+
+
 class ReferenceStates:
     """checkpoint seq -> Snapshot, for a timeline whose index holds the reference's states."""
 
@@ -28,40 +32,39 @@ class ReferenceStates:
         self.timeline = timeline
         self.fallback = fallback
         self.ids = {cp.seq: cp.state_id for cp in timeline.checkpoints}
-        self.memory: dict[int, Snapshot] = {}  # states built so far
-        self._failed: set[int] = set()
+        self._built: OrderedDict[int, Snapshot] = OrderedDict()  # the most recently used
+        self._failed: set[int] = set()  # checkpoints whose state the index cannot give
         self._replayed: dict[int, Snapshot] | None = None
 
     def __contains__(self, seq: object) -> bool:
         return seq in self.ids
 
     def __getitem__(self, seq: int) -> Snapshot:
-        """The state at a checkpoint, built from the index when it can be (see `prepare`)."""
-        snap = self.memory.get(seq)
+        """The state at a checkpoint: built from the index when it can be, else the one
+        re-evaluation gave (`prepare` first)."""
+        snap = self._read(seq)
+        if snap is None and self._replayed is not None:
+            snap = self._replayed.get(seq)
         if snap is None:
-            snap = self._read(seq)
-            if snap is None:
-                raise KeyError(seq)
+            raise KeyError(seq)
         return snap
 
     async def prepare(self, seq: int) -> None:
         """Make the state at `seq` available: from the index, else by re-evaluating."""
-        if seq not in self.ids or seq in self.memory or self._read(seq) is not None:
+        if seq not in self.ids or self._replayed is not None or self._read(seq) is not None:
             return
-        if self._replayed is None:
-            from omegad.sessions.replay import replay
+        from omegad.sessions.replay import replay
 
-            log.info("session %s: re-evaluating its inputs for the states its index lacks",
-                     self.timeline.name)
-            self._replayed = (await replay(self.timeline, self.fallback)).at
-        snap = self._replayed.get(seq)
-        if snap is not None:
-            self.memory[seq] = snap
+        log.info("session %s: re-evaluating its inputs for the states its index cannot give",
+                 self.timeline.name)
+        self._replayed = (await replay(self.timeline, self.fallback)).at
 
     def _read(self, seq: int) -> Snapshot | None:
         """The state at `seq` built from the index, or None (the reason is logged once)."""
-        if seq in self.memory:
-            return self.memory[seq]
+        snap = self._built.get(seq)
+        if snap is not None:
+            self._built.move_to_end(seq)
+            return snap
         if seq in self._failed or seq not in self.ids:
             return None
         state_id = self.ids[seq]
@@ -75,5 +78,7 @@ class ReferenceStates:
             log.warning("session %s: %s not read from the index (%s); re-evaluating instead",
                         self.timeline.name, state_id, e)
             return None
-        snap = self.memory[seq] = snapshot(built.state, built.printed_control)
+        snap = self._built[seq] = snapshot(built.state, built.printed_control)
+        if len(self._built) > KEEP:
+            self._built.popitem(last=False)
         return snap
