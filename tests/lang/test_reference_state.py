@@ -174,3 +174,61 @@ def test_a_missing_environment_is_unconvertible():
     doc["envId"] = "no-such-ctx"
     with pytest.raises(UnconvertibleState, match="missing ctx"):
         read_state(doc)
+
+
+# ---- the reference's expression shapes, turned back into source ------------------------------
+def _var(name):
+    return {"tag": "Var", "name": name}
+
+
+def _lit(value):
+    return {"tag": "Lit", "value": value}
+
+
+def _app(fn, *args):
+    return {"tag": "App", "fn": fn if isinstance(fn, dict) else _var(fn), "args": list(args)}
+
+
+def _closure(params, body, state_doc):
+    return {"tag": "Closure", "params": params, "body": body, "envId": state_doc["envId"]}
+
+
+def _call_a(body, params, call):
+    doc = _states("tiny")["state-11"]
+    state = read_state(_with_value(_closure(params, body, doc))).state
+    return _eval(state, call)
+
+
+def test_a_lowered_letrec_becomes_a_letrec_again():
+    # (lambda (xs)
+    #   (letrec ((loop (lambda (l acc) (if (null? l) acc (loop (cdr l) (+ acc (car l)))))))
+    #     (loop xs 0)))
+    loop = {"tag": "Lambda", "params": ["l$bid#3", "acc$bid#4"], "body": {
+        "tag": "If", "test": _app("null?", _var("l$bid#3")), "conseq": _var("acc$bid#4"),
+        "alt": _app(_var("loop$bid#2"), _app("cdr", _var("l$bid#3")),
+                    _app("+", _var("acc$bid#4"), _app("car", _var("l$bid#3"))))}}
+    body = _app({"tag": "Lambda", "params": ["loop$bid#2"], "body": {"tag": "Begin", "exprs": [
+        {"tag": "Set", "name": "loop$bid#2", "rhs": loop},
+        _app(_var("loop$bid#2"), _var("xs$bid#1"), _lit(0))]}}, _app("*uninit*"))
+    assert _call_a(body, ["xs$bid#1"], "(a '(1 2 3))") == "=> 6"
+
+
+def test_match_quote_let_and_effects_become_source():
+    match = {"tag": "Match", "scrutinee": _var("x$bid#1"), "clauses": [
+        {"pat": {"tag": "PVector", "items": [{"tag": "PLit", "value": "add"},
+                                             {"tag": "PVar", "name": "n$bid#2"}]},
+         "body": {"tag": "Let", "bindings": [{"name": "k$bid#3", "init": _lit(1)}],
+                  "body": _app("+", _var("n$bid#2"), _var("k$bid#3"))}},
+        {"pat": {"tag": "PWild"}, "body": {"tag": "Quote", "datum": [{"sym": "no"}, 1, "s"]}}]}
+    assert _call_a(match, ["x$bid#1"], "(a '(add 4))") == "=> 5"
+    assert _call_a(match, ["x$bid#1"], "(a 7)") == '=> (no 1 "s")'
+    handled = {"tag": "Handle", "body": {"tag": "Effect", "op": "ask.op", "args": [_lit(2)]},
+               "handler": {"on": [{"op": "ask.op", "params": ["v"], "k": "k",
+                                   "body": _app(_var("k"), _app("*", _var("v"), _lit(10)))}],
+                           "ret": {"v": "r", "body": _app("+", _var("r"), _lit(1))}}}
+    assert _call_a(handled, [], "(a)") == "=> 21"
+
+
+def test_an_unknown_expression_is_unconvertible():
+    with pytest.raises(UnconvertibleState, match="expression Nope"):
+        _call_a({"tag": "Nope"}, [], "(a)")
