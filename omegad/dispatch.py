@@ -11,12 +11,17 @@ runs it in its read loop, in arrival order, instead of in a task of its own, whi
 spawn and a scheduler pass per request. `inline` may also be a predicate on the decoded params
 (`server.ping` is inline unless it has a `delay`). `server.hello` is inline so that requests
 pipelined behind it see its effects. Handlers that may wait (session commands) must not be inline.
+
+`answers=True` marks a route whose admission returns an `Answering`: work queued elsewhere (a
+session's actor) that calls back with its outcome when done. The connection then spawns no task
+for the request at all: the actor's callback sends the answer. The handler still serves the
+paths that need a task (batches).
 """
 
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 from msgspec import UNSET
@@ -31,6 +36,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("omegad.dispatch")
 
 Handler = Callable[[Any, "Connection"], Awaitable[Any]]
+Outcome = Any  # a result Struct, or the RpcError the request ends with
+
+
+class Answering(Protocol):
+    """An admitted request that reports its own outcome (see `answers` above)."""
+
+    def when_done(self, callback: Callable[[Outcome], None]) -> None: ...
+
+    def abandon(self) -> None: ...
 
 
 @dataclass(slots=True, frozen=True)
@@ -40,6 +54,7 @@ class Route:
     decoder: msgspec.json.Decoder
     inline: bool | Callable[[Any], bool]
     admit: Callable[[Any, "Connection"], Any] | None = None
+    answers: bool = False
 
     def runs_inline(self, params: Params) -> bool:
         return self.inline if isinstance(self.inline, bool) else self.inline(params)
@@ -53,6 +68,7 @@ def method(
     *,
     inline: bool | Callable[[Any], bool] = False,
     admit: Callable[[Any, "Connection"], Any] | None = None,
+    answers: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register the decorated coroutine function as the handler of `name`.
 
@@ -65,7 +81,8 @@ def method(
         raise KeyError(f"{name!r} is not in protocol.methods.METHODS; declare its Structs there")
 
     def register(handler: Handler) -> Handler:
-        ROUTES[name] = Route(spec, handler, msgspec.json.Decoder(spec.params), inline, admit)
+        decoder = msgspec.json.Decoder(spec.params)
+        ROUTES[name] = Route(spec, handler, decoder, inline, admit, answers)
         return handler
 
     return register

@@ -2,8 +2,9 @@
 
 Each connection owns a nursery for its in-flight requests: a request runs in a task of its own,
 inside a `CancelScope` kept in `Connection.in_flight` by request id, so a slow request never blocks
-a fast one behind it and `$/cancelRequest` is one lookup and `scope.cancel()`. Answers may leave in
-any order; a lock keeps each line whole on the socket.
+a fast one behind it and `$/cancelRequest` is one lookup and `cancel()`. A route that `answers`
+(session.execute) spawns no task: the session's actor sends the answer when the command is done.
+Answers may leave in any order; the outbox (outbox.py) keeps each line whole on the socket.
 """
 
 import errno
@@ -20,7 +21,8 @@ import msgspec
 import trio
 from msgspec import UNSET, Raw
 
-from omegad.dispatch import dispatch, prepare, run
+from omegad.dispatch import Answering, Outcome, dispatch, prepare, run
+from omegad.outbox import Outbox
 from protocol import errors
 from protocol.framing import LineBuffer, LineTooLong
 from protocol.messages import (
@@ -29,6 +31,7 @@ from protocol.messages import (
     batch_decoder,
     encode_error,
     encode_notification,
+    encode_result,
     request_decoder,
 )
 
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("omegad.server")
 
 RECV_SIZE = 256 * 1024
+OUTBOX_LIMIT = 64 << 20  # bytes a client may fall behind before it is disconnected
 _ACCEPT_RETRY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 
 
@@ -66,19 +70,21 @@ class Connection:
         self.client = ""
         self.session_dir: Path | None = None
         self.env: dict[str, str] = {}
-        self.in_flight: dict[Id, trio.CancelScope] = {}
+        self.in_flight: dict[Id, trio.CancelScope | _Answer] = {}
         self.connected_at = time.monotonic()
-        self._send_lock = trio.StrictFIFOLock()
-        self._fd = stream.socket.fileno()
+        self.outbox = Outbox(stream, OUTBOX_LIMIT, self._abort)
+        self._answered = trio.Event()
         self._recv_scope = trio.CancelScope()
+        self._scope = trio.CancelScope()
         self._draining = False
         self.closed = False
 
     # --- what handlers use -------------------------------------------------------------------
 
     async def notify(self, method: str, params: Any = UNSET) -> None:
-        """Send a notification to this client (dropped silently if it has gone)."""
-        await self._send(encode_notification(method, params))
+        """Send a notification to this client (dropped silently if it has gone). Never waits:
+        a session streaming output must not stall behind a client that reads slowly."""
+        self.outbox.put(encode_notification(method, params))
 
     def cancel(self, request_id: Id) -> bool:
         scope = self.in_flight.get(request_id)
@@ -101,68 +107,57 @@ class Connection:
         self._recv_scope.cancel()
 
     async def serve(self) -> None:
-        buf = LineBuffer(self.daemon.config.max_line)
         try:
-            async with trio.open_nursery() as nursery:
-                while not self._draining:
-                    with trio.CancelScope() as self._recv_scope:
-                        try:
-                            data = await self.stream.receive_some(RECV_SIZE)
-                        except (trio.BrokenResourceError, trio.ClosedResourceError):
-                            data = b""
-                    if self._recv_scope.cancelled_caught or not data:
-                        break
-                    try:
-                        lines = buf.feed(data)
-                    except LineTooLong as e:
-                        log.warning("connection %d: %s; closing it", self.id, e)
-                        await self._send(
-                            encode_error(None, errors.InvalidRequest(f"Invalid Request: {e}"))
-                        )
-                        nursery.cancel_scope.cancel()
-                        break
-                    for line in lines:
-                        await self._on_line(line, nursery)
-                if buf.pending:
-                    log.debug(
-                        "connection %d: dropped %d bytes of an unfinished line",
-                        self.id,
-                        buf.pending,
-                    )
+            with self._scope:
+                async with trio.open_nursery() as writer:
+                    writer.start_soon(self.outbox.run)
+                    await self._read_loop()
+                    await self._all_answered()
+                    await self.outbox.flushed()
+                    writer.cancel_scope.cancel()
         finally:
             self.closed = True
             await self.stream.aclose()
 
-    async def _send(self, line: bytes) -> None:
-        """Send one line whole. Fast path: when no other send is under way, one non-blocking
-        write does it without yielding; the rest of a partial write goes under the lock."""
-        if self.closed:
-            return
-        data = line + b"\n"
-        try:
-            self._send_lock.acquire_nowait()
-        except trio.WouldBlock:
-            async with self._send_lock:
-                await self._send_all(data)
-            return
-        try:
-            try:
-                sent = os.write(self._fd, data)
-            except BlockingIOError:
-                sent = 0
-            except OSError:  # EPIPE, ECONNRESET: the client has gone
-                self.closed = True
-                return
-            if sent < len(data):
-                await self._send_all(data[sent:])
-        finally:
-            self._send_lock.release()
+    def _abort(self) -> None:
+        """The client fell too far behind: drop the connection (its sessions go on)."""
+        self.closed = True
+        self._scope.cancel()
 
-    async def _send_all(self, data: bytes) -> None:
-        try:
-            await self.stream.send_all(data)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            self.closed = True
+    async def _read_loop(self) -> None:
+        buf = LineBuffer(self.daemon.config.max_line)
+        async with trio.open_nursery() as nursery:
+            while not self._draining:
+                with trio.CancelScope() as self._recv_scope:
+                    try:
+                        data = await self.stream.receive_some(RECV_SIZE)
+                    except (trio.BrokenResourceError, trio.ClosedResourceError):
+                        data = b""
+                if self._recv_scope.cancelled_caught:
+                    break
+                if not data:  # the client has gone (its lease ends now, not once answered)
+                    self.closed = True
+                    break
+                try:
+                    lines = buf.feed(data)
+                except LineTooLong as e:
+                    log.warning("connection %d: %s; closing it", self.id, e)
+                    await self._send(
+                        encode_error(None, errors.InvalidRequest(f"Invalid Request: {e}"))
+                    )
+                    nursery.cancel_scope.cancel()
+                    break
+                for line in lines:
+                    await self._on_line(line, nursery)
+            if buf.pending:
+                log.debug(
+                    "connection %d: dropped %d bytes of an unfinished line",
+                    self.id,
+                    buf.pending,
+                )
+
+    async def _send(self, line: bytes) -> None:
+        await self.outbox.send(line)
 
     async def _on_line(self, line: bytes, nursery: trio.Nursery) -> None:
         try:
@@ -213,11 +208,35 @@ class Connection:
         if route.runs_inline(params):
             await self._send(await run(route, params, req, self))
             return
+        if route.answers:
+            self._await_answer(req.id, params)
+            return
         scope = self._admit(req)
         if scope is None:
             await self._send(_duplicate(req.id))
             return
         nursery.start_soon(self._run_request, req, scope, (route, params))
+
+    def _await_answer(self, rid: Id, work: Answering) -> None:
+        entry = self.in_flight[rid] = _Answer(self, rid, work)
+        work.when_done(entry.answer)
+
+    def _answer_now(self, entry: "_Answer", outcome: Outcome) -> None:
+        if self.in_flight.get(entry.rid) is not entry:
+            return  # answered already (cancelled)
+        del self.in_flight[entry.rid]
+        if isinstance(outcome, errors.RpcError):
+            self.outbox.put(encode_error(entry.rid, outcome))
+        else:
+            self.outbox.put(encode_result(entry.rid, outcome))
+        if not any(isinstance(e, _Answer) for e in self.in_flight.values()):
+            self._answered.set()
+
+    async def _all_answered(self) -> None:
+        """Wait for the requests whose work answers them (the client may still read them)."""
+        while any(isinstance(e, _Answer) for e in self.in_flight.values()):
+            self._answered = trio.Event()
+            await self._answered.wait()
 
     def _admit(self, req: Request) -> trio.CancelScope | None:
         if req.id in self.in_flight:
@@ -268,6 +287,22 @@ class Connection:
         answers = [r for r in replies if r is not None]
         if answers:
             await self._send(b"[" + b",".join(answers) + b"]")
+
+
+class _Answer:
+    """An in-flight request answered by the work it queued (no task of its own)."""
+
+    __slots__ = ("conn", "rid", "work")
+
+    def __init__(self, conn: Connection, rid: Id, work: Answering) -> None:
+        self.conn, self.rid, self.work = conn, rid, work
+
+    def answer(self, outcome: Outcome) -> None:
+        self.conn._answer_now(self, outcome)
+
+    def cancel(self) -> None:
+        self.work.abandon()
+        self.answer(errors.Interrupted("Interrupted: request cancelled"))
 
 
 def _salvage_id(obj: Any) -> Id:

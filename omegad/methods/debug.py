@@ -13,7 +13,7 @@ from protocol import methods as m
 async def _debug(conn: Connection, session: str, command: str) -> m.DebugResult:
     actor = await _actor(conn, session)
     job = actor.submit(command, conn, piped=False)
-    result = await actor.wait(job)
+    result = await job.wait()
     return m.DebugResult(session=actor.name, output=result.output,
                          **getattr(job, "debug_view", None) or debugger.typed(actor))
 

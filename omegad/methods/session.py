@@ -75,20 +75,19 @@ def _opened(actor: SessionActor, conn: Connection) -> m.OpenResult:
                         definitions=len(actor.defs()), oracle=oracle, **summary)
 
 
-def _admit_execute(p: m.ExecuteParams, conn: Connection) -> tuple[SessionActor, Job]:
+def _admit_execute(p: m.ExecuteParams, conn: Connection) -> Job:
     """Queue the command as it arrives, so one client's commands run in the order it sent them."""
     store = _store(conn)
     fresh = conn.daemon.sessions.live(store, p.session) is None
     actor = conn.daemon.sessions.actor(store, p.session)
     if fresh:
         debugger.note_legacy(actor, conn.env)
-    return actor, actor.submit(p.command, conn, p.piped)
+    return actor.submit(p.command, conn, p.piped)
 
 
-@method("session.execute", admit=_admit_execute)
-async def session_execute(admitted: tuple[SessionActor, Job], conn: Connection) -> m.ExecuteResult:
-    actor, job = admitted
-    return await actor.wait(job)
+@method("session.execute", admit=_admit_execute, answers=True)
+async def session_execute(job: Job, conn: Connection) -> m.ExecuteResult:
+    return await job.wait()
 
 
 @method("session.interrupt", inline=True)

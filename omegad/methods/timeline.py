@@ -51,7 +51,7 @@ async def _queued(conn: Connection, session: str, text: str,
 
     job = actor.submit(text, conn, piped=False)
     job.run = run  # before the actor can see the job: it runs only once we wait
-    await actor.wait(job)
+    await job.wait()
     return job.data
 
 

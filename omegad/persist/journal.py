@@ -97,6 +97,7 @@ class JournalWriter:
         self.next_seq = next_seq
         self.size = size
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._held: list[bytes] = []
 
     @classmethod
     def create(cls, path: Path, header: Event) -> JournalWriter:
@@ -112,16 +113,28 @@ class JournalWriter:
             os.truncate(path, view.size)
         return cls(path, next_seq, view.size)
 
+    def hold(self, events: list[Event]) -> None:
+        """Take events that go out with the next write (their seqs count at once): a command
+        that finishes without yielding writes its input and its result in one system call."""
+        for event in events:
+            self.next_seq = event["seq"] + 1
+            self._held.append(encode_line(event))
+
+    def flush(self) -> None:
+        if self._held:
+            self.write([])
+
     def write(self, events: list[Event]) -> list[int]:
-        """Append events; returns the byte offset at which each one's line starts.
+        """Append the held events and these; returns the byte offset at which each of these
+        lines starts.
 
         Refuses (JournalChanged) when the file is no longer as we left it: another program (the
         reference REPL truncates `current.jsonl`) wrote it, and appending would corrupt both."""
         if os.fstat(self._fd).st_size != self.size:
             raise JournalChanged(self.path, self.size)
         offsets: list[int] = []
-        chunks: list[bytes] = []
-        pos = self.size
+        chunks, self._held = self._held, []
+        pos = self.size + sum(map(len, chunks))
         for event in events:
             if "seq" in event:
                 self.next_seq = event["seq"] + 1

@@ -69,6 +69,33 @@ class Job:
     abandoned: bool = False
     data: Any = None  # what a command made, for an RPC method to return typed (a snapshot …)
     run: Any = None  # an RPC method's operation run in the command's place: run(actor, job)
+    callback: Callable[[Any], None] | None = None  # the connection's, when it awaits no task
+
+    def when_done(self, callback: Callable[[Any], None]) -> None:
+        """Answer the request by calling back (dispatch.Answering) instead of a waiting task."""
+        self.callback = callback
+
+    def abandon(self) -> None:
+        """Its request was cancelled: skip the command if queued, interrupt it if running."""
+        self.abandoned = True
+        if self.scope is not None:
+            self.scope.cancel()
+
+    async def wait(self) -> m.ExecuteResult:
+        try:
+            await self.done.wait()
+        except trio.Cancelled:
+            self.abandon()
+            raise
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+    def finish(self) -> None:
+        self.done.set()
+        if self.callback is not None:
+            self.callback(self.error if self.error is not None else self.result)
 
 
 @dataclass
@@ -253,7 +280,7 @@ class SessionActor:
         async for job in self._inbox:
             if self.open_error is not None:
                 job.error = self.open_error
-                job.done.set()
+                job.finish()
                 continue
             if not job.abandoned:
                 await self._run_job(job)
@@ -275,7 +302,7 @@ class SessionActor:
             self._current = None
             self.last_used = time.monotonic()
             self.manager.monitor.record(self, job)
-            job.done.set()
+            job.finish()
 
     def close(self) -> None:
         self._send.close()
@@ -310,21 +337,8 @@ class SessionActor:
         self._send.send_nowait(job)
         return job
 
-    async def wait(self, job: Job) -> m.ExecuteResult:
-        try:
-            await job.done.wait()
-        except trio.Cancelled:
-            job.abandoned = True
-            if job.scope is not None:
-                job.scope.cancel()
-            raise
-        if job.error is not None:
-            raise job.error
-        assert job.result is not None
-        return job.result
-
     async def execute(self, command: str, conn: Connection | None, piped: bool) -> m.ExecuteResult:
-        return await self.wait(self.submit(command, conn, piped))
+        return await self.submit(command, conn, piped).wait()
 
     def interrupt(self) -> bool:
         job = self._current
@@ -414,7 +428,7 @@ class SessionActor:
         assert self.journal is not None
         code = form.text
         seq = self.seq
-        self._write([ev.input_event(seq, code), ev.step_event(seq + 1, 0, code)])
+        self.journal.hold([ev.input_event(seq, code), ev.step_event(seq + 1, 0, code)])
         streamed: list[str] = []
 
         def sink(chunk: str) -> None:
@@ -427,9 +441,13 @@ class SessionActor:
                 streamed.clear()
                 await self._broadcast(chunk, job)
 
+        async def between_slices() -> None:  # a long command's input is on disk while it runs
+            self._flush_journal()
+            await flush_stream()
+
         try:
             outcome = await engine.evaluate(self.state, form, sink,
-                                            self._oracle_for(job, sink), flush_stream)
+                                            self._oracle_for(job, sink), between_slices)
         except trio.Cancelled:
             self._write([ev.error_event(self.seq, 0, "interrupted")])
             raise
@@ -468,14 +486,29 @@ class SessionActor:
         self._save_state(cp.seq)
 
     def _oracle_for(self, job: Job, sink: Callable[[str], None]) -> engine.Oracle:
-        """The connection's oracle, each call journaled with its receipts (oracle_calls.py)."""
-        return JournaledOracle(self, self.manager.oracle_for(job.conn), sink)
+        """The connection's oracle, each call journaled with its receipts (oracle_calls.py);
+        made on the first call (most commands make none)."""
+        journaled: list[JournaledOracle] = []
+
+        async def oracle(request: api.OracleRequest) -> api.OracleResponse:
+            if not journaled:
+                journaled.append(JournaledOracle(self, self.manager.oracle_for(job.conn), sink))
+            return await journaled[0](request)
+
+        return oracle
+
+    def _flush_journal(self) -> None:
+        if self.journal is not None:
+            self._guard_write(self.journal.flush)
 
     def _write(self, events: list[dict[str, Any]]) -> list[int]:
         assert self.journal is not None
+        return self._guard_write(self.journal.write, events)
+
+    def _guard_write(self, write: Callable[..., Any], *args: Any) -> Any:
         self.index_dirty = True
         try:
-            return self.journal.write(events)
+            return write(*args)
         except OSError as e:
             log.error("session %s: journal write failed: %s", self.name, e)
             raise errors.InternalError(f"could not write the journal: {e.strerror or e}") \

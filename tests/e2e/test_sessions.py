@@ -10,6 +10,7 @@ import pytest
 
 from omegacli.client import Client
 from protocol import errors
+from tests.conftest import wait_until
 from tests.e2e.conftest import session_client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,6 +55,19 @@ def test_display_output_streams_to_attached_clients(shared_daemon, tmp_path):
         assert ("session.output", "hi") in seen
 
 
+def test_a_client_that_never_reads_does_not_stall_the_session(shared_daemon, tmp_path):
+    """Its display notifications queue in its outbox; the writer's commands go on."""
+    with session_client(shared_daemon, tmp_path / "sd") as idle, \
+            session_client(shared_daemon, tmp_path / "sd") as writer:
+        idle.call("session.open", {"session": "loud"})  # attached, and then never reads again
+        shout = f'(define (shout n) (if (> n 0) (begin (display "{"x" * 1000}") ' \
+                '(shout (- n 1))) "done"))'
+        execute(writer, "loud", shout)
+        for _ in range(3):  # 6 MB of output: far more than the socket buffers hold
+            assert execute(writer, "loud", "(shout 2000)")["value"] == '"done"'
+        assert execute(writer, "loud", "(+ 1 2)")["output"] == "=> 3"
+
+
 def test_an_error_leaves_the_state_as_it_was(client):
     execute(client, "atomic", "(define x 1)")
     r = execute(client, "atomic", "(begin (set! x 99) (car '()))")
@@ -91,6 +105,19 @@ def test_cancel_request_interrupts_a_running_command(client):
         client.wait(rid)
     assert e.value.code == errors.INTERRUPTED
     assert execute(client, "cancel", "n")["output"] == "=> 5"
+
+
+def test_a_long_command_is_journaled_while_it_runs(client, tmp_path):
+    """Its input reaches the journal by the end of its first slice, not when it ends."""
+    journal = tmp_path / "sd" / "sessions" / "long.jsonl"
+    rid = client.start("session.execute",
+                       {"session": "long", "command": "(let loop ((i 0)) (loop (+ i 1)))"})
+    wait_until(lambda: journal.exists() and '"type":"input"' in journal.read_text(),
+               what="the running command's input in the journal")
+    assert '"type":"result"' not in journal.read_text()
+    client.call("session.interrupt", {"session": "long"})
+    with pytest.raises(errors.RpcError):
+        client.wait(rid)
 
 
 def test_a_runaway_allocation_ends_in_an_error_and_the_daemon_stays_up(client):
