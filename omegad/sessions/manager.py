@@ -22,6 +22,7 @@ from omegad.persist.journal import encode_line, read_journal
 from omegad.persist.worker import Persister
 from omegad.sessions.actor import SessionActor
 from omegad.sessions.catalog import Catalog
+from omegad.sessions.listing import Listing
 from omegad.sessions.metrics import Monitor
 from omegad.sessions.names import check_name
 from omegad.sessions.notes import NotesBook, copy_notes
@@ -49,6 +50,7 @@ class SessionManager:
         self.max_memory = max_memory
         self.pool: OrderedDict[Key, SessionActor] = OrderedDict()
         self._catalogs: dict[Path, Catalog] = {}
+        self._listings: dict[Path, Listing] = {}
         self.notes = NotesBook()  # snapshots and annotations of sessions (notes.py)
         self.monitor = Monitor(nursery, book=self.notes, persister=persister)  # (metrics.py)
         from omegad.oracle.select import oracle_from_env
@@ -86,17 +88,11 @@ class SessionManager:
     # --- listing ----------------------------------------------------------------------------------
 
     def list_sessions(self, store: SessionStore) -> list[tuple[str, tuple[int, int] | None]]:
-        rows = []
-        for name in store.names():
-            actor = self.pool.get((store.root, name))
-            if actor is not None:
-                rows.append((name, (actor.seq, len(actor.checkpoints))))
-            else:
-                rows.append((name, self._disk_counts(store, name)))
-        return rows
-
-    def _disk_counts(self, store: SessionStore, name: str) -> tuple[int, int] | None:
-        return self.catalog(store).counts(store.index(name))
+        listing = self._listings.get(store.root)
+        if listing is None:
+            listing = self._listings[store.root] = Listing(store, self.catalog(store))
+        pool, root = self.pool, store.root
+        return listing.rows(lambda name: pool.get((root, name)))
 
     def catalog(self, store: SessionStore) -> Catalog:
         catalog = self._catalogs.get(store.root)
@@ -231,6 +227,8 @@ class SessionManager:
                 log.exception("closing session %s failed", actor.name)
         self.pool.clear()
         self.notes.close_all()
+        for listing in self._listings.values():
+            listing.close()
         self._save_catalogs()
 
 

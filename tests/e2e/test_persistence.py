@@ -3,10 +3,13 @@
 import json
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import session_client
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def execute(c, session, command):
@@ -227,3 +230,28 @@ def test_after_a_clean_stop_a_session_reopens_without_reading_its_whole_journal(
         assert execute(c, "quick", "q3") == "=> 3"
     d.stop()
     assert "quick: reading its whole journal" in d.stderr
+
+
+def test_listings_follow_what_other_programs_do_in_the_session_dir(shared_daemon, tmp_path):
+    """Journals copied in or removed, an index rewritten in place (as the reference writes it):
+    each listing shows the directory as it is, though later ones read no index unchanged."""
+    fixtures = ROOT.parent / "shared" / "fixtures" / "omega-ts-sessions" / "sessions"
+    sessions = tmp_path / "sd" / "sessions"
+    with session_client(shared_daemon, tmp_path / "sd") as c:
+        def listed() -> dict:
+            return {s["name"]: (s["events"], s["checkpoints"])
+                    for s in c.call("session.list")["sessions"]}
+
+        execute(c, "ours", "(define a 1)")
+        assert listed() == {"ours": (4, 1)}
+        for suffix in (".jsonl", ".index.json"):
+            (sessions / f"tiny{suffix}").write_bytes((fixtures / f"tiny{suffix}").read_bytes())
+        assert listed()["tiny"] == (12, 3)
+        index = json.loads((sessions / "tiny.index.json").read_text())
+        index["eventCount"], index["checkpoints"] = 8, index["checkpoints"][:2]
+        with open(sessions / "tiny.index.json", "w") as f:  # in place: no rename
+            json.dump(index, f, indent=2)
+        assert listed()["tiny"] == (8, 2)
+        (sessions / "tiny.jsonl").unlink()
+        assert "tiny" not in listed()
+        assert c.call("session.list")["sessions"][0]["name"] == "ours"
