@@ -1,7 +1,9 @@
 """`<name>.index.json`: the reference's index schema (checkpoints, receipts), written atomically.
 
-Omega's index holds no machine states (`"states": {}`): those live in omega's checkpoint file.
-Reading a reference index skips its (large) `states` member without building it.
+Omega's index holds no machine states of its own: those live in omega's checkpoint file. A
+reference index's (large) `states` member is read as raw JSON text per state, decoded only when
+a state is needed (lang/reference_state.py), and written back unchanged when omega rewrites an
+index that had them, so the reference can still `goto` in it.
 """
 
 from __future__ import annotations
@@ -28,17 +30,29 @@ class IndexInfo(msgspec.Struct):
     receipts: dict[str, Any] = {}
 
 
+class IndexWithStates(IndexInfo):
+    """An index with the reference's serialized states, each kept as its raw JSON text."""
+
+    states: dict[str, msgspec.Raw] = {}
+
+
 class IndexCounts(msgspec.Struct):
     eventCount: int = 0  # noqa: N815
     checkpoints: list[msgspec.Raw] = []
 
 
 _info = msgspec.json.Decoder(IndexInfo)
+_with_states = msgspec.json.Decoder(IndexWithStates)
 _counts = msgspec.json.Decoder(IndexCounts)
 
 
 def read_index(path: Path) -> IndexInfo:
     return _info.decode(path.read_bytes())
+
+
+def read_index_states(path: Path) -> IndexWithStates:
+    """The index and its states (raw: building them is left to whoever needs one)."""
+    return _with_states.decode(path.read_bytes())
 
 
 def read_counts(path: Path) -> tuple[int, int]:
@@ -47,16 +61,26 @@ def read_counts(path: Path) -> tuple[int, int]:
     return counts.eventCount, len(counts.checkpoints)
 
 
-def render_index(info: IndexInfo) -> bytes:
-    """`JSON.stringify(index, null, 2)` of the reference's schema."""
+_PLACE = "\x00states\x00"  # a key no index has: where the raw states go
+
+
+def render_index(info: IndexInfo, states: dict[str, msgspec.Raw] | None = None) -> bytes:
+    """`JSON.stringify(index, null, 2)` of the reference's schema; `states` (raw JSON texts, as
+    read from a reference index) go in as they are."""
     doc = {
         "sessionId": info.sessionId,
         "eventCount": info.eventCount,
         "checkpoints": [msgspec.structs.asdict(cp) for cp in info.checkpoints],
-        "states": {},
+        "states": {_PLACE: 0} if states else {},
         "receipts": info.receipts,
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False).encode()
+    text = json.dumps(doc, indent=2, ensure_ascii=False).encode()
+    if not states:
+        return text
+    members = b",\n".join(b"    " + json.dumps(k).encode() + b": " + bytes(v)
+                           for k, v in states.items())
+    place = b"    " + json.dumps(_PLACE).encode() + b": 0"
+    return text.replace(place, members, 1)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -78,5 +102,6 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def write_index(path: Path, info: IndexInfo) -> None:
-    write_atomic(path, render_index(info))
+def write_index(path: Path, info: IndexInfo,
+                states: dict[str, msgspec.Raw] | None = None) -> None:
+    write_atomic(path, render_index(info, states))

@@ -32,12 +32,19 @@ from omegad.persist.checkpoints import (
     CheckpointFile,
     Record,
 )
-from omegad.persist.index import CheckpointEntry, IndexInfo, read_index, write_index
+from omegad.persist.index import (
+    CheckpointEntry,
+    IndexInfo,
+    IndexWithStates,
+    read_index_states,
+    write_index,
+)
 from omegad.persist.journal import JournalWriter, read_journal
 from omegad.sessions import engine
 from omegad.sessions.oracle_calls import JournaledOracle, mock_effect
+from omegad.sessions.reference_states import ReferenceStates
 from omegad.sessions.replay import replay
-from omegad.sessions.states import FileStates, LayeredStates
+from omegad.sessions.states import FileStates, LayeredStates, StateStore
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Checkpoint, Timeline
 from protocol import errors
@@ -131,8 +138,9 @@ class SessionActor:
         self.ckpt: CheckpointFile | None = None
         self._serialized: tuple[api.ReplState, object] | None = None  # (state, its checkpoint)
         self.receipts: dict[str, Any] = {}
+        self.ref_states: dict[str, msgspec.Raw] = {}  # the reference's states in our index
         self.loaded: Timeline | None = None
-        self.loaded_states: dict[int, engine.Snapshot] = {}
+        self.loaded_states: StateStore = {}
         self.session_seq: int | None = None
         self.index_dirty = False
         self.attached: dict[int, Connection] = {}
@@ -173,10 +181,28 @@ class SessionActor:
         index = self._index()
         self.receipts = index.receipts if index is not None else {}
         self.receipts = {**read_receipts(self.store.receipts(self.name)), **self.receipts}
+        self.ref_states = index.states if index is not None else {}
         self.checkpoints = _checkpoints(view)
         latest = saved.latest()
+        if latest is None and self.ref_states and self.checkpoints:
+            await self._open_from_reference(view)
+            return
         start, after = latest if latest is not None else (None, -1)
         await self._catch_up(view, start, after, saved if latest is not None else None)
+
+    async def _open_from_reference(self, view: Any) -> None:
+        """A session the reference wrote: its newest checkpoint's state as the reference
+        serialized it in the index, then the journal's inputs after it (normally none)."""
+        timeline = Timeline(self.name, view.header, view.events, self.checkpoints, self.receipts,
+                            states=self.ref_states)
+        reference = ReferenceStates(timeline, self.manager.fallback_oracle)
+        last = self.checkpoints[-1].seq
+        await reference.prepare(last)
+        try:
+            start: engine.Snapshot | None = reference[last]
+        except KeyError:  # neither the index nor re-evaluation has it: start from nothing
+            start = None
+        await self._catch_up(view, start, last if start is not None else -1, None, reference)
 
     async def _open_from_checkpoints(self, path: Path, saved: FileStates) -> bool:
         """The fast way back: the newest saved state, the index for the checkpoints before it,
@@ -204,19 +230,23 @@ class SessionActor:
         next_seq = view.events[-1]["seq"] + 1 if view.events else last.seq + 1
         self.journal = JournalWriter.open_existing(path, view, next_seq)
         self.receipts = {**read_receipts(self.store.receipts(self.name)), **index.receipts}
+        self.ref_states = index.states
         self.checkpoints = [Checkpoint(c.seq, c.reason, c.stateId, c.byteOffset)
                             for c in index.checkpoints if c.seq < first_new]
         self.checkpoints += _checkpoints(view)
         latest = saved.latest()
         assert latest is not None
-        await self._catch_up(view, latest[0], latest[1], saved)
+        reference = None
+        if self.ref_states:  # the reference's own checkpoints, before ours
+            reference = ReferenceStates(self.own_timeline(), self.manager.fallback_oracle)
+        await self._catch_up(view, latest[0], latest[1], saved, reference)
         return True
 
-    def _index(self) -> IndexInfo | None:
+    def _index(self) -> IndexWithStates | None:
         """The session's index, or None when it is missing or unreadable (then: the journal)."""
         path = self.store.index(self.name)
         try:
-            return read_index(path)
+            return read_index_states(path)
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as e:
@@ -224,12 +254,12 @@ class SessionActor:
             return None
 
     async def _catch_up(self, view: Any, start: engine.Snapshot | None, after: int,
-                        saved: FileStates | None) -> None:
+                        saved: FileStates | None, reference: ReferenceStates | None = None) -> None:
         """Re-evaluate what the journal holds after the saved state (normally nothing)."""
         timeline = Timeline(self.name, view.header, view.events, self.checkpoints, self.receipts)
         rebuilt = await replay(timeline, self.manager.fallback_oracle, start, after)
         self.state, self.control = rebuilt.state, rebuilt.control
-        self.states = LayeredStates(rebuilt.at, saved)
+        self.states = LayeredStates(rebuilt.at, saved, reference)
         self.state_defs = None
 
     async def ready(self) -> None:
@@ -560,13 +590,13 @@ class SessionActor:
 
     def flush_index(self) -> None:
         if self.index_dirty and self.journal is not None:
-            write_index(self.store.index(self.name), self.index_info())
+            write_index(self.store.index(self.name), self.index_info(), self.ref_states)
             self.index_dirty = False
 
     def own_timeline(self) -> Timeline:
         """This session as a timeline: what the actor knows, events read only when needed."""
         return Timeline(self.name, self.header, None, list(self.checkpoints), dict(self.receipts),
-                        path=self.store.journal(self.name), count=self.seq)
+                        path=self.store.journal(self.name), count=self.seq, states=self.ref_states)
 
 
 def last_seq_before(path: Path, offset: int) -> int | None:

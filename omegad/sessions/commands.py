@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from omegad.sessions import debugger, timeline_notes
 from omegad.sessions.names import check_name
+from omegad.sessions.states import state_at
 from omegad.sessions.timeline import Timeline, plan_jump, read_timeline
 from protocol import errors
 
@@ -78,7 +79,7 @@ async def session_load(actor: SessionActor, name: str, reply: Reply, _job: Job) 
     actor.loaded, actor.loaded_states = timeline, states
     if timeline.checkpoints:
         last = timeline.checkpoints[-1]
-        actor.restore(states[last.seq], own_seq=_own(actor, timeline, last.seq))
+        actor.restore(await state_at(states, last.seq), own_seq=_own(actor, timeline, last.seq))
     reply.line(f"Loaded session '{name}' ({timeline.event_count} events)")
     reply.line("Use :session goto <seq> to jump, :session trace to view")
 
@@ -116,7 +117,7 @@ async def session_goto(actor: SessionActor, arg: str, reply: Reply, _job: Job) -
         return
     try:
         seq = jump.checkpoint.seq
-        snap = actor.loaded_states[seq]
+        snap = await state_at(actor.loaded_states, seq)
     except KeyError:
         reply.line(f"State not found: {jump.checkpoint.state_id}")
         return
@@ -150,7 +151,8 @@ async def session_resume(actor: SessionActor, _arg: str, reply: Reply, _job: Job
         reply.line("No later checkpoint to resume to.")
         return
     try:
-        actor.restore(actor.loaded_states[nxt.seq], own_seq=_own(actor, timeline, nxt.seq))
+        snap = await state_at(actor.loaded_states, nxt.seq)
+        actor.restore(snap, own_seq=_own(actor, timeline, nxt.seq))
     except KeyError:
         reply.line(f"State not found: {nxt.state_id}")
         return

@@ -12,6 +12,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import trio
 
 from omegad.persist import events as ev
@@ -21,13 +22,13 @@ from omegad.persist.journal import encode_line, read_journal
 from omegad.persist.worker import Persister
 from omegad.sessions.actor import SessionActor
 from omegad.sessions.catalog import Catalog
-from omegad.sessions.engine import Snapshot
 from omegad.sessions.listing import Listing
 from omegad.sessions.metrics import Monitor
 from omegad.sessions.names import check_name
 from omegad.sessions.notes import NotesBook, copy_notes
+from omegad.sessions.reference_states import ReferenceStates
 from omegad.sessions.replay import replay
-from omegad.sessions.states import FileStates
+from omegad.sessions.states import FileStates, LayeredStates, StateStore
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Timeline, read_timeline
 from protocol import errors
@@ -105,14 +106,17 @@ class SessionManager:
 
     # --- states of a timeline ---------------------------------------------------------------------
 
-    async def states_of(self, actor: SessionActor, timeline: Timeline) -> dict[int, Snapshot]:
+    async def states_of(self, actor: SessionActor, timeline: Timeline) -> StateStore:
         """The states at a timeline's checkpoints. A session's own are at hand; another's are
         rebuilt into a state of their own (two actors never share one state)."""
         if timeline.name == actor.name:
             return actor.states
         ckpt = CheckpointFile.open(actor.store.ckpt(timeline.name))
-        if ckpt.entries:
-            return FileStates(ckpt)
+        saved = FileStates(ckpt) if ckpt.entries else None
+        if timeline.states:  # the reference's checkpoints: their states are in its index
+            return LayeredStates({}, saved, ReferenceStates(timeline, self.fallback_oracle))
+        if saved is not None:
+            return saved
         rebuilt = await replay(timeline, self.fallback_oracle)
         return rebuilt.at
 
@@ -249,7 +253,8 @@ def write_fork(store: SessionStore, name: str, timeline: Timeline, cut: int) -> 
         offset += len(line)
     store.journal(name).write_bytes(b"".join(lines))
     receipts = {k: v for k, v in timeline.receipts.items() if k in keys}
-    write_index(store.index(name), IndexInfo(name, cut + 1 if cut >= 0 else 0, kept, receipts))
+    write_index(store.index(name), IndexInfo(name, cut + 1 if cut >= 0 else 0, kept, receipts),
+                kept_states(timeline, kept))
     copy_checkpoints(store.ckpt(timeline.name), store.ckpt(name), cut)
 
 
@@ -271,8 +276,15 @@ def fork_bytes(store: SessionStore, name: str, timeline: Timeline, cut: int) -> 
     kept = [CheckpointEntry(c.seq, c.offset + shift, c.state_id, c.reason)
             for c in timeline.checkpoints if c.seq <= cut]
     write_index(store.index(name),
-                IndexInfo(name, cut + 1 if cut >= 0 else 0, kept, dict(timeline.receipts)))
+                IndexInfo(name, cut + 1 if cut >= 0 else 0, kept, dict(timeline.receipts)),
+                kept_states(timeline, kept))
     copy_checkpoints(store.ckpt(timeline.name), store.ckpt(name), cut, shift)
+
+
+def kept_states(timeline: Timeline, kept: list[CheckpointEntry]) -> dict[str, msgspec.Raw]:
+    """The reference's states of the checkpoints a fork keeps (as the reference's fork does)."""
+    ids = {c.stateId for c in kept}
+    return {k: v for k, v in timeline.states.items() if k in ids}
 
 
 def copy_checkpoints(source: Path, target: Path, cut: int, shift: int = 0) -> None:

@@ -1,5 +1,7 @@
-"""Rebuild a session's states by re-evaluating its journal: for journals without omega's checkpoint
-file (the reference's, index-less ones) and for bringing a session back into memory.
+"""Rebuild a session's states by re-evaluating its journal: for journals with no states to read
+(neither omega's checkpoint file nor the reference's states in its index: index-less journals,
+and reference checkpoints whose state omega cannot rebuild) and for the inputs a session's
+journal holds after its newest saved state.
 
 Only inputs that succeeded are re-evaluated (a failed input changed nothing). Oracle calls are
 answered from the journal's receipts, call by call in journal order (each `effect` event and the

@@ -1,11 +1,14 @@
 """Where a session's states at its checkpoints come from: omega's checkpoint file when there is one.
 
 `:session goto` needs the state at any checkpoint of the loaded session. A session omega wrote has
-them in `<name>.ckpt` (a full record and a few deltas away); the reference's sessions and
-index-less journals are rebuilt by re-evaluating their inputs (replay.py).
+them in `<name>.ckpt` (a full record and a few deltas away); the reference's sessions have them
+in their index (reference_states.py); index-less journals are rebuilt by re-evaluating their
+inputs (replay.py).
 """
 
 from __future__ import annotations
+
+from typing import Any, Protocol
 
 from omegad.lang.serialize import deserialize
 from omegad.persist.checkpoints import ADOPTED_REF, CheckpointFile, Record
@@ -48,22 +51,55 @@ class FileStates:
         return rebuild(self.ckpt.chain(len(self.ckpt.entries) - 1)), entry.seq
 
 
-class LayeredStates:
-    """This session's own states: those captured in memory since it opened, then the file's."""
+class StateStore(Protocol):
+    """checkpoint seq -> the state there (a dict of snapshots is one)."""
 
-    def __init__(self, memory: dict[int, Snapshot], file: FileStates | None) -> None:
+    def __getitem__(self, seq: int) -> Snapshot: ...
+
+    def __contains__(self, seq: object) -> bool: ...
+
+
+async def state_at(states: StateStore, seq: int) -> Snapshot:
+    """The state at checkpoint `seq` of a state store (KeyError when it has none). A store that
+    builds states lazily and may need to re-evaluate for one (`prepare`) gets ready first."""
+    prepare = getattr(states, "prepare", None)
+    if prepare is not None:
+        await prepare(seq)
+    return states[seq]
+
+
+class LayeredStates:
+    """This session's own states: those captured in memory since it opened, then those in
+    omega's checkpoint file, then (a session the reference wrote) those in its index."""
+
+    def __init__(self, memory: dict[int, Snapshot], file: FileStates | None,
+                 reference: StateStore | None = None) -> None:
         self.memory = memory
-        self.file = file
+        self.stores: list[Any] = [s for s in (file, reference) if s is not None]
+
+    async def prepare(self, seq: int) -> None:
+        """Get the first store that has `seq` ready (only the reference's needs it)."""
+        if seq in self.memory:
+            return
+        for store in self.stores:
+            if hasattr(store, "prepare"):
+                await store.prepare(seq)
+                return
+            if seq in store:
+                return
 
     def __getitem__(self, seq: int) -> Snapshot:
         if seq in self.memory:
             return self.memory[seq]
-        if self.file is not None:
-            return self.file[seq]
+        for store in self.stores:
+            try:
+                return store[seq]
+            except KeyError:
+                pass
         raise KeyError(seq)
 
     def __setitem__(self, seq: int, snap: Snapshot) -> None:
         self.memory[seq] = snap
 
     def __contains__(self, seq: object) -> bool:
-        return seq in self.memory or (self.file is not None and seq in self.file)
+        return seq in self.memory or any(seq in store for store in self.stores)

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from omegad.oracle.receipts import read_receipts
 from omegad.persist.events import Event
-from omegad.persist.index import IndexInfo, read_index
+from omegad.persist.index import IndexWithStates, read_index_states
 from omegad.persist.journal import read_journal
 from omegad.sessions.render import render_trace
 
@@ -33,7 +35,8 @@ class Timeline:
 
     def __init__(self, name: str, header: Event | None, events: list[Event] | None,
                  checkpoints: list[Checkpoint], receipts: dict[str, Any] | None = None, *,
-                 path: Path | None = None, count: int | None = None) -> None:
+                 path: Path | None = None, count: int | None = None,
+                 states: dict[str, msgspec.Raw] | None = None) -> None:
         self.name = name
         self.header = header
         self._events = events
@@ -41,6 +44,7 @@ class Timeline:
         self.receipts = receipts if receipts is not None else {}
         self._path = path
         self._count = count
+        self.states = states if states is not None else {}  # the reference's, by state id
 
     @property
     def events(self) -> list[Event]:
@@ -100,10 +104,10 @@ def read_timeline(sessions_dir: Path, name: str) -> Timeline | None:
         if e["type"] == "checkpoint"
     ]
     index_path = sessions_dir / f"{name}.index.json"
-    info = read_index(index_path) if index_path.exists() else IndexInfo()
+    info = read_index_states(index_path) if index_path.exists() else IndexWithStates()
     # Receipts made since the index was last written (a crash) are in `<name>.receipts`.
     receipts = {**read_receipts(sessions_dir / f"{name}.receipts"), **info.receipts}
-    return Timeline(name, view.header, view.events, checkpoints, receipts)
+    return Timeline(name, view.header, view.events, checkpoints, receipts, states=info.states)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from omegad.persist.checkpoints import ADOPTED
 from omegad.sessions.metrics import SessionMetrics, disk_size, format_bytes, last_modified
 from omegad.sessions.notes import Note, Notes, NotesError, Snap, local_time
+from omegad.sessions.states import state_at
 from omegad.sessions.timeline import Checkpoint
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ async def restore_snapshot(actor: SessionActor, snap_id: int) -> tuple[str, Snap
     try:
         if cp is None:
             raise KeyError(snap.seq)
-        state = t.states[snap.seq]
+        state = await state_at(t.states, snap.seq)
         if t.own and snap.seq not in actor.states.memory:
             actor.states.memory[snap.seq] = state  # rebuilt from the file: keep it at hand
     except KeyError:
