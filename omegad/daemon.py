@@ -29,6 +29,7 @@ from omegad.persist.worker import Persister
 from omegad.server import Connection, Server
 from omegad.session_dirs import SessionDirs
 from omegad.sessions.manager import SessionManager
+from protocol.methods import StoppingNotice
 
 log = logging.getLogger("omegad")
 
@@ -121,7 +122,9 @@ class Daemon:
                     accept_scope.cancel()
                     await listener.aclose()
                     self._remove_socket()
+                    notice = StoppingNotice(reason=self.stop_reason or "stopping")
                     for conn in list(self.connections.values()):
+                        await conn.notify("server.stopping", notice)
                         conn.drain()
                     with trio.move_on_after(self.config.shutdown_grace) as grace:
                         while self.connections:

@@ -273,6 +273,14 @@ class OutputNotice(Params):
     kind: Literal["display", "input", "result"] = "display"
 
 
+class StoppingNotice(Params):
+    """`server.stopping` notification: the daemon is shutting down on purpose (`reason`: who
+    asked). Requests in flight are still answered; then the connection closes. A client can
+    tell a deliberate stop from a crash, and need not start the daemon again at once."""
+
+    reason: str
+
+
 # --- snapshot.*, timeline.*, metrics -------------------------------------------------------------
 # They act on the session that `session.checkpoints` refers to: the one loaded with `:session load`,
 # else the session itself; `session` in a result names it.
@@ -520,6 +528,7 @@ _method("session.save", SaveParams, OutputResult, "Copy the session under a new 
 _method("session.delete", SessionParams, DeleteResult, "Delete a session and its files.")
 _method("session.complete", CompleteParams, CompleteResult, "Bound names and commands by prefix.")
 _method("session.output", OutputNotice, None, "Notification (daemon to client): streamed output.")
+_method("server.stopping", StoppingNotice, None, "Notification (daemon to client): stopping.")
 
 _method("snapshot.create", SnapshotCreateParams, SnapshotInfo, "Snapshot the current checkpoint.")
 _method("snapshot.list", SnapshotListParams, SnapshotListResult, "The session's snapshots.")

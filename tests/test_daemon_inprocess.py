@@ -66,6 +66,9 @@ async def test_shutdown_answers_in_flight_requests_then_runs_cleanups_in_reverse
         assert (await read_line(stream, buf))["id"] == 2
         daemon.request_shutdown("test")
         assert events == []
+        notice = await read_line(stream, buf)
+        assert notice == {"jsonrpc": "2.0", "method": "server.stopping",
+                          "params": {"reason": "test"}}
         reply = await read_line(stream, buf)
         assert reply["id"] == 1 and reply["result"] == {"pong": True}
         events.append("answered")

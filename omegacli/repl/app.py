@@ -69,6 +69,7 @@ class Repl:
         self.seq: int | None = None
         self.last_ms: float | None = None
         self.stopped_by_user = False  # after `:server stop`: no automatic restart
+        self.stopped_because: str | None = None  # the daemon's `server.stopping` reason
         self.running: RunningCommand | None = None
         self.at_line_start = True
         self._reconnecting: asyncio.Task | None = None
@@ -110,6 +111,7 @@ class Repl:
         self.conn = await Connection.adopt(client, self._on_notification, self._on_lost)
         self.hello = hello
         self.stopped_by_user = False
+        self.stopped_because = None
         try:
             opened = await self.conn.call("session.open", self._open_params())
         except errors.RpcError as e:
@@ -126,6 +128,11 @@ class Repl:
     def _on_lost(self) -> None:
         if self.stopped_by_user or self.running is not None:
             return  # a running command reports it itself
+        if self.stopped_because is not None:  # stopped on purpose: no restart behind its back
+            again = "it starts again" if self.target.autostart else "reconnecting"
+            self.say(f"The daemon stopped ({self.stopped_because}); {again} with your next "
+                     "command.")
+            return
         self.say("The daemon went away; " + ("starting it again…" if self.target.autostart
                                              else "reconnecting…"))
         self._reconnecting = self._spawn(self.reattach())
@@ -163,6 +170,9 @@ class Repl:
         return await self.conn.call(method, params)
 
     def _on_notification(self, method: str, params: dict) -> None:
+        if method == "server.stopping":
+            self.stopped_because = params.get("reason") or "stopping"
+            return
         if method != "session.output" or params.get("session") != self.session:
             return
         kind, text = params.get("kind", "display"), params.get("text", "")

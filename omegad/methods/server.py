@@ -144,3 +144,8 @@ def build_discover() -> m.DiscoverResult:
 @method("$/cancelRequest", inline=True)
 async def cancel_request(p: m.CancelParams, conn: Connection) -> None:
     conn.cancel(p.id)
+
+
+@method("server.stopping", inline=True)
+async def server_stopping(p: m.StoppingNotice, conn: Connection) -> None:
+    """Sent by the daemon to clients as it stops; a client sending it is ignored."""

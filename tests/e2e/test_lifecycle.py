@@ -186,6 +186,9 @@ def test_a_signal_stops_gracefully_answering_in_flight_requests(daemon, omega_en
         c.send({"jsonrpc": "2.0", "method": "server.ping", "id": 2})
         assert c.recv()["id"] == 2  # so request 1 is in flight
         daemon.signal(signum)
+        name = signal.Signals(signum).name
+        assert c.recv() == {"jsonrpc": "2.0", "method": "server.stopping",
+                            "params": {"reason": f"signal {name}"}}
         assert c.recv() == {"jsonrpc": "2.0", "id": 1, "result": {"pong": True}}
         assert c.recv_line() is None
     assert daemon.wait() == 0
@@ -202,6 +205,9 @@ def test_server_shutdown_answers_then_stops(daemon, omega_env):
             what="all connections to be seen",
         )
         assert c.call("server.shutdown") == {"stopping": True}
+        notice = other.recv()
+        assert notice["method"] == "server.stopping"
+        assert notice["params"]["reason"].startswith("server.shutdown from connection")
         assert other.recv()["id"] == 5
     assert daemon.wait() == 0
     assert not omega_env.socket.exists() and not omega_env.pidfile.exists()

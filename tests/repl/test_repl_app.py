@@ -239,6 +239,23 @@ def test_server_status_and_stop_then_the_next_command_starts_a_daemon(start_daem
     assert daemon.wait() == 0 and restarted not in (None, daemon.pid)
 
 
+def test_a_daemon_stopped_elsewhere_is_told_apart_from_a_crash(start_daemon, tmp_path):
+    daemon = start_daemon()
+
+    async def main():
+        async with repl_driver(daemon.socket, tmp_path, autostart=True) as d:
+            await d.run("(define kept 1)\r", "=> kept")
+            daemon.signal(signal.SIGTERM)  # as `omegacli daemon stop` or a logout would
+            await d.until(lambda: "The daemon stopped (signal SIGTERM); it starts again with "
+                          "your next command." in d.text, "the stop notice")
+            assert "went away" not in d.text
+            await d.run("kept\r", "=> 1")
+        return pid_of_daemon(daemon.socket)
+
+    restarted = asyncio.run(main())
+    assert daemon.wait() == 0 and restarted not in (None, daemon.pid)
+
+
 def test_a_dead_daemon_is_restarted_keeping_the_line_being_edited(start_daemon, tmp_path):
     daemon = start_daemon()
 
