@@ -1,19 +1,23 @@
 """`<name>.ckpt`: omega's append-only file of session states, beside the reference's journal.
 
 Each record is a state as the evaluator serialized it: a *delta* against the previous record
-(what one input changed), or a *full* state — the first one, one every `FULL_EVERY` records, and
-every state a session adopted without a journal event (`:session load / goto / resume / reset`);
-going back to one of the session's own checkpoints is a record that points at that checkpoint's.
-Restoring any checkpoint therefore reads one full record and at most `FULL_EVERY - 1` deltas.
+(what one input changed), or a *full* state — the first one, one whenever the deltas since the
+last full record add up to its size, and every state a session adopted without a journal event
+(`:session load / goto / resume / reset`); going back to one of the session's own checkpoints is
+a record that points at that checkpoint's. Restoring any checkpoint therefore reads at most about
+twice the state's size, and the file grows by at most about twice what the inputs changed: a
+full record every N commands would make a session whose state grows cost O(n²) bytes on disk.
 
-File: the magic line `OMEGA-CKPT 1\\n`, then records of a 12-byte header (body length, CRC32 of the
-body, 4 spare bytes) and a msgpack body `[seq, kind, control, state]`. A checkpoint record's
-`seq` is its journal checkpoint event; an adopted state's `seq` is the journal seq it applies
-before, minus one. A torn or corrupt tail ends the file where it starts, and is cut on open.
+File: the magic line `OMEGA-CKPT 2\n`, then records of a 25-byte header (body length, CRC32 of
+the rest, seq, kind, journal end) and a msgpack body `[control, state, ref]`. A checkpoint
+record's `seq` is its journal checkpoint event; an adopted state's `seq` is the journal seq it
+applies before, minus one. A torn or corrupt tail ends the file where it starts, and is cut on
+open; opening reads the headers only (through mmap: a record's body is never paged in).
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import struct
 import zlib
@@ -23,7 +27,7 @@ from pathlib import Path
 import msgspec
 
 MAGIC = b"OMEGA-CKPT 2\n"
-FULL_EVERY = 64
+MIN_FULL_GAP = 16 << 10  # however small the state, deltas of this many bytes may follow it
 _HEAD = struct.Struct(">IIqBQ")  # length, CRC32 of the rest of the record, seq, kind, journal end
 _LEN_CRC = struct.Struct(">II")
 _META = struct.Struct(">qBQ")
@@ -74,47 +78,66 @@ class CheckpointFile:
     entries: list[Entry] = field(default_factory=list)
     size: int = 0
     cut: int = 0  # bytes of torn or corrupt tail cut off on open
+    base_bytes: int = 0  # the size of the last record that is not a delta
+    delta_bytes: int = 0  # the deltas' since
     _fd: int = -1
 
     @classmethod
     def open(cls, path: Path) -> CheckpointFile:
         ckpt = cls(path)
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size == 0:
+                    return ckpt
+                with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                    ckpt._scan(data, size)
         except FileNotFoundError:
             return ckpt
-        if len(data) < len(MAGIC) and MAGIC.startswith(data):
-            ckpt.cut = len(data)  # created, then cut off before its first record
-            os.truncate(path, 0)
-            return ckpt
-        if not data.startswith(MAGIC):
-            raise ValueError(f"{path.name} is not an omega checkpoint file")
-        pos = len(MAGIC)
-        while pos + _HEAD.size <= len(data):
-            size, _crc, seq, kind, journal_end = _HEAD.unpack_from(data, pos)
-            if pos + _HEAD.size + size > len(data) or kind not in KINDS:
-                break
-            ckpt.entries.append(Entry(seq, kind, pos, _HEAD.size + size, journal_end))
-            pos += _HEAD.size + size
-        first = max(0, len(ckpt.entries) - CHECKED_TAIL)
-        for i in range(first, len(ckpt.entries)):  # a torn or corrupt record ends the file
-            if not _intact(data, ckpt.entries[i]):
-                pos = ckpt.entries[i].offset
-                del ckpt.entries[i:]
-                break
-        ckpt.size = pos
-        ckpt.cut = len(data) - pos
         if ckpt.cut:
-            os.truncate(path, pos)
+            os.truncate(path, ckpt.size)
         return ckpt
 
-    def deltas_since_full(self) -> int:
-        count = 0
-        for entry in reversed(self.entries):
-            if entry.kind != DELTA:
+    def _scan(self, data: mmap.mmap, length: int) -> None:
+        if length < len(MAGIC) and MAGIC.startswith(data[:length]):
+            self.cut = length  # created, then cut off before its first record
+            return
+        if data[: len(MAGIC)] != MAGIC:
+            raise ValueError(f"{self.path.name} is not an omega checkpoint file")
+        pos = len(MAGIC)
+        while pos + _HEAD.size <= length:
+            size, _crc, seq, kind, journal_end = _HEAD.unpack_from(data, pos)
+            if pos + _HEAD.size + size > length or kind not in KINDS:
                 break
-            count += 1
-        return count
+            self._add(Entry(seq, kind, pos, _HEAD.size + size, journal_end))
+            pos += _HEAD.size + size
+        first = max(0, len(self.entries) - CHECKED_TAIL)
+        for i in range(first, len(self.entries)):  # a torn or corrupt record ends the file
+            if not _intact(data, self.entries[i]):
+                pos = self.entries[i].offset
+                del self.entries[i:]
+                self._recount()
+                break
+        self.size = pos
+        self.cut = length - pos
+
+    def _add(self, entry: Entry) -> None:
+        self.entries.append(entry)
+        if entry.kind == DELTA:
+            self.delta_bytes += entry.size
+        else:
+            self.base_bytes, self.delta_bytes = entry.size, 0
+
+    def _recount(self) -> None:
+        entries, self.entries = self.entries, []
+        self.base_bytes = self.delta_bytes = 0
+        for entry in entries:
+            self._add(entry)
+
+    def wants_full(self) -> bool:
+        """Should the next record be a full state? Once the deltas since the last full record
+        weigh as much as it does: then both restoring and the file's growth stay linear."""
+        return not self.entries or self.delta_bytes >= max(self.base_bytes, MIN_FULL_GAP)
 
     def append(self, record: Record) -> None:
         body = _encode(Body(record.control, record.state, record.ref))
@@ -125,8 +148,7 @@ class CheckpointFile:
         magic = MAGIC if self.size == 0 else b""  # with the first record, in the same write
         _write_all(self._fd, magic + blob)
         self.size += len(magic)
-        self.entries.append(Entry(record.seq, record.kind, self.size, len(blob),
-                                  record.journal_end))
+        self._add(Entry(record.seq, record.kind, self.size, len(blob), record.journal_end))
         self.size += len(blob)
 
     def copy_prefix(self, target: Path, cut: int, shift: int) -> None:
@@ -170,17 +192,20 @@ class CheckpointFile:
         return records
 
     def _read(self, wanted: list[Entry]) -> list[Record]:
+        """The records of consecutive entries, read in one go."""
         out = []
+        start = wanted[0].offset
         with open(self.path, "rb") as f:
-            for entry in wanted:
-                f.seek(entry.offset)
-                raw = f.read(entry.size)
-                if not _intact(raw, Entry(entry.seq, entry.kind, 0, entry.size, 0)):
-                    raise CorruptRecord(f"{self.path.name}: the record at byte {entry.offset}"
-                                        " fails its checksum")
-                body = _decode(raw[_HEAD.size :])
-                out.append(Record(entry.seq, entry.kind, body.control, body.state,
-                                  entry.journal_end, body.ref))
+            f.seek(start)
+            data = f.read(wanted[-1].offset + wanted[-1].size - start)
+        for entry in wanted:
+            raw = data[entry.offset - start : entry.offset - start + entry.size]
+            if not _intact(raw, Entry(entry.seq, entry.kind, 0, entry.size, 0)):
+                raise CorruptRecord(f"{self.path.name}: the record at byte {entry.offset}"
+                                    " fails its checksum")
+            body = _decode(raw[_HEAD.size :])
+            out.append(Record(entry.seq, entry.kind, body.control, body.state,
+                              entry.journal_end, body.ref))
         return out
 
     def find(self, seq: int) -> int | None:
@@ -192,7 +217,7 @@ class CheckpointFile:
         return None
 
 
-def _intact(data: bytes, entry: Entry) -> bool:
+def _intact(data: bytes | mmap.mmap, entry: Entry) -> bool:
     """The record's CRC32 covers its seq, kind, journal end and body."""
     size, crc = _LEN_CRC.unpack_from(data, entry.offset)
     start = entry.offset + _LEN_CRC.size

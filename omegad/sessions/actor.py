@@ -28,7 +28,6 @@ from omegad.persist.checkpoints import (
     ADOPTED_REF,
     DELTA,
     FULL,
-    FULL_EVERY,
     CheckpointFile,
     Record,
 )
@@ -189,6 +188,8 @@ class SessionActor:
             return
         start, after = latest if latest is not None else (None, -1)
         await self._catch_up(view, start, after, saved if latest is not None else None)
+        if start is not None:
+            self._continue_file(start)
 
     async def _open_from_reference(self, view: Any) -> None:
         """A session the reference wrote: its newest checkpoint's state as the reference
@@ -240,7 +241,14 @@ class SessionActor:
         if self.ref_states:  # the reference's own checkpoints, before ours
             reference = ReferenceStates(self.own_timeline(), self.manager.fallback_oracle)
         await self._catch_up(view, latest[0], latest[1], saved, reference)
+        self._continue_file(latest[0])
         return True
+
+    def _continue_file(self, saved: engine.Snapshot) -> None:
+        """The state was rebuilt from the checkpoint file, so it shares the file's object ids:
+        the next record can be a delta instead of the whole state again."""
+        if self.state is saved.state:
+            self._serialized = (self.state, saved.checkpoint)
 
     def _index(self) -> IndexWithStates | None:
         """The session's index, or None when it is missing or unreadable (then: the journal)."""
@@ -565,7 +573,7 @@ class SessionActor:
         state = self.state
         last = self._serialized
         full = (adopted or last is None or last[0] is not state or state.ser is None
-                or self.ckpt.deltas_since_full() >= FULL_EVERY - 1)
+                or self.ckpt.wants_full())
         data = serialize(state) if full else serialize_delta(state, last[1])
         kind = ADOPTED if adopted else FULL if full else DELTA
         try:

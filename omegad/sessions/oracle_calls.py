@@ -207,11 +207,9 @@ def _only_a_delta(actor: SessionActor) -> bool:
     """While an input runs, the live state holds its uncommitted changes: the checkpoint file may
     only get a delta then (the committed changes since the last record: none), never a full
     record, which would serialize the live objects."""
-    from omegad.persist.checkpoints import FULL_EVERY
-
     last = actor._serialized
     return (last is not None and last[0] is actor.state and actor.state.ser is not None
-            and actor.ckpt is not None and actor.ckpt.deltas_since_full() < FULL_EVERY - 1)
+            and actor.ckpt is not None and not actor.ckpt.wants_full())
 
 
 def args_preview(args: list[Any]) -> str:

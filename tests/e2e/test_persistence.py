@@ -255,3 +255,30 @@ def test_listings_follow_what_other_programs_do_in_the_session_dir(shared_daemon
         (sessions / "tiny.jsonl").unlink()
         assert "tiny" not in listed()
         assert c.call("session.list")["sessions"][0]["name"] == "ours"
+
+
+def test_after_a_restart_the_next_input_saves_a_delta_that_rebuilds(start_daemon, omega_env):
+    """The state rebuilt from the checkpoint file shares its object table with the file, so
+    the first input after reopening writes a delta (not the whole state) and that delta
+    rebuilds the right state after the next restart."""
+    from omegad.persist.checkpoints import DELTA, CheckpointFile
+
+    ckpt = omega_env.session_dir / "sessions" / "grow.ckpt"
+    for round_ in range(3):
+        d = start_daemon()
+        with session_client(d, omega_env.session_dir) as c:
+            if round_ == 0:
+                execute(c, "grow", COUNTER)
+                execute(c, "grow", "(define tick (make))")
+                execute(c, "grow", "(define xs (list 1 2))")
+            assert execute(c, "grow", "(tick)") == f"=> {round_ + 1}"
+            execute(c, "grow", f"(set! xs (cons {round_} xs))")
+            execute(c, "grow", f"(define y{round_} (lambda () (length xs)))")
+            assert execute(c, "grow", f"(y{round_})") == f"=> {round_ + 3}"
+        d.signal(signal.SIGKILL if round_ == 1 else signal.SIGTERM)
+        d.wait()
+        kinds = [e.kind for e in CheckpointFile.open(ckpt).entries]
+        assert kinds[1:] == [DELTA] * (len(kinds) - 1)  # one full record: the first
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "grow", "(tick) xs (y0) (y2)") == "=> 4\n=> (2 1 0 1 2)\n=> 5\n=> 5"

@@ -81,6 +81,26 @@ def test_deltas_stay_small_whatever_the_session_size(tmp_path):
     assert max(len(r.state) for r in records[1:]) < 2048
 
 
+def test_full_records_keep_the_file_and_every_restore_linear_in_the_state(tmp_path):
+    """A state that grows 2 KB per input, as the actor writes it: a full record when the file
+    asks for one, else a delta. A full record every N inputs would cost O(n²) bytes."""
+    ckpt = CheckpointFile.open(tmp_path / "grow.ckpt")
+    state_size, changed = 0, 0
+    for seq in range(1, 1001):
+        state_size += 2048
+        full = ckpt.wants_full()
+        ckpt.append(Record(seq, FULL if full else DELTA, "null",
+                           b"s" * (state_size if full else 2048)))
+        changed += 2048
+    assert ckpt.size <= 4 * changed
+    for index in range(0, len(ckpt.entries), 97):  # what restoring record `index` reads
+        start = max(i for i in range(index + 1) if ckpt.entries[i].kind == FULL)
+        read = sum(e.size for e in ckpt.entries[start:index + 1])
+        assert read <= 2.1 * (index + 1) * 2048 + (16 << 10)
+    reopened = CheckpointFile.open(tmp_path / "grow.ckpt")
+    assert (reopened.base_bytes, reopened.delta_bytes) == (ckpt.base_bytes, ckpt.delta_bytes)
+
+
 def test_the_index_has_the_reference_schema_and_no_states(tmp_path):
     path = tmp_path / "s.index.json"
     write_index(path, IndexInfo("s", 4, [CheckpointEntry(3, 120, "state-3", "manual")], {}))
