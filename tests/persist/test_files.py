@@ -108,3 +108,24 @@ def test_the_index_has_the_reference_schema_and_no_states(tmp_path):
     assert list(doc) == ["sessionId", "eventCount", "checkpoints", "states", "receipts"]
     assert doc["states"] == {} and doc["checkpoints"][0]["byteOffset"] == 120
     assert read_index(path).eventCount == 4
+
+
+def _bytes_read() -> int:
+    for line in open("/proc/self/io"):
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise LookupError("rchar")
+
+
+def test_reading_the_start_of_a_big_journal_reads_only_the_start(tmp_path):
+    path = tmp_path / "big.jsonl"
+    writer = JournalWriter.create(path, ev.header("big"))
+    text = "x" * 10_000
+    for seq in range(0, 4000, 2):  # 40 MB
+        writer.write([ev.input_event(seq, text), ev.result_event(seq + 1, "null")])
+    writer.close()
+    before = _bytes_read()
+    view = read_journal(path, until=99)
+    assert [e["seq"] for e in view.events] == list(range(100)) and view.torn == 0
+    assert _bytes_read() - before < 2_000_000  # not the 40 MB
+    assert len(read_journal(path).events) == 4000
