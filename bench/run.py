@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SUITES = ["rpc.py", "eval.py", "sessions.py", "persistence.py", "debugger.py", "timeline.py"]
+SUITES = ["rpc.py", "eval.py", "sessions.py", "persistence.py", "big_journal.py", "debugger.py",
+          "timeline.py"]
 
 
 def main() -> None:
