@@ -15,6 +15,7 @@ state's undo log, and `Failed` (or `run.abandon()`) rolls them back.
 
 from __future__ import annotations
 
+import functools
 import sys
 from dataclasses import dataclass
 
@@ -69,8 +70,15 @@ class ReplState:
         return sorted(self.globals)
 
 
+@functools.cache
+def _prelude_forms() -> tuple:
+    """The prelude, read once per process: every state compiles it against its own globals,
+    but the data it is read into is never changed (compiling builds new objects)."""
+    return tuple(read_all(PRELUDE))
+
+
 def _load_prelude(state: ReplState) -> None:
-    for datum in read_all(PRELUDE):
+    for datum in _prelude_forms():
         run = Run(state, datum, lambda s: None, None, None, None)
         r = run.run(10_000_000)
         if not isinstance(r, Done):
