@@ -20,23 +20,15 @@ import msgspec
 import trio
 
 from omegad.lang import api
-from omegad.lang.serialize import serialize, serialize_delta
 from omegad.oracle.receipts import read_receipts
 from omegad.persist import events as ev
-from omegad.persist.checkpoints import (
-    ADOPTED,
-    ADOPTED_REF,
-    DELTA,
-    FULL,
-    FULL_EVERY,
-    CheckpointFile,
-    Record,
-)
-from omegad.persist.index import CheckpointEntry, IndexInfo, read_index, write_index
+from omegad.persist.checkpoints import CheckpointFile
+from omegad.persist.index import IndexInfo, read_index, write_index
 from omegad.persist.journal import JournalWriter, read_journal
 from omegad.sessions import engine
 from omegad.sessions.oracle_calls import JournaledOracle, mock_effect
 from omegad.sessions.replay import replay
+from omegad.sessions.saver import StateSaver
 from omegad.sessions.states import FileStates, LayeredStates
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Checkpoint, Timeline
@@ -45,6 +37,7 @@ from protocol import methods as m
 
 if TYPE_CHECKING:
     from omegad.server import Connection
+    from omegad.sessions.fork import Seed
     from omegad.sessions.manager import SessionManager
 
 log = logging.getLogger("omegad.sessions")
@@ -90,8 +83,10 @@ class Reply:
 
 
 class SessionActor:
-    def __init__(self, manager: SessionManager, store: SessionStore, name: str) -> None:
+    def __init__(self, manager: SessionManager, store: SessionStore, name: str,
+                 seed: Seed | None = None) -> None:
         self.manager = manager
+        self.seed = seed  # a fork's: what to open from instead of the index (fork.py)
         self.store = store
         self.name = name
         self.state = api.ReplState()
@@ -102,7 +97,7 @@ class SessionActor:
         self.checkpoints: list[Checkpoint] = []
         self.states = LayeredStates({}, None)  # own checkpoint seq -> its state
         self.ckpt: CheckpointFile | None = None
-        self._serialized: tuple[api.ReplState, object] | None = None  # (state, its checkpoint)
+        self.saver: StateSaver | None = None  # writes states into `ckpt`
         self.receipts: dict[str, Any] = {}
         self.loaded: Timeline | None = None
         self.loaded_states: dict[int, engine.Snapshot] = {}
@@ -126,12 +121,15 @@ class SessionActor:
     async def open(self) -> None:
         """Bring the session up: its last saved state, then any journal inputs after it."""
         path = self.store.journal(self.name)
-        self.ckpt = CheckpointFile.open(self.store.ckpt(self.name))
+        seed, self.seed = self.seed, None
+        self.ckpt = seed.ckpt if seed else CheckpointFile.open(self.store.ckpt(self.name))
+        self.saver = StateSaver(self.ckpt)
         if self.ckpt.cut:
             log.warning("session %s: cut a torn checkpoint tail of %d bytes", self.name,
                         self.ckpt.cut)
         saved = FileStates(self.ckpt)
-        if await self._open_from_checkpoints(path, saved):
+        if await self._open_from_checkpoints(path, saved, seed):
+            self.index_dirty = seed is not None
             return
         log.debug("session %s: reading its whole journal", self.name)
         view = read_journal(path)
@@ -151,21 +149,24 @@ class SessionActor:
         start, after = latest if latest is not None else (None, -1)
         await self._catch_up(view, start, after, saved if latest is not None else None)
 
-    async def _open_from_checkpoints(self, path: Path, saved: FileStates) -> bool:
-        """The fast way back: the newest saved state, the index for the checkpoints before it,
-        and only the journal written after it. False when the files do not agree (a crash
-        before the index was refreshed): then the whole journal is read."""
+    async def _open_from_checkpoints(self, path: Path, saved: FileStates,
+                                     seed: Seed | None) -> bool:
+        """The fast way back: the newest saved state, the index (or a fork's seed) for the
+        checkpoints before it, and only the journal written after it. False when the files do
+        not agree (a crash before the index was refreshed): then the whole journal is read."""
         entries = self.ckpt.entries if self.ckpt is not None else []
-        index = self._index() if entries else None
+        index = (seed and IndexInfo("", seed.event_count, seed.checkpoints, seed.receipts)
+                 or self._index() if entries else None)
         if index is None:
             return False
         last = entries[-1]
-        if not path.exists() or path.stat().st_size < last.journal_end or not last.journal_end:
+        journal_end = self.ckpt.journal_end(len(entries) - 1)
+        if not path.exists() or path.stat().st_size < journal_end or not last.journal_end:
             return False
-        view = read_journal(path, start=last.journal_end)
+        view = read_journal(path, start=journal_end)
         misplaced = (view.torn and not view.events
                      or view.events and view.events[0]["seq"] != last.seq + 1
-                     or last_seq_before(path, last.journal_end) != last.seq)
+                     or last_seq_before(path, journal_end) != last.seq)
         if misplaced:
             return False  # the record's journal position is not where it says (a fork's copy)
         first_new = view.events[0]["seq"] if view.events else last.seq + 1
@@ -177,8 +178,9 @@ class SessionActor:
         next_seq = view.events[-1]["seq"] + 1 if view.events else last.seq + 1
         self.journal = JournalWriter.open_existing(path, view, next_seq)
         self.receipts = {**read_receipts(self.store.receipts(self.name)), **index.receipts}
-        self.checkpoints = [Checkpoint(c.seq, c.reason, c.stateId, c.byteOffset)
-                            for c in index.checkpoints if c.seq < first_new]
+        self.checkpoints = index.checkpoints
+        if self.checkpoints and self.checkpoints[-1].seq >= first_new:
+            self.checkpoints = [c for c in self.checkpoints if c.seq < first_new]
         self.checkpoints += _checkpoints(view)
         latest = saved.latest()
         assert latest is not None
@@ -487,32 +489,26 @@ class SessionActor:
         """Keep the adopted state beside the journal, so a rebuild from disk gets it back: as a
         reference to the record of one of our own checkpoints when it is one (nothing copied),
         else in full."""
-        assert self.ckpt is not None
+        assert self.ckpt is not None and self.saver is not None
         index = self.ckpt.find(own_seq) if own_seq is not None else None
         if index is None:
             self._save_state(self.seq - 1, adopted=True)
             return
         journal_end = self.journal.size if self.journal is not None else 0
-        self.ckpt.append(Record(self.seq - 1, ADOPTED_REF, self.control, b"", journal_end, index))
-        self._serialized = None  # the next record is full: a delta needs a base both sides share
+        self.saver.adopt_ref(self.seq - 1, self.control, journal_end, index)
 
-    def _save_state(self, seq: int, adopted: bool = False) -> None:
-        """Append this state to the checkpoint file: a delta against the last one when it can."""
-        assert self.ckpt is not None
-        state = self.state
-        last = self._serialized
-        full = (adopted or last is None or last[0] is not state or state.ser is None
-                or self.ckpt.deltas_since_full() >= FULL_EVERY - 1)
-        data = serialize(state) if full else serialize_delta(state, last[1])
-        kind = ADOPTED if adopted else FULL if full else DELTA
+    def _save_state(self, seq: int, adopted: bool = False, merges: bool = True) -> None:
+        """Append this state to the checkpoint file: a delta against the last one when it can
+        (saver.py; `merges=False` while an input runs)."""
+        assert self.saver is not None
         try:
             journal_end = self.journal.size if self.journal is not None else 0
-            self.ckpt.append(Record(seq, kind, self.control, data, journal_end))
+            self.saver.save(self.state, self.control, seq, journal_end, adopted=adopted,
+                            merges=merges)
         except OSError as e:
             log.error("session %s: checkpoint write failed: %s", self.name, e)
             raise errors.InternalError(f"could not write the checkpoint file: {e.strerror}") \
                 from None
-        self._serialized = (state, state.head)
 
     # --- persistence ------------------------------------------------------------------------------
 
@@ -520,8 +516,7 @@ class SessionActor:
         return IndexInfo(
             sessionId=(self.header or {}).get("id", self.name),
             eventCount=self.seq,
-            checkpoints=[CheckpointEntry(c.seq, c.offset, c.state_id, c.reason)
-                         for c in self.checkpoints],
+            checkpoints=self.checkpoints,
             receipts=self.receipts,
         )
 

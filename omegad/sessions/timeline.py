@@ -13,17 +13,9 @@ from typing import Any
 
 from omegad.oracle.receipts import read_receipts
 from omegad.persist.events import Event
-from omegad.persist.index import IndexInfo, read_index
+from omegad.persist.index import Checkpoint, IndexInfo, read_index
 from omegad.persist.journal import read_journal
 from omegad.sessions.render import render_trace
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    seq: int
-    reason: str
-    state_id: str
-    offset: int
 
 
 class Timeline:

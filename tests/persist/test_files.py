@@ -5,7 +5,13 @@ import json
 from omegad.lang import ReplState, capture, serialize, serialize_delta, start
 from omegad.persist import events as ev
 from omegad.persist.checkpoints import DELTA, FULL, CheckpointFile, Record
-from omegad.persist.index import CheckpointEntry, IndexInfo, read_index, write_index
+from omegad.persist.index import (
+    CheckpointEntry,
+    IndexInfo,
+    read_index,
+    render_index,
+    write_index,
+)
 from omegad.persist.journal import JournalChanged, JournalWriter, read_journal
 from omegad.sessions.states import FileStates
 
@@ -88,3 +94,17 @@ def test_the_index_has_the_reference_schema_and_no_states(tmp_path):
     assert list(doc) == ["sessionId", "eventCount", "checkpoints", "states", "receipts"]
     assert doc["states"] == {} and doc["checkpoints"][0]["byteOffset"] == 120
     assert read_index(path).eventCount == 4
+
+
+def test_the_index_renders_as_json_stringify_with_two_spaces():
+    receipts = {"k1": {"request": {"op": "ask", "args": ["é", 1.5, None]}, "response": {}},
+                "k2": {"list": [], "nested": {"a": [1, {"b": "\u2028\"q\"\\"}]}}}
+    checkpoints = [CheckpointEntry(3, 120, "state-3", "manual"),
+                   CheckpointEntry(7, 300, 'st "x"\n', "llm_boundary"),
+                   CheckpointEntry(9, 400, "état", "manual")]
+    for info in (IndexInfo("s", 4, checkpoints, receipts), IndexInfo("é", 0, [], {})):
+        doc = {"sessionId": info.sessionId, "eventCount": info.eventCount,
+               "checkpoints": [{"seq": c.seq, "byteOffset": c.offset, "stateId": c.state_id,
+                                "reason": c.reason} for c in info.checkpoints],
+               "states": {}, "receipts": info.receipts}
+        assert render_index(info) == json.dumps(doc, indent=2, ensure_ascii=False).encode()
