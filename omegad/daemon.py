@@ -11,6 +11,7 @@ registered cleanups (`on_shutdown`, e.g. "flush persistence") in reverse order, 
 session dirs, remove the pidfile.
 """
 
+import gc
 import logging
 import os
 import select
@@ -106,6 +107,7 @@ class Daemon:
                     root, self.persister, self.config.max_sessions, self.config.max_memory
                 )
                 self.on_shutdown(self._close_sessions)
+                warm_up()
                 root.start_soon(self._watch_signals)
                 if self.config.idle_exit is not None:
                     root.start_soon(self._watch_idle, self.config.idle_exit)
@@ -180,3 +182,16 @@ def _version() -> str:
     from omegad import __version__
 
     return __version__
+
+
+def warm_up() -> None:
+    """Before the first request: import the evaluator's primitives and build one session state
+    (the first session opened after a start must not pay for them), then freeze what start-up
+    made (gc.freeze): a full collection no longer walks the daemon's own ~50 000 long-lived
+    objects, only what sessions made since (bench/persistence.py: the pauses that grew the
+    cost of the 10 000th command)."""
+    from omegad.lang import api
+
+    api.ReplState()
+    gc.collect()
+    gc.freeze()

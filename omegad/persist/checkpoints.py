@@ -251,6 +251,13 @@ class CheckpointFile:
             i -= 1
         return None
 
+    def newest_is(self, seq: int) -> bool:
+        """Whether the newest record is the state of the checkpoint at `seq` (its own full or
+        delta record, or a merge after it; not a state adopted at that seq)."""
+        index = self.find(seq)
+        return (index is not None and self.bases[-1] <= index
+                and self.entries[-1].pos == self.entries[index].pos)
+
     def at_or_before(self, seq: int) -> int | None:
         """The index of the newest record whose seq is at most `seq`."""
         i = bisect.bisect_right(self.seqs, seq) - 1

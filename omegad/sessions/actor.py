@@ -89,7 +89,7 @@ class SessionActor:
         self.seed = seed  # a fork's: what to open from instead of the index (fork.py)
         self.store = store
         self.name = name
-        self.state = api.ReplState()
+        self.state = _unopened()  # until open() sets the session's own
         self.control = "null"
         self.state_defs: dict[str, str] | None = {}  # None: not read back from the journal yet
         self.journal: JournalWriter | None = None
@@ -136,6 +136,7 @@ class SessionActor:
         if view.torn:
             log.warning("session %s: cut a torn journal tail of %d bytes", self.name, view.torn)
         if view.header is None and not view.events:
+            self.state = api.ReplState()
             self.header = ev.header(self.name)
             self.journal = JournalWriter.create(path, self.header)
             return
@@ -201,11 +202,16 @@ class SessionActor:
     async def _catch_up(self, view: Any, start: engine.Snapshot | None, after: int,
                         saved: FileStates | None) -> None:
         """Re-evaluate what the journal holds after the saved state (normally nothing)."""
+        self.state_defs = None
+        if start is not None and not any(e["seq"] > after for e in view.events):
+            self.state, self.control = start.resume(), start.control
+            own = saved is not None and saved.ckpt.newest_is(after)
+            self.states = LayeredStates({after: start} if own else {}, saved)  # (at hand)
+            return
         timeline = Timeline(self.name, view.header, view.events, self.checkpoints, self.receipts)
         rebuilt = await replay(timeline, self.manager.fallback_oracle, start, after)
         self.state, self.control = rebuilt.state, rebuilt.control
         self.states = LayeredStates(rebuilt.at, saved)
-        self.state_defs = None
 
     async def ready(self) -> None:
         await self._opened.wait()
@@ -529,6 +535,16 @@ class SessionActor:
         """This session as a timeline: what the actor knows, events read only when needed."""
         return Timeline(self.name, self.header, None, list(self.checkpoints), dict(self.receipts),
                         path=self.store.journal(self.name), count=self.seq)
+
+
+_UNOPENED: list[api.ReplState] = []
+
+
+def _unopened() -> api.ReplState:
+    """The state an actor shows until it has opened (one, shared, never evaluated in)."""
+    if not _UNOPENED:
+        _UNOPENED.append(api.ReplState())
+    return _UNOPENED[0]
 
 
 def last_seq_before(path: Path, offset: int) -> int | None:

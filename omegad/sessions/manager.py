@@ -112,7 +112,9 @@ class SessionManager:
         rebuilt into a state of their own (two actors never share one state)."""
         if timeline.name == actor.name:
             return actor.states
-        ckpt = CheckpointFile.open(actor.store.ckpt(timeline.name))
+        live = self.live(actor.store, timeline.name)  # its records are known: no need to read
+        ckpt = live.ckpt if live is not None and live.ckpt is not None else \
+            CheckpointFile.open(actor.store.ckpt(timeline.name))
         if ckpt.entries:
             return FileStates(ckpt)
         rebuilt = await replay(timeline, self.fallback_oracle)
