@@ -83,17 +83,14 @@ class SessionManager:
     # --- listing ----------------------------------------------------------------------------------
 
     def list_sessions(self, store: SessionStore) -> list[tuple[str, tuple[int, int] | None]]:
+        names = store.names()
         rows = []
-        for name in store.names():
+        for name, counts in zip(names, self.catalog(store).counts_of(names), strict=True):
             actor = self.pool.get((store.root, name))
             if actor is not None:
-                rows.append((name, (actor.seq, len(actor.checkpoints))))
-            else:
-                rows.append((name, self._disk_counts(store, name)))
+                counts = actor.seq, len(actor.checkpoints)
+            rows.append((name, counts))
         return rows
-
-    def _disk_counts(self, store: SessionStore, name: str) -> tuple[int, int] | None:
-        return self.catalog(store).counts(store.index(name))
 
     def catalog(self, store: SessionStore) -> Catalog:
         catalog = self._catalogs.get(store.root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,10 +44,12 @@ class SessionStore:
     def names(self) -> list[str]:
         """Every session with a journal, in the byte order of file names (as the reference)."""
         try:
-            files = [p.name for p in self.sessions.iterdir() if p.name.endswith(".jsonl")]
+            files = os.listdir(self.sessions)
         except FileNotFoundError:
             return []
-        return [f[: -len(".jsonl")] for f in sorted(files, key=lambda f: f.encode())]
+        journals = [f for f in files if f.endswith(".jsonl")]
+        journals.sort(key=str.encode)
+        return [f[:-6] for f in journals]
 
     def counts(self, name: str) -> tuple[int, int] | None:
         """(events, checkpoints) from the index on disk, or None without one."""
