@@ -33,6 +33,7 @@ class Timeline:
         self.receipts = receipts if receipts is not None else {}
         self._path = path
         self._count = count
+        self._checkpoint_lines: list[str] | None = None
 
     @property
     def events(self) -> list[Event]:
@@ -75,9 +76,14 @@ class Timeline:
         return render_trace(self.header, self.events, verbose)
 
     def checkpoint_lines(self) -> list[str]:
-        lines = [f"Checkpoints ({len(self.checkpoints)}):"]
-        lines += [f"  [{cp.seq:03d}] {cp.reason} (state: {cp.state_id})" for cp in self.checkpoints]
-        return lines
+        """`:session checkpoints` (rendered once while the checkpoints stay as they are)."""
+        if self._checkpoint_lines is None or len(self._checkpoint_lines) != \
+                len(self.checkpoints) + 1:
+            lines = [f"Checkpoints ({len(self.checkpoints)}):"]
+            lines += [f"  [{cp.seq:03d}] {cp.reason} (state: {cp.state_id})"
+                      for cp in self.checkpoints]
+            self._checkpoint_lines = lines
+        return self._checkpoint_lines
 
 
 def read_timeline(sessions_dir: Path, name: str) -> Timeline | None:
