@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 import psutil
 import trio
 
+from omegad import collector
 from omegad.config import Config
 from omegad.lifecycle import PidFile
 from omegad.persist.worker import Persister
@@ -103,6 +104,7 @@ class Daemon:
                 self.nursery = root
                 self.persister = Persister(self.config.fsync)
                 root.start_soon(self.persister.run)
+                root.start_soon(collector.run)
                 self.sessions = SessionManager(
                     root, self.persister, self.config.max_sessions, self.config.max_memory
                 )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import trio
 
+from omegad import collector
 from omegad.lang import api
 from omegad.oracle.receipts import read_receipts
 from omegad.persist import events as ev
@@ -255,6 +256,7 @@ class SessionActor:
             self._current = None
             self.last_used = time.monotonic()
             self.manager.monitor.record(self, job)
+            collector.command_ran()
             job.done.set()
 
     def close(self) -> None:
