@@ -35,31 +35,49 @@ class JournalView:
 
 def read_journal(path: Path, start: int = 0, until: int | None = None) -> JournalView:
     """Every whole line of the journal (from byte `start` on, with the header line always read,
-    up to the event with seq `until` when given); stops at the first line that is cut off or
-    unparseable."""
+    up to the event with seq `until` when given: then only the blocks that hold it are read);
+    stops at the first line that is cut off or unparseable."""
     view = JournalView()
     try:
-        with open(path, "rb") as f:
-            first = f.readline()
-            f.seek(start)
-            data = f.read()
+        f = open(path, "rb")
     except FileNotFoundError:
         return view
-    if start > 0 and first.endswith(b"\n"):
-        _take(view, first, 0)
+    with f:
+        first = f.readline()
+        if start > 0 and first.endswith(b"\n"):
+            _take(view, first, 0)
+        f.seek(start)
+        block = -1 if until is None else _BLOCK
+        data, pos, done = b"", 0, False
+        while not done:
+            more = f.read(block)
+            data = data[pos:] + more
+            start += pos
+            pos, done = _take_lines(view, data, start, until)
+            done = done or not more or block < 0
+        view.size = start + pos
+        view.torn = os.fstat(f.fileno()).st_size - view.size  # (as much as was not taken)
+    return view
+
+
+_BLOCK = 1 << 16
+
+
+def _take_lines(view: JournalView, data: bytes, offset: int, until: int | None) -> tuple[int,
+                                                                                          bool]:
+    """Take the whole lines of `data` (which starts at byte `offset`); returns where the lines
+    taken end, and whether reading is over (a bad line, or the event `until` reached)."""
     pos = 0
     while pos < len(data):
         end = data.find(b"\n", pos)
         if end < 0:
-            break
-        if not _take(view, data[pos:end], start + pos):
-            break
+            return pos, False
+        if not _take(view, data[pos:end], offset + pos):
+            return pos, True
         pos = end + 1
         if until is not None and view.events and view.events[-1]["seq"] >= until:
-            break
-    view.size = start + pos
-    view.torn = len(data) - pos
-    return view
+            return pos, True
+    return pos, False
 
 
 def _take(view: JournalView, line: bytes, offset: int) -> bool:
