@@ -83,7 +83,9 @@ class SessionManager:
     # --- listing ----------------------------------------------------------------------------------
 
     def list_sessions(self, store: SessionStore) -> list[tuple[str, tuple[int, int] | None]]:
-        names = store.names()
+        names = self.catalog(store).names()  # (as saved, while the directory is unchanged)
+        if names is None:
+            names = store.names()
         rows = []
         for name, counts in zip(names, self.catalog(store).counts_of(names), strict=True):
             actor = self.pool.get((store.root, name))

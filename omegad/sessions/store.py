@@ -43,13 +43,7 @@ class SessionStore:
 
     def names(self) -> list[str]:
         """Every session with a journal, in the byte order of file names (as the reference)."""
-        try:
-            files = os.listdir(self.sessions)
-        except FileNotFoundError:
-            return []
-        journals = [f for f in files if f.endswith(".jsonl")]
-        journals.sort(key=str.encode)
-        return [f[:-6] for f in journals]
+        return journal_names(self.sessions)
 
     def counts(self, name: str) -> tuple[int, int] | None:
         """(events, checkpoints) from the index on disk, or None without one."""
@@ -58,3 +52,14 @@ class SessionStore:
             return read_counts(path)
         except (FileNotFoundError, ValueError):
             return None
+
+
+def journal_names(sessions: Path) -> list[str]:
+    """The sessions of a sessions directory: one per journal, in the byte order of file names."""
+    try:
+        files = os.listdir(sessions)
+    except FileNotFoundError:
+        return []
+    journals = [f for f in files if f.endswith(".jsonl")]
+    journals.sort(key=str.encode)
+    return [f[:-6] for f in journals]
