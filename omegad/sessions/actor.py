@@ -125,6 +125,7 @@ class SessionActor:
         """Bring the session up: its last saved state, then any journal inputs after it."""
         path = self.store.journal(self.name)
         seed, self.seed = self.seed, None
+        self.index_dirty = seed is not None  # a fork's index is written when it is flushed
         self.ckpt = seed.ckpt if seed else CheckpointFile.open(self.store.ckpt(self.name))
         self.saver = StateSaver(self.ckpt)
         if self.ckpt.cut:
@@ -132,7 +133,6 @@ class SessionActor:
                         self.ckpt.cut)
         saved = FileStates(self.ckpt)
         if await self._open_from_checkpoints(path, saved, seed):
-            self.index_dirty = seed is not None
             return
         log.debug("session %s: reading its whole journal", self.name)
         view = read_journal(path)
@@ -159,8 +159,10 @@ class SessionActor:
         checkpoints before it, and only the journal written after it. False when the files do
         not agree (a crash before the index was refreshed): then the whole journal is read."""
         entries = self.ckpt.entries if self.ckpt is not None else []
-        index = (seed and IndexInfo("", seed.event_count, seed.checkpoints, seed.receipts)
-                 or self._index() if entries else None)
+        if not entries:
+            return False
+        index = self._index() if seed is None else \
+            IndexInfo("", seed.event_count, seed.checkpoints, seed.receipts)
         if index is None:
             return False
         last = entries[-1]

@@ -227,3 +227,38 @@ def test_after_a_clean_stop_a_session_reopens_without_reading_its_whole_journal(
         assert execute(c, "quick", "q3") == "=> 3"
     d.stop()
     assert "quick: reading its whole journal" in d.stderr
+
+
+def test_forks_of_forks_survive_a_kill_and_reopen_from_their_records(start_daemon, omega_env):
+    """Each fork copies its source's bytes under a header of another length (its journal
+    positions shift one way, then the other) and writes its index only when flushed."""
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        for i in range(40):  # more inputs than one merge covers
+            execute(c, "o", f"(define g{i} {i})")
+        assert execute(c, "o", ":session fork a-longer-name") == \
+            "Session forked as 'a-longer-name'"
+        execute(c, "a-longer-name", "(define h 1)")
+        execute(c, "a-longer-name", ":session load a-longer-name")
+        assert "Jumped to seq 83" in execute(c, "a-longer-name", ":session goto 83")  # g20
+        execute(c, "a-longer-name", ":session fork s")
+        assert execute(c, "s", "(+ g0 g20)") == "=> 20"
+        assert execute(c, "s", "g21").startswith("error: unbound")
+    d.signal(signal.SIGKILL)
+    d.wait()
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "s", "(+ g0 g20)") == "=> 20"
+        assert execute(c, "a-longer-name", "g20") == "=> 20"  # where its goto left it
+        assert execute(c, "a-longer-name", "h").startswith("error: unbound")
+        execute(c, "s", ":session load s")
+        assert "Jumped to seq 43" in execute(c, "s", ":session goto 43")  # g10
+        assert execute(c, "s", "g11").startswith("error: unbound")
+    assert d.stop() == 0
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "s", "(+ g0 g10)") == "=> 10"
+        listed = {s["name"]: s["events"] for s in c.call("session.list")["sessions"]}
+        assert listed["s"] == 84 + 3 * 4 + 2 * 3  # forked, three inputs, two unbound errors
+    assert d.stop() == 0
+    assert "reading its whole journal" not in d.stderr
