@@ -37,3 +37,22 @@ def _write_all(fd: int, blob: bytes) -> None:
     view = memoryview(blob)
     while view:
         view = view[os.write(fd, view) :]
+
+
+class WrittenFile:
+    """A file written whole through another handle (a fork's copies), for the persistence
+    worker's fsync rounds: its data, then its directory entry."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fsync(self) -> None:
+        for target, flags in ((self.path, os.O_RDONLY), (self.path.parent, os.O_RDONLY)):
+            try:
+                fd = os.open(target, flags)
+            except FileNotFoundError:
+                return  # deleted since: nothing to keep
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from omegad.persist.checkpoints import CheckpointFile
+from omegad.persist.copying import WrittenFile
 from omegad.persist.worker import Persister
 from omegad.sessions.actor import SessionActor
 from omegad.sessions.catalog import Catalog
@@ -148,7 +149,8 @@ class SessionManager:
         copy_notes(self.notes, store.notes(source), store.notes(name), cut)
         forked = self.actor(store, name, seed)
         await forked.ready()
-        self.persister.wrote(*forked.files())
+        copies = [store.journal(name), store.ckpt(name), store.receipts(name), store.notes(name)]
+        await self.persister.commit(*[WrittenFile(p) for p in copies if p.exists()])
         forked.loaded = forked.own_timeline()
         forked.loaded_states = forked.states
         forked.session_seq = cut if cut >= 0 else None
