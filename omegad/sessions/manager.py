@@ -128,6 +128,8 @@ class SessionManager:
         owner = actor if source == actor.name else self.live(store, source)
         if owner is None and store.ckpt(source).exists() and store.journal(source).exists():
             owner = await self.get(store, source)  # omega's own session: opening it is cheap
+        elif owner is not None and owner is not actor:
+            await owner.ready()  # (it may still be opening)
         if owner is None and not (store.journal(source).exists()
                                   and store.index(source).exists()):
             return None
