@@ -11,7 +11,6 @@ registered cleanups (`on_shutdown`, e.g. "flush persistence") in reverse order, 
 session dirs, remove the pidfile.
 """
 
-import gc
 import logging
 import os
 import select
@@ -104,12 +103,11 @@ class Daemon:
                 self.nursery = root
                 self.persister = Persister(self.config.fsync)
                 root.start_soon(self.persister.run)
-                root.start_soon(collector.run)
                 self.sessions = SessionManager(
                     root, self.persister, self.config.max_sessions, self.config.max_memory
                 )
                 self.on_shutdown(self._close_sessions)
-                warm_up()
+                root.start_soon(collector.run, lambda: not self.sessions.pool)
                 root.start_soon(self._watch_signals)
                 if self.config.idle_exit is not None:
                     root.start_soon(self._watch_idle, self.config.idle_exit)
@@ -184,16 +182,3 @@ def _version() -> str:
     from omegad import __version__
 
     return __version__
-
-
-def warm_up() -> None:
-    """Before the first request: import the evaluator's primitives and build one session state
-    (the first session opened after a start must not pay for them), then freeze what start-up
-    made (gc.freeze): a full collection no longer walks the daemon's own ~50 000 long-lived
-    objects, only what sessions made since (bench/persistence.py: the pauses that grew the
-    cost of the 10 000th command)."""
-    from omegad.lang import api
-
-    api.ReplState()
-    gc.collect()
-    gc.freeze()
