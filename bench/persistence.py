@@ -74,6 +74,7 @@ def main() -> None:
     try:
         c = connect(sock, root)
         results["list_after_restart_ms"] = timed(lambda: c.call("session.list"))
+        results["ping_after_restart_ms"] = timed(lambda: c.call("server.ping"))  # baseline
         results["list_sessions"] = sessions + 1
         target = random.Random(7).randrange(n) * 4 + 3
         results["open_goto_after_restart_ms"] = timed(

@@ -82,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     top.add_argument("--interval", type=float, default=1.0, metavar="S",
                      help="seconds between refreshes (default 1)")
     top.add_argument("-n", "--frames", type=int, metavar="N", help="stop after N refreshes")
-    repl = sub.add_parser("repl", help="the REPL (reads piped stdin as the reference does)")
+    repl = sub.add_parser("repl", help="the REPL (reads piped stdin as the reference does)",
+                          formatter_class=_Formatter)
     _global_flags(repl, argparse.SUPPRESS)
     repl.add_argument("--session", metavar="NAME", help="session to work in (default: current)")
     ap.add_argument("-s", "--session", dest="s_session", metavar="NAME",

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 import psutil
 import trio
 
+from omegad import collector
 from omegad.config import Config
 from omegad.lifecycle import PidFile
 from omegad.persist.worker import Persister
@@ -107,6 +108,7 @@ class Daemon:
                     root, self.persister, self.config.max_sessions, self.config.max_memory
                 )
                 self.on_shutdown(self._close_sessions)
+                root.start_soon(collector.run, lambda: not self.sessions.pool)
                 root.start_soon(self._watch_signals)
                 if self.config.idle_exit is not None:
                     root.start_soon(self._watch_idle, self.config.idle_exit)

@@ -71,13 +71,19 @@ def _builtin_names(state) -> dict:
     return names
 
 
+class MergeUnavailable(ValueError):
+    """A merge met an object no earlier delta wrote: it cannot be written (deltas still can)."""
+
+
 class _Writer:
-    def __init__(self, state, table: SerialTable) -> None:
+    def __init__(self, state, table: SerialTable, born: int | None = None) -> None:
         self.state = state
         self.table = table
         self.builtin_name = _builtin_names(state)
         self.queue: list = []
         self.entries: list = []
+        self.born = born  # a merge: objects with ids from here on are written whole, once
+        self.sent: set[int] = set()
 
     def ref(self, v):
         t = type(v)
@@ -87,7 +93,12 @@ class _Writer:
             return _UNDEF_REF
         oid = self.table.oid_of.get(id(v))
         if oid is None:
+            if self.born is not None:
+                raise MergeUnavailable("an object no delta wrote")
             oid = self.table.add(v)
+            self.queue.append((oid, v))
+        elif self.born is not None and oid >= self.born and oid not in self.sent:
+            self.sent.add(oid)
             self.queue.append((oid, v))
         return oid
 
@@ -166,10 +177,22 @@ def serialize_delta(state, since: Checkpoint | None) -> bytes:
     `since` must be the checkpoint of this state's previous serialization (full or delta), and
     every delta must be persisted and applied in the order produced: the object ids a delta
     assigns are assumed known to the reader from then on."""
+    return _delta(state, since, None)
+
+
+def serialize_merge(state, since: Checkpoint | None, born: int) -> bytes:
+    """What changed from checkpoint `since` to the current one, as one delta that replaces the
+    deltas written in between: the objects those deltas introduced (object ids `born` and up,
+    `born` being the table's `next` when `since` was written) are written whole again.
+    Raises MergeUnavailable when it meets an object none of those deltas wrote."""
+    return _delta(state, since, born)
+
+
+def _delta(state, since: Checkpoint | None, born: int | None) -> bytes:
     if state.ser is None:
         raise ValueError("serialize_delta needs an earlier serialize() of this state")
     table = state.ser
-    w = _Writer(state, table)
+    w = _Writer(state, table, born)
     places: dict = {}
     # every place changed on the way from `since` to the current checkpoint (through their
     # common ancestor, so a delta is also right after an in-memory restore to another branch)
@@ -199,6 +222,9 @@ def serialize_delta(state, since: Checkpoint | None) -> bytes:
             oid = table.oid_of.get(id(t))
             if oid is None:
                 continue  # a new object: written whole if reachable
+            if born is not None and oid >= born:
+                w.ref(t)  # new since `since`: written whole (with this change) in the merge
+                continue
             if type(t) is list:
                 sets.append([oid, k, w.ref(t[k])])
             else:

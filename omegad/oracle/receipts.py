@@ -15,10 +15,17 @@ from typing import Any
 
 
 def append_receipt(path: Path, receipt: dict[str, Any]) -> None:
-    line = json.dumps(receipt, separators=(",", ":"), ensure_ascii=False) + "\n"
+    append_receipts(path, [receipt])
+
+
+def append_receipts(path: Path, receipts: list[dict[str, Any]]) -> None:
+    data = "".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n"
+                   for r in receipts).encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        os.write(fd, line.encode("utf-8"))
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
 

@@ -1,23 +1,26 @@
 """`<name>.ckpt`: omega's append-only file of session states, beside the reference's journal.
 
-Each record is a state as the evaluator serialized it: a *delta* against the previous record
-(what one input changed), or a *full* state — the first one, one whenever the deltas since the
-last full record add up to its size, and every state a session adopted without a journal event
-(`:session load / goto / resume / reset`); going back to one of the session's own checkpoints is
-a record that points at that checkpoint's. Restoring any checkpoint therefore reads at most about
-twice the state's size, and the file grows by at most about twice what the inputs changed: a
-full record every N commands would make a session whose state grows cost O(n²) bytes on disk.
+Each record is a state as the evaluator serialized it. A *run* starts with a *base* record: a
+full state (the first one, and every state a session adopted without a journal event:
+`:session load / goto / resume / reset`, or a pointer to one of the session's own records when it
+went back to one of its checkpoints). Each later input adds a *delta* (what it changed), and every
+`SPAN ** k`-th delta of a run is followed by a *merge* of level k: one record holding what the last
+`SPAN ** k` deltas changed together. Restoring any state reads its run's base, at most `SPAN - 1`
+merges of each level and `SPAN - 1` deltas: a bounded number of records whatever the session's
+length. Writing costs each input its delta and one merge per level, amortized: the same for the
+10 000th input as for the 10th (a periodic full state would cost ever more as the state grows).
 
-File: the magic line `OMEGA-CKPT 2\n`, then records of a 25-byte header (body length, CRC32 of
-the rest, seq, kind, journal end) and a msgpack body `[control, state, ref]`. A checkpoint
-record's `seq` is its journal checkpoint event; an adopted state's `seq` is the journal seq it
-applies before, minus one. A torn or corrupt tail ends the file where it starts, and is cut on
-open; opening reads the headers only (through mmap: a record's body is never paged in).
+File: a 32-byte first line `OMEGA-CKPT 3 <shift>` (v2 files start `OMEGA-CKPT 2\\n` and have no
+shift), then records of a 25-byte header (body length, CRC32 of the rest, seq, kind, journal end)
+and a msgpack body `[control, state, ref]`. A record's seq is its journal checkpoint event (an
+adopted state's: the journal seq it applies before, minus one); its journal end, plus the file's
+`shift`, is the byte offset in the journal where the events after it begin (a fork's copy of a
+prefix keeps the bytes and changes the shift). A torn or corrupt tail is cut on open.
 """
 
 from __future__ import annotations
 
-import mmap
+import bisect
 import os
 import struct
 import zlib
@@ -26,15 +29,26 @@ from pathlib import Path
 
 import msgspec
 
-MAGIC = b"OMEGA-CKPT 2\n"
-MIN_FULL_GAP = 16 << 10  # however small the state, deltas of this many bytes may follow it
+from omegad.persist.copying import write_with_copy
+
+MAGIC = b"OMEGA-CKPT 3"
+MAGIC_V2 = b"OMEGA-CKPT 2\n"
+FIRST_LINE = 32  # the v3 first line, padded: a fork rewrites it in place
+SPAN = 16  # deltas per merge of level 1; SPAN merges of level k per merge of level k + 1
+LEVELS = 6  # merges of levels 1..LEVELS (SPAN ** LEVELS inputs: far beyond any session)
 _HEAD = struct.Struct(">IIqBQ")  # length, CRC32 of the rest of the record, seq, kind, journal end
 _LEN_CRC = struct.Struct(">II")
 _META = struct.Struct(">qBQ")
 CHECKED_TAIL = 4  # records whose CRC is checked on open
 
 FULL, DELTA, ADOPTED, ADOPTED_REF = 0, 1, 2, 3  # ADOPTED_REF: "the state of record N"
-KINDS = (FULL, DELTA, ADOPTED, ADOPTED_REF)
+MERGE = 4  # kinds MERGE + k - 1: a merge of level k
+BASES = (FULL, ADOPTED, ADOPTED_REF)
+KINDS = frozenset(range(MERGE + LEVELS))
+
+
+def merge_kind(level: int) -> int:
+    return MERGE + level - 1
 
 
 class Body(msgspec.Struct, array_like=True):
@@ -46,7 +60,7 @@ class Body(msgspec.Struct, array_like=True):
 @dataclass
 class Record:
     seq: int  # state as of this journal seq
-    kind: int  # FULL | DELTA | ADOPTED (a full state) | ADOPTED_REF (the state of record `ref`)
+    kind: int  # FULL | DELTA | ADOPTED (a full state) | ADOPTED_REF | a merge
     control: str
     state: bytes
     journal_end: int = 0
@@ -61,13 +75,14 @@ class CorruptRecord(ValueError):
     pass
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     seq: int
     kind: int
     offset: int
     size: int
-    journal_end: int
+    journal_end: int  # as stored: the file's shift is added by CheckpointFile.journal_end
+    pos: int = 0  # deltas since the run's base (a merge: those of the delta it follows)
 
 
 @dataclass
@@ -78,97 +93,86 @@ class CheckpointFile:
     entries: list[Entry] = field(default_factory=list)
     size: int = 0
     cut: int = 0  # bytes of torn or corrupt tail cut off on open
-    base_bytes: int = 0  # the size of the last record that is not a delta
-    delta_bytes: int = 0  # the deltas' since
+    shift: int = 0  # added to every record's journal end
+    start: int = FIRST_LINE  # where the records begin
+    seqs: list[int] = field(default_factory=list)  # each entry's seq (non-decreasing)
+    bases: list[int] = field(default_factory=list)  # the entries that start a run
     _fd: int = -1
 
     @classmethod
     def open(cls, path: Path) -> CheckpointFile:
         ckpt = cls(path)
         try:
-            with open(path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                if size == 0:
-                    return ckpt
-                with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                    ckpt._scan(data, size)
+            data = path.read_bytes()
         except FileNotFoundError:
             return ckpt
-        if ckpt.cut:
-            os.truncate(path, ckpt.size)
+        if _partial_first_line(data):
+            ckpt.cut = len(data)  # created, then cut off before its first record
+            os.truncate(path, 0)
+            return ckpt
+        ckpt.start, ckpt.shift = _first_line(path, data)
+        ckpt._scan(data)
         return ckpt
 
-    def _scan(self, data: mmap.mmap, length: int) -> None:
-        if length < len(MAGIC) and MAGIC.startswith(data[:length]):
-            self.cut = length  # created, then cut off before its first record
-            return
-        if data[: len(MAGIC)] != MAGIC:
-            raise ValueError(f"{self.path.name} is not an omega checkpoint file")
-        pos = len(MAGIC)
-        while pos + _HEAD.size <= length:
-            size, _crc, seq, kind, journal_end = _HEAD.unpack_from(data, pos)
-            if pos + _HEAD.size + size > length or kind not in KINDS:
+    def _scan(self, data: bytes) -> None:
+        pos = self.start
+        end = len(data)
+        unpack, head = _HEAD.unpack_from, _HEAD.size
+        while pos + head <= end:
+            size, _crc, seq, kind, journal_end = unpack(data, pos)
+            if pos + head + size > end or kind not in KINDS:
                 break
-            self._add(Entry(seq, kind, pos, _HEAD.size + size, journal_end))
-            pos += _HEAD.size + size
+            self._add(Entry(seq, kind, pos, head + size, journal_end))
+            pos += head + size
         first = max(0, len(self.entries) - CHECKED_TAIL)
         for i in range(first, len(self.entries)):  # a torn or corrupt record ends the file
             if not _intact(data, self.entries[i]):
                 pos = self.entries[i].offset
-                del self.entries[i:]
-                self._recount()
+                self._drop_from(i)
                 break
         self.size = pos
-        self.cut = length - pos
+        self.cut = len(data) - pos
+        if self.cut:
+            os.truncate(self.path, pos)
 
     def _add(self, entry: Entry) -> None:
-        self.entries.append(entry)
-        if entry.kind == DELTA:
-            self.delta_bytes += entry.size
+        if entry.kind in BASES or not self.entries:
+            self.bases.append(len(self.entries))
+        elif entry.kind == DELTA:
+            entry.pos = self.entries[-1].pos + 1
         else:
-            self.base_bytes, self.delta_bytes = entry.size, 0
+            entry.pos = self.entries[-1].pos
+        self.entries.append(entry)
+        self.seqs.append(entry.seq)
 
-    def _recount(self) -> None:
-        entries, self.entries = self.entries, []
-        self.base_bytes = self.delta_bytes = 0
-        for entry in entries:
-            self._add(entry)
+    def _drop_from(self, i: int) -> None:
+        del self.entries[i:], self.seqs[i:]
+        while self.bases and self.bases[-1] >= i:
+            self.bases.pop()
 
-    def wants_full(self) -> bool:
-        """Should the next record be a full state? Once the deltas since the last full record
-        weigh as much as it does: then both restoring and the file's growth stay linear."""
-        return not self.entries or self.delta_bytes >= max(self.base_bytes, MIN_FULL_GAP)
+    def run_length(self) -> int:
+        """Deltas since the last base record (0 when the last record is one)."""
+        return self.entries[-1].pos if self.entries else 0
+
+    def journal_end(self, index: int) -> int:
+        return self.entries[index].journal_end + self.shift
 
     def append(self, record: Record) -> None:
+        journal_end = max(0, record.journal_end - self.shift)
         body = _encode(Body(record.control, record.state, record.ref))
-        meta = _META.pack(record.seq, record.kind, record.journal_end)
+        meta = _META.pack(record.seq, record.kind, journal_end)
         blob = _LEN_CRC.pack(len(body), zlib.crc32(body, zlib.crc32(meta))) + meta + body
         if self._fd < 0:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        magic = MAGIC if self.size == 0 else b""  # with the first record, in the same write
-        _write_all(self._fd, magic + blob)
-        self.size += len(magic)
-        self._add(Entry(record.seq, record.kind, self.size, len(blob), record.journal_end))
+        first = first_line(self.shift) if self.size == 0 else b""  # in the same write
+        _write_all(self._fd, first + blob)
+        self.size += len(first)
+        self._add(Entry(record.seq, record.kind, self.size, len(blob), journal_end))
         self.size += len(blob)
 
-    def copy_prefix(self, target: Path, cut: int, shift: int) -> None:
-        """Write the records up to journal seq `cut` to `target`, journal positions moved by
-        `shift` (each record's CRC recomputed over its new position)."""
-        kept = [e for e in self.entries if e.seq <= cut]
-        if not kept:
-            return
-        with open(self.path, "rb") as f:
-            data = f.read(kept[-1].offset + kept[-1].size)
-        if shift == 0:
-            target.write_bytes(data)
-            return
-        out = [MAGIC]
-        for entry in kept:
-            start = entry.offset + _HEAD.size
-            body = data[start : entry.offset + entry.size]
-            meta = _META.pack(entry.seq, entry.kind, max(0, entry.journal_end + shift))
-            out.append(_LEN_CRC.pack(len(body), zlib.crc32(body, zlib.crc32(meta))) + meta + body)
-        target.write_bytes(b"".join(out))
+    def prefix_end(self, cut: int) -> int:
+        """How many entries have a journal seq up to `cut`."""
+        return bisect.bisect_right(self.seqs, cut)
 
     def fsync(self) -> None:
         if self._fd >= 0:
@@ -180,44 +184,148 @@ class CheckpointFile:
             os.close(self._fd)
             self._fd = -1
 
+    # --- reading states -------------------------------------------------------------------------
+
     def chain(self, index: int) -> list[Record]:
-        """The records that rebuild entry `index`: its last full record, then the deltas after
-        (a reference to an earlier record stands for that record's chain)."""
-        start = index
-        while self.entries[start].kind == DELTA:
-            start -= 1
-        records = self._read(self.entries[start : index + 1])
+        """The records that rebuild entry `index`: its run's base, then the fewest merges and
+        deltas that reach it (a reference to an earlier record stands for that record's chain)."""
+        records = self._read([self.entries[i] for i in self._path(index)])
         if records[0].kind == ADOPTED_REF:
             return self.chain(records[0].ref) + records
         return records
 
+    def _path(self, index: int) -> list[int]:
+        run = bisect.bisect_right(self.bases, index) - 1
+        base = self.bases[run]
+        end = self.bases[run + 1] if run + 1 < len(self.bases) else len(self.entries)
+        target = self.entries[index].pos
+        path, at = [base], 0
+        for level in range(LEVELS, 0, -1):
+            step = SPAN ** level
+            while at + step <= target:
+                found = self._find_merge(base, end, at + step, level)
+                if found is None:
+                    break
+                path.append(found)
+                at += step
+        while at < target:
+            at += 1
+            path.append(self._delta_at(base, end, at))
+        return path
+
+    def _delta_at(self, base: int, end: int, pos: int) -> int:
+        """The delta at `pos` of the run [base, end): the first entry with that position (at
+        least `pos` entries lie between the base and it)."""
+        return _bisect_pos(self.entries, pos, base + pos, end)
+
+    def _find_merge(self, base: int, end: int, pos: int, level: int) -> int | None:
+        i = _bisect_pos(self.entries, pos, base + pos, end)
+        kind = merge_kind(level)
+        i += 1
+        while i < end and self.entries[i].pos == pos and self.entries[i].kind != DELTA:
+            if self.entries[i].kind == kind:
+                return i
+            i += 1
+        return None
+
     def _read(self, wanted: list[Entry]) -> list[Record]:
-        """The records of consecutive entries, read in one go."""
         out = []
-        start = wanted[0].offset
         with open(self.path, "rb") as f:
-            f.seek(start)
-            data = f.read(wanted[-1].offset + wanted[-1].size - start)
-        for entry in wanted:
-            raw = data[entry.offset - start : entry.offset - start + entry.size]
-            if not _intact(raw, Entry(entry.seq, entry.kind, 0, entry.size, 0)):
-                raise CorruptRecord(f"{self.path.name}: the record at byte {entry.offset}"
-                                    " fails its checksum")
-            body = _decode(raw[_HEAD.size :])
-            out.append(Record(entry.seq, entry.kind, body.control, body.state,
-                              entry.journal_end, body.ref))
+            for entry in wanted:
+                f.seek(entry.offset)
+                raw = f.read(entry.size)
+                if not _intact(raw, Entry(entry.seq, entry.kind, 0, entry.size, 0)):
+                    raise CorruptRecord(f"{self.path.name}: the record at byte {entry.offset}"
+                                        " fails its checksum")
+                body = _decode(raw[_HEAD.size :])
+                out.append(Record(entry.seq, entry.kind, body.control, body.state,
+                                  entry.journal_end + self.shift, body.ref))
         return out
 
     def find(self, seq: int) -> int | None:
-        """The index of the last record of a checkpoint at `seq` (None when there is none)."""
-        for i in range(len(self.entries) - 1, -1, -1):
-            entry = self.entries[i]
-            if entry.seq == seq and entry.kind in (FULL, DELTA):
+        """The index of the last full or delta record of a checkpoint at `seq` (None if none)."""
+        i = bisect.bisect_right(self.seqs, seq) - 1
+        while i >= 0 and self.seqs[i] == seq:
+            if self.entries[i].kind in (FULL, DELTA):
                 return i
+            i -= 1
         return None
 
+    def newest_is(self, seq: int) -> bool:
+        """Whether the newest record is the state of the checkpoint at `seq` (its own full or
+        delta record, or a merge after it; not a state adopted at that seq)."""
+        index = self.find(seq)
+        return (index is not None and self.bases[-1] <= index
+                and self.entries[-1].pos == self.entries[index].pos)
 
-def _intact(data: bytes | mmap.mmap, entry: Entry) -> bool:
+    def at_or_before(self, seq: int) -> int | None:
+        """The index of the newest record whose seq is at most `seq`."""
+        i = bisect.bisect_right(self.seqs, seq) - 1
+        return i if i >= 0 else None
+
+
+def _bisect_pos(entries: list[Entry], pos: int, lo: int, hi: int) -> int:
+    """The first index in [lo, hi) whose entry's position is `pos` or more (positions within a
+    run never decrease)."""
+    lo = min(lo, hi)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if entries[mid].pos < pos:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def first_line(shift: int) -> bytes:
+    line = MAGIC + b" " + str(shift).encode()
+    return line + b" " * (FIRST_LINE - 1 - len(line)) + b"\n"
+
+
+def _partial_first_line(data: bytes) -> bool:
+    """A file created and cut off before its first record was whole."""
+    if data.startswith(MAGIC_V2):
+        return False
+    return (len(data) < FIRST_LINE and MAGIC.startswith(data[: len(MAGIC)])
+            or MAGIC_V2.startswith(data))
+
+
+def _first_line(path: Path, data: bytes) -> tuple[int, int]:
+    """(where the records begin, the journal shift) from the file's first line."""
+    if data.startswith(MAGIC_V2):
+        return len(MAGIC_V2), 0
+    line = data[:FIRST_LINE]
+    words = line.split()
+    if (len(line) == FIRST_LINE and line.endswith(b"\n") and len(words) == 3
+            and b" ".join(words[:2]) == MAGIC and words[2].lstrip(b"-").isdigit()):
+        return FIRST_LINE, int(words[2])
+    raise ValueError(f"{path.name} is not an omega checkpoint file")
+
+
+def copy_prefix(source: CheckpointFile, target: Path, cut: int, shift: int) -> CheckpointFile:
+    """A new checkpoint file at `target` holding `source`'s records up to journal seq `cut`, its
+    journal positions moved by `shift` bytes more: the records' bytes are copied as they are
+    (in the kernel where it can), only the first line is new."""
+    count = source.prefix_end(cut)
+    copy = CheckpointFile(target, shift=source.shift + shift)
+    if count == 0:
+        target.unlink(missing_ok=True)
+        return copy
+    end = source.entries[count - 1].offset + source.entries[count - 1].size
+    write_with_copy(target, first_line(copy.shift), source.path, source.start, end)
+    delta = FIRST_LINE - source.start
+    if delta == 0:
+        copy.entries = source.entries[:count]  # the same places: the entries are shared
+        copy.seqs = source.seqs[:count]
+        copy.bases = source.bases[: bisect.bisect_left(source.bases, count)]
+    else:
+        for e in source.entries[:count]:
+            copy._add(Entry(e.seq, e.kind, e.offset + delta, e.size, e.journal_end))
+    copy.size = end + delta
+    return copy
+
+
+def _intact(data: bytes, entry: Entry) -> bool:
     """The record's CRC32 covers its seq, kind, journal end and body."""
     size, crc = _LEN_CRC.unpack_from(data, entry.offset)
     start = entry.offset + _LEN_CRC.size

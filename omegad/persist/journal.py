@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
@@ -13,7 +12,6 @@ from omegad.persist.events import Event
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
-CHUNK = 256 << 10  # bytes read at a time when only the start of a range is wanted
 
 
 def encode_line(event: Event) -> bytes:
@@ -37,53 +35,51 @@ class JournalView:
 
 def read_journal(path: Path, start: int = 0, until: int | None = None) -> JournalView:
     """Every whole line of the journal (from byte `start` on, with the header line always read,
-    up to the event with seq `until` when given: then no more of the file is read than that);
+    up to the event with seq `until` when given: then only the blocks that hold it are read);
     stops at the first line that is cut off or unparseable."""
     view = JournalView()
     try:
-        with open(path, "rb") as f:
-            first = f.readline()
-            if start > 0 and first.endswith(b"\n"):
-                _take(view, first, 0)
-            f.seek(start)
-            if until is None:
-                _take_lines(view, f.read(), start)
-            else:
-                _take_until(view, f, start, until)
+        f = open(path, "rb")
     except FileNotFoundError:
-        pass
+        return view
+    with f:
+        first = f.readline()
+        if start > 0 and first.endswith(b"\n"):
+            _take(view, first, 0)
+        f.seek(start)
+        block = -1 if until is None else _BLOCK
+        data, pos, done = b"", 0, False
+        while not done:
+            more = f.read(block)
+            data = data[pos:] + more
+            start += pos
+            pos, done = _take_lines(view, data, start, until)
+            done = done or not more or block < 0
+        view.size = start + pos
+        view.torn = os.fstat(f.fileno()).st_size - view.size  # (as much as was not taken)
     return view
 
 
-def _take_lines(view: JournalView, data: bytes, start: int, until: int | None = None) -> int:
-    """Take the whole lines of `data` (found at byte `start`); returns the bytes taken."""
+_BLOCK = 1 << 16
+
+
+def _take_lines(view: JournalView, data: bytes, offset: int, until: int | None) -> tuple[int,
+                                                                                          bool]:
+    """Take the whole lines of `data` (which starts at byte `offset`); returns where the lines
+    taken end, and whether reading is over (a bad line, or the event `until` reached)."""
     pos = 0
     while pos < len(data):
         end = data.find(b"\n", pos)
         if end < 0:
-            break
-        if not _take(view, data[pos:end], start + pos):
-            view.size, view.torn = start + pos, len(data) - pos
-            return -1
+            return pos, False
+        if not _take(view, data[pos:end], offset + pos):
+            return pos, True
         pos = end + 1
         if until is not None and view.events and view.events[-1]["seq"] >= until:
-            break
-    view.size, view.torn = start + pos, len(data) - pos
-    return pos
+            return pos, True
+    return pos, False
 
 
-def _take_until(view: JournalView, f: Any, start: int, until: int) -> None:
-    carry = b""
-    while True:
-        chunk = f.read(CHUNK)
-        data = carry + chunk
-        taken = _take_lines(view, data, start, until)
-        if view.events and view.events[-1]["seq"] >= until:
-            view.torn = 0  # the rest is unread, not torn
-            return
-        if taken < 0 or not chunk:
-            return
-        start, carry = start + taken, data[taken:]
 def _take(view: JournalView, line: bytes, offset: int) -> bool:
     """Add one line to the view; False when it is not a journal event (a torn or corrupt line)."""
     if not line.strip():

@@ -19,30 +19,18 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import trio
 
+from omegad import collector
 from omegad.lang import api
-from omegad.lang.serialize import serialize, serialize_delta
 from omegad.oracle.receipts import read_receipts
 from omegad.persist import events as ev
-from omegad.persist.checkpoints import (
-    ADOPTED,
-    ADOPTED_REF,
-    DELTA,
-    FULL,
-    CheckpointFile,
-    Record,
-)
-from omegad.persist.index import (
-    CheckpointEntry,
-    IndexInfo,
-    IndexWithStates,
-    read_index_states,
-    write_index,
-)
+from omegad.persist.checkpoints import CheckpointFile
+from omegad.persist.index import IndexInfo, IndexWithStates, read_index_states, write_index
 from omegad.persist.journal import JournalWriter, read_journal
 from omegad.sessions import engine
 from omegad.sessions.oracle_calls import JournaledOracle, mock_effect
 from omegad.sessions.reference_states import ReferenceStates
 from omegad.sessions.replay import replay
+from omegad.sessions.saver import StateSaver
 from omegad.sessions.states import FileStates, LayeredStates, StateStore
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Checkpoint, Timeline
@@ -51,6 +39,7 @@ from protocol import methods as m
 
 if TYPE_CHECKING:
     from omegad.server import Connection
+    from omegad.sessions.fork import Seed
     from omegad.sessions.manager import SessionManager
 
 log = logging.getLogger("omegad.sessions")
@@ -114,8 +103,10 @@ class Reply:
         self.unsent.append(text + "\n")
 
     def lines(self, lines: list[str]) -> None:
-        for text in lines:
-            self.line(text)
+        if lines:  # one piece: a listing of 10 000 checkpoints is one join, not 20 000 appends
+            block = "\n".join(lines) + "\n"
+            self.text.append(block)
+            self.unsent.append(block)
 
     def output(self) -> str:
         out = "".join(self.text)
@@ -123,11 +114,13 @@ class Reply:
 
 
 class SessionActor:
-    def __init__(self, manager: SessionManager, store: SessionStore, name: str) -> None:
+    def __init__(self, manager: SessionManager, store: SessionStore, name: str,
+                 seed: Seed | None = None) -> None:
         self.manager = manager
+        self.seed = seed  # a fork's: what to open from instead of the index (fork.py)
         self.store = store
         self.name = name
-        self.state = api.ReplState()
+        self.state = _unopened()  # until open() sets the session's own
         self.control = "null"
         self.state_defs: dict[str, str] | None = {}  # None: not read back from the journal yet
         self.journal: JournalWriter | None = None
@@ -135,7 +128,7 @@ class SessionActor:
         self.checkpoints: list[Checkpoint] = []
         self.states = LayeredStates({}, None)  # own checkpoint seq -> its state
         self.ckpt: CheckpointFile | None = None
-        self._serialized: tuple[api.ReplState, object] | None = None  # (state, its checkpoint)
+        self.saver: StateSaver | None = None  # writes states into `ckpt`
         self.receipts: dict[str, Any] = {}
         self.ref_states: dict[str, msgspec.Raw] = {}  # the reference's states in our index
         self.loaded: Timeline | None = None
@@ -160,18 +153,22 @@ class SessionActor:
     async def open(self) -> None:
         """Bring the session up: its last saved state, then any journal inputs after it."""
         path = self.store.journal(self.name)
-        self.ckpt = CheckpointFile.open(self.store.ckpt(self.name))
+        seed, self.seed = self.seed, None
+        self.index_dirty = seed is not None  # a fork's index is written when it is flushed
+        self.ckpt = seed.ckpt if seed else CheckpointFile.open(self.store.ckpt(self.name))
+        self.saver = StateSaver(self.ckpt)
         if self.ckpt.cut:
             log.warning("session %s: cut a torn checkpoint tail of %d bytes", self.name,
                         self.ckpt.cut)
         saved = FileStates(self.ckpt)
-        if await self._open_from_checkpoints(path, saved):
+        if await self._open_from_checkpoints(path, saved, seed):
             return
         log.debug("session %s: reading its whole journal", self.name)
         view = read_journal(path)
         if view.torn:
             log.warning("session %s: cut a torn journal tail of %d bytes", self.name, view.torn)
         if view.header is None and not view.events:
+            self.state = api.ReplState()
             self.header = ev.header(self.name)
             self.journal = JournalWriter.create(path, self.header)
             return
@@ -188,8 +185,6 @@ class SessionActor:
             return
         start, after = latest if latest is not None else (None, -1)
         await self._catch_up(view, start, after, saved if latest is not None else None)
-        if start is not None:
-            self._continue_file(start)
 
     async def _open_from_reference(self, view: Any) -> None:
         """A session the reference wrote: its newest checkpoint's state as the reference
@@ -205,21 +200,26 @@ class SessionActor:
             start = None
         await self._catch_up(view, start, last if start is not None else -1, None, reference)
 
-    async def _open_from_checkpoints(self, path: Path, saved: FileStates) -> bool:
-        """The fast way back: the newest saved state, the index for the checkpoints before it,
-        and only the journal written after it. False when the files do not agree (a crash
-        before the index was refreshed): then the whole journal is read."""
+    async def _open_from_checkpoints(self, path: Path, saved: FileStates,
+                                     seed: Seed | None) -> bool:
+        """The fast way back: the newest saved state, the index (or a fork's seed) for the
+        checkpoints before it, and only the journal written after it. False when the files do
+        not agree (a crash before the index was refreshed): then the whole journal is read."""
         entries = self.ckpt.entries if self.ckpt is not None else []
-        index = self._index() if entries else None
+        if not entries:
+            return False
+        index = self._index() if seed is None else \
+            IndexInfo("", seed.event_count, seed.checkpoints, seed.receipts)
         if index is None:
             return False
         last = entries[-1]
-        if not path.exists() or path.stat().st_size < last.journal_end or not last.journal_end:
+        journal_end = self.ckpt.journal_end(len(entries) - 1)
+        if not path.exists() or path.stat().st_size < journal_end or not last.journal_end:
             return False
-        view = read_journal(path, start=last.journal_end)
+        view = read_journal(path, start=journal_end)
         misplaced = (view.torn and not view.events
                      or view.events and view.events[0]["seq"] != last.seq + 1
-                     or last_seq_before(path, last.journal_end) != last.seq)
+                     or last_seq_before(path, journal_end) != last.seq)
         if misplaced:
             return False  # the record's journal position is not where it says (a fork's copy)
         first_new = view.events[0]["seq"] if view.events else last.seq + 1
@@ -231,9 +231,10 @@ class SessionActor:
         next_seq = view.events[-1]["seq"] + 1 if view.events else last.seq + 1
         self.journal = JournalWriter.open_existing(path, view, next_seq)
         self.receipts = {**read_receipts(self.store.receipts(self.name)), **index.receipts}
-        self.ref_states = index.states
-        self.checkpoints = [Checkpoint(c.seq, c.reason, c.stateId, c.byteOffset)
-                            for c in index.checkpoints if c.seq < first_new]
+        self.ref_states = getattr(index, "states", {})
+        self.checkpoints = index.checkpoints
+        if self.checkpoints and self.checkpoints[-1].seq >= first_new:
+            self.checkpoints = [c for c in self.checkpoints if c.seq < first_new]
         self.checkpoints += _checkpoints(view)
         latest = saved.latest()
         assert latest is not None
@@ -241,14 +242,7 @@ class SessionActor:
         if self.ref_states:  # the reference's own checkpoints, before ours
             reference = ReferenceStates(self.own_timeline(), self.manager.fallback_oracle)
         await self._catch_up(view, latest[0], latest[1], saved, reference)
-        self._continue_file(latest[0])
         return True
-
-    def _continue_file(self, saved: engine.Snapshot) -> None:
-        """The state was rebuilt from the checkpoint file, so it shares the file's object ids:
-        the next record can be a delta instead of the whole state again."""
-        if self.state is saved.state:
-            self._serialized = (self.state, saved.checkpoint)
 
     def _index(self) -> IndexWithStates | None:
         """The session's index, or None when it is missing or unreadable (then: the journal)."""
@@ -264,11 +258,17 @@ class SessionActor:
     async def _catch_up(self, view: Any, start: engine.Snapshot | None, after: int,
                         saved: FileStates | None, reference: ReferenceStates | None = None) -> None:
         """Re-evaluate what the journal holds after the saved state (normally nothing)."""
+        self.state_defs = None
+        if start is not None and not any(e["seq"] > after for e in view.events):
+            self.state, self.control = start.resume(), start.control
+            own = saved is not None and saved.ckpt.newest_is(after)
+            self.states = LayeredStates({after: start} if own else {}, saved,  # (at hand)
+                                        reference)
+            return
         timeline = Timeline(self.name, view.header, view.events, self.checkpoints, self.receipts)
         rebuilt = await replay(timeline, self.manager.fallback_oracle, start, after)
         self.state, self.control = rebuilt.state, rebuilt.control
         self.states = LayeredStates(rebuilt.at, saved, reference)
-        self.state_defs = None
 
     async def ready(self) -> None:
         await self._opened.wait()
@@ -310,6 +310,7 @@ class SessionActor:
             self._current = None
             self.last_used = time.monotonic()
             self.manager.monitor.record(self, job)
+            collector.command_ran()
             job.finish()
 
     def close(self) -> None:
@@ -558,32 +559,26 @@ class SessionActor:
         """Keep the adopted state beside the journal, so a rebuild from disk gets it back: as a
         reference to the record of one of our own checkpoints when it is one (nothing copied),
         else in full."""
-        assert self.ckpt is not None
+        assert self.ckpt is not None and self.saver is not None
         index = self.ckpt.find(own_seq) if own_seq is not None else None
         if index is None:
             self._save_state(self.seq - 1, adopted=True)
             return
         journal_end = self.journal.size if self.journal is not None else 0
-        self.ckpt.append(Record(self.seq - 1, ADOPTED_REF, self.control, b"", journal_end, index))
-        self._serialized = None  # the next record is full: a delta needs a base both sides share
+        self.saver.adopt_ref(self.seq - 1, self.control, journal_end, index)
 
-    def _save_state(self, seq: int, adopted: bool = False) -> None:
-        """Append this state to the checkpoint file: a delta against the last one when it can."""
-        assert self.ckpt is not None
-        state = self.state
-        last = self._serialized
-        full = (adopted or last is None or last[0] is not state or state.ser is None
-                or self.ckpt.wants_full())
-        data = serialize(state) if full else serialize_delta(state, last[1])
-        kind = ADOPTED if adopted else FULL if full else DELTA
+    def _save_state(self, seq: int, adopted: bool = False, merges: bool = True) -> None:
+        """Append this state to the checkpoint file: a delta against the last one when it can
+        (saver.py; `merges=False` while an input runs)."""
+        assert self.saver is not None
         try:
             journal_end = self.journal.size if self.journal is not None else 0
-            self.ckpt.append(Record(seq, kind, self.control, data, journal_end))
+            self.saver.save(self.state, self.control, seq, journal_end, adopted=adopted,
+                            merges=merges)
         except OSError as e:
             log.error("session %s: checkpoint write failed: %s", self.name, e)
             raise errors.InternalError(f"could not write the checkpoint file: {e.strerror}") \
                 from None
-        self._serialized = (state, state.head)
 
     # --- persistence ------------------------------------------------------------------------------
 
@@ -591,8 +586,7 @@ class SessionActor:
         return IndexInfo(
             sessionId=(self.header or {}).get("id", self.name),
             eventCount=self.seq,
-            checkpoints=[CheckpointEntry(c.seq, c.offset, c.state_id, c.reason)
-                         for c in self.checkpoints],
+            checkpoints=self.checkpoints,
             receipts=self.receipts,
         )
 
@@ -605,6 +599,16 @@ class SessionActor:
         """This session as a timeline: what the actor knows, events read only when needed."""
         return Timeline(self.name, self.header, None, list(self.checkpoints), dict(self.receipts),
                         path=self.store.journal(self.name), count=self.seq, states=self.ref_states)
+
+
+_UNOPENED: list[api.ReplState] = []
+
+
+def _unopened() -> api.ReplState:
+    """The state an actor shows until it has opened (one, shared, never evaluated in)."""
+    if not _UNOPENED:
+        _UNOPENED.append(api.ReplState())
+    return _UNOPENED[0]
 
 
 def last_seq_before(path: Path, offset: int) -> int | None:

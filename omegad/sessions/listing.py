@@ -53,14 +53,20 @@ class Listing:
     def _update(self) -> None:
         changes = self.watch.changes()
         if changes is None or self.names is None:
-            self.names = self.store.names()
-            self.counts.clear()
+            self._rescan()
             return
         for file, mask in changes.items():
             if file.endswith(INDEX):
                 self.counts.pop(file[: -len(INDEX)], None)
             elif file.endswith(JOURNAL) and mask & APPEARED_OR_GONE:
                 self._recheck(file[: -len(JOURNAL)])
+
+    def _rescan(self) -> None:
+        """Everything again: the catalog's names while the directory is unchanged since it was
+        saved (a restart), else the directory's; every index's counts in one pass."""
+        names = self.catalog.names()
+        self.names = names if names is not None else self.store.names()
+        self.counts = dict(zip(self.names, self.catalog.counts_of(self.names), strict=True))
 
     def _recheck(self, name: str) -> None:
         """A journal appeared or went: the session is listed exactly when it has one."""

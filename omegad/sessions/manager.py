@@ -12,16 +12,14 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 import trio
 
-from omegad.persist import events as ev
 from omegad.persist.checkpoints import CheckpointFile
-from omegad.persist.index import CheckpointEntry, IndexInfo, write_index
-from omegad.persist.journal import encode_line, read_journal
+from omegad.persist.copying import WrittenFile
 from omegad.persist.worker import Persister
 from omegad.sessions.actor import SessionActor
 from omegad.sessions.catalog import Catalog
+from omegad.sessions.fork import Seed, fork_live, write_fork
 from omegad.sessions.listing import Listing
 from omegad.sessions.metrics import Monitor
 from omegad.sessions.names import check_name
@@ -60,7 +58,7 @@ class SessionManager:
 
     # --- finding actors ---------------------------------------------------------------------------
 
-    def actor(self, store: SessionStore, name: str) -> SessionActor:
+    def actor(self, store: SessionStore, name: str, seed: Seed | None = None) -> SessionActor:
         """The session's actor, created (and started opening) on first use; never waits."""
         check_name(name)
         key = (store.root, name)
@@ -68,7 +66,7 @@ class SessionManager:
         if actor is not None:
             self.pool.move_to_end(key)
             return actor
-        actor = self.pool[key] = SessionActor(self, store, name)
+        actor = self.pool[key] = SessionActor(self, store, name, seed)
         self.nursery.start_soon(actor.run)
         self._evict(keep=key)
         return actor
@@ -111,7 +109,9 @@ class SessionManager:
         rebuilt into a state of their own (two actors never share one state)."""
         if timeline.name == actor.name:
             return actor.states
-        ckpt = CheckpointFile.open(actor.store.ckpt(timeline.name))
+        live = self.live(actor.store, timeline.name)  # its records are known: no need to read
+        ckpt = live.ckpt if live is not None and live.ckpt is not None else \
+            CheckpointFile.open(actor.store.ckpt(timeline.name))
         saved = FileStates(ckpt) if ckpt.entries else None
         if timeline.states:  # the reference's checkpoints: their states are in its index
             return LayeredStates({}, saved, ReferenceStates(timeline, self.fallback_oracle))
@@ -128,22 +128,31 @@ class SessionManager:
         owner = actor if source == actor.name else self.live(store, source)
         if owner is None and store.ckpt(source).exists() and store.journal(source).exists():
             owner = await self.get(store, source)  # omega's own session: opening it is cheap
-        if owner is not None:
-            owner.flush_index()
-        if not (store.journal(source).exists() and store.index(source).exists()):
+        elif owner is not None and owner is not actor:
+            await owner.ready()  # (it may still be opening)
+        if owner is None and not (store.journal(source).exists()
+                                  and store.index(source).exists()):
             return None
+        if owner is not None and owner.seq == 0:
+            return None  # nothing journaled yet
         if self.live(store, name) is not None:
             raise errors.InvalidParams(f"session '{name}' is open; fork to a new name")
+        seed = None
         if owner is not None:
-            timeline, last = owner.own_timeline(), owner.seq - 1
+            seed = fork_live(store, owner, name, cutoff)
+            cut = seed.event_count - 1
         else:
             timeline = read_timeline(store.sessions, source)
             assert timeline is not None
             last = timeline.events[-1]["seq"] if timeline.events else -1
-        cut = last if cutoff is None else min(cutoff, last)
-        write_fork(store, name, timeline, cut)
+            cut = last if cutoff is None else min(cutoff, last)
+            write_fork(store, name, timeline, cut)
+        self.catalog(store).forget(store.index(name))
         copy_notes(self.notes, store.notes(source), store.notes(name), cut)
-        forked = await self.get(store, name)
+        forked = self.actor(store, name, seed)
+        await forked.ready()
+        copies = [store.journal(name), store.ckpt(name), store.receipts(name), store.notes(name)]
+        await self.persister.commit(*[WrittenFile(p) for p in copies if p.exists()])
         forked.loaded = forked.own_timeline()
         forked.loaded_states = forked.states
         forked.session_seq = cut if cut >= 0 else None
@@ -231,63 +240,3 @@ class SessionManager:
             listing.close()
         self._save_catalogs()
 
-
-def write_fork(store: SessionStore, name: str, timeline: Timeline, cut: int) -> None:
-    """The reference's fork: a new header, events up to `cut`, offsets recomputed, its receipts."""
-    if not timeline.loaded:
-        fork_bytes(store, name, timeline, cut)
-        return
-    lines = [encode_line(ev.header(name))]
-    offset = len(lines[0])
-    kept: list[CheckpointEntry] = []
-    keys: set[str] = set()
-    for event in timeline.events:
-        if event["seq"] > cut:
-            break
-        line = encode_line(event)
-        if event["type"] == "checkpoint":
-            kept.append(CheckpointEntry(event["seq"], offset, event["stateId"], event["reason"]))
-        elif event["type"] == "llm_resp":
-            keys.add(event["receiptKey"])
-        lines.append(line)
-        offset += len(line)
-    store.journal(name).write_bytes(b"".join(lines))
-    receipts = {k: v for k, v in timeline.receipts.items() if k in keys}
-    write_index(store.index(name), IndexInfo(name, cut + 1 if cut >= 0 else 0, kept, receipts),
-                kept_states(timeline, kept))
-    copy_checkpoints(store.ckpt(timeline.name), store.ckpt(name), cut)
-
-
-def fork_bytes(store: SessionStore, name: str, timeline: Timeline, cut: int) -> None:
-    """A fork of a journal omega wrote, by copying its bytes up to `cut` under a new header:
-    reads only from the checkpoint before `cut`, not the whole journal."""
-    path = store.journal(timeline.name)
-    start = timeline.checkpoint_before(cut)
-    view = read_journal(path, start=start.offset if start else 0, until=cut + 1)
-    end = next((off for e, off in zip(view.events, view.offsets, strict=True) if e["seq"] > cut),
-               view.size)
-    with open(path, "rb") as f:
-        old_header = f.readline()
-        f.seek(len(old_header))
-        body = f.read(max(0, end - len(old_header)))
-    header = encode_line(ev.header(name))
-    store.journal(name).write_bytes(header + body)
-    shift = len(header) - len(old_header)
-    kept = [CheckpointEntry(c.seq, c.offset + shift, c.state_id, c.reason)
-            for c in timeline.checkpoints if c.seq <= cut]
-    write_index(store.index(name),
-                IndexInfo(name, cut + 1 if cut >= 0 else 0, kept, dict(timeline.receipts)),
-                kept_states(timeline, kept))
-    copy_checkpoints(store.ckpt(timeline.name), store.ckpt(name), cut, shift)
-
-
-def kept_states(timeline: Timeline, kept: list[CheckpointEntry]) -> dict[str, msgspec.Raw]:
-    """The reference's states of the checkpoints a fork keeps (as the reference's fork does)."""
-    ids = {c.stateId for c in kept}
-    return {k: v for k, v in timeline.states.items() if k in ids}
-
-
-def copy_checkpoints(source: Path, target: Path, cut: int, shift: int = 0) -> None:
-    """The records of `source` up to journal seq `cut` (a prefix: deltas keep their bases), their
-    journal positions moved by `shift` bytes (the fork's header is not the source's)."""
-    CheckpointFile.open(source).copy_prefix(target, cut, shift)

@@ -200,16 +200,14 @@ def checkpoint(actor: SessionActor, depth: int, control: str, reason: str = "llm
     actor.checkpoints.append(Checkpoint(seq, reason, f"state-{seq}", offsets[0]))
     actor.states[seq] = engine.snapshot(actor.state, control)
     if between_inputs or _only_a_delta(actor):
-        actor._save_state(seq)
+        actor._save_state(seq, merges=between_inputs)
 
 
 def _only_a_delta(actor: SessionActor) -> bool:
     """While an input runs, the live state holds its uncommitted changes: the checkpoint file may
     only get a delta then (the committed changes since the last record: none), never a full
     record, which would serialize the live objects."""
-    last = actor._serialized
-    return (last is not None and last[0] is actor.state and actor.state.ser is not None
-            and actor.ckpt is not None and not actor.ckpt.wants_full())
+    return actor.saver is not None and actor.saver.can_delta(actor.state)
 
 
 def args_preview(args: list[Any]) -> str:

@@ -34,8 +34,7 @@ class FileStates:
         if index is None:
             # An llm_boundary checkpoint saved no state of its own: nothing was committed since
             # the newest record before it, whose state it shares.
-            index = next((i for i in range(len(self.ckpt.entries) - 1, -1, -1)
-                          if self.ckpt.entries[i].seq <= seq), None)
+            index = self.ckpt.at_or_before(seq)
         if index is None:
             raise KeyError(seq)
         return rebuild(self.ckpt.chain(index))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,11 +43,7 @@ class SessionStore:
 
     def names(self) -> list[str]:
         """Every session with a journal, in the byte order of file names (as the reference)."""
-        try:
-            files = [p.name for p in self.sessions.iterdir() if p.name.endswith(".jsonl")]
-        except FileNotFoundError:
-            return []
-        return [f[: -len(".jsonl")] for f in sorted(files, key=lambda f: f.encode())]
+        return journal_names(self.sessions)
 
     def counts(self, name: str) -> tuple[int, int] | None:
         """(events, checkpoints) from the index on disk, or None without one."""
@@ -55,3 +52,14 @@ class SessionStore:
             return read_counts(path)
         except (FileNotFoundError, ValueError):
             return None
+
+
+def journal_names(sessions: Path) -> list[str]:
+    """The sessions of a sessions directory: one per journal, in the byte order of file names."""
+    try:
+        files = os.listdir(sessions)
+    except FileNotFoundError:
+        return []
+    journals = [f for f in files if f.endswith(".jsonl")]
+    journals.sort(key=str.encode)
+    return [f[:-6] for f in journals]

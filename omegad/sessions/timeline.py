@@ -15,17 +15,9 @@ import msgspec
 
 from omegad.oracle.receipts import read_receipts
 from omegad.persist.events import Event
-from omegad.persist.index import IndexWithStates, read_index_states
+from omegad.persist.index import Checkpoint, IndexWithStates, read_index_states
 from omegad.persist.journal import read_journal
 from omegad.sessions.render import render_trace
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    seq: int
-    reason: str
-    state_id: str
-    offset: int
 
 
 class Timeline:
@@ -45,6 +37,7 @@ class Timeline:
         self._path = path
         self._count = count
         self.states = states if states is not None else {}  # the reference's, by state id
+        self._checkpoint_lines: list[str] | None = None
 
     @property
     def events(self) -> list[Event]:
@@ -87,9 +80,14 @@ class Timeline:
         return render_trace(self.header, self.events, verbose)
 
     def checkpoint_lines(self) -> list[str]:
-        lines = [f"Checkpoints ({len(self.checkpoints)}):"]
-        lines += [f"  [{cp.seq:03d}] {cp.reason} (state: {cp.state_id})" for cp in self.checkpoints]
-        return lines
+        """`:session checkpoints` (rendered once while the checkpoints stay as they are)."""
+        if self._checkpoint_lines is None or len(self._checkpoint_lines) != \
+                len(self.checkpoints) + 1:
+            lines = [f"Checkpoints ({len(self.checkpoints)}):"]
+            lines += [f"  [{cp.seq:03d}] {cp.reason} (state: {cp.state_id})"
+                      for cp in self.checkpoints]
+            self._checkpoint_lines = lines
+        return self._checkpoint_lines
 
 
 def read_timeline(sessions_dir: Path, name: str) -> Timeline | None:

@@ -133,7 +133,9 @@ async def restore_snapshot(actor: SessionActor, snap_id: int) -> tuple[str, Snap
             actor.states.memory[snap.seq] = state  # rebuilt from the file: keep it at hand
     except KeyError:
         raise NotesError(f"State not found: state-{snap.seq}") from None
-    actor.restore(state)  # the state, recorded in the checkpoint file (a restart keeps it)
+    # the state, recorded in the checkpoint file (a restart keeps it): one of the session's own
+    # as a reference to its record, another's in full
+    actor.restore(state, own_seq=snap.seq if t.own else None)
     if not t.own:
         actor.session_seq = snap.seq
     assert actor.ckpt is not None

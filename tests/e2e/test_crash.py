@@ -24,9 +24,9 @@ def test_acknowledged_commands_survive_kill_9(start_daemon, omega_env):
     counter = 0
     for _round in range(KILLS):
         d = start_daemon()
-        stop = threading.Event()
+        stop, serving = threading.Event(), threading.Event()
 
-        def drive(d=d, stop=stop) -> None:
+        def drive(d=d, stop=stop, serving=serving) -> None:
             nonlocal counter
             try:
                 with session_client(d, omega_env.session_dir) as c:
@@ -38,12 +38,14 @@ def test_acknowledged_commands_survive_kill_9(start_daemon, omega_env):
                                      {"session": name, "command": f"(define v{n} {n})"})["output"]
                         assert out == f"=> v{n}"
                         acked[name].append(n)
+                        serving.set()
             except (DaemonUnreachable, OSError, errors.RpcError):
                 pass  # the daemon died under us: the unanswered command may or may not be there
 
         driver = threading.Thread(target=drive)
         driver.start()
-        threading.Event().wait(rng.uniform(0.02, 0.3))  # a random moment, not a condition
+        serving.wait(10)  # the daemon answers (its start-up is not what this test is about)
+        threading.Event().wait(rng.uniform(0.0, 0.3))  # then a random moment, not a condition
         d.signal(signal.SIGKILL)
         d.wait()
         stop.set()

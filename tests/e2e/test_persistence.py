@@ -257,13 +257,9 @@ def test_listings_follow_what_other_programs_do_in_the_session_dir(shared_daemon
         assert c.call("session.list")["sessions"][0]["name"] == "ours"
 
 
-def test_after_a_restart_the_next_input_saves_a_delta_that_rebuilds(start_daemon, omega_env):
-    """The state rebuilt from the checkpoint file shares its object table with the file, so
-    the first input after reopening writes a delta (not the whole state) and that delta
-    rebuilds the right state after the next restart."""
-    from omegad.persist.checkpoints import DELTA, CheckpointFile
-
-    ckpt = omega_env.session_dir / "sessions" / "grow.ckpt"
+def test_a_session_reopened_again_and_again_keeps_closures_and_mutations(start_daemon, omega_env):
+    """Each reopening rebuilds the state from the checkpoint file and starts a new run of
+    records there; after stops and a kill, shared captured state still reads right."""
     for round_ in range(3):
         d = start_daemon()
         with session_client(d, omega_env.session_dir) as c:
@@ -277,8 +273,41 @@ def test_after_a_restart_the_next_input_saves_a_delta_that_rebuilds(start_daemon
             assert execute(c, "grow", f"(y{round_})") == f"=> {round_ + 3}"
         d.signal(signal.SIGKILL if round_ == 1 else signal.SIGTERM)
         d.wait()
-        kinds = [e.kind for e in CheckpointFile.open(ckpt).entries]
-        assert kinds[1:] == [DELTA] * (len(kinds) - 1)  # one full record: the first
     d = start_daemon()
     with session_client(d, omega_env.session_dir) as c:
         assert execute(c, "grow", "(tick) xs (y0) (y2)") == "=> 4\n=> (2 1 0 1 2)\n=> 5\n=> 5"
+
+
+def test_forks_of_forks_survive_a_kill_and_reopen_from_their_records(start_daemon, omega_env):
+    """Each fork copies its source's bytes under a header of another length (its journal
+    positions shift one way, then the other) and writes its index only when flushed."""
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        for i in range(40):  # more inputs than one merge covers
+            execute(c, "o", f"(define g{i} {i})")
+        assert execute(c, "o", ":session fork a-longer-name") == \
+            "Session forked as 'a-longer-name'"
+        execute(c, "a-longer-name", "(define h 1)")
+        execute(c, "a-longer-name", ":session load a-longer-name")
+        assert "Jumped to seq 83" in execute(c, "a-longer-name", ":session goto 83")  # g20
+        execute(c, "a-longer-name", ":session fork s")
+        assert execute(c, "s", "(+ g0 g20)") == "=> 20"
+        assert execute(c, "s", "g21").startswith("error: unbound")
+    d.signal(signal.SIGKILL)
+    d.wait()
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "s", "(+ g0 g20)") == "=> 20"
+        assert execute(c, "a-longer-name", "g20") == "=> 20"  # where its goto left it
+        assert execute(c, "a-longer-name", "h").startswith("error: unbound")
+        execute(c, "s", ":session load s")
+        assert "Jumped to seq 43" in execute(c, "s", ":session goto 43")  # g10
+        assert execute(c, "s", "g11").startswith("error: unbound")
+    assert d.stop() == 0
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "s", "(+ g0 g10)") == "=> 10"
+        listed = {s["name"]: s["events"] for s in c.call("session.list")["sessions"]}
+        assert listed["s"] == 84 + 3 * 4 + 2 * 3  # forked, three inputs, two unbound errors
+    assert d.stop() == 0
+    assert "reading its whole journal" not in d.stderr

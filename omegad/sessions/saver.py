@@ -1,0 +1,83 @@
+"""How a session's states go into its checkpoint file: a full state to start a run, then a delta
+per input and, every `SPAN ** k` deltas, a merge of level k (persist/checkpoints.py).
+
+The saver remembers what the file's reader will know: the state its last record described (a
+delta needs that base on both sides) and, per level, the checkpoint and object-id watermark where
+the level's current merge began.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from omegad.lang import api
+from omegad.lang.checkpoint import Checkpoint
+from omegad.lang.serialize import MergeUnavailable, serialize, serialize_delta, serialize_merge
+from omegad.persist.checkpoints import (
+    ADOPTED,
+    ADOPTED_REF,
+    DELTA,
+    FULL,
+    LEVELS,
+    SPAN,
+    CheckpointFile,
+    Record,
+    merge_kind,
+)
+
+log = logging.getLogger("omegad.sessions")
+
+
+class StateSaver:
+    def __init__(self, ckpt: CheckpointFile) -> None:
+        self.ckpt = ckpt
+        self.last: tuple[api.ReplState, Checkpoint | None] | None = None  # (state, its checkpoint)
+        self.marks: dict[int, tuple[Checkpoint | None, int]] = {}  # level -> (since, first new id)
+
+    def can_delta(self, state: api.ReplState) -> bool:
+        """Whether the next record of `state` can be a delta (else it is a full state)."""
+        last = self.last
+        return last is not None and last[0] is state and state.ser is not None
+
+    def save(self, state: api.ReplState, control: str, seq: int, journal_end: int, *,
+             adopted: bool = False, merges: bool = True) -> None:
+        """Append `state`: a delta against the last record when it can, else in full; then the
+        merges its position calls for (`merges=False` while an input runs: a merge would write
+        live values of places the input changed)."""
+        full = adopted or not self.can_delta(state)
+        if full:
+            data = serialize(state)
+        else:
+            assert self.last is not None
+            data = serialize_delta(state, self.last[1])
+        kind = ADOPTED if adopted else FULL if full else DELTA
+        self.ckpt.append(Record(seq, kind, control, data, journal_end))
+        self.last = (state, state.head)
+        mark = (state.head, state.ser.next)
+        if full:
+            self.marks = dict.fromkeys(range(1, LEVELS + 1), mark)
+            return
+        pos = self.ckpt.run_length()
+        for level in range(1, LEVELS + 1):
+            if pos % SPAN**level:
+                break
+            since, born = self.marks[level]
+            if merges:
+                self._merge(state, control, seq, journal_end, level, since, born)
+            self.marks[level] = mark
+
+    def _merge(self, state: api.ReplState, control: str, seq: int, journal_end: int, level: int,
+               since: Checkpoint | None, born: int) -> None:
+        try:
+            data = serialize_merge(state, since, born)
+        except MergeUnavailable as e:  # restoring reads the deltas instead: slower, as right
+            log.debug("no merge of level %d at seq %d: %s", level, seq, e)
+            return
+        self.ckpt.append(Record(seq, merge_kind(level), control, data, journal_end))
+
+    def adopt_ref(self, seq: int, control: str, journal_end: int, index: int) -> None:
+        """The session went back to the state of its own record `index`: point at it (nothing
+        copied). The next record is full: a delta needs a base both sides share."""
+        self.ckpt.append(Record(seq, ADOPTED_REF, control, b"", journal_end, index))
+        self.last = None
+
