@@ -26,6 +26,7 @@ from omegad.persist import events as ev
 from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.index import IndexInfo, IndexWithStates, read_index_states, write_index
 from omegad.persist.journal import JournalWriter, read_journal
+from omegad.sessions import defs as saved_defs
 from omegad.sessions import engine
 from omegad.sessions.oracle_calls import JournaledOracle, mock_effect
 from omegad.sessions.reference_states import ReferenceStates
@@ -382,7 +383,8 @@ class SessionActor:
 
     def _defs(self) -> dict[str, str]:
         if self.state_defs is None:  # reopened from its saved state: read them back once
-            self.state_defs = defines_of(read_journal(self.store.journal(self.name)).events)
+            self.state_defs = saved_defs.load(self.store.defs(self.name),
+                                              self.store.journal(self.name))
         return self.state_defs
 
     def reset(self) -> None:
@@ -462,11 +464,11 @@ class SessionActor:
             raise
         await flush_stream()
         self._finish_form(outcome, reply)
-        await self._stream_result(reply, job)
-        if outcome.defined:
+        if outcome.defined:  # before anything yields: a flush saves them with the journal's end
             defs = self._defs()
             defs.pop(outcome.defined, None)
             defs[outcome.defined] = code
+        await self._stream_result(reply, job)
 
     async def commit_debug(self, form: api.Form, answers: list[Any], job: Job) -> None:
         """A debug run reached DONE: its expression becomes one journaled input of the session,
@@ -594,6 +596,8 @@ class SessionActor:
         if self.index_dirty and self.journal is not None:
             write_index(self.store.index(self.name), self.index_info(), self.ref_states)
             self.index_dirty = False
+            if self.state_defs is not None:
+                saved_defs.save(self.store.defs(self.name), self.journal.size, self.state_defs)
 
     def own_timeline(self) -> Timeline:
         """This session as a timeline: what the actor knows, events read only when needed."""
@@ -625,22 +629,6 @@ def last_seq_before(path: Path, offset: int) -> int | None:
         return None
     return event.get("seq") if isinstance(event, dict) else None
 
-
-def defines_of(events: list[dict[str, Any]]) -> dict[str, str]:
-    """name → source of the top-level defines that succeeded, as a journal shows them."""
-    defs: dict[str, str] = {}
-    code = None
-    for event in events:
-        if event["type"] == "input":
-            code = event["code"]
-        elif event["type"] == "result" and code is not None:
-            forms = api.parse_inputs(code)
-            name = api.define_name(forms[-1].datum) if forms else None
-            if name is not None:
-                defs.pop(name, None)
-                defs[name] = code
-            code = None
-    return defs
 
 
 def _checkpoints(view: Any) -> list[Checkpoint]:

@@ -33,13 +33,17 @@ class SessionStore:
         """Snapshots and timeline annotations (sessions/notes.py)."""
         return self.sessions / f"{name}.notes"
 
+    def defs(self, name: str) -> Path:
+        """The source of its top-level defines, as of a journal position (sessions/defs.py)."""
+        return self.sessions / f"{name}.defs"
+
     def receipts(self, name: str) -> Path:
         return self.sessions / f"{name}.receipts"
 
     def files(self, name: str) -> list[Path]:
         debug = self.debugger(name)
         return [self.journal(name), self.index(name), self.ckpt(name), debug,
-                debug.with_suffix(".base"), self.receipts(name), self.notes(name)]
+                debug.with_suffix(".base"), self.receipts(name), self.notes(name), self.defs(name)]
 
     def names(self) -> list[str]:
         """Every session with a journal, in the byte order of file names (as the reference)."""

@@ -311,3 +311,24 @@ def test_forks_of_forks_survive_a_kill_and_reopen_from_their_records(start_daemo
         assert listed["s"] == 84 + 3 * 4 + 2 * 3  # forked, three inputs, two unbound errors
     assert d.stop() == 0
     assert "reading its whole journal" not in d.stderr
+
+
+def test_defines_are_listed_after_restarts_from_the_defs_file_and_the_journal_after_it(
+        start_daemon, omega_env):
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "d", "(define a 1)")
+        execute(c, "d", "(define (f x) (* x a))")
+    d.signal(signal.SIGTERM)
+    d.wait()
+    assert (omega_env.session_dir / "sessions" / "d.defs").exists()
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "d", "(define a 2)")
+        assert c.call("session.open", {"session": "d"})["definitions"] == 2
+    d.signal(signal.SIGKILL)  # the file is not refreshed: the journal after it is read
+    d.wait()
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "d", ":defs") == "(define (f x) (* x a))\n(define a 2)"
+        assert execute(c, "d", "(f 5)") == "=> 10"
