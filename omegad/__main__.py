@@ -113,9 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         if not config.foreground or not logging.getLogger().handlers:
             print(f"omegad: {e}", file=sys.stderr)
         return 1
-    if config.foreground:
-        pidfile.write_pid()
-    else:
+    if not config.foreground:
         daemonize(config.log_file, pidfile)
 
     import trio
