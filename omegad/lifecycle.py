@@ -8,6 +8,7 @@ import errno
 import fcntl
 import logging
 import os
+import signal
 import socket
 import stat
 import sys
@@ -21,10 +22,22 @@ from protocol.paths import UnsafePath, ensure_private_dir
 log = logging.getLogger("omegad")
 
 PROBE_PATIENCE = 2.0  # seconds to wait for probing clients' shared locks on the pidfile to go
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class StartupError(Exception):
     pass
+
+
+def hold_stop_signals() -> None:
+    """Keep SIGTERM and SIGINT pending from before the socket listens until the daemon's signal
+    watcher runs (`release_stop_signals`): a stop asked for as soon as the daemon is ready is then
+    a graceful one, not death by the default action with the socket and pidfile left behind."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+
+def release_stop_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 class PidFile:
