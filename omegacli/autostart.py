@@ -3,7 +3,10 @@
 Starting is serialised by an flock on the start lock beside the socket: the first client takes it,
 spawns `python -m omegad` (which forks into the background once its socket listens, so the spawned
 process ending with status 0 means "ready"), and releases it; the others wait for the lock, retry
-the socket and find the daemon. A failed start is reported with the daemon's own stderr.
+the socket and find the daemon. A daemon that holds the pidfile but does not answer (starting, or
+stopping: its socket goes first) is waited for, not raced. A failed start is reported with the
+daemon's own stderr. Stopping one waits for its process to exit (it holds the pidfile lock till
+then).
 """
 
 import fcntl
@@ -101,31 +104,52 @@ def connect(
 
 
 def stop(client: Client, sock: Path) -> None:
-    """Ask the daemon behind `client` to shut down and wait until it is gone."""
+    """Ask the daemon behind `client` to shut down and wait until its process has exited."""
+    # Opened before asking: the daemon unlinks its pidfile on its way out, and then only a
+    # descriptor opened earlier can tell, by the lock it holds till its exit, when it is gone.
+    fd = _open_pidfile(sock)
     try:
-        client.call("server.shutdown")
-    except (errors.RpcError, DaemonUnreachable):
-        pass
+        try:
+            client.call("server.shutdown")
+        except (errors.RpcError, DaemonUnreachable):
+            pass
+        finally:
+            client.close()
+        if fd is not None:
+            _wait_unlocked(fd, f"the daemon on {sock} did not stop within {STOP_TIMEOUT:g} s")
     finally:
-        client.close()
-    wait_gone(sock)
+        if fd is not None:
+            os.close(fd)
 
 
-def wait_gone(sock: Path, timeout: float = STOP_TIMEOUT) -> None:
+def _open_pidfile(sock: Path) -> int | None:
+    try:
+        return os.open(paths.pidfile_path(sock), os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+
+
+def _wait_unlocked(fd: int, failure: str, timeout: float = STOP_TIMEOUT) -> None:
+    """Wait until no daemon holds this pidfile's lock, which it does until its process exits."""
     deadline = time.monotonic() + timeout
     delay = 0.002
-    while running_pid(sock) is not None:
-        if time.monotonic() > deadline:
-            raise DaemonUnreachable(f"the daemon on {sock} did not stop within {timeout:g} s")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.1)
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise DaemonUnreachable(failure) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return
 
 
 def running_pid(sock: Path) -> int | None:
     """The pid of the daemon holding this socket's pidfile lock, or None when none does."""
-    try:
-        fd = os.open(paths.pidfile_path(sock), os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
+    fd = _open_pidfile(sock)
+    if fd is None:
         return None
     try:
         try:
@@ -147,15 +171,40 @@ def start(sock: Path, *, socket_named: bool = False, timeout: float | None = Non
         raise StartFailed(f"cannot start omegad: {e}") from None
     lock = os.open(paths.start_lock_path(sock), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        _lock_with_deadline(lock, time.monotonic() + 2 * START_TIMEOUT)
-        try:
-            return Client.connect(str(sock), timeout)  # another client started it meanwhile
-        except DaemonUnreachable:
-            pass
+        # The holder may wait out a stopping daemon, then start one and wait for it to answer.
+        _lock_with_deadline(lock, time.monotonic() + STOP_TIMEOUT + 2 * START_TIMEOUT)
+        client = _holder_answers(sock, timeout)  # another client started it meanwhile
+        if client is not None:
+            return client
         _spawn(sock, socket_named)
         return _connect_with_backoff(sock, timeout)
     finally:
         os.close(lock)  # drops the flock
+
+
+def _holder_answers(sock: Path, timeout: float | None) -> Client | None:
+    """A connection to the daemon on `sock`, or None when no daemon holds its pidfile.
+
+    A daemon may hold the pidfile and not answer: one stopping (its socket is gone first) or one
+    starting (not listening yet). A new one could not take the pidfile, so wait for it to go (or
+    to listen).
+    """
+    deadline = time.monotonic() + STOP_TIMEOUT
+    delay = 0.002
+    while True:
+        try:
+            return Client.connect(str(sock), timeout)
+        except DaemonUnreachable:
+            pid = running_pid(sock)
+            if pid is None:
+                return None
+        if time.monotonic() > deadline:
+            raise StartFailed(
+                f"omegad (pid {pid}) holds {paths.pidfile_path(sock)} but does not answer on "
+                f"{sock}, nor stop, within {STOP_TIMEOUT:g} s"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 def _lock_with_deadline(fd: int, deadline: float) -> None:

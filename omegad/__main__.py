@@ -13,7 +13,14 @@ import sys
 from pathlib import Path
 
 from omegad.config import Config
-from omegad.lifecycle import PidFile, StartupError, bind_socket, daemonize, setup_logging
+from omegad.lifecycle import (
+    PidFile,
+    StartupError,
+    bind_socket,
+    daemonize,
+    hold_stop_signals,
+    setup_logging,
+)
 from protocol import paths
 
 log = logging.getLogger("omegad")
@@ -95,6 +102,7 @@ def _size(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
+    hold_stop_signals()
     try:
         try:
             paths.ensure_private_dir(config.socket.parent, tighten=config.private_runtime_dir)
@@ -113,9 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         if not config.foreground or not logging.getLogger().handlers:
             print(f"omegad: {e}", file=sys.stderr)
         return 1
-    if config.foreground:
-        pidfile.write_pid()
-    else:
+    if not config.foreground:
         daemonize(config.log_file, pidfile)
 
     import trio

@@ -25,7 +25,7 @@ import trio
 
 from omegad import collector
 from omegad.config import Config
-from omegad.lifecycle import PidFile
+from omegad.lifecycle import PidFile, release_stop_signals
 from omegad.persist.worker import Persister
 from omegad.server import Connection, Server
 from omegad.session_dirs import SessionDirs
@@ -160,6 +160,7 @@ class Daemon:
 
     async def _watch_signals(self) -> None:
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            release_stop_signals()  # held since before the socket listened (see __main__.py)
             async for signum in signals:
                 self.request_shutdown(f"signal {signal.Signals(signum).name}")
 

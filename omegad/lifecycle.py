@@ -8,50 +8,97 @@ import errno
 import fcntl
 import logging
 import os
+import signal
 import socket
 import stat
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from omegad.config import Config
 from protocol.paths import UnsafePath, ensure_private_dir
 
 log = logging.getLogger("omegad")
 
+PROBE_PATIENCE = 2.0  # seconds to wait for probing clients' shared locks on the pidfile to go
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
 
 class StartupError(Exception):
     pass
 
 
+def hold_stop_signals() -> None:
+    """Keep SIGTERM and SIGINT pending from before the socket listens until the daemon's signal
+    watcher runs (`release_stop_signals`): a stop asked for as soon as the daemon is ready is then
+    a graceful one, not death by the default action with the socket and pidfile left behind."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+
+def release_stop_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
 class PidFile:
-    """An flock'd pidfile held for the daemon's whole life: one daemon per socket."""
+    """An flock'd pidfile held for the daemon's whole life: one daemon per socket.
+
+    The lock is the daemon's life, to the end: `remove` unlinks the file but leaves the descriptor
+    for the kernel to close when the process exits, so a client that finds the lock free (see
+    omegacli.autostart.running_pid) knows the daemon has exited, not merely that it is exiting.
+    """
 
     def __init__(self, path: Path):
         self.path = path
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        # A client probing for a running daemon holds a shared lock for microseconds: retry.
-        for _ in range(20):
+        deadline = time.monotonic() + PROBE_PATIENCE
+        while True:
+            self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
             except BlockingIOError:
+                if not self._only_probed() or time.monotonic() > deadline:
+                    self._refuse()
                 time.sleep(0.01)
+            else:
+                if self._still_linked():
+                    self.write_pid()  # before we listen: whoever finds us can read it
+                    return
+            os.close(self.fd)  # a stopping daemon unlinked it meanwhile: take the new one
+
+    def _only_probed(self) -> bool:
+        """The lock is held only shared, by clients probing for a daemon (for microseconds), or
+        by a daemon that has just unlinked this file on its way out: worth another try."""
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return not self._still_linked()
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        return True
+
+    def _still_linked(self) -> bool:
+        """Our descriptor's file is still the one at `path` (not one a daemon unlinked)."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(self.fd)
+        return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
+
+    def _refuse(self) -> NoReturn:
         holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "?"
         os.close(self.fd)
-        raise StartupError(f"another omegad (pid {holder}) is running; its pidfile is {path}")
+        raise StartupError(f"another omegad (pid {holder}) is running; its pidfile is {self.path}")
 
     def write_pid(self, pid: int | None = None) -> None:
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, f"{pid or os.getpid()}\n".encode(), 0)
 
     def remove(self) -> None:
-        """Unlink, then close (closing drops the lock)."""
+        """Unlink; the lock stays held until the process exits (see the class docstring)."""
         try:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
-        os.close(self.fd)
 
 
 def bind_socket(path: Path, *, private_dir: bool) -> socket.socket:

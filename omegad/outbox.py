@@ -29,7 +29,6 @@ class Outbox:
         self.limit = limit
         self.overflow = overflow
         self.closed = False
-        self._fd = stream.socket.fileno()
         self._queue: deque[bytes] = deque()
         self._queued = 0  # bytes in the queue and in the writer's hands
         self._wake = trio.Event()
@@ -38,12 +37,14 @@ class Outbox:
 
     def put(self, line: bytes) -> None:
         """Send one line (a newline is added); never waits."""
-        if self.closed:
+        # Asked afresh: once the stream is closed its number may already be another file's.
+        fd = self.stream.socket.fileno()
+        if self.closed or fd < 0:
             return
         data = line + b"\n"
         if not self._queued:
             try:
-                sent = os.write(self._fd, data)
+                sent = os.write(fd, data)
             except BlockingIOError:
                 sent = 0
             except OSError:  # EPIPE, ECONNRESET: the client has gone

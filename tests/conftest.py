@@ -9,6 +9,7 @@ limited to ~107 bytes, so not pytest's long tmp_path) and stops any daemon left 
             assert c.call("server.ping")["result"] == {"pong": True}
 """
 
+import itertools
 import json
 import os
 import shutil
@@ -59,6 +60,18 @@ def wait_until(condition, timeout: float = READY_TIMEOUT, what: str = "condition
         delay = min(delay * 2, 0.05)
 
 
+def listening(path: Path) -> bool:
+    """Something accepts connections on the Unix socket at `path`."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(str(path))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def pid_gone(pid: int) -> bool:
     """The process has exited (a zombie not yet reaped by its parent counts as exited)."""
     import psutil
@@ -94,12 +107,16 @@ def omega_env(monkeypatch):
 
 
 class DaemonProcess:
-    """`python -m omegad --foreground` on the env's socket, its stderr in a file."""
+    """`python -m omegad --foreground` on the env's socket, its stderr in a file of its own."""
+
+    _started = itertools.count(1)
 
     def __init__(self, env: OmegaEnv, *args: str, socket_path: Path | None = None):
         self.env = env
         self.socket = socket_path or env.socket
-        self.stderr_path = self.socket.with_suffix(".stderr")
+        # One file per process: a second daemon on the same socket (started while the first still
+        # writes) must neither truncate the first's stderr nor have its own overwritten by it.
+        self.stderr_path = self.socket.with_suffix(f".{next(self._started)}.stderr")
         cmd = [sys.executable, "-m", "omegad", "--foreground", "--socket", str(self.socket)]
         cmd += ["--session-dir", str(env.session_dir), "--log-level", "debug", *args]
         with open(self.stderr_path, "wb") as err:
@@ -119,14 +136,7 @@ class DaemonProcess:
         def ready() -> bool:
             if self.proc.poll() is not None:
                 pytest.fail(f"omegad exited with {self.proc.returncode}: {self.stderr}")
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                s.connect(str(self.socket))
-                return True
-            except OSError:
-                return False
-            finally:
-                s.close()
+            return listening(self.socket)
 
         wait_until(ready, what="omegad to listen")
         return self

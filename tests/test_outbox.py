@@ -48,3 +48,22 @@ async def test_a_reader_that_falls_past_the_limit_is_dropped():
     assert box.closed
     box.put(b"after")  # ignored: the connection is being dropped
     peer.close()
+
+
+async def test_a_line_put_after_the_stream_closed_goes_nowhere():
+    stream, peer = pair()
+    box = Outbox(stream, 64 << 20, lambda: None)
+    number = stream.socket.fileno()
+    await stream.aclose()
+    other, other_peer = pair()  # takes the lowest free descriptor: the one just closed
+    assert other.socket.fileno() == number
+    box.put(b"late")
+    other_peer.setblocking(False)
+    try:
+        stray = other_peer.recv(100)
+    except BlockingIOError:
+        stray = b""
+    assert stray == b""
+    for s in (peer, other_peer):
+        s.close()
+    await other.aclose()

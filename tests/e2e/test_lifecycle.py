@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.conftest import RawConn, pid_gone, wait_until
+from tests.conftest import RawConn, listening, pid_gone, wait_until
 
 
 def test_socket_is_0600_in_a_0700_runtime_dir_and_pidfile_holds_the_pid(omega_env, monkeypatch):
@@ -24,16 +24,16 @@ def test_socket_is_0600_in_a_0700_runtime_dir_and_pidfile_holds_the_pid(omega_en
     try:
         sock = runtime / "omegad.sock"
         pidfile = runtime / "omegad.pid"
-        wait_until(lambda: pidfile.exists() and pidfile.read_text(), what="the daemon's pidfile")
+        wait_until(lambda: listening(sock), what="the daemon to listen")
         assert stat.S_IMODE(os.stat(runtime).st_mode) == 0o700
         assert stat.S_IMODE(os.stat(sock).st_mode) == 0o600
-        assert (runtime / "omegad.pid").read_text().strip() == str(proc.pid)
+        assert pidfile.read_text().strip() == str(proc.pid)  # written before it listens
         with RawConn(sock) as c:
             assert c.call("server.status")["config"]["socket"] == str(sock)
     finally:
         proc.terminate()
         assert proc.wait(10) == 0
-    assert not sock.exists() and not (runtime / "omegad.pid").exists()
+    assert not sock.exists() and not pidfile.exists()
 
 
 def test_a_stale_socket_from_a_dead_daemon_is_replaced(start_daemon, omega_env):
@@ -148,7 +148,7 @@ def test_cancel_request_interrupts_an_in_flight_request(daemon):
         c.send({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 7}})
         reply = c.recv()
         assert reply["id"] == 7 and reply["error"]["code"] == -32800
-        assert time.monotonic() - started < 1
+        assert time.monotonic() - started < 5  # not the 30 s asked for (with room for a loaded CI)
         c.send({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 99}})  # unknown
         assert c.call("server.ping") == {"pong": True}
 
