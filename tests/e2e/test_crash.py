@@ -63,3 +63,5 @@ def test_acknowledged_commands_survive_kill_9(start_daemon, omega_env):
             total = " ".join(f"v{n}" for n in numbers)
             out = c.call("session.execute", {"session": name, "command": f"(list {total})"})
             assert out["output"] == "=> (" + " ".join(str(n) for n in numbers) + ")"
+    print(f"\ncrash test: {KILLS} kills; acknowledged and present: "
+          + ", ".join(f"{name} {len(numbers)}" for name, numbers in acked.items()))
