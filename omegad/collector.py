@@ -31,7 +31,8 @@ _last_command = time.monotonic()
 
 
 def command_ran() -> None:
-    """Called after each command (actor.py): the daemon is not idle."""
+    """Called after each command (actor.py) and as each request arrives (server.py): the
+    daemon is not idle."""
     global _last_command
     _last_command = time.monotonic()
 

@@ -21,6 +21,7 @@ import msgspec
 import trio
 from msgspec import UNSET, Raw
 
+from omegad import collector
 from omegad.dispatch import Answering, Outcome, dispatch, prepare, run
 from omegad.outbox import Outbox
 from protocol import errors
@@ -163,6 +164,7 @@ class Connection:
         await self.outbox.send(line)
 
     async def _on_line(self, line: bytes, nursery: trio.Nursery) -> None:
+        collector.command_ran()  # a request: no time for a full collection or the warm-up
         try:
             req = request_decoder.decode(line)
         except msgspec.ValidationError:

@@ -34,7 +34,7 @@ async def _run(conn: Connection, name: str, command: str) -> m.OutputResult:
     return m.OutputResult(output=result.output, session=result.session)
 
 
-@method("session.list")
+@method("session.list", inline=True)  # never waits: answered in the read loop
 async def session_list(p: m.ListParams, conn: Connection) -> m.ListResult:
     store = _store(conn)
     manager = conn.daemon.sessions
