@@ -124,14 +124,7 @@ def _js(text: str) -> str:
 def write_atomic(path: Path, data: bytes) -> None:
     """Write a temp file, fsync it, rename it over `path`, fsync the directory."""
     tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _write_synced(tmp, data, os.O_CREAT)
     os.replace(tmp, path)
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
@@ -143,3 +136,20 @@ def write_atomic(path: Path, data: bytes) -> None:
 def write_index(path: Path, info: IndexInfo,
                 states: dict[str, msgspec.Raw] | None = None) -> None:
     write_atomic(path, render_index(info, states))
+
+
+def write_in_place(path: Path, data: bytes) -> None:
+    """Rewrite an existing file and fsync it: the directory does not change (a torn write is
+    read back as unreadable by whoever reads it)."""
+    _write_synced(path, data, 0)
+
+
+def _write_synced(path: Path, data: bytes, flags: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC | flags, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)

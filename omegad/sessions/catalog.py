@@ -23,7 +23,7 @@ from pathlib import Path
 
 import msgspec
 
-from omegad.persist.index import read_counts
+from omegad.persist.index import read_counts, write_in_place
 from omegad.sessions.store import journal_names
 
 log = logging.getLogger("omegad.sessions")
@@ -130,7 +130,7 @@ class Catalog:
             names, mtime = self._listing()
             if not self.changed and (names, mtime) == (self._names, self._dir_mtime):
                 return
-            _write_in_place(path, msgspec.msgpack.encode(
+            write_in_place(path, msgspec.msgpack.encode(
                 _Doc(VERSION, self.entries, names, mtime)))
             self.changed = False
             self._names, self._dir_mtime = names, mtime
@@ -144,15 +144,3 @@ class Catalog:
         if time.time_ns() - mtime < QUIET_NS:
             return None, 0
         return names, mtime
-
-
-def _write_in_place(path: Path, data: bytes) -> None:
-    """Rewrite an existing file (a torn one is read as unreadable: the catalog is rebuilt)."""
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
