@@ -394,6 +394,7 @@ class SessionActor:
         self.control = "null"
         self.loaded, self.loaded_states, self.session_seq = None, {}, None
         self._record_restore()
+        self.index_dirty = True  # so the emptied defines are saved (.defs) with the next flush
 
     def detach(self, conn: Connection) -> None:
         self.attached.pop(conn.id, None)

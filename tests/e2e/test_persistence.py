@@ -332,3 +332,17 @@ def test_defines_are_listed_after_restarts_from_the_defs_file_and_the_journal_af
     with session_client(d, omega_env.session_dir) as c:
         assert execute(c, "d", ":defs") == "(define (f x) (* x a))\n(define a 2)"
         assert execute(c, "d", "(f 5)") == "=> 10"
+
+
+def test_a_reset_session_lists_no_defines_after_a_restart(start_daemon, omega_env):
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "r", "(define a 1)")
+        c.call("server.flush")  # the index and .defs are written: the reset comes after
+        c.call("session.execute", {"session": "r", "command": ":session reset", "piped": True})
+    d.signal(signal.SIGTERM)  # nothing journaled since the reset
+    d.wait()
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "r", ":defs") == "(no user definitions yet)"
+        assert execute(c, "r", "a").startswith("error: ")
