@@ -16,26 +16,17 @@ import random
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.persistence import run  # noqa: E402
+from bench.persistence import timed as timed_ms  # noqa: E402
 from bench.sessions import connect, start_daemon  # noqa: E402
 from bench.table import report  # noqa: E402
 
 TEXT = "x" * 10_000
-
-
-def run(c, session: str, command: str) -> dict:
-    return c.call("session.execute", {"session": session, "command": command})
-
-
-def timed_ms(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return (time.perf_counter() - t) * 1e3
 
 
 def build(c, inputs: int) -> None:

@@ -23,18 +23,18 @@ from collections.abc import Callable
 
 import trio
 
-IDLE = 0.05  # seconds without a command before a due full collection runs
+IDLE = 0.05  # seconds without a request or command before a due full collection runs
 DUE = 10  # collections of the middle generation that make a full one due (CPython's default)
 BACKSTOP = 100  # the automatic threshold while this task runs: 10 times later than CPython's
 
-_last_command = time.monotonic()
+_last_activity = time.monotonic()
 
 
-def command_ran() -> None:
-    """Called after each command (actor.py) and as each request arrives (server.py): the
-    daemon is not idle."""
-    global _last_command
-    _last_command = time.monotonic()
+def activity() -> None:
+    """The daemon is not idle: called as each request arrives (server.py) and after each
+    command (actor.py)."""
+    global _last_activity
+    _last_activity = time.monotonic()
 
 
 async def run(no_sessions: Callable[[], bool]) -> None:
@@ -45,7 +45,7 @@ async def run(no_sessions: Callable[[], bool]) -> None:
     try:
         while True:
             await trio.sleep(IDLE)
-            if time.monotonic() - _last_command < IDLE:
+            if time.monotonic() - _last_activity < IDLE:
                 continue
             if not warm:
                 warm = True

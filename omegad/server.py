@@ -74,6 +74,7 @@ class Connection:
         self.in_flight: dict[Id, trio.CancelScope | _Answer] = {}
         self.connected_at = time.monotonic()
         self.outbox = Outbox(stream, OUTBOX_LIMIT, self._abort)
+        self._answering = 0  # in-flight requests that their work answers (no task of theirs)
         self._answered = trio.Event()
         self._recv_scope = trio.CancelScope()
         self._scope = trio.CancelScope()
@@ -164,7 +165,7 @@ class Connection:
         await self.outbox.send(line)
 
     async def _on_line(self, line: bytes, nursery: trio.Nursery) -> None:
-        collector.command_ran()  # a request: no time for a full collection or the warm-up
+        collector.activity()  # a request: no time for a full collection or the warm-up
         try:
             req = request_decoder.decode(line)
         except msgspec.ValidationError:
@@ -224,6 +225,7 @@ class Connection:
 
     def _await_answer(self, rid: Id, work: Answering) -> None:
         entry = self.in_flight[rid] = _Answer(self, rid, work)
+        self._answering += 1
         work.when_done(entry.answer)
 
     def _answer_now(self, entry: "_Answer", outcome: Outcome) -> None:
@@ -234,12 +236,13 @@ class Connection:
             self.outbox.put(encode_error(entry.rid, outcome))
         else:
             self.outbox.put(encode_result(entry.rid, outcome))
-        if not any(isinstance(e, _Answer) for e in self.in_flight.values()):
+        self._answering -= 1
+        if not self._answering:
             self._answered.set()
 
     async def _all_answered(self) -> None:
         """Wait for the requests whose work answers them (the client may still read them)."""
-        while any(isinstance(e, _Answer) for e in self.in_flight.values()):
+        while self._answering:
             self._answered = trio.Event()
             await self._answered.wait()
 

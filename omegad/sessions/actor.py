@@ -311,7 +311,7 @@ class SessionActor:
             self._current = None
             self.last_used = time.monotonic()
             self.manager.monitor.record(self, job)
-            collector.command_ran()
+            collector.activity()
             job.finish()
 
     def close(self) -> None:

@@ -83,14 +83,17 @@ class Catalog:
             st = os.stat(index)
         except FileNotFoundError:
             return None
-        cached = self.entries.get(index.name)
-        if cached is not None and cached[:2] == (st.st_mtime_ns, st.st_size):
+        return self._counts(index.name, st)
+
+    def _counts(self, file: str, st: os.stat_result) -> Counts:
+        cached = self.entries.get(file)
+        if cached is not None and cached[0] == st.st_mtime_ns and cached[1] == st.st_size:
             return cached[2], cached[3]
         try:
-            events, checkpoints = read_counts(index)
+            events, checkpoints = read_counts(self.sessions / file)
         except (OSError, ValueError):
             return None
-        self.entries[index.name] = (st.st_mtime_ns, st.st_size, events, checkpoints)
+        self.entries[file] = (st.st_mtime_ns, st.st_size, events, checkpoints)
         self.changed = True
         return events, checkpoints
 
@@ -111,10 +114,7 @@ class Catalog:
             st = os.stat(file, dir_fd=dir_fd)
         except FileNotFoundError:
             return None
-        cached = self.entries.get(file)
-        if cached is not None and cached[0] == st.st_mtime_ns and cached[1] == st.st_size:
-            return cached[2], cached[3]
-        return self.counts(self.sessions / file)
+        return self._counts(file, st)
 
     def forget(self, index: Path) -> None:
         if self.entries.pop(index.name, None) is not None:
