@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from omegacli.client import Client
+from tests.conftest import SHARED
 
 ROOT = Path(__file__).resolve().parents[2]
-BATCH = ROOT.parent / "shared" / "fixtures" / "omega-ts-sessions" / "batch"
+BATCH = SHARED / "fixtures" / "omega-ts-sessions" / "batch"
 GOLDEN = json.loads((BATCH / "golden.json").read_text()) if BATCH.exists() else None
 
 

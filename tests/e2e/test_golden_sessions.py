@@ -9,15 +9,16 @@ import io
 import json
 import shutil
 from contextlib import redirect_stdout
-from pathlib import Path
 
 import pytest
 
 from omegacli.inputs import piped_inputs
 from omegacli.sessions import run_inputs
+from tests.conftest import SHARED, require_shared
 from tests.e2e.conftest import session_client
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "omega-ts-sessions"
+require_shared()
+FIXTURES = SHARED / "fixtures" / "omega-ts-sessions"
 GOLDEN = json.loads((FIXTURES / "golden.json").read_text())
 
 

@@ -3,13 +3,11 @@
 import json
 import os
 import signal
-from pathlib import Path
 
 import pytest
 
+from tests.conftest import SHARED, needs_shared
 from tests.e2e.conftest import session_client
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def execute(c, session, command):
@@ -232,10 +230,11 @@ def test_after_a_clean_stop_a_session_reopens_without_reading_its_whole_journal(
     assert "quick: reading its whole journal" in d.stderr
 
 
+@needs_shared
 def test_listings_follow_what_other_programs_do_in_the_session_dir(shared_daemon, tmp_path):
     """Journals copied in or removed, an index rewritten in place (as the reference writes it):
     each listing shows the directory as it is, though later ones read no index unchanged."""
-    fixtures = ROOT.parent / "shared" / "fixtures" / "omega-ts-sessions" / "sessions"
+    fixtures = SHARED / "fixtures" / "omega-ts-sessions" / "sessions"
     sessions = tmp_path / "sd" / "sessions"
     with session_client(shared_daemon, tmp_path / "sd") as c:
         def listed() -> dict:

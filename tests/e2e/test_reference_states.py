@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from omegacli.sessions import run_inputs
+from tests.conftest import SHARED, require_shared
 from tests.e2e.conftest import session_client
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "omega-ts-sessions"
+require_shared()
+FIXTURES = SHARED / "fixtures" / "omega-ts-sessions"
 ENV = {"OMEGA_SCRIPTED_ORACLE": "1"}
 
 

@@ -10,11 +10,11 @@ import pytest
 
 from omegacli.client import Client
 from protocol import errors
-from tests.conftest import wait_until
+from tests.conftest import SHARED, needs_shared, wait_until
 from tests.e2e.conftest import session_client
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFORMANCE = ROOT.parent / "shared" / "conformance" / "run_reference.py"
+CONFORMANCE = SHARED / "conformance" / "run_reference.py"
 
 
 @pytest.fixture
@@ -202,6 +202,7 @@ def test_file_and_json_flags(omega_env, tmp_path):
     assert doc["output"] == "=> sq\n=> 49" and doc["defsCount"] == 1 and doc["session"] == "f"
 
 
+@needs_shared
 def test_conformance_passes_through_omegacli_repl(omega_env, tmp_path):
     command = f"{sys.executable} -m omegacli repl"
     done = subprocess.run([sys.executable, str(CONFORMANCE), command, "--jobs", "4"],

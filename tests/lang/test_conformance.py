@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-RUNNER = Path(__file__).resolve().parents[2].parent / "shared" / "conformance" / "run_reference.py"
+from tests.conftest import SHARED
+
+RUNNER = SHARED / "conformance" / "run_reference.py"
 RUNNER = Path(os.environ.get("OMEGA_CONFORMANCE_RUNNER", RUNNER))
 
 

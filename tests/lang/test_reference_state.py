@@ -7,7 +7,6 @@ and values omega cannot rebuild raise `UnconvertibleState`.
 """
 
 import copy
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -20,8 +19,10 @@ from omegad.lang.serialize import deserialize, serialize
 from omegad.oracle.scripted import ScriptedOracle
 from omegad.sessions.replay import replay
 from omegad.sessions.timeline import read_timeline
+from tests.conftest import SHARED, require_shared
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "omega-ts-sessions"
+require_shared()
+FIXTURES = SHARED / "fixtures" / "omega-ts-sessions"
 SESSIONS = FIXTURES / "sessions"
 INDEXED = sorted(p.name[: -len(".index.json")] for p in SESSIONS.glob("*.index.json"))
 # Infinity and NaN have no JSON form: the reference wrote these controls as `{"n": null}`.

@@ -3,16 +3,15 @@ the fake provider is stopped first, so a request that reached it could not be an
 
 import json
 import signal
-from pathlib import Path
 
 import pytest
 
+from tests.conftest import SHARED, needs_shared
 from tests.e2e.conftest import session_client
 from tests.oracle.fakes import FakeProvider, openai_tool_call
 from tests.oracle.test_providers_e2e import execute, openai_env
 
-MOCK_FIXTURE = (Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "omega-ts-sessions"
-                / "sessions" / "mock-effects.jsonl")
+MOCK_FIXTURE = SHARED / "fixtures" / "omega-ts-sessions" / "sessions" / "mock-effects.jsonl"
 
 
 def make_session(daemon, session_dir, env) -> None:
@@ -110,6 +109,7 @@ def test_keys_never_reach_journals_indexes_or_logs(start_daemon, omega_env):
             assert secret.encode() not in path.read_bytes(), path
 
 
+@needs_shared
 def test_mock_effects_journal_the_references_events_line_for_line(start_daemon, omega_env):
     env = {"OMEGA_SCRIPTED_ORACLE": "1", "OMEGA_MOCK_EFFECTS": "1"}
     inputs = ['(define topic "weather")', '(effect infer.op "What is 2+2?")', "(define y 5)",

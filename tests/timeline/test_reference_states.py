@@ -2,7 +2,6 @@
 checkpoint whose state the index cannot give (and then logged)."""
 
 import logging
-from pathlib import Path
 
 import pytest
 import trio
@@ -14,9 +13,10 @@ from omegad.sessions import reference_states
 from omegad.sessions.reference_states import ReferenceStates
 from omegad.sessions.states import state_at
 from omegad.sessions.timeline import read_timeline
+from tests.conftest import SHARED, require_shared
 
-SESSIONS = (Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "omega-ts-sessions"
-            / "sessions")
+require_shared()
+SESSIONS = SHARED / "fixtures" / "omega-ts-sessions" / "sessions"
 
 
 def _states(name: str) -> ReferenceStates:
