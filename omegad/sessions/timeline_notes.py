@@ -235,31 +235,29 @@ async def snapshots_cmd(actor: SessionActor, arg: str, reply: Reply, _job: Job) 
 
 
 async def restore_snapshot_cmd(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
-    snap_id = _id(arg)
-    if snap_id is None:
-        reply.line("Usage: :session restore-snapshot <id>")
-        return
-    try:
-        name, snap = await restore_snapshot(actor, snap_id)
-    except NotesError as e:
-        reply.line(f"Error restoring snapshot: {e}")
-        return
-    job.data = (name, snap)
-    reply.line(f"Restored snapshot [{snap.id}] of session '{name}' (checkpoint {snap.seq})")
+    await _on_snapshot(actor, arg, reply, job, "restore", "restoring", restore_snapshot,
+                       "Restored snapshot [{id}] of session '{name}' (checkpoint {seq})")
 
 
 async def delete_snapshot_cmd(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
+    await _on_snapshot(actor, arg, reply, job, "delete", "deleting", delete_snapshot,
+                       "Deleted snapshot [{id}] of session '{name}'")
+
+
+async def _on_snapshot(actor: SessionActor, arg: str, reply: Reply, job: Job, verb: str,
+                       doing: str, op: Any, done: str) -> None:
+    """`:session restore-snapshot ID` / `delete-snapshot ID`: one snapshot, by id."""
     snap_id = _id(arg)
     if snap_id is None:
-        reply.line("Usage: :session delete-snapshot <id>")
+        reply.line(f"Usage: :session {verb}-snapshot <id>")
         return
     try:
-        name, snap = await delete_snapshot(actor, snap_id)
+        name, snap = await op(actor, snap_id)
     except NotesError as e:
-        reply.line(f"Error deleting snapshot: {e}")
+        reply.line(f"Error {doing} snapshot: {e}")
         return
     job.data = (name, snap)
-    reply.line(f"Deleted snapshot [{snap.id}] of session '{name}'")
+    reply.line(done.format(id=snap.id, name=name, seq=snap.seq))
 
 
 async def annotate_cmd(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
