@@ -134,10 +134,7 @@ class Connection:
         async with trio.open_nursery() as nursery:
             while not self._draining:
                 with trio.CancelScope() as self._recv_scope:
-                    try:
-                        data = await self.stream.receive_some(RECV_SIZE)
-                    except (trio.BrokenResourceError, trio.ClosedResourceError):
-                        data = b""
+                    data = await self._receive()
                 if self._recv_scope.cancelled_caught:
                     break
                 if not data:  # the client has gone (its lease ends now, not once answered)
@@ -160,6 +157,23 @@ class Connection:
                     self.id,
                     buf.pending,
                 )
+
+    async def _receive(self) -> bytes:
+        """The next bytes from the client; b"" once it has gone.
+
+        It waits for readiness first and then reads: trio's `receive_some` reads first and, when
+        that succeeds, yields once more before returning, a scheduler pass per request on the
+        path every round trip takes. Waiting is still a checkpoint on every read, so a client
+        that floods requests cannot starve the others."""
+        sock = self.stream.socket
+        while True:
+            try:
+                await trio.lowlevel.wait_readable(sock)
+                return os.read(sock.fileno(), RECV_SIZE)
+            except BlockingIOError:  # woken, but another reader (none here) or a spurious wake
+                continue
+            except (OSError, trio.BrokenResourceError, trio.ClosedResourceError):
+                return b""
 
     async def _send(self, line: bytes) -> None:
         await self.outbox.send(line)

@@ -148,6 +148,7 @@ class SessionActor:
         self.debug: Any = None          # the stepping debugger (debugger.py), made on first use
         self.legacy: Any = None         # a legacy batch file to import before the next job
         self._answers: list[Any] | None = None  # oracle answers a committed debug run replays
+        self._unsaved: int | None = None  # checkpoint seq whose state record is not written yet
 
     # --- life -------------------------------------------------------------------------------------
 
@@ -309,12 +310,16 @@ class SessionActor:
             job.error = errors.InternalError(f"Internal error: {e}")
         finally:
             self._current = None
-            self.last_used = time.monotonic()
             self.manager.monitor.record(self, job)
-            collector.activity()
             job.finish()
+            # After the answer, before anything else runs (nothing here awaits): what no one
+            # can see until the next job, off the client's round trip.
+            self.settle()
+            self.last_used = time.monotonic()
+            collector.activity()
 
     def close(self) -> None:
+        self.settle()
         self._send.close()
         self.flush_index()
         self.manager.session_closed(self)
@@ -438,6 +443,7 @@ class SessionActor:
 
     async def _evaluate_form(self, form: api.Form, reply: Reply, job: Job) -> None:
         assert self.journal is not None
+        self.settle()  # the previous form's state record goes first
         code = form.text
         seq = self.seq
         self.journal.hold([ev.input_event(seq, code), ev.step_event(seq + 1, 0, code)])
@@ -495,7 +501,7 @@ class SessionActor:
         cp = Checkpoint(seq + 1, "manual", f"state-{seq + 1}", offsets[1])
         self.checkpoints.append(cp)
         self.states.memory[cp.seq] = engine.snapshot(self.state, self.control)
-        self._save_state(cp.seq)
+        self._unsaved = cp.seq  # its state record is written once the answer has left (settle)
 
     def _oracle_for(self, job: Job, sink: Callable[[str], None]) -> engine.Oracle:
         """The connection's oracle, each call journaled with its receipts (oracle_calls.py);
@@ -570,10 +576,29 @@ class SessionActor:
         journal_end = self.journal.size if self.journal is not None else 0
         self.saver.adopt_ref(self.seq - 1, self.control, journal_end, index)
 
+    def settle(self) -> None:
+        """Write the state record of the last form evaluated, if it is not written yet.
+
+        A form's answer does not wait for this record: its journal events are written before
+        the answer, and a session whose last record is missing (a crash in between) replays the
+        journal's last input when it opens. Records keep their order: every other state write,
+        the next form and closing the files settle first."""
+        seq, self._unsaved = self._unsaved, None
+        if seq is None:
+            return
+        try:
+            self._save_state(seq)
+        except errors.InternalError:
+            return  # logged; the journal has the input, which a reopen replays
+        if self.ckpt is not None:
+            self.manager.persister.wrote(self.ckpt)
+
     def _save_state(self, seq: int, adopted: bool = False, merges: bool = True) -> None:
         """Append this state to the checkpoint file: a delta against the last one when it can
         (saver.py; `merges=False` while an input runs)."""
         assert self.saver is not None
+        if self._unsaved is not None:
+            self.settle()
         try:
             journal_end = self.journal.size if self.journal is not None else 0
             self.saver.save(self.state, self.control, seq, journal_end, adopted=adopted,

@@ -6,6 +6,7 @@ import signal
 
 import pytest
 
+from omegad.persist.checkpoints import CheckpointFile
 from tests.conftest import SHARED, needs_shared
 from tests.e2e.conftest import session_client
 
@@ -100,6 +101,26 @@ def test_a_torn_tail_is_cut_and_the_session_opens(start_daemon, omega_env):
     with session_client(d, omega_env.session_dir) as c:
         assert execute(c, "torn", "w") == "=> 7"
     assert b"garbage" not in (sessions / "torn.ckpt").read_bytes()
+
+
+def test_an_input_whose_state_record_never_reached_the_disk_is_replayed(start_daemon, omega_env):
+    """A command is answered once its journal events are written; its state record follows.
+    A daemon killed in between leaves the journal one input ahead of the checkpoint file."""
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "late", COUNTER + " (define tick (make))")
+        assert execute(c, "late", "(tick)") == "=> 1"
+        assert execute(c, "late", "(tick)") == "=> 2"
+    d.stop()
+    path = omega_env.session_dir / "sessions" / "late.ckpt"
+    last = CheckpointFile.open(path).entries[-1]
+    assert last.seq == 15  # the second (tick)'s checkpoint
+    os.truncate(path, last.offset)
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "late", "(tick)") == "=> 3"
+    d.stop()
+    assert CheckpointFile.open(path).entries[-1].seq == 19
 
 
 def test_definitions_are_listed_again_after_a_restart(start_daemon, omega_env):
