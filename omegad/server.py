@@ -76,6 +76,7 @@ class Connection:
         self.outbox = Outbox(stream, OUTBOX_LIMIT, self._abort)
         self._answering = 0  # in-flight requests that their work answers (no task of theirs)
         self._answered = trio.Event()
+        self._handed_off = False  # a request was just queued on an actor (_let_actors_answer)
         self._recv_scope = trio.CancelScope()
         self._scope = trio.CancelScope()
         self._draining = False
@@ -151,12 +152,25 @@ class Connection:
                     break
                 for line in lines:
                     await self._on_line(line, nursery)
+                if self._handed_off:
+                    await self._let_actors_answer()
             if buf.pending:
                 log.debug(
                     "connection %d: dropped %d bytes of an unfinished line",
                     self.id,
                     buf.pending,
                 )
+
+    async def _let_actors_answer(self) -> None:
+        """Let the actors just handed commands run before this loop waits for the socket again.
+
+        Two yields: after the first, this task and the woken actors share one scheduler batch in
+        either order; after the second, the actors have had their turn. A command that does not
+        wait has then been answered, and registering the socket with epoll (a system call and
+        some Python) happens after the answer has left instead of before the actor starts."""
+        self._handed_off = False
+        await trio.lowlevel.cancel_shielded_checkpoint()
+        await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def _receive(self) -> bytes:
         """The next bytes from the client; b"" once it has gone.
@@ -240,6 +254,7 @@ class Connection:
     def _await_answer(self, rid: Id, work: Answering) -> None:
         entry = self.in_flight[rid] = _Answer(self, rid, work)
         self._answering += 1
+        self._handed_off = True
         work.when_done(entry.answer)
 
     def _answer_now(self, entry: "_Answer", outcome: Outcome) -> None:

@@ -29,6 +29,7 @@ from .reader import read_all, split_forms
 from .values import UNDEF, LispError, Pair, Sym
 
 DEFAULT_MEMORY_BUDGET = 512 * 1024 * 1024
+_DEFINING = (Sym("define"), Sym("define-syntax"))  # held: unreferenced symbols are freed
 DEFAULT_DEPTH_LIMIT = 10_000_000
 
 
@@ -131,8 +132,7 @@ def parse_inputs(text: str) -> list[Form]:
 
 def define_name(datum) -> str | None:
     """The name a top-level `(define ...)` form binds (its echo), else None."""
-    if type(datum) is Pair and datum.car in (Sym("define"), Sym("define-syntax")) \
-            and type(datum.cdr) is Pair:
+    if type(datum) is Pair and datum.car in _DEFINING and type(datum.cdr) is Pair:
         t = datum.cdr.car
         if type(t) is Pair:
             t = t.car
