@@ -280,6 +280,7 @@ class SessionActor:
     async def run(self) -> None:
         try:
             await self.open()
+            self.manager.monitor.opened(self)
         except Exception as e:
             log.exception("session %s could not be opened", self.name)
             message = f"session '{self.name}' could not be opened: {e}"
@@ -300,7 +301,10 @@ class SessionActor:
         try:
             with trio.CancelScope() as job.scope:
                 job.result = await self._execute(job)
-            await self.manager.persister.commit(*self.files())
+            persister = self.manager.persister
+            if persister.policy == "always":  # the answer waits for the disk: the record goes too
+                self.settle()
+            await persister.commit(*self.files())
             if job.scope.cancelled_caught:
                 job.error = errors.Interrupted("Interrupted: the command was interrupted")
         except errors.RpcError as e:
@@ -310,12 +314,12 @@ class SessionActor:
             job.error = errors.InternalError(f"Internal error: {e}")
         finally:
             self._current = None
-            self.manager.monitor.record(self, job)
             job.finish()
             # After the answer, before anything else runs (nothing here awaits): what no one
             # can see until the next job, off the client's round trip.
             self.settle()
             self.last_used = time.monotonic()
+            self.manager.monitor.record(self, job)
             collector.activity()
 
     def close(self) -> None:
@@ -394,6 +398,7 @@ class SessionActor:
 
     def reset(self) -> None:
         """`:session reset`: an empty state; the journal keeps its history."""
+        self.settle()
         self.state = api.ReplState()
         self.state_defs = {}
         self.control = "null"
@@ -560,6 +565,7 @@ class SessionActor:
     def restore(self, snap: engine.Snapshot, control: str | None = None,
                 own_seq: int | None = None) -> None:
         """Adopt a checkpoint's state (this session's own at `own_seq`, or another timeline's)."""
+        self.settle()  # (resuming may move the current state in place)
         self.state = snap.resume()
         self.control = control or snap.control
         self._record_restore(own_seq)

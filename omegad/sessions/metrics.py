@@ -155,6 +155,12 @@ class Monitor:
     def forget(self, root: Path, name: str) -> None:
         self.sessions.pop((root, name), None)
 
+    def opened(self, actor: SessionActor) -> None:
+        """Read the session's saved metrics as it opens: recording a command never reads a file
+        (it runs after the command's answer has left)."""
+        if self.enabled:
+            self.of(actor.store.root, actor.name)
+
     def record(self, actor: SessionActor, job: Job) -> None:
         """One command ran (called by the actor after each job; O(1), never waits)."""
         if not self.enabled:
