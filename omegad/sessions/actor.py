@@ -148,7 +148,7 @@ class SessionActor:
         self.debug: Any = None          # the stepping debugger (debugger.py), made on first use
         self.legacy: Any = None         # a legacy batch file to import before the next job
         self._answers: list[Any] | None = None  # oracle answers a committed debug run replays
-        self._unsaved: int | None = None  # checkpoint seq whose state record is not written yet
+        self._unsaved: tuple[int, int] | None = None  # (seq, journal end) of a state not saved
 
     # --- life -------------------------------------------------------------------------------------
 
@@ -506,7 +506,7 @@ class SessionActor:
         cp = Checkpoint(seq + 1, "manual", f"state-{seq + 1}", offsets[1])
         self.checkpoints.append(cp)
         self.states.memory[cp.seq] = engine.snapshot(self.state, self.control)
-        self._unsaved = cp.seq  # its state record is written once the answer has left (settle)
+        self._unsaved = (cp.seq, self.journal.size)  # written once the answer has left (settle)
 
     def _oracle_for(self, job: Job, sink: Callable[[str], None]) -> engine.Oracle:
         """The connection's oracle, each call journaled with its receipts (oracle_calls.py);
@@ -589,24 +589,27 @@ class SessionActor:
         the answer, and a session whose last record is missing (a crash in between) replays the
         journal's last input when it opens. Records keep their order: every other state write,
         the next form and closing the files settle first."""
-        seq, self._unsaved = self._unsaved, None
-        if seq is None:
+        unsaved, self._unsaved = self._unsaved, None
+        if unsaved is None:
             return
         try:
-            self._save_state(seq)
+            self._save_state(*unsaved)
         except errors.InternalError:
             return  # logged; the journal has the input, which a reopen replays
         if self.ckpt is not None:
             self.manager.persister.wrote(self.ckpt)
 
-    def _save_state(self, seq: int, adopted: bool = False, merges: bool = True) -> None:
+    def _save_state(self, seq: int, journal_end: int | None = None, adopted: bool = False,
+                    merges: bool = True) -> None:
         """Append this state to the checkpoint file: a delta against the last one when it can
-        (saver.py; `merges=False` while an input runs)."""
+        (saver.py; `merges=False` while an input runs), with the journal's end as it is now
+        unless given."""
         assert self.saver is not None
         if self._unsaved is not None:
             self.settle()
-        try:
+        if journal_end is None:
             journal_end = self.journal.size if self.journal is not None else 0
+        try:
             self.saver.save(self.state, self.control, seq, journal_end, adopted=adopted,
                             merges=merges)
         except OSError as e:
