@@ -2,8 +2,10 @@
 
 Each record is a state as the evaluator serialized it. A *run* starts with a *base* record: a
 full state (the first one, and every state a session adopted without a journal event:
-`:session load / goto / resume / reset`, or a pointer to one of the session's own records when it
-went back to one of its checkpoints). Each later input adds a *delta* (what it changed), and every
+`:session load / goto / resume / reset`), or a pointer to one of the session's own records (when
+it went back to one of its checkpoints, or reopened at its newest). A state adopted as it was read
+from another session's records is those records copied: the first as the base, the others as
+*parts* of it, applied in order. Each later input adds a *delta* (what it changed), and every
 `SPAN ** k`-th delta of a run is followed by a *merge* of level k: one record holding what the last
 `SPAN ** k` deltas changed together. Restoring any state reads its run's base, at most `SPAN - 1`
 merges of each level and `SPAN - 1` deltas: a bounded number of records whatever the session's
@@ -43,8 +45,9 @@ CHECKED_TAIL = 4  # records whose CRC is checked on open
 
 FULL, DELTA, ADOPTED, ADOPTED_REF = 0, 1, 2, 3  # ADOPTED_REF: "the state of record N"
 MERGE = 4  # kinds MERGE + k - 1: a merge of level k
+ADOPTED_PART = MERGE + LEVELS  # the rest of an adopted state: a record copied from another file
 BASES = (FULL, ADOPTED, ADOPTED_REF)
-KINDS = frozenset(range(MERGE + LEVELS))
+KINDS = frozenset(range(ADOPTED_PART + 1))
 
 
 def merge_kind(level: int) -> int:
@@ -200,6 +203,8 @@ class CheckpointFile:
         end = self.bases[run + 1] if run + 1 < len(self.bases) else len(self.entries)
         target = self.entries[index].pos
         path, at = [base], 0
+        while base + len(path) < end and self.entries[base + len(path)].kind == ADOPTED_PART:
+            path.append(base + len(path))  # (all part of the base)
         for level in range(LEVELS, 0, -1):
             step = SPAN ** level
             while at + step <= target:

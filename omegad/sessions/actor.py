@@ -32,7 +32,7 @@ from omegad.sessions.oracle_calls import JournaledOracle, mock_effect
 from omegad.sessions.reference_states import ReferenceStates
 from omegad.sessions.replay import replay
 from omegad.sessions.saver import StateSaver
-from omegad.sessions.states import FileStates, LayeredStates, StateStore
+from omegad.sessions.states import FileStates, LayeredStates, StateStore, Written
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Checkpoint, Timeline
 from protocol import errors
@@ -264,6 +264,8 @@ class SessionActor:
         if start is not None and not any(e["seq"] > after for e in view.events):
             self.state, self.control = start.resume(), start.control
             own = saved is not None and saved.ckpt.newest_is(after)
+            if own and start.origin is not None and self.saver is not None:
+                self.saver.reopened_at(len(saved.ckpt.entries) - 1, start.origin)
             self.states = LayeredStates({after: start} if own else {}, saved,  # (at hand)
                                         reference)
             return
@@ -568,19 +570,22 @@ class SessionActor:
         self.settle()  # (resuming may move the current state in place)
         self.state = snap.resume()
         self.control = control or snap.control
-        self._record_restore(own_seq)
+        self._record_restore(own_seq, snap.origin)
 
-    def _record_restore(self, own_seq: int | None = None) -> None:
+    def _record_restore(self, own_seq: int | None = None, origin: Written | None = None) -> None:
         """Keep the adopted state beside the journal, so a rebuild from disk gets it back: as a
-        reference to the record of one of our own checkpoints when it is one (nothing copied),
-        else in full."""
+        reference to the record of one of our own checkpoints when it is one, as a copy of the
+        records it was just read from (another session's), else serialized in full."""
         assert self.ckpt is not None and self.saver is not None
         index = self.ckpt.find(own_seq) if own_seq is not None else None
-        if index is None:
-            self._save_state(self.seq - 1, adopted=True)
-            return
         journal_end = self.journal.size if self.journal is not None else 0
-        self.saver.adopt_ref(self.seq - 1, self.control, journal_end, index)
+        if index is not None:
+            self.saver.adopt_ref(self.seq - 1, self.control, journal_end, index, self.state,
+                                 origin)
+        elif origin is not None and origin.stands_for(self.state):
+            self.saver.adopt_copy(self.seq - 1, self.control, journal_end, self.state, origin)
+        else:
+            self._save_state(self.seq - 1, adopted=True)
 
     def settle(self) -> None:
         """Write the state record of the last form evaluated, if it is not written yet.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import trio
 
@@ -36,6 +37,7 @@ class Snapshot:
     state: api.ReplState
     checkpoint: Checkpoint
     control: str
+    origin: Any = None  # states.Written: the file records it was read from, if it was
 
     def resume(self) -> api.ReplState:
         return restore(self.state, self.checkpoint)

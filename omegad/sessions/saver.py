@@ -3,18 +3,22 @@ per input and, every `SPAN ** k` deltas, a merge of level k (persist/checkpoints
 
 The saver remembers what the file's reader will know: the state its last record described (a
 delta needs that base on both sides) and, per level, the checkpoint and object-id watermark where
-the level's current merge began.
+the level's current merge began. A state read from records (states.Written) needs no new base
+while its object ids are the ones a reader of those records gives: a reopened session goes on
+from its newest record, and a state loaded from another session is a copy of that one's records.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from omegad.lang import api
 from omegad.lang.checkpoint import Checkpoint
 from omegad.lang.serialize import MergeUnavailable, serialize, serialize_delta, serialize_merge
 from omegad.persist.checkpoints import (
     ADOPTED,
+    ADOPTED_PART,
     ADOPTED_REF,
     DELTA,
     FULL,
@@ -25,6 +29,9 @@ from omegad.persist.checkpoints import (
     merge_kind,
 )
 
+if TYPE_CHECKING:
+    from omegad.sessions.states import Written
+
 log = logging.getLogger("omegad.sessions")
 
 
@@ -33,6 +40,7 @@ class StateSaver:
         self.ckpt = ckpt
         self.last: tuple[api.ReplState, Checkpoint | None] | None = None  # (state, its checkpoint)
         self.marks: dict[int, tuple[Checkpoint | None, int]] = {}  # level -> (since, first new id)
+        self.reopened: tuple[int, Written] | None = None  # the newest record, as read on open
 
     def can_delta(self, state: api.ReplState) -> bool:
         """Whether the next record of `state` can be a delta (else it is a full state)."""
@@ -44,6 +52,9 @@ class StateSaver:
         """Append `state`: a delta against the last record when it can, else in full; then the
         merges its position calls for (`merges=False` while an input runs: a merge would write
         live values of places the input changed)."""
+        if not adopted and not self.can_delta(state):
+            self._continue_reopened(state)
+        self.reopened = None
         full = adopted or not self.can_delta(state)
         if full:
             data = serialize(state)
@@ -75,9 +86,47 @@ class StateSaver:
             return
         self.ckpt.append(Record(seq, merge_kind(level), control, data, journal_end))
 
-    def adopt_ref(self, seq: int, control: str, journal_end: int, index: int) -> None:
+    def adopt_ref(self, seq: int, control: str, journal_end: int, index: int,
+                  state: api.ReplState, origin: Written | None = None) -> None:
         """The session went back to the state of its own record `index`: point at it (nothing
-        copied). The next record is full: a delta needs a base both sides share."""
+        copied). The next record is a delta when the state is still as read from that record's
+        chain (`origin`), else full: a delta needs a base both sides share."""
         self.ckpt.append(Record(seq, ADOPTED_REF, control, b"", journal_end, index))
+        self.reopened = None
         self.last = None
+        if origin is not None and origin.stands_for(state):
+            self._based_on(state, origin)
+
+    def adopt_copy(self, seq: int, control: str, journal_end: int, state: api.ReplState,
+                   origin: Written) -> None:
+        """The session adopted a state just read from another file's records (`origin`, which
+        stands for it): those records, copied as they are, are its base (nothing serialized),
+        and the next record is a delta against it."""
+        parts = [r for r in origin.records if r.kind != ADOPTED_REF]  # (refs hold no state)
+        for i, record in enumerate(parts):
+            kind = ADOPTED if i == 0 else ADOPTED_PART
+            self.ckpt.append(Record(seq, kind, control, record.state, journal_end))
+        self.reopened = None
+        self._based_on(state, origin)
+
+    def reopened_at(self, index: int, origin: Written) -> None:
+        """The session opened with the state of its newest record `index`, read from its chain.
+        Its next record starts a run there (a reference to that record, then a delta) rather
+        than with the whole state, if the state still stands for it then."""
+        self.reopened = (index, origin)
+
+    def _continue_reopened(self, state: api.ReplState) -> None:
+        if self.reopened is None:
+            return
+        index, origin = self.reopened
+        if origin.stands_for(state):
+            newest = origin.records[-1]
+            self.ckpt.append(Record(newest.seq, ADOPTED_REF, newest.control, b"",
+                                    newest.journal_end, index))
+            self._based_on(state, origin)
+
+    def _based_on(self, state: api.ReplState, origin: Written) -> None:
+        """A run begins with `state` as `origin` left it: deltas and merges count from there."""
+        self.last = (state, origin.checkpoint)
+        self.marks = dict.fromkeys(range(1, LEVELS + 1), (origin.checkpoint, origin.next_id))
 

@@ -8,11 +8,30 @@ inputs (replay.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from omegad.lang.serialize import deserialize
+from omegad.lang.checkpoint import Checkpoint, capture
+from omegad.lang.serialize import SerialTable, deserialize
 from omegad.persist.checkpoints import ADOPTED_REF, CheckpointFile, Record
-from omegad.sessions.engine import Snapshot, snapshot
+from omegad.sessions.engine import Snapshot
+
+
+@dataclass(frozen=True)
+class Written:
+    """The file records a state was read from, with its object table as reading left it.
+
+    While no object of the state has been given an id since, the writer's ids are the ones a
+    reader of these records assigns: the records' bytes stand for the state at `checkpoint`,
+    and the next record may be a delta against it (saver.py)."""
+
+    records: list[Record]
+    table: SerialTable
+    next_id: int
+    checkpoint: Checkpoint
+
+    def stands_for(self, state: Any) -> bool:
+        return state.ser is self.table and self.table.next == self.next_id
 
 
 def rebuild(records: list[Record]) -> Snapshot:
@@ -20,7 +39,8 @@ def rebuild(records: list[Record]) -> Snapshot:
     for record in records[1:]:
         if record.kind != ADOPTED_REF:  # a reference carries no state of its own
             deserialize(record.state, base=state)
-    return snapshot(state, records[-1].control)
+    cp = capture(state)
+    return Snapshot(state, cp, records[-1].control, Written(records, state.ser, state.ser.next, cp))
 
 
 class FileStates:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omegad.persist.checkpoints import ADOPTED
+from omegad.persist.checkpoints import ADOPTED, ADOPTED_PART
 from omegad.sessions.metrics import SessionMetrics, disk_size, format_bytes, last_modified
 from omegad.sessions.notes import Note, Notes, NotesError, Snap, local_time
 from omegad.sessions.states import state_at
@@ -76,7 +76,7 @@ def _candidate(actor: SessionActor, t: Target) -> int | None:
         return mark[1]
     if not t.checkpoints:
         return None
-    adopted = bool(entries) and entries[-1].kind == ADOPTED
+    adopted = bool(entries) and entries[-1].kind in (ADOPTED, ADOPTED_PART)
     if actor.loaded is not None and actor.session_seq is not None:
         cp = t.before(actor.session_seq)
         return cp.seq if cp is not None else None

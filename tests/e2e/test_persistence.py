@@ -6,7 +6,14 @@ import signal
 
 import pytest
 
-from omegad.persist.checkpoints import CheckpointFile
+from omegad.persist.checkpoints import (
+    ADOPTED,
+    ADOPTED_PART,
+    ADOPTED_REF,
+    DELTA,
+    FULL,
+    CheckpointFile,
+)
 from tests.conftest import SHARED, needs_shared
 from tests.e2e.conftest import session_client
 
@@ -47,6 +54,37 @@ def test_a_loaded_state_survives_a_restart(start_daemon, omega_env):
     d = start_daemon()
     with session_client(d, omega_env.session_dir) as c:
         assert execute(c, "dst", "(+ a b)") == "=> 83"
+
+
+def test_states_read_from_files_are_written_again_as_references_and_copies(start_daemon,
+                                                                         omega_env):
+    """A session reopened after a restart goes on from its newest record (a reference to it, then
+    deltas), and a state loaded from another session is a copy of that session's records: no
+    state is serialized whole again."""
+    sessions = omega_env.session_dir / "sessions"
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "src", COUNTER + " (define tick (make)) (tick) (tick)")
+    d.stop()
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "src", "(tick)") == "=> 3"
+        execute(c, "dst", "(define own 1)")
+        execute(c, "dst", ":session load src")
+        assert execute(c, "dst", "(tick)") == "=> 4"
+    d.stop()
+    kinds = [e.kind for e in CheckpointFile.open(sessions / "src.ckpt").entries]
+    assert kinds == [FULL, DELTA, DELTA, DELTA, ADOPTED_REF, DELTA]
+    dst = CheckpointFile.open(sessions / "dst.ckpt")
+    assert [e.kind for e in dst.entries][1:] == [ADOPTED] + [ADOPTED_PART] * 4 + [DELTA]
+    src_bytes = (sessions / "src.ckpt").read_bytes()
+    for record in dst.chain(len(dst.entries) - 2):  # the adopted state: src's records' bytes
+        assert len(record.state) > 50 and record.state in src_bytes
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "src", "(tick)") == "=> 4"
+        assert execute(c, "dst", "(tick)") == "=> 5"
+        assert execute(c, "dst", "own").startswith("error: unbound")
 
 
 def test_an_evicted_session_comes_back_with_its_state(start_daemon, omega_env):
@@ -242,6 +280,7 @@ def test_after_a_clean_stop_a_session_reopens_without_reading_its_whole_journal(
     d = start_daemon()  # after kill -9 the index is stale: then the journal is read, and said so
     with session_client(d, omega_env.session_dir) as c:
         execute(c, "quick", "(define q3 3)")
+        c.call("server.ping")  # answered after the input's state record is written
     d.signal(signal.SIGKILL)
     d.wait()
     d = start_daemon()

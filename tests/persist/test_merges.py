@@ -7,6 +7,9 @@ import pytest
 
 from omegad.lang import ReplState, capture, start
 from omegad.persist.checkpoints import (
+    ADOPTED,
+    ADOPTED_PART,
+    ADOPTED_REF,
     DELTA,
     FIRST_LINE,
     FULL,
@@ -16,7 +19,7 @@ from omegad.persist.checkpoints import (
     merge_kind,
 )
 from omegad.sessions.saver import StateSaver
-from omegad.sessions.states import FileStates
+from omegad.sessions.states import FileStates, rebuild
 
 PROBE = ("(list n (car p) (hash-ref h 'k 0) (f 1) (length acc) (car q) (hash-ref h2 'a 0)"
          " ((cdr cell)))")
@@ -112,3 +115,80 @@ def test_every_state_of_a_long_run_comes_back_through_merges(tmp_path, skip):
         for seq in seqs:
             assert len(ckpt.chain(ckpt.find(seq))) <= 1 + 3 * (SPAN - 1)
     _check(ckpt, expected, seqs)
+
+
+def _continue(saver, state, first_seq, count, expected):
+    """`count` more inputs on `state`, saved by `saver` at seqs from `first_seq` on."""
+    for seq in range(first_seq, first_seq + count):
+        _eval(state, f"(set! n {seq})")
+        _eval(state, f"(define (f x) (+ x {seq}))")  # a new closure: objects with new ids
+        capture(state)
+        saver.save(state, "null", seq, 0)
+        expected[seq] = _eval(state, PROBE)
+        capture(state)
+
+
+def test_a_reopened_session_goes_on_from_its_newest_record_without_writing_it_again(tmp_path):
+    path = tmp_path / "s.ckpt"
+    expected = _write(path, SPAN + 5)
+    ckpt = CheckpointFile.open(path)
+    before = len(ckpt.entries)
+    newest = FileStates(ckpt).latest()
+    assert newest is not None
+    snap, seq = newest
+    saver = StateSaver(ckpt)
+    saver.reopened_at(before - 1, snap.origin)
+    _continue(saver, snap.resume(), seq + 1, 2 * SPAN + 3, expected)
+    saver.ckpt.close()
+    ckpt = CheckpointFile.open(path)
+    kinds = [e.kind for e in ckpt.entries[before:]]
+    assert kinds[0] == ADOPTED_REF and FULL not in kinds and ADOPTED not in kinds
+    assert kinds.count(merge_kind(1)) == 2  # the new run's own merges, from its own start
+    _check(ckpt, expected, list(expected))
+    for s in expected:
+        assert len(ckpt.chain(ckpt.find(s))) <= 2 * (1 + 3 * (SPAN - 1))
+
+
+def test_a_state_read_from_another_file_is_adopted_as_a_copy_of_its_records(tmp_path):
+    source = tmp_path / "a.ckpt"
+    theirs = _write(source, SPAN + 5)
+    files = FileStates(CheckpointFile.open(source))
+    snap = files[SPAN + 3]  # a base, a merge and deltas away
+    saver = StateSaver(CheckpointFile.open(tmp_path / "b.ckpt"))
+    own = ReplState()
+    _eval(own, "(define mine 1)")
+    capture(own)
+    saver.save(own, "null", 0, 0)
+    state = snap.resume()
+    saver.adopt_copy(1, "null", 0, state, snap.origin)
+    expected = {1: theirs[SPAN + 3]}
+    _continue(saver, state, 2, 3, expected)
+    saver.ckpt.close()
+    ckpt = CheckpointFile.open(tmp_path / "b.ckpt")
+    copied = [r.state for r in snap.origin.records if r.kind != ADOPTED_REF]
+    adopted = ckpt.chain(len(ckpt.entries) - 4)  # the adoption: its base and its parts
+    assert [r.kind for r in adopted] == [ADOPTED] + [ADOPTED_PART] * (len(copied) - 1)
+    assert [r.state for r in adopted] == copied
+    assert [e.kind for e in ckpt.entries[-3:]] == [DELTA] * 3
+    assert _eval(rebuild(adopted).resume(), PROBE) == expected[1]
+    _check(ckpt, expected, [2, 3, 4])
+
+
+def test_a_state_whose_objects_got_new_ids_since_it_was_read_is_written_in_full(tmp_path):
+    path = tmp_path / "s.ckpt"
+    expected = _write(path, 5)
+    ckpt = CheckpointFile.open(path)
+    newest = len(ckpt.entries) - 1
+    snap, seq = FileStates(ckpt).latest()
+    saver = StateSaver(ckpt)
+    saver.reopened_at(newest, snap.origin)
+    _continue(saver, snap.resume(), seq + 1, 1, expected)  # a delta: a new closure, a new id
+    assert ckpt.entries[-1].kind == DELTA
+    state = snap.resume()  # back where it was read, but its ids have moved on
+    saver.adopt_ref(seq + 1, "null", 0, newest, state, snap.origin)
+    _eval(state, "(set! n 77)")
+    capture(state)
+    saver.save(state, "null", seq + 2, 0)
+    assert ckpt.entries[-1].kind == FULL
+    expected[seq + 2] = _eval(state, PROBE)
+    _check(CheckpointFile.open(path), expected, [seq + 2, seq + 1, seq])
