@@ -15,6 +15,8 @@ handler are not restorable: after loading they raise an error when called.
 from __future__ import annotations
 
 import gc
+from collections.abc import Generator
+from typing import Any
 
 import msgspec
 
@@ -38,13 +40,14 @@ from .values import (
 )
 
 FORMAT_VERSION = 1
+STEP = 20_000  # objects read between two yields of deserialize_steps (a few milliseconds)
 _UNDEF_REF = -1
 _IMMEDIATE = frozenset({float, str, bool, type(None)})  # written as themselves
 _ENC = msgspec.msgpack.Encoder()
 _DEC = msgspec.msgpack.Decoder()
 
 
-class _NoCollection:
+class no_collection:  # noqa: N801 (used as a function: `with no_collection():`)
     """Automatic garbage collection off while a heap is written or read: a big state makes (or
     keeps alive) hundreds of thousands of objects, each batch of which would otherwise start a
     collection that walks all of them again (measured: 10 MB of pairs took 0.9 s to write and
@@ -193,7 +196,7 @@ def serialize(state) -> bytes:
     table = SerialTable()
     w = _Writer(state, table)
     b = state.builtins
-    with _NoCollection():
+    with no_collection():
         globals_ = [[n, w.ref(v)] for n, v in state.globals.items() if b.get(n, UNDEF) is not v]
         data = _doc("full", state, w, globals_, [], None)
     state.ser = table
@@ -206,7 +209,7 @@ def serialize_delta(state, since: Checkpoint | None) -> bytes:
     `since` must be the checkpoint of this state's previous serialization (full or delta), and
     every delta must be persisted and applied in the order produced: the object ids a delta
     assigns are assumed known to the reader from then on."""
-    with _NoCollection():
+    with no_collection():
         return _delta(state, since, None)
 
 
@@ -215,7 +218,7 @@ def serialize_merge(state, since: Checkpoint | None, born: int) -> bytes:
     deltas written in between: the objects those deltas introduced (object ids `born` and up,
     `born` being the table's `next` when `since` was written) are written whole again.
     Raises MergeUnavailable when it meets an object none of those deltas wrote."""
-    with _NoCollection():
+    with no_collection():
         return _delta(state, since, born)
 
 
@@ -266,12 +269,25 @@ def _delta(state, since: Checkpoint | None, born: int | None) -> bytes:
 # ---- reading ---------------------------------------------------------------------------------
 def deserialize(data: bytes, base=None):
     """A new ReplState from a full serialization; or `base` updated by a delta."""
-    with _NoCollection():
-        return _deserialize(data, base)
+    return run_steps(deserialize_steps(data, base))
 
 
-def _deserialize(data: bytes, base):
+def run_steps(steps: Generator[None, None, Any]) -> Any:
+    """Run a reading in steps to its end at once; returns what it returns."""
+    with no_collection():
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value
+
+
+def deserialize_steps(data: bytes, base=None) -> Generator[None, None, Any]:
+    """`deserialize` in steps of about `STEP` objects: it yields between them and returns the
+    state, so that a caller can let others run while a big state is read. Nothing else may use
+    `base` until it returns; `no_collection()` around each step keeps it fast."""
     doc = _DEC.decode(data)
+    yield
     if doc.get("format") != FORMAT_VERSION:
         raise ValueError(f"unsupported state format {doc.get('format')!r}")
     if doc["kind"] == "full":
@@ -283,7 +299,7 @@ def _deserialize(data: bytes, base):
             raise ValueError("a delta needs the state it applies to")
         state = base
         table = base.ser
-    _Reader(state, table).load(doc)
+    yield from _Reader(state, table).load(doc)
     state.ser = table
     state.version = doc["version"]
     state.gensym_counter = doc["gensym"]
@@ -304,10 +320,25 @@ class _Reader:
             return self.table.objs[x]
         return x
 
-    def load(self, doc) -> None:
-        objs = self.table.objs
+    def load(self, doc) -> Generator[None, None, None]:
+        """Read the document into the state, yielding every `STEP` objects."""
         entries = doc["objects"]
-        # 1. shells (so cycles and sharing resolve)
+        for i in range(0, len(entries), STEP):
+            self._shells(entries[i:i + STEP])
+            yield
+        lambdas: list = []
+        closures: list = []
+        for i in range(0, len(entries), STEP):
+            self._fields(entries[i:i + STEP], lambdas, closures)
+            yield
+        for i in range(0, len(lambdas), STEP // 10):  # (each one is compiled)
+            self._lambdas(lambdas[i:i + STEP // 10])
+            yield
+        self._roots(doc, closures)
+
+    def _shells(self, entries: list) -> None:
+        """Empty objects first, so that cycles and sharing resolve."""
+        objs = self.table.objs
         add, shell, oid_of = self.table.add, self.shell, self.table.oid_of
         top = 0
         for oid, e in entries:
@@ -321,10 +352,9 @@ class _Reader:
                 add(shell(e), oid)
         if top >= self.table.next:
             self.table.next = top + 1
-        r = self.ref
-        lambdas = []
-        closures = []
-        # 2. fields
+
+    def _fields(self, entries: list, lambdas: list, closures: list) -> None:
+        objs, r = self.table.objs, self.ref
         for oid, e in entries:
             obj = objs[oid]
             tag = e[0]
@@ -356,8 +386,10 @@ class _Reader:
                 obj.params, obj.spec, obj.env = tuple(e[1]), r(e[2]), r(e[3])
             elif tag == "q":
                 obj.data = r(e[2])
-        # 3. recompile lambdas from their source, then tie closures to them
-        comp = self.state.compiler
+
+    def _lambdas(self, lambdas: list) -> None:
+        """Lambdas are compiled again from their source."""
+        comp, r = self.state.compiler, self.ref
         for shell, e in lambdas:
             src = r(e[1])
             scope = scope_from_chain(tuple(tuple(n) for n in e[2]))
@@ -370,9 +402,12 @@ class _Reader:
             lam = comp.make_lambda(params, rest, items[2:], scope, e[3], src)
             for slot in Lambda.__slots__:
                 setattr(shell, slot, getattr(lam, slot))
+
+    def _roots(self, doc, closures: list) -> None:
+        """Closures tied to their lambdas, then the globals, changed places and macros."""
+        objs, r = self.table.objs, self.ref
         for obj, e in closures:
             obj.lam, obj.env = r(e[1]), r(e[2])
-        # 4. roots
         G = self.state.globals
         for name, v in doc["globals"]:
             v = r(v)

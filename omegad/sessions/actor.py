@@ -181,7 +181,7 @@ class SessionActor:
         self.receipts = {**read_receipts(self.store.receipts(self.name)), **self.receipts}
         self.ref_states = index.states if index is not None else {}
         self.checkpoints = _checkpoints(view)
-        latest = saved.latest()
+        latest = await saved.latest()
         if latest is None and self.ref_states and self.checkpoints:
             await self._open_from_reference(view)
             return
@@ -238,7 +238,7 @@ class SessionActor:
         if self.checkpoints and self.checkpoints[-1].seq >= first_new:
             self.checkpoints = [c for c in self.checkpoints if c.seq < first_new]
         self.checkpoints += _checkpoints(view)
-        latest = saved.latest()
+        latest = await saved.latest()
         assert latest is not None
         reference = None
         if self.ref_states:  # the reference's own checkpoints, before ours

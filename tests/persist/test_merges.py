@@ -4,6 +4,7 @@ and is the state the session had."""
 import random
 
 import pytest
+import trio
 
 from omegad.lang import ReplState, capture, start
 from omegad.persist.checkpoints import (
@@ -133,7 +134,7 @@ def test_a_reopened_session_goes_on_from_its_newest_record_without_writing_it_ag
     expected = _write(path, SPAN + 5)
     ckpt = CheckpointFile.open(path)
     before = len(ckpt.entries)
-    newest = FileStates(ckpt).latest()
+    newest = trio.run(FileStates(ckpt).latest)
     assert newest is not None
     snap, seq = newest
     saver = StateSaver(ckpt)
@@ -179,7 +180,7 @@ def test_a_state_whose_objects_got_new_ids_since_it_was_read_is_written_in_full(
     expected = _write(path, 5)
     ckpt = CheckpointFile.open(path)
     newest = len(ckpt.entries) - 1
-    snap, seq = FileStates(ckpt).latest()
+    snap, seq = trio.run(FileStates(ckpt).latest)
     saver = StateSaver(ckpt)
     saver.reopened_at(newest, snap.origin)
     _continue(saver, snap.resume(), seq + 1, 1, expected)  # a delta: a new closure, a new id

@@ -1,0 +1,75 @@
+"""States read from a checkpoint file: at once, or in steps that let other tasks run."""
+
+import trio
+
+from omegad.lang import ReplState, capture, start
+from omegad.lang.serialize import STEP
+from omegad.persist.checkpoints import CheckpointFile
+from omegad.sessions.saver import StateSaver
+from omegad.sessions.states import FileStates, LayeredStates, rebuild, rebuild_in_steps, state_at
+
+
+def _saved(path, inputs):
+    saver = StateSaver(CheckpointFile.open(path))
+    state = ReplState()
+    for seq, text in enumerate(inputs):
+        assert not start(state, text).run(10_000_000).printed.startswith("error")
+        capture(state)
+        saver.save(state, "null", seq, 0)
+    saver.ckpt.close()
+    return CheckpointFile.open(path)
+
+
+BIG = ["(define (build n acc) (if (= n 0) acc (build (- n 1) (cons (list n) acc))))",
+       f"(define xs (build {STEP} '()))", "(set-car! (car xs) 'first)"]
+
+
+def test_a_big_state_read_in_steps_lets_other_tasks_run_and_is_the_same_state(tmp_path):
+    ckpt = _saved(tmp_path / "s.ckpt", BIG)
+    chain = ckpt.chain(len(ckpt.entries) - 1)
+    turns = 0
+
+    async def main():
+        nonlocal turns
+        async with trio.open_nursery() as nursery:
+            async def other():
+                nonlocal turns
+                while True:
+                    turns += 1
+                    await trio.lowlevel.checkpoint()
+            nursery.start_soon(other)
+            await trio.lowlevel.checkpoint()
+            before = turns
+            snap = await rebuild_in_steps(chain)
+            ran = turns - before
+            nursery.cancel_scope.cancel()
+        return snap, ran
+
+    snap, ran = trio.run(main)
+    assert ran >= 4  # (two pair objects per element: at least four steps of STEP objects)
+    probe = "(list (length xs) (car (car xs)) (car (cadr xs)))"
+    expected = start(rebuild(chain).resume(), probe).run(10_000_000).printed
+    assert start(snap.resume(), probe).run(10_000_000).printed == expected == "=> (20000 first 2)"
+
+
+def test_the_store_that_serves_a_seq_is_the_one_prepared(tmp_path):
+    ckpt = _saved(tmp_path / "s.ckpt", ["(define a 1)", "(define a 2)"])
+    files = FileStates(ckpt)
+
+    class Reference(dict):
+        prepared: list[int] = []
+
+        async def prepare(self, seq):
+            self.prepared.append(seq)
+
+    reference = Reference({-5: None})
+    layered = LayeredStates({}, files, reference)
+
+    async def main():
+        snap = await state_at(layered, 1)
+        await layered.prepare(-5)  # before the file's first record: the reference's
+        return snap
+
+    snap = trio.run(main)
+    assert start(snap.resume(), "a").run(100).printed == "=> 2"
+    assert reference.prepared == [-5]
