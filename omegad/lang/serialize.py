@@ -96,6 +96,10 @@ def _builtin_names(state) -> dict:
     return names
 
 
+class MissingObject(KeyError):
+    """A record refers to an object id the records read before it never gave."""
+
+
 class MergeUnavailable(ValueError):
     """A merge met an object no earlier delta wrote: it cannot be written (deltas still can)."""
 
@@ -263,7 +267,23 @@ def _delta(state, since: Checkpoint | None, born: int | None) -> bytes:
                 sets.append([oid, k, w.ref(t[k])])
             else:
                 sets.append([oid, k, w.ref(getattr(t, k))])
+    if born is not None:
+        _introduced(w, born)
     return _doc("delta", state, w, globals_, sets, since.version if since else None)
+
+
+def _introduced(w: _Writer, born: int) -> None:
+    """A merge also holds the symbols and builtins its deltas introduced that it did not reach:
+    they are shared, not the state's own, so a later input may use one again and its delta
+    refer to it by id, and a reader that takes the merge instead of those deltas must know it.
+    (The state's own objects, once unreachable, stay so.)"""
+    table, shared = w.table, w.builtin_name
+    for oid in range(born, table.next):
+        if oid not in w.sent:
+            obj = table.objs.get(oid)
+            if type(obj) is Sym or type(obj) in (Prim, CPrim) or id(obj) in shared:
+                w.sent.add(oid)
+                w.queue.append((oid, obj))
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -299,7 +319,10 @@ def deserialize_steps(data: bytes, base=None) -> Generator[None, None, Any]:
             raise ValueError("a delta needs the state it applies to")
         state = base
         table = base.ser
-    yield from _Reader(state, table).load(doc)
+    try:
+        yield from _Reader(state, table).load(doc)
+    except KeyError as e:  # an object id no record read before gave
+        raise MissingObject(*e.args) from None
     state.ser = table
     state.version = doc["version"]
     state.gensym_counter = doc["gensym"]

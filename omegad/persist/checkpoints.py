@@ -189,15 +189,16 @@ class CheckpointFile:
 
     # --- reading states -------------------------------------------------------------------------
 
-    def chain(self, index: int) -> list[Record]:
+    def chain(self, index: int, merges: bool = True) -> list[Record]:
         """The records that rebuild entry `index`: its run's base, then the fewest merges and
-        deltas that reach it (a reference to an earlier record stands for that record's chain)."""
-        records = self._read([self.entries[i] for i in self._path(index)])
+        deltas that reach it (a reference to an earlier record stands for that record's chain).
+        `merges=False`: every delta instead (longer, and right even where a merge is not)."""
+        records = self._read([self.entries[i] for i in self._path(index, merges)])
         if records[0].kind == ADOPTED_REF:
-            return self.chain(records[0].ref) + records
+            return self.chain(records[0].ref, merges) + records
         return records
 
-    def _path(self, index: int) -> list[int]:
+    def _path(self, index: int, merges: bool = True) -> list[int]:
         run = bisect.bisect_right(self.bases, index) - 1
         base = self.bases[run]
         end = self.bases[run + 1] if run + 1 < len(self.bases) else len(self.entries)
@@ -205,7 +206,7 @@ class CheckpointFile:
         path, at = [base], 0
         while base + len(path) < end and self.entries[base + len(path)].kind == ADOPTED_PART:
             path.append(base + len(path))  # (all part of the base)
-        for level in range(LEVELS, 0, -1):
+        for level in range(LEVELS, 0, -1) if merges else ():
             step = SPAN ** level
             while at + step <= target:
                 found = self._find_merge(base, end, at + step, level)

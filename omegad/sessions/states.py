@@ -8,6 +8,7 @@ inputs (replay.py).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -15,9 +16,17 @@ from typing import Any, Protocol
 import trio
 
 from omegad.lang.checkpoint import Checkpoint, capture
-from omegad.lang.serialize import SerialTable, deserialize_steps, no_collection, run_steps
+from omegad.lang.serialize import (
+    MissingObject,
+    SerialTable,
+    deserialize_steps,
+    no_collection,
+    run_steps,
+)
 from omegad.persist.checkpoints import ADOPTED_REF, CheckpointFile, Record
 from omegad.sessions.engine import Snapshot
+
+log = logging.getLogger("omegad.sessions")
 
 
 @dataclass(frozen=True)
@@ -81,7 +90,11 @@ class FileStates:
         index = self._index(seq)
         if index is None:
             raise KeyError(seq)
-        return rebuild(self.ckpt.chain(index))
+        try:
+            return rebuild(self.ckpt.chain(index))
+        except MissingObject as e:
+            self._merge_incomplete(index, e)
+            return rebuild(self.ckpt.chain(index, merges=False))
 
     def holds(self, seq: int) -> bool:
         return self._index(seq) is not None
@@ -91,7 +104,20 @@ class FileStates:
         it."""
         index = self._index(seq)
         if index is not None:
-            self._ready = (seq, await rebuild_in_steps(self.ckpt.chain(index)))
+            self._ready = (seq, await self._rebuild_in_steps(index))
+
+    async def _rebuild_in_steps(self, index: int) -> Snapshot:
+        try:
+            return await rebuild_in_steps(self.ckpt.chain(index))
+        except MissingObject as e:
+            self._merge_incomplete(index, e)
+            return await rebuild_in_steps(self.ckpt.chain(index, merges=False))
+
+    def _merge_incomplete(self, index: int, e: MissingObject) -> None:
+        """Files written before merges held every object their deltas introduced may lack one
+        that a later delta refers to: the deltas themselves have it."""
+        log.warning("%s: a merge on the way to record %d lacks object %s; reading its deltas",
+                    self.ckpt.path.name, index, e)
 
     def _index(self, seq: int) -> int | None:
         index = self.ckpt.find(seq)
@@ -109,7 +135,7 @@ class FileStates:
         if not self.ckpt.entries:
             return None
         entry = self.ckpt.entries[-1]
-        return await rebuild_in_steps(self.ckpt.chain(len(self.ckpt.entries) - 1)), entry.seq
+        return await self._rebuild_in_steps(len(self.ckpt.entries) - 1), entry.seq
 
 
 class StateStore(Protocol):

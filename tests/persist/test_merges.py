@@ -1,6 +1,7 @@
 """Merged records: any state of a long run is rebuilt from its base, a few merges and deltas,
 and is the state the session had."""
 
+import importlib
 import random
 
 import pytest
@@ -193,3 +194,42 @@ def test_a_state_whose_objects_got_new_ids_since_it_was_read_is_written_in_full(
     assert ckpt.entries[-1].kind == FULL
     expected[seq + 2] = _eval(state, PROBE)
     _check(CheckpointFile.open(path), expected, [seq + 2, seq + 1, seq])
+
+
+AGAIN = ["(define s 1)", "(define s 'zork)", "(define g car)", "(define s 2)", "(define g 0)",
+         *[f"(define f{i} {i})" for i in range(5, SPAN + 1)],
+         "(define s 'zork)", "(define g car)", "(define t (list s (g '(1))))"]
+
+
+def _write_again(path):
+    saver = StateSaver(CheckpointFile.open(path))
+    state = ReplState()
+    for seq, text in enumerate(AGAIN):
+        assert not _eval(state, text).startswith("error")
+        capture(state)
+        saver.save(state, "null", seq, 0)
+    saver.ckpt.close()
+    return CheckpointFile.open(path)
+
+
+def test_objects_a_merge_window_made_and_dropped_come_back_through_the_merge(tmp_path):
+    """A symbol or builtin first written inside a merge's window, no longer reachable when the
+    merge is written, and used again after it: the merge holds it all the same."""
+    ckpt = _write_again(tmp_path / "s.ckpt")
+    last = len(AGAIN) - 1
+    assert merge_kind(1) in [r.kind for r in ckpt.chain(ckpt.find(last))]
+    assert _eval(FileStates(ckpt)[last].resume(), "(list s t)") == "=> (zork (zork 1))"
+
+
+def test_a_file_whose_merge_lacks_such_an_object_is_read_through_its_deltas(
+        tmp_path, monkeypatch, caplog):
+    writer = importlib.import_module("omegad.lang.serialize")  # (the package exports a function
+    # of that name)
+    monkeypatch.setattr(writer, "_introduced", lambda w, born: None)  # as written before
+    ckpt = _write_again(tmp_path / "s.ckpt")
+    monkeypatch.undo()
+    snap, seq = trio.run(FileStates(ckpt).latest)
+    assert seq == len(AGAIN) - 1
+    assert _eval(snap.resume(), "(list s t)") == "=> (zork (zork 1))"
+    assert _eval(FileStates(ckpt)[seq - 1].resume(), "(g (list 5))") == "=> 5"
+    assert "lacks object" in caplog.text
