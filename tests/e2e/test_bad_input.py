@@ -231,3 +231,36 @@ def test_a_thousand_connections_opened_and_dropped_leak_no_fds(daemon):
     assert proc.num_fds() == before
     assert time.monotonic() - started < 30
     assert_healthy(daemon)
+
+
+FLOOD = """
+import socket, sys, threading
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+threading.Thread(target=lambda: [None for _ in iter(lambda: s.recv(1 << 20), b"")],
+                 daemon=True).start()
+burst = b'{"jsonrpc":"2.0","method":"server.ping"}\\n' * 2000  # notifications: no answers
+print("flooding", flush=True)
+while True:
+    s.sendall(burst)
+"""
+
+
+def test_a_client_that_never_stops_sending_does_not_starve_the_others(daemon):
+    """Its reads always find data waiting and its notifications are handled in place, with no
+    answer to wait for: the read loop must still let other connections run."""
+    import subprocess
+    import sys
+
+    flood = subprocess.Popen([sys.executable, "-c", FLOOD, str(daemon.socket)],
+                             stdout=subprocess.PIPE)
+    try:
+        assert flood.stdout.readline() == b"flooding\n"
+        with RawConn(daemon.socket, timeout=10) as c:
+            for _ in range(20):
+                assert c.call("server.ping") == {"pong": True}
+            assert flood.poll() is None  # (still flooding while the others were answered)
+    finally:
+        flood.kill()
+        flood.wait()
+    assert_healthy(daemon)
