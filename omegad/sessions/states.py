@@ -8,6 +8,7 @@ inputs (replay.py).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -131,11 +132,15 @@ class FileStates:
         return isinstance(seq, int) and self.ckpt.find(seq) is not None
 
     async def latest(self) -> tuple[Snapshot, int] | None:
-        """The newest state in the file, and the journal seq it stands at."""
+        """The newest state in the file, and the journal seq it stands at. (The session opens
+        with it and keeps it: its origin keeps only the newest record, all a reference to it
+        needs, not the bytes of the whole chain.)"""
         if not self.ckpt.entries:
             return None
         entry = self.ckpt.entries[-1]
-        return await self._rebuild_in_steps(len(self.ckpt.entries) - 1), entry.seq
+        snap = await self._rebuild_in_steps(len(self.ckpt.entries) - 1)
+        origin = dataclasses.replace(snap.origin, records=snap.origin.records[-1:])
+        return dataclasses.replace(snap, origin=origin), entry.seq
 
 
 class StateStore(Protocol):
