@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("omegad.sessions")
 
+MAX_REFS = 4  # references in a row, at most, before a run starts from a full state again
+
 
 class StateSaver:
     def __init__(self, ckpt: CheckpointFile) -> None:
@@ -94,7 +96,7 @@ class StateSaver:
         self.ckpt.append(Record(seq, ADOPTED_REF, control, b"", journal_end, index))
         self.reopened = None
         self.last = None
-        if origin is not None and origin.stands_for(state):
+        if origin is not None and self._can_refer(state, origin):
             self._based_on(state, origin)
 
     def adopt_copy(self, seq: int, control: str, journal_end: int, state: api.ReplState,
@@ -119,11 +121,18 @@ class StateSaver:
         if self.reopened is None:
             return
         index, origin = self.reopened
-        if origin.stands_for(state):
+        if self._can_refer(state, origin):
             newest = origin.records[-1]
             self.ckpt.append(Record(newest.seq, ADOPTED_REF, newest.control, b"",
                                     newest.journal_end, index))
             self._based_on(state, origin)
+
+    @staticmethod
+    def _can_refer(state: api.ReplState, origin: Written) -> bool:
+        """Whether a run may start from a reference to `origin`'s newest record: the state is
+        still as read, and the chain does not grow without end (a session evicted and reopened
+        again and again would stack a reference per reopening: every `MAX_REFS`-th is full)."""
+        return origin.refs < MAX_REFS and origin.stands_for(state)
 
     def _based_on(self, state: api.ReplState, origin: Written) -> None:
         """A run begins with `state` as `origin` left it: deltas and merges count from there."""

@@ -42,6 +42,7 @@ class Written:
     table: SerialTable
     next_id: int
     checkpoint: Checkpoint
+    refs: int = 0  # references to earlier records on the way (each adds that record's chain)
 
     def stands_for(self, state: Any) -> bool:
         return state.ser is self.table and self.table.next == self.next_id
@@ -74,7 +75,9 @@ def _rebuild_steps(records: list[Record]) -> Generator[None, None, Snapshot]:
         if record.kind != ADOPTED_REF:  # a reference carries no state of its own
             yield from deserialize_steps(record.state, base=state)
     cp = capture(state)
-    return Snapshot(state, cp, records[-1].control, Written(records, state.ser, state.ser.next, cp))
+    refs = sum(r.kind == ADOPTED_REF for r in records)
+    origin = Written(records, state.ser, state.ser.next, cp, refs)
+    return Snapshot(state, cp, records[-1].control, origin)
 
 
 class FileStates:

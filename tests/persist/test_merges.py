@@ -20,7 +20,7 @@ from omegad.persist.checkpoints import (
     CheckpointFile,
     merge_kind,
 )
-from omegad.sessions.saver import StateSaver
+from omegad.sessions.saver import MAX_REFS, StateSaver
 from omegad.sessions.states import FileStates, rebuild
 
 PROBE = ("(list n (car p) (hash-ref h 'k 0) (f 1) (length acc) (car q) (hash-ref h2 'a 0)"
@@ -233,3 +233,26 @@ def test_a_file_whose_merge_lacks_such_an_object_is_read_through_its_deltas(
     assert _eval(snap.resume(), "(list s t)") == "=> (zork (zork 1))"
     assert _eval(FileStates(ckpt)[seq - 1].resume(), "(g (list 5))") == "=> 5"
     assert "lacks object" in caplog.text
+
+
+def test_reopening_again_and_again_keeps_the_chain_bounded(tmp_path):
+    """Each reopening's run starts from a reference to the newest record; every MAX_REFS-th
+    starts from a full state instead, so that no chain stacks references without end."""
+    path = tmp_path / "s.ckpt"
+    expected = _write(path, 3)
+    seq = max(expected)
+    for _ in range(3 * MAX_REFS):
+        ckpt = CheckpointFile.open(path)
+        snap, newest = trio.run(FileStates(ckpt).latest)
+        assert newest == seq
+        saver = StateSaver(ckpt)
+        saver.reopened_at(len(ckpt.entries) - 1, snap.origin)
+        _continue(saver, snap.resume(), seq + 1, 1, expected)
+        seq += 1
+        saver.ckpt.close()
+    ckpt = CheckpointFile.open(path)
+    kinds = [e.kind for e in ckpt.entries]
+    assert kinds.count(FULL) == 3 and kinds.count(ADOPTED_REF) == 3 * MAX_REFS - 2
+    assert max(sum(r.kind == ADOPTED_REF for r in ckpt.chain(i))
+               for i in range(len(kinds))) == MAX_REFS
+    _check(ckpt, expected, list(expected))
