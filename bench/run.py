@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SUITES = ["rpc.py", "eval.py", "sessions.py", "persistence.py", "big_journal.py", "debugger.py",
-          "timeline.py"]
+SUITES = ["rpc.py", "eval.py", "sessions.py", "persistence.py", "big_journal.py", "big_state.py",
+          "debugger.py", "timeline.py"]
 
 
 def main() -> None:

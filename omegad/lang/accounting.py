@@ -5,6 +5,8 @@ the counter around each slice of steps (slices are synchronous, so the delta is 
 allocations go through `charge`, which also enforces the running command's budget at once
 (LIMIT[0] is set by the machine at the start of each slice)."""
 
+from collections.abc import Generator
+
 from .values import Closure, HashTable, LispError, OracleProc, Pair, Promise, Sym, Vector
 
 ALLOC = [0]
@@ -29,10 +31,26 @@ def charge(n: int) -> None:
 
 def heap_size(roots, limit: int = 100_000_000) -> int:
     """Estimated bytes reachable from `roots` (frames, env lists and Lisp values), iteratively."""
+    steps = heap_size_steps(roots, limit)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def heap_size_steps(roots, limit: int = 100_000_000,
+                    step: int = 50_000) -> Generator[None, None, int]:
+    """`heap_size`, yielding after every `step` objects it meets (a caller may let others run,
+    if nothing changes the heap meanwhile); returns the size."""
     seen: set[int] = set()
     todo = list(roots)
     total = 0
+    pause = step
     while todo and len(seen) < limit:
+        if len(seen) >= pause:
+            pause += step
+            yield
         v = todo.pop()
         t = type(v)
         if v is None or t is bool or t is float or t is Sym:

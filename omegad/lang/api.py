@@ -346,11 +346,22 @@ def deserialize(data: bytes, base: ReplState | None = None) -> ReplState:
 
 def memory_estimate(state: ReplState) -> int:
     """The evaluator's own estimate of the bytes the user's heap holds (a reachability walk)."""
-    from .accounting import heap_size
+    steps = memory_estimate_steps(state)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def memory_estimate_steps(state: ReplState):
+    """`memory_estimate` in steps: it yields every 5 000 objects (a few milliseconds) and
+    returns the estimate (the state must not change until it returns)."""
+    from .accounting import heap_size_steps
     b = state.builtins
     roots = [v for n, v in state.globals.items() if b.get(n, UNDEF) is not v]
     roots.extend(state.macros.values())
-    return 64 * len(roots) + heap_size(roots)
+    return 64 * len(roots) + (yield from heap_size_steps(roots, step=5_000))
 
 
 def global_names(state: ReplState) -> list[str]:

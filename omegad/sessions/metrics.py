@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omegad.lang import memory_estimate
+from omegad.lang.api import memory_estimate_steps
 from omegad.sessions.notes import NotesBook, NotesError
 from omegad.sessions.store import SessionStore
 
@@ -85,12 +86,34 @@ class SessionMetrics:
     def sample(self, actor: SessionActor) -> float:
         """Walk the actor's state now; returns how long the walk took (seconds)."""
         started = time.perf_counter()
-        size = memory_estimate(actor.state)
+        self._sampled(actor, memory_estimate(actor.state))
+        return time.perf_counter() - started
+
+    async def sample_in_steps(self, actor: SessionActor) -> float:
+        """`sample`, letting others run every few milliseconds (a big state's walk takes a
+        while). A command that starts meanwhile changes the state: the walk stops, the memory
+        stays stale. Returns the time the walk itself took (seconds)."""
+        import trio
+
+        state, took = actor.state, 0.0
+        steps = memory_estimate_steps(state)
+        while True:
+            started = time.perf_counter()
+            try:
+                next(steps)
+            except StopIteration as done:
+                self._sampled(actor, done.value)
+                return took + time.perf_counter() - started
+            took += time.perf_counter() - started
+            await trio.lowlevel.checkpoint()
+            if actor.busy or actor.closed or actor.state is not state:
+                return took
+
+    def _sampled(self, actor: SessionActor, size: int) -> None:
         self.memory = size
         self.peak_memory = max(self.peak_memory, size)
         self.allocated = actor.state.allocated
         self.stale = False
-        return time.perf_counter() - started
 
 
 class Monitor:
@@ -183,7 +206,7 @@ class Monitor:
             if delay > 0:
                 await trio.sleep(delay)
             if metrics.stale and not actor.closed and not actor.busy:
-                took = metrics.sample(actor)
+                took = await metrics.sample_in_steps(actor)  # (stopped early: stale still)
                 self._next_walk = time.monotonic() + max(SAMPLE_EVERY, WALK_SHARE * took)
         finally:
             self._walk_pending.discard(actor)

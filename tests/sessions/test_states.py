@@ -73,3 +73,31 @@ def test_the_store_that_serves_a_seq_is_the_one_prepared(tmp_path):
     snap = trio.run(main)
     assert start(snap.resume(), "a").run(100).printed == "=> 2"
     assert reference.prepared == [-5]
+
+
+def test_a_memory_walk_in_steps_matches_the_whole_walk_and_stops_when_a_command_starts():
+    from types import SimpleNamespace
+
+    from omegad.sessions.metrics import SessionMetrics
+
+    state = ReplState()
+    for text in BIG[:2]:
+        start(state, text).run(10_000_000)
+    actor = SimpleNamespace(state=state, busy=False, closed=False)
+    whole, stepped = SessionMetrics(), SessionMetrics()
+    whole.sample(actor)
+    trio.run(stepped.sample_in_steps, actor)
+    assert stepped.memory == whole.memory > 20_000 * 56 and not stepped.stale
+
+    interrupted = SessionMetrics()
+    interrupted.stale = True
+
+    async def main():
+        async with trio.open_nursery() as nursery:
+            async def command_arrives():
+                actor.busy = True
+            nursery.start_soon(command_arrives)
+            await interrupted.sample_in_steps(actor)
+
+    trio.run(main)
+    assert interrupted.stale and interrupted.memory == 0
