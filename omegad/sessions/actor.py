@@ -270,9 +270,35 @@ class SessionActor:
                                         reference)
             return
         timeline = Timeline(self.name, view.header, view.events, self.checkpoints, self.receipts)
-        rebuilt = await replay(timeline, self.manager.fallback_oracle, start, after)
+        record = None
+        if saved is not None and start is not None and self.saver is not None:
+            if start.origin is not None and saved.ckpt.newest_is(after):
+                self.saver.reopened_at(len(saved.ckpt.entries) - 1, start.origin)
+            record = self._record_replayed(view)
+        rebuilt = await replay(timeline, self.manager.fallback_oracle, start, after, record)
         self.state, self.control = rebuilt.state, rebuilt.control
         self.states = LayeredStates(rebuilt.at, saved, reference)
+
+    def _record_replayed(self, view: Any) -> Callable[[int, engine.Snapshot], None]:
+        """The journal holds inputs after the newest state record (the daemon died between an
+        answer and its record): as replaying reaches each of their checkpoints, its record is
+        written, so that the file again has every state (another session's `load` reads it)."""
+        assert self.saver is not None
+        saver = self.saver
+        ends = dict(zip((e["seq"] for e in view.events), [*view.offsets[1:], view.size],
+                        strict=True))
+        failed: list[OSError] = []
+
+        def record(seq: int, snap: engine.Snapshot) -> None:
+            if failed:
+                return
+            try:
+                saver.save(snap.state, snap.control, seq, ends.get(seq, view.size))
+            except OSError as e:
+                log.error("session %s: checkpoint write failed: %s", self.name, e)
+                failed.append(e)
+
+        return record
 
     async def ready(self) -> None:
         await self._opened.wait()

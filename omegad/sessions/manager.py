@@ -112,6 +112,9 @@ class SessionManager:
         live = self.live(actor.store, timeline.name)  # its records are known: no need to read
         ckpt = live.ckpt if live is not None and live.ckpt is not None else \
             CheckpointFile.open(actor.store.ckpt(timeline.name))
+        if live is None and _lags(ckpt, timeline):  # opening it writes the records it lacks
+            live = await self.get(actor.store, timeline.name)
+            ckpt = live.ckpt if live.ckpt is not None else ckpt
         saved = FileStates(ckpt) if ckpt.entries else None
         if timeline.states:  # the reference's checkpoints: their states are in its index
             return LayeredStates({}, saved, ReferenceStates(timeline, self.fallback_oracle))
@@ -240,3 +243,10 @@ class SessionManager:
             listing.close()
         self._save_catalogs()
 
+
+def _lags(ckpt: CheckpointFile, timeline: Timeline) -> bool:
+    """Whether omega's checkpoint file misses the states of the journal's last inputs (the
+    daemon died between an answer and its state record). A reference session has none."""
+    if timeline.states or not ckpt.entries or not timeline.checkpoints:
+        return False
+    return ckpt.entries[-1].seq < timeline.checkpoints[-1].seq

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,8 +45,10 @@ class Replayed:
 
 
 async def replay(timeline: Timeline, fallback: engine.Oracle,
-                 start: Snapshot | None = None, after: int = -1) -> Replayed:
-    """Re-evaluate the journal's inputs after seq `after`, from `start` (else an empty state)."""
+                 start: Snapshot | None = None, after: int = -1,
+                 on_checkpoint: Callable[[int, Snapshot], None] | None = None) -> Replayed:
+    """Re-evaluate the journal's inputs after seq `after`, from `start` (else an empty state);
+    `on_checkpoint(seq, snapshot)` sees each checkpoint as it is reached."""
     done = Replayed(api.ReplState())
     if start is not None:
         done.state, done.control = start.resume(), start.control
@@ -73,7 +76,10 @@ async def replay(timeline: Timeline, fallback: engine.Oracle,
                                               ensure_ascii=False)
                 except LookupError:
                     pass  # the input is reported when it is re-evaluated
-            done.at[event["seq"]] = Snapshot(done.state, capture(done.state), done.control)
+            snap = done.at[event["seq"]] = Snapshot(done.state, capture(done.state),
+                                                    done.control)
+            if on_checkpoint is not None:
+                on_checkpoint(event["seq"], snap)
     return done
 
 

@@ -156,6 +156,9 @@ def test_an_input_whose_state_record_never_reached_the_disk_is_replayed(start_da
     os.truncate(path, last.offset)
     d = start_daemon()
     with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "other", ":session load late").startswith("Loaded session 'late'")
+        assert execute(c, "other", "(tick)") == "=> 3"  # its latest state, not the one before
+        assert CheckpointFile.open(path).entries[-1].seq == 15  # (written as `late` opened)
         assert execute(c, "late", "(tick)") == "=> 3"
     d.stop()
     assert CheckpointFile.open(path).entries[-1].seq == 19
