@@ -261,20 +261,16 @@ class SessionActor:
                         saved: FileStates | None, reference: ReferenceStates | None = None) -> None:
         """Re-evaluate what the journal holds after the saved state (normally nothing)."""
         self.state_defs = None
+        own = start is not None and saved is not None and saved.ckpt.newest_is(after)
+        if own and start.origin is not None and self.saver is not None:  # (a reopening)
+            self.saver.reopened_at(len(saved.ckpt.entries) - 1, start.origin)
         if start is not None and not any(e["seq"] > after for e in view.events):
             self.state, self.control = start.resume(), start.control
-            own = saved is not None and saved.ckpt.newest_is(after)
-            if own and start.origin is not None and self.saver is not None:
-                self.saver.reopened_at(len(saved.ckpt.entries) - 1, start.origin)
             self.states = LayeredStates({after: start} if own else {}, saved,  # (at hand)
                                         reference)
             return
         timeline = Timeline(self.name, view.header, view.events, self.checkpoints, self.receipts)
-        record = None
-        if saved is not None and start is not None and self.saver is not None:
-            if start.origin is not None and saved.ckpt.newest_is(after):
-                self.saver.reopened_at(len(saved.ckpt.entries) - 1, start.origin)
-            record = self._record_replayed(view)
+        record = self._record_replayed(view) if saved is not None and start is not None else None
         rebuilt = await replay(timeline, self.manager.fallback_oracle, start, after, record)
         self.state, self.control = rebuilt.state, rebuilt.control
         self.states = LayeredStates(rebuilt.at, saved, reference)
