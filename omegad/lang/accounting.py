@@ -7,6 +7,7 @@ allocations go through `charge`, which also enforces the running command's budge
 
 from collections.abc import Generator
 
+from .steps import finish
 from .values import Closure, HashTable, LispError, OracleProc, Pair, Promise, Sym, Vector
 
 ALLOC = [0]
@@ -31,12 +32,7 @@ def charge(n: int) -> None:
 
 def heap_size(roots, limit: int = 100_000_000) -> int:
     """Estimated bytes reachable from `roots` (frames, env lists and Lisp values), iteratively."""
-    steps = heap_size_steps(roots, limit)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
+    return finish(heap_size_steps(roots, limit))
 
 
 def heap_size_steps(roots, limit: int = 100_000_000,

@@ -346,12 +346,8 @@ def deserialize(data: bytes, base: ReplState | None = None) -> ReplState:
 
 def memory_estimate(state: ReplState) -> int:
     """The evaluator's own estimate of the bytes the user's heap holds (a reachability walk)."""
-    steps = memory_estimate_steps(state)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
+    from .steps import finish
+    return finish(memory_estimate_steps(state))
 
 
 def memory_estimate_steps(state: ReplState):

@@ -22,6 +22,7 @@ import msgspec
 
 from .checkpoint import Checkpoint
 from .compile import UNDEF, scope_from_chain
+from .steps import finish
 from .values import (
     Closure,
     Continuation,
@@ -295,11 +296,7 @@ def deserialize(data: bytes, base=None):
 def run_steps(steps: Generator[None, None, Any]) -> Any:
     """Run a reading in steps to its end at once; returns what it returns."""
     with no_collection():
-        while True:
-            try:
-                next(steps)
-            except StopIteration as done:
-                return done.value
+        return finish(steps)
 
 
 def deserialize_steps(data: bytes, base=None) -> Generator[None, None, Any]:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from omegad.lang import memory_estimate
 from omegad.lang.api import memory_estimate_steps
+from omegad.lang.steps import advance
 from omegad.sessions.notes import NotesBook, NotesError
 from omegad.sessions.store import SessionStore
 
@@ -99,12 +100,11 @@ class SessionMetrics:
         steps = memory_estimate_steps(state)
         while True:
             started = time.perf_counter()
-            try:
-                next(steps)
-            except StopIteration as done:
-                self._sampled(actor, done.value)
-                return took + time.perf_counter() - started
+            done, size = advance(steps)
             took += time.perf_counter() - started
+            if done:
+                self._sampled(actor, size)
+                return took
             await trio.lowlevel.checkpoint()
             if actor.busy or actor.closed or actor.state is not state:
                 return took

@@ -24,6 +24,7 @@ from omegad.lang.serialize import (
     no_collection,
     run_steps,
 )
+from omegad.lang.steps import advance
 from omegad.persist.checkpoints import ADOPTED_REF, CheckpointFile, Record
 from omegad.sessions.engine import Snapshot
 
@@ -62,10 +63,9 @@ async def rebuild_in_steps(records: list[Record]) -> Snapshot:
     steps = _rebuild_steps(records)
     with no_collection():
         while True:
-            try:
-                next(steps)
-            except StopIteration as done:
-                return done.value
+            done, snap = advance(steps)
+            if done:
+                return snap
             await trio.lowlevel.checkpoint()
 
 
