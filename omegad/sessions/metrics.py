@@ -97,6 +97,7 @@ class SessionMetrics:
         import trio
 
         state, took = actor.state, 0.0
+        version = state.version  # (a command that ran meanwhile committed: a new version)
         steps = memory_estimate_steps(state)
         while True:
             started = time.perf_counter()
@@ -106,7 +107,8 @@ class SessionMetrics:
                 self._sampled(actor, size)
                 return took
             await trio.lowlevel.checkpoint()
-            if actor.busy or actor.closed or actor.state is not state:
+            if actor.busy or actor.closed or actor.state is not state \
+                    or state.version != version:
                 return took
 
     def _sampled(self, actor: SessionActor, size: int) -> None:

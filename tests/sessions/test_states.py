@@ -101,3 +101,17 @@ def test_a_memory_walk_in_steps_matches_the_whole_walk_and_stops_when_a_command_
 
     trio.run(main)
     assert interrupted.stale and interrupted.memory == 0
+
+    actor.busy = False
+    ran_meanwhile = SessionMetrics()
+    ran_meanwhile.stale = True
+
+    async def main2():
+        async with trio.open_nursery() as nursery:
+            async def a_whole_command_runs():  # (started and done between two steps)
+                start(state, "(define extra 1)").run(100)
+            nursery.start_soon(a_whole_command_runs)
+            await ran_meanwhile.sample_in_steps(actor)
+
+    trio.run(main2)
+    assert ran_meanwhile.stale and ran_meanwhile.memory == 0
