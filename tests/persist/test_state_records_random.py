@@ -15,16 +15,18 @@ from omegad.sessions.states import FileStates
 
 SETUP = ["(define n 0)", "(define p (cons 0 0))", "(define h (make-hash-table))",
          "(define acc '())", "(define (f x) x)", "(define s 'start)", "(define g car)",
-         "(define cell (let ((k 0)) (cons (lambda () (set! k (+ k 1)) k) (lambda () k))))"]
+         "(define cell (let ((k 0)) (cons (lambda () (set! k (+ k 1)) k) (lambda () k))))",
+         "(define alias p)"]
 INPUTS = [
     "(set! n (+ n 1))", "(set-car! p n)", "(hash-set! h 'k n)", "(set! acc (cons n acc))",
     "(define f (let ((k n)) (lambda (x) (+ x k))))", "((car cell))",
     "(define s 'zork)", "(define s 'quux)", "(define s 1)",  # symbols dropped, used again
     "(define g cdr)", "(define g car)", "(define g 0)",  # and builtins
     "(define p (cons n n))", "(define h (make-hash-table))", "(set! acc '())",
+    "(define alias p)", "(set-car! alias (+ n 10))",  # one pair, two names: still one pair
 ]
 PROBES = ["n", "(car p)", "(hash-ref h 'k 0)", "(f 1)", "(length acc)", "s",
-          "(if (procedure? g) (g '(7 8)) g)", "((cdr cell))"]
+          "(if (procedure? g) (g '(7 8)) g)", "((cdr cell))", "(eq? alias p)", "(car alias)"]
 
 
 def probe(state) -> str:
