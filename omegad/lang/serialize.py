@@ -105,15 +105,43 @@ class MergeUnavailable(ValueError):
     """A merge met an object no earlier delta wrote: it cannot be written (deltas still can)."""
 
 
+class Rebase:
+    """A run of records that starts from one of the state's earlier records (a goto back): its
+    reader knows the object ids below `known_below` only, for the ids from there up to
+    `fresh_from` were given on the branch the session left. Each of those is written whole the
+    first time a record of the run refers to it; `written` keeps which. (Only shared objects,
+    symbols and builtins, can be met again: the state's own objects of that branch are out of
+    its reach. A merge holds the shared ones its window gave ids to, reached or not.)"""
+
+    def __init__(self, known_below: int, fresh_from: int) -> None:
+        self.known_below = known_below
+        self.fresh_from = fresh_from
+        self.written: set[int] = set()
+
+    def unknown(self, oid: int) -> bool:
+        return self.known_below <= oid < self.fresh_from and oid not in self.written
+
+    def write(self, oid: int) -> None:
+        self.written.add(oid)
+
+
 class _Writer:
-    def __init__(self, state, table: SerialTable, born: int | None = None) -> None:
+    def __init__(self, state, table: SerialTable, born: int | None = None,
+                 rebase: Rebase | None = None) -> None:
         self.state = state
         self.table = table
         self.builtin_name = _builtin_names(state)
         self.queue: list = []
         self.entries: list = []
         self.born = born  # a merge: objects with ids from here on are written whole, once
+        self.rebase = rebase  # a delta of a run that went back (see Rebase)
         self.sent: set[int] = set()
+
+    def whole(self, oid: int) -> bool:
+        """Whether the object must be written whole (its reader may not know it)."""
+        if self.born is not None:
+            return oid >= self.born
+        return self.rebase is not None and self.rebase.unknown(oid)
 
     def ref(self, v):
         t = type(v)
@@ -127,14 +155,18 @@ class _Writer:
                 raise MergeUnavailable("an object no delta wrote")
             oid = self.table.add(v)
             self.queue.append((oid, v))
-        elif self.born is not None and oid >= self.born and oid not in self.sent:
+        elif oid not in self.sent and self.whole(oid):
             self.sent.add(oid)
+            if self.rebase is not None:
+                self.rebase.write(oid)
             self.queue.append((oid, v))
         return oid
 
     def requeue(self, obj) -> None:
         oid = self.table.oid_of.get(id(obj))
         if oid is not None:
+            if self.rebase is not None and self.rebase.unknown(oid):
+                self.rebase.write(oid)
             self.queue.append((oid, obj))
 
     def drain(self) -> None:
@@ -208,14 +240,15 @@ def serialize(state) -> bytes:
     return data
 
 
-def serialize_delta(state, since: Checkpoint | None) -> bytes:
+def serialize_delta(state, since: Checkpoint | None, rebase: Rebase | None = None) -> bytes:
     """What changed from checkpoint `since` to the state's current checkpoint (`state.head`).
 
     `since` must be the checkpoint of this state's previous serialization (full or delta), and
     every delta must be persisted and applied in the order produced: the object ids a delta
-    assigns are assumed known to the reader from then on."""
+    assigns are assumed known to the reader from then on. In a run that went back to an
+    earlier record (`rebase`), objects given ids after that record are written whole once."""
     with no_collection():
-        return _delta(state, since, None)
+        return _delta(state, since, _Writer(state, state.ser, rebase=rebase))
 
 
 def serialize_merge(state, since: Checkpoint | None, born: int) -> bytes:
@@ -224,14 +257,13 @@ def serialize_merge(state, since: Checkpoint | None, born: int) -> bytes:
     `born` being the table's `next` when `since` was written) are written whole again.
     Raises MergeUnavailable when it meets an object none of those deltas wrote."""
     with no_collection():
-        return _delta(state, since, born)
+        return _delta(state, since, _Writer(state, state.ser, born))
 
 
-def _delta(state, since: Checkpoint | None, born: int | None) -> bytes:
+def _delta(state, since: Checkpoint | None, w: _Writer) -> bytes:
     if state.ser is None:
         raise ValueError("serialize_delta needs an earlier serialize() of this state")
-    table = state.ser
-    w = _Writer(state, table, born)
+    table, born = state.ser, w.born
     places: dict = {}
     # every place changed on the way from `since` to the current checkpoint (through their
     # common ancestor, so a delta is also right after an in-memory restore to another branch)
@@ -261,8 +293,8 @@ def _delta(state, since: Checkpoint | None, born: int | None) -> bytes:
             oid = table.oid_of.get(id(t))
             if oid is None:
                 continue  # a new object: written whole if reachable
-            if born is not None and oid >= born:
-                w.ref(t)  # new since `since`: written whole (with this change) in the merge
+            if w.whole(oid):
+                w.ref(t)  # new since `since` (or unknown to the reader): written whole, changed
                 continue
             if type(t) is list:
                 sets.append([oid, k, w.ref(t[k])])

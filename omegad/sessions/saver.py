@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING
 
 from omegad.lang import api
 from omegad.lang.checkpoint import Checkpoint
-from omegad.lang.serialize import MergeUnavailable, serialize, serialize_delta, serialize_merge
+from omegad.lang.serialize import (
+    MergeUnavailable,
+    Rebase,
+    serialize,
+    serialize_delta,
+    serialize_merge,
+)
 from omegad.persist.checkpoints import (
     ADOPTED,
     ADOPTED_PART,
@@ -43,6 +49,12 @@ class StateSaver:
         self.last: tuple[api.ReplState, Checkpoint | None] | None = None  # (state, its checkpoint)
         self.marks: dict[int, tuple[Checkpoint | None, int]] = {}  # level -> (since, first new id)
         self.reopened: tuple[int, Written] | None = None  # the newest record, as read on open
+        self.rebase: Rebase | None = None  # the run went back to an earlier record of ours
+        self.refs = 0  # references to earlier records on the chain of the run's records
+        # Records of ours whose reader knows every object id below a watermark (those of runs
+        # that did not go back), for the table they were written with: index -> (ids, refs).
+        self.known: dict[int, tuple[int, int]] = {}
+        self.known_table: object = None
 
     def can_delta(self, state: api.ReplState) -> bool:
         """Whether the next record of `state` can be a delta (else it is a full state)."""
@@ -60,12 +72,16 @@ class StateSaver:
         full = adopted or not self.can_delta(state)
         if full:
             data = serialize(state)
+            self.rebase, self.refs = None, 0
+            self.known, self.known_table = {}, state.ser
         else:
             assert self.last is not None
-            data = serialize_delta(state, self.last[1])
+            data = serialize_delta(state, self.last[1], self.rebase)
         kind = ADOPTED if adopted else FULL if full else DELTA
         self.ckpt.append(Record(seq, kind, control, data, journal_end))
         self.last = (state, state.head)
+        if self.rebase is None and state.ser is self.known_table:
+            self.known[len(self.ckpt.entries) - 1] = (state.ser.next, self.refs)
         mark = (state.head, state.ser.next)
         if full:
             self.marks = dict.fromkeys(range(1, LEVELS + 1), mark)
@@ -94,10 +110,15 @@ class StateSaver:
         copied). The next record is a delta when the state is still as read from that record's
         chain (`origin`), else full: a delta needs a base both sides share."""
         self.ckpt.append(Record(seq, ADOPTED_REF, control, b"", journal_end, index))
-        self.reopened = None
-        self.last = None
+        self.reopened, self.rebase, self.last = None, None, None
+        known = self.known.get(index) if state.ser is self.known_table else None
         if origin is not None and self._can_refer(state, origin):
             self._based_on(state, origin)
+        elif known is not None and known[1] < MAX_REFS:  # our own record, ids known below
+            self.rebase = Rebase(known[0], state.ser.next)
+            self.refs = known[1] + 1
+            self.last = (state, state.head)
+            self.marks = dict.fromkeys(range(1, LEVELS + 1), (state.head, known[0]))
 
     def adopt_copy(self, seq: int, control: str, journal_end: int, state: api.ReplState,
                    origin: Written) -> None:
@@ -109,7 +130,7 @@ class StateSaver:
             kind = ADOPTED if i == 0 else ADOPTED_PART
             self.ckpt.append(Record(seq, kind, control, record.state, journal_end))
         self.reopened = None
-        self._based_on(state, origin)
+        self._based_on(state, origin, refs=0)
 
     def reopened_at(self, index: int, origin: Written) -> None:
         """The session opened with the state of its newest record `index`, read from its chain.
@@ -134,8 +155,13 @@ class StateSaver:
         again and again would stack a reference per reopening: every `MAX_REFS`-th is full)."""
         return origin.refs < MAX_REFS and origin.stands_for(state)
 
-    def _based_on(self, state: api.ReplState, origin: Written) -> None:
-        """A run begins with `state` as `origin` left it: deltas and merges count from there."""
+    def _based_on(self, state: api.ReplState, origin: Written, refs: int | None = None) -> None:
+        """A run begins with `state` as `origin` left it: deltas and merges count from there.
+        (Its reader's ids are the state's: every one below the table's `next` is known.)"""
         self.last = (state, origin.checkpoint)
         self.marks = dict.fromkeys(range(1, LEVELS + 1), (origin.checkpoint, origin.next_id))
+        self.rebase = None
+        self.refs = origin.refs + 1 if refs is None else refs
+        if state.ser is not self.known_table:
+            self.known, self.known_table = {}, state.ser
 

@@ -7,7 +7,7 @@ import random
 import pytest
 import trio
 
-from omegad.lang import ReplState, capture, start
+from omegad.lang import ReplState, capture, restore, start
 from omegad.persist.checkpoints import (
     ADOPTED,
     ADOPTED_PART,
@@ -256,3 +256,45 @@ def test_reopening_again_and_again_keeps_the_chain_bounded(tmp_path):
     assert max(sum(r.kind == ADOPTED_REF for r in ckpt.chain(i))
                for i in range(len(kinds))) == MAX_REFS
     _check(ckpt, expected, list(expected))
+
+
+def test_going_back_to_an_own_checkpoint_goes_on_with_deltas(tmp_path, caplog):
+    """After a goto back to one of its own checkpoints (the state moved in place), a session's
+    next records are deltas: objects given ids on the branch it left (a symbol, a builtin, a
+    pair still reachable there) are written whole when a record first refers to them again."""
+    path = tmp_path / "s.ckpt"
+    saver = StateSaver(CheckpointFile.open(path))
+    state = ReplState()
+    expected, snaps = {}, {}
+
+    def step(seq, text):
+        assert not _eval(state, text).startswith("error"), text
+        snaps[seq] = capture(state)
+        saver.save(state, "null", seq, 0)
+        expected[seq] = _eval(state, "(list n s (g '(1 2)) (car keep) t)")
+
+    for seq, text in enumerate(["(define n 0)", "(define s 'a)", "(define g car)",
+                                "(define keep (cons 0 0))", "(define t 0)"]):
+        step(seq, text)
+    back = 4
+    seq = 5
+    for text in ["(define s 'abandoned)", "(define g cdr)", "(define other (cons 9 9))",
+                 "(set-car! keep 5)", "(define n 1)", "(define s 'late)"]:
+        step(seq, text)
+        seq += 1
+    restore(state, snaps[back])  # the goto: the state moves back in place
+    saver.adopt_ref(seq - 1, "null", 0, saver.ckpt.find(back), state)
+    for i in range(2 * SPAN + 3):  # through two merges; 'late comes back after the first
+        text = ["(define s 'abandoned)", "(define g cdr)", "(set-car! keep n)",
+                "(set! n (+ n 1))", "(define g car)", "(define s 'a)"][i % 6]
+        step(seq, "(define t 'late)" if i == SPAN + 4 else text)
+        seq += 1
+    saver.ckpt.close()
+    ckpt = CheckpointFile.open(path)
+    kinds = [e.kind for e in ckpt.entries]
+    after = kinds[kinds.index(ADOPTED_REF) + 1:]
+    assert FULL not in after and after.count(merge_kind(1)) == 2
+    files = FileStates(ckpt)
+    for s, value in expected.items():
+        assert _eval(files[s].resume(), "(list n s (g '(1 2)) (car keep) t)") == value, s
+    assert "lacks object" not in caplog.text  # (the merges hold what their deltas wrote)
