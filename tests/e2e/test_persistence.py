@@ -87,6 +87,29 @@ def test_states_read_from_files_are_written_again_as_references_and_copies(start
         assert execute(c, "dst", "own").startswith("error: unbound")
 
 
+def test_inputs_after_a_goto_back_come_back_after_a_crash(start_daemon, omega_env):
+    """After a goto back, the session writes deltas (no whole state): they must be enough."""
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        execute(c, "tt", "(define a 1) (define s 'first)")  # checkpoints 3 and 7
+        execute(c, "tt", "(define s 'second) (define b (list s a))")
+        execute(c, "tt", ":session load tt")
+        assert "Jumped to seq 7" in execute(c, "tt", ":session goto 7")
+        execute(c, "tt", "(define c (list s 'second))")  # a symbol of the branch left
+        c.call("server.ping")  # (answered once the input's state record is written)
+    d.signal(signal.SIGKILL)
+    d.wait()
+    kinds = [e.kind for e in CheckpointFile.open(omega_env.session_dir / "sessions"
+                                                 / "tt.ckpt").entries]
+    assert kinds[-2:] == [ADOPTED_REF, DELTA]
+    d = start_daemon()
+    with session_client(d, omega_env.session_dir) as c:
+        assert execute(c, "tt", "c") == "=> (first second)"
+        assert execute(c, "tt", "b").startswith("error: unbound")
+        execute(c, "other", ":session load tt")
+        assert execute(c, "other", "(list a s c)") == "=> (1 first (first second))"
+
+
 def test_an_evicted_session_comes_back_with_its_state(start_daemon, omega_env):
     d = start_daemon("--max-sessions", "2")
     with session_client(d, omega_env.session_dir) as c:
