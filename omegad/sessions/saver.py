@@ -6,6 +6,8 @@ delta needs that base on both sides) and, per level, the checkpoint and object-i
 the level's current merge began. A state read from records (states.Written) needs no new base
 while its object ids are the ones a reader of those records gives: a reopened session goes on
 from its newest record, and a state loaded from another session is a copy of that one's records.
+A session that went back to one of its own checkpoints goes on from that record too, writing
+whole, once, the objects given ids on the branch it left (serialize.Rebase).
 """
 
 from __future__ import annotations
