@@ -168,8 +168,9 @@ class Connection:
 
         Two yields: after the first, this task and the woken actors share one scheduler batch in
         either order; after the second, the actors have had their turn. A command that does not
-        wait has then been answered, and registering the socket with epoll (a system call and
-        some Python) happens after the answer has left instead of before the actor starts."""
+        wait has then been answered, and the next read (and, when nothing is there, registering
+        the socket with epoll) happens after the answer has left instead of before the actor
+        starts."""
         self._handed_off = False
         await trio.lowlevel.checkpoint()
         await trio.lowlevel.checkpoint()

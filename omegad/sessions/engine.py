@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import trio
 
 from omegad.lang import api
 from omegad.lang.checkpoint import Checkpoint, capture, restore
+
+if TYPE_CHECKING:
+    from omegad.sessions.states import Written
 
 SLICE_STEPS = 3_000  # steps between yields to trio: about 2 ms of evaluation
 
@@ -37,7 +40,7 @@ class Snapshot:
     state: api.ReplState
     checkpoint: Checkpoint
     control: str
-    origin: Any = None  # states.Written: the file records it was read from, if it was
+    origin: Written | None = None  # the file records it was read from, if it was
 
     def resume(self) -> api.ReplState:
         return restore(self.state, self.checkpoint)
