@@ -13,7 +13,7 @@ from .values import Closure, HashTable, LispError, OracleProc, Pair, Promise, Sy
 ALLOC = [0]
 LIMIT: list = [None]
 PAIR = 56
-
+STR = 49        # an empty str object
 
 RECOUNT: list = [None]  # the running machine's recount(), set around each slice
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .compile import Compiler
@@ -198,7 +199,10 @@ class Run:
         self.finished = Failed(message, "error: " + message, self.m.steps)
         return self.finished
 
-    def run(self, max_steps: int = 100_000):
+    def run(self, max_steps: int = 100_000, should_yield: Callable[[], bool] | None = None):
+        """At most `max_steps` steps; fewer when `should_yield()` (asked every few hundred
+        steps and between the pieces of a long primitive) says the slice has had its time."""
+        self.m.should_yield = should_yield
         if self.finished is not None:
             return self.finished
         if self.pending is not None:

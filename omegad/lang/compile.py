@@ -737,7 +737,7 @@ def scan_defines(forms) -> list[str]:
 # ---- patterns --------------------------------------------------------------------------------
 def compile_pattern(p, names: list[str]):
     """A matcher `(value, out) -> bool` appending bound values to `out` in `names` order."""
-    from .primitives.equality import equal
+    from .primitives.equality import equal_now as equal
 
     t = type(p)
     if t is Sym:

@@ -13,7 +13,10 @@ recent one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .accounting import ALLOC, LIMIT, RECOUNT
+from .pieces import SliceEnd
 from .values import (
     NIL,
     UNDEF,
@@ -27,6 +30,7 @@ from .values import (
     type_tag,
 )
 
+CHECK_EVERY = 256       # steps between two calls of should_yield
 FRAME_BYTES = 280       # accounting: one continuation frame with its env (measured RSS)
 ORACLE_OPS = ("infer.op", "int.op", "search.op", "rewrite.op")
 
@@ -70,12 +74,16 @@ class Machine:
         self._base = ALLOC[0]
         self._recount_mark: int | None = None
         self.done = False
+        # the driver's "has this slice had its time?" (lang reads no clock): asked every
+        # CHECK_EVERY steps and after every piece of a long primitive
+        self.should_yield: Callable[[], bool] | None = None
 
     def start(self, ex, env) -> None:
         self.ctl = (ex, env)
 
     def run(self, limit: int):
-        """Run at most `limit` steps. Returns (True, value) when finished, (False, None) if not.
+        """Run at most `limit` steps, fewer if `should_yield` says the slice is over. Returns
+        (True, value) when finished, (False, None) if not.
 
         Raises LispError on an error and Suspend when the oracle is needed."""
         stack = self.stack
@@ -88,7 +96,8 @@ class Machine:
             LIMIT[0] = ALLOC[0] + self.memory_budget - self.memory_used()
         else:
             LIMIT[0] = None
-        chunk = 2048
+        should_yield = self.should_yield
+        chunk = 2048 if should_yield is None else CHECK_EVERY
         try:
             while n < limit:
                 end = min(limit, n + chunk)
@@ -116,6 +125,10 @@ class Machine:
                 self.ctl = ctl      # recount() walks from these
                 self.val = val
                 self._check(n)
+                if should_yield is not None and should_yield():
+                    break
+        except SliceEnd as e:
+            ctl = e.ctl     # a piece ended the slice: the rest of its work is the control
         except Suspend:
             self.ctl = None
             self.steps += n

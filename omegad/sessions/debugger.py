@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +38,7 @@ from omegad.lang.checkpoint import _get, _set
 from omegad.lang.machine import perform_go
 from omegad.lang.printer import write_str
 from omegad.lang.values import Pair, Sym
+from omegad.sessions import engine
 
 if TYPE_CHECKING:
     from omegad.sessions.actor import Job, Reply, SessionActor
@@ -189,16 +191,19 @@ class DebugRun:
         self.anchor = j
         self._set_machine(j)
 
-    def advance(self, n: int):
-        """Up to n steps (stopping at an oracle call, the end or an error). Returns the last
-        slice result: Running, Done, Failed or NeedsOracle (answered already if recorded)."""
+    def advance(self, n: int, should_yield: Callable[[], bool] | None = None):
+        """Up to n steps (stopping at an oracle call, the end or an error, or earlier when
+        `should_yield()` says the slice had its time). Returns the last slice result: Running,
+        Done, Failed or NeedsOracle (answered already if recorded)."""
         r: Any = api.Running(self.step)
         target = self.step + n
         while self.step < target:
             if self.result is not None and self.step >= (self.end_step or 0):
                 return self.result
+            if should_yield is not None and should_yield():
+                return r
             limit = min(target - self.step, max(1, self._next_keyframe() - self.step))
-            r = self.run.run(limit)
+            r = self.run.run(limit, should_yield)
             if isinstance(r, api.NeedsOracle):
                 answer = self.answers.get(self.step)
                 if answer is None:
@@ -552,7 +557,7 @@ async def _go(actor: SessionActor, job: Job, reply: Reply, dbg: Debugger, limit:
             if nxt is not None:
                 n = min(n, nxt - run.step)
         before = run.step
-        r = run.advance(n)
+        r = run.advance(n, engine.slice_clock())
         taken += run.step - before
         dbg.push_history(before, run.step)
         dbg.record_to(run.step)
@@ -1146,16 +1151,17 @@ PREFIX = {
 
 # ---- the session summary and legacy batch files ------------------------------------------------
 
-def _needs_oracle(probe: api.ReplState, form: api.Form) -> bool:
+async def _needs_oracle(probe: api.ReplState, form: api.Form) -> bool:
     """Evaluate `form` in the probe state; True when it would need the oracle."""
     run = api.start(probe, form)
     while True:
-        r = run.run(100_000)
+        r = run.run(engine.SLICE_STEPS, engine.slice_clock())
         if isinstance(r, api.NeedsOracle):
             run.abandon()
             return True
         if not isinstance(r, api.Running):
             return False
+        await trio.lowlevel.checkpoint()
 
 
 def summary(actor: SessionActor) -> dict[str, Any]:
@@ -1198,7 +1204,7 @@ async def import_legacy(actor: SessionActor, job: Job) -> None:
             for form in api.parse_inputs(code):
                 if form.error is not None:
                     continue
-                if _needs_oracle(probe, form):   # no receipts here: never call a provider
+                if await _needs_oracle(probe, form):   # no receipts here: never call a provider
                     log.warning("session %s: legacy define skipped (it calls the oracle): %s",
                                 actor.name, form.text)
                     continue

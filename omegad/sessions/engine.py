@@ -6,6 +6,7 @@ loop and this module reads as "how one form is evaluated".
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,7 +19,8 @@ from omegad.lang.checkpoint import Checkpoint, capture, restore
 if TYPE_CHECKING:
     from omegad.sessions.states import Written
 
-SLICE_STEPS = 3_000  # steps between yields to trio: about 2 ms of evaluation
+SLICE_SECONDS = 0.002  # a slice of evaluation ends after this much wall time, then trio runs
+SLICE_STEPS = 1_000_000  # and after this many steps, whatever the clock says
 
 Oracle = Callable[[api.OracleRequest], Awaitable[api.OracleResponse]]
 
@@ -65,7 +67,7 @@ async def evaluate(
                     memory_budget=memory_budget)
     try:
         while True:
-            r = run.run(SLICE_STEPS)
+            r = run.run(SLICE_STEPS, slice_clock())
             if isinstance(r, api.Running):
                 if on_slice is not None:
                     await on_slice()
@@ -82,6 +84,12 @@ async def evaluate(
     except BaseException:
         run.abandon()
         raise
+
+
+def slice_clock(seconds: float = SLICE_SECONDS) -> Callable[[], bool]:
+    """The machine's `should_yield` for one slice: has the slice had its time?"""
+    deadline = time.perf_counter() + seconds
+    return lambda: time.perf_counter() >= deadline
 
 
 class OracleFailure(Exception):

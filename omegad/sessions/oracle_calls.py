@@ -152,7 +152,7 @@ async def evaluate_nested(state: api.ReplState, code: str, sink: Callable[[str],
                     step_budget=NESTED_STEP_BUDGET)
     try:
         while True:
-            r = run.run(engine.SLICE_STEPS)
+            r = run.run(engine.SLICE_STEPS, engine.slice_clock())
             if isinstance(r, api.Running):
                 await trio.lowlevel.checkpoint()
             elif isinstance(r, api.NeedsOracle):

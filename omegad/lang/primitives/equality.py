@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..pieces import NO_MARK, PIECE, More, pieces
 from ..values import (
     Closure,
     Continuation,
@@ -29,27 +30,51 @@ def eqv(a, b) -> bool:
     return a is b
 
 
-def equal(a, b) -> bool:
-    """Deep structural equality (iterative along cdrs; cycles end in False, not a hang)."""
-    seen = 0
-    stack = [(a, b)]
-    while stack:
-        x, y = stack.pop()
+def equal(a, b):
+    """Deep structural equality, in pieces. Two structures are equal when no walk through them
+    finds a difference, so a pair of cells met again may be taken as equal, which ends cycles.
+    Remembered are the pairs met at every power-of-two count (a cycle of cdrs comes back to one)
+    and, past SHARE_AFTER cells, the pairs reached through a car (any other cycle passes one).
+    The remembered set is shared by the pieces of one comparison: a debugger resuming a keyframe
+    in the middle of a comparison reuses it, which can only take more pairs as met."""
+    return pieces(_equal_step, (((a, b, False), None), set(), 0, 1))
+
+
+SHARE_AFTER = 4096
+
+
+def _equal_step(st):
+    todo, seen, n, lim = st      # todo: persistent chain of ((x, y, via car), rest)
+    end = n + PIECE
+    while todo is not None:
+        if n >= end:
+            return More((todo, seen, n, lim))
+        (x, y, via_car), todo = todo
         tx = type(x)
         if tx is not type(y):
             return False
         if tx is Pair:
             if x is y:
                 continue
-            seen += 1
-            if seen > 10_000_000:
-                return False
-            stack.append((x.cdr, y.cdr))
-            stack.append((x.car, y.car))
+            n += 1
+            if n == lim or (via_car and n > SHARE_AFTER):
+                key = (id(x), id(y))
+                if key in seen:
+                    continue
+                seen.add(key)
+                if n == lim:
+                    lim <<= 1
+            elif seen and (id(x), id(y)) in seen:
+                continue
+            todo = ((x.car, y.car, True), ((x.cdr, y.cdr, False), todo))
         elif tx is Vector:
+            if x is y:
+                continue
             if len(x.items) != len(y.items):
                 return False
-            stack.extend(zip(x.items, y.items, strict=True))
+            n += len(x.items)
+            for p, q in zip(reversed(x.items), reversed(y.items), strict=True):
+                todo = ((p, q, True), todo)
         elif tx in _ATOMS:
             if x != y:
                 return False
@@ -57,18 +82,32 @@ def equal(a, b) -> bool:
             if x is not y:
                 if x.confidence != y.confidence:
                     return False
-                stack.append((x.denotation, y.denotation))
-                stack.append((x.trace, y.trace))
+                todo = ((x.denotation, y.denotation, True), ((x.trace, y.trace, True), todo))
         elif tx is Dist:
             if len(x.items) != len(y.items):
                 return False
             for (a1, w1), (b1, w2) in zip(x.items, y.items, strict=True):
                 if w1 != w2:
                     return False
-                stack.append((a1, b1))
+                todo = ((a1, b1, True), todo)
         elif x is not y:
             return False
     return True
+
+
+def equal_now(a, b) -> bool:
+    """`equal` to the end at once, for Python callers (hash keys, tests)."""
+    r = equal(a, b)
+    while type(r) is tuple:
+        r = r[0](_NO_MACHINE, r[1])
+    return r
+
+
+class _NoMachine:
+    should_yield = None
+
+
+_NO_MACHINE = _NoMachine()
 
 
 prim("eq?")(eqv)
@@ -88,8 +127,22 @@ def pair_p(x):
 
 @prim("list?")
 def list_p(x):
+    return pieces(_list_step, (x, 0, NO_MARK, 1))
+
+
+def _list_step(st):
+    x, n, mark, lim = st
+    end = n + PIECE
     while type(x) is Pair:
+        if n == end:
+            return More((x, n, mark, lim))
         x = x.cdr
+        n += 1
+        if x is mark:
+            return False
+        if n == lim:
+            mark = x
+            lim <<= 1
     return x is None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..accounting import PAIR, charge
 from ..machine import apply_proc
+from ..pieces import PIECE, More, pieces, walk
 from ..values import (
     Closure,
     Continuation,
@@ -22,6 +23,7 @@ from ..values import (
     type_tag,
 )
 from . import cprim, prim
+from .lists import walk_all
 
 _PROCS = (Closure, Prim, CPrim, Continuation, OracleProc)
 
@@ -32,42 +34,61 @@ def _proc(who: str, f):
     return f
 
 
-def _items(x) -> list:
-    out = []
-    while type(x) is Pair:
-        out.append(x.car)
-        x = x.cdr
-    return out
-
-
 def _build(acc) -> object:
-    """Nested (value, rest) tuples, most recent first -> a proper list in order."""
-    out = None
-    n = 0
+    """Nested (value, rest) tuples, most recent first -> a proper list in order (in pieces)."""
+    return pieces(_build_step, (acc, None, 0))
+
+
+def _build_step(st):
+    acc, out, n = st
+    stop = n + PIECE
     while acc is not None:
+        if n == stop:
+            charge(PAIR * PIECE)
+            return More((acc, out, n))
         out = Pair(acc[0], out)
         acc = acc[1]
         n += 1
-    charge(PAIR * n)
+    charge(PAIR * (n % PIECE))
     return out
 
 
-def _arg_rows(lists: list) -> list:
-    cols = [_items(lst) for lst in lists]
-    if len(cols) == 1:
-        return [[x] for x in cols[0]]
-    n = min(len(c) for c in cols)
-    return [[c[i] for c in cols] for i in range(n)]
+def _with_rows(who: str, lists: list, then):
+    """then(rows): the argument lists walked (in pieces, cycles refused) into argument rows."""
+    def rows(got):
+        if len(got) == 1:
+            return then([[x] for x in got[0]])
+        n = min(len(c) for c in got)
+        return then([[c[i] for c in got] for i in range(n)])
+    return walk_all(lists, who, rows)
+
+
+def _with_items(who: str, lst, then):
+    return walk(lst, who, lambda items, tail: then(items))
+
+
+def _value_go(m, v):
+    return v
+
+
+def _pause(m, frame: tuple, r):
+    """After PIECE turns of a loop whose procedure answered at once: the loop's frame goes on
+    the stack and `r` (the last answer) comes back to it as a step of its own, where a slice
+    can end."""
+    m.stack.append(frame)
+    if type(r) is tuple:
+        return r
+    return (_value_go, r)
 
 
 # ---- map -------------------------------------------------------------------------------------
 def _map_loop(m, f, rows, i, acc):
     n = len(rows)
+    stop = i + PIECE
     while i < n:
         r = apply_proc(m, f, rows[i])
-        if type(r) is tuple:
-            m.stack.append((_map_resume, f, rows, i, acc))
-            return r
+        if type(r) is tuple or i >= stop:
+            return _pause(m, (_map_resume, f, rows, i, acc), r)
         acc = (r, acc)
         i += 1
     return _build(acc)
@@ -82,17 +103,17 @@ def map_(m, args):
     if len(args) < 2:
         raise LispError("map: expected a procedure and a list")
     f = _proc("map", args[0])
-    return _map_loop(m, f, _arg_rows(args[1:]), 0, None)
+    return _with_rows("map", args[1:], lambda rows: _map_loop(m, f, rows, 0, None))
 
 
 # ---- for-each --------------------------------------------------------------------------------
 def _each_loop(m, f, rows, i):
     n = len(rows)
+    stop = i + PIECE
     while i < n:
         r = apply_proc(m, f, rows[i])
-        if type(r) is tuple:
-            m.stack.append((_each_resume, f, rows, i))
-            return r
+        if type(r) is tuple or i >= stop:
+            return _pause(m, (_each_resume, f, rows, i), r)
         i += 1
     return None
 
@@ -106,17 +127,17 @@ def for_each(m, args):
     if len(args) < 2:
         raise LispError("for-each: expected a procedure and a list")
     f = _proc("for-each", args[0])
-    return _each_loop(m, f, _arg_rows(args[1:]), 0)
+    return _with_rows("for-each", args[1:], lambda rows: _each_loop(m, f, rows, 0))
 
 
 # ---- filter ----------------------------------------------------------------------------------
 def _filter_loop(m, f, items, i, acc):
     n = len(items)
+    stop = i + PIECE
     while i < n:
         r = apply_proc(m, f, [items[i]])
-        if type(r) is tuple:
-            m.stack.append((_filter_resume, f, items, i, acc))
-            return r
+        if type(r) is tuple or i >= stop:
+            return _pause(m, (_filter_resume, f, items, i, acc), r)
         if is_true(r):
             acc = (items[i], acc)
         i += 1
@@ -133,7 +154,7 @@ def _filter_resume(m, fr, val):
 @cprim("filter", control=True)
 def filter_(m, args):
     f = _proc("filter", args[0])
-    return _filter_loop(m, f, _items(args[1]), 0, None)
+    return _with_items("filter", args[1], lambda items: _filter_loop(m, f, items, 0, None))
 
 
 def _remove_resume(m, fr, val):
@@ -145,11 +166,11 @@ def _remove_resume(m, fr, val):
 
 def _remove_loop(m, f, items, i, acc):
     n = len(items)
+    stop = i + PIECE
     while i < n:
         r = apply_proc(m, f, [items[i]])
-        if type(r) is tuple:
-            m.stack.append((_remove_resume, f, items, i, acc))
-            return r
+        if type(r) is tuple or i >= stop:
+            return _pause(m, (_remove_resume, f, items, i, acc), r)
         if not is_true(r):
             acc = (items[i], acc)
         i += 1
@@ -159,18 +180,18 @@ def _remove_loop(m, f, items, i, acc):
 @cprim("remove", control=True)
 def remove(m, args):
     f = _proc("remove", args[0])
-    return _remove_loop(m, f, _items(args[1]), 0, None)
+    return _with_items("remove", args[1], lambda items: _remove_loop(m, f, items, 0, None))
 
 
 # ---- folds -----------------------------------------------------------------------------------
 def _fold_loop(m, f, items, i, acc, left: bool):
     n = len(items)
+    stop = i + PIECE
     while i < n:
         args = [acc, items[i]] if left else [items[i], acc]
         r = apply_proc(m, f, args)
-        if type(r) is tuple:
-            m.stack.append((_fold_resume, f, items, i, left))
-            return r
+        if type(r) is tuple or i >= stop:
+            return _pause(m, (_fold_resume, f, items, i, left), r)
         acc = r
         i += 1
     return acc
@@ -183,13 +204,15 @@ def _fold_resume(m, fr, val):
 @cprim("fold-left", control=True)
 def fold_left(m, args):
     f = _proc("fold-left", args[0])
-    return _fold_loop(m, f, _items(args[2]), 0, args[1], True)
+    return _with_items("fold-left", args[2],
+                       lambda items: _fold_loop(m, f, items, 0, args[1], True))
 
 
 @cprim("fold-right", control=True)
 def fold_right(m, args):
     f = _proc("fold-right", args[0])
-    return _fold_loop(m, f, _items(args[2])[::-1], 0, args[1], False)
+    return _with_items("fold-right", args[2],
+                       lambda items: _fold_loop(m, f, items[::-1], 0, args[1], False))
 
 
 @cprim("foldr", control=True)
@@ -201,16 +224,19 @@ def foldr(m, args):
 def fold(m, args):
     """SRFI-1 fold: (kons element accumulator)."""
     f = _proc("fold", args[0])
-    return _fold_loop(m, f, _items(args[2]), 0, args[1], False)
+    return _with_items("fold", args[2],
+                       lambda items: _fold_loop(m, f, items, 0, args[1], False))
 
 
 @cprim("reduce", control=True)
 def reduce(m, args):
     f = _proc("reduce", args[0])
-    items = _items(args[2])
-    if not items:
-        return args[1]
-    return _fold_loop(m, f, items[1:], 0, items[0], False)
+
+    def then(items):
+        if not items:
+            return args[1]
+        return _fold_loop(m, f, items[1:], 0, items[0], False)
+    return _with_items("reduce", args[2], then)
 
 
 # ---- apply, call/cc --------------------------------------------------------------------------
@@ -221,8 +247,10 @@ def apply_(m, args):
     f = args[0]
     if type(f) not in _PROCS:
         raise LispError(f"apply: expected procedure, got {type_tag(f)}")
-    rest = list(args[1:-1]) + _items(args[-1]) if len(args) > 1 else []
-    return apply_proc(m, f, rest)
+    if len(args) == 1:
+        return apply_proc(m, f, [])
+    return _with_items("apply", args[-1],
+                       lambda items: apply_proc(m, f, list(args[1:-1]) + items))
 
 
 @cprim("call/cc", control=True)

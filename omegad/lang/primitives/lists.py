@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 from ..accounting import ALLOC, PAIR, charge
+from ..pieces import NO_MARK, PIECE, More, build, circular, counted, pieces, walk
 from ..values import LispError, Pair, Vector
 from . import cprim, prim
-from .equality import equal, eqv
+from .equality import equal_now as equal
+from .equality import eqv
 
 
 @prim("cons")
@@ -82,72 +86,103 @@ def list_(*items):
 
 @prim("length")
 def length(x):
-    n = 0
+    return pieces(_length_step, (x, 0, NO_MARK, 1))
+
+
+def _length_step(st):
+    x, n, mark, lim = st
+    end = n + PIECE
     while type(x) is Pair:
-        n += 1
+        if n == end:
+            return More((x, n, mark, lim))
         x = x.cdr
+        n += 1
+        if x is mark:
+            raise circular("length")
+        if n == lim:
+            mark = x
+            lim <<= 1
     return float(n)
+
+
+def _advance(who: str, x, k, then):
+    """`then(x)` after `k` cdrs of `x` (fewer if it ends first: then gets the atom). Round a
+    cycle, the walk skips the whole turns, as a Scheme list-ref on a circular list answers."""
+    if type(k) is not float or k != k:
+        raise LispError(f"{who}: index out of bounds")
+    steps = k if k == math.inf else math.ceil(k) if k > 0 else 0
+    return pieces(_advance_step, (x, 0, steps, NO_MARK, 0, 1, then, who))
+
+
+def _advance_step(st):
+    x, i, k, mark, mark_i, lim, then, who = st
+    end = i + PIECE
+    while i < k and type(x) is Pair:
+        if i == end:
+            return More((x, i, k, mark, mark_i, lim, then, who))
+        x = x.cdr
+        i += 1
+        if x is mark:
+            if k == math.inf:
+                raise LispError(f"{who}: index out of bounds")
+            k = i + (k - i) % (i - mark_i)
+            mark, lim = NO_MARK, -1
+        elif i == lim:
+            mark, mark_i = x, i
+            lim <<= 1
+    return then(x, i == k)
 
 
 @prim("list-ref")
 def list_ref(lst, k):
-    if type(k) is not float:
-        raise LispError("list-ref: index out of bounds")
-    i = 0
-    while i < k:
-        if type(lst) is not Pair:
+    def then(x, reached):
+        if not reached or type(x) is not Pair:
             raise LispError("list-ref: index out of bounds")
-        lst = lst.cdr
-        i += 1
-    if type(lst) is not Pair:
-        raise LispError("list-ref: index out of bounds")
-    return lst.car
+        return x.car
+    return _advance("list-ref", lst, k, then)
 
 
-@prim("list-tail")
-def list_tail(lst, k):
-    i = 0
-    while i < k:
-        if type(lst) is not Pair:
-            raise LispError("list-tail: index out of bounds")
-        lst = lst.cdr
-        i += 1
-    return lst
+def _tail(who: str):
+    def f(lst, k):
+        def then(x, reached):
+            if not reached:
+                raise LispError(f"{who}: index out of bounds" if who == "list-tail"
+                                else f"{who}: list too short")
+            return x
+        return _advance(who, lst, k, then)
+    prim(who)(f)
 
 
-def _items(x) -> list:
-    out = []
-    while type(x) is Pair:
-        out.append(x.car)
-        x = x.cdr
-    return out
+_tail("list-tail")
+_tail("drop")
 
 
 @prim("reverse")
 def reverse(x):
-    out = None
-    n = 0
-    while type(x) is Pair:
-        out = Pair(x.car, out)
-        x = x.cdr
-        n += 1
-    ALLOC[0] += PAIR * n
-    return out
+    def then(items, tail):
+        items.reverse()
+        return build(items)
+    return walk(x, "reverse", then)
+
+
+def walk_all(lists, who: str, then):
+    """`then([items of each list])`, each walked as `walk` does."""
+    def walk_from(i: int, got: list):
+        if i == len(lists):
+            return then(got)
+        return walk(lists[i], who, lambda items, tail: walk_from(i + 1, [*got, items]))
+    return walk_from(0, [])
 
 
 @prim("append")
 def append(*lists):
     if not lists:
         return None
-    out = lists[-1]
-    n = 0
-    for lst in reversed(lists[:-1]):
-        items = _items(lst)
-        n += len(items)
-        for x in reversed(items):
-            out = Pair(x, out)
-    charge(PAIR * n)
-    return out
+
+    def then(got):
+        items = [x for part in got for x in part]
+        return build(items, lists[-1])
+    return walk_all(lists[:-1], "append", then)
 
 
 @prim("vector-ref")
@@ -180,14 +215,17 @@ def vector(*items):
 
 @prim("list->vector")
 def list_to_vector(lst):
-    return Vector(_items(lst))
+    def then(items, tail):
+        charge(8 * len(items) + 56)
+        return Vector(items)
+    return walk(lst, "list->vector", then)
 
 
 @prim("vector->list")
 def vector_to_list(v):
     if type(v) is not Vector:
         raise LispError("vector->list: expected vector")
-    return list_(*v.items)
+    return build(list(v.items))
 
 
 @cprim("set-car!")
@@ -211,13 +249,27 @@ def set_cdr(m, args):
 
 
 def _find(name, test, key_of):
-    def f(x, lst):
+    """member/assoc and kin, in pieces; a circular list without the item is an error."""
+    def step(st):
+        x, lst, n, mark, lim = st
+        end = n + PIECE
         while type(lst) is Pair:
+            if n == end:
+                return More((x, lst, n, mark, lim))
             item = lst.car
             if test(x, key_of(item, name)):
                 return item if key_of is _key else lst
             lst = lst.cdr
+            n += 1
+            if lst is mark:
+                raise circular(name)
+            if n == lim:
+                mark = lst
+                lim <<= 1
         return False
+
+    def f(x, lst):
+        return pieces(step, (x, lst, 0, NO_MARK, 1))
     prim(name)(f)
 
 
@@ -241,48 +293,76 @@ _find("memq", eqv, _self)
 
 @prim("take")
 def take(lst, k):
-    out = []
-    i = 0
-    while i < k:
-        if type(lst) is not Pair:
+    if type(k) is not float:
+        raise LispError("take: list too short")
+    return pieces(_take_step, (lst, 0, math.ceil(k) if k > 0 else 0, None))
+
+
+def _take_step(st):
+    """Up to k items (a circular list just goes round); charged piece by piece."""
+    x, i, k, chunks = st
+    out: list = []
+    stop = min(k, i + PIECE)
+    while i < stop:
+        if type(x) is not Pair:
             raise LispError("take: list too short")
-        out.append(lst.car)
-        lst = lst.cdr
+        out.append(x.car)
+        x = x.cdr
         i += 1
-    return list_(*out)
-
-
-@prim("drop")
-def drop(lst, k):
-    i = 0
-    while i < k:
-        if type(lst) is not Pair:
-            raise LispError("drop: list too short")
-        lst = lst.cdr
-        i += 1
-    return lst
+    charge(PAIR * len(out))
+    chunks = (out, chunks)
+    if i < k:
+        return More((x, i, k, chunks))
+    items: list = []
+    parts = []
+    while chunks is not None:
+        parts.append(chunks[0])
+        chunks = chunks[1]
+    for p in reversed(parts):
+        items.extend(p)
+    return build(items, None, charged=True)
 
 
 @prim("last-pair")
 def last_pair(lst):
     if type(lst) is not Pair:
         raise LispError("last-pair: expected pair")
-    while type(lst.cdr) is Pair:
-        lst = lst.cdr
-    return lst
+    return pieces(_last_step, (lst, 0, NO_MARK, 1))
+
+
+def _last_step(st):
+    x, n, mark, lim = st
+    end = n + PIECE
+    while type(x.cdr) is Pair:
+        if n == end:
+            return More((x, n, mark, lim))
+        x = x.cdr
+        n += 1
+        if x is mark:
+            raise circular("last-pair")
+        if n == lim:
+            mark = x
+            lim <<= 1
+    return x
 
 
 @prim("list-copy")
 def list_copy(lst):
-    return list_(*_items(lst))
+    return walk(lst, "list-copy", lambda items, tail: build(items))
 
 
 @prim("iota")
 def iota(n, start=0.0, step=1.0):
-    if type(n) is not float or n < 0:
+    if type(n) is not float or n < 0 or n != n:
         raise LispError("iota: expected a non-negative count")
-    charge(PAIR * int(n))
-    return list_(*[start + i * step for i in range(int(n))])
+    if n == math.inf:
+        raise LispError("memory budget exceeded")
+    if type(start) is not float or type(step) is not float:
+        raise LispError("iota: expected numbers")
+    return counted(int(n), lambda i: start + i * step)
+
+
+RANGE_MAX = 50_000_000
 
 
 @prim("range")
@@ -291,12 +371,31 @@ def range_(a, b=None, step=1.0):
         a, b = 0.0, a
     if type(a) is not float or type(b) is not float or type(step) is not float or step == 0:
         raise LispError("range: expected numbers and a non-zero step")
-    charge(PAIR * max(0, int((b - a) / step)))
-    out = []
-    x = a
-    while (x < b) if step > 0 else (x > b):
+    count = (b - a) / step
+    if count == count and count > RANGE_MAX:
+        raise LispError("range: too many elements")
+    charge(PAIR * max(0, int(count)) if count == count else 0)
+    return pieces(_range_step, (a, b, step, 0, None))
+
+
+def _range_step(st):
+    x, b, step, n, chunks = st
+    out: list = []
+    stop = n + PIECE
+    while ((x < b) if step > 0 else (x > b)) and n < stop:
         out.append(x)
         x += step
-        if len(out) > 50_000_000:
-            raise LispError("range: too many elements")
-    return list_(*out)
+        n += 1
+    if n > RANGE_MAX:
+        raise LispError("range: too many elements")
+    chunks = (out, chunks)
+    if n == stop:
+        return More((x, b, step, n, chunks))
+    parts = []
+    while chunks is not None:
+        parts.append(chunks[0])
+        chunks = chunks[1]
+    items: list = []
+    for p in reversed(parts):
+        items.extend(p)
+    return build(items, None, charged=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..accounting import PAIR, charge
+from ..pieces import NO_MARK, build
 from ..printer import write_str
 from ..values import (
     Dist,
@@ -80,12 +82,29 @@ def hkey(v):
     if v is None:
         return ("nil",)
     if t is Pair:
-        items = []
-        while type(v) is Pair:
-            items.append(hkey(v.car))
-            v = v.cdr
-        return ("p", tuple(items), hkey(v))
+        return _list_key(v, set())
     return v
+
+
+def _list_key(v, open_: set):
+    """A list's key; a circular key (through cdrs or cars) is an error, not a hang."""
+    if id(v) in open_:
+        raise LispError("hash table: circular key")
+    open_.add(id(v))
+    head = v
+    items = []
+    n, mark, lim = 0, NO_MARK, 1
+    while type(v) is Pair:
+        x = v.car
+        items.append(_list_key(x, open_) if type(x) is Pair else hkey(x))
+        v = v.cdr
+        n += 1
+        if v is mark:
+            raise LispError("hash table: circular key")
+        if n == lim:
+            mark, lim = v, lim << 1
+    open_.discard(id(head))
+    return ("p", tuple(items), hkey(v))
 
 
 def _table(who, h) -> dict:
@@ -148,17 +167,19 @@ def hash_count(h):
 
 @prim("hash-keys")
 def hash_keys(h):
-    return list_(*[k for k, _ in _table("hash-keys", h).values()])
+    return build([k for k, _ in _table("hash-keys", h).values()])
 
 
 @prim("hash-values")
 def hash_values(h):
-    return list_(*[v for _, v in _table("hash-values", h).values()])
+    return build([v for _, v in _table("hash-values", h).values()])
 
 
 @prim("hash->alist")
 def hash_to_alist(h):
-    return list_(*[Pair(k, v) for k, v in _table("hash->alist", h).values()])
+    t = _table("hash->alist", h)
+    charge(PAIR * len(t))
+    return build([Pair(k, v) for k, v in t.values()])
 
 
 for _a, _b in (("hash-table-ref/default", hash_ref), ("hash-table/get", hash_ref),

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 import re
 
-from ..accounting import charge
-from ..values import LispError, Pair, Sym, Vector
+from ..accounting import PAIR, STR, charge
+from ..pieces import build, walk
+from ..values import LispError, Sym, Vector
 from . import prim
-from .lists import list_
 
 
 def _str(who: str, x, plural: bool = False) -> str:
@@ -65,32 +65,31 @@ def string_replace_all(s, sub, rep):
         raise LispError("string-replace-all: expected strings")
     if sub == "":
         # JavaScript's split("") then join(rep): rep between every character
+        charge(len(s) * (1 + len(rep)))
         return rep.join(s)
-    out = s.replace(sub, rep)
-    charge(len(out))
-    return out
+    charge(len(s) + s.count(sub) * max(0, len(rep) - len(sub)))
+    return s.replace(sub, rep)
 
 
 @prim("string-split")
 def string_split(s, sep):
     if type(s) is not str or type(sep) is not str:
         raise LispError("string-split: expected strings")
+    count = len(s) if sep == "" else s.count(sep) + 1
+    charge(count * (PAIR + STR) + len(s))       # charged before the split makes anything
     parts = list(s) if sep == "" else s.split(sep)
-    return list_(*parts)
+    return build(parts, None, charged=True)
 
 
 @prim("string-join")
 def string_join(lst, sep=" "):
     if type(sep) is not str:
         raise LispError("string-join: delimiter must be string")
-    parts = []
-    while type(lst) is Pair:
-        if type(lst.car) is str:
-            parts.append(lst.car)
-        lst = lst.cdr
-    out = sep.join(parts)
-    charge(len(out))
-    return out
+    def then(items, tail):
+        parts = [x for x in items if type(x) is str]
+        charge(sum(map(len, parts)) + len(sep) * max(0, len(parts) - 1))
+        return sep.join(parts)
+    return walk(lst, "string-join", then)
 
 
 _JS_WS = " \t\n\r\v\f\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009" \
@@ -122,9 +121,8 @@ def string_append(*parts):
     for p in parts:
         if type(p) is not str:
             raise LispError("string-append: expected strings")
-    charge(sum(len(p) for p in parts))
-    out = "".join(parts)
-    return out
+    charge(sum(map(len, parts)))
+    return "".join(parts)
 
 
 def _js_index(x: float, n: int) -> int:
@@ -157,18 +155,20 @@ def string_ref(s, k):
 
 @prim("string->list")
 def string_to_list(s):
-    return list_(*_str("string->list", s))
+    _str("string->list", s)
+    charge(len(s) * (PAIR + STR))
+    return build(list(s), None, charged=True)
 
 
 @prim("list->string")
 def list_to_string(lst):
-    parts = []
-    while type(lst) is Pair:
-        if type(lst.car) is not str:
-            raise LispError("list->string: expected a list of strings")
-        parts.append(lst.car)
-        lst = lst.cdr
-    return "".join(parts)
+    def then(items, tail):
+        for x in items:
+            if type(x) is not str:
+                raise LispError("list->string: expected a list of strings")
+        charge(sum(map(len, items)))
+        return "".join(items)
+    return walk(lst, "list->string", then)
 
 
 @prim("string")

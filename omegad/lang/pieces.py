@@ -1,0 +1,141 @@
+"""Primitives whose work grows with their arguments do it in bounded pieces.
+
+A piece handles at most PIECE elements. A primitive with more to do returns the control
+`(piece_go, (step, state))`: the machine runs the next piece as a step of its own, so a slice
+can end between two pieces (and a step budget, an interrupt or the deadline lands there). A step
+takes its state and returns either `More(next state)` or the primitive's result (a value, or a
+control tuple). States are never changed once made, so a debugger's keyframe taken between two
+pieces can be resumed again.
+
+List walks here also stop on circular lists (Brent's cycle finding: a mark that jumps to the
+walker at every power of two is met again once the walker runs round a cycle)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .accounting import PAIR, charge
+from .values import LispError, Pair
+
+PIECE = 4096            # elements a piece handles: about a quarter of a millisecond
+
+
+class More:
+    __slots__ = ("state",)
+
+    def __init__(self, state) -> None:
+        self.state = state
+
+
+Step = Callable[[Any], Any]
+
+
+class SliceEnd(Exception):
+    """Raised by a piece when the machine's deadline has passed: the slice ends before `ctl`."""
+
+    def __init__(self, ctl: tuple) -> None:
+        super().__init__("slice end")
+        self.ctl = ctl
+
+
+def piece_go(m, data):
+    step, state = data
+    r = step(state)
+    if type(r) is not More:
+        return r
+    nxt = (piece_go, (step, r.state))
+    should_yield = m.should_yield
+    if should_yield is not None and should_yield():
+        raise SliceEnd(nxt)
+    return nxt
+
+
+def pieces(step: Step, state):
+    """Run the first piece now; a result, or the control that runs the rest as steps."""
+    r = step(state)
+    if type(r) is More:
+        return (piece_go, (step, r.state))
+    return r
+
+
+def circular(who: str) -> LispError:
+    return LispError(f"{who}: circular list")
+
+
+# ---- walking a list into chunks ----------------------------------------------------------------
+# A walk's state: (x, n, mark, lim, chunks, then, who) where `chunks` is a persistent
+# (chunk, older) chain of the items collected so far. `then(items, tail)` gets the items as one
+# Python list and the list's end (NIL for a proper list) and returns the result.
+
+def walk(x, who: str, then: Callable[[list, Any], Any]):
+    """Collect the items of list `x` in pieces, then call `then(items, tail)`; a circular list
+    is an error `who: circular list`."""
+    return pieces(_walk_step, (x, 0, NO_MARK, 1, None, then, who))
+
+
+NO_MARK = object()      # a walk's mark before its first jump: no list cell is it
+
+
+def _walk_step(st):
+    x, n, mark, lim, chunks, then, who = st
+    out = []
+    append = out.append
+    end = n + PIECE
+    while type(x) is Pair:
+        if n == end:
+            return More((x, n, mark, lim, (out, chunks), then, who))
+        append(x.car)
+        x = x.cdr
+        n += 1
+        if x is mark:
+            raise circular(who)
+        if n == lim:
+            mark = x
+            lim <<= 1
+    if chunks is None:
+        return then(out, x)
+    parts = [out]
+    while chunks is not None:
+        parts.append(chunks[0])
+        chunks = chunks[1]
+    items = []
+    for p in reversed(parts):
+        items.extend(p)
+    return then(items, x)
+
+
+# ---- building a list ---------------------------------------------------------------------------
+def build(items: list, tail=None, charged: bool = False):
+    """The list of `items` ending in `tail`, made from its end in pieces."""
+    if not charged:
+        charge(PAIR * len(items))
+    return pieces(_build_step, (items, len(items), tail))
+
+
+def _build_step(st):
+    items, i, out = st
+    stop = max(0, i - PIECE)
+    while i > stop:
+        i -= 1
+        out = Pair(items[i], out)
+    if i:
+        return More((items, i, out))
+    return out
+
+
+def counted(n: int, item: Callable[[int], Any], tail=None):
+    """The list of item(0) … item(n-1), charged before any is made, built in pieces."""
+    charge(PAIR * n)
+    return pieces(_count_step, (item, n, tail))
+
+
+def _count_step(st):
+    item, i, out = st
+    stop = max(0, i - PIECE)
+    while i > stop:
+        i -= 1
+        out = Pair(item(i), out)
+    if i:
+        return More((item, i, out))
+    return out
