@@ -89,7 +89,12 @@ class Connection:
     async def notify(self, method: str, params: Any = UNSET) -> None:
         """Send a notification to this client (dropped silently if it has gone). Never waits:
         a session streaming output must not stall behind a client that reads slowly."""
-        self.outbox.put(encode_notification(method, params))
+        line = encode_notification(method, params)
+        if len(line) > self.daemon.config.max_line:
+            log.warning("notification %s dropped: %d bytes, over the message limit",
+                        method, len(line))
+            return
+        self.outbox.put(line)
 
     def cancel(self, request_id: Id) -> bool:
         scope = self.in_flight.get(request_id)
@@ -281,7 +286,7 @@ class Connection:
         if isinstance(outcome, errors.RpcError):
             self.outbox.put(encode_error(entry.rid, outcome))
         else:
-            self.outbox.put(encode_result(entry.rid, outcome))
+            self.outbox.put(self._fit(entry.rid, encode_result(entry.rid, outcome)))
         self._answering -= 1
         if not self._answering:
             self._answered.set()
@@ -311,7 +316,16 @@ class Connection:
             self.in_flight.pop(req.id, None)
         if reply is None:
             return encode_error(req.id, errors.Interrupted("Interrupted: request cancelled"))
-        return reply
+        return self._fit(req.id, reply)
+
+    def _fit(self, rid: Id, line: bytes) -> bytes:
+        """No line leaves above the framing limit the daemon itself accepts: a reply that
+        would is answered with an error naming its size instead."""
+        limit = self.daemon.config.max_line
+        if len(line) <= limit:
+            return line
+        return encode_error(rid, errors.InternalError(
+            f"reply too large: {len(line)} bytes, over the {limit}-byte message limit"))
 
     async def _run_request(self, req: Request, scope: trio.CancelScope, prepared) -> None:
         await self._send(await self._answer(req, scope, prepared))

@@ -467,7 +467,7 @@ class SessionActor:
         env = job.conn.env if job.conn is not None else {}
         if env.get("OMEGA_MOCK_EFFECTS") == "1" and mock_effect(self, text, reply):
             return
-        for form in engine.forms(text):
+        for form in await engine.read_forms(text):
             await self._evaluate_form(form, reply, job)
 
     async def _evaluate_form(self, form: api.Form, reply: Reply, job: Job) -> None:

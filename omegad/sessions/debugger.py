@@ -39,6 +39,7 @@ from omegad.lang.machine import perform_go
 from omegad.lang.printer import write_str
 from omegad.lang.values import Pair, Sym
 from omegad.sessions import engine
+from omegad.user_files import read_user_file
 
 if TYPE_CHECKING:
     from omegad.sessions.actor import Job, Reply, SessionActor
@@ -49,7 +50,6 @@ KEYFRAME = 1_000        # steps between keyframes
 SLICE = 3_000           # steps between yields to trio while running
 MAX_RUN = 100_000       # the reference's `:run` limit
 MAX_HISTORY = 100
-MAX_LOADFILE = 10 * 1024 * 1024
 NO_SESSION = "(no debug session - use :debug (expr) to start)"
 
 
@@ -941,7 +941,7 @@ async def replay(actor: SessionActor, path: str, reply: Reply, job: Job) -> None
         reply.line(f"File not found: {path}")
         return
     try:
-        data = json.loads(_read_small(path))
+        data = json.loads(await read_user_file(path))
         if not isinstance(data, dict):
             raise ValueError("not a dump (expected a JSON object)")
         code = data.get("code")
@@ -976,29 +976,17 @@ async def loadfile(actor: SessionActor, path: str, reply: Reply, job: Job) -> No
         reply.line(f"File not found: {path}")
         return
     try:
-        code = _read_small(path)
+        code = await read_user_file(path)
     except (OSError, ValueError) as e:
         reply.line(f"error: {_os_message(e) if isinstance(e, OSError) else e}")
         return
-    forms = api.parse_inputs(code)
+    forms = await engine.read_forms(code)
     if forms and forms[0].error:
         reply.line("error: " + forms[0].error)
         return
     reply.line(f"Loaded from: {path}")
     for form in forms:
         await actor._evaluate_form(form, reply, job)
-
-
-def _read_small(path: str) -> str:
-    """The text of a user's file of at most MAX_LOADFILE bytes; OSError / ValueError say why not
-    (UnicodeDecodeError is a ValueError)."""
-    file = Path(path)
-    if file.is_dir():
-        raise IsADirectoryError(f"{path} is a directory")
-    size = file.stat().st_size
-    if size > MAX_LOADFILE:
-        raise ValueError(f"{path} is too large to load ({size} bytes; the limit is {MAX_LOADFILE})")
-    return file.read_text(encoding="utf-8")
 
 
 async def stop(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 SLICE_SECONDS = 0.002  # a slice of evaluation ends after this much wall time, then trio runs
 SLICE_STEPS = 1_000_000  # and after this many steps, whatever the clock says
+OUTPUT_CAP = 1 << 20  # characters of `display` output one form may print (README)
 
 Oracle = Callable[[api.OracleRequest], Awaitable[api.OracleResponse]]
 
@@ -52,6 +53,17 @@ def forms(text: str) -> list[api.Form]:
     return api.parse_inputs(text)
 
 
+BIG_INPUT = 64 * 1024  # characters; a longer input is read in a worker thread
+
+
+async def read_forms(text: str) -> list[api.Form]:
+    """`forms`, off the event loop for a big input (the reader holds the GIL only between
+    the interpreter's switches, so other sessions keep being answered meanwhile)."""
+    if len(text) <= BIG_INPUT:
+        return forms(text)
+    return await trio.to_thread.run_sync(forms, text)
+
+
 async def evaluate(
     state: api.ReplState,
     form: api.Form,
@@ -63,7 +75,8 @@ async def evaluate(
     memory_budget: int | None = api.DEFAULT_MEMORY_BUDGET,
 ) -> Outcome:
     """Evaluate one form; on cancellation the state is rolled back before the Cancelled leaves."""
-    run = api.start(state, form, output_sink=sink, step_budget=step_budget,
+    capped = OutputCap(sink)
+    run = api.start(state, form, output_sink=capped, step_budget=step_budget,
                     memory_budget=memory_budget)
     try:
         while True:
@@ -80,10 +93,38 @@ async def evaluate(
                 else:
                     run.resume(response)
             else:
+                capped.close()
                 return _outcome(form, r)
     except BaseException:
         run.abandon()
+        capped.close()
         raise
+
+
+class OutputCap:
+    """A sink passing on at most `limit` characters of a form's `display` output; what it
+    held back is counted and named by one last line, `… [N more bytes]`."""
+
+    def __init__(self, sink: Callable[[str], None], limit: int = OUTPUT_CAP) -> None:
+        self.sink = sink
+        self.room = limit
+        self.dropped = 0
+
+    def __call__(self, chunk: str) -> None:
+        if len(chunk) <= self.room:
+            self.room -= len(chunk)
+            self.sink(chunk)
+            return
+        if self.room:
+            self.sink(chunk[:self.room])
+            chunk = chunk[self.room:]
+            self.room = 0
+        self.dropped += len(chunk.encode("utf-8", "surrogatepass"))
+
+    def close(self) -> None:
+        if self.dropped:
+            self.sink(f"\n… [{self.dropped} more bytes]\n")
+            self.dropped = 0
 
 
 def slice_clock(seconds: float = SLICE_SECONDS) -> Callable[[], bool]:

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from omegad.patterns import user_pattern
+
 FORMAT = "omega-notes"
 VERSION = 1
 HEADER = {"format": FORMAT, "version": VERSION}
@@ -235,15 +237,13 @@ class Notes:
         return note
 
     def find(self, pattern: str) -> list[Note]:
-        """Annotations whose label matches (case-insensitive regex), or with tag `#x`."""
+        """Annotations whose label matches (case-insensitive regex, run by RE2), or with
+        tag `#x`."""
         ordered = [self.notes[s] for s in sorted(self.notes)]
         if pattern.startswith("#") and len(pattern) > 1:
             return [n for n in ordered if pattern[1:] in n.tags]
-        try:
-            rx = re.compile(pattern, re.IGNORECASE)
-        except re.error:
-            rx = re.compile(re.escape(pattern), re.IGNORECASE)
-        return [n for n in ordered if rx.search(n.label)]
+        matches = user_pattern(pattern)
+        return [n for n in ordered if matches(n.label)]
 
     def export(self) -> dict[str, Any]:
         return {"format": EXPORT_FORMAT, "version": VERSION,
