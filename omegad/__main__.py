@@ -60,7 +60,13 @@ def parse_args(argv: list[str] | None) -> Config:
     )
     ap.add_argument(
         "--max-memory", type=_size, default=1 << 30, metavar="BYTES",
-        help="memory for session states, by the evaluator's accounting (default 1G; K/M/G ok)",
+        help="memory for session states, by the evaluator's accounting, and the daemon's "
+             "resident size no command may take it past (default 1G; K/M/G ok)",
+    )
+    ap.add_argument(
+        "--command-memory", type=_size, default=512 << 20, metavar="BYTES",
+        help="how much one command may grow the daemon by before it ends with an error "
+             "(default 512M; session.execute's memory_budget overrides it per call)",
     )
     args = ap.parse_args(argv)
     if args.max_sessions < 1:
@@ -83,6 +89,7 @@ def parse_args(argv: list[str] | None) -> Config:
         fsync=args.fsync,
         max_sessions=args.max_sessions,
         max_memory=args.max_memory,
+        command_memory=args.command_memory,
         private_runtime_dir=not named_socket,
     )
 

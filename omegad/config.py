@@ -18,7 +18,10 @@ class Config:
     shutdown_grace: float = 10.0  # how long in-flight requests may finish before being cancelled
     fsync: str = "everysec"  # always | everysec | no (see omegad/persist/worker.py)
     max_sessions: int = 64  # session actors kept in memory (idle ones beyond are evicted)
-    max_memory: int = 1 << 30  # bytes of session state in memory, by the evaluator's accounting
+    # bytes of session state in memory, by the evaluator's accounting, and the daemon's real
+    # size (RSS) no command may take it past
+    max_memory: int = 1 << 30
+    command_memory: int = 512 << 20  # bytes one command may grow the daemon by (its budget)
     private_runtime_dir: bool = True  # the socket's dir is ours: enforce 0700 (off for --socket)
 
     @property

@@ -107,6 +107,7 @@ class Daemon:
                 self.sessions = SessionManager(
                     root, self.persister, self.config.max_sessions, self.config.max_memory
                 )
+                self.sessions.command_memory = self.config.command_memory
                 self.on_shutdown(self._close_sessions)
                 root.start_soon(collector.run, lambda: not self.sessions.pool)
                 root.start_soon(self._watch_signals)

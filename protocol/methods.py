@@ -8,7 +8,7 @@ Structs. Adding a method = its two Structs + one `_method(...)` line here + a ha
 Params Structs forbid unknown fields, so a typo is an `Invalid params` error naming the field.
 """
 
-from typing import Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
 import msgspec
 
@@ -187,6 +187,10 @@ class ExecuteParams(SessionParams):
 
     command: str
     piped: bool = False
+    # this command's limits: bytes the daemon may grow by (default: omegad --command-memory,
+    # 512 MiB) and evaluation steps (default: none); past either it ends with an `error:` line
+    memory_budget: Annotated[int, msgspec.Meta(gt=0)] | None = None
+    step_budget: Annotated[int, msgspec.Meta(gt=0)] | None = None
 
 
 class ExecuteResult(Result):

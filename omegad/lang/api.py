@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from .compile import Compiler
@@ -25,8 +25,9 @@ from .effects import OracleRequest, OracleResponse, request_for, response_value
 from .machine import Machine, Suspend
 from .prelude import CONSTANTS, PRELUDE
 from .primitives import load_all
-from .printer import write_str
+from .printer import write_steps, write_str
 from .reader import read_all, split_forms
+from .steps import advance
 from .values import UNDEF, LispError, Pair, Sym
 
 DEFAULT_MEMORY_BUDGET = 512 * 1024 * 1024
@@ -184,6 +185,7 @@ class Run:
         self.finished: Done | Failed | None = None
         self.m = Machine(state, output_sink, step_budget, memory_budget, depth_limit)
         self.pending = None
+        self.printing: tuple[object, Generator[None, None, str]] | None = None
         if form_error is not None:
             self._fail(form_error)
             return
@@ -205,6 +207,8 @@ class Run:
         self.m.should_yield = should_yield
         if self.finished is not None:
             return self.finished
+        if self.printing is not None:
+            return self._print(should_yield)
         if self.pending is not None:
             return NeedsOracle(request_for(self.pending))
         try:
@@ -224,7 +228,24 @@ class Run:
         if not done:
             return Running(self.m.steps)
         name = define_name(self.datum)
-        printed = "=> " + name if name is not None else format_value(value)
+        if name is not None:
+            return self._done(value, "=> " + name)
+        self.printing = (value, write_steps(value))
+        return self._print(should_yield)
+
+    def _print(self, should_yield: Callable[[], bool] | None):
+        """The finished run's value is printed in steps, between which a slice may end."""
+        assert self.printing is not None
+        value, steps = self.printing
+        while True:
+            done, text = advance(steps)
+            if done:
+                self.printing = None
+                return self._done(value, "=> " + text)
+            if should_yield is not None and should_yield():
+                return Running(self.m.steps)
+
+    def _done(self, value, printed: str) -> Done:
         if not self.nested:
             commit(self.state)
             self.state.allocated += self.m.alloc
@@ -238,6 +259,21 @@ class Run:
             raise RuntimeError("resume without a pending oracle request")
         self.pending = None
         self.m.resume_with(response_value(call.op, response))
+
+    def stop(self, message: str) -> Failed:
+        """End the run now with `error: <message>` (a limit its driver enforces), rolled back."""
+        if self.finished is not None:
+            return self.finished
+        self.pending = None
+        return self._fail(message)
+
+    def release(self) -> None:
+        """A finished run lets go of what its machine still holds (a failed run's garbage)."""
+        m = self.m
+        m.stack.clear()
+        m.choices.clear()
+        m.ctl = None
+        m.val = None
 
     def resume_error(self, message: str) -> None:
         """The oracle failed: the command ends with `error: <message>`."""

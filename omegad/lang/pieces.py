@@ -59,6 +59,25 @@ def pieces(step: Step, state):
     return r
 
 
+BIG_WORK = 1 << 20     # characters: a string operation this big waits for its own step
+
+
+def big(size: int, work: Callable[[], Any]):
+    """`work()` (one indivisible operation of `size` units, a copy of a long string) as a step
+    of its own, after the machine had the chance to end its slice: many such operations in a
+    row then never add up inside one slice."""
+    if size < BIG_WORK:
+        return work()
+    return (piece_go, (_big_step, (work, False)))
+
+
+def _big_step(st):
+    work, ready = st
+    if not ready:
+        return More((work, True))
+    return work()
+
+
 def circular(who: str) -> LispError:
     return LispError(f"{who}: circular list")
 

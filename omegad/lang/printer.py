@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Generator
 from decimal import Decimal
 
+from .steps import finish
 from .values import (
     Closure,
     Continuation,
@@ -113,13 +115,22 @@ def _atom(v, t, display: bool) -> str:
     return f"<{t.__name__}>"
 
 
-def _render(v, out: _Out, display: bool) -> None:
-    """Iterative, so deeply nested data cannot exhaust the Python stack. A pair or vector met
-    again on the path from the root prints as CYCLE."""
+PRINT_PIECE = 4096  # items rendered between two yields of the stepped printer
+
+
+def _render(v, out: _Out, display: bool) -> Generator[None, None, None]:
+    """Iterative, so deeply nested data cannot exhaust the Python stack; yields after every
+    PRINT_PIECE items, so a caller can print a huge value in steps. A pair or vector met again
+    on the path from the root prints as CYCLE."""
     path: set[int] = set()
     work: list = [(_VAL, v)]
     add = out.add
+    pause = PRINT_PIECE
     while work:
+        pause -= 1
+        if not pause:
+            pause = PRINT_PIECE
+            yield
         item = work.pop()
         kind = item[0]
         if kind is _STR:
@@ -190,9 +201,13 @@ def _render(v, out: _Out, display: bool) -> None:
 
 
 def _to_text(v, display: bool) -> str:
+    return finish(_text_steps(v, display))
+
+
+def _text_steps(v, display: bool) -> Generator[None, None, str]:
     out = _Out()
     try:
-        _render(v, out, display)
+        yield from _render(v, out, display)
     except _Full:
         out.parts.append(ELLIPSIS)
     text = "".join(out.parts)
@@ -203,6 +218,11 @@ def _to_text(v, display: bool) -> str:
 
 def write_str(v) -> str:
     """The text after `=> ` for a value (the reference's valToSexp)."""
+    return finish(write_steps(v))
+
+
+def write_steps(v) -> Generator[None, None, str]:
+    """`write_str` in steps (see steps.py): a huge value is printed a piece at a time."""
     if type(v) is str and v.startswith('{"sym":"'):
         try:
             parsed = json.loads(v)
@@ -210,7 +230,7 @@ def write_str(v) -> str:
                 return str(parsed["sym"])
         except ValueError:
             pass
-    return _to_text(v, False)
+    return (yield from _text_steps(v, False))
 
 
 def display_str(v) -> str:

@@ -82,7 +82,9 @@ def _admit_execute(p: m.ExecuteParams, conn: Connection) -> Job:
     actor = conn.daemon.sessions.actor(store, p.session)
     if fresh:
         debugger.note_legacy(actor, conn.env)
-    return actor.submit(p.command, conn, p.piped)
+    job = actor.submit(p.command, conn, p.piped)
+    job.memory_budget, job.step_budget = p.memory_budget, p.step_budget
+    return job
 
 
 @method("session.execute", admit=_admit_execute, answers=True)

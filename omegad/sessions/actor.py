@@ -59,6 +59,8 @@ class Job:
     data: Any = None  # what a command made, for an RPC method to return typed (a snapshot …)
     run: Any = None  # an RPC method's operation run in the command's place: run(actor, job)
     callback: Callable[[Any], None] | None = None  # the connection's, when it awaits no task
+    memory_budget: int | None = None  # session.execute's own limits (None: the daemon's)
+    step_budget: int | None = None
 
     def when_done(self, callback: Callable[[Any], None]) -> None:
         """Answer the request by calling back (dispatch.Answering) instead of a waiting task."""
@@ -493,8 +495,11 @@ class SessionActor:
             await flush_stream()
 
         try:
-            outcome = await engine.evaluate(self.state, form, sink,
-                                            self._oracle_for(job, sink), between_slices)
+            outcome = await engine.evaluate(
+                self.state, form, sink, self._oracle_for(job, sink), between_slices,
+                step_budget=job.step_budget,
+                memory_budget=job.memory_budget or self.manager.command_memory,
+                max_memory=self.manager.max_memory)
         except trio.Cancelled:
             self._write([ev.error_event(self.seq, 0, "interrupted")])
             raise

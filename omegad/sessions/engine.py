@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from omegad import collector, memory
 from omegad.lang import api
 from omegad.lang.checkpoint import Checkpoint, capture, restore
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 SLICE_SECONDS = 0.002  # a slice of evaluation ends after this much wall time, then trio runs
 SLICE_STEPS = 1_000_000  # and after this many steps, whatever the clock says
+TRIM_AFTER = 4 << 20  # bytes a failed form grew the process by before memory is given back
 OUTPUT_CAP = 1 << 20  # characters of `display` output one form may print (README)
 
 Oracle = Callable[[api.OracleRequest], Awaitable[api.OracleResponse]]
@@ -73,32 +75,77 @@ async def evaluate(
     *,
     step_budget: int | None = None,
     memory_budget: int | None = api.DEFAULT_MEMORY_BUDGET,
+    max_memory: int | None = None,
 ) -> Outcome:
-    """Evaluate one form; on cancellation the state is rolled back before the Cancelled leaves."""
+    """Evaluate one form; on cancellation the state is rolled back before the Cancelled leaves.
+
+    Between slices the process's real size is read: a form that grew it by more than its
+    memory budget, or past `max_memory` (the daemon's whole limit), ends with an error."""
     capped = OutputCap(sink)
     run = api.start(state, form, output_sink=capped, step_budget=step_budget,
                     memory_budget=memory_budget)
+    watch = RssWatch(memory_budget, max_memory)
     try:
-        while True:
-            r = run.run(SLICE_STEPS, slice_clock())
-            if isinstance(r, api.Running):
-                if on_slice is not None:
-                    await on_slice()
-                await trio.lowlevel.checkpoint()
-            elif isinstance(r, api.NeedsOracle):
-                try:
-                    response = await oracle(r.request)
-                except OracleFailure as e:
-                    run.resume_error(str(e))
-                else:
-                    run.resume(response)
-            else:
-                capped.close()
-                return _outcome(form, r)
+        with collector.evaluating():
+            return await _slices(run, form, capped, watch, oracle, on_slice)
     except BaseException:
         run.abandon()
         capped.close()
+        run.release()
+        watch.give_back()
         raise
+
+
+async def _slices(run: api.Run, form: api.Form, capped: OutputCap, watch: RssWatch,
+                  oracle: Oracle, on_slice: Callable[[], Awaitable[None]] | None) -> Outcome:
+    while True:
+        r = run.run(SLICE_STEPS, slice_clock())
+        if isinstance(r, api.Running):
+            over = watch.over()
+            if over is not None:
+                r = run.stop(over)
+                continue
+            if on_slice is not None:
+                await on_slice()
+            await trio.lowlevel.checkpoint()
+        elif isinstance(r, api.NeedsOracle):
+            try:
+                response = await oracle(r.request)
+            except OracleFailure as e:
+                run.resume_error(str(e))
+            else:
+                run.resume(response)
+        else:
+            capped.close()
+            if isinstance(r, api.Failed):
+                run.release()
+                watch.give_back()
+            return _outcome(form, r)
+
+
+class RssWatch:
+    """The process's resident size during one form, against the form's budget and the
+    daemon's limit (memory.py reads it: a few microseconds per slice)."""
+
+    def __init__(self, budget: int | None, limit: int | None) -> None:
+        self.budget = budget
+        self.limit = limit
+        self.start = memory.rss()
+
+    def over(self) -> str | None:
+        now = memory.rss()
+        if self.budget is not None and now - self.start > self.budget:
+            return (f"memory budget exceeded (the daemon grew by {now - self.start} bytes "
+                    f"> {self.budget})")
+        if self.limit is not None and now > self.limit:
+            return (f"daemon memory limit exceeded ({now} bytes > --max-memory "
+                    f"{self.limit})")
+        return None
+
+    def give_back(self) -> None:
+        """After a failed or interrupted form: what it made is garbage; return it."""
+        if memory.rss() > self.start + TRIM_AFTER:
+            memory.trim()
 
 
 class OutputCap:

@@ -6,9 +6,16 @@ import math
 import re
 
 from ..accounting import PAIR, STR, charge
-from ..pieces import build, walk
+from ..pieces import big, build, walk
 from ..values import LispError, Sym, Vector
 from . import prim
+
+MAX_STRING = 32 << 20   # characters in one string a primitive makes (README)
+
+
+def _fits(who: str, size: int) -> None:
+    if size > MAX_STRING:
+        raise LispError(f"{who}: string too long ({size} characters; the limit is {MAX_STRING})")
 
 
 def _str(who: str, x, plural: bool = False) -> str:
@@ -65,10 +72,14 @@ def string_replace_all(s, sub, rep):
         raise LispError("string-replace-all: expected strings")
     if sub == "":
         # JavaScript's split("") then join(rep): rep between every character
-        charge(len(s) * (1 + len(rep)))
-        return rep.join(s)
-    charge(len(s) + s.count(sub) * max(0, len(rep) - len(sub)))
-    return s.replace(sub, rep)
+        size = len(s) * (1 + len(rep))
+        _fits("string-replace-all", size)
+        charge(size)
+        return big(size, lambda: rep.join(s))
+    size = len(s) + s.count(sub) * max(0, len(rep) - len(sub))
+    _fits("string-replace-all", size)
+    charge(size)
+    return big(size, lambda: s.replace(sub, rep))
 
 
 @prim("string-split")
@@ -87,8 +98,10 @@ def string_join(lst, sep=" "):
         raise LispError("string-join: delimiter must be string")
     def then(items, tail):
         parts = [x for x in items if type(x) is str]
-        charge(sum(map(len, parts)) + len(sep) * max(0, len(parts) - 1))
-        return sep.join(parts)
+        size = sum(map(len, parts)) + len(sep) * max(0, len(parts) - 1)
+        _fits("string-join", size)
+        charge(size)
+        return big(size, lambda: sep.join(parts))
     return walk(lst, "string-join", then)
 
 
@@ -121,8 +134,10 @@ def string_append(*parts):
     for p in parts:
         if type(p) is not str:
             raise LispError("string-append: expected strings")
-    charge(sum(map(len, parts)))
-    return "".join(parts)
+    size = sum(map(len, parts))
+    _fits("string-append", size)
+    charge(size)
+    return big(size, lambda: "".join(parts))
 
 
 def _js_index(x: float, n: int) -> int:
@@ -142,7 +157,8 @@ def substring(s, start, end=None):
     b = len(s) if end is None else _js_index(end, len(s))
     if a > b:
         a, b = b, a
-    return s[a:b]
+    charge(b - a)
+    return big(b - a, lambda: s[a:b])
 
 
 @prim("string-ref")
@@ -166,8 +182,10 @@ def list_to_string(lst):
         for x in items:
             if type(x) is not str:
                 raise LispError("list->string: expected a list of strings")
-        charge(sum(map(len, items)))
-        return "".join(items)
+        size = sum(map(len, items))
+        _fits("list->string", size)
+        charge(size)
+        return big(size, lambda: "".join(items))
     return walk(lst, "list->string", then)
 
 
