@@ -1,6 +1,6 @@
 """Bad input against a real daemon, with a second client pinging every millisecond (issue 16).
 
-    python bench/abuse.py [--quick]
+    python bench/abuse.py [--quick] [NAME-PART ...]
 
 Each item of the corpus runs in one session of a daemon started for this run. Per item the table
 gives: the longest ping stall and ping p99 (ms), the time to end it (ms; interrupted items: from
@@ -354,6 +354,9 @@ def main() -> None:
         items = [Item("plain spinner (baseline)", "(let loop () (loop))", "interrupted",
                       interrupt_after=0.5, fails=False)]
         items += [i for i in corpus(root) if i.quick or not quick]
+        only = [a for a in sys.argv[1:] if not a.startswith("--")]
+        if only:
+            items = [i for i in items if any(o in i.name for o in only)]
         for item in items:
             out = harness.run(item)
             out.rss_after_mb = harness.settled_rss(int(out.rss_before_mb * MB)) / MB

@@ -36,6 +36,17 @@ def rss() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
+_baseline: list[int] = []
+
+
+def baseline() -> int:
+    """The process's size when it was first asked (the daemon asks as it starts): what the
+    interpreter and the code take, before any session's state."""
+    if not _baseline:
+        _baseline.append(rss())
+    return _baseline[0]
+
+
 def _malloc_trim():
     if not sys.platform.startswith("linux"):
         return None

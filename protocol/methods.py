@@ -187,10 +187,12 @@ class ExecuteParams(SessionParams):
 
     command: str
     piped: bool = False
-    # this command's limits: bytes the daemon may grow by (default: omegad --command-memory,
-    # 512 MiB) and evaluation steps (default: none); past either it ends with an `error:` line
-    memory_budget: Annotated[int, msgspec.Meta(gt=0)] | None = None
-    step_budget: Annotated[int, msgspec.Meta(gt=0)] | None = None
+    memory_budget: Annotated[int, msgspec.Meta(gt=0, description=(
+        "bytes this command may grow the daemon by (default: omegad --command-memory, 512 MiB);"
+        " past it the command ends with `error: memory budget exceeded`"))] | None = None
+    step_budget: Annotated[int, msgspec.Meta(gt=0, description=(
+        "evaluation steps this command may take (default: no limit); past it the command ends"
+        " with `error: step budget exceeded`"))] | None = None
 
 
 class ExecuteResult(Result):

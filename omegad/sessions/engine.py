@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 SLICE_SECONDS = 0.002  # a slice of evaluation ends after this much wall time, then trio runs
 SLICE_STEPS = 1_000_000  # and after this many steps, whatever the clock says
+MIN_GROWTH = 16 << 20  # bytes a form must have grown the daemon by to be ended for --max-memory
 TRIM_AFTER = 4 << 20  # bytes a failed form grew the process by before memory is given back
 OUTPUT_CAP = 1 << 20  # characters of `display` output one form may print (README)
 
@@ -137,9 +138,10 @@ class RssWatch:
         if self.budget is not None and now - self.start > self.budget:
             return (f"memory budget exceeded (the daemon grew by {now - self.start} bytes "
                     f"> {self.budget})")
-        if self.limit is not None and now > self.limit:
-            return (f"daemon memory limit exceeded ({now} bytes > --max-memory "
-                    f"{self.limit})")
+        if self.limit is not None and now - memory.baseline() > self.limit \
+                and now - self.start > MIN_GROWTH:
+            return (f"daemon memory limit exceeded (sessions hold {now - memory.baseline()} "
+                    f"bytes > --max-memory {self.limit})")
         return None
 
     def give_back(self) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from omegad import memory
 from omegad.lang.api import DEFAULT_MEMORY_BUDGET
 from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.copying import WrittenFile
@@ -48,6 +49,7 @@ class SessionManager:
         self.max_sessions = max_sessions
         self.max_memory = max_memory  # also the daemon's real size no command may pass
         self.command_memory = DEFAULT_MEMORY_BUDGET  # a command's budget (--command-memory)
+        memory.baseline()  # the daemon's own size, before any session: what --max-memory is over
         self.pool: OrderedDict[Key, SessionActor] = OrderedDict()
         self._catalogs: dict[Path, Catalog] = {}
         self._listings: dict[Path, Listing] = {}

@@ -32,67 +32,96 @@ def eqv(a, b) -> bool:
 
 def equal(a, b):
     """Deep structural equality, in pieces. Two structures are equal when no walk through them
-    finds a difference, so a pair of cells met again may be taken as equal, which ends cycles.
-    Remembered are the pairs met at every power-of-two count (a cycle of cdrs comes back to one)
-    and, past SHARE_AFTER cells, the pairs reached through a car (any other cycle passes one).
-    The remembered set is shared by the pieces of one comparison: a debugger resuming a keyframe
-    in the middle of a comparison reuses it, which can only take more pairs as met."""
-    return pieces(_equal_step, (((a, b, False), None), set(), 0, 1))
+    finds a difference, so a pair of cells met again may be taken as equal, which ends cycles:
+    along a spine, the walk marks the cells it is at every power-of-two count (Brent) and meeting
+    them again ends that spine; past SHARE_AFTER cells, the pairs of cells reached through a car
+    are remembered (any other cycle passes one). The remembered set is shared by the pieces of
+    one comparison: a debugger resuming a keyframe in the middle reuses it, which can only take
+    more pairs as met."""
+    return pieces(_equal_step, (((a, b, False), None), set(), 0))
 
 
 SHARE_AFTER = 4096
+_DEEP = (Pair, Vector, Meaning, Dist)
 
 
 def _equal_step(st):
-    todo, seen, n, lim = st      # todo: persistent chain of ((x, y, via car), rest)
+    todo, seen, n = st      # todo: persistent chain of ((x, y, reached through a car), rest)
     end = n + PIECE
     while todo is not None:
         if n >= end:
-            return More((todo, seen, n, lim))
+            return More((todo, seen, n))
         (x, y, via_car), todo = todo
-        tx = type(x)
-        if tx is not type(y):
-            return False
-        if tx is Pair:
-            if x is y:
+        if via_car and n > SHARE_AFTER and type(x) is Pair:
+            key = (id(x), id(y))
+            if key in seen:
                 continue
+            seen.add(key)
+        mx = my = NO_MARK
+        k, lim = 0, 1
+        while type(x) is Pair:
+            if type(y) is not Pair:
+                return False
+            if x is y:
+                break
+            a, b = x.car, y.car
+            ta = type(a)
+            if ta is not type(b):
+                return False
+            if ta in _DEEP:
+                if a is not b:
+                    todo = ((a, b, True), todo)
+            elif ta in _ATOMS:
+                if a != b:
+                    return False
+            elif a is not b:
+                return False
+            x, y = x.cdr, y.cdr
             n += 1
-            if n == lim or (via_car and n > SHARE_AFTER):
-                key = (id(x), id(y))
-                if key in seen:
-                    continue
-                seen.add(key)
-                if n == lim:
-                    lim <<= 1
-            elif seen and (id(x), id(y)) in seen:
-                continue
-            todo = ((x.car, y.car, True), ((x.cdr, y.cdr, False), todo))
-        elif tx is Vector:
-            if x is y:
-                continue
-            if len(x.items) != len(y.items):
+            k += 1
+            if x is mx and y is my:
+                break                   # round a cycle of both spines: equal so far, equal
+            if k == lim:
+                mx, my, lim = x, y, lim << 1
+            if n >= end:
+                todo = ((x, y, False), todo)
+                break
+        else:
+            r = _shallow(x, y, todo)
+            if r is False:
                 return False
-            n += len(x.items)
-            for p, q in zip(reversed(x.items), reversed(y.items), strict=True):
-                todo = ((p, q, True), todo)
-        elif tx in _ATOMS:
-            if x != y:
-                return False
-        elif tx is Meaning:
-            if x is not y:
-                if x.confidence != y.confidence:
-                    return False
-                todo = ((x.denotation, y.denotation, True), ((x.trace, y.trace, True), todo))
-        elif tx is Dist:
-            if len(x.items) != len(y.items):
-                return False
-            for (a1, w1), (b1, w2) in zip(x.items, y.items, strict=True):
-                if w1 != w2:
-                    return False
-                todo = ((a1, b1, True), todo)
-        elif x is not y:
-            return False
+            todo = r
     return True
+
+
+def _shallow(x, y, todo):
+    """Compare two values that are not pairs: False, or `todo` with their parts to compare."""
+    tx = type(x)
+    if tx is not type(y):
+        return False
+    if tx in _ATOMS:
+        return todo if x == y else False
+    if x is y:
+        return todo
+    if tx is Vector:
+        if len(x.items) != len(y.items):
+            return False
+        for p, q in zip(reversed(x.items), reversed(y.items), strict=True):
+            todo = ((p, q, True), todo)
+        return todo
+    if tx is Meaning:
+        if x.confidence != y.confidence:
+            return False
+        return ((x.denotation, y.denotation, True), ((x.trace, y.trace, True), todo))
+    if tx is Dist:
+        if len(x.items) != len(y.items):
+            return False
+        for (a1, w1), (b1, w2) in zip(x.items, y.items, strict=True):
+            if w1 != w2:
+                return False
+            todo = ((a1, b1, True), todo)
+        return todo
+    return False
 
 
 def equal_now(a, b) -> bool:
