@@ -26,8 +26,8 @@ from .machine import Machine, Suspend
 from .prelude import CONSTANTS, PRELUDE
 from .primitives import load_all
 from .printer import write_steps, write_str
-from .reader import read_all, split_forms
-from .steps import advance
+from .reader import read_all, split_forms_steps
+from .steps import advance, finish
 from .values import UNDEF, LispError, Pair, Sym
 
 DEFAULT_MEMORY_BUDGET = 512 * 1024 * 1024
@@ -126,8 +126,13 @@ class Form:
 def parse_inputs(text: str) -> list[Form]:
     """Split an input text into its top-level forms. A reader error gives one Form with `error`
     set (the reference rejects the whole input)."""
+    return finish(parse_inputs_steps(text))
+
+
+def parse_inputs_steps(text: str) -> Generator[None, None, list[Form]]:
+    """`parse_inputs` in steps (steps.py): a big input is read a few thousand tokens at a time."""
     try:
-        return [Form(src, d) for src, d in split_forms(text)]
+        return [Form(src, d) for src, d in (yield from split_forms_steps(text))]
     except LispError as e:
         return [Form(text, None, e.message)]
 

@@ -6,7 +6,9 @@ It follows the reference's minimal reader: `;` comments, `'x`, strings with `\\n
 from __future__ import annotations
 
 import re
+from collections.abc import Generator
 
+from .steps import finish
 from .values import NIL, LispError, Pair, Sym
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?\Z")
@@ -24,16 +26,33 @@ class Token:
         self.end = end
 
 
+STEP = 4096  # tokens between two yields of the stepped reader (steps.py)
+_STR_RUN = re.compile(r'[^"\\]*')          # a string's characters up to a quote or backslash
+_ATOM_RUN = re.compile(r"[^ \t\r\n()';]*")
+_SPACE_RUN = re.compile(r"[ \t\r\n]*")
+
+
 def tokenize(src: str) -> list[Token]:
+    return finish(tokenize_steps(src))
+
+
+def tokenize_steps(src: str) -> Generator[None, None, list[Token]]:
+    """The tokens of `src`, yielding after every STEP of them (runs of characters are matched
+    by regular expressions, so a long string or atom costs one match, not a Python loop)."""
     toks: list[Token] = []
     i, n = 0, len(src)
+    pause = STEP
     while i < n:
+        pause -= 1
+        if not pause:
+            pause = STEP
+            yield
         c = src[i]
         if c in _WS:
-            i += 1
+            i = _SPACE_RUN.match(src, i).end()
         elif c == ";":
-            while i < n and src[i] != "\n":
-                i += 1
+            j = src.find("\n", i)
+            i = n if j < 0 else j
         elif c in "()'":
             toks.append(Token(c, c, i, i + 1))
             i += 1
@@ -41,25 +60,23 @@ def tokenize(src: str) -> list[Token]:
             start = i
             i += 1
             buf = []
-            while True:
+            while i < n:
+                j = _STR_RUN.match(src, i).end()
+                if j > i:
+                    buf.append(src[i:j])
+                    i = j
                 if i >= n:
                     break
-                c = src[i]
-                if c == '"':
+                if src[i] == '"':
                     i += 1
                     break
-                if c == "\\":
-                    e = src[i + 1] if i + 1 < n else ""
-                    buf.append("\n" if e == "n" else "\t" if e == "t" else e)
-                    i += 2
-                else:
-                    buf.append(c)
-                    i += 1
+                e = src[i + 1] if i + 1 < n else ""          # a backslash
+                buf.append("\n" if e == "n" else "\t" if e == "t" else e)
+                i += 2
             toks.append(Token("str", "".join(buf), start, i))
         else:
             start = i
-            while i < n and src[i] not in _WS and src[i] not in "()';":
-                i += 1
+            i = _ATOM_RUN.match(src, i).end()
             toks.append(Token("atom", src[start:i], start, i))
     return toks
 
@@ -82,14 +99,24 @@ class _Parser:
         self.i = 0
 
     def datum(self):
-        """One datum, read iteratively (deep nesting cannot exhaust the Python stack)."""
+        return finish(self.datum_steps())
+
+    def datum_steps(self) -> Generator[None, None, object]:
+        """One datum, read iteratively (deep nesting cannot exhaust the Python stack), yielding
+        after every STEP tokens."""
         toks = self.toks
         stack: list[list] = []      # open lists: [items, quote_count_before_it]
         quotes = 0
+        pause = STEP
         while True:
+            pause -= 1
+            if not pause:
+                pause = STEP
+                yield
             if self.i >= len(toks):
-                raise LispError("parse: missing ')'" if stack and not quotes
-                               else "parse: unexpected EOF")
+                missing = bool(stack) and not quotes
+                yield from drain(stack)
+                raise LispError("parse: missing ')'" if missing else "parse: unexpected EOF")
             t = toks[self.i]
             self.i += 1
             if t.kind == "'":
@@ -106,6 +133,10 @@ class _Parser:
                 value = NIL
                 for x in reversed(items):
                     value = Pair(x, value)
+                    pause -= 1
+                    if not pause:
+                        pause = STEP
+                        yield
             elif t.kind == "str":
                 value = t.text
             else:
@@ -129,11 +160,29 @@ def read_all(src: str) -> list:
 
 def split_forms(src: str) -> list[tuple[str, object]]:
     """Split `src` into its top-level forms: (source text of the form, datum) pairs."""
-    toks = tokenize(src)
+    return finish(split_forms_steps(src))
+
+
+def split_forms_steps(src: str) -> Generator[None, None, list[tuple[str, object]]]:
+    """`split_forms` in steps: a caller may let others run between them."""
+    toks = yield from tokenize_steps(src)
     p = _Parser(toks)
     out = []
-    while p.i < len(toks):
-        start = toks[p.i].start
-        d = p.datum()
-        out.append((src[start:toks[p.i - 1].end], d))
+    try:
+        while p.i < len(toks):
+            start = toks[p.i].start
+            d = yield from p.datum_steps()
+            out.append((src[start:toks[p.i - 1].end], d))
+    except LispError:
+        yield from drain(toks)
+        raise
+    yield from drain(toks)
     return out
+
+
+def drain(items: list) -> Generator[None, None, None]:
+    """Empty a big list a STEP at a time: freeing a million objects at once is a long pause."""
+    while items:
+        del items[-STEP:]
+        if items:
+            yield

@@ -16,6 +16,7 @@ import trio
 from omegad import collector, memory
 from omegad.lang import api
 from omegad.lang.checkpoint import Checkpoint, capture, restore
+from omegad.lang.steps import advance
 
 if TYPE_CHECKING:
     from omegad.sessions.states import Written
@@ -56,15 +57,22 @@ def forms(text: str) -> list[api.Form]:
     return api.parse_inputs(text)
 
 
-BIG_INPUT = 64 * 1024  # characters; a longer input is read in a worker thread
+BIG_INPUT = 64 * 1024  # characters; a longer input is read in slices
 
 
 async def read_forms(text: str) -> list[api.Form]:
-    """`forms`, off the event loop for a big input (the reader holds the GIL only between
-    the interpreter's switches, so other sessions keep being answered meanwhile)."""
+    """`forms`; a big input in slices of SLICE_SECONDS, between which others are served."""
     if len(text) <= BIG_INPUT:
         return forms(text)
-    return await trio.to_thread.run_sync(forms, text)
+    steps = api.parse_inputs_steps(text)
+    with collector.evaluating():   # (no full collection inside a slice: it walks everything)
+        while True:
+            over = slice_clock()
+            while not over():
+                done, result = advance(steps)
+                if done:
+                    return result
+            await trio.lowlevel.checkpoint()
 
 
 async def evaluate(
