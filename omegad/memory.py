@@ -9,7 +9,6 @@ arenas' free pages with malloc_trim."""
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import os
 import resource
@@ -50,9 +49,8 @@ def baseline() -> int:
 def _malloc_trim():
     if not sys.platform.startswith("linux"):
         return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim
+    try:   # by its soname: find_library would run ldconfig, far too slow at start-up
+        return ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):
         return None     # not glibc (musl has no malloc_trim)
 
