@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Generator
 
 from ..accounting import PAIR, STR, charge
-from ..pieces import big, build, walk
+from ..pieces import More, big, build, pieces, walk
+from ..steps import advance, finish
 from ..values import LispError, Sym, Vector
 from . import prim
 
@@ -88,8 +90,7 @@ def string_split(s, sep):
         raise LispError("string-split: expected strings")
     count = len(s) if sep == "" else s.count(sep) + 1
     charge(count * (PAIR + STR) + len(s))       # charged before the split makes anything
-    parts = list(s) if sep == "" else s.split(sep)
-    return build(parts, None, charged=True)
+    return big(len(s), lambda: build(list(s) if sep == "" else s.split(sep), None, charged=True))
 
 
 @prim("string-join")
@@ -173,7 +174,7 @@ def string_ref(s, k):
 def string_to_list(s):
     _str("string->list", s)
     charge(len(s) * (PAIR + STR))
-    return build(list(s), None, charged=True)
+    return big(len(s), lambda: build(list(s), None, charged=True))
 
 
 @prim("list->string")
@@ -210,17 +211,23 @@ _READ_NUM = re.compile(r"[+-]?\d+(\.\d+)?\Z")
 _READ_ESC = {"n": "\n", "t": "\t", "r": "\r"}
 
 
-def _read_tokens(src: str) -> list:
-    """`read`'s tokenizer (the reference's s-expression reader, not the program reader)."""
+def _read_tokens(src: str) -> Generator[None, None, list]:
+    """`read`'s tokenizer (the reference's s-expression reader, not the program reader), in
+    steps of READ_STEP tokens."""
     out: list = []
     i, n = 0, len(src)
+    pause = READ_STEP
     while i < n:
+        pause -= 1
+        if not pause:
+            pause = READ_STEP
+            yield
         c = src[i]
         if c in " \t\n\r":
             i += 1
         elif c == ";":
-            while i < n and src[i] != "\n":
-                i += 1
+            j = src.find("\n", i)
+            i = n if j < 0 else j
         elif c in "()'":
             out.append((c, None))
             i += 1
@@ -228,27 +235,30 @@ def _read_tokens(src: str) -> list:
             i += 1
             buf = []
             while i < n:
-                d = src[i]
-                if d == '"':
+                j = _READ_STR_RUN.match(src, i).end()
+                buf.append(src[i:j])
+                i = j
+                if i >= n:
+                    break
+                if src[i] == '"':
                     i += 1
                     break
-                if d == "\\":
-                    i += 1
-                    if i >= n:
-                        raise LispError("unterminated escape")
-                    buf.append(_READ_ESC.get(src[i], src[i]))
-                    i += 1
-                    continue
-                buf.append(d)
+                i += 1                                   # a backslash
+                if i >= n:
+                    raise LispError("unterminated escape")
+                buf.append(_READ_ESC.get(src[i], src[i]))
                 i += 1
             out.append(("str", "".join(buf)))
         else:
-            j = i
-            while j < n and src[j] not in " \t\n\r()';":
-                j += 1
+            j = _READ_ATOM_RUN.match(src, i).end()
             out.append(("atom", src[i:j]))
             i = j
     return out
+
+
+READ_STEP = 4096
+_READ_STR_RUN = re.compile(r'[^"\\]*')
+_READ_ATOM_RUN = re.compile(r"[^ \t\n\r()';]*")
 
 
 def _read_atom(a: str):
@@ -263,11 +273,17 @@ def _read_atom(a: str):
 
 def read_sexp(src: str):
     """One datum; lists become flat vectors, as the reference's `read` returns them."""
-    toks = _read_tokens(src)
+    return finish(read_steps(src))
+
+
+def read_steps(src: str) -> Generator[None, None, object]:
+    toks = yield from _read_tokens(src)
     stack: list = []        # [items, quotes-before]
     quotes = 0
     i = 0
     while True:
+        if i and not i % READ_STEP:
+            yield
         if i >= len(toks):
             raise LispError("unterminated list" if stack and not quotes else "unexpected EOF")
         kind, text = toks[i]
@@ -300,9 +316,17 @@ def read_sexp(src: str):
 
 @prim("read")
 def read(s):
+    """In pieces of READ_STEP tokens (the one primitive whose pieces share a generator: a
+    debugger keyframe taken inside a long `read` cannot be resumed twice)."""
     if type(s) is not str:
         raise LispError("read: expected string")
+    charge(len(s) * 2)
+    return pieces(_read_piece, read_steps(s))
+
+
+def _read_piece(steps):
     try:
-        return read_sexp(s)
+        done, value = advance(steps)
     except LispError as e:
         raise LispError(f"read: parse error - {e.message}") from None
+    return value if done else More(steps)
