@@ -220,31 +220,13 @@ class Pinger(threading.Thread):
             return self.times[start:], self.peak
 
 
-def start_daemon(root: Path, *flags: str) -> tuple:
-    import subprocess
-    sock = root / "omegad.sock"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "omegad", "--foreground", "--socket", str(sock),
-         "--session-dir", str(root / "sd"), "--log-level", "warning", *flags],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            Conn(sock, 1).close()
-            return proc, sock
-        except OSError:
-            time.sleep(0.02)
-    proc.kill()
-    raise RuntimeError("omegad did not start")
-
-
 class Harness:
     """One daemon, one session working through the corpus, one pinger."""
 
     def __init__(self, root: Path, *flags: str, budget: int = BUDGET) -> None:
         self.root = root
         self.budget = budget
+        from bench.sessions import start_daemon
         self.proc, self.sock = start_daemon(root, *flags)
         self.ps = psutil.Process(self.proc.pid)
         self.client = self.connect()

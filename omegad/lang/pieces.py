@@ -82,6 +82,30 @@ def circular(who: str) -> LispError:
     return LispError(f"{who}: circular list")
 
 
+# ---- walking a spine ----------------------------------------------------------------------------
+def spine(x, then: Callable[[int, Any, Any], Any], cyclic: Callable[[], Any]):
+    """`then(n, last, end)` once the cdrs of `x` are walked: its n pairs, the last of them (None
+    if none) and the atom it ends in; `cyclic()` instead when it runs round a cycle."""
+    return pieces(_spine_step, (x, None, 0, NO_MARK, 1, then, cyclic))
+
+
+def _spine_step(st):
+    x, last, n, mark, lim, then, cyclic = st
+    end = n + PIECE
+    while type(x) is Pair:
+        if n == end:
+            return More((x, last, n, mark, lim, then, cyclic))
+        last = x
+        x = x.cdr
+        n += 1
+        if x is mark:
+            return cyclic()
+        if n == lim:
+            mark = x
+            lim <<= 1
+    return then(n, last, x)
+
+
 # ---- walking a list into chunks ----------------------------------------------------------------
 # A walk's state: (x, n, mark, lim, chunks, then, who) where `chunks` is a persistent
 # (chunk, older) chain of the items collected so far. `then(items, tail)` gets the items as one

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..pieces import NO_MARK, PIECE, More, pieces
+from ..pieces import NO_MARK, PIECE, More, pieces, spine
 from ..values import (
     Closure,
     Continuation,
@@ -156,23 +156,7 @@ def pair_p(x):
 
 @prim("list?")
 def list_p(x):
-    return pieces(_list_step, (x, 0, NO_MARK, 1))
-
-
-def _list_step(st):
-    x, n, mark, lim = st
-    end = n + PIECE
-    while type(x) is Pair:
-        if n == end:
-            return More((x, n, mark, lim))
-        x = x.cdr
-        n += 1
-        if x is mark:
-            return False
-        if n == lim:
-            mark = x
-            lim <<= 1
-    return x is None
+    return spine(x, lambda n, last, end: end is None, lambda: False)
 
 
 @prim("symbol?")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..accounting import ALLOC, PAIR, charge
-from ..pieces import NO_MARK, PIECE, More, build, circular, counted, pieces, walk
+from ..pieces import NO_MARK, PIECE, More, build, circular, counted, pieces, spine, walk
 from ..values import LispError, Pair, Vector
 from . import cprim, prim
 from .equality import equal_now as equal
@@ -86,23 +86,13 @@ def list_(*items):
 
 @prim("length")
 def length(x):
-    return pieces(_length_step, (x, 0, NO_MARK, 1))
+    return spine(x, lambda n, last, end: float(n), _circular("length"))
 
 
-def _length_step(st):
-    x, n, mark, lim = st
-    end = n + PIECE
-    while type(x) is Pair:
-        if n == end:
-            return More((x, n, mark, lim))
-        x = x.cdr
-        n += 1
-        if x is mark:
-            raise circular("length")
-        if n == lim:
-            mark = x
-            lim <<= 1
-    return float(n)
+def _circular(who: str):
+    def cyclic():
+        raise circular(who)
+    return cyclic
 
 
 def _advance(who: str, x, k, then):
@@ -327,23 +317,7 @@ def _take_step(st):
 def last_pair(lst):
     if type(lst) is not Pair:
         raise LispError("last-pair: expected pair")
-    return pieces(_last_step, (lst, 0, NO_MARK, 1))
-
-
-def _last_step(st):
-    x, n, mark, lim = st
-    end = n + PIECE
-    while type(x.cdr) is Pair:
-        if n == end:
-            return More((x, n, mark, lim))
-        x = x.cdr
-        n += 1
-        if x is mark:
-            raise circular("last-pair")
-        if n == lim:
-            mark = x
-            lim <<= 1
-    return x
+    return spine(lst, lambda n, last, end: last, _circular("last-pair"))
 
 
 @prim("list-copy")

@@ -98,11 +98,7 @@ def string_join(lst, sep=" "):
     if type(sep) is not str:
         raise LispError("string-join: delimiter must be string")
     def then(items, tail):
-        parts = [x for x in items if type(x) is str]
-        size = sum(map(len, parts)) + len(sep) * max(0, len(parts) - 1)
-        _fits("string-join", size)
-        charge(size)
-        return big(size, lambda: sep.join(parts))
+        return _joined("string-join", sep, [x for x in items if type(x) is str])
     return walk(lst, "string-join", then)
 
 
@@ -135,10 +131,15 @@ def string_append(*parts):
     for p in parts:
         if type(p) is not str:
             raise LispError("string-append: expected strings")
-    size = sum(map(len, parts))
-    _fits("string-append", size)
+    return _joined("string-append", "", parts)
+
+
+def _joined(who: str, sep: str, parts) -> object:
+    """sep.join(parts), refused when too long and charged before it is made."""
+    size = sum(map(len, parts)) + len(sep) * max(0, len(parts) - 1)
+    _fits(who, size)
     charge(size)
-    return big(size, lambda: "".join(parts))
+    return big(size, lambda: sep.join(parts))
 
 
 def _js_index(x: float, n: int) -> int:
@@ -183,10 +184,7 @@ def list_to_string(lst):
         for x in items:
             if type(x) is not str:
                 raise LispError("list->string: expected a list of strings")
-        size = sum(map(len, items))
-        _fits("list->string", size)
-        charge(size)
-        return big(size, lambda: "".join(items))
+        return _joined("list->string", "", items)
     return walk(lst, "list->string", then)
 
 
