@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from .compile import Compiler
 from .effects import OracleRequest, OracleResponse, request_for, response_value
 from .machine import Machine, Suspend
+from .pieces import bury
 from .prelude import CONSTANTS, PRELUDE
 from .primitives import load_all
 from .printer import write_steps, write_str
@@ -231,6 +232,7 @@ class Run:
         except Exception as e:  # a bug of ours must not take the session down
             return self._fail(f"internal error: {type(e).__name__}: {e}")
         if not done:
+            bury()
             return Running(self.m.steps)
         name = define_name(self.datum)
         if name is not None:
@@ -273,12 +275,14 @@ class Run:
         return self._fail(message)
 
     def release(self) -> None:
-        """A finished run lets go of what its machine still holds (a failed run's garbage)."""
+        """A finished run lets go of what it still holds (its value, a failed run's garbage)."""
         m = self.m
         m.stack.clear()
         m.choices.clear()
         m.ctl = None
         m.val = None
+        if isinstance(self.finished, Done):
+            self.finished.value = None
 
     def resume_error(self, message: str) -> None:
         """The oracle failed: the command ends with `error: <message>`."""
@@ -403,6 +407,12 @@ def memory_estimate_steps(state: ReplState):
     roots = [v for n, v in state.globals.items() if b.get(n, UNDEF) is not v]
     roots.extend(state.macros.values())
     return 64 * len(roots) + (yield from heap_size_steps(roots, step=5_000))
+
+
+def bury_steps() -> Generator[None, None, None]:
+    """After a command: free, a piece at a time, the big lists it made that nothing holds."""
+    while bury(final=True):
+        yield
 
 
 def global_names(state: ReplState) -> list[str]:

@@ -12,6 +12,7 @@ walker at every power of two is met again once the walker runs round a cycle).""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -148,6 +149,56 @@ def _walk_step(st):
     return then(items, x)
 
 
+# ---- freeing a big list --------------------------------------------------------------------------
+# Dropping the last reference to a list of a million pairs frees them all in one go (tens of
+# milliseconds, more under load). Big lists the builders make are also held here; `bury` frees
+# the ones nothing else holds any more a bounded number of pairs at a time: it cuts the first
+# pairs off (only pairs that nothing but their predecessor holds), which frees them.
+GRAVE: list = []
+BIG_LIST = 1 << 16        # pairs: a list this long is held in GRAVE
+_ALONE = sys.getrefcount(object()) + 1   # an object held by one reference only (and the call's)
+
+
+def hold(x, n: int):
+    """Hold `x`, a list of `n` pairs just made, if it is big; returns it."""
+    if n >= BIG_LIST:
+        GRAVE.append(x)
+    return x
+
+
+def bury(budget: int = 4 * PIECE, final: bool = False) -> bool:
+    """Free up to `budget` pairs of the held lists nothing else holds; True if work remains.
+    Lists still in use stay held, unless `final` (the command is over: what is still in use
+    then belongs to the session, or to nobody a step later)."""
+    i = 0
+    while i < len(GRAVE) and budget > 0:
+        head = GRAVE[i]
+        # held by GRAVE, by `head` and by getrefcount's argument: anything more is a user
+        if type(head) is not Pair or sys.getrefcount(head) > _ALONE + 1:
+            del head
+            if final:
+                GRAVE[i] = GRAVE[-1]
+                GRAVE.pop()
+            else:
+                i += 1
+            continue
+        p = head
+        k = 1
+        while k < budget and type(p.cdr) is Pair and sys.getrefcount(p.cdr) <= _ALONE:
+            p = p.cdr
+            k += 1
+        rest = p.cdr
+        p.cdr = None
+        budget -= k
+        if type(rest) is Pair and sys.getrefcount(rest) <= _ALONE + 1:
+            GRAVE[i] = rest     # the head's pairs are freed here
+        else:
+            GRAVE[i] = GRAVE[-1]
+            GRAVE.pop()
+        del head, p, rest
+    return budget <= 0 if not final else bool(GRAVE)
+
+
 # ---- building a list ---------------------------------------------------------------------------
 def build(items: list, tail=None, charged: bool = False):
     """The list of `items` ending in `tail`, made from its end in pieces."""
@@ -164,21 +215,21 @@ def _build_step(st):
         out = Pair(items[i], out)
     if i:
         return More((items, i, out))
-    return out
+    return hold(out, len(items))
 
 
 def counted(n: int, item: Callable[[int], Any], tail=None):
     """The list of item(0) … item(n-1), charged before any is made, built in pieces."""
     charge(PAIR * n)
-    return pieces(_count_step, (item, n, tail))
+    return pieces(_count_step, (item, n, tail, n))
 
 
 def _count_step(st):
-    item, i, out = st
+    item, i, out, n = st
     stop = max(0, i - PIECE)
     while i > stop:
         i -= 1
         out = Pair(item(i), out)
     if i:
-        return More((item, i, out))
-    return out
+        return More((item, i, out, n))
+    return hold(out, n)

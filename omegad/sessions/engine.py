@@ -126,10 +126,25 @@ async def _slices(run: api.Run, form: api.Form, capped: OutputCap, watch: RssWat
                 run.resume(response)
         else:
             capped.close()
-            if isinstance(r, api.Failed):
-                run.release()
+            outcome = _outcome(form, r)
+            run.release()
+            del r
+            await _bury()
+            if not outcome.ok:
                 watch.give_back()
-            return _outcome(form, r)
+            return outcome
+
+
+async def _bury() -> None:
+    """The big lists the form made and left behind are freed in slices, not in one go."""
+    steps = api.bury_steps()
+    while True:
+        over = slice_clock()
+        while not over():
+            done, _ = advance(steps)
+            if done:
+                return
+        await trio.lowlevel.checkpoint()
 
 
 class RssWatch:
