@@ -207,10 +207,14 @@ class Run:
         self.finished = Failed(message, "error: " + message, self.m.steps)
         return self.finished
 
-    def run(self, max_steps: int = 100_000, should_yield: Callable[[], bool] | None = None):
+    def run(self, max_steps: int = 100_000, should_yield: Callable[[], bool] | None = None,
+            grown: Callable[[], int] | None = None):
         """At most `max_steps` steps; fewer when `should_yield()` (asked every few hundred
-        steps and between the pieces of a long primitive) says the slice has had its time."""
+        steps and between the pieces of a long primitive) says the slice has had its time.
+        `grown()`, if given, says how many bytes the process grew by since the run began: a
+        memory budget then counts that rather than walking the heap to find the garbage."""
         self.m.should_yield = should_yield
+        self.m.grown = grown
         if self.finished is not None:
             return self.finished
         if self.printing is not None:

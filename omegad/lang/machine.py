@@ -77,6 +77,9 @@ class Machine:
         # the driver's "has this slice had its time?" (lang reads no clock): asked every
         # CHECK_EVERY steps and after every piece of a long primitive
         self.should_yield: Callable[[], bool] | None = None
+        # the driver's measure of how much the process grew since the command began (its RSS);
+        # with it, a recount reads that instead of walking the heap
+        self.grown: Callable[[], int] | None = None
 
     def start(self, ex, env) -> None:
         self.ctl = (ex, env)
@@ -178,6 +181,14 @@ class Machine:
         budget = self.memory_budget or 0
         if self._recount_mark is not None and ALLOC[0] - self._recount_mark < budget // 4:
             return False
+        if self.grown is not None:      # what the process really grew by: O(1), no walk
+            self._recount_mark = ALLOC[0]
+            self.alloc = 0
+            self._base = ALLOC[0]
+            self.alloc = max(0, self.grown() - self.memory_used())
+            if self.memory_budget is not None:
+                LIMIT[0] = ALLOC[0] + self.memory_budget - self.memory_used()
+            return True
         if len(self.stack) * FRAME_BYTES > budget // 2:
             return False  # the continuation itself is most of it: walking it cannot help
         self._recount_mark = ALLOC[0]

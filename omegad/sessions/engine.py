@@ -108,7 +108,7 @@ async def evaluate(
 async def _slices(run: api.Run, form: api.Form, capped: OutputCap, watch: RssWatch,
                   oracle: Oracle, on_slice: Callable[[], Awaitable[None]] | None) -> Outcome:
     while True:
-        r = run.run(SLICE_STEPS, slice_clock())
+        r = run.run(SLICE_STEPS, slice_clock(), watch.grown)
         if isinstance(r, api.Running):
             over = watch.over()
             if over is not None:
@@ -155,6 +155,9 @@ class RssWatch:
         self.budget = budget
         self.limit = limit
         self.start = memory.rss()
+
+    def grown(self) -> int:
+        return max(0, memory.rss() - self.start)
 
     def over(self) -> str | None:
         now = memory.rss()
