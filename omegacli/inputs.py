@@ -7,7 +7,6 @@ inside strings count too: that is the reference's rule, and piped transcripts de
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 
 
@@ -55,6 +54,8 @@ class Source:
 
     def where(self, index: int, offset: int = 0) -> str:
         """`FILE:LINE:COLUMN` of `offset` in form `index` (both 1-based, as compilers say)."""
+        from bisect import bisect_right  # only when a form failed: not on every run's path
+
         at = self.starts[index] + offset
         line_start, number = self._lines[bisect_right(self._lines, (at, 1 << 62)) - 1]
         return f"{self.name}:{number}:{at - line_start + 1}"
