@@ -19,7 +19,7 @@ from omegad.lang.checkpoint import Checkpoint, capture, restore
 from omegad.lang.steps import advance
 
 if TYPE_CHECKING:
-    from omegad.sessions.states import Written
+    from omegad.sessions.states.sources import Written
 
 SLICE_SECONDS = 0.002  # a slice of evaluation ends after this much wall time, then trio runs
 SLICE_STEPS = 1_000_000  # and after this many steps, whatever the clock says
