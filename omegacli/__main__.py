@@ -5,6 +5,7 @@
     omegacli [repl [--session NAME]]         the REPL: prompt_toolkit on a terminal (omegacli.repl),
                                              the reference's piped mode otherwise (sessions.py)
     omegacli top [--interval S] [-n N]       live view of sessions and their metrics
+    omegacli kernel install|list             the Jupyter kernel's kernelspec (omegacli.kernel)
 
 Exit status: 0 ok, 1 the call ended in an RPC error (on stderr), 2 bad usage, 3 no daemon
 reachable (or it could not be started), 130 interrupted by Ctrl-C.
@@ -82,6 +83,19 @@ def build_parser() -> argparse.ArgumentParser:
     top.add_argument("--interval", type=float, default=1.0, metavar="S",
                      help="seconds between refreshes (default 1)")
     top.add_argument("-n", "--frames", type=int, metavar="N", help="stop after N refreshes")
+    kernel = sub.add_parser("kernel", help="install or list the Jupyter kernel's kernelspec",
+                            formatter_class=_Formatter)
+    kernel.add_argument("action", choices=["install", "list"])
+    where = kernel.add_mutually_exclusive_group()
+    where.add_argument("--user", action="store_true",
+                       help="install for this user (the default)")
+    where.add_argument("--sys-prefix", action="store_true",
+                       help="install into this Python's prefix (a venv or conda env)")
+    where.add_argument("--prefix", metavar="PATH", help="install into PATH/share/jupyter")
+    kernel.add_argument("--name", metavar="N", help="kernelspec name (default omega[-SESSION])")
+    kernel.add_argument("--session", dest="kernel_session", metavar="S",
+                        help="the session its notebooks work in (default: $OMEGA_SESSION, "
+                             "the notebook's name, else notebook)")
     repl = sub.add_parser("repl", help="the REPL (reads piped stdin as the reference does)",
                           formatter_class=_Formatter)
     _global_flags(repl, argparse.SUPPRESS)
@@ -254,7 +268,26 @@ def cmd_top(args: argparse.Namespace) -> int:
     return with_client(args, lambda client: top.run(client, args.interval, args.frames))
 
 
-COMMANDS = {"call": cmd_call, "daemon": cmd_daemon, "repl": cmd_session, "top": cmd_top}
+def cmd_kernel(args: argparse.Namespace) -> int:
+    from omegacli.kernel import spec  # jupyter_client: only on this path
+
+    try:
+        if args.action == "list":
+            for name, where, session in spec.installed():
+                print(f"{name}\t{where}\tsession: {session or '(notebook name)'}")
+            return EXIT_OK
+        prefix = sys.prefix if args.sys_prefix else args.prefix
+        where = spec.install(args.name, args.kernel_session, user=prefix is None, prefix=prefix)
+    except spec.JupyterMissing as e:
+        return fail(str(e), EXIT_USAGE)
+    except (ValueError, OSError) as e:
+        return fail(f"cannot install the kernelspec: {e}", EXIT_USAGE)
+    print(f"Installed kernelspec {Path(where).name} in {where}")
+    return EXIT_OK
+
+
+COMMANDS = {"call": cmd_call, "daemon": cmd_daemon, "repl": cmd_session, "top": cmd_top,
+            "kernel": cmd_kernel}
 
 
 def main(argv: list[str] | None = None) -> int:
