@@ -161,7 +161,7 @@ class OmegaKernel(Kernel):
             if not silent and text:
                 self._iopub("stream", {"name": name, "text": text}, parent)
 
-        count = self.execution_count
+        before = self.execution_count - (0 if silent else 1)  # ipykernel counted this cell
         magic, name, code = choice.session_magic(code)
         if magic:
             problem = await self._switch(name, publish)
@@ -179,7 +179,7 @@ class OmegaKernel(Kernel):
                               f"(seq {self.opened.get('seq', '?')}).\n")
         outcome = await self._run(code, publish, parent, silent)
         if not store_history:
-            self.execution_count = count  # the journal keeps it; the notebook's count does not
+            self.execution_count = outcome["execution_count"] = before  # the journal keeps it
         return outcome
 
     async def _run(self, code: str, publish: Publish, parent: dict[str, Any],
