@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from importlib import metadata
 from typing import Any
 
 from ipykernel.kernelbase import Kernel
@@ -25,23 +24,16 @@ from omegacli.kernel import choice
 from omegacli.kernel.cells import Cell, Publish
 from omegacli.repl.connection import Connection
 from omegacli.syntax import open_parens, symbol_at
-from protocol import errors, paths
+from protocol import __version__, errors, paths
 
 ENAME = "OmegaError"
 INTERRUPTED = "interrupted; the session is as it was before this command"
 WAITING_NOTE_AFTER = 0.5  # seconds a cell waits before it says whose command it waits for
 
 
-def _version() -> str:
-    try:
-        return metadata.version("omega")
-    except metadata.PackageNotFoundError:
-        return "0"
-
-
 class OmegaKernel(Kernel):
     implementation = "omega"
-    implementation_version = _version()
+    implementation_version = __version__
     language = "omega"
     language_version = "1"
     language_info = {
