@@ -179,6 +179,7 @@ class OpenResult(Result):
     step_count: int = 0  # the debugger's current step
     trace_length: int = 0  # steps the debugger's trace holds
     breakpoints: int = 0  # breakpoints set in the session
+    inputs: int = 0  # inputs in the session's journal (a notebook's execution count)
 
 
 class ExecuteParams(SessionParams):
@@ -198,6 +199,7 @@ class ExecuteResult(Result):
     should_exit: bool
     elapsed_ms: float
     session: str  # the session the client works in from now on (changes after `:session fork`)
+    inputs: int | None = None  # inputs in the session's journal, once a session.open counted them
 
 
 class InterruptResult(Result):

@@ -2,9 +2,10 @@
 
 It evaluates nothing itself. A cell goes to `session.execute` on the notebook's session; the
 daemon's `session.output` notices come back as the cell's streams (cells.py); other clients'
-inputs and outputs on the same session are published on IOPub with an empty parent. It reaches
-the daemon as omegacli does (omegacli.autostart: started when none runs) and talks to it over the
-REPL's asyncio connection, on ipykernel's own event loop.
+inputs and outputs on the same session are published on IOPub under a parent naming that client
+(a request no frontend of this kernel sent). It reaches the daemon as omegacli does
+(omegacli.autostart: started when none runs) and talks to it over the REPL's asyncio connection,
+on ipykernel's own event loop.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import uuid
 from typing import Any
 
 from ipykernel.kernelbase import Kernel
@@ -57,9 +59,10 @@ class OmegaKernel(Kernel):
         self.lost = False  # the connection went away: the next cell reattaches
         self.running: tuple[int, Cell] | None = None
         self._adopting: Client | None = None
+        self._others: dict[str, dict[str, str]] = {}  # client name -> its command's parent header
         try:  # blocking, before the loop runs: kernel_info's banner names the daemon at once
-            self._adopting, self.hello, self.opened = self._reach()
-            self.execution_count = self.opened.get("inputs", 0)
+            self._adopting, self.hello, opened = self._reach()
+            self._attached(opened)
         except (DaemonUnreachable, errors.RpcError) as e:
             self.problem = str(e)
 
@@ -75,6 +78,10 @@ class OmegaKernel(Kernel):
             raise
         return client, hello, opened
 
+    def _attached(self, opened: dict[str, Any]) -> None:
+        self.session_name, self.opened = opened["session"], opened
+        self.execution_count = opened.get("inputs", self.execution_count)  # In [n]: the journal's
+
     @staticmethod
     def _open_params(name: str) -> dict[str, Any]:
         return {"session": name, "follow": True}  # every client's inputs and results
@@ -89,7 +96,8 @@ class OmegaKernel(Kernel):
             return True
         if self._adopting is None:
             try:
-                self._adopting, self.hello, self.opened = await asyncio.to_thread(self._reach)
+                self._adopting, self.hello, opened = await asyncio.to_thread(self._reach)
+                self._attached(opened)
             except (DaemonUnreachable, errors.RpcError) as e:
                 self.problem = str(e)
                 return False
@@ -116,13 +124,20 @@ class OmegaKernel(Kernel):
                 cell = self.running[1]
                 (cell.display if kind == "display" else cell.result)(text)
             return
-        # Another client's command: shown as `jupyter console --include-other-output` expects.
+        # Another client's command, under a parent of its own that no frontend of ours sent:
+        # frontends tell other clients' output by the parent's session (jupyter console's
+        # --include-other-output shows it as `Remote In [n]:` and its output).
+        who = params.get("client") or "another client"
+        if kind == "input" or who not in self._others:
+            self._others[who] = {"msg_id": uuid.uuid4().hex, "session": who, "username": who,
+                                 "msg_type": "execute_request", "version": "5.3"}
+        parent = self._others[who]
         if kind == "input":
             self.execution_count += 1
             self._iopub("execute_input", {"code": text, "execution_count": self.execution_count},
-                        {})
+                        parent)
         else:
-            self._iopub("stream", {"name": "stdout", "text": text}, {})
+            self._iopub("stream", {"name": "stdout", "text": text}, parent)
 
     def _iopub(self, msg_type: str, content: dict[str, Any], parent: dict[str, Any]) -> None:
         self.session.send(self.iopub_socket, msg_type, content, parent=parent,
@@ -192,7 +207,7 @@ class OmegaKernel(Kernel):
             self.running = None
             note.cancel()
         ending = cell.finish(result)
-        self.execution_count = result.get("inputs", self.execution_count)
+        self.execution_count = result.get("inputs") or self.execution_count
         if result["session"] != self.session_name:  # after `:session fork NAME`: work in NAME
             self.session_name = result["session"]
         if ending.value is not None and not silent:
@@ -269,8 +284,7 @@ class OmegaKernel(Kernel):
             return e.message or f"error {e.code}"
         except DaemonUnreachable as e:
             return f"omegad is not reachable ({e})"
-        self.session_name, self.opened = name, opened
-        self.execution_count = opened.get("inputs", self.execution_count)
+        self._attached(opened)
         publish("stdout", f"Now in session '{name}' (seq {opened['seq']}, "
                           f"{opened['definitions']} definitions).\n")
         return None

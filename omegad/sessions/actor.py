@@ -461,6 +461,7 @@ class SessionActor:
             output=reply.output(), ok=reply.ok, value=reply.value, error=reply.error,
             seq=self.seq, should_exit=reply.should_exit,
             elapsed_ms=(time.perf_counter() - started) * 1000, session=reply.session or self.name,
+            inputs=self.journal.counted_inputs if self.journal is not None else None,
         )
 
     async def _evaluate_input(self, text: str, reply: Reply, job: Job) -> None:

@@ -69,13 +69,19 @@ def test_a_repl_definition_is_seen_by_the_next_cell_and_shown_on_iopub(jupyter, 
         kc.get_iopub_msg(timeout=1)
     done = jupyter.omegacli("repl", "--session", SESSION, stdin="(define w (+ 3 4))\n")
     assert done.returncode == 0 and "=> w" in done.stdout, done.stderr
-    seen: list[tuple[str, dict[str, Any]]] = []
-    while not any(t == "stream" and c.get("text") == "=> w\n" for t, c in seen):
+    seen: list[dict[str, Any]] = []
+    while not any(m["msg_type"] == "stream" and m["content"]["text"] == "=> w\n" for m in seen):
         msg = kc.get_iopub_msg(timeout=TIMEOUT)
         if msg["msg_type"] in ("execute_input", "stream"):
-            assert msg["parent_header"] == {}, msg  # not a cell of this notebook's
-            seen.append((msg["msg_type"], msg["content"]))
-    assert seen[0][0] == "execute_input" and seen[0][1]["code"] == "(define w (+ 3 4))"
+            seen.append(msg)
+    first = seen[0]
+    assert first["msg_type"] == "execute_input"
+    assert first["content"]["code"] == "(define w (+ 3 4))"
+    # Under the REPL's own parent: not a request of this notebook's (jupyter console shows it
+    # as `Remote In [n]:`, JupyterLab leaves it out of the notebook's cells).
+    parent = first["parent_header"]
+    assert parent["session"].startswith("omegacli") and parent["session"] != kc.session.session
+    assert all(m["parent_header"] == parent for m in seen)
     reply, outputs = run(kc, "w")
     assert value(outputs) == "7"
 
@@ -155,3 +161,21 @@ def test_shutdown_detaches_and_leaves_the_session_alive(jupyter):
         listed = client.call("session.list", {})["sessions"]
         assert any(s["name"] == SESSION and s["in_memory"] for s in listed)
     assert jupyter.omegacli("-s", SESSION, "-c", "kept").stdout == "=> yes\n"
+
+
+def test_execution_count_is_the_sessions_input_count(jupyter, kernel):
+    _, kc = kernel
+    first = kc.execute_interactive("(+ 1 1)", timeout=TIMEOUT)["content"]["execution_count"]
+    journal = jupyter.omega.session_dir / "sessions" / f"{SESSION}.jsonl"
+    assert first == journal.read_text().count('"type":"input"')
+    done = jupyter.omegacli("-s", SESSION, "-c", "(+ 2 2) (+ 3 3)")  # two inputs, elsewhere
+    assert done.returncode == 0, done.stderr
+    after = kc.execute_interactive("(+ 4 4)", timeout=TIMEOUT)["content"]["execution_count"]
+    assert after == first + 3
+    km2, kc2 = start_new_kernel(kernel_name=f"{KERNEL}-{SESSION}")  # a new notebook goes on
+    try:
+        reply = kc2.execute_interactive("(+ 5 5)", timeout=TIMEOUT)["content"]
+        assert reply["execution_count"] == after + 1
+    finally:
+        kc2.stop_channels()
+        km2.shutdown_kernel(now=True)
