@@ -59,6 +59,7 @@ class OmegaKernel(Kernel):
         self.lost = False  # the connection went away: the next cell reattaches
         self.running: tuple[int, Cell] | None = None
         self._adopting: Client | None = None
+        self._create = True  # session.open's `create` (False against a daemon that predates it)
         self._others: dict[str, dict[str, str]] = {}  # client name -> its command's parent header
         try:  # blocking, before the loop runs: kernel_info's banner names the daemon at once
             self._adopting, self.hello, opened = self._reach()
@@ -72,7 +73,12 @@ class OmegaKernel(Kernel):
         client, hello = autostart.connect(self.socket, client_name=self.client_name,
                                           socket_named=self.socket_named)
         try:
-            opened = client.call("session.open", self._open_params(self.session_name))
+            try:
+                opened = client.call("session.open", self._open_params(self.session_name))
+            except errors.RpcError as e:
+                if not self._refuses_create(e):
+                    raise
+                opened = client.call("session.open", self._open_params(self.session_name))
         except BaseException:
             client.close()
             raise
@@ -82,9 +88,26 @@ class OmegaKernel(Kernel):
         self.session_name, self.opened = opened["session"], opened
         self.execution_count = opened.get("inputs", self.execution_count)  # In [n]: the journal's
 
-    @staticmethod
-    def _open_params(name: str) -> dict[str, Any]:
-        return {"session": name, "follow": True}  # every client's inputs and results
+    def _open_params(self, name: str) -> dict[str, Any]:
+        params: dict[str, Any] = {"session": name, "follow": True}  # every client's commands
+        if self._create:
+            params["create"] = True  # a notebook attaches to the session it is about to work in
+        return params
+
+    def _refuses_create(self, e: errors.RpcError) -> bool:
+        """A daemon from before `create` (its session.open always created) refuses the field."""
+        if self._create and e.code == errors.INVALID_PARAMS and "create" in (e.message or ""):
+            self._create = False
+            return True
+        return False
+
+    async def _open(self, name: str) -> dict[str, Any]:
+        try:
+            return await self._call("session.open", self._open_params(name))
+        except errors.RpcError as e:
+            if not self._refuses_create(e):
+                raise
+            return await self._call("session.open", self._open_params(name))
 
     def start(self) -> None:
         super().start()
@@ -264,7 +287,7 @@ class OmegaKernel(Kernel):
         """A cell queued behind another client's command says whose, once it has waited a bit."""
         await asyncio.sleep(WAITING_NOTE_AFTER)
         try:
-            opened = await self._call("session.open", self._open_params(self.session_name))
+            opened = await self._open(self.session_name)
         except (errors.RpcError, DaemonUnreachable):
             return
         running = opened.get("running")
@@ -279,7 +302,7 @@ class OmegaKernel(Kernel):
                               f"{self.hello.get('session_dir', '?')}.\n")
             return None
         try:
-            opened = await self._call("session.open", self._open_params(name))
+            opened = await self._open(name)
         except errors.RpcError as e:
             return e.message or f"error {e.code}"
         except DaemonUnreachable as e:
