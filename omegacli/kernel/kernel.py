@@ -58,7 +58,8 @@ class OmegaKernel(Kernel):
         self.problem: str | None = None  # why the daemon is not reached, when it is not
         self.lost = False  # the connection went away: the next cell reattaches
         self.running: tuple[int, Cell] | None = None
-        self._adopting: Client | None = None
+        self._adopting: Client | None = None  # reached before the loop ran, not adopted yet
+        self._reaching = asyncio.Lock()
         self._create = True  # session.open's `create` (False against a daemon that predates it)
         self._others: dict[str, dict[str, str]] = {}  # client name -> its command's parent header
         try:  # blocking, before the loop runs: kernel_info's banner names the daemon at once
@@ -115,19 +116,20 @@ class OmegaKernel(Kernel):
 
     async def _up(self) -> bool:
         """Connected and attached (reattaching after a loss, starting the daemon if need be)."""
-        if self.conn is not None and not self.conn.lost:
+        async with self._reaching:  # one connection, however many handlers ask at once
+            if self.conn is not None and not self.conn.lost:
+                return True
+            if self._adopting is None:
+                try:
+                    self._adopting, self.hello, opened = await asyncio.to_thread(self._reach)
+                    self._attached(opened)
+                except (DaemonUnreachable, errors.RpcError) as e:
+                    self.problem = str(e)
+                    return False
+            client, self._adopting = self._adopting, None
+            self.conn = await Connection.adopt(client, self._on_notification, self._on_lost)
+            self.problem = None
             return True
-        if self._adopting is None:
-            try:
-                self._adopting, self.hello, opened = await asyncio.to_thread(self._reach)
-                self._attached(opened)
-            except (DaemonUnreachable, errors.RpcError) as e:
-                self.problem = str(e)
-                return False
-        client, self._adopting = self._adopting, None
-        self.conn = await Connection.adopt(client, self._on_notification, self._on_lost)
-        self.problem = None
-        return True
 
     def _on_lost(self) -> None:
         self.lost = True
