@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 SYMBOL_CHARS = re.compile(r"[^\s()\[\]{}'`,\";]*$")  # the symbol ending where a text ends
-SYMBOL_START = re.compile(r"^[^\s()\[\]{}'`,\";]*")  # the symbol starting where a text starts
+SYMBOL_START = re.compile(r"[^\s()\[\]{}'`,\";]*")  # the symbol starting at a position
 
 
 def open_parens(text: str) -> int:
@@ -45,6 +45,6 @@ def is_complete(text: str) -> bool:
 
 def symbol_at(text: str, cursor: int) -> tuple[int, int]:
     """The span (start, end) of the symbol around `cursor` (empty where there is none)."""
-    start = cursor - len(SYMBOL_CHARS.search(text, 0, cursor).group(0))
-    end = cursor + len(SYMBOL_START.match(text[cursor:]).group(0))
-    return start, end
+    before, after = SYMBOL_CHARS.search(text, 0, cursor), SYMBOL_START.match(text, cursor)
+    assert before is not None and after is not None  # both match the empty string
+    return before.start(), after.end()

@@ -127,6 +127,7 @@ class OmegaKernel(Kernel):
                     self.problem = str(e)
                     return False
             client, self._adopting = self._adopting, None
+            assert client is not None
             self.conn = await Connection.adopt(client, self._on_notification, self._on_lost)
             self.problem = None
             return True
@@ -165,6 +166,8 @@ class OmegaKernel(Kernel):
             self._iopub("stream", {"name": "stdout", "text": text}, parent)
 
     def _iopub(self, msg_type: str, content: dict[str, Any], parent: dict[str, Any]) -> None:
+        if self.session is None:  # (only before ipykernel has set the kernel up)
+            return
         self.session.send(self.iopub_socket, msg_type, content, parent=parent,
                           ident=self._topic(msg_type))
 
@@ -319,7 +322,8 @@ class OmegaKernel(Kernel):
     async def interrupt_request(self, stream: Any, ident: Any, parent: Any) -> None:
         """On the control thread: the running cell's request is cancelled on the shell's loop."""
         self.io_loop.add_callback(self._interrupt)
-        self.session.send(stream, "interrupt_reply", {"status": "ok"}, parent, ident=ident)
+        if self.session is not None:
+            self.session.send(stream, "interrupt_reply", {"status": "ok"}, parent, ident=ident)
 
     def _interrupt(self) -> None:
         # Our own request, not `session.interrupt`: that would stop whatever runs in the session,
