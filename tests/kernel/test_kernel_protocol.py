@@ -3,12 +3,14 @@ daemon, with samples in Omega; then the parts of the protocol it does not cover.
 
 from __future__ import annotations
 
-import time
+import signal
+from collections.abc import Callable
 from contextlib import ExitStack
 
 import jupyter_kernel_test
 
 from omegacli.kernel.kernel import INTERRUPTED
+from tests.conftest import wait_until
 from tests.kernel.conftest import KERNEL, JupyterEnv, install_kernel, jupyter_env
 
 SESSION = "jkt"
@@ -136,11 +138,20 @@ class TestOmegaKernel(jupyter_kernel_test.KernelTests):
         assert outputs[-1]["content"]["data"] == {"text/plain": "1"}
 
     def test_interrupt_ends_the_cell_and_leaves_the_session_as_it_was(self) -> None:
+        self.check_interrupt(self.km.interrupt_kernel)  # interrupt_request (interrupt_mode)
+
+    def test_sigint_interrupts_the_cell_too(self) -> None:
+        self.check_interrupt(lambda: self.km.signal_kernel(signal.SIGINT))
+
+    def check_interrupt(self, interrupt: Callable[[], None]) -> None:
         self.flush_channels()
         self.execute_helper("(define counter 0) (define (spin) (spin))")
+        journal = self.env.omega.session_dir / "sessions" / f"{SESSION}.jsonl"
+        runs = journal.read_text().count("(set! counter 1)")
         msg_id = self.kc.execute("(begin (set! counter 1) (spin))")
-        time.sleep(0.3)  # let it start spinning; the interrupt must also work mid-run
-        self.km.interrupt_kernel()
+        wait_until(lambda: journal.read_text().count("(set! counter 1)") > runs,
+                   what="the cell to run")
+        interrupt()
         reply = self.get_non_kernel_info_reply(timeout=20)
         assert reply["parent_header"]["msg_id"] == msg_id
         assert reply["content"]["status"] == "error"
