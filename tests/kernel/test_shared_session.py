@@ -67,7 +67,7 @@ def test_a_repl_definition_is_seen_by_the_next_cell_and_shown_on_iopub(jupyter, 
     _, kc = kernel
     while kc.iopub_channel.msg_ready():
         kc.get_iopub_msg(timeout=1)
-    done = jupyter.omegacli("repl", "--session", SESSION, stdin="(define w (+ 3 4))\n")
+    done = jupyter.omegacli("repl", "-s", SESSION, stdin="(define w (+ 3 4))\n")
     assert done.returncode == 0 and "=> w" in done.stdout, done.stderr
     seen: list[dict[str, Any]] = []
     while not any(m["msg_type"] == "stream" and m["content"]["text"] == "=> w\n" for m in seen):
