@@ -325,6 +325,19 @@ def check(item: Item, out: Outcome) -> list[str]:
     return bad
 
 
+def calibrate(harness: Harness, n: int = 1_000_000) -> dict[str, float]:
+    """RSS per element of a list of numbers a session keeps, beside what the evaluator
+    charges for one (accounting.PAIR): the factor the accounting was calibrated with."""
+    from omegad.lang.accounting import PAIR
+    harness.execute("(define calibration #f)")
+    before = harness.rss()
+    harness.execute(f"(define calibration (iota {n}))")
+    per = (harness.rss() - before) / n
+    harness.execute("(define calibration #f)")
+    return {"rss bytes per pair": per, "charged bytes per pair": float(PAIR),
+            "charged / measured": PAIR / per, "before calibration (56) / measured": 56 / per}
+
+
 def main() -> None:
     from bench.table import report
 
@@ -332,6 +345,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="om-abuse-", dir="/tmp"))
     harness = Harness(root)
     rows: dict[str, dict] = {}
+    calibration: dict[str, float] = {}
     try:
         items = [Item("plain spinner (baseline)", "(let loop () (loop))", "interrupted",
                       interrupt_after=0.5, fails=False)]
@@ -345,10 +359,13 @@ def main() -> None:
             problems = check(item, out)
             rows[item.name] = {**out.__dict__, "problems": problems}
             _row(out, problems)
+        calibration = calibrate(harness)    # last: the session's history keeps the list
+        for key, value in calibration.items():
+            print(f"{key:36} {value:8.2f}")
     finally:
         harness.close()
         shutil.rmtree(root, ignore_errors=True)
-    flat: dict[str, float] = {}
+    flat: dict[str, float] = dict(calibration)
     for name, row in rows.items():
         flat[f"{name}: stall ms"] = row["stall_ms"]
         flat[f"{name}: p99 ms"] = row["p99_ms"]
