@@ -224,6 +224,7 @@ class Harness:
     """One daemon, one session working through the corpus, one pinger."""
 
     def __init__(self, root: Path, *flags: str, budget: int = BUDGET) -> None:
+        root.mkdir(exist_ok=True)
         self.root = root
         self.budget = budget
         from bench.sessions import start_daemon
@@ -359,7 +360,11 @@ def main() -> None:
             problems = check(item, out)
             rows[item.name] = {**out.__dict__, "problems": problems}
             _row(out, problems)
-        calibration = calibrate(harness)    # last: the session's history keeps the list
+        fresh = Harness(root / "calibration")  # freed memory elsewhere would be reused
+        try:
+            calibration = calibrate(fresh)
+        finally:
+            fresh.close()
         for key, value in calibration.items():
             print(f"{key:36} {value:8.2f}")
     finally:
