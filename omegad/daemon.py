@@ -38,7 +38,16 @@ Cleanup = Callable[[], Awaitable[None]]
 
 
 class Daemon:
-    def __init__(self, config: Config, listen_sock: socket.socket, pidfile: PidFile):
+    def __init__(
+        self,
+        config: Config,
+        listen_sock: socket.socket,
+        pidfile: PidFile,
+        *,
+        watch_signals: bool = True,
+    ):
+        """`watch_signals=False` for a daemon run outside the main thread (the tests' in-process
+        daemon): only the main thread may receive signals; it is stopped by `request_shutdown`."""
         self.config = config
         self.pidfile = pidfile
         self.session_dirs = SessionDirs()
@@ -51,6 +60,7 @@ class Daemon:
         self.sessions: SessionManager  # the session actors (set up in run)
         self.stop_reason = ""
         self._listen_sock = listen_sock
+        self._watch_signals_on = watch_signals
         self._socket_ino = os.lstat(config.socket).st_ino
         self._cleanups: list[Cleanup] = []
         self._stopping = False
@@ -109,7 +119,8 @@ class Daemon:
                 )
                 self.on_shutdown(self._close_sessions)
                 root.start_soon(collector.run, lambda: not self.sessions.pool)
-                root.start_soon(self._watch_signals)
+                if self._watch_signals_on:
+                    root.start_soon(self._watch_signals)
                 if self.config.idle_exit is not None:
                     root.start_soon(self._watch_idle, self.config.idle_exit)
                 async with trio.open_nursery() as conns:
