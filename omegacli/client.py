@@ -57,7 +57,7 @@ class Client:
             raise DaemonUnreachable(f"the daemon closed the connection: {e.strerror}") from None
 
     def notify(self, method: str, params: object = None) -> None:
-        message = {"jsonrpc": "2.0", "method": method}
+        message: dict[str, object] = {"jsonrpc": "2.0", "method": method}
         if params is not None:
             message["params"] = params
         self.send(message)

@@ -7,6 +7,7 @@ the client itself. Standard library only: this is a one-shot path.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -45,8 +46,10 @@ def run_inputs(client: Client, session: str, inputs: Iterable[str], timeout: flo
 def cmd_repl(client: Client, args: argparse.Namespace) -> int:
     """Piped `repl`: stdin cut into inputs as the reference does (a terminal gets omegacli.repl)."""
     session = args.session or "current"
-    sys.stdin.reconfigure(encoding="utf-8", errors="replace")
-    return run_inputs(client, session, piped_inputs(sys.stdin), args.timeout)[1]
+    stdin = sys.stdin
+    assert isinstance(stdin, io.TextIOWrapper)  # a real stdin, which can be reconfigured
+    stdin.reconfigure(encoding="utf-8", errors="replace")
+    return run_inputs(client, session, piped_inputs(stdin), args.timeout)[1]
 
 
 def cmd_batch(client: Client, args: argparse.Namespace) -> int:

@@ -65,6 +65,8 @@ class Daemon:
         self._cleanups: list[Cleanup] = []
         self._stopping = False
         self._last_active = 0.0  # trio clock, set in run()
+        self._stop: trio.Event  # set in run(), as trio Events belong to a run
+        self._connections_changed: trio.Event
 
     # --- hooks for the rest of the daemon -------------------------------------------------------
 

@@ -27,7 +27,7 @@ import msgspec
 from msgspec import UNSET
 
 from protocol import errors
-from protocol.messages import Request, encode_error, encode_result
+from protocol.messages import Id, Request, encode_error, encode_result
 from protocol.methods import METHODS, MethodSpec, Params
 
 if TYPE_CHECKING:
@@ -128,21 +128,40 @@ def prepare(req: Request, conn: "Connection | None" = None) -> tuple[Route, Any]
     return route, params
 
 
-async def run(route: Route, params: Params, req: Request, conn: "Connection") -> bytes:
-    """Run a prepared request to completion and return its encoded answer (no newline)."""
+async def run(route: Route, params: Params, rid: Id, req: Request, conn: "Connection") -> bytes:
+    """Run a prepared request (its id: `rid`) to completion; its encoded answer (no newline)."""
     try:
-        return encode_result(req.id, await route.handler(params, conn))
+        return encode_result(rid, await route.handler(params, conn))
     except errors.RpcError as e:
-        return encode_error(req.id, e)
+        return encode_error(rid, e)
     except Exception:
-        log.exception("request %r (%s) failed", req.id, req.method)
-        return encode_error(req.id, errors.InternalError("Internal error (see the daemon log)"))
+        log.exception("request %r (%s) failed", rid, req.method)
+        return encode_error(rid, errors.InternalError("Internal error (see the daemon log)"))
 
 
-async def dispatch(req: Request, conn: "Connection") -> bytes:
-    """prepare + run, with preparation errors answered too."""
+async def notified(route: Route, params: Params, req: Request, conn: "Connection") -> None:
+    """Run a prepared notification to completion: it is never answered, even with an error."""
+    try:
+        await route.handler(params, conn)
+    except errors.RpcError:
+        pass
+    except Exception:
+        log.exception("notification (%s) failed", req.method)
+
+
+async def dispatch(req: Request, rid: Id, conn: "Connection") -> bytes:
+    """prepare + run for request `rid`, with preparation errors answered too."""
     try:
         route, params = prepare(req, conn)
     except errors.RpcError as e:
-        return encode_error(req.id, e)
-    return await run(route, params, req, conn)
+        return encode_error(rid, e)
+    return await run(route, params, rid, req, conn)
+
+
+async def dispatch_notification(req: Request, conn: "Connection") -> None:
+    """prepare + notified; preparation errors are not answered either."""
+    try:
+        route, params = prepare(req, conn)
+    except errors.RpcError:
+        return
+    await notified(route, params, req, conn)

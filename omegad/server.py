@@ -22,7 +22,16 @@ import trio
 from msgspec import UNSET, Raw
 
 from omegad import collector
-from omegad.dispatch import Answering, Outcome, dispatch, prepare, run
+from omegad.dispatch import (
+    Answering,
+    Outcome,
+    Route,
+    dispatch,
+    dispatch_notification,
+    notified,
+    prepare,
+    run,
+)
 from omegad.outbox import Outbox
 from protocol import errors
 from protocol.framing import LineBuffer, LineTooLong
@@ -35,6 +44,7 @@ from protocol.messages import (
     encode_result,
     request_decoder,
 )
+from protocol.methods import Params
 
 if TYPE_CHECKING:
     from omegad.daemon import Daemon
@@ -249,24 +259,25 @@ class Connection:
             return
         if req.id is UNSET:
             if route.runs_inline(params):
-                await run(route, params, req, self)
+                await notified(route, params, req, self)
             else:
-                nursery.start_soon(run, route, params, req, self)
+                nursery.start_soon(notified, route, params, req, self)
             return
-        if req.id in self.in_flight:
-            await self._send(_duplicate(req.id))
+        rid = req.id
+        if rid in self.in_flight:
+            await self._send(_duplicate(rid))
             return
         if route.runs_inline(params):
-            await self._send(await run(route, params, req, self))
+            await self._send(await run(route, params, rid, req, self))
             return
         if route.answers:
-            self._await_answer(req.id, params)
+            self._await_answer(rid, params)
             return
-        scope = self._admit(req)
+        scope = self._admit(rid)
         if scope is None:
-            await self._send(_duplicate(req.id))
+            await self._send(_duplicate(rid))
             return
-        nursery.start_soon(self._run_request, req, scope, (route, params))
+        nursery.start_soon(self._run_request, req, rid, scope, (route, params))
 
     def _await_answer(self, rid: Id, work: Answering) -> None:
         entry = self.in_flight[rid] = _Answer(self, rid, work)
@@ -292,35 +303,43 @@ class Connection:
             self._answered = trio.Event()
             await self._answered.wait()
 
-    def _admit(self, req: Request) -> trio.CancelScope | None:
-        if req.id in self.in_flight:
+    def _admit(self, rid: Id) -> trio.CancelScope | None:
+        if rid in self.in_flight:
             return None
-        scope = self.in_flight[req.id] = trio.CancelScope()
+        scope = self.in_flight[rid] = trio.CancelScope()
         return scope
 
-    async def _answer(self, req: Request, scope: trio.CancelScope, prepared=None) -> bytes:
-        """Run an admitted request in its cancel scope; -32800 if it was cancelled."""
+    async def _answer(
+        self,
+        req: Request,
+        rid: Id,
+        scope: trio.CancelScope,
+        prepared: tuple[Route, Params] | None = None,
+    ) -> bytes:
+        """Run admitted request `rid` in its cancel scope; -32800 if it was cancelled."""
         reply = None
         try:
             with scope:
                 if prepared is None:
-                    reply = await dispatch(req, self)
+                    reply = await dispatch(req, rid, self)
                 else:
-                    reply = await run(*prepared, req, self)
+                    reply = await run(*prepared, rid, req, self)
         finally:
-            self.in_flight.pop(req.id, None)
+            self.in_flight.pop(rid, None)
         if reply is None:
-            return encode_error(req.id, errors.Interrupted("Interrupted: request cancelled"))
+            return encode_error(rid, errors.Interrupted("Interrupted: request cancelled"))
         return reply
 
-    async def _run_request(self, req: Request, scope: trio.CancelScope, prepared) -> None:
-        await self._send(await self._answer(req, scope, prepared))
+    async def _run_request(
+        self, req: Request, rid: Id, scope: trio.CancelScope, prepared: tuple[Route, Params]
+    ) -> None:
+        await self._send(await self._answer(req, rid, scope, prepared))
 
     async def _run_batch(self, items: list[Raw]) -> None:
         replies: list[bytes | None] = [None] * len(items)
 
-        async def run(i: int, req: Request, scope: trio.CancelScope) -> None:
-            replies[i] = await self._answer(req, scope)
+        async def run(i: int, req: Request, rid: Id, scope: trio.CancelScope) -> None:
+            replies[i] = await self._answer(req, rid, scope)
 
         async with trio.open_nursery() as nursery:
             for i, raw in enumerate(items):
@@ -331,13 +350,13 @@ class Connection:
                     replies[i] = encode_error(_salvage_id(obj), _invalid_request(raw))
                     continue
                 if req.id is UNSET:
-                    nursery.start_soon(dispatch, req, self)
+                    nursery.start_soon(dispatch_notification, req, self)
                     continue
-                scope = self._admit(req)
+                scope = self._admit(req.id)
                 if scope is None:
                     replies[i] = _duplicate(req.id)
                     continue
-                nursery.start_soon(run, i, req, scope)
+                nursery.start_soon(run, i, req, req.id, scope)
         answers = [r for r in replies if r is not None]
         if answers:
             await self._send(b"[" + b",".join(answers) + b"]")
