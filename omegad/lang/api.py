@@ -21,13 +21,16 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from .compile import Compiler
-from .effects import OracleRequest, OracleResponse, request_for, response_value
+from .effects import OracleRequest as OracleRequest  # (part of this module's interface)
+from .effects import OracleResponse as OracleResponse
+from .effects import request_for, response_value
 from .machine import Machine, Suspend
 from .prelude import CONSTANTS, PRELUDE
 from .primitives import load_all
 from .printer import write_str
 from .reader import read_all, split_forms
-from .values import UNDEF, LispError, Pair, Sym, Value
+from .values import UNDEF, Pair, Sym, Value
+from .values import LispError as LispError
 
 DEFAULT_MEMORY_BUDGET = 512 * 1024 * 1024
 _DEFINING = (Sym("define"), Sym("define-syntax"))  # held: unreferenced symbols are freed

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 import trio
@@ -59,6 +59,8 @@ class Job:
     data: Any = None  # what a command made, for an RPC method to return typed (a snapshot …)
     run: Any = None  # an RPC method's operation run in the command's place: run(actor, job)
     callback: Callable[[Any], None] | None = None  # the connection's, when it awaits no task
+    trace_entries: list[Any] | None = None  # what :trace found, for debug.trace (debugger.py)
+    debug_view: dict[str, Any] | None = None  # the debugger after a : command, for debug.* methods
 
     def when_done(self, callback: Callable[[Any], None]) -> None:
         """Answer the request by calling back (dispatch.Answering) instead of a waiting task."""
@@ -144,6 +146,7 @@ class SessionActor:
         self.loaded_states: StateStore = {}
         self.session_seq: int | None = None
         self.index_dirty = False
+        self.reevaluating = False  # rebuilding by re-evaluation: no provider is asked anew
         self.attached: dict[int, Connection] = {}
         self.followers: set[int] = set()  # attached connections that get `input`/`result` notices
         self.lease: Connection | None = None
@@ -223,6 +226,7 @@ class SessionActor:
         if index is None:
             return False
         last = entries[-1]
+        assert self.ckpt is not None  # (it has entries)
         journal_end = self.ckpt.journal_end(len(entries) - 1)
         if not path.exists() or path.stat().st_size < journal_end or not last.journal_end:
             return False
@@ -270,7 +274,8 @@ class SessionActor:
         """Re-evaluate what the journal holds after the saved state (normally nothing)."""
         self.state_defs = None
         own = start is not None and saved is not None and saved.ckpt.newest_is(after)
-        if own and start.origin is not None and self.saver is not None:  # (a reopening)
+        if own and start is not None and saved is not None and start.origin is not None \
+                and self.saver is not None:  # (a reopening)
             self.saver.reopened_at(len(saved.ckpt.entries) - 1, start.origin)
         if start is not None and not any(e["seq"] > after for e in view.events):
             self.state, self.control = start.resume(), start.control
@@ -539,6 +544,7 @@ class SessionActor:
         cp = Checkpoint(seq + 1, "manual", f"state-{seq + 1}", offsets[1])
         self.checkpoints.append(cp)
         self.states.memory[cp.seq] = engine.snapshot(self.state, self.control)
+        assert self.journal is not None  # (it was just written)
         self._unsaved = (cp.seq, self.journal.size)  # written once the answer has left (settle)
 
     def _oracle_for(self, job: Job, sink: Callable[[str], None]) -> engine.Oracle:
@@ -570,7 +576,8 @@ class SessionActor:
             raise errors.InternalError(f"could not write the journal: {e.strerror or e}") \
                 from None
 
-    async def _broadcast(self, text: str, job: Job, kind: str = "display") -> None:
+    async def _broadcast(self, text: str, job: Job,
+                         kind: Literal["display", "input", "result"] = "display") -> None:
         """`display` output goes to every attached client, `input` and `result` to followers."""
         who = job.conn.client if job.conn is not None else ""
         notice = m.OutputNotice(session=self.name, text=text, client=who, kind=kind)

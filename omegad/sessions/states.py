@@ -142,6 +142,7 @@ class FileStates:
             return None
         entry = self.ckpt.entries[-1]
         snap = await self._rebuild_in_steps(len(self.ckpt.entries) - 1)
+        assert snap.origin is not None  # a state rebuilt from records knows them
         origin = dataclasses.replace(snap.origin, records=snap.origin.records[-1:])
         return dataclasses.replace(snap, origin=origin), entry.seq
 
