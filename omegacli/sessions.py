@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from omegacli.client import Client
+from omegacli.client import Client, call_interruptible
 from omegacli.inputs import Source, parse_error_offset, piped_inputs, with_paths
 from protocol import errors
 
@@ -22,8 +22,6 @@ from protocol import errors
 def run_inputs(client: Client, session: str, inputs: Iterable[str], timeout: float | None,
                piped: bool = True) -> tuple[str, int]:
     """Send each input; print its output as the reference does. Returns (session, exit status)."""
-    from omegacli.__main__ import call_interruptible
-
     for text in inputs:
         try:
             result = call_interruptible(
@@ -104,8 +102,6 @@ class BatchRun:
 
 def _execute_all(client: Client, session: str, inputs: list[str], timeout: float | None,
                  source: Source | None, echo: bool) -> BatchRun:
-    from omegacli.__main__ import call_interruptible
-
     run = BatchRun()
     for index, text in enumerate(inputs):
         result = call_interruptible(client, "session.execute",

@@ -7,6 +7,8 @@ a fast one behind it and `$/cancelRequest` is one lookup and `cancel()`. A route
 Answers may leave in any order; the outbox (outbox.py) keeps each line whole on the socket.
 """
 
+from __future__ import annotations
+
 import errno
 import itertools
 import logging
@@ -15,7 +17,7 @@ import socket
 import struct
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 import trio
@@ -47,7 +49,14 @@ from protocol.messages import (
 from protocol.methods import Params
 
 if TYPE_CHECKING:
-    from omegad.daemon import Daemon
+    from datetime import datetime
+
+    import psutil
+
+    from omegad.config import Config
+    from omegad.persist.worker import Persister
+    from omegad.session_dirs import SessionDirs
+    from omegad.sessions.manager import SessionManager
 
 log = logging.getLogger("omegad.server")
 
@@ -55,6 +64,40 @@ RECV_SIZE = 256 * 1024
 BUSY_READS = 4  # reads in a row that found data waiting, after which the read loop yields
 OUTBOX_LIMIT = 64 << 20  # bytes a client may fall behind before it is disconnected
 _ACCEPT_RETRY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+
+
+class Host(Protocol):
+    """The daemon as its connections and their handlers see it (omegad.daemon.Daemon is the one
+    there is: declared here, so that this module does not depend on the daemon around it)."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def session_dirs(self) -> SessionDirs: ...
+
+    @property
+    def sessions(self) -> SessionManager: ...
+
+    @property
+    def persister(self) -> Persister: ...
+
+    @property
+    def connections(self) -> dict[int, Connection]: ...
+
+    @property
+    def process(self) -> psutil.Process: ...
+
+    @property
+    def started_at(self) -> datetime: ...
+
+    def uptime(self) -> float: ...
+
+    def request_shutdown(self, reason: str) -> None: ...
+
+    def connection_opened(self, conn: Connection) -> None: ...
+
+    def connection_closed(self, conn: Connection) -> None: ...
 
 
 def peer_credentials(sock: Any) -> tuple[int, int, int] | None:
@@ -74,7 +117,7 @@ class Connection:
     while a request runs, and `cancel(id)`.
     """
 
-    def __init__(self, daemon: "Daemon", stream: trio.SocketStream, cid: int, peer_pid: int | None):
+    def __init__(self, daemon: Host, stream: trio.SocketStream, cid: int, peer_pid: int | None):
         self.daemon = daemon
         self.stream = stream
         self.id = cid
@@ -285,7 +328,7 @@ class Connection:
         self._handed_off = True
         work.when_done(entry.answer)
 
-    def _answer_now(self, entry: "_Answer", outcome: Outcome) -> None:
+    def _answer_now(self, entry: _Answer, outcome: Outcome) -> None:
         if self.in_flight.get(entry.rid) is not entry:
             return  # answered already (cancelled)
         del self.in_flight[entry.rid]
@@ -404,7 +447,7 @@ def _duplicate(rid: Id) -> bytes:
 class Server:
     """The accept loop: one task per connection in the daemon's connection nursery."""
 
-    def __init__(self, daemon: "Daemon", listener: trio.SocketListener):
+    def __init__(self, daemon: Host, listener: trio.SocketListener):
         self.daemon = daemon
         self.listener = listener
         self._ids = itertools.count(1)

@@ -280,7 +280,7 @@ def _python_error(e: Exception) -> str:
     them; name the primitive as the user knows it."""
     text = str(e)
     if isinstance(e, TypeError) and "positional argument" in text and "() " in text:
-        from .primitives import PY_NAMES
+        from .primitives.registry import PY_NAMES
         pyname, detail = text.split("() ", 1)
         name = PY_NAMES.get(pyname.rsplit(".", 1)[-1], pyname)
         return f"{name}: wrong number of arguments ({detail})"
@@ -348,7 +348,7 @@ def serialize_delta(state: ReplState, since: Value) -> bytes:
 def deserialize(data: bytes, base: ReplState | None = None) -> ReplState:
     """A state from serialize() output, or `base` advanced by serialize_delta() output."""
     from .serialize import deserialize as _deserialize
-    state: ReplState = _deserialize(data, base)
+    state: ReplState = _deserialize(data, base, fresh=ReplState)
     return state
 
 

@@ -15,7 +15,7 @@ handler are not restorable: after loading they raise an error when called.
 from __future__ import annotations
 
 import gc
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import msgspec
@@ -329,9 +329,11 @@ def _introduced(w: _Writer, born: int) -> None:
 
 
 # ---- reading ---------------------------------------------------------------------------------
-def deserialize(data: bytes, base: Value = None) -> Value:
-    """A new ReplState from a full serialization; or `base` updated by a delta."""
-    return run_steps(deserialize_steps(data, base))
+def deserialize(data: bytes, base: Value = None, *,
+                fresh: Callable[[], Value] | None = None) -> Value:
+    """A new state from a full serialization (made by `fresh`: api.ReplState); or `base`
+    updated by a delta."""
+    return run_steps(deserialize_steps(data, base, fresh=fresh))
 
 
 def run_steps(steps: Generator[None, None, Any]) -> Any:
@@ -340,7 +342,8 @@ def run_steps(steps: Generator[None, None, Any]) -> Any:
         return finish(steps)
 
 
-def deserialize_steps(data: bytes, base: Value = None) -> Generator[None, None, Any]:
+def deserialize_steps(data: bytes, base: Value = None, *,
+                      fresh: Callable[[], Value] | None = None) -> Generator[None, None, Any]:
     """`deserialize` in steps of about `STEP` objects: it yields between them and returns the
     state, so that a caller can let others run while a big state is read. Nothing else may use
     `base` until it returns; `no_collection()` around each step keeps it fast."""
@@ -349,8 +352,9 @@ def deserialize_steps(data: bytes, base: Value = None) -> Generator[None, None, 
     if doc.get("format") != FORMAT_VERSION:
         raise ValueError(f"unsupported state format {doc.get('format')!r}")
     if doc["kind"] == "full":
-        from .api import ReplState
-        state = ReplState()
+        if fresh is None:
+            raise ValueError("a full state is read into a fresh one: pass `fresh` (api.ReplState)")
+        state = fresh()
         table = SerialTable()
     else:
         if base is None or base.ser is None:

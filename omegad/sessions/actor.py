@@ -20,6 +20,7 @@ import msgspec
 import trio
 
 from omegad import collector
+from omegad.caller import Caller
 from omegad.lang import api
 from omegad.oracle.receipts import read_receipts
 from omegad.persist import events as ev
@@ -39,7 +40,6 @@ from protocol import errors
 from protocol import methods as m
 
 if TYPE_CHECKING:
-    from omegad.server import Connection
     from omegad.sessions.fork import Seed
     from omegad.sessions.manager import SessionManager
 
@@ -49,7 +49,7 @@ log = logging.getLogger("omegad.sessions")
 @dataclass
 class Job:
     command: str
-    conn: Connection | None
+    conn: Caller | None
     piped: bool
     done: trio.Event = field(default_factory=trio.Event)
     result: m.ExecuteResult | None = None
@@ -147,9 +147,9 @@ class SessionActor:
         self.session_seq: int | None = None
         self.index_dirty = False
         self.reevaluating = False  # rebuilding by re-evaluation: no provider is asked anew
-        self.attached: dict[int, Connection] = {}
+        self.attached: dict[int, Caller] = {}
         self.followers: set[int] = set()  # attached connections that get `input`/`result` notices
-        self.lease: Connection | None = None
+        self.lease: Caller | None = None
         self.last_used = time.monotonic()
         self._send, self._inbox = trio.open_memory_channel[Job](math.inf)
         self._current: Job | None = None
@@ -383,7 +383,7 @@ class SessionActor:
     def seq(self) -> int:
         return self.journal.next_seq if self.journal else 0
 
-    def submit(self, command: str, conn: Connection | None, piped: bool) -> Job:
+    def submit(self, command: str, conn: Caller | None, piped: bool) -> Job:
         """Queue a command (in the caller's order: this never waits)."""
         if command.strip() != ":session take":  # the one command meant for a locked-out client
             self._check_lease(conn)
@@ -393,7 +393,7 @@ class SessionActor:
         self._send.send_nowait(job)
         return job
 
-    async def execute(self, command: str, conn: Connection | None, piped: bool) -> m.ExecuteResult:
+    async def execute(self, command: str, conn: Caller | None, piped: bool) -> m.ExecuteResult:
         return await self.submit(command, conn, piped).wait()
 
     def interrupt(self) -> bool:
@@ -403,13 +403,13 @@ class SessionActor:
         job.scope.cancel()
         return True
 
-    def _check_lease(self, conn: Connection | None) -> None:
+    def _check_lease(self, conn: Caller | None) -> None:
         holder = self.lease
         if holder is not None and holder is not conn and not holder.closed:
             who = holder.client or f"connection {holder.id}"
             raise errors.SessionLocked(f"session locked by {who}", {"holder": who})
 
-    def take_lease(self, conn: Connection, force: bool) -> None:
+    def take_lease(self, conn: Caller, force: bool) -> None:
         if not force:
             self._check_lease(conn)
         self.lease = conn
@@ -443,7 +443,7 @@ class SessionActor:
         self._record_restore()
         self.index_dirty = True  # so the emptied defines are saved (.defs) with the next flush
 
-    def detach(self, conn: Connection) -> None:
+    def detach(self, conn: Caller) -> None:
         self.attached.pop(conn.id, None)
         self.followers.discard(conn.id)
         if self.lease is conn:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
+from omegad.caller import Caller
 from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.copying import WrittenFile
 from omegad.persist.worker import Persister
@@ -30,9 +31,6 @@ from omegad.sessions.states import FileStates, LayeredStates, StateStore
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Timeline, read_timeline
 from protocol import errors
-
-if TYPE_CHECKING:
-    from omegad.server import Connection
 
 log = logging.getLogger("omegad.sessions")
 
@@ -80,7 +78,7 @@ class SessionManager:
     def live(self, store: SessionStore, name: str) -> SessionActor | None:
         return self.pool.get((store.root, name))
 
-    def oracle_for(self, conn: Connection | None) -> Any:
+    def oracle_for(self, conn: Caller | None) -> Any:
         return self._oracle_from_env(conn.env if conn is not None else {})
 
     # --- listing ----------------------------------------------------------------------------------
@@ -212,7 +210,7 @@ class SessionManager:
         actor.close()
         self.catalog(actor.store).counts(actor.store.index(actor.name))
 
-    def connection_closed(self, conn: Connection) -> None:
+    def connection_closed(self, conn: Caller) -> None:
         for actor in self.pool.values():
             actor.detach(conn)
 

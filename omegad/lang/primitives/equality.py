@@ -15,7 +15,7 @@ from ..values import (
     Value,
     Vector,
 )
-from . import prim
+from .registry import prim
 
 _ATOMS = (float, bool, str)
 

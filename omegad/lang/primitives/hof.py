@@ -22,7 +22,7 @@ from ..values import (
     is_true,
     type_tag,
 )
-from . import cprim, prim
+from .registry import cprim, prim
 
 _PROCS = (Closure, Prim, CPrim, Continuation, OracleProc)
 
@@ -234,7 +234,7 @@ def call_cc(m: Value, args: Value) -> Value:
     return apply_proc(m, args[0], [k])
 
 
-from . import PRIMS  # noqa: E402
+from .registry import PRIMS  # noqa: E402
 
 PRIMS["call-with-current-continuation"] = PRIMS["call/cc"]
 

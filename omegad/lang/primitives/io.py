@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..printer import display_str, write_str
 from ..values import Value
-from . import cprim
+from .registry import cprim
 
 
 @cprim("display")

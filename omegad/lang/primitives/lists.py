@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..accounting import ALLOC, PAIR, charge
 from ..values import LispError, Pair, Value, Vector
-from . import cprim, prim
 from .equality import equal, eqv
+from .registry import cprim, prim
 
 
 @prim("cons")

@@ -13,8 +13,8 @@ from ..values import (
     Value,
     Vector,
 )
-from . import cprim, prim
 from .lists import list_
+from .registry import cprim, prim
 
 
 @cprim("gensym")

@@ -7,7 +7,7 @@ import re
 
 from ..printer import js_number
 from ..values import LispError, Value
-from . import prim
+from .registry import prim
 
 NAN = math.nan
 F = float

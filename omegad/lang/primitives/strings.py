@@ -7,8 +7,8 @@ import re
 
 from ..accounting import charge
 from ..values import LispError, Pair, Sym, Value, Vector
-from . import prim
 from .lists import list_
+from .registry import prim
 
 
 def _str(who: str, x: Value, plural: bool = False) -> str:
