@@ -297,12 +297,13 @@ def test_a_command_whose_reply_was_lost_is_not_sent_again(start_daemon, tmp_path
     assert journal.count('"type":"input","code":"(begin (display') == 1  # never sent again
 
 
-@pytest.mark.parametrize("flag", ["call", "-c"])
+@pytest.mark.parametrize("flag", ["call", "-c", "-s -c"])
 def test_one_shot_paths_do_not_import_prompt_toolkit(flag, inprocess_daemon):
     import subprocess
     import sys
 
-    args = ["call", "server.ping"] if flag == "call" else ["-c", "(+ 1 2)"]
+    args = {"call": ["call", "server.ping"], "-c": ["-c", "(+ 1 2)"],
+            "-s -c": ["-s", "one", "-c", "(+ 1 2)"]}[flag]
     code = (f"import sys; from omegacli.__main__ import main; main({args!r}); "
             "print('prompt_toolkit' in sys.modules, 'trio' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
