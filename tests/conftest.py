@@ -26,8 +26,7 @@ Which daemon a test takes (in-process unless a process boundary is what it tests
 
 tests/e2e/conftest.py's `shared_daemon` is one in-process daemon for a whole module (tests that
 need only a fresh session dir each). Each in-process daemon's log (at debug level) is in its
-`stderr`, as a subprocess's would be. It has no pid of its own: what it reports as its pid is the
-test process's.
+`stderr`, as a subprocess's would be. Its pid is the test process's.
 """
 
 import io
@@ -193,9 +192,10 @@ class InProcessDaemon:
     """The real daemon run in this process: `omegad.daemon.Daemon` (server, dispatch, session
     manager, actors, persistence worker) under `trio.run` in a helper thread, listening on a real
     Unix socket in the env's temp dir. Same flags and same surface as DaemonProcess where no
-    process is involved: `socket`, `env`, `stderr` (its log at debug level, and the traceback if
-    it died), `stop()` (0 after a clean shutdown). It has no `pid`, `signal` or `proc`: a test
-    that signals or kills the daemon needs a DaemonProcess.
+    process is involved: `socket`, `env`, `pid` (this process's: what the daemon reports),
+    `stderr` (its log at debug level, and the traceback if it died), `stop()` (0 after a clean
+    shutdown). It cannot be signalled: a test that signals or kills the daemon needs a
+    DaemonProcess.
 
     The helper thread is how synchronous tests (blocking clients, as omegacli's) reach a daemon
     without a subprocess; an async test runs the daemon in its own trio loop instead
@@ -279,6 +279,14 @@ class InProcessDaemon:
     @property
     def running(self) -> bool:
         return self._thread.is_alive()
+
+    @property
+    def pid(self) -> int:
+        """The process the daemon runs in, this one (as server.hello and server.status say)."""
+        return os.getpid()
+
+    def signal(self, signum: int) -> None:
+        raise TypeError("an in-process daemon cannot be signalled: use `daemon`/`start_daemon`")
 
     @property
     def stderr(self) -> str:
