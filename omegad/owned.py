@@ -6,6 +6,7 @@ them, so every file omega opens there for writing or locking goes through here:
   open_owned(path, flags)   O_NOFOLLOW | O_CLOEXEC; after opening, fstat: a regular file, ours,
                             not writable by group or others. `create=True` adds O_CREAT,
                             `create="new"` O_CREAT | O_EXCL (the name must not exist at all).
+  write_file(path, data)    create or overwrite in place; truncate(path, n); copy_file(a, b)
   replace_atomic(path, data)  a temp file created with O_EXCL beside `path`, fsynced, renamed
                             over it.
   check_dir(path)           a directory (not a symlink), ours, not writable by group or others.
@@ -34,14 +35,16 @@ Create = bool | Literal["new"]
 
 
 def open_owned(
-    path: str | Path, flags: int, *, create: Create = False, mode: int = 0o600
+    path: str | Path, flags: int, *, create: Create = False, mode: int = 0o600,
+    private: bool = True,
 ) -> int:
     """Open `path` without following a symlink at its end and check what was opened.
 
     `flags` are the access flags (os.O_WRONLY | os.O_APPEND, os.O_RDWR, ...); O_TRUNC is applied
     with ftruncate only after the checks. The result is a raw fd the caller closes. Raises
     UntrustedPath when the name is a symlink, not a regular file, someone else's, or writable by
-    group or others; other OSErrors pass through unchanged.
+    group or others (unless `private` is False: a file the user named, such as an export
+    target, may be group-writable); other OSErrors pass through unchanged.
     """
     truncate = bool(flags & os.O_TRUNC)  # only once we know the file is ours
     flags = (flags & ~os.O_TRUNC) | NOFOLLOW
@@ -55,7 +58,7 @@ def open_owned(
         _refuse_link(path, e)
         raise
     try:
-        check_file(path, os.fstat(fd))
+        check_file(path, os.fstat(fd), private=private)
         if truncate:
             os.ftruncate(fd, 0)
     except BaseException:
@@ -64,12 +67,12 @@ def open_owned(
     return fd
 
 
-def check_file(path: str | Path, st: os.stat_result) -> None:
-    """Refuse anything but a regular file of ours that only we may write."""
+def check_file(path: str | Path, st: os.stat_result, *, private: bool = True) -> None:
+    """Refuse anything but a regular file of ours (that only we may write, if `private`)."""
     if not stat.S_ISREG(st.st_mode):
         raise untrusted(path, "is not a regular file")
     _check_owner(path, st)
-    if stat.S_IMODE(st.st_mode) & OPEN_TO_OTHERS:
+    if private and stat.S_IMODE(st.st_mode) & OPEN_TO_OTHERS:
         raise untrusted(path, f"is writable by group or others (mode {_mode(st)})")
 
 
@@ -99,6 +102,38 @@ def replace_atomic(path: str | Path, data: bytes, *, sync: bool = True) -> None:
     os.replace(tmp, path)
     if sync:
         fsync_dir(path.parent)
+
+
+def write_file(path: str | Path, data: bytes, *, private: bool = True, mode: int = 0o600) -> None:
+    """Create or overwrite `path` with `data` in place (no fsync): open_owned with O_TRUNC."""
+    fd = open_owned(path, os.O_WRONLY | os.O_TRUNC, create=True, mode=mode, private=private)
+    try:
+        write_all(fd, data)
+    finally:
+        os.close(fd)
+
+
+def truncate(path: str | Path, size: int) -> None:
+    """os.truncate without following a symlink, on a file of ours only."""
+    fd = open_owned(path, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, size)
+    finally:
+        os.close(fd)
+
+
+def copy_file(source: str | Path, target: str | Path) -> None:
+    """Copy `source` (a file of ours, not followed if a symlink) over `target` (created 0600)."""
+    src = open_owned(source, os.O_RDONLY)
+    try:
+        dst = open_owned(target, os.O_WRONLY | os.O_TRUNC, create=True)
+        try:
+            while os.sendfile(dst, src, None, 1 << 24):
+                pass
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
 
 
 def _existing_target(path: Path) -> os.stat_result | None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import trio
 
+from omegad import client_files, owned
+from omegad.client_files import ClientPathError
 from omegad.lang import api, decode_value
 from omegad.lang.api import rollback
 from omegad.lang.checkpoint import _get, _set
@@ -492,9 +493,7 @@ class Debugger:
 
 
 def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    owned.replace_atomic(path, data, sync=False)
 
 
 def debugger_of(actor: SessionActor) -> Debugger:
@@ -834,7 +833,7 @@ async def snapshots(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> 
         reply.line(f"  {name}: step {snap.step} ({snap.timestamp})")
 
 
-async def export(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+async def export(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
     parts = arg.split()
     if len(parts) < 2:
         reply.line("Usage: :export <snapshot-name> <filepath>")
@@ -853,11 +852,14 @@ async def export(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None
     data = {"name": name, "step": snap.step, "timestamp": snap.timestamp, "controlTag": tag,
             "stackDepth": depth}
     try:
-        Path(path).write_text(json.dumps(data, indent=2))
+        target = client_files.write(job.conn, path, json.dumps(data, indent=2).encode())
+    except ClientPathError as e:
+        reply.line(f"Error exporting: {e}")
+        return
     except OSError as e:
         reply.line(f"Error exporting: {_os_message(e)}")
         return
-    reply.line(f"Exported snapshot metadata to {path}")
+    reply.line(f"Exported snapshot metadata to {target}")
 
 
 async def back(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
@@ -905,7 +907,7 @@ async def record(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None
         reply.line("Usage: :record on|off")
 
 
-async def dump(actor: SessionActor, path: str, reply: Reply, _job: Job) -> None:
+async def dump(actor: SessionActor, path: str, reply: Reply, job: Job) -> None:
     if not path:
         reply.line("Usage: :dump <filepath>")
         return
@@ -920,17 +922,26 @@ async def dump(actor: SessionActor, path: str, reply: Reply, _job: Job) -> None:
             "traceSummary": [{"step": s, "control": seen[s][0], "stackDepth": seen[s][1]}
                              for s in range(total)]}
     try:
-        Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False))
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        target = client_files.write(job.conn, path, text.encode())
+    except ClientPathError as e:
+        reply.line(f"Error dumping: {e}")
+        return
     except OSError as e:
         reply.line(f"Error dumping: {_os_message(e)}")
         return
-    reply.line(f"Dumped trace summary to {path} ({total} steps)")
+    reply.line(f"Dumped trace summary to {target} ({total} steps)")
     reply.line("To replay: load the code and step through, or use ':replay <file>'")
 
 
 async def replay(actor: SessionActor, path: str, reply: Reply, job: Job) -> None:
     if not path:
         reply.line("Usage: :replay <filepath>")
+        return
+    try:
+        path = str(client_files.resolve(job.conn, path))
+    except ClientPathError as e:
+        reply.line(f"Error loading dump: {e}")
         return
     if not Path(path).exists():
         reply.line(f"File not found: {path}")
