@@ -230,6 +230,8 @@ def cmd_session(args: argparse.Namespace) -> int:
     sock, named = socket_of(args)
     batch = args.cmd is not None or args.file is not None
     interactive = args.command == "repl" or not batch and args.s_session is None
+    if not (interactive and sys.stdin.isatty()):  # the REPL says it in its banner
+        say_dotenv_ignored()
     if interactive and sys.stdin.isatty():
         from omegacli import repl  # prompt_toolkit: only on this path
 
@@ -244,6 +246,16 @@ def cmd_session(args: argparse.Namespace) -> int:
         return sessions.cmd_batch(client, args) if batch else sessions.cmd_show(client, args)
 
     return with_client(args, run)
+
+
+def say_dotenv_ignored() -> None:
+    """Tell the user, on stderr, that the `.env` here is not theirs and was not read."""
+    from omegacli import dotenv
+
+    found = dotenv.read(os.getcwd())
+    notice = found.notice() if found is not None else None
+    if notice:
+        print(f"omegacli: {notice}", file=sys.stderr)
 
 
 def cmd_top(args: argparse.Namespace) -> int:

@@ -17,8 +17,7 @@ from pathlib import Path
 
 from omegacli import dotenv
 from omegacli.client import Client, DaemonUnreachable
-from omegad import owned
-from protocol import PROTOCOL_VERSION, errors, paths
+from protocol import PROTOCOL_VERSION, errors, owned, paths
 
 START_TIMEOUT = 5.0  # seconds a start may take before we report it failed
 STOP_TIMEOUT = 10.0  # seconds a daemon asked to stop may take to go away

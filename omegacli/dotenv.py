@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omegad import owned
+from protocol import owned
 from protocol.errors import UntrustedPath
 
 MAX_SIZE = 1 << 20  # a larger .env is not a settings file

@@ -34,12 +34,15 @@ class SessionDirs:
         return len(self._held)
 
     def acquire(self, path: str | Path) -> Path:
-        """Check, create if missing, and lock `path`; idempotent. Returns the resolved dir."""
+        """Check, create if missing, and lock `path` (checked again if held). Returns the
+        resolved dir."""
         path = Path(path).expanduser()
         owned.check_ancestors(path)
         resolved = Path(os.path.realpath(path))
-        if resolved in self._held:
-            return resolved
+        if resolved == resolved.parent:
+            raise SessionDirUnavailable(
+                f"{resolved} is the filesystem root, not a session dir", {"session_dir": "/"}
+            )
         try:
             owned.ensure_dir(resolved)
         except OSError as e:
@@ -49,6 +52,8 @@ class SessionDirs:
             ) from None
         if os.path.lexists(resolved / "sessions"):
             owned.check_dir(resolved / "sessions")
+        if resolved in self._held:  # checked again: its modes may have changed since
+            return resolved
         try:
             fd = owned.open_owned(resolved / SESSION_DIR_LOCK, os.O_RDWR, create=True)
         except OSError as e:
