@@ -978,6 +978,11 @@ async def loadfile(actor: SessionActor, path: str, reply: Reply, job: Job) -> No
     if not path:
         reply.line("Usage: :loadfile <path>")
         return
+    try:
+        path = str(client_files.resolve(job.conn, path))
+    except ClientPathError as e:
+        reply.line(f"error: {e}")
+        return
     if not Path(path).exists():
         reply.line(f"File not found: {path}")
         return

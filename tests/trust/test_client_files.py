@@ -39,6 +39,9 @@ async def test_relative_paths_resolve_against_the_clients_cwd(inproc):
         assert json.loads((cwd / "notes.json").read_text())["annotations"] == []
         assert (await out(w, ":replay t.json")).startswith(f"Loading dump from: {cwd / 't.json'}")
         assert (await out(w, ":session import-annotations notes.json")).startswith("Imported 0")
+        (cwd / "lib.omega").write_text("(define from-lib 5)")
+        loaded = await out(w, ":loadfile lib.omega")
+        assert loaded == f"Loaded from: {cwd / 'lib.omega'}\n=> from-lib"
 
 
 async def test_relative_paths_are_refused_without_a_cwd(inproc):
@@ -54,6 +57,7 @@ async def test_relative_paths_are_refused_without_a_cwd(inproc):
         assert (await out(w, ":session export-annotations ../../x")).startswith(
             f"Error exporting annotations: ../../x {why}")
         assert (await out(w, ":replay t.json")).startswith(f"Error loading dump: t.json {why}")
+        assert (await out(w, ":loadfile lib.omega")).startswith(f"error: lib.omega {why}")
         assert (await w.result("server.ping")) == {"pong": True}
     assert set(os.listdir(daemon_cwd)) == before
     assert not (inproc.root / "x").exists() and not (inproc.root / "sd" / "x").exists()

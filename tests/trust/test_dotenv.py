@@ -118,3 +118,23 @@ def test_a_planted_dotenv_never_gets_the_victims_key(omega_env, shared, attacker
                             cwd=shared, env=env, capture_output=True, text=True, timeout=60)
     assert f"ignored {shared / '.env'}: it belongs to uid 65534" in status.stdout
     assert SECRET not in status.stdout
+
+
+def test_the_repl_banner_says_a_dotenv_was_ignored(daemon, tmp_path, monkeypatch):
+    import asyncio
+
+    from tests.repl.test_repl_app import repl_driver
+
+    env = tmp_path / ".env"
+    env.write_text("OPENAI_BASE_URL=http://127.0.0.1:9/v1\n")
+    os.chmod(env, 0o666)
+    monkeypatch.chdir(tmp_path)
+
+    async def main():
+        async with repl_driver(daemon.socket, tmp_path / "sd") as d:
+            await d.prompt()
+            assert (f"Note: ignoring {env}: it is writable by group or others (mode 0666)"
+                    in d.text)
+            assert "oracle: scripted" in d.text  # its base URL was not taken
+
+    asyncio.run(main())
