@@ -11,7 +11,7 @@ its OMEGA_* and provider variables and its working directory's `.env`).
 
 A base URL taken from the client's `.env` (its names are in OMEGA_DOTENV_NAMES, which `server.hello`
 sets from the client's `dotenv` report) is never sent a key from the client's environment: such a
-provider is unusable and says why (README, "Providers").
+provider is unusable and says why (README, "LLM providers").
 
 With no choice and no key the scripted oracle answers (the reference would call OpenAI without a
 key and print `=> null`: DIVERGENCES C11). A provider chosen without its key fails each call with
