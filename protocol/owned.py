@@ -176,9 +176,13 @@ def check_dir(path: str | Path) -> os.stat_result:
 def check_ancestors(path: str | Path) -> None:
     """Everything above `path` (taken absolute, symlinks as written and as resolved) is safe:
     directories owned by us or root and writable by others only with the sticky bit, symlinks
-    owned by us or root. Otherwise someone else could swap the path out from under us."""
+    (`path` itself included) owned by us or root. Otherwise someone else could swap the path
+    out from under us, or point it at a directory of ours we did not name."""
     path = Path(os.path.abspath(path))
-    written = list(path.parents)
+    if os.path.islink(path):
+        written = [path, *path.parents]
+    else:
+        written = list(path.parents)
     resolved = list(Path(os.path.realpath(path.parent)).parents) + [
         Path(os.path.realpath(path.parent))
     ]

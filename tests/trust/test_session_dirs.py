@@ -18,16 +18,19 @@ async def test_a_thousand_session_dirs_in_turn_keep_the_fd_count_flat(inproc):
     dirs = inproc.root / "many"
     dirs.mkdir(mode=0o700)
 
-    async def hello_in(d: Path) -> None:
+    async def hellos_in(names: list[str]) -> None:
+        """One connection naming each dir in turn (a new hello lets go of the previous dir);
+        the last one is let go of when the connection ends."""
         async with inproc.wire() as w:
-            r = await w.result("server.hello", {"client": "t", "session_dir": str(d)})
-            assert r["session_dir"] == str(d)
-            await w.result("session.list", {})
+            for name in names:
+                r = await w.result("server.hello", {"client": "t", "session_dir": str(dirs / name)})
+                assert r["session_dir"] == str(dirs / name)
+                await w.result("session.list", {})  # its listing watches the dir (inotify)
 
-    await hello_in(dirs / "warm-up")
+    await hellos_in(["warm-up"])
     before = open_fds()
-    for i in range(1000):
-        await hello_in(dirs / f"d{i}")
+    for batch in range(10):
+        await hellos_in([f"d{batch}-{i}" for i in range(100)])
     for _ in range(100):  # the daemon notices the last connection's end
         if len(inproc.daemon.connections) == 0:
             break
@@ -105,6 +108,26 @@ async def test_a_session_dir_planted_by_the_other_user_is_refused(inproc, shared
         assert f"{theirs.parent} belongs to uid 65534" in reply["error"]["message"]
         assert (await w.result("server.ping")) == {"pong": True}
     seen.assert_untouched()
+
+
+@needs_root
+async def test_a_session_dir_symlink_of_the_other_user_to_a_dir_of_ours_is_refused(inproc, shared):
+    """`other` points /shared/project/.omega-session at a directory of the victim's: the daemon
+    must not make it a session dir (no lock file, no sessions/ there)."""
+    ours = inproc.root / "victim-dir"
+    ours.mkdir(mode=0o700)
+    planted = shared / ".omega-session"
+    as_other(lambda: os.symlink(ours, planted))
+    async with inproc.wire() as w:
+        reply = await w.call("server.hello", {"client": "t", "session_dir": str(planted)})
+        assert reply["error"]["code"] == UNTRUSTED_PATH
+        assert f"{planted} belongs to uid 65534" in reply["error"]["message"]
+    assert os.listdir(ours) == []
+    mine = shared / "mine"
+    mine.symlink_to(ours)  # a symlink of the user's own is followed
+    async with inproc.wire() as w:
+        r = await w.result("server.hello", {"client": "t", "session_dir": str(mine)})
+        assert r["session_dir"] == str(ours)
 
 
 @needs_root
