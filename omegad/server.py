@@ -46,7 +46,7 @@ from protocol.messages import (
     encode_result,
     request_decoder,
 )
-from protocol.methods import Params
+from protocol.methods import DotEnv, Params
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -95,6 +95,8 @@ class Host(Protocol):
 
     def request_shutdown(self, reason: str) -> None: ...
 
+    def release_if_unused(self, path: Path) -> None: ...
+
     def connection_opened(self, conn: Connection) -> None: ...
 
     def connection_closed(self, conn: Connection) -> None: ...
@@ -112,9 +114,9 @@ def peer_credentials(sock: Any) -> tuple[int, int, int] | None:
 class Connection:
     """One client connection; handlers receive it as their context (`conn`).
 
-    What a handler may use: `daemon` (daemon-wide state), `client`, `session_dir` and `env` (from
-    `server.hello`), `peer_pid`, `notify(method, params)` to stream a notification to this client
-    while a request runs, and `cancel(id)`.
+    What a handler may use: `daemon` (daemon-wide state), `client`, `session_dir`, `env`, `cwd`
+    and `dotenv` (from `server.hello`), `peer_pid`, `notify(method, params)` to stream a
+    notification to this client while a request runs, and `cancel(id)`.
     """
 
     def __init__(self, daemon: Host, stream: trio.SocketStream, cid: int, peer_pid: int | None):
@@ -125,6 +127,8 @@ class Connection:
         self.client = ""
         self.session_dir: Path | None = None
         self.env: dict[str, str] = {}
+        self.cwd: Path | None = None  # the client's working directory, if its hello sent one
+        self.dotenv: DotEnv | None = None  # what the client did with its .env (server.hello)
         self.in_flight: dict[Id, trio.CancelScope | _Answer] = {}
         self.connected_at = time.monotonic()
         self.outbox = Outbox(stream, OUTBOX_LIMIT, self._abort)
