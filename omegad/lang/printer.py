@@ -24,6 +24,7 @@ from .values import (
     Prim,
     Promise,
     Sym,
+    Value,
     Vector,
 )
 
@@ -46,6 +47,7 @@ def js_number(x: float) -> str:
         return str(int(x))
     sign = "-" if x < 0 else ""
     _, digits, exp = Decimal(repr(abs(x))).as_tuple()
+    assert isinstance(exp, int)  # x is finite: infinities and NaN were printed above
     ds = "".join(map(str, digits)).rstrip("0") or "0"
     # value = 0.ds * 10**n
     n = len(digits) + exp
@@ -84,7 +86,7 @@ class _Full(Exception):
 _VAL, _STR, _LIST, _CLOSE = range(4)
 
 
-def _atom(v, t, display: bool) -> str:
+def _atom(v: Value, t: Value, display: bool) -> str:
     if v is None:
         return "()" if display else "null"
     if t is float:
@@ -94,7 +96,8 @@ def _atom(v, t, display: bool) -> str:
     if t is str:
         return '"' + v + '"' if display else json.dumps(v, ensure_ascii=False)
     if t is Sym:
-        return v.name
+        name: str = v.name
+        return name
     if t is Closure:
         params = " ".join(v.lam.params) or "..."  # the reference prints no params as "..."
         return "<closure>" if display else f"<closure ({params})>"
@@ -123,7 +126,7 @@ def _render(v, out: _Out, display: bool) -> Generator[None, None, None]:
     PRINT_PIECE items, so a caller can print a huge value in steps. A pair or vector met again
     on the path from the root prints as CYCLE."""
     path: set[int] = set()
-    work: list = [(_VAL, v)]
+    work: list[Value] = [(_VAL, v)]
     add = out.add
     pause = PRINT_PIECE
     while work:
@@ -187,7 +190,7 @@ def _render(v, out: _Out, display: bool) -> Generator[None, None, None]:
                         if i:
                             work.append((_STR, " "))
             elif t is Meaning:
-                parts: list = [(_STR, "(meaning")]
+                parts: list[Value] = [(_STR, "(meaning")]
                 if x.denotation is not None:
                     parts += [(_STR, " (denotation "), (_VAL, x.denotation), (_STR, ")")]
                 if x.confidence is not None:
@@ -216,7 +219,7 @@ def _text_steps(v, display: bool) -> Generator[None, None, str]:
     return text
 
 
-def write_str(v) -> str:
+def write_str(v: Value) -> str:
     """The text after `=> ` for a value (the reference's valToSexp)."""
     return finish(write_steps(v))
 
@@ -233,7 +236,7 @@ def write_steps(v) -> Generator[None, None, str]:
     return (yield from _text_steps(v, False))
 
 
-def display_str(v) -> str:
+def display_str(v: Value) -> str:
     """What `display` writes: strings raw at top level, other values in display form."""
     if type(v) is str:
         return v

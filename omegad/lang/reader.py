@@ -9,7 +9,7 @@ import re
 from collections.abc import Generator
 
 from .steps import finish
-from .values import NIL, LispError, Pair, Sym
+from .values import NIL, LispError, Pair, Sym, Value
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?\Z")
 _WS = " \t\r\n"
@@ -19,7 +19,7 @@ QUOTE = Sym("quote")
 class Token:
     __slots__ = ("kind", "text", "start", "end")
 
-    def __init__(self, kind: str, text, start: int, end: int) -> None:
+    def __init__(self, kind: str, text: Value, start: int, end: int) -> None:
         self.kind = kind    # "(" ")" "'" "str" "atom"
         self.text = text
         self.start = start
@@ -81,7 +81,7 @@ def tokenize_steps(src: str) -> Generator[None, None, list[Token]]:
     return toks
 
 
-def atom(text: str):
+def atom(text: str) -> Value:
     if text == "#t":
         return True
     if text == "#f":
@@ -105,7 +105,7 @@ class _Parser:
         """One datum, read iteratively (deep nesting cannot exhaust the Python stack), yielding
         after every STEP tokens."""
         toks = self.toks
-        stack: list[list] = []      # open lists: [items, quote_count_before_it]
+        stack: list[list[Value]] = []      # open lists: [items, quote_count_before_it]
         quotes = 0
         pause = STEP
         while True:
@@ -149,7 +149,7 @@ class _Parser:
             stack[-1][0].append(value)
 
 
-def read_all(src: str) -> list:
+def read_all(src: str) -> list[Value]:
     """All top-level data of `src` (raises LispError with the reference's parse messages)."""
     p = _Parser(tokenize(src))
     out = []

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
 from omegad import memory
+from omegad.caller import Caller
 from omegad.lang.api import DEFAULT_MEMORY_BUDGET
 from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.copying import WrittenFile
@@ -32,9 +34,6 @@ from omegad.sessions.states.sources import FileStates, LayeredStates, StateStore
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Timeline, read_timeline
 from protocol import errors
-
-if TYPE_CHECKING:
-    from omegad.server import Connection
 
 log = logging.getLogger("omegad.sessions")
 
@@ -59,6 +58,7 @@ class SessionManager:
 
         self._oracle_from_env = oracle_from_env
         self.fallback_oracle = oracle_from_env({}).call
+        self.on_dir_idle: Callable[[Path], None] = lambda root: None  # the daemon's, once set
 
     # --- finding actors ---------------------------------------------------------------------------
 
@@ -84,7 +84,7 @@ class SessionManager:
     def live(self, store: SessionStore, name: str) -> SessionActor | None:
         return self.pool.get((store.root, name))
 
-    def oracle_for(self, conn: Connection | None) -> Any:
+    def oracle_for(self, conn: Caller | None) -> Any:
         return self._oracle_from_env(conn.env if conn is not None else {})
 
     # --- listing ----------------------------------------------------------------------------------
@@ -169,6 +169,7 @@ class SessionManager:
         actor = self.pool.pop((store.root, name), None)
         if actor is not None:
             actor.close()
+            self.on_dir_idle(store.root)
         found = False
         for path in store.files(name):
             try:
@@ -187,6 +188,7 @@ class SessionManager:
         key = (actor.store.root, actor.name)
         if self.pool.get(key) is actor:
             del self.pool[key]
+            self.on_dir_idle(actor.store.root)
 
     def _evict(self, keep: Key) -> None:
         """Drop least recently used idle sessions while over the count or memory bound; sessions
@@ -215,8 +217,22 @@ class SessionManager:
         """Close an actor (its index is written) and count that index into the catalog."""
         actor.close()
         self.catalog(actor.store).counts(actor.store.index(actor.name))
+        self.on_dir_idle(actor.store.root)
 
-    def connection_closed(self, conn: Connection) -> None:
+    def uses(self, root: Path) -> bool:
+        """A live session of this session dir is in the pool."""
+        return any(key[0] == root for key in self.pool)
+
+    def forget_dir(self, root: Path) -> None:
+        """Nothing uses the session dir any more: its listing's watch closed, its catalog saved."""
+        listing = self._listings.pop(root, None)
+        if listing is not None:
+            listing.close()
+        catalog = self._catalogs.pop(root, None)
+        if catalog is not None:
+            catalog.save()
+
+    def connection_closed(self, conn: Caller) -> None:
         for actor in self.pool.values():
             actor.detach(conn)
 

@@ -19,16 +19,17 @@ from ..values import (
     Pair,
     Prim,
     Promise,
+    Value,
     is_true,
     type_tag,
 )
-from . import cprim, prim
 from .lists import walk_all
+from .registry import cprim, prim
 
 _PROCS = (Closure, Prim, CPrim, Continuation, OracleProc)
 
 
-def _proc(who: str, f):
+def _proc(who: str, f: Value) -> Value:
     if type(f) not in _PROCS:
         raise LispError(f"{who}: expected procedure")
     return f
@@ -82,7 +83,7 @@ def _pause(m, frame: tuple, r):
 
 
 # ---- map -------------------------------------------------------------------------------------
-def _map_loop(m, f, rows, i, acc):
+def _map_loop(m: Value, f: Value, rows: Value, i: Value, acc: Value) -> Value:
     n = len(rows)
     stop = i + PIECE
     while i < n:
@@ -94,12 +95,12 @@ def _map_loop(m, f, rows, i, acc):
     return _build(acc)
 
 
-def _map_resume(m, fr, val):
+def _map_resume(m: Value, fr: Value, val: Value) -> Value:
     return _map_loop(m, fr[1], fr[2], fr[3] + 1, (val, fr[4]))
 
 
 @cprim("map", control=True)
-def map_(m, args):
+def map_(m: Value, args: Value) -> Value:
     if len(args) < 2:
         raise LispError("map: expected a procedure and a list")
     f = _proc("map", args[0])
@@ -107,7 +108,7 @@ def map_(m, args):
 
 
 # ---- for-each --------------------------------------------------------------------------------
-def _each_loop(m, f, rows, i):
+def _each_loop(m: Value, f: Value, rows: Value, i: Value) -> Value:
     n = len(rows)
     stop = i + PIECE
     while i < n:
@@ -118,12 +119,12 @@ def _each_loop(m, f, rows, i):
     return None
 
 
-def _each_resume(m, fr, val):
+def _each_resume(m: Value, fr: Value, val: Value) -> Value:
     return _each_loop(m, fr[1], fr[2], fr[3] + 1)
 
 
 @cprim("for-each", control=True)
-def for_each(m, args):
+def for_each(m: Value, args: Value) -> Value:
     if len(args) < 2:
         raise LispError("for-each: expected a procedure and a list")
     f = _proc("for-each", args[0])
@@ -131,7 +132,7 @@ def for_each(m, args):
 
 
 # ---- filter ----------------------------------------------------------------------------------
-def _filter_loop(m, f, items, i, acc):
+def _filter_loop(m: Value, f: Value, items: Value, i: Value, acc: Value) -> Value:
     n = len(items)
     stop = i + PIECE
     while i < n:
@@ -144,7 +145,7 @@ def _filter_loop(m, f, items, i, acc):
     return _build(acc)
 
 
-def _filter_resume(m, fr, val):
+def _filter_resume(m: Value, fr: Value, val: Value) -> Value:
     f, items, i, acc = fr[1], fr[2], fr[3], fr[4]
     if is_true(val):
         acc = (items[i], acc)
@@ -152,19 +153,19 @@ def _filter_resume(m, fr, val):
 
 
 @cprim("filter", control=True)
-def filter_(m, args):
+def filter_(m: Value, args: Value) -> Value:
     f = _proc("filter", args[0])
     return _with_items("filter", args[1], lambda items: _filter_loop(m, f, items, 0, None))
 
 
-def _remove_resume(m, fr, val):
+def _remove_resume(m: Value, fr: Value, val: Value) -> Value:
     f, items, i, acc = fr[1], fr[2], fr[3], fr[4]
     if not is_true(val):
         acc = (items[i], acc)
     return _remove_loop(m, f, items, i + 1, acc)
 
 
-def _remove_loop(m, f, items, i, acc):
+def _remove_loop(m: Value, f: Value, items: Value, i: Value, acc: Value) -> Value:
     n = len(items)
     stop = i + PIECE
     while i < n:
@@ -178,13 +179,13 @@ def _remove_loop(m, f, items, i, acc):
 
 
 @cprim("remove", control=True)
-def remove(m, args):
+def remove(m: Value, args: Value) -> Value:
     f = _proc("remove", args[0])
     return _with_items("remove", args[1], lambda items: _remove_loop(m, f, items, 0, None))
 
 
 # ---- folds -----------------------------------------------------------------------------------
-def _fold_loop(m, f, items, i, acc, left: bool):
+def _fold_loop(m: Value, f: Value, items: Value, i: Value, acc: Value, left: bool) -> Value:
     n = len(items)
     stop = i + PIECE
     while i < n:
@@ -197,31 +198,31 @@ def _fold_loop(m, f, items, i, acc, left: bool):
     return acc
 
 
-def _fold_resume(m, fr, val):
+def _fold_resume(m: Value, fr: Value, val: Value) -> Value:
     return _fold_loop(m, fr[1], fr[2], fr[3] + 1, val, fr[4])
 
 
 @cprim("fold-left", control=True)
-def fold_left(m, args):
+def fold_left(m: Value, args: Value) -> Value:
     f = _proc("fold-left", args[0])
     return _with_items("fold-left", args[2],
                        lambda items: _fold_loop(m, f, items, 0, args[1], True))
 
 
 @cprim("fold-right", control=True)
-def fold_right(m, args):
+def fold_right(m: Value, args: Value) -> Value:
     f = _proc("fold-right", args[0])
     return _with_items("fold-right", args[2],
                        lambda items: _fold_loop(m, f, items[::-1], 0, args[1], False))
 
 
 @cprim("foldr", control=True)
-def foldr(m, args):
+def foldr(m: Value, args: Value) -> Value:
     return fold_right(m, args)
 
 
 @cprim("fold", control=True)
-def fold(m, args):
+def fold(m: Value, args: Value) -> Value:
     """SRFI-1 fold: (kons element accumulator)."""
     f = _proc("fold", args[0])
     return _with_items("fold", args[2],
@@ -229,7 +230,7 @@ def fold(m, args):
 
 
 @cprim("reduce", control=True)
-def reduce(m, args):
+def reduce(m: Value, args: Value) -> Value:
     f = _proc("reduce", args[0])
 
     def then(items):
@@ -241,7 +242,7 @@ def reduce(m, args):
 
 # ---- apply, call/cc --------------------------------------------------------------------------
 @cprim("apply", control=True)
-def apply_(m, args):
+def apply_(m: Value, args: Value) -> Value:
     if not args:
         raise LispError("apply: expected a procedure")
     f = args[0]
@@ -254,25 +255,25 @@ def apply_(m, args):
 
 
 @cprim("call/cc", control=True)
-def call_cc(m, args):
+def call_cc(m: Value, args: Value) -> Value:
     if not args or type(args[0]) not in _PROCS:
         raise LispError("call/cc expects a procedure")
     k = Continuation(tuple(m.stack), "escape")
     return apply_proc(m, args[0], [k])
 
 
-from . import PRIMS  # noqa: E402
+from .registry import PRIMS  # noqa: E402
 
 PRIMS["call-with-current-continuation"] = PRIMS["call/cc"]
 
 
 @prim("identity")
-def identity(x):
+def identity(x: Value) -> Value:
     return x
 
 
 # ---- promises and streams --------------------------------------------------------------------
-def _force_resume(m, fr, val):
+def _force_resume(m: Value, fr: Value, val: Value) -> Value:
     p = fr[1]
     if p.done:  # forced meanwhile (reentrant force): keep the first value
         return p.value
@@ -283,14 +284,14 @@ def _force_resume(m, fr, val):
     return val
 
 
-def force_start(m, p: Promise):
+def force_start(m: Value, p: Promise) -> Value:
     """Force an unforced promise: its value arrives at whatever frame is below."""
     m.stack.append((_force_resume, p))
     return apply_proc(m, p.thunk, [])
 
 
 @cprim("force", control=True)
-def force(m, args):
+def force(m: Value, args: Value) -> Value:
     p = args[0]
     if type(p) is not Promise:
         return p
@@ -300,37 +301,37 @@ def force(m, args):
 
 
 @prim("make-promise")
-def make_promise(thunk):
+def make_promise(thunk: Value) -> Value:
     if type(thunk) not in _PROCS:
         raise LispError("make-promise: expected procedure")
     return Promise(thunk)
 
 
 @prim("promise?")
-def promise_p(x):
+def promise_p(x: Value) -> Value:
     return type(x) is Promise
 
 
 @prim("promise-forced?")
-def promise_forced(x):
+def promise_forced(x: Value) -> Value:
     return type(x) is Promise and x.done
 
 
 @prim("stream-cons")
-def stream_cons(head, thunk):
+def stream_cons(head: Value, thunk: Value) -> Value:
     tail = Promise(thunk) if type(thunk) in _PROCS else Promise(None, True, thunk)
     return Pair(head, tail)
 
 
 @prim("stream-car")
-def stream_car(s):
+def stream_car(s: Value) -> Value:
     if type(s) is not Pair:
         raise LispError("stream-car: expected stream pair")
     return s.car
 
 
 @cprim("stream-cdr", control=True)
-def stream_cdr(m, args):
+def stream_cdr(m: Value, args: Value) -> Value:
     s = args[0]
     if type(s) is not Pair:
         raise LispError("stream-cdr: expected stream pair")
@@ -338,16 +339,16 @@ def stream_cdr(m, args):
 
 
 @prim("stream-null?")
-def stream_null(s):
+def stream_null(s: Value) -> Value:
     return s is None
 
 
 @prim("list->stream")
-def list_to_stream(lst):
+def list_to_stream(lst: Value) -> Value:
     return lst
 
 
-def _slist_loop(m, s, n, acc):
+def _slist_loop(m: Value, s: Value, n: Value, acc: Value) -> Value:
     while True:
         if (n is not None and n <= 0) or type(s) is not Pair:
             return _build(acc)
@@ -366,12 +367,12 @@ def _slist_loop(m, s, n, acc):
         s = t
 
 
-def _slist_resume(m, fr, val):
+def _slist_resume(m: Value, fr: Value, val: Value) -> Value:
     return _slist_loop(m, val, fr[1], fr[2])
 
 
 @cprim("stream->list", control=True)
-def stream_to_list(m, args):
+def stream_to_list(m: Value, args: Value) -> Value:
     s = args[0]
     n = args[1] if len(args) > 1 else None
     if n is not None and type(n) is not float:

@@ -6,20 +6,20 @@ import math
 
 from ..accounting import ALLOC, PAIR, charge
 from ..pieces import NO_MARK, PIECE, More, build, circular, counted, pieces, spine, walk
-from ..values import LispError, Pair, Vector
-from . import cprim, prim
+from ..values import LispError, Pair, Value, Vector
 from .equality import equal_now as equal
 from .equality import eqv
+from .registry import cprim, prim
 
 
 @prim("cons")
-def cons(a, b):
+def cons(a: Value, b: Value) -> Value:
     ALLOC[0] += PAIR
     return Pair(a, b)
 
 
 @prim("car")
-def car(x):
+def car(x: Value) -> Value:
     if type(x) is Pair:
         return x.car
     if type(x) is Vector and x.items:
@@ -28,7 +28,7 @@ def car(x):
 
 
 @prim("cdr")
-def cdr(x):
+def cdr(x: Value) -> Value:
     if type(x) is Pair:
         return x.cdr
     if type(x) is Vector and len(x.items) >= 2:
@@ -37,7 +37,7 @@ def cdr(x):
 
 
 @prim("cadr")
-def cadr(x):
+def cadr(x: Value) -> Value:
     if type(x) is not Pair:
         raise LispError("cadr: expected pair")
     x = x.cdr
@@ -47,7 +47,7 @@ def cadr(x):
 
 
 @prim("caddr")
-def caddr(x):
+def caddr(x: Value) -> Value:
     if type(x) is not Pair:
         raise LispError("caddr: expected pair")
     x = x.cdr
@@ -59,10 +59,10 @@ def caddr(x):
     return x.car
 
 
-def _path(name: str):
+def _path(name: str) -> None:
     ops = name[1:-1][::-1]  # applied right to left
 
-    def f(x):
+    def f(x: Value) -> Value:
         for o in ops:
             if type(x) is not Pair:
                 raise LispError(f"{name}: expected pair")
@@ -76,7 +76,7 @@ for _n in ("caar", "cdar", "cddr", "caadr", "cdadr", "cddar", "cdddr", "cadddr",
 
 
 @prim("list")
-def list_(*items):
+def list_(*items: Value) -> Value:
     charge(PAIR * len(items))
     out = None
     for x in reversed(items):
@@ -165,7 +165,7 @@ def walk_all(lists, who: str, then):
 
 
 @prim("append")
-def append(*lists):
+def append(*lists: Value) -> Value:
     if not lists:
         return None
 
@@ -176,7 +176,7 @@ def append(*lists):
 
 
 @prim("vector-ref")
-def vector_ref(v, k):
+def vector_ref(v: Value, k: Value) -> Value:
     if type(v) is Pair:
         return car(v) if k == 0 else cdr(v) if k == 1 else _oob("vector-ref")
     if type(v) is not Vector:
@@ -186,19 +186,19 @@ def vector_ref(v, k):
     return v.items[int(k)]
 
 
-def _oob(who):
+def _oob(who: Value) -> None:
     raise LispError(f"{who}: index out of bounds")
 
 
 @prim("vector-length")
-def vector_length(v):
+def vector_length(v: Value) -> Value:
     if type(v) is not Vector:
         raise LispError("vector-length: expected vector")
     return float(len(v.items))
 
 
 @prim("vector")
-def vector(*items):
+def vector(*items: Value) -> Value:
     charge(8 * len(items) + 56)
     return Vector(list(items))
 
@@ -212,14 +212,14 @@ def list_to_vector(lst):
 
 
 @prim("vector->list")
-def vector_to_list(v):
+def vector_to_list(v: Value) -> Value:
     if type(v) is not Vector:
         raise LispError("vector->list: expected vector")
     return build(list(v.items))
 
 
 @cprim("set-car!")
-def set_car(m, args):
+def set_car(m: Value, args: Value) -> None:
     p, v = args
     if type(p) is not Pair:
         raise LispError("set-car!: expected pair")
@@ -229,7 +229,7 @@ def set_car(m, args):
 
 
 @cprim("set-cdr!")
-def set_cdr(m, args):
+def set_cdr(m: Value, args: Value) -> None:
     p, v = args
     if type(p) is not Pair:
         raise LispError("set-cdr!: expected pair")
@@ -263,13 +263,13 @@ def _find(name, test, key_of):
     prim(name)(f)
 
 
-def _key(item, name):
+def _key(item: Value, name: Value) -> Value:
     if type(item) is not Pair:
         raise LispError(f"{name}: expected a list of pairs")
     return item.car
 
 
-def _self(item, name):
+def _self(item: Value, name: Value) -> Value:
     return item
 
 
@@ -314,7 +314,7 @@ def _take_step(st):
 
 
 @prim("last-pair")
-def last_pair(lst):
+def last_pair(lst: Value) -> Value:
     if type(lst) is not Pair:
         raise LispError("last-pair: expected pair")
     return spine(lst, lambda n, last, end: last, _circular("last-pair"))
@@ -340,7 +340,7 @@ RANGE_MAX = 50_000_000
 
 
 @prim("range")
-def range_(a, b=None, step=1.0):
+def range_(a: Value, b: Value = None, step: Value = 1.0) -> Value:
     if b is None:
         a, b = 0.0, a
     if type(a) is not float or type(b) is not float or type(step) is not float or step == 0:

@@ -9,8 +9,8 @@ from collections.abc import Generator
 from ..accounting import PAIR, STR, charge
 from ..pieces import More, big, build, pieces, walk
 from ..steps import advance, finish
-from ..values import LispError, Sym, Vector
-from . import prim
+from ..values import LispError, Sym, Value, Vector
+from .registry import prim
 
 MAX_STRING = 32 << 20   # characters in one string a primitive makes (README)
 
@@ -20,20 +20,20 @@ def _fits(who: str, size: int) -> None:
         raise LispError(f"{who}: string too long ({size} characters; the limit is {MAX_STRING})")
 
 
-def _str(who: str, x, plural: bool = False) -> str:
+def _str(who: str, x: Value, plural: bool = False) -> str:
     if type(x) is not str:
         raise LispError(f"{who}: expected string" + ("s" if plural else ""))
     return x
 
 
 @prim("string=?")
-def string_eq(a, b, *rest):
+def string_eq(a: Value, b: Value, *rest: Value) -> Value:
     _str("string=?", a, True), _str("string=?", b, True)
     return a == b
 
 
-def _strcmp(name, op):
-    def f(a, b):
+def _strcmp(name: Value, op: Value) -> None:
+    def f(a: Value, b: Value) -> Value:
         _str(name, a, True), _str(name, b, True)
         return op(a, b)
     prim(name)(f)
@@ -46,30 +46,30 @@ _strcmp("string>=?", lambda a, b: a >= b)
 
 
 @prim("string-contains?")
-def string_contains(s, sub):
+def string_contains(s: Value, sub: Value) -> Value:
     if type(s) is not str or type(sub) is not str:
         raise LispError("string-contains?: expected strings")
     return sub in s
 
 
 @prim("string-prefix?")
-def string_prefix(prefix, s):
+def string_prefix(prefix: Value, s: Value) -> Value:
     return _str("string-prefix?", s, True).startswith(_str("string-prefix?", prefix, True))
 
 
 @prim("string-suffix?")
-def string_suffix(suffix, s):
+def string_suffix(suffix: Value, s: Value) -> Value:
     return _str("string-suffix?", s, True).endswith(_str("string-suffix?", suffix, True))
 
 
 @prim("string-index")
-def string_index(s, sub):
+def string_index(s: Value, sub: Value) -> Value:
     i = _str("string-index", s, True).find(_str("string-index", sub, True))
     return False if i < 0 else float(i)
 
 
 @prim("string-replace-all")
-def string_replace_all(s, sub, rep):
+def string_replace_all(s: Value, sub: Value, rep: Value) -> Value:
     if type(s) is not str or type(sub) is not str or type(rep) is not str:
         raise LispError("string-replace-all: expected strings")
     if sub == "":
@@ -85,7 +85,7 @@ def string_replace_all(s, sub, rep):
 
 
 @prim("string-split")
-def string_split(s, sep):
+def string_split(s: Value, sep: Value) -> Value:
     if type(s) is not str or type(sep) is not str:
         raise LispError("string-split: expected strings")
     count = len(s) if sep == "" else s.count(sep) + 1
@@ -94,7 +94,7 @@ def string_split(s, sep):
 
 
 @prim("string-join")
-def string_join(lst, sep=" "):
+def string_join(lst: Value, sep: Value = " ") -> Value:
     if type(sep) is not str:
         raise LispError("string-join: delimiter must be string")
     def then(items, tail):
@@ -107,27 +107,27 @@ _JS_WS = " \t\n\r\v\f\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u200
 
 
 @prim("string-trim")
-def string_trim(s):
+def string_trim(s: Value) -> Value:
     return _str("string-trim", s).strip(_JS_WS)
 
 
 @prim("string-downcase")
-def string_downcase(s):
+def string_downcase(s: Value) -> Value:
     return _str("string-downcase", s).lower()
 
 
 @prim("string-upcase")
-def string_upcase(s):
+def string_upcase(s: Value) -> Value:
     return _str("string-upcase", s).upper()
 
 
 @prim("string-length")
-def string_length(s):
+def string_length(s: Value) -> Value:
     return float(len(_str("string-length", s)))
 
 
 @prim("string-append")
-def string_append(*parts):
+def string_append(*parts: Value) -> Value:
     for p in parts:
         if type(p) is not str:
             raise LispError("string-append: expected strings")
@@ -151,7 +151,7 @@ def _js_index(x: float, n: int) -> int:
 
 
 @prim("substring")
-def substring(s, start, end=None):
+def substring(s: Value, start: Value, end: Value = None) -> Value:
     _str("substring", s)
     if type(start) is not float or (end is not None and type(end) is not float):
         raise LispError("substring: expected numbers for indices")
@@ -164,7 +164,7 @@ def substring(s, start, end=None):
 
 
 @prim("string-ref")
-def string_ref(s, k):
+def string_ref(s: Value, k: Value) -> Value:
     _str("string-ref", s)
     if type(k) is not float or k < 0 or k >= len(s):
         raise LispError("string-ref: index out of bounds")
@@ -189,19 +189,19 @@ def list_to_string(lst):
 
 
 @prim("string")
-def string(*parts):
+def string(*parts: Value) -> Value:
     return "".join(p if type(p) is str else "" for p in parts)
 
 
 @prim("symbol->string")
-def symbol_to_string(x):
+def symbol_to_string(x: Value) -> Value:
     if type(x) is not Sym:
         raise LispError("symbol->string: expected symbol")
     return x.name
 
 
 @prim("string->symbol")
-def string_to_symbol(s):
+def string_to_symbol(s: Value) -> Value:
     return Sym(_str("string->symbol", s))
 
 
@@ -269,7 +269,7 @@ def _read_atom(a: str):
     return Sym(a)
 
 
-def read_sexp(src: str):
+def read_sexp(src: str) -> Value:
     """One datum; lists become flat vectors, as the reference's `read` returns them."""
     return finish(read_steps(src))
 
