@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import re2
+import re2  # type: ignore[import-untyped]
 
 MAX_PATTERN_MEMORY = 8 << 20  # bytes RE2 may use for one compiled pattern
 

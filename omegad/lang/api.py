@@ -212,7 +212,7 @@ class Run:
         return self.finished
 
     def run(self, max_steps: int = 100_000, should_yield: Callable[[], bool] | None = None,
-            grown: Callable[[], int] | None = None):
+            grown: Callable[[], int] | None = None) -> Done | Failed | NeedsOracle | Running:
         """At most `max_steps` steps; fewer when `should_yield()` (asked every few hundred
         steps and between the pieces of a long primitive) says the slice has had its time.
         `grown()`, if given, says how many bytes the process grew by since the run began: a
@@ -248,7 +248,7 @@ class Run:
         self.printing = (value, write_steps(value))
         return self._print(should_yield)
 
-    def _print(self, should_yield: Callable[[], bool] | None):
+    def _print(self, should_yield: Callable[[], bool] | None) -> Done | Running:
         """The finished run's value is printed in steps, between which a slice may end."""
         assert self.printing is not None
         value, steps = self.printing
@@ -260,7 +260,7 @@ class Run:
             if should_yield is not None and should_yield():
                 return Running(self.m.steps)
 
-    def _done(self, value, printed: str) -> Done:
+    def _done(self, value: Value, printed: str) -> Done:
         if not self.nested:
             commit(self.state)
             self.state.allocated += self.m.alloc
@@ -275,7 +275,7 @@ class Run:
         self.pending = None
         self.m.resume_with(response_value(call.op, response))
 
-    def stop(self, message: str) -> Failed:
+    def stop(self, message: str) -> Done | Failed:
         """End the run now with `error: <message>` (a limit its driver enforces), rolled back."""
         if self.finished is not None:
             return self.finished

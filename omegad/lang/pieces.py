@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
 
 from .accounting import PAIR, charge
-from .values import LispError, Pair
+from .values import LispError, Pair, Value
 
 PIECE = 4096            # elements a piece handles: about a quarter of a millisecond
 
@@ -25,22 +24,22 @@ PIECE = 4096            # elements a piece handles: about a quarter of a millise
 class More:
     __slots__ = ("state",)
 
-    def __init__(self, state) -> None:
+    def __init__(self, state: Value) -> None:
         self.state = state
 
 
-Step = Callable[[Any], Any]
+Step = Callable[[Value], Value]
 
 
 class SliceEnd(Exception):
     """Raised by a piece when the machine's deadline has passed: the slice ends before `ctl`."""
 
-    def __init__(self, ctl: tuple) -> None:
+    def __init__(self, ctl: tuple[Value, Value]) -> None:
         super().__init__("slice end")
         self.ctl = ctl
 
 
-def piece_go(m, data):
+def piece_go(m: Value, data: Value) -> Value:
     step, state = data
     r = step(state)
     if type(r) is not More:
@@ -52,7 +51,7 @@ def piece_go(m, data):
     return nxt
 
 
-def pieces(step: Step, state):
+def pieces(step: Step, state: Value) -> Value:
     """Run the first piece now; a result, or the control that runs the rest as steps."""
     r = step(state)
     if type(r) is More:
@@ -63,7 +62,7 @@ def pieces(step: Step, state):
 BIG_WORK = 1 << 20     # characters: a string operation this big waits for its own step
 
 
-def big(size: int, work: Callable[[], Any]):
+def big(size: int, work: Callable[[], Value]) -> Value:
     """`work()` (one indivisible operation of `size` units, a copy of a long string) as a step
     of its own, after the machine had the chance to end its slice: many such operations in a
     row then never add up inside one slice."""
@@ -72,7 +71,7 @@ def big(size: int, work: Callable[[], Any]):
     return (piece_go, (_big_step, (work, False)))
 
 
-def _big_step(st):
+def _big_step(st: Value) -> Value:
     work, ready = st
     if not ready:
         return More((work, True))
@@ -84,13 +83,14 @@ def circular(who: str) -> LispError:
 
 
 # ---- walking a spine ----------------------------------------------------------------------------
-def spine(x, then: Callable[[int, Any, Any], Any], cyclic: Callable[[], Any]):
+def spine(x: Value, then: Callable[[int, Value, Value], Value],
+          cyclic: Callable[[], Value]) -> Value:
     """`then(n, last, end)` once the cdrs of `x` are walked: its n pairs, the last of them (None
     if none) and the atom it ends in; `cyclic()` instead when it runs round a cycle."""
     return pieces(_spine_step, (x, None, 0, NO_MARK, 1, then, cyclic))
 
 
-def _spine_step(st):
+def _spine_step(st: Value) -> Value:
     x, last, n, mark, lim, then, cyclic = st
     end = n + PIECE
     while type(x) is Pair:
@@ -112,7 +112,7 @@ def _spine_step(st):
 # (chunk, older) chain of the items collected so far. `then(items, tail)` gets the items as one
 # Python list and the list's end (NIL for a proper list) and returns the result.
 
-def walk(x, who: str, then: Callable[[list, Any], Any]):
+def walk(x: Value, who: str, then: Callable[[list[Value], Value], Value]) -> Value:
     """Collect the items of list `x` in pieces, then call `then(items, tail)`; a circular list
     is an error `who: circular list`."""
     return pieces(_walk_step, (x, 0, NO_MARK, 1, None, then, who))
@@ -121,9 +121,9 @@ def walk(x, who: str, then: Callable[[list, Any], Any]):
 NO_MARK = object()      # a walk's mark before its first jump: no list cell is it
 
 
-def _walk_step(st):
+def _walk_step(st: Value) -> Value:
     x, n, mark, lim, chunks, then, who = st
-    out = []
+    out: list[Value] = []
     append = out.append
     end = n + PIECE
     while type(x) is Pair:
@@ -154,12 +154,12 @@ def _walk_step(st):
 # milliseconds, more under load). Big lists the builders make are also held here; `bury` frees
 # the ones nothing else holds any more a bounded number of pairs at a time: it cuts the first
 # pairs off (only pairs that nothing but their predecessor holds), which frees them.
-GRAVE: list = []
+GRAVE: list[Value] = []
 BIG_LIST = 1 << 16        # pairs: a list this long is held in GRAVE
 _ALONE = sys.getrefcount(object()) + 1   # an object held by one reference only (and the call's)
 
 
-def hold(x, n: int):
+def hold(x: Value, n: int) -> Value:
     """Hold `x`, a list of `n` pairs just made, if it is big; returns it."""
     if n >= BIG_LIST:
         GRAVE.append(x)
@@ -200,14 +200,14 @@ def bury(budget: int = 4 * PIECE, final: bool = False) -> bool:
 
 
 # ---- building a list ---------------------------------------------------------------------------
-def build(items: list, tail=None, charged: bool = False):
+def build(items: list[Value], tail: Value = None, charged: bool = False) -> Value:
     """The list of `items` ending in `tail`, made from its end in pieces."""
     if not charged:
         charge(PAIR * len(items))
     return pieces(_build_step, (items, len(items), tail))
 
 
-def _build_step(st):
+def _build_step(st: Value) -> Value:
     items, i, out = st
     stop = max(0, i - PIECE)
     while i > stop:
@@ -218,13 +218,13 @@ def _build_step(st):
     return hold(out, len(items))
 
 
-def counted(n: int, item: Callable[[int], Any], tail=None):
+def counted(n: int, item: Callable[[int], Value], tail: Value = None) -> Value:
     """The list of item(0) … item(n-1), charged before any is made, built in pieces."""
     charge(PAIR * n)
     return pieces(_count_step, (item, n, tail, n))
 
 
-def _count_step(st):
+def _count_step(st: Value) -> Value:
     item, i, out, n = st
     stop = max(0, i - PIECE)
     while i > stop:

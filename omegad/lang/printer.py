@@ -121,7 +121,7 @@ def _atom(v: Value, t: Value, display: bool) -> str:
 PRINT_PIECE = 4096  # items rendered between two yields of the stepped printer
 
 
-def _render(v, out: _Out, display: bool) -> Generator[None, None, None]:
+def _render(v: Value, out: _Out, display: bool) -> Generator[None, None, None]:
     """Iterative, so deeply nested data cannot exhaust the Python stack; yields after every
     PRINT_PIECE items, so a caller can print a huge value in steps. A pair or vector met again
     on the path from the root prints as CYCLE."""
@@ -203,11 +203,11 @@ def _render(v, out: _Out, display: bool) -> Generator[None, None, None]:
                 add(_atom(x, t, display))
 
 
-def _to_text(v, display: bool) -> str:
+def _to_text(v: Value, display: bool) -> str:
     return finish(_text_steps(v, display))
 
 
-def _text_steps(v, display: bool) -> Generator[None, None, str]:
+def _text_steps(v: Value, display: bool) -> Generator[None, None, str]:
     out = _Out()
     try:
         yield from _render(v, out, display)
@@ -224,7 +224,7 @@ def write_str(v: Value) -> str:
     return finish(write_steps(v))
 
 
-def write_steps(v) -> Generator[None, None, str]:
+def write_steps(v: Value) -> Generator[None, None, str]:
     """`write_str` in steps (see steps.py): a huge value is printed a piece at a time."""
     if type(v) is str and v.startswith('{"sym":"'):
         try:

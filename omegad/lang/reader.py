@@ -32,6 +32,11 @@ _ATOM_RUN = re.compile(r"[^ \t\r\n()';]*")
 _SPACE_RUN = re.compile(r"[ \t\r\n]*")
 
 
+def _run_end(run: re.Pattern[str], src: str, i: int) -> int:
+    m = run.match(src, i)
+    return i if m is None else m.end()
+
+
 def tokenize(src: str) -> list[Token]:
     return finish(tokenize_steps(src))
 
@@ -49,7 +54,7 @@ def tokenize_steps(src: str) -> Generator[None, None, list[Token]]:
             yield
         c = src[i]
         if c in _WS:
-            i = _SPACE_RUN.match(src, i).end()
+            i = _run_end(_SPACE_RUN, src, i)
         elif c == ";":
             j = src.find("\n", i)
             i = n if j < 0 else j
@@ -61,7 +66,7 @@ def tokenize_steps(src: str) -> Generator[None, None, list[Token]]:
             i += 1
             buf = []
             while i < n:
-                j = _STR_RUN.match(src, i).end()
+                j = _run_end(_STR_RUN, src, i)
                 if j > i:
                     buf.append(src[i:j])
                     i = j
@@ -76,7 +81,7 @@ def tokenize_steps(src: str) -> Generator[None, None, list[Token]]:
             toks.append(Token("str", "".join(buf), start, i))
         else:
             start = i
-            i = _ATOM_RUN.match(src, i).end()
+            i = _run_end(_ATOM_RUN, src, i)
             toks.append(Token("atom", src[start:i], start, i))
     return toks
 
@@ -98,7 +103,7 @@ class _Parser:
         self.toks = toks
         self.i = 0
 
-    def datum(self):
+    def datum(self) -> Value:
         return finish(self.datum_steps())
 
     def datum_steps(self) -> Generator[None, None, object]:
@@ -180,7 +185,7 @@ def split_forms_steps(src: str) -> Generator[None, None, list[tuple[str, object]
     return out
 
 
-def drain(items: list) -> Generator[None, None, None]:
+def drain(items: list[Value]) -> Generator[None, None, None]:
     """Empty a big list a STEP at a time: freeing a million objects at once is a long pause."""
     while items:
         del items[-STEP:]

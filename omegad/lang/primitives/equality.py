@@ -32,7 +32,7 @@ def eqv(a: Value, b: Value) -> bool:
     return a is b
 
 
-def equal(a, b):
+def equal(a: Value, b: Value) -> Value:
     """Deep structural equality, in pieces. Two structures are equal when no walk through them
     finds a difference, so a pair of cells met again may be taken as equal, which ends cycles:
     along a spine, the walk marks the cells it is at every power-of-two count (Brent) and meeting
@@ -47,7 +47,7 @@ SHARE_AFTER = 4096
 _DEEP = (Pair, Vector, Meaning, Dist)
 
 
-def _equal_step(st):
+def _equal_step(st: Value) -> Value:
     todo, seen, n = st      # todo: persistent chain of ((x, y, reached through a car), rest)
     end = n + PIECE
     while todo is not None:
@@ -96,7 +96,7 @@ def _equal_step(st):
     return True
 
 
-def _shallow(x, y, todo):
+def _shallow(x: Value, y: Value, todo: Value) -> Value:
     """Compare two values that are not pairs: False, or `todo` with their parts to compare."""
     tx = type(x)
     if tx is not type(y):
@@ -126,12 +126,12 @@ def _shallow(x, y, todo):
     return False
 
 
-def equal_now(a, b) -> bool:
+def equal_now(a: Value, b: Value) -> bool:
     """`equal` to the end at once, for Python callers (hash keys, tests)."""
-    r = equal(a, b)
+    r: Value = equal(a, b)
     while type(r) is tuple:
         r = r[0](_NO_MACHINE, r[1])
-    return r
+    return bool(r)
 
 
 class _NoMachine:
@@ -157,7 +157,7 @@ def pair_p(x: Value) -> Value:
 
 
 @prim("list?")
-def list_p(x):
+def list_p(x: Value) -> Value:
     return spine(x, lambda n, last, end: end is None, lambda: False)
 
 

@@ -7,6 +7,8 @@ procedure can be resumed more than once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..accounting import PAIR, charge
 from ..machine import apply_proc
 from ..pieces import PIECE, More, pieces, walk
@@ -35,12 +37,12 @@ def _proc(who: str, f: Value) -> Value:
     return f
 
 
-def _build(acc) -> object:
+def _build(acc: Value) -> Value:
     """Nested (value, rest) tuples, most recent first -> a proper list in order (in pieces)."""
     return pieces(_build_step, (acc, None, 0))
 
 
-def _build_step(st):
+def _build_step(st: Value) -> Value:
     acc, out, n = st
     stop = n + PIECE
     while acc is not None:
@@ -54,9 +56,9 @@ def _build_step(st):
     return out
 
 
-def _with_rows(who: str, lists: list, then):
+def _with_rows(who: str, lists: list[Value], then: Callable[[list[list[Value]]], Value]) -> Value:
     """then(rows): the argument lists walked (in pieces, cycles refused) into argument rows."""
-    def rows(got):
+    def rows(got: list[list[Value]]) -> Value:
         if len(got) == 1:
             return then([[x] for x in got[0]])
         n = min(len(c) for c in got)
@@ -64,15 +66,15 @@ def _with_rows(who: str, lists: list, then):
     return walk_all(lists, who, rows)
 
 
-def _with_items(who: str, lst, then):
+def _with_items(who: str, lst: Value, then: Callable[[list[Value]], Value]) -> Value:
     return walk(lst, who, lambda items, tail: then(items))
 
 
-def _value_go(m, v):
+def _value_go(m: Value, v: Value) -> Value:
     return v
 
 
-def _pause(m, frame: tuple, r):
+def _pause(m: Value, frame: tuple[Value, ...], r: Value) -> Value:
     """After PIECE turns of a loop whose procedure answered at once: the loop's frame goes on
     the stack and `r` (the last answer) comes back to it as a step of its own, where a slice
     can end."""
@@ -233,7 +235,7 @@ def fold(m: Value, args: Value) -> Value:
 def reduce(m: Value, args: Value) -> Value:
     f = _proc("reduce", args[0])
 
-    def then(items):
+    def then(items: list[Value]) -> Value:
         if not items:
             return args[1]
         return _fold_loop(m, f, items[1:], 0, items[0], False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 from ..accounting import ALLOC, PAIR, charge
 from ..pieces import NO_MARK, PIECE, More, build, circular, counted, pieces, spine, walk
@@ -85,17 +86,17 @@ def list_(*items: Value) -> Value:
 
 
 @prim("length")
-def length(x):
+def length(x: Value) -> Value:
     return spine(x, lambda n, last, end: float(n), _circular("length"))
 
 
-def _circular(who: str):
-    def cyclic():
+def _circular(who: str) -> Callable[[], Value]:
+    def cyclic() -> Value:
         raise circular(who)
     return cyclic
 
 
-def _advance(who: str, x, k, then):
+def _advance(who: str, x: Value, k: Value, then: Callable[[Value, bool], Value]) -> Value:
     """`then(x)` after `k` cdrs of `x` (fewer if it ends first: then gets the atom). Round a
     cycle, the walk skips the whole turns, as a Scheme list-ref on a circular list answers."""
     if type(k) is not float or k != k:
@@ -104,7 +105,7 @@ def _advance(who: str, x, k, then):
     return pieces(_advance_step, (x, 0, steps, NO_MARK, 0, 1, then, who))
 
 
-def _advance_step(st):
+def _advance_step(st: Value) -> Value:
     x, i, k, mark, mark_i, lim, then, who = st
     end = i + PIECE
     while i < k and type(x) is Pair:
@@ -124,17 +125,17 @@ def _advance_step(st):
 
 
 @prim("list-ref")
-def list_ref(lst, k):
-    def then(x, reached):
+def list_ref(lst: Value, k: Value) -> Value:
+    def then(x: Value, reached: bool) -> Value:
         if not reached or type(x) is not Pair:
             raise LispError("list-ref: index out of bounds")
         return x.car
     return _advance("list-ref", lst, k, then)
 
 
-def _tail(who: str):
-    def f(lst, k):
-        def then(x, reached):
+def _tail(who: str) -> None:
+    def f(lst: Value, k: Value) -> Value:
+        def then(x: Value, reached: bool) -> Value:
             if not reached:
                 raise LispError(f"{who}: index out of bounds" if who == "list-tail"
                                 else f"{who}: list too short")
@@ -148,16 +149,17 @@ _tail("drop")
 
 
 @prim("reverse")
-def reverse(x):
-    def then(items, tail):
+def reverse(x: Value) -> Value:
+    def then(items: list[Value], tail: Value) -> Value:
         items.reverse()
         return build(items)
     return walk(x, "reverse", then)
 
 
-def walk_all(lists, who: str, then):
+def walk_all(lists: Sequence[Value], who: str,
+             then: Callable[[list[list[Value]]], Value]) -> Value:
     """`then([items of each list])`, each walked as `walk` does."""
-    def walk_from(i: int, got: list):
+    def walk_from(i: int, got: list[list[Value]]) -> Value:
         if i == len(lists):
             return then(got)
         return walk(lists[i], who, lambda items, tail: walk_from(i + 1, [*got, items]))
@@ -169,7 +171,7 @@ def append(*lists: Value) -> Value:
     if not lists:
         return None
 
-    def then(got):
+    def then(got: list[list[Value]]) -> Value:
         items = [x for part in got for x in part]
         return build(items, lists[-1])
     return walk_all(lists[:-1], "append", then)
@@ -204,8 +206,8 @@ def vector(*items: Value) -> Value:
 
 
 @prim("list->vector")
-def list_to_vector(lst):
-    def then(items, tail):
+def list_to_vector(lst: Value) -> Value:
+    def then(items: list[Value], tail: Value) -> Value:
         charge(8 * len(items) + 56)
         return Vector(items)
     return walk(lst, "list->vector", then)
@@ -238,9 +240,10 @@ def set_cdr(m: Value, args: Value) -> None:
     return None
 
 
-def _find(name, test, key_of):
+def _find(name: str, test: Callable[[Value, Value], bool],
+          key_of: Callable[[Value, str], Value]) -> None:
     """member/assoc and kin, in pieces; a circular list without the item is an error."""
-    def step(st):
+    def step(st: Value) -> Value:
         x, lst, n, mark, lim = st
         end = n + PIECE
         while type(lst) is Pair:
@@ -258,7 +261,7 @@ def _find(name, test, key_of):
                 lim <<= 1
         return False
 
-    def f(x, lst):
+    def f(x: Value, lst: Value) -> Value:
         return pieces(step, (x, lst, 0, NO_MARK, 1))
     prim(name)(f)
 
@@ -282,16 +285,16 @@ _find("memq", eqv, _self)
 
 
 @prim("take")
-def take(lst, k):
+def take(lst: Value, k: Value) -> Value:
     if type(k) is not float:
         raise LispError("take: list too short")
     return pieces(_take_step, (lst, 0, math.ceil(k) if k > 0 else 0, None))
 
 
-def _take_step(st):
+def _take_step(st: Value) -> Value:
     """Up to k items (a circular list just goes round); charged piece by piece."""
     x, i, k, chunks = st
-    out: list = []
+    out: list[Value] = []
     stop = min(k, i + PIECE)
     while i < stop:
         if type(x) is not Pair:
@@ -303,7 +306,7 @@ def _take_step(st):
     chunks = (out, chunks)
     if i < k:
         return More((x, i, k, chunks))
-    items: list = []
+    items: list[Value] = []
     parts = []
     while chunks is not None:
         parts.append(chunks[0])
@@ -321,12 +324,12 @@ def last_pair(lst: Value) -> Value:
 
 
 @prim("list-copy")
-def list_copy(lst):
+def list_copy(lst: Value) -> Value:
     return walk(lst, "list-copy", lambda items, tail: build(items))
 
 
 @prim("iota")
-def iota(n, start=0.0, step=1.0):
+def iota(n: Value, start: Value = 0.0, step: Value = 1.0) -> Value:
     if type(n) is not float or n < 0 or n != n:
         raise LispError("iota: expected a non-negative count")
     if n == math.inf:
@@ -352,9 +355,9 @@ def range_(a: Value, b: Value = None, step: Value = 1.0) -> Value:
     return pieces(_range_step, (a, b, step, 0, None))
 
 
-def _range_step(st):
+def _range_step(st: Value) -> Value:
     x, b, step, n, chunks = st
-    out: list = []
+    out: list[Value] = []
     stop = n + PIECE
     while ((x < b) if step > 0 else (x > b)) and n < stop:
         out.append(x)
@@ -369,7 +372,7 @@ def _range_step(st):
     while chunks is not None:
         parts.append(chunks[0])
         chunks = chunks[1]
-    items: list = []
+    items: list[Value] = []
     for p in reversed(parts):
         items.extend(p)
     return build(items, None, charged=True)

@@ -87,7 +87,7 @@ def hkey(v: Value) -> Value:
     return v
 
 
-def _list_key(v, open_: set):
+def _list_key(v: Value, open_: set[int]) -> Value:
     """A list's key; a circular key (through cdrs or cars) is an error, not a hang."""
     if id(v) in open_:
         raise LispError("hash table: circular key")
@@ -108,7 +108,7 @@ def _list_key(v, open_: set):
     return ("p", tuple(items), hkey(v))
 
 
-def _table(who, h) -> dict:
+def _table(who: Value, h: Value) -> dict[Value, Value]:
     if type(h) is not HashTable:
         raise LispError(f"{who}: expected hash table")
     return h.table
@@ -167,17 +167,17 @@ def hash_count(h: Value) -> Value:
 
 
 @prim("hash-keys")
-def hash_keys(h):
+def hash_keys(h: Value) -> Value:
     return build([k for k, _ in _table("hash-keys", h).values()])
 
 
 @prim("hash-values")
-def hash_values(h):
+def hash_values(h: Value) -> Value:
     return build([v for _, v in _table("hash-values", h).values()])
 
 
 @prim("hash->alist")
-def hash_to_alist(h):
+def hash_to_alist(h: Value) -> Value:
     t = _table("hash->alist", h)
     charge(PAIR * len(t))
     return build([Pair(k, v) for k, v in t.values()])

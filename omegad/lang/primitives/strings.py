@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 
 from ..accounting import PAIR, STR, charge
 from ..pieces import More, big, build, pieces, walk
@@ -97,7 +97,7 @@ def string_split(s: Value, sep: Value) -> Value:
 def string_join(lst: Value, sep: Value = " ") -> Value:
     if type(sep) is not str:
         raise LispError("string-join: delimiter must be string")
-    def then(items, tail):
+    def then(items: list[Value], tail: Value) -> Value:
         return _joined("string-join", sep, [x for x in items if type(x) is str])
     return walk(lst, "string-join", then)
 
@@ -134,7 +134,7 @@ def string_append(*parts: Value) -> Value:
     return _joined("string-append", "", parts)
 
 
-def _joined(who: str, sep: str, parts) -> object:
+def _joined(who: str, sep: str, parts: Sequence[str]) -> Value:
     """sep.join(parts), refused when too long and charged before it is made."""
     size = sum(map(len, parts)) + len(sep) * max(0, len(parts) - 1)
     _fits(who, size)
@@ -172,15 +172,15 @@ def string_ref(s: Value, k: Value) -> Value:
 
 
 @prim("string->list")
-def string_to_list(s):
+def string_to_list(s: Value) -> Value:
     _str("string->list", s)
     charge(len(s) * (PAIR + STR))
     return big(len(s), lambda: build(list(s), None, charged=True))
 
 
 @prim("list->string")
-def list_to_string(lst):
-    def then(items, tail):
+def list_to_string(lst: Value) -> Value:
+    def then(items: list[Value], tail: Value) -> Value:
         for x in items:
             if type(x) is not str:
                 raise LispError("list->string: expected a list of strings")
@@ -209,10 +209,10 @@ _READ_NUM = re.compile(r"[+-]?\d+(\.\d+)?\Z")
 _READ_ESC = {"n": "\n", "t": "\t", "r": "\r"}
 
 
-def _read_tokens(src: str) -> Generator[None, None, list]:
+def _read_tokens(src: str) -> Generator[None, None, list[tuple[str, Value]]]:
     """`read`'s tokenizer (the reference's s-expression reader, not the program reader), in
     steps of READ_STEP tokens."""
-    out: list = []
+    out: list[tuple[str, Value]] = []
     i, n = 0, len(src)
     pause = READ_STEP
     while i < n:
@@ -233,7 +233,7 @@ def _read_tokens(src: str) -> Generator[None, None, list]:
             i += 1
             buf = []
             while i < n:
-                j = _READ_STR_RUN.match(src, i).end()
+                j = _run_end(_READ_STR_RUN, src, i)
                 buf.append(src[i:j])
                 i = j
                 if i >= n:
@@ -248,18 +248,23 @@ def _read_tokens(src: str) -> Generator[None, None, list]:
                 i += 1
             out.append(("str", "".join(buf)))
         else:
-            j = _READ_ATOM_RUN.match(src, i).end()
+            j = _run_end(_READ_ATOM_RUN, src, i)
             out.append(("atom", src[i:j]))
             i = j
     return out
 
 
 READ_STEP = 4096
+
+
+def _run_end(run: re.Pattern[str], src: str, i: int) -> int:
+    m = run.match(src, i)
+    return i if m is None else m.end()
 _READ_STR_RUN = re.compile(r'[^"\\]*')
 _READ_ATOM_RUN = re.compile(r"[^ \t\n\r()';]*")
 
 
-def _read_atom(a: str):
+def _read_atom(a: str) -> Value:
     if a in ("#t", "true"):
         return True
     if a in ("#f", "false"):
@@ -276,7 +281,7 @@ def read_sexp(src: str) -> Value:
 
 def read_steps(src: str) -> Generator[None, None, object]:
     toks = yield from _read_tokens(src)
-    stack: list = []        # [items, quotes-before]
+    stack: list[list[Value]] = []        # [items, quotes-before]
     quotes = 0
     i = 0
     while True:
@@ -313,7 +318,7 @@ def read_steps(src: str) -> Generator[None, None, object]:
 
 
 @prim("read")
-def read(s):
+def read(s: Value) -> Value:
     """In pieces of READ_STEP tokens (the one primitive whose pieces share a generator: a
     debugger keyframe taken inside a long `read` cannot be resumed twice)."""
     if type(s) is not str:
@@ -322,7 +327,7 @@ def read(s):
     return pieces(_read_piece, read_steps(s))
 
 
-def _read_piece(steps):
+def _read_piece(steps: Generator[None, None, Value]) -> Value:
     try:
         done, value = advance(steps)
     except LispError as e:
