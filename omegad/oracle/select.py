@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 
 from omegad.oracle.base import Oracle, OracleError
 from omegad.oracle.http import HttpPolicy
@@ -96,10 +97,15 @@ def provider_from_env(adapter: str, env: Mapping[str, str]):
         return FailingOracle(adapter, mixed)
     from omegad.oracle.provider import ProviderConfig
 
+    mod: ModuleType
     if adapter == "openai":
-        from omegad.oracle import openai as mod
+        from omegad.oracle import openai
+
+        mod = openai
     else:
-        from omegad.oracle import anthropic as mod
+        from omegad.oracle import anthropic
+
+        mod = anthropic
     defaults = HttpPolicy()
     policy = HttpPolicy(
         timeout=_number(env, "OMEGA_HTTP_TIMEOUT", defaults.timeout),
