@@ -48,7 +48,7 @@ class ReplState:
         self.undo: list = []                  # (target, key, old) of the running command
         # (id(target), key) -> (target, key, old): places changed since the last capture
         self.dirty: dict = {}
-        self.head = None                      # the last Checkpoint captured (checkpoint.py)
+        self.head = None                      # the last Revision captured (revision.py)
         self.ser = None                       # serializer object table (serialize.py)
         self.gensym_counter = 0
         self.macros: dict = {}
@@ -307,23 +307,23 @@ def start(state: ReplState, form, *, output_sink=None, step_budget: int | None =
     return Run(state, datum, sink, *limits, form_error=error, nested=nested)
 
 
-# ---- checkpoints, serialization, accounting --------------------------------------------------
+# ---- revisions, serialization, accounting --------------------------------------------------
 def capture(state: ReplState):
-    """A cheap checkpoint of the state between inputs (O(what changed since the last one))."""
-    from .checkpoint import capture as _capture
+    """A cheap revision of the state between inputs (O(what changed since the last one))."""
+    from .revision import capture as _capture
     return _capture(state)
 
 
-def restore(state: ReplState, checkpoint) -> ReplState:
-    """Move `state` (in place) to any checkpoint captured from it; returns it."""
-    from .checkpoint import restore as _restore
-    return _restore(state, checkpoint)
+def restore(state: ReplState, revision) -> ReplState:
+    """Move `state` (in place) to any revision captured from it; returns it."""
+    from .revision import restore as _restore
+    return _restore(state, revision)
 
 
-def prune_checkpoints(checkpoint) -> None:
-    """Drop the history before `checkpoint`: only it and later checkpoints stay restorable."""
-    from .checkpoint import prune
-    prune(checkpoint)
+def prune_revisions(revision) -> None:
+    """Drop the history before `revision`: only it and later revisions stay restorable."""
+    from .revision import prune
+    prune(revision)
 
 
 def serialize(state: ReplState) -> bytes:
@@ -333,7 +333,7 @@ def serialize(state: ReplState) -> bytes:
 
 
 def serialize_delta(state: ReplState, since) -> bytes:
-    """What changed between checkpoint `since` and the current one (capture first)."""
+    """What changed between revision `since` and the current one (capture first)."""
     from .serialize import serialize_delta as _delta
     return _delta(state, since)
 

@@ -16,7 +16,7 @@ from omegad.methods.session import _actor, _store
 from omegad.server import Connection
 from omegad.sessions.actor import Job, SessionActor
 from omegad.sessions.notes import commands as tn
-from omegad.sessions.notes.file import Note, NotesError, Snap
+from omegad.sessions.notes.file import Note, NotesError, Snapshot
 from omegad.sessions.notes.metrics import SessionMetrics, disk_size, last_modified
 from omegad.sessions.store import SessionStore
 from protocol import errors
@@ -28,7 +28,7 @@ def _iso(ms: float) -> str:
         .replace("+00:00", "Z")
 
 
-def snapshot_info(session: str, s: Snap) -> m.SnapshotInfo:
+def snapshot_info(session: str, s: Snapshot) -> m.SnapshotInfo:
     return m.SnapshotInfo(id=s.id, session=session, seq=s.seq, description=s.description,
                           tags=s.tags, created=_iso(s.created))
 

@@ -142,7 +142,7 @@ class SessionActor:
         self._opened = trio.Event()
         self.open_error: errors.RpcError | None = None
         self.closed = False
-        self.debug: Any = None          # the stepping debugger (debugger.py), made on first use
+        self.debug: Any = None          # the stepping debugger (debug/), made on first use
         self.legacy: Any = None         # a legacy batch file to import before the next job
         self._answers: list[Any] | None = None  # oracle answers a committed debug run replays
         self._unsaved: tuple[int, int] | None = None  # (seq, journal end) of a state not saved
@@ -386,7 +386,7 @@ class SessionActor:
         self.control = outcome.control
         cp = Checkpoint(seq + 1, "manual", f"state-{seq + 1}", offsets[1])
         self.checkpoints.append(cp)
-        self.states.memory[cp.seq] = engine.snapshot(self.state, self.control)
+        self.states.memory[cp.seq] = engine.at_checkpoint(self.state, self.control)
         self._unsaved = (cp.seq, self.journal.size)  # written once the answer has left (settle)
 
     def _oracle_for(self, job: Job, sink: Callable[[str], None]) -> engine.Oracle:
@@ -443,7 +443,7 @@ class SessionActor:
 
     # --- state changes that are not journal events ------------------------------------------------
 
-    def restore(self, snap: engine.Snapshot, control: str | None = None,
+    def restore(self, snap: engine.CheckpointState, control: str | None = None,
                 own_seq: int | None = None) -> None:
         """Adopt a checkpoint's state (this session's own at `own_seq`, or another timeline's)."""
         self.settle()  # (resuming may move the current state in place)

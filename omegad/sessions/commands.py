@@ -12,10 +12,11 @@ import shutil
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from omegad.sessions.debug import commands as debugger
+from omegad.sessions.debug import commands as debug_commands
+from omegad.sessions.debug.debugger import debugger_of
 from omegad.sessions.debug.debugger import typed as debug_typed
 from omegad.sessions.names import check_name
-from omegad.sessions.notes import commands as timeline_notes
+from omegad.sessions.notes import commands as note_commands
 from omegad.sessions.states.sources import state_at
 from omegad.sessions.timeline import Timeline, plan_jump, read_timeline
 from protocol import errors
@@ -257,8 +258,8 @@ EXACT: dict[str, Command] = {
     ":help": help_, ":h": help_,
     ":server status": server_status, ":server stop": server_stop,
     ":defs": defs,
-    **timeline_notes.EXACT,  # snapshots, timeline annotations, metrics
-    **debugger.EXACT,  # the stepping debugger, breakpoints, snapshots, history, inspection
+    **note_commands.EXACT,  # snapshots, timeline annotations, metrics
+    **debug_commands.EXACT,  # the stepping debugger, breakpoints, snapshots, history, inspection
 }
 PREFIX: dict[str, Command] = {
     ":session save ": session_save,
@@ -267,8 +268,8 @@ PREFIX: dict[str, Command] = {
     ":session goto ": session_goto,
     ":session trace ": session_trace,
     ":session delete ": session_delete,
-    **timeline_notes.PREFIX,
-    **debugger.PREFIX,
+    **note_commands.PREFIX,
+    **debug_commands.PREFIX,
 }
 
 
@@ -286,8 +287,8 @@ async def run_command(actor: SessionActor, text: str, reply: Reply, job: Job) ->
     try:
         await command(actor, arg, reply, job)
     finally:
-        if command.__module__ == debugger.__name__:
-            debugger.debugger_of(actor).save()
+        if command.__module__ == debug_commands.__name__:
+            debugger_of(actor).save()
             job.debug_view = debug_typed(actor, job)  # for the typed debug.* methods
 
 
@@ -327,7 +328,7 @@ HELP = [
     "  :session lock            - hold the write lease (others' commands are refused)",
     "  :session take            - take the write lease over from another client",
     "  :session unlock          - release the write lease",
-    *timeline_notes.HELP,
+    *note_commands.HELP,
     "",
     "  SERVER:",
     "  :server status           - is the session server running",

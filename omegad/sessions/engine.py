@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from omegad.lang import api
-from omegad.lang.checkpoint import Checkpoint, capture, restore
+from omegad.lang.revision import Revision, capture, restore
 
 if TYPE_CHECKING:
     from omegad.sessions.states.sources import Written
@@ -34,16 +34,16 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class CheckpointState:
     """A session state as it was at one checkpoint: the state it belongs to, and where in it."""
 
     state: api.ReplState
-    checkpoint: Checkpoint
+    revision: Revision
     control: str
     origin: Written | None = None  # the file records it was read from, if it was
 
     def resume(self) -> api.ReplState:
-        return restore(self.state, self.checkpoint)
+        return restore(self.state, self.revision)
 
 
 def forms(text: str) -> list[api.Form]:
@@ -96,5 +96,5 @@ def _outcome(form: api.Form, r: api.Done | api.Failed) -> Outcome:
     return Outcome(True, r.printed, value, None, "null" if defined else value, defined)
 
 
-def snapshot(state: api.ReplState, control: str) -> Snapshot:
-    return Snapshot(state, capture(state), control)
+def at_checkpoint(state: api.ReplState, control: str) -> CheckpointState:
+    return CheckpointState(state, capture(state), control)

@@ -49,7 +49,7 @@ class SessionManager:
         self.pool: OrderedDict[Key, SessionActor] = OrderedDict()
         self._catalogs: dict[Path, Catalog] = {}
         self._listings: dict[Path, Listing] = {}
-        self.notes = NotesBook()  # snapshots and annotations of sessions (notes.py)
+        self.notes = NotesBook()  # snapshots and annotations of sessions (notes/file.py)
         self.monitor = Monitor(nursery, book=self.notes, persister=persister)  # (metrics.py)
         from omegad.oracle.select import oracle_from_env
 

@@ -198,7 +198,7 @@ def checkpoint(actor: SessionActor, depth: int, control: str, reason: str = "llm
     seq = actor.seq
     offsets = actor._write([ev.checkpoint_event(seq, depth, reason)])
     actor.checkpoints.append(Checkpoint(seq, reason, f"state-{seq}", offsets[0]))
-    actor.states[seq] = engine.snapshot(actor.state, control)
+    actor.states[seq] = engine.at_checkpoint(actor.state, control)
     if between_inputs or _only_a_delta(actor):
         actor._save_state(seq, merges=between_inputs)
 

@@ -17,7 +17,7 @@ import trio
 
 from omegad.lang import api
 from omegad.lang.printer import write_str
-from omegad.sessions.debug.debugger import Breakpoint, Debugger, Snapshot, debugger_of, paused
+from omegad.sessions.debug.debugger import Breakpoint, Debugger, SavedStep, debugger_of, paused
 from omegad.sessions.debug.run import SLICE, DebugRun, cap
 
 if TYPE_CHECKING:
@@ -324,7 +324,7 @@ async def save(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
     if run is None:
         reply.line("(no debug session - use :debug (expr) first)")
         return
-    dbg.snapshots[name] = Snapshot(name, run, run.step, _iso_now())
+    dbg.saved_steps[name] = SavedStep(name, run, run.step, _iso_now())
     reply.line(f"Saved snapshot '{name}' at step {run.step}")
 
 
@@ -333,9 +333,9 @@ async def restore(actor: SessionActor, name: str, reply: Reply, _job: Job) -> No
         reply.line("Usage: :restore <name>")
         return
     dbg = debugger_of(actor)
-    snap = dbg.snapshots.get(name)
+    snap = dbg.saved_steps.get(name)
     if snap is None:
-        reply.line(f"Snapshot '{name}' not found.")
+        reply.line(f"SavedStep '{name}' not found.")
         return
     _move(dbg, snap.run, snap.step)
     reply.line(f"Loaded snapshot '{name}' (step {snap.step})")
@@ -344,11 +344,11 @@ async def restore(actor: SessionActor, name: str, reply: Reply, _job: Job) -> No
 
 async def snapshots(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
     dbg = debugger_of(actor)
-    if not dbg.snapshots:
+    if not dbg.saved_steps:
         reply.line("No snapshots saved.")
         return
     reply.lines(["", "Snapshots:"])
-    for name, snap in dbg.snapshots.items():
+    for name, snap in dbg.saved_steps.items():
         reply.line(f"  {name}: step {snap.step} ({snap.timestamp})")
 
 
@@ -359,9 +359,9 @@ async def export(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None
         return
     name, path = parts[0], " ".join(parts[1:])
     dbg = debugger_of(actor)
-    snap = dbg.snapshots.get(name)
+    snap = dbg.saved_steps.get(name)
     if snap is None:
-        reply.line(f"Snapshot '{name}' not found.")
+        reply.line(f"SavedStep '{name}' not found.")
         return
     run = snap.run
     here = run.step
@@ -517,7 +517,7 @@ def _read_small(path: str) -> str:
 async def stop(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
     dbg = debugger_of(actor)
     if dbg.run is not None:
-        dbg.snapshots = {n: s for n, s in dbg.snapshots.items() if s.run is not dbg.run}
+        dbg.saved_steps = {n: s for n, s in dbg.saved_steps.items() if s.run is not dbg.run}
         dbg.run, dbg.mode, dbg.history = None, False, []
     reply.line("Stopped.")
 

@@ -30,7 +30,7 @@ class Breakpoint:
 
 
 @dataclass
-class Snapshot:
+class SavedStep:
     name: str
     run: DebugRun
     step: int
@@ -45,7 +45,7 @@ class Debugger:
     mode: bool = False                  # debugMode
     breakpoints: list[Breakpoint] = field(default_factory=list)
     next_id: int = 1
-    snapshots: dict[str, Snapshot] = field(default_factory=dict)
+    saved_steps: dict[str, SavedStep] = field(default_factory=dict)
     history: list[int] = field(default_factory=list)
     recording: bool = True
     path: Path | None = None            # where it persists (beside the journal)
@@ -125,7 +125,7 @@ class Debugger:
                 "answers": {str(k): msgspec.to_builtins(v) for k, v in run.answers.items()},
             }
             data["snapshots"] = {n: {"step": s.step, "timestamp": s.timestamp}
-                                 for n, s in self.snapshots.items() if s.run is run}
+                                 for n, s in self.saved_steps.items() if s.run is run}
         text = json.dumps(data).encode()
         if text != self.saved:          # most commands change nothing worth a write
             _write(self.path, text)
@@ -160,7 +160,7 @@ class Debugger:
             run.goto(min(int(saved.get("step", 0)), run.step))
             dbg.run = run
             for n, s in data.get("snapshots", {}).items():
-                dbg.snapshots[n] = Snapshot(n, run, int(s["step"]), s["timestamp"])
+                dbg.saved_steps[n] = SavedStep(n, run, int(s["step"]), s["timestamp"])
         return dbg
 
 

@@ -19,9 +19,9 @@ from typing import Any
 
 from omegad.lang import api, decode_value
 from omegad.lang.api import rollback
-from omegad.lang.checkpoint import _get, _set
 from omegad.lang.machine import perform_go
 from omegad.lang.printer import write_str
+from omegad.lang.revision import get_place, set_place
 from omegad.lang.values import Pair, Sym
 
 KEYFRAME = 1_000        # steps between keyframes
@@ -120,8 +120,8 @@ class DebugRun:
         undo, out = self.state.undo, []
         while len(undo) > to:
             target, key, old = undo.pop()
-            out.append((target, key, old, _get(target, key)))
-            _set(target, key, old)
+            out.append((target, key, old, get_place(target, key)))
+            set_place(target, key, old)
         out.reverse()
         return out
 
@@ -158,7 +158,7 @@ class DebugRun:
         undo = self.state.undo
         for target_, key, old, new in self.redo[:n]:
             undo.append((target_, key, old))
-            _set(target_, key, new)
+            set_place(target_, key, new)
         del self.redo[:n]
         self.keyframes = [k for k in self.keyframes if k.step <= a.step] + \
             [k for k in self.future if k.step <= j.step]

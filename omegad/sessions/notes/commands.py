@@ -3,7 +3,7 @@ operations the RPC methods share with them.
 
 They act on the session that `:session checkpoints` refers to (DESIGN "Decisions"): the session
 loaded with `:session load`, else the session itself. Its notes live in `<name>.notes`
-(notes.py); the states come from the actor's state stores (`actor.states`, `actor.loaded_states`).
+(file.py); the states come from the actor's state stores (`actor.states`, `actor.loaded_states`).
 A snapshot names the checkpoint the session stands at: the last one, or the one that
 `:session load / goto / resume` or a snapshot restore moved it to.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omegad.persist.checkpoints import ADOPTED, ADOPTED_PART
-from omegad.sessions.notes.file import Note, Notes, NotesError, Snap, local_time
+from omegad.sessions.notes.file import Note, Notes, NotesError, Snapshot, local_time
 from omegad.sessions.notes.metrics import SessionMetrics, disk_size, format_bytes, last_modified
 from omegad.sessions.states.sources import state_at
 from omegad.sessions.timeline import Checkpoint
@@ -32,7 +32,7 @@ class Target:
 
     name: str
     checkpoints: list[Checkpoint]  # in seq order
-    states: Any  # seq -> engine.Snapshot
+    states: Any  # seq -> engine.CheckpointState
     own: bool
 
     def checkpoint(self, seq: int) -> Checkpoint | None:
@@ -93,10 +93,10 @@ def _verified(actor: SessionActor, t: Target, seq: int | None) -> int | None:
         return seq
     snap = memory.get(seq)
     state = actor.state
-    if snap is None or snap.state is not state or state.head is snap.checkpoint:
+    if snap is None or snap.state is not state or state.head is snap.revision:
         return seq  # (another state object: nothing to compare with)
     for other, s in memory.items():  # misled (a load after a goto): find the state's checkpoint
-        if s.state is state and s.checkpoint is state.head and t.checkpoint(other):
+        if s.state is state and s.revision is state.head and t.checkpoint(other):
             return other
     return None
 
@@ -108,7 +108,7 @@ async def _written(actor: SessionActor, notes: Notes) -> None:
     await actor.manager.persister.commit(notes)
 
 
-async def create_snapshot(actor: SessionActor, description: str) -> tuple[str, Snap]:
+async def create_snapshot(actor: SessionActor, description: str) -> tuple[str, Snapshot]:
     t = target(actor)
     seq = position(actor, t)
     if seq is None:
@@ -120,7 +120,7 @@ async def create_snapshot(actor: SessionActor, description: str) -> tuple[str, S
     return t.name, snap
 
 
-async def restore_snapshot(actor: SessionActor, snap_id: int) -> tuple[str, Snap]:
+async def restore_snapshot(actor: SessionActor, snap_id: int) -> tuple[str, Snapshot]:
     t = target(actor)
     notes = notes_of(actor, t.name)
     snap = notes.get(snap_id)
@@ -148,7 +148,7 @@ async def restore_snapshot(actor: SessionActor, snap_id: int) -> tuple[str, Snap
     return t.name, snap
 
 
-async def delete_snapshot(actor: SessionActor, snap_id: int) -> tuple[str, Snap]:
+async def delete_snapshot(actor: SessionActor, snap_id: int) -> tuple[str, Snapshot]:
     t = target(actor)
     notes = notes_of(actor, t.name)
     snap = notes.delete(snap_id)

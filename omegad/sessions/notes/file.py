@@ -66,7 +66,7 @@ def check_text(what: str, text: str, limit: int) -> str:
 
 
 @dataclass(frozen=True)
-class Snap:
+class Snapshot:
     id: int
     seq: int
     description: str
@@ -100,7 +100,7 @@ class Notes:
     """One session's notes: in memory, and the append handle of its file."""
 
     path: Path
-    snaps: dict[int, Snap] = field(default_factory=dict)  # id -> snapshot, in creation order
+    snaps: dict[int, Snapshot] = field(default_factory=dict)  # id -> snapshot, in creation order
     notes: dict[int, Note] = field(default_factory=dict)  # checkpoint seq -> annotation
     next_id: int = 1
     restores: int = 0
@@ -150,7 +150,7 @@ class Notes:
     def _apply(self, rec: dict[str, Any]) -> None:
         op = rec["op"]
         if op == "snap":
-            snap = Snap(int(rec["id"]), int(rec["seq"]), str(rec["desc"]), list(rec["tags"]),
+            snap = Snapshot(int(rec["id"]), int(rec["seq"]), str(rec["desc"]), list(rec["tags"]),
                         int(rec["created"]))
             self.snaps[snap.id] = snap
             self.next_id = max(self.next_id, snap.id + 1)
@@ -188,24 +188,24 @@ class Notes:
 
     # --- snapshots --------------------------------------------------------------------------------
 
-    def snapshot(self, seq: int, description: str) -> Snap:
+    def snapshot(self, seq: int, description: str) -> Snapshot:
         check_text("The description", description, MAX_DESCRIPTION)
-        snap = Snap(self.next_id, seq, description, tags_of(description), now_ms())
+        snap = Snapshot(self.next_id, seq, description, tags_of(description), now_ms())
         self._append([snap.record()])
         return snap
 
-    def get(self, snap_id: int) -> Snap:
+    def get(self, snap_id: int) -> Snapshot:
         snap = self.snaps.get(snap_id)
         if snap is None:
             raise NotesError(f"Snapshot not found: {snap_id}")
         return snap
 
-    def delete(self, snap_id: int) -> Snap:
+    def delete(self, snap_id: int) -> Snapshot:
         snap = self.get(snap_id)
         self._append([{"op": "unsnap", "id": snap_id}])
         return snap
 
-    def restored(self, snap: Snap, into: str) -> None:
+    def restored(self, snap: Snapshot, into: str) -> None:
         self._append([{"op": "restore", "id": snap.id, "into": into, "at": now_ms()}])
 
     def mark(self, of: str, seq: int, records: int) -> None:
@@ -216,7 +216,7 @@ class Notes:
     def save_metrics(self, record: dict[str, Any]) -> None:
         self._append([{"op": "metrics", **record}])
 
-    def listing(self, tag: str | None = None) -> list[Snap]:
+    def listing(self, tag: str | None = None) -> list[Snapshot]:
         snaps = list(self.snaps.values())
         return [s for s in snaps if tag in s.tags] if tag else snaps
 

@@ -82,7 +82,7 @@ async def _open_from_reference(actor: SessionActor, view: Any) -> None:
     last = actor.checkpoints[-1].seq
     await reference.prepare(last)
     try:
-        start: engine.Snapshot | None = reference[last]
+        start: engine.CheckpointState | None = reference[last]
     except KeyError:  # neither the index nor re-evaluation has it: start from nothing
         start = None
     await _catch_up(actor, view, start, last if start is not None else -1, None, reference)
@@ -145,8 +145,9 @@ def _index(actor: SessionActor) -> IndexWithStates | None:
         return None
 
 
-async def _catch_up(actor: SessionActor, view: Any, start: engine.Snapshot | None, after: int,
-                    saved: FileStates | None, reference: ReferenceStates | None = None) -> None:
+async def _catch_up(actor: SessionActor, view: Any, start: engine.CheckpointState | None,
+                    after: int, saved: FileStates | None,
+                    reference: ReferenceStates | None = None) -> None:
     """Re-evaluate what the journal holds after the saved state (normally nothing)."""
     actor.state_defs = None
     own = start is not None and saved is not None and saved.ckpt.newest_is(after)
@@ -164,7 +165,8 @@ async def _catch_up(actor: SessionActor, view: Any, start: engine.Snapshot | Non
     actor.states = LayeredStates(rebuilt.at, saved, reference)
 
 
-def _record_replayed(actor: SessionActor, view: Any) -> Callable[[int, engine.Snapshot], None]:
+def _record_replayed(actor: SessionActor,
+                     view: Any) -> Callable[[int, engine.CheckpointState], None]:
     """The journal holds inputs after the newest state record (the daemon died between an
     answer and its record): as replaying reaches each of their checkpoints, its record is
     written, so that the file again has every state (another session's `load` reads it)."""
@@ -174,7 +176,7 @@ def _record_replayed(actor: SessionActor, view: Any) -> Callable[[int, engine.Sn
                     strict=True))
     failed: list[OSError] = []
 
-    def record(seq: int, snap: engine.Snapshot) -> None:
+    def record(seq: int, snap: engine.CheckpointState) -> None:
         if failed:
             return
         try:
