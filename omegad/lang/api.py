@@ -255,15 +255,15 @@ class Run:
         m = self.m
         if m.ctl is not None:
             src = getattr(m.ctl[0], "src", None)
-            control = ("Expr", write_str(src) if src is not None else _frame_tag(m.ctl[0]))
+            control = ("Expr", write_str(src) if src is not None else frame_tag(m.ctl[0]))
         else:
             control = ("Value", write_str(m.val))
         return {"steps": m.steps, "depth": len(m.stack), "control": control,
-                "frames": [_frame_tag(fr[0]) for fr in m.stack],
+                "frames": [frame_tag(fr[0]) for fr in m.stack],
                 "pending_oracle": self.pending is not None}
 
 
-def _frame_tag(fn) -> str:
+def frame_tag(fn) -> str:
     """A readable name for a frame's resume function (e.g. make_if.<locals>.resume -> if)."""
     q = getattr(fn, "__qualname__", type(fn).__name__)
     head = q.split(".<locals>.")[0].split(".")[-1]

@@ -7,7 +7,7 @@ Words, each with one meaning across lang, persist, sessions, methods and tests:
                  `checkpoint` event with its seq (persist/index.py's Checkpoint); the state there
                  is recorded in the checkpoint file `<name>.ckpt` (states/saver.py writes it)
     revision     an in-memory undo point of one live state (lang/revision.py): the session
-                 captures one at each checkpoint (engine.CheckpointState = state + revision)
+                 captures one at each checkpoint (states/state.py: CheckpointState)
     timeline     a session's journal seen as its checkpoints (timeline.py's Timeline): what
                  `:session load / goto / resume / checkpoints` and the `timeline.*` methods show
     snapshot     a user's named reference to one checkpoint, with a description and tags

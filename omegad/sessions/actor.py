@@ -1,6 +1,8 @@
 """One session's actor: a mailbox and a loop that owns the session's REPL state.
 
-Commands arrive through `execute` and run one at a time, in arrival order. Evaluation runs in
+Operations (operations.py) arrive through `submit` and run one at a time, in arrival order, each
+through `commands.perform`. What other modules may use of an actor is declared in interface.py
+(`Session`). Evaluation runs in
 slices (engine.py) and yields to trio between them, so `interrupt` lands within one slice and
 other sessions keep running. Read-only questions (checkpoints, trace, completion) are answered
 from the actor's fields directly and never wait behind a running command.
@@ -12,7 +14,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -24,12 +26,17 @@ from omegad.persist import events as ev
 from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.index import IndexInfo, write_index
 from omegad.persist.journal import JournalWriter
+from omegad.sessions import commands, engine
 from omegad.sessions import defs as saved_defs
-from omegad.sessions import engine
+from omegad.sessions.debug.debugger import Debugger
+from omegad.sessions.legacy import import_legacy
+from omegad.sessions.mailbox import Job, Reply
+from omegad.sessions.operations import Operation
 from omegad.sessions.oracle_calls import JournaledOracle, mock_effect
 from omegad.sessions.recovery import opening
 from omegad.sessions.states.saver import StateSaver
-from omegad.sessions.states.sources import LayeredStates, StateStore, Written
+from omegad.sessions.states.sources import LayeredStates, StateStore
+from omegad.sessions.states.state import CheckpointState, Written, at_checkpoint
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Checkpoint, Timeline
 from protocol import errors
@@ -38,81 +45,13 @@ from protocol import methods as m
 if TYPE_CHECKING:
     from omegad.server import Connection
     from omegad.sessions.fork import Seed
-    from omegad.sessions.manager import SessionManager
+    from omegad.sessions.interface import Pool
 
 log = logging.getLogger("omegad.sessions")
 
 
-@dataclass
-class Job:
-    command: str
-    conn: Connection | None
-    piped: bool
-    done: trio.Event = field(default_factory=trio.Event)
-    result: m.ExecuteResult | None = None
-    error: BaseException | None = None
-    scope: trio.CancelScope | None = None
-    abandoned: bool = False
-    data: Any = None  # what a command made, for an RPC method to return typed (a snapshot …)
-    run: Any = None  # an RPC method's operation run in the command's place: run(actor, job)
-    callback: Callable[[Any], None] | None = None  # the connection's, when it awaits no task
-
-    def when_done(self, callback: Callable[[Any], None]) -> None:
-        """Answer the request by calling back (dispatch.Answering) instead of a waiting task."""
-        self.callback = callback
-
-    def abandon(self) -> None:
-        """Its request was cancelled: skip the command if queued, interrupt it if running."""
-        self.abandoned = True
-        if self.scope is not None:
-            self.scope.cancel()
-
-    async def wait(self) -> m.ExecuteResult:
-        try:
-            await self.done.wait()
-        except trio.Cancelled:
-            self.abandon()
-            raise
-        if self.error is not None:
-            raise self.error
-        assert self.result is not None
-        return self.result
-
-    def finish(self) -> None:
-        self.done.set()
-        if self.callback is not None:
-            self.callback(self.error if self.error is not None else self.result)
-
-
-@dataclass
-class Reply:
-    """What a command printed, piece by piece, and how its last evaluation ended."""
-
-    text: list[str] = field(default_factory=list)
-    ok: bool = True
-    value: str | None = None
-    error: str | None = None
-    should_exit: bool = False
-    session: str | None = None
-    unsent: list[str] = field(default_factory=list)  # lines not yet streamed as `result`
-
-    def line(self, text: str) -> None:
-        self.text.append(text + "\n")
-        self.unsent.append(text + "\n")
-
-    def lines(self, lines: list[str]) -> None:
-        if lines:  # one piece: a listing of 10 000 checkpoints is one join, not 20 000 appends
-            block = "\n".join(lines) + "\n"
-            self.text.append(block)
-            self.unsent.append(block)
-
-    def output(self) -> str:
-        out = "".join(self.text)
-        return out[:-1] if out.endswith("\n") else out
-
-
 class SessionActor:
-    def __init__(self, manager: SessionManager, store: SessionStore, name: str,
+    def __init__(self, manager: Pool, store: SessionStore, name: str,
                  seed: Seed | None = None) -> None:
         self.manager = manager
         self.seed = seed  # a fork's: what to open from instead of the index (fork.py)
@@ -142,9 +81,11 @@ class SessionActor:
         self._opened = trio.Event()
         self.open_error: errors.RpcError | None = None
         self.closed = False
-        self.debug: Any = None          # the stepping debugger (debug/), made on first use
-        self.legacy: Any = None         # a legacy batch file to import before the next job
-        self._answers: list[Any] | None = None  # oracle answers a committed debug run replays
+        self.debug: Debugger | None = None  # the stepping debugger, made on first use
+        self.legacy: Path | None = None  # a legacy batch file to import before the next job
+        self.reevaluating = False  # importing it: re-evaluating by itself, no provider asked
+        self.commit_answers: list[api.OracleResponse] | None = None  # what a committed debug
+        # run was told, answering its oracle calls again (oracle_calls.py)
         self._unsaved: tuple[int, int] | None = None  # (seq, journal end) of a state not saved
 
     # --- life -------------------------------------------------------------------------------------
@@ -227,18 +168,22 @@ class SessionActor:
     def seq(self) -> int:
         return self.journal.next_seq if self.journal else 0
 
-    def submit(self, command: str, conn: Connection | None, piped: bool) -> Job:
-        """Queue a command (in the caller's order: this never waits)."""
+    def submit(self, command: str, conn: Connection | None, piped: bool,
+               op: Operation | None = None) -> Job:
+        """Queue a command line, or the operation an RPC method made (`command` is then what
+        attached followers see), in the caller's order: this never waits."""
         if command.strip() != ":session take":  # the one command meant for a locked-out client
             self._check_lease(conn)
         if conn is not None:
             self.attached[conn.id] = conn
-        job = Job(command, conn, piped)
+        job = Job(commands.parse(command) if op is None else op, command, conn, piped,
+                  typed=op is not None)
         self._send.send_nowait(job)
         return job
 
-    async def execute(self, command: str, conn: Connection | None, piped: bool) -> m.ExecuteResult:
-        return await self.submit(command, conn, piped).wait()
+    async def execute(self, command: str, conn: Connection | None, piped: bool,
+                      op: Operation | None = None) -> m.ExecuteResult:
+        return await self.submit(command, conn, piped, op).wait()
 
     def interrupt(self) -> bool:
         job = self._current
@@ -266,6 +211,12 @@ class SessionActor:
         """Bytes the session's commands allocated, by the evaluator's running count (cheap: the
         pool asks on every open; metrics measure what is still reachable, once a second)."""
         return self.state.allocated
+
+    def debugger(self) -> Debugger:
+        """The session's stepping debugger, read from beside the journal on first use."""
+        if self.debug is None:
+            self.debug = Debugger.load(self.store.debugger(self.name))
+        return self.debug
 
     def defs(self) -> list[str]:
         """Source of the top-level defines in effect (a redefinition replaces, moved to the end)."""
@@ -299,20 +250,10 @@ class SessionActor:
         started = time.perf_counter()
         reply = Reply()
         if self.legacy is not None:
-            from omegad.sessions.legacy import import_legacy
-
             await import_legacy(self, job)
-        text = job.command.strip()
         if self.followers:
             await self._broadcast(job.command, job, "input")
-        if job.run is not None:
-            job.data = await job.run(self, job)
-        elif text.startswith(":"):
-            from omegad.sessions.commands import run_command
-
-            await run_command(self, text, reply, job)
-        elif text:
-            await self._evaluate_input(job.command, reply, job)
+        job.data = await commands.perform(self, job.op, reply, job)
         await self._stream_result(reply, job)
         return m.ExecuteResult(
             output=reply.output(), ok=reply.ok, value=reply.value, error=reply.error,
@@ -320,14 +261,18 @@ class SessionActor:
             elapsed_ms=(time.perf_counter() - started) * 1000, session=reply.session or self.name,
         )
 
-    async def _evaluate_input(self, text: str, reply: Reply, job: Job) -> None:
+    async def run_line(self, text: str, reply: Reply, job: Job) -> None:
+        """Run a command line inside the running job (`:ask`'s tools)."""
+        await commands.perform(self, commands.parse(text), reply, job)
+
+    async def evaluate_input(self, text: str, reply: Reply, job: Job) -> None:
         env = job.conn.env if job.conn is not None else {}
         if env.get("OMEGA_MOCK_EFFECTS") == "1" and mock_effect(self, text, reply):
             return
         for form in engine.forms(text):
-            await self._evaluate_form(form, reply, job)
+            await self.evaluate_form(form, reply, job)
 
-    async def _evaluate_form(self, form: api.Form, reply: Reply, job: Job) -> None:
+    async def evaluate_form(self, form: api.Form, reply: Reply, job: Job) -> None:
         assert self.journal is not None
         self.settle()  # the previous form's state record goes first
         code = form.text
@@ -353,7 +298,7 @@ class SessionActor:
             outcome = await engine.evaluate(self.state, form, sink,
                                             self._oracle_for(job, sink), between_slices)
         except trio.Cancelled:
-            self._write([ev.error_event(self.seq, 0, "interrupted")])
+            self.write_events([ev.error_event(self.seq, 0, "interrupted")])
             raise
         await flush_stream()
         self._finish_form(outcome, reply)
@@ -366,27 +311,27 @@ class SessionActor:
     async def commit_debug(self, form: api.Form, answers: list[Any], job: Job) -> None:
         """A debug run reached DONE: its expression becomes one journaled input of the session,
         its oracle calls answered (and journaled) from what the debug run was told."""
-        self._answers = list(answers)
+        self.commit_answers = list(answers)
         attached, self.attached = self.attached, {}  # the run's output was shown already
         try:
-            await self._evaluate_form(form, Reply(), job)
+            await self.evaluate_form(form, Reply(), job)
         finally:
-            self._answers = None
+            self.commit_answers = None
             self.attached = attached
 
     def _finish_form(self, outcome: engine.Outcome, reply: Reply) -> None:
         reply.line(outcome.line)
         reply.ok, reply.value, reply.error = outcome.ok, outcome.value, outcome.error
         if not outcome.ok:
-            self._write([ev.error_event(self.seq, 0, outcome.error or "")])
+            self.write_events([ev.error_event(self.seq, 0, outcome.error or "")])
             return
         seq = self.seq
-        offsets = self._write([ev.result_event(seq, outcome.value or ""),
+        offsets = self.write_events([ev.result_event(seq, outcome.value or ""),
                                ev.checkpoint_event(seq + 1, 0, "manual")])
         self.control = outcome.control
         cp = Checkpoint(seq + 1, "manual", f"state-{seq + 1}", offsets[1])
         self.checkpoints.append(cp)
-        self.states.memory[cp.seq] = engine.at_checkpoint(self.state, self.control)
+        self.states.memory[cp.seq] = at_checkpoint(self.state, self.control)
         self._unsaved = (cp.seq, self.journal.size)  # written once the answer has left (settle)
 
     def _oracle_for(self, job: Job, sink: Callable[[str], None]) -> engine.Oracle:
@@ -405,7 +350,7 @@ class SessionActor:
         if self.journal is not None:
             self._guard_write(self.journal.flush)
 
-    def _write(self, events: list[dict[str, Any]]) -> list[int]:
+    def write_events(self, events: list[dict[str, Any]]) -> list[int]:
         assert self.journal is not None
         return self._guard_write(self.journal.write, events)
 
@@ -443,7 +388,7 @@ class SessionActor:
 
     # --- state changes that are not journal events ------------------------------------------------
 
-    def restore(self, snap: engine.CheckpointState, control: str | None = None,
+    def restore(self, snap: CheckpointState, control: str | None = None,
                 own_seq: int | None = None) -> None:
         """Adopt a checkpoint's state (this session's own at `own_seq`, or another timeline's)."""
         self.settle()  # (resuming may move the current state in place)
@@ -464,7 +409,7 @@ class SessionActor:
         elif origin is not None and origin.stands_for(self.state):
             self.saver.adopt_copy(self.seq - 1, self.control, journal_end, self.state, origin)
         else:
-            self._save_state(self.seq - 1, adopted=True)
+            self.save_state(self.seq - 1, adopted=True)
 
     def settle(self) -> None:
         """Write the state record of the last form evaluated, if it is not written yet.
@@ -477,13 +422,13 @@ class SessionActor:
         if unsaved is None:
             return
         try:
-            self._save_state(*unsaved)
+            self.save_state(*unsaved)
         except errors.InternalError:
             return  # logged; the journal has the input, which a reopen replays
         if self.ckpt is not None:
             self.manager.persister.wrote(self.ckpt)
 
-    def _save_state(self, seq: int, journal_end: int | None = None, adopted: bool = False,
+    def save_state(self, seq: int, journal_end: int | None = None, adopted: bool = False,
                     merges: bool = True) -> None:
         """Append this state to the checkpoint file: a delta against the last one when it can
         (saver.py; `merges=False` while an input runs), with the journal's end as it is now

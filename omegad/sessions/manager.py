@@ -33,6 +33,7 @@ from protocol import errors
 
 if TYPE_CHECKING:
     from omegad.server import Connection
+    from omegad.sessions.interface import Session
 
 log = logging.getLogger("omegad.sessions")
 
@@ -104,7 +105,7 @@ class SessionManager:
 
     # --- states of a timeline ---------------------------------------------------------------------
 
-    async def states_of(self, actor: SessionActor, timeline: Timeline) -> StateStore:
+    async def states_of(self, actor: Session, timeline: Timeline) -> StateStore:
         """The states at a timeline's checkpoints. A session's own are at hand; another's are
         rebuilt into a state of their own (two actors never share one state)."""
         if timeline.name == actor.name:
@@ -125,7 +126,7 @@ class SessionManager:
 
     # --- fork and delete --------------------------------------------------------------------------
 
-    async def fork(self, actor: SessionActor, source: str, name: str,
+    async def fork(self, actor: Session, source: str, name: str,
                    cutoff: int | None) -> SessionActor | None:
         store = actor.store
         owner = actor if source == actor.name else self.live(store, source)
@@ -178,7 +179,7 @@ class SessionManager:
 
     # --- memory and shutdown ----------------------------------------------------------------------
 
-    def dropped(self, actor: SessionActor) -> None:
+    def dropped(self, actor: Session) -> None:
         """An actor that could not open leaves the pool (its next use tries again)."""
         key = (actor.store.root, actor.name)
         if self.pool.get(key) is actor:
@@ -201,7 +202,7 @@ class SessionManager:
             log.info("evicting session %s", key[1])
             self._close(self.pool.pop(key))
 
-    def session_closed(self, actor: SessionActor) -> None:
+    def session_closed(self, actor: Session) -> None:
         """An actor closes (evicted, deleted, daemon stops): its metrics are saved in its notes
         file, and that file is closed."""
         self.monitor.save(actor)

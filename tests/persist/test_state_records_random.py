@@ -9,9 +9,9 @@ import trio
 
 from omegad.lang import ReplState, capture, start
 from omegad.persist.checkpoints import CheckpointFile
-from omegad.sessions.engine import CheckpointState
 from omegad.sessions.states.saver import StateSaver
 from omegad.sessions.states.sources import FileStates
+from omegad.sessions.states.state import CheckpointState
 
 SETUP = ["(define n 0)", "(define p (cons 0 0))", "(define h (make-hash-table))",
          "(define acc '())", "(define (f x) x)", "(define s 'start)", "(define g car)",

@@ -8,15 +8,13 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
 from omegad.lang import api
 from omegad.sessions.debug.run import DebugRun, control_summary, tag_of
-
-if TYPE_CHECKING:
-    from omegad.sessions.actor import Job, SessionActor
+from protocol import methods as m
 
 MAX_HISTORY = 100
 
@@ -51,6 +49,35 @@ class Debugger:
     path: Path | None = None            # where it persists (beside the journal)
     llm_traces: dict[str, dict] = field(default_factory=dict)   # `:ask` traces, by id
     saved: bytes = b""                  # what the last save wrote
+    shown: list[tuple[int, str, int]] = field(default_factory=list)  # the last command's
+    # `:trace` entries (step, control, depth), for the typed debug.* answer
+
+    def summary(self) -> dict[str, Any]:
+        """The debugger's part of `session.open` (the reference's `-s NAME` block)."""
+        run = self.run
+        return {"debug_mode": self.mode and run is not None and run.active,
+                "step_count": run.step if run is not None else 0,
+                "trace_length": run.trace_end + 1 if run is not None else 0,
+                "breakpoints": len(self.breakpoints)}
+
+    def typed(self) -> dict[str, Any]:
+        """Its state as the typed debug.* methods answer it (no stepping)."""
+        run = self.run
+        at = paused(self)
+        control, depth, handlers = at.view() if at is not None else (None, 0, 0)
+        result = None
+        if run is not None and run.result is not None:
+            printed = run.result.printed
+            result = printed[3:] if isinstance(run.result, api.Done) else printed
+        return {
+            "debug_mode": at is not None, "step": run.step if run is not None else 0,
+            "control": control, "depth": depth, "handlers": handlers,
+            "trace_length": run.trace_end + 1 if run is not None else 0,
+            "finished": run is not None and not run.active, "result": result,
+            "breakpoints": [m.BreakpointInfo(id=b.id, type=b.type, condition=b.condition,
+                                             enabled=b.enabled) for b in self.breakpoints],
+            "trace": [m.TraceEntry(step=s, control=c, depth=d) for s, c, d in self.shown],
+        }
 
     # -- what the commands share --------------------------------------------------------------
     def state_lines(self) -> list[str]:
@@ -170,49 +197,6 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def debugger_of(actor: SessionActor) -> Debugger:
-    dbg = getattr(actor, "debug", None)
-    if dbg is None:
-        dbg = Debugger.load(actor.store.debugger(actor.name))
-        actor.debug = dbg
-    return dbg
-
-
 def paused(dbg: Debugger) -> DebugRun | None:
     run = dbg.run
     return run if run is not None and dbg.mode and run.active else None
-
-
-def summary(actor: SessionActor) -> dict[str, Any]:
-    """The debugger's part of `session.open` (the reference's `-s NAME` block)."""
-    dbg = debugger_of(actor)
-    run = dbg.run
-    return {"debug_mode": dbg.mode and run is not None and run.active,
-            "step_count": run.step if run is not None else 0,
-            "trace_length": run.trace_end + 1 if run is not None else 0,
-            "breakpoints": len(dbg.breakpoints)}
-
-
-
-def typed(actor: SessionActor, job: Job | None = None) -> dict[str, Any]:
-    """The debugger's state as the typed debug.* methods answer it (no stepping)."""
-    from protocol import methods as m
-
-    dbg = debugger_of(actor)
-    run = dbg.run
-    at = paused(dbg)
-    control, depth, handlers = at.view() if at is not None else (None, 0, 0)
-    result = None
-    if run is not None and run.result is not None:
-        printed = run.result.printed
-        result = printed[3:] if isinstance(run.result, api.Done) else printed
-    entries = getattr(job, "trace_entries", None) or []
-    return {
-        "debug_mode": at is not None, "step": run.step if run is not None else 0,
-        "control": control, "depth": depth, "handlers": handlers,
-        "trace_length": run.trace_end + 1 if run is not None else 0,
-        "finished": run is not None and not run.active, "result": result,
-        "breakpoints": [m.BreakpointInfo(id=b.id, type=b.type, condition=b.condition,
-                                         enabled=b.enabled) for b in dbg.breakpoints],
-        "trace": [m.TraceEntry(step=s, control=c, depth=d) for s, c, d in entries],
-    }

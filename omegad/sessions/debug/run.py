@@ -49,7 +49,7 @@ class DebugRun:
         self.base = base                      # the session state it started from (serialized)
         self.state = api.deserialize(base)
         self.form = api.parse_inputs(code)[0]
-        self.run = api.start(self.state, self.form, output_sink=self._sink, nested=True)
+        self.run = api.start(self.state, self.form, output_sink=self.sink, nested=True)
         self.answers: dict[int, Any] = dict(answers or {})   # step -> oracle response
         self.keyframes: list[Keyframe] = []   # consistent with the live state, ≤ its step
         # After a rewind the steps beyond it are not lost: the live state equals the original
@@ -81,7 +81,7 @@ class DebugRun:
         """The run is paused at a step (not past its end)."""
         return self.result is None or self.step < (self.end_step or 0)
 
-    def _sink(self, text: str) -> None:
+    def sink(self, text: str) -> None:
         if not self.muted:
             self.out.append(text)
 

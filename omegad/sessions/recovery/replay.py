@@ -30,7 +30,7 @@ from omegad.oracle.base import OracleError
 from omegad.oracle.provider import Exchange, receipt_key
 from omegad.persist.events import Event
 from omegad.sessions import engine
-from omegad.sessions.engine import CheckpointState
+from omegad.sessions.states.state import CheckpointState
 from omegad.sessions.timeline import Timeline, receipt_content
 
 log = logging.getLogger("omegad.sessions")

@@ -16,7 +16,7 @@ import msgspec
 
 from omegad.lang.reference_state import UnconvertibleState, read_state
 from omegad.sessions import engine
-from omegad.sessions.engine import CheckpointState, at_checkpoint
+from omegad.sessions.states.state import CheckpointState, at_checkpoint
 from omegad.sessions.timeline import Timeline
 
 log = logging.getLogger("omegad.sessions")

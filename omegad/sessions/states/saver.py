@@ -3,7 +3,7 @@ per input and, every `SPAN ** k` deltas, a merge of level k (persist/checkpoints
 
 The saver remembers what the file's reader will know: the state its last record described (a
 delta needs that base on both sides) and, per level, the checkpoint and object-id watermark where
-the level's current merge began. A state read from records (states.Written) needs no new base
+the level's current merge began. A state read from records (state.py: Written) needs no new base
 while its object ids are the ones a reader of those records gives: a reopened session goes on
 from its newest record, and a state loaded from another session is a copy of that one's records.
 A session that went back to one of its own checkpoints goes on from that record too, writing
@@ -38,7 +38,7 @@ from omegad.persist.checkpoints import (
 )
 
 if TYPE_CHECKING:
-    from omegad.sessions.states.sources import Written
+    from omegad.sessions.states.state import Written
 
 log = logging.getLogger("omegad.sessions")
 

@@ -11,42 +11,22 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Generator
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import trio
 
-from omegad.lang.revision import Revision, capture
+from omegad.lang.revision import capture
 from omegad.lang.serialize import (
     MissingObject,
-    SerialTable,
     deserialize_steps,
     no_collection,
     run_steps,
 )
 from omegad.lang.steps import advance
 from omegad.persist.checkpoints import ADOPTED_REF, CheckpointFile, Record
-from omegad.sessions.engine import CheckpointState
+from omegad.sessions.states.state import CheckpointState, Written
 
 log = logging.getLogger("omegad.sessions")
-
-
-@dataclass(frozen=True)
-class Written:
-    """The file records a state was read from, with its object table as reading left it.
-
-    While no object of the state has been given an id since, the writer's ids are the ones a
-    reader of these records assigns: the records' bytes stand for the state at `revision`,
-    and the next record may be a delta against it (saver.py)."""
-
-    records: list[Record]
-    table: SerialTable
-    next_id: int
-    revision: Revision
-    refs: int = 0  # references to earlier records on the way (each adds that record's chain)
-
-    def stands_for(self, state: Any) -> bool:
-        return state.ser is self.table and self.table.next == self.next_id
 
 
 def rebuild(records: list[Record]) -> CheckpointState:
