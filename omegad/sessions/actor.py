@@ -259,6 +259,7 @@ class SessionActor:
             output=reply.output(), ok=reply.ok, value=reply.value, error=reply.error,
             seq=self.seq, should_exit=reply.should_exit,
             elapsed_ms=(time.perf_counter() - started) * 1000, session=reply.session or self.name,
+            failed=reply.failed,
         )
 
     async def run_line(self, text: str, reply: Reply, job: Job) -> None:

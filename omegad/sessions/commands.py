@@ -333,7 +333,9 @@ async def perform(actor: Session, op: Operation, reply: Reply, job: Job) -> Any:
         case Command(run, arg, debug=True):
             return await debugging(actor, run(actor, arg, reply, job))
         case Unknown(text):
-            reply.line(f"Unknown command: {text}. Type :help for commands.")
+            message = f"Unknown command: {text}. Type :help for commands."
+            reply.line(message)
+            reply.fail(message)
         case Goto(seq):
             await session_goto(actor, seq, reply)
         case Resume():

@@ -68,11 +68,19 @@ class Reply:
     error: str | None = None
     should_exit: bool = False
     session: str | None = None
+    failed: int = 0  # inputs that ended in an error (ExecuteResult.failed)
     unsent: list[str] = field(default_factory=list)  # lines not yet streamed as `result`
 
     def line(self, text: str) -> None:
         self.text.append(text + "\n")
         self.unsent.append(text + "\n")
+        if text.startswith("error: "):
+            self.fail(text.removeprefix("error: "))
+
+    def fail(self, message: str) -> None:
+        """An input ended in an error (its line printed already)."""
+        self.ok, self.value, self.error = False, None, message
+        self.failed += 1
 
     def lines(self, lines: list[str]) -> None:
         if lines:  # one piece: a listing of 10 000 checkpoints is one join, not 20 000 appends
