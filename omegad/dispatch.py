@@ -53,7 +53,7 @@ class Answering(Protocol):
 @dataclass(slots=True, frozen=True)
 class Route:
     spec: MethodSpec
-    handler: Handler
+    handler: Any  # a Handler; for a route that `queues`, (params, conn) -> Answering
     decoder: msgspec.json.Decoder
     inline: bool | Callable[[Any], bool]
     queues: bool = False

@@ -10,12 +10,14 @@ from the actor's fields directly and never wait behind a running command.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import math
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import msgspec
 import trio
@@ -48,6 +50,27 @@ if TYPE_CHECKING:
     from omegad.sessions.interface import Pool
 
 log = logging.getLogger("omegad.sessions")
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def settled_first(method: Method) -> Method:
+    """Marks what changes the session's state or writes its files: the state record the last
+    form left pending is written first (`SessionActor.settle`), so records keep their order."""
+    if inspect.iscoroutinefunction(method):
+        @functools.wraps(method)
+        async def settled_async(self: SessionActor, *args: Any, **kwargs: Any) -> Any:
+            self.settle()
+            return await method(self, *args, **kwargs)
+
+        return cast(Method, settled_async)
+
+    @functools.wraps(method)
+    def settled(self: SessionActor, *args: Any, **kwargs: Any) -> Any:
+        self.settle()
+        return method(self, *args, **kwargs)
+
+    return cast(Method, settled)
 
 
 class SessionActor:
@@ -92,7 +115,8 @@ class SessionActor:
 
     async def open(self) -> None:
         """Bring the session up: its last saved state, then any journal inputs after it."""
-        await opening.open_session(self)
+        seed, self.seed = self.seed, None
+        await opening.open_session(self, seed)
 
     async def ready(self) -> None:
         await self._opened.wait()
@@ -144,8 +168,8 @@ class SessionActor:
             self.manager.monitor.record(self, job)
             collector.activity()
 
+    @settled_first
     def close(self) -> None:
-        self.settle()
         self._send.close()
         self.flush_index()
         self.manager.session_closed(self)
@@ -228,9 +252,9 @@ class SessionActor:
                                               self.store.journal(self.name))
         return self.state_defs
 
+    @settled_first
     def reset(self) -> None:
         """`:session reset`: an empty state; the journal keeps its history."""
-        self.settle()
         self.state = api.ReplState()
         self.state_defs = {}
         self.control = "null"
@@ -273,9 +297,9 @@ class SessionActor:
         for form in engine.forms(text):
             await self.evaluate_form(form, reply, job)
 
+    @settled_first  # the previous form's state record goes first
     async def evaluate_form(self, form: api.Form, reply: Reply, job: Job) -> None:
         assert self.journal is not None
-        self.settle()  # the previous form's state record goes first
         code = form.text
         seq = self.seq
         self.journal.hold([ev.input_event(seq, code), ev.step_event(seq + 1, 0, code)])
@@ -389,10 +413,10 @@ class SessionActor:
 
     # --- state changes that are not journal events ------------------------------------------------
 
+    @settled_first  # (resuming may move the current state in place)
     def restore(self, snap: CheckpointState, control: str | None = None,
                 own_seq: int | None = None) -> None:
         """Adopt a checkpoint's state (this session's own at `own_seq`, or another timeline's)."""
-        self.settle()  # (resuming may move the current state in place)
         self.state = snap.resume()
         self.control = control or snap.control
         self._record_restore(own_seq, snap.origin)
@@ -417,8 +441,10 @@ class SessionActor:
 
         A form's answer does not wait for this record: its journal events are written before
         the answer, and a session whose last record is missing (a crash in between) replays the
-        journal's last input when it opens. Records keep their order: every other state write,
-        the next form and closing the files settle first."""
+        journal's last input when it opens. When it is written is decided here and by
+        `settled_first`: after the job's answer has left (`_run_job`; with the answer, under the
+        "always" fsync policy), and before whatever `settled_first` marks: every other state
+        write, the next form, a restore or reset, closing the files."""
         unsaved, self._unsaved = self._unsaved, None
         if unsaved is None:
             return
@@ -429,14 +455,13 @@ class SessionActor:
         if self.ckpt is not None:
             self.manager.persister.wrote(self.ckpt)
 
+    @settled_first
     def save_state(self, seq: int, journal_end: int | None = None, adopted: bool = False,
-                    merges: bool = True) -> None:
+                   merges: bool = True) -> None:
         """Append this state to the checkpoint file: a delta against the last one when it can
         (saver.py; `merges=False` while an input runs), with the journal's end as it is now
         unless given."""
         assert self.saver is not None
-        if self._unsaved is not None:
-            self.settle()
         if journal_end is None:
             journal_end = self.journal.size if self.journal is not None else 0
         try:

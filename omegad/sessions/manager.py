@@ -18,6 +18,7 @@ from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.copying import WrittenFile
 from omegad.persist.worker import Persister
 from omegad.sessions.actor import SessionActor
+from omegad.sessions.engine import Oracle
 from omegad.sessions.fork import Seed, fork_live, write_fork
 from omegad.sessions.listing.catalog import Catalog
 from omegad.sessions.listing.listing import Listing
@@ -55,7 +56,7 @@ class SessionManager:
         from omegad.oracle.select import oracle_from_env
 
         self._oracle_from_env = oracle_from_env
-        self.fallback_oracle = oracle_from_env({}).call
+        self.fallback_oracle: Oracle = oracle_from_env({}).call
 
     # --- finding actors ---------------------------------------------------------------------------
 

@@ -36,10 +36,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("omegad.sessions")
 
 
-async def open_session(actor: Session) -> None:
+async def open_session(actor: Session, seed: Seed | None) -> None:
     """Bring the session up: its last saved state, then any journal inputs after it."""
     path = actor.store.journal(actor.name)
-    seed, actor.seed = actor.seed, None
     actor.index_dirty = seed is not None  # a fork's index is written when it is flushed
     actor.ckpt = seed.ckpt if seed else CheckpointFile.open(actor.store.ckpt(actor.name))
     actor.saver = StateSaver(actor.ckpt)
