@@ -108,7 +108,7 @@ class Notes:
     metrics: dict[str, Any] | None = None  # the session's metrics as last saved (metrics.py)
     cut: int = 0  # bytes of torn tail cut off on open
     _fd: int = -1
-    _size: int = 0
+    written: int = 0  # bytes of the file: where its next record goes
 
     @classmethod
     def open(cls, path: Path) -> Notes:
@@ -131,7 +131,7 @@ class Notes:
                     if rec.get("version") != VERSION:
                         raise NotesError(f"{path.name}: unknown notes version {rec.get('version')}")
                 else:
-                    notes._apply(rec)
+                    notes.apply(rec)
                 good = end + 1
             except NotesError:
                 raise
@@ -142,12 +142,12 @@ class Notes:
             pos = end + 1
         pos = good
         notes.cut = len(data) - pos
-        notes._size = pos
+        notes.written = pos
         if notes.cut:
             os.truncate(path, pos)
         return notes
 
-    def _apply(self, rec: dict[str, Any]) -> None:
+    def apply(self, rec: dict[str, Any]) -> None:
         op = rec["op"]
         if op == "snap":
             snap = Snapshot(int(rec["id"]), int(rec["seq"]), str(rec["desc"]), list(rec["tags"]),
@@ -176,15 +176,15 @@ class Notes:
         if self._fd < 0:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         lines = [_line(r) for r in records]
-        if self._size == 0:
+        if self.written == 0:
             lines.insert(0, _line(HEADER))
         blob = b"".join(lines)
         view = memoryview(blob)
         while view:
             view = view[os.write(self._fd, view):]
-        self._size += len(blob)
+        self.written += len(blob)
         for rec in records:
-            self._apply(rec)
+            self.apply(rec)
 
     # --- snapshots --------------------------------------------------------------------------------
 
