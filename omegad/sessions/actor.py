@@ -1,11 +1,10 @@
 """One session's actor: a mailbox and a loop that owns the session's REPL state.
 
 Operations (operations.py) arrive through `submit` and run one at a time, in arrival order, each
-through `commands.perform`. What other modules may use of an actor is declared in interface.py
-(`Session`). Evaluation runs in
-slices (engine.py) and yields to trio between them, so `interrupt` lands within one slice and
-other sessions keep running. Read-only questions (checkpoints, trace, completion) are answered
-from the actor's fields directly and never wait behind a running command.
+through `commands.perform`. Evaluation runs in slices (engine.py) and yields to trio between
+them, so `interrupt` lands within one slice and other sessions keep running. Read-only questions
+(checkpoints, trace, completion) are answered from the actor's fields directly and never wait
+behind a running command. What other modules may use of an actor is declared in interface.py.
 """
 
 from __future__ import annotations
