@@ -2,28 +2,32 @@
 
 The RPC methods make these from their params; the `:` command parser (commands.parse) makes the
 same values from a command line, so `session.goto {seq: 3}` and `:session goto 3` are one
-`Goto(3)`, and `commands.perform` runs every one of them through one `match`. A field that is
-None is an argument the command line did not give as a number: the command answers with its
-usage text, as the reference does. A `:` command with no typed form is a `Command` (its
+`Goto(3)`, and `commands.perform` runs every one of them through one `match`. They are frozen
+msgspec Structs (one per command: a Struct is made in under a microsecond). A field that is None
+is an argument the command line did not give as a number: the command answers with its usage
+text, as the reference does. A `:` command with no typed form is a `Command` (its
 function and its argument text).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 
-@dataclass(frozen=True, slots=True)
-class Input:
+
+class Operation(msgspec.Struct, frozen=True):
+    """The base of every operation: an immutable value, compared by its fields."""
+
+
+class Input(Operation):
     """Lisp text: each top-level form evaluated in turn."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Command:
+class Command(Operation):
     """A `:` command without a typed form; `debug`: one of the debugger's (its state is saved
     after it, and the typed debug.* methods read it)."""
 
@@ -32,128 +36,104 @@ class Command:
     debug: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Unknown:
+class Unknown(Operation):
     text: str
 
 
 # --- the session's timeline -----------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class Goto:
+class Goto(Operation):
     seq: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Resume:
+class Resume(Operation):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class Fork:
+class Fork(Operation):
     name: str
 
 
-@dataclass(frozen=True, slots=True)
-class Save:
+class Save(Operation):
     name: str
 
 
 # --- snapshots and annotations --------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class SnapshotCreate:
+class SnapshotCreate(Operation):
     description: str
 
 
-@dataclass(frozen=True, slots=True)
-class SnapshotRestore:
+class SnapshotRestore(Operation):
     id: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class SnapshotDelete:
+class SnapshotDelete(Operation):
     id: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Annotate:
+class Annotate(Operation):
     seq: int
     label: str
     description: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class ImportAnnotations:
+class ImportAnnotations(Operation):
     document: Any  # what timeline.export returned
 
 
 # --- the stepping debugger ------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class DebugStart:
+class DebugStart(Operation):
     code: str
 
 
-@dataclass(frozen=True, slots=True)
-class DebugStep:
+class DebugStep(Operation):
     count: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class DebugContinue:
+class DebugContinue(Operation):
     """`:run` / `:continue`: on to a breakpoint, an oracle call or the end."""
 
 
-@dataclass(frozen=True, slots=True)
-class DebugGoto:
+class DebugGoto(Operation):
     step: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class DebugBack:
+class DebugBack(Operation):
     count: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class DebugStop:
+class DebugStop(Operation):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class DebugState:
+class DebugState(Operation):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class DebugTrace:
+class DebugTrace(Operation):
     start: int
     count: int
 
 
-@dataclass(frozen=True, slots=True)
-class DebugBreakpoints:
+class DebugBreakpoints(Operation):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class DebugBreak:
+class DebugBreak(Operation):
     type: str  # "step", "expr" or "effect" (anything else is answered as invalid)
     condition: str
 
 
-@dataclass(frozen=True, slots=True)
-class DebugDelbreak:
+class DebugDelbreak(Operation):
     id: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class DebugToggle:
+class DebugToggle(Operation):
     id: int | None
 
 
 DebugOperation = (DebugStart | DebugStep | DebugContinue | DebugGoto | DebugBack | DebugStop
                   | DebugState | DebugTrace | DebugBreakpoints | DebugBreak | DebugDelbreak
                   | DebugToggle)
-Operation = (Input | Command | Unknown | Goto | Resume | Fork | Save | SnapshotCreate
-             | SnapshotRestore | SnapshotDelete | Annotate | ImportAnnotations | DebugOperation)
