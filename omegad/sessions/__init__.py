@@ -19,5 +19,6 @@ Words, each with one meaning across lang, persist, sessions, methods and tests:
                  reference's texts call a "snapshot" (`:snapshots`): only the texts say so
     state record one record of `<name>.ckpt`: a full state, a delta or a merge
     actor        the task that owns one session's state and runs its commands in order
-    operation    a typed value the actor runs (a command, a goto, a snapshot …)
+    operation    a typed value an actor runs (operations.py: Input, Goto, DebugBreak …), made
+                 by an RPC method or parsed from a command line alike
 """
