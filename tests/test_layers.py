@@ -6,6 +6,8 @@ omegad/sessions/interface.py; modules that need an actor import that, not actor.
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SESSIONS = ROOT / "omegad" / "sessions"
 
@@ -109,3 +111,15 @@ def test_the_rules_see_what_they_are_meant_to_see():
     graph = {"pkg.a": _imported("pkg.a", a, known), "pkg.b": _imported("pkg.b", b, known)}
     assert _cycles(graph) == [["pkg.a", "pkg.b"]]
     assert _private("_x") and not _private("__init__") and not _private("x")
+
+
+def test_a_job_takes_no_field_it_does_not_declare():
+    """What a command leaves for an RPC method is a declared field (job.data), not an attribute
+    added on the fly (as job.trace_entries and job.debug_view were)."""
+    from omegad.sessions.mailbox import Job
+    from omegad.sessions.operations import Input
+
+    job = Job(Input("(+ 1 2)"), "(+ 1 2)", None, piped=False)
+    job.data = {"step": 1}
+    with pytest.raises(AttributeError):
+        job.debug_view = {}  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from omegad.sessions.operations import Operation
 
 
-@dataclass
+@dataclass(slots=True)  # no field is added on the fly
 class Job:
     op: Operation
     command: str  # the command line attached followers see as its `input` notice
@@ -58,7 +58,7 @@ class Job:
             self.callback(self.error if self.error is not None else self.result)
 
 
-@dataclass
+@dataclass(slots=True)
 class Reply:
     """What a command printed, piece by piece, and how its last evaluation ended."""
 
