@@ -32,7 +32,6 @@ def _needs_oracle(probe: api.ReplState, form: api.Form) -> bool:
             return False
 
 
-
 def note_legacy(actor: Session, env: dict[str, str]) -> bool:
     """On the first use of NAME by a client whose HOME holds `.omega-sessions/repl-NAME.json`
     and when the session has no journal yet: import that file before the next job (C5/C6)."""

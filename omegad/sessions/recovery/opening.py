@@ -202,7 +202,6 @@ def last_seq_before(path: Path, offset: int) -> int | None:
     return event.get("seq") if isinstance(event, dict) else None
 
 
-
 def _checkpoints(view: Any) -> list[Checkpoint]:
     return [Checkpoint(e["seq"], e["reason"], e["stateId"], off)
             for e, off in zip(view.events, view.offsets, strict=True)
