@@ -8,10 +8,10 @@ A command without a typed form is a small async function of (actor, argument tex
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from omegad import owned
 from omegad.sessions.debug import commands as debug_commands
 from omegad.sessions.names import check_name
 from omegad.sessions.notes import commands as note_commands
@@ -73,7 +73,7 @@ async def session_save(actor: Session, name: str, reply: Reply, _job: Job) -> No
         actor.flush_index()
         for src, dst in zip(actor.store.files(actor.name), actor.store.files(name), strict=True):
             if src.exists():
-                shutil.copyfile(src, dst)
+                owned.copy_file(src, dst)
         actor.manager.forget(actor.store, name)
         reply.line(f"Session saved as '{name}'")
     except (OSError, errors.RpcError) as e:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from omegad import client_files
+from omegad.client_files import ClientPathError
 from omegad.lang import api
 from omegad.lang.api import frame_tag
 from omegad.lang.printer import write_str
@@ -376,7 +378,7 @@ async def snapshots(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
         reply.line(f"  {name}: step {snap.step} ({snap.timestamp})")
 
 
-async def export(actor: Session, arg: str, reply: Reply, _job: Job) -> None:
+async def export(actor: Session, arg: str, reply: Reply, job: Job) -> None:
     parts = arg.split()
     if len(parts) < 2:
         reply.line("Usage: :export <snapshot-name> <filepath>")
@@ -395,11 +397,14 @@ async def export(actor: Session, arg: str, reply: Reply, _job: Job) -> None:
     data = {"name": name, "step": snap.step, "timestamp": snap.timestamp, "controlTag": tag,
             "stackDepth": depth}
     try:
-        Path(path).write_text(json.dumps(data, indent=2))
+        target = client_files.write(job.conn, path, json.dumps(data, indent=2).encode())
+    except ClientPathError as e:
+        reply.line(f"Error exporting: {e}")
+        return
     except OSError as e:
         reply.line(f"Error exporting: {_os_message(e)}")
         return
-    reply.line(f"Exported snapshot metadata to {path}")
+    reply.line(f"Exported snapshot metadata to {target}")
 
 
 async def back(actor: Session, count: int | None, reply: Reply) -> None:
@@ -446,7 +451,7 @@ async def record(actor: Session, arg: str, reply: Reply, _job: Job) -> None:
         reply.line("Usage: :record on|off")
 
 
-async def dump(actor: Session, path: str, reply: Reply, _job: Job) -> None:
+async def dump(actor: Session, path: str, reply: Reply, job: Job) -> None:
     if not path:
         reply.line("Usage: :dump <filepath>")
         return
@@ -461,17 +466,26 @@ async def dump(actor: Session, path: str, reply: Reply, _job: Job) -> None:
             "traceSummary": [{"step": s, "control": seen[s][0], "stackDepth": seen[s][1]}
                              for s in range(total)]}
     try:
-        Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False))
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        target = client_files.write(job.conn, path, text.encode())
+    except ClientPathError as e:
+        reply.line(f"Error dumping: {e}")
+        return
     except OSError as e:
         reply.line(f"Error dumping: {_os_message(e)}")
         return
-    reply.line(f"Dumped trace summary to {path} ({total} steps)")
+    reply.line(f"Dumped trace summary to {target} ({total} steps)")
     reply.line("To replay: load the code and step through, or use ':replay <file>'")
 
 
 async def replay(actor: Session, path: str, reply: Reply, job: Job) -> None:
     if not path:
         reply.line("Usage: :replay <filepath>")
+        return
+    try:
+        path = str(client_files.resolve(job.conn, path))
+    except ClientPathError as e:
+        reply.line(f"Error loading dump: {e}")
         return
     if not Path(path).exists():
         reply.line(f"File not found: {path}")
@@ -507,6 +521,11 @@ async def replay(actor: Session, path: str, reply: Reply, job: Job) -> None:
 async def loadfile(actor: Session, path: str, reply: Reply, job: Job) -> None:
     if not path:
         reply.line("Usage: :loadfile <path>")
+        return
+    try:
+        path = str(client_files.resolve(job.conn, path))
+    except ClientPathError as e:
+        reply.line(f"error: {e}")
         return
     if not Path(path).exists():
         reply.line(f"File not found: {path}")

@@ -14,9 +14,10 @@ import bisect
 import json
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from omegad import client_files
+from omegad.client_files import ClientPathError
 from omegad.persist.checkpoints import ADOPTED, ADOPTED_PART
 from omegad.sessions.notes.file import Note, Notes, NotesError, Snapshot, local_time
 from omegad.sessions.notes.metrics import SessionMetrics, disk_size, format_bytes, last_modified
@@ -362,12 +363,15 @@ async def tags_cmd(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
     reply.line(f"Tags: {', '.join('#' + t for t in tags)}" if tags else "No tags.")
 
 
-async def export_cmd(actor: Session, arg: str, reply: Reply, _job: Job) -> None:
+async def export_cmd(actor: Session, arg: str, reply: Reply, job: Job) -> None:
     t = target(actor)
-    path = _path(actor, arg)
     document = notes_of(actor, t.name).export()
     try:
-        path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        path = client_files.write(job.conn, arg, text.encode())
+    except ClientPathError as e:
+        reply.line(f"Error exporting annotations: {e}")
+        return
     except OSError as e:
         reply.line(f"Error exporting annotations: {e.strerror or e}")
         return
@@ -375,8 +379,12 @@ async def export_cmd(actor: Session, arg: str, reply: Reply, _job: Job) -> None:
                f"to {path}")
 
 
-async def import_cmd(actor: Session, arg: str, reply: Reply, _job: Job) -> None:
-    path = _path(actor, arg)
+async def import_cmd(actor: Session, arg: str, reply: Reply, job: Job) -> None:
+    try:
+        path = client_files.resolve(job.conn, arg)
+    except ClientPathError as e:
+        reply.line(f"Error importing annotations: {e}")
+        return
     try:
         document = json.loads(path.read_bytes())
     except OSError as e:
@@ -408,12 +416,6 @@ async def metrics_cmd(actor: Session, _arg: str, reply: Reply, _job: Job) -> Non
 def _id(text: str) -> int | None:
     text = text.strip()
     return int(text) if text.isdigit() else None
-
-
-def _path(actor: Session, arg: str) -> Path:
-    """A file named by the user: absolute, or relative to the session dir."""
-    path = Path(arg.strip()).expanduser()
-    return path if path.is_absolute() else actor.store.root / path
 
 
 def _guarded(command: Any) -> Any:
