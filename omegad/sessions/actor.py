@@ -16,12 +16,13 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import msgspec
 import trio
 
 from omegad import collector
+from omegad.caller import Caller
 from omegad.lang import api
 from omegad.persist import events as ev
 from omegad.persist.checkpoints import CheckpointFile
@@ -44,7 +45,6 @@ from protocol import errors
 from protocol import methods as m
 
 if TYPE_CHECKING:
-    from omegad.server import Connection
     from omegad.sessions.fork import Seed
     from omegad.sessions.interface import Pool
 
@@ -94,9 +94,10 @@ class SessionActor:
         self.loaded_states: StateStore = {}
         self.session_seq: int | None = None
         self.index_dirty = False
-        self.attached: dict[int, Connection] = {}
+        self.reevaluating = False  # rebuilding by re-evaluation: no provider is asked anew
+        self.attached: dict[int, Caller] = {}
         self.followers: set[int] = set()  # attached connections that get `input`/`result` notices
-        self.lease: Connection | None = None
+        self.lease: Caller | None = None
         self.last_used = time.monotonic()
         self._send, self._inbox = trio.open_memory_channel[Job](math.inf)
         self._current: Job | None = None
@@ -191,7 +192,7 @@ class SessionActor:
     def seq(self) -> int:
         return self.journal.next_seq if self.journal else 0
 
-    def submit(self, command: str, conn: Connection | None, piped: bool,
+    def submit(self, command: str, conn: Caller | None, piped: bool,
                op: Operation | None = None) -> Job:
         """Queue a command line, or the operation an RPC method made (`command` is then what
         attached followers see), in the caller's order: this never waits."""
@@ -204,7 +205,7 @@ class SessionActor:
         self._send.send_nowait(job)
         return job
 
-    async def execute(self, command: str, conn: Connection | None, piped: bool,
+    async def execute(self, command: str, conn: Caller | None, piped: bool,
                       op: Operation | None = None) -> m.ExecuteResult:
         return await self.submit(command, conn, piped, op).wait()
 
@@ -215,13 +216,13 @@ class SessionActor:
         job.scope.cancel()
         return True
 
-    def _check_lease(self, conn: Connection | None) -> None:
+    def _check_lease(self, conn: Caller | None) -> None:
         holder = self.lease
         if holder is not None and holder is not conn and not holder.closed:
             who = holder.client or f"connection {holder.id}"
             raise errors.SessionLocked(f"session locked by {who}", {"holder": who})
 
-    def take_lease(self, conn: Connection, force: bool) -> None:
+    def take_lease(self, conn: Caller, force: bool) -> None:
         if not force:
             self._check_lease(conn)
         self.lease = conn
@@ -261,7 +262,7 @@ class SessionActor:
         self._record_restore()
         self.index_dirty = True  # so the emptied defines are saved (.defs) with the next flush
 
-    def detach(self, conn: Connection) -> None:
+    def detach(self, conn: Caller) -> None:
         self.attached.pop(conn.id, None)
         self.followers.discard(conn.id)
         if self.lease is conn:
@@ -357,6 +358,7 @@ class SessionActor:
         cp = Checkpoint(seq + 1, "manual", f"state-{seq + 1}", offsets[1])
         self.checkpoints.append(cp)
         self.states.memory[cp.seq] = at_checkpoint(self.state, self.control)
+        assert self.journal is not None  # (it was just written)
         self._unsaved = (cp.seq, self.journal.size)  # written once the answer has left (settle)
 
     def _oracle_for(self, job: Job, sink: Callable[[str], None]) -> engine.Oracle:
@@ -388,7 +390,8 @@ class SessionActor:
             raise errors.InternalError(f"could not write the journal: {e.strerror or e}") \
                 from None
 
-    async def _broadcast(self, text: str, job: Job, kind: str = "display") -> None:
+    async def _broadcast(self, text: str, job: Job,
+                         kind: Literal["display", "input", "result"] = "display") -> None:
         """`display` output goes to every attached client, `input` and `result` to followers."""
         who = job.conn.client if job.conn is not None else ""
         notice = m.OutputNotice(session=self.name, text=text, client=who, kind=kind)

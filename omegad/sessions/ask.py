@@ -284,6 +284,7 @@ async def show_trace(actor: Session, arg: str, reply: Reply, _job: Job) -> None:
     parts = arg.split()
     verbose = "--verbose" in parts or "-v" in parts
     found = actor.debugger().llm_traces
+    trace: dict[str, Any] | None
     if "--last" in parts or "-l" in parts:
         if not found:
             reply.line("No traces recorded yet.")

@@ -17,12 +17,12 @@ if TYPE_CHECKING:
 
     import msgspec
 
+    from omegad.caller import Caller
     from omegad.lang import api
     from omegad.persist.checkpoints import CheckpointFile
     from omegad.persist.index import Checkpoint
     from omegad.persist.journal import JournalWriter
     from omegad.persist.worker import Persister
-    from omegad.server import Connection
     from omegad.sessions.debug.debugger import Debugger
     from omegad.sessions.engine import Oracle
     from omegad.sessions.mailbox import Job, Reply
@@ -54,9 +54,9 @@ class Session(Protocol):
     loaded: Timeline | None         # `:session load`'s timeline (set by the commands)
     loaded_states: StateStore
     session_seq: int | None         # where goto / resume moved it in `loaded` (set likewise)
-    attached: dict[int, Connection]
+    attached: dict[int, Caller]
     followers: set[int]
-    lease: Connection | None
+    lease: Caller | None
     closed: bool
     legacy: Path | None             # a legacy batch file to import before the next job
     reevaluating: bool              # re-evaluating by itself: no provider is asked anew
@@ -79,7 +79,7 @@ class Session(Protocol):
 
     def reset(self) -> None: ...
 
-    def take_lease(self, conn: Connection, force: bool) -> None: ...
+    def take_lease(self, conn: Caller, force: bool) -> None: ...
 
     def flush_index(self) -> None: ...
 
@@ -107,7 +107,7 @@ class Pool(Protocol):
     notes: NotesBook
     fallback_oracle: Oracle
 
-    def oracle_for(self, conn: Connection | None) -> Any: ...
+    def oracle_for(self, conn: Caller | None) -> Any: ...
 
     def live(self, store: SessionStore, name: str) -> Session | None: ...
 

@@ -48,6 +48,8 @@ def note_legacy(actor: Session, env: dict[str, str]) -> bool:
 async def import_legacy(actor: Session, job: Job) -> None:
     """Re-evaluate the file's defines, then bring the debugger back to its saved step."""
     path, actor.legacy = actor.legacy, None
+    if path is None:
+        return
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         defs = [d for d in data.get("defs", []) if isinstance(d, str)]

@@ -12,7 +12,7 @@ import trio
 from protocol import methods as m
 
 if TYPE_CHECKING:
-    from omegad.server import Connection
+    from omegad.caller import Caller
     from omegad.sessions.operations import Operation
 
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class Job:
     op: Operation
     command: str  # the command line attached followers see as its `input` notice
-    conn: Connection | None
+    conn: Caller | None
     piped: bool
     typed: bool = False  # made from an RPC method's params: a notes error is an RPC error
     done: trio.Event = field(default_factory=trio.Event)

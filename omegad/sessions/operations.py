@@ -21,13 +21,13 @@ class Operation(msgspec.Struct, frozen=True):
     """The base of every operation: an immutable value, compared by its fields."""
 
 
-class Input(Operation):
+class Input(Operation, frozen=True):
     """Lisp text: each top-level form evaluated in turn."""
 
     text: str
 
 
-class Command(Operation):
+class Command(Operation, frozen=True):
     """A `:` command without a typed form; `debug`: one of the debugger's (its state is saved
     after it, and the typed debug.* methods read it)."""
 
@@ -36,101 +36,101 @@ class Command(Operation):
     debug: bool = False
 
 
-class Unknown(Operation):
+class Unknown(Operation, frozen=True):
     text: str
 
 
 # --- the session's timeline -----------------------------------------------------------------------
 
-class Goto(Operation):
+class Goto(Operation, frozen=True):
     seq: int | None
 
 
-class Resume(Operation):
+class Resume(Operation, frozen=True):
     pass
 
 
-class Fork(Operation):
+class Fork(Operation, frozen=True):
     name: str
 
 
-class Save(Operation):
+class Save(Operation, frozen=True):
     name: str
 
 
 # --- snapshots and annotations --------------------------------------------------------------------
 
-class SnapshotCreate(Operation):
+class SnapshotCreate(Operation, frozen=True):
     description: str
 
 
-class SnapshotRestore(Operation):
+class SnapshotRestore(Operation, frozen=True):
     id: int | None
 
 
-class SnapshotDelete(Operation):
+class SnapshotDelete(Operation, frozen=True):
     id: int | None
 
 
-class Annotate(Operation):
+class Annotate(Operation, frozen=True):
     seq: int
     label: str
     description: str = ""
 
 
-class ImportAnnotations(Operation):
+class ImportAnnotations(Operation, frozen=True):
     document: Any  # what timeline.export returned
 
 
 # --- the stepping debugger ------------------------------------------------------------------------
 
-class DebugStart(Operation):
+class DebugStart(Operation, frozen=True):
     code: str
 
 
-class DebugStep(Operation):
+class DebugStep(Operation, frozen=True):
     count: int | None
 
 
-class DebugContinue(Operation):
+class DebugContinue(Operation, frozen=True):
     """`:run` / `:continue`: on to a breakpoint, an oracle call or the end."""
 
 
-class DebugGoto(Operation):
+class DebugGoto(Operation, frozen=True):
     step: int | None
 
 
-class DebugBack(Operation):
+class DebugBack(Operation, frozen=True):
     count: int | None
 
 
-class DebugStop(Operation):
+class DebugStop(Operation, frozen=True):
     pass
 
 
-class DebugState(Operation):
+class DebugState(Operation, frozen=True):
     pass
 
 
-class DebugTrace(Operation):
+class DebugTrace(Operation, frozen=True):
     start: int
     count: int
 
 
-class DebugBreakpoints(Operation):
+class DebugBreakpoints(Operation, frozen=True):
     pass
 
 
-class DebugBreak(Operation):
+class DebugBreak(Operation, frozen=True):
     type: str  # "step", "expr" or "effect" (anything else is answered as invalid)
     condition: str
 
 
-class DebugDelbreak(Operation):
+class DebugDelbreak(Operation, frozen=True):
     id: int | None
 
 
-class DebugToggle(Operation):
+class DebugToggle(Operation, frozen=True):
     id: int | None
 
 
