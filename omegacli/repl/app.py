@@ -73,6 +73,7 @@ class Repl:
         self.stopped_by_user = False  # after `:server stop`: no automatic restart
         self.stopped_because: str | None = None  # the daemon's `server.stopping` reason
         self.running: RunningCommand | None = None
+        self._armed: tuple[int, str] | None = None  # the command a first Ctrl-C asked about
         self.at_line_start = True
         self._reconnecting: asyncio.Task | None = None
         self.prompt: PromptSession | None = None
@@ -171,8 +172,9 @@ class Repl:
         running = opened.get("running")
         if running is None:
             return
-        how = ("Ctrl-C interrupts it" if not self._lease_elsewhere(opened)
-               else "Ctrl-C interrupts it once you hold the write lease (:session take)")
+        holder = self._lease_elsewhere(opened)
+        how = (f"{holder} holds the write lease; Ctrl-C twice takes it over and interrupts it"
+               if holder else "Ctrl-C interrupts it")
         self.say(f"busy: {running_line(running, WHAT_WIDTH)} — {how}")
 
     def _lease_elsewhere(self, opened: dict) -> str | None:
@@ -180,8 +182,10 @@ class Repl:
         return holder if holder and holder != self.name else None
 
     async def interrupt_session(self) -> None:
-        """Ctrl-C on an empty line: interrupt whatever the session runs, whoever started it,
-        unless another client holds the write lease (then say so: `:session take` first)."""
+        """Ctrl-C on an empty line: interrupt whatever the session runs, whoever started it.
+        While another client holds the write lease, the first Ctrl-C says so and the second
+        takes the lease over (as `:session take`, which would wait behind the command) first."""
+        armed, self._armed = self._armed, None
         if not self.up:
             return
         try:
@@ -189,17 +193,21 @@ class Repl:
             running = opened.get("running")
             if running is None:
                 return
+            what = running_line(running, WHAT_WIDTH)
             holder = self._lease_elsewhere(opened)
             if holder is not None:
-                self.say(f"{holder} holds the write lease on '{self.session}': :session take "
-                         f"takes it over, then Ctrl-C interrupts {running_line(running, 40)}.")
-                return
+                if armed != (running["connection"], running["first_line"]):
+                    self._armed = (running["connection"], running["first_line"])
+                    self.say(f"{holder} holds the write lease on '{self.session}': Ctrl-C "
+                             f"again takes it over (as :session take) and interrupts {what}.")
+                    return
+                await self.call("session.take", {"session": self.session})
+                self.say(f"This client took the write lease over from {holder}.")
             answer = await self.call("session.interrupt", {"session": self.session})
         except (errors.RpcError, DaemonUnreachable):
             return
         if answer["interrupted"]:
-            self.say(f"Interrupted {running_line(running, WHAT_WIDTH)}; the session is as it "
-                     "was before it.")
+            self.say(f"Interrupted {what}; the session is as it was before it.")
 
     async def call(self, method: str, params: dict) -> dict:
         if not self.up:
@@ -271,6 +279,7 @@ class Repl:
                     self.say("Goodbye!")
                     return 0
                 typeahead = ""
+                self._armed = None
                 if not text.strip():
                     continue
                 outcome = await self.execute(text)
