@@ -372,6 +372,12 @@ def test_ctrl_c_while_another_client_holds_the_lease_says_so_then_takes_it(daemo
             await d.prompt()
             assert f"busy: `{LOOP}` from bob for " in d.text
             assert "bob holds the write lease; Ctrl-C twice takes it over" in d.text
+            await d.type("(half a line")
+            await d.until(lambda: d.repl.prompt.app.current_buffer.text, "the keys")
+            d.keys.send_text("\x03")  # on a line: clears it, and only that
+            await d.until(lambda: d.at_prompt() and not d.repl.prompt.app.current_buffer.text,
+                          "the cleared line")
+            assert "Ctrl-C again" not in d.text
             d.keys.send_text("\x03")
             await d.until(lambda: "Ctrl-C again takes it over (as :session take)" in d.text,
                           "the lease explained")
