@@ -179,6 +179,7 @@ class OpenResult(Result):
     step_count: int = 0  # the debugger's current step
     trace_length: int = 0  # steps the debugger's trace holds
     breakpoints: int = 0  # breakpoints set in the session
+    inputs: int = 0  # inputs in the session's journal (a notebook's execution count)
 
 
 class ExecuteParams(SessionParams):
@@ -201,6 +202,7 @@ class ExecuteResult(Result):
     # How many of the command's inputs (its forms, or the `:` command) ended in an `error:` line
     # or were an unknown `:` command: what `omegacli -c`/`-f` turn into exit status 1.
     failed: int = 0
+    inputs: int | None = None  # inputs in the session's journal, once a session.open counted them
 
 
 class InterruptResult(Result):
