@@ -9,17 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import trio
 
 from omegad import collector, memory
 from omegad.lang import api
-from omegad.lang.checkpoint import Checkpoint, capture, restore
 from omegad.lang.steps import advance
-
-if TYPE_CHECKING:
-    from omegad.sessions.states.sources import Written
 
 SLICE_SECONDS = 0.002  # a slice of evaluation ends after this much wall time, then trio runs
 SLICE_STEPS = 1_000_000  # and after this many steps, whatever the clock says
@@ -38,19 +33,6 @@ class Outcome:
     error: str | None
     control: str  # what the checkpoint's state holds as its value ("null" after a define)
     defined: str | None = None  # the name a top-level define bound
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A session state as it was at one checkpoint: the state it belongs to, and where in it."""
-
-    state: api.ReplState
-    checkpoint: Checkpoint
-    control: str
-    origin: Written | None = None  # the file records it was read from, if it was
-
-    def resume(self) -> api.ReplState:
-        return restore(self.state, self.checkpoint)
 
 
 def forms(text: str) -> list[api.Form]:
@@ -218,7 +200,3 @@ def _outcome(form: api.Form, r: api.Done | api.Failed) -> Outcome:
     value = r.printed[3:]
     defined = api.define_name(form.datum)
     return Outcome(True, r.printed, value, None, "null" if defined else value, defined)
-
-
-def snapshot(state: api.ReplState, control: str) -> Snapshot:
-    return Snapshot(state, capture(state), control)
