@@ -79,6 +79,17 @@ class ConfigInfo(Result):
     foreground: bool
 
 
+class RunningCommand(Result):
+    """The command a session is running: who started it, what it is, for how long."""
+
+    session: str
+    client: str  # the client name from server.hello ("" for a client that sent none)
+    connection: int  # its connection id, as in server.status's connections (0: the daemon's own)
+    first_line: str  # the command's first line, cut at 80 characters
+    seconds: float  # how long it has been running
+    detached: bool  # session.execute {detach: true}: it outlives its connection
+
+
 class StatusResult(Result):
     version: str
     protocol: int
@@ -91,6 +102,7 @@ class StatusResult(Result):
     connections: list[ConnectionInfo]
     session_dirs: list[str]
     config: ConfigInfo
+    running: list[RunningCommand] = []  # every session's running command, longest first
 
 
 class ShutdownParams(Params):
@@ -179,14 +191,21 @@ class OpenResult(Result):
     step_count: int = 0  # the debugger's current step
     trace_length: int = 0  # steps the debugger's trace holds
     breakpoints: int = 0  # breakpoints set in the session
+    running: RunningCommand | None = None  # the command the session is running, if any
 
 
 class ExecuteParams(SessionParams):
     """Run one REPL command: an expression (several top-level forms run one after another) or a
-    `:` command. `piped` gives `:quit` the reference's piped-mode behaviour (no `Goodbye!`)."""
+    `:` command. `piped` gives `:quit` the reference's piped-mode behaviour (no `Goodbye!`).
+
+    A command belongs to the connection that sent it: when that connection ends (closed,
+    crashed, killed), the command is dropped if still queued and interrupted if running (the
+    session rolls back as for any interrupt). `detach` keeps it running to its end instead; its
+    answer then goes nowhere, but its effects and journal records stay."""
 
     command: str
     piped: bool = False
+    detach: bool = False
 
 
 class ExecuteResult(Result):

@@ -94,6 +94,7 @@ async def status(p: m.StatusParams, conn: Connection) -> m.StatusResult:
             max_line=cfg.max_line,
             foreground=cfg.foreground,
         ),
+        running=daemon.sessions.running(),
     )
 
 

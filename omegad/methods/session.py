@@ -72,7 +72,8 @@ def _opened(actor: SessionActor, conn: Connection) -> m.OpenResult:
     oracle = oracle_description(conn.env)  # e.g. "scripted (no provider configured: …)"
     summary = debugger.summary(actor)
     return m.OpenResult(session=actor.name, seq=actor.seq, lease_holder=who,
-                        definitions=len(actor.defs()), oracle=oracle, **summary)
+                        definitions=len(actor.defs()), oracle=oracle, running=actor.running(),
+                        **summary)
 
 
 def _admit_execute(p: m.ExecuteParams, conn: Connection) -> Job:
@@ -82,7 +83,7 @@ def _admit_execute(p: m.ExecuteParams, conn: Connection) -> Job:
     actor = conn.daemon.sessions.actor(store, p.session)
     if fresh:
         debugger.note_legacy(actor, conn.env)
-    return actor.submit(p.command, conn, p.piped)
+    return actor.submit(p.command, conn, p.piped, p.detach)
 
 
 @method("session.execute", admit=_admit_execute, answers=True)

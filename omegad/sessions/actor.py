@@ -59,6 +59,8 @@ class Job:
     data: Any = None  # what a command made, for an RPC method to return typed (a snapshot …)
     run: Any = None  # an RPC method's operation run in the command's place: run(actor, job)
     callback: Callable[[Any], None] | None = None  # the connection's, when it awaits no task
+    detached: bool = False  # runs on when its connection ends (session.execute {detach})
+    started: float | None = None  # time.monotonic() when it started running
 
     def when_done(self, callback: Callable[[Any], None]) -> None:
         """Answer the request by calling back (dispatch.Answering) instead of a waiting task."""
@@ -74,7 +76,8 @@ class Job:
         try:
             await self.done.wait()
         except trio.Cancelled:
-            self.abandon()
+            if not (self.detached and self.conn is not None and self.conn.closed):
+                self.abandon()
             raise
         if self.error is not None:
             raise self.error
@@ -322,6 +325,7 @@ class SessionActor:
 
     async def _run_job(self, job: Job) -> None:
         self._current = job
+        job.started = time.monotonic()
         try:
             with trio.CancelScope() as job.scope:
                 job.result = await self._execute(job)
@@ -370,18 +374,34 @@ class SessionActor:
     def seq(self) -> int:
         return self.journal.next_seq if self.journal else 0
 
-    def submit(self, command: str, conn: Connection | None, piped: bool) -> Job:
+    def submit(self, command: str, conn: Connection | None, piped: bool,
+               detach: bool = False) -> Job:
         """Queue a command (in the caller's order: this never waits)."""
         if command.strip() != ":session take":  # the one command meant for a locked-out client
             self._check_lease(conn)
         if conn is not None:
             self.attached[conn.id] = conn
-        job = Job(command, conn, piped)
+        job = Job(command, conn, piped, detached=detach)
         self._send.send_nowait(job)
         return job
 
     async def execute(self, command: str, conn: Connection | None, piped: bool) -> m.ExecuteResult:
         return await self.submit(command, conn, piped).wait()
+
+    def running(self) -> m.RunningCommand | None:
+        """The command running now: who sent it, its first line, for how long."""
+        job = self._current
+        if job is None or job.started is None:
+            return None
+        lines = job.command.strip().splitlines()
+        return m.RunningCommand(
+            session=self.name,
+            client=job.conn.client if job.conn is not None else "",
+            connection=job.conn.id if job.conn is not None else 0,
+            first_line=lines[0][:80] if lines else "",
+            seconds=round(time.monotonic() - job.started, 3),
+            detached=job.detached,
+        )
 
     def interrupt(self) -> bool:
         job = self._current
