@@ -277,6 +277,32 @@ class CompleteResult(Result):
     completions: list[str]
 
 
+class LookupParams(SessionParams):
+    name: str
+
+
+class Definition(Result):
+    """Where a user's definition was made: the session and the seq of its `input` event."""
+
+    session: str
+    seq: int
+
+
+class LookupResult(Result):
+    """What a name is bound to in the session (`:doc NAME` prints `text`). A name bound to
+    nothing answers `kind: "unbound"` (not an error: a kernel's inspect asks for any word)."""
+
+    name: str
+    kind: Literal["primitive", "procedure", "macro", "value", "special form", "unbound"]
+    arity: str | None  # "1", "1-2" (optional parameters), "2+" (a rest parameter)
+    doc: str | None  # one line (primitives, the prelude's procedures, special forms)
+    params: list[str] | None  # a procedure's parameters (". rest" for a rest parameter)
+    defined: Definition | None  # a user's definition: where it was made
+    source: str | None  # a user's definition: its source text
+    text: str  # exactly what `:doc NAME` prints
+    usage: str | None = None  # "(car pair)"
+
+
 class OutputNotice(Params):
     """`session.output` notification: text a running command printed, streamed as it happens.
 
@@ -546,6 +572,8 @@ _method("session.fork", ForkParams, OutputResult, "Fork the session at its curre
 _method("session.save", SaveParams, OutputResult, "Copy the session under a new name, or flush it.")
 _method("session.delete", SessionParams, DeleteResult, "Delete a session and its files.")
 _method("session.complete", CompleteParams, CompleteResult, "Bound names and commands by prefix.")
+_method("session.lookup", LookupParams, LookupResult,
+        "What a name is bound to: kind, arity, doc line, parameters, definition (`:doc`).")
 _method("session.output", OutputNotice, None, "Notification (daemon to client): streamed output.")
 _method("server.stopping", StoppingNotice, None, "Notification (daemon to client): stopping.")
 

@@ -7,6 +7,7 @@ from omegad.oracle.select import oracle_description
 from omegad.server import Connection
 from omegad.sessions import commands, debugger
 from omegad.sessions.actor import Job, SessionActor
+from omegad.sessions.lookup import lookup
 from omegad.sessions.names import check_name
 from omegad.sessions.store import SessionStore
 from protocol import errors
@@ -26,6 +27,16 @@ async def _actor(conn: Connection, name: str) -> SessionActor:
         await actor.execute("", conn, piped=False)  # the import runs as the actor's next job
     await actor.ready()
     return actor
+
+
+async def _existing(conn: Connection, name: str) -> SessionActor:
+    """The session's actor, for a request that only looks: a session that does not exist
+    answers -32001 and nothing is created (opening an actor creates its journal)."""
+    check_name(name)
+    store = _store(conn)
+    if conn.daemon.sessions.live(store, name) is None and not store.journal(name).exists():
+        raise errors.SessionNotFound(f"Session '{name}' not found")
+    return await _actor(conn, name)
 
 
 async def _run(conn: Connection, name: str, command: str) -> m.OutputResult:
@@ -167,6 +178,11 @@ async def session_complete(p: m.CompleteParams, conn: Connection) -> m.CompleteR
     else:
         pool = actor.state.bound_names()
     return m.CompleteResult(completions=[n for n in pool if n.startswith(p.prefix)])
+
+
+@method("session.lookup")
+async def session_lookup(p: m.LookupParams, conn: Connection) -> m.LookupResult:
+    return lookup(await _existing(conn, p.session), p.name)
 
 
 @method("server.flush")

@@ -127,6 +127,7 @@ class SessionActor:
         self.state = _unopened()  # until open() sets the session's own
         self.control = "null"
         self.state_defs: dict[str, str] | None = {}  # None: not read back from the journal yet
+        self.def_seqs: dict[str, int] = {}  # name -> seq of the input that defined it (lookup.py)
         self.journal: JournalWriter | None = None
         self.header: dict[str, Any] | None = None
         self.checkpoints: list[Checkpoint] = []
@@ -434,6 +435,10 @@ class SessionActor:
         """Source of the top-level defines in effect (a redefinition replaces, moved to the end)."""
         return list(self._defs().values())
 
+    def defs_by_name(self) -> dict[str, str]:
+        """name -> source of the top-level defines in effect."""
+        return self._defs()
+
     def _defs(self) -> dict[str, str]:
         if self.state_defs is None:  # reopened from its saved state: read them back once
             self.state_defs = saved_defs.load(self.store.defs(self.name),
@@ -445,6 +450,7 @@ class SessionActor:
         self.settle()
         self.state = api.ReplState()
         self.state_defs = {}
+        self.def_seqs = {}
         self.control = "null"
         self.loaded, self.loaded_states, self.session_seq = None, {}, None
         self._record_restore()
@@ -524,6 +530,7 @@ class SessionActor:
             defs = self._defs()
             defs.pop(outcome.defined, None)
             defs[outcome.defined] = code
+            self.def_seqs[outcome.defined] = seq
         await self._stream_result(reply, job)
 
     async def commit_debug(self, form: api.Form, answers: list[Any], job: Job) -> None:

@@ -236,6 +236,15 @@ async def help_(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None
     reply.lines(HELP)
 
 
+async def doc(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
+    from omegad.sessions.lookup import lookup
+
+    if not name:
+        reply.line("Usage: :doc <name>")
+        return
+    reply.lines(lookup(actor, name).text.split("\n"))
+
+
 async def defs(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
     found = actor.defs()
     reply.lines(found if found else ["(no user definitions yet)"])
@@ -255,6 +264,7 @@ EXACT: dict[str, Command] = {
     ":help": help_, ":h": help_,
     ":server status": server_status, ":server stop": server_stop,
     ":defs": defs,
+    ":doc": doc,
     **timeline_notes.EXACT,  # snapshots, timeline annotations, metrics
     **debugger.EXACT,  # the stepping debugger, breakpoints, snapshots, history, inspection
 }
@@ -265,6 +275,7 @@ PREFIX: dict[str, Command] = {
     ":session goto ": session_goto,
     ":session trace ": session_trace,
     ":session delete ": session_delete,
+    ":doc ": doc,
     **timeline_notes.PREFIX,
     **debugger.PREFIX,
 }
@@ -363,6 +374,7 @@ HELP = [
     "  INSPECTION:",
     "  :env           — show current environment bindings",
     "  :env <name>    — lookup specific binding",
+    "  :doc <name>    — describe a name: arity, what it does, where it was defined",
     "  :defs          — show defined functions",
     "  :stack         — show call stack",
     "  :frame <n>     — inspect frame N",
