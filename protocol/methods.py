@@ -175,10 +175,14 @@ class ListResult(Result):
 class OpenParams(SessionParams):
     """Attach this connection to the session (it receives `session.output`); `write` takes the
     write lease, refused while another client holds it. `follow` also sends it every client's
-    inputs and result lines (`session.output` kinds `input` and `result`), as a REPL shows them."""
+    inputs and result lines (`session.output` kinds `input` and `result`), as a REPL shows them.
+
+    A session that does not exist is created by mode `write` or by `create` (a REPL attaching
+    to the session it is about to work in); otherwise it answers -32001, creating nothing."""
 
     mode: Literal["read", "write"] = "read"
     follow: bool = False
+    create: bool = False
 
 
 class OpenResult(Result):

@@ -18,25 +18,20 @@ def _store(conn: Connection) -> SessionStore:
     return SessionStore(conn.effective_session_dir())
 
 
-async def _actor(conn: Connection, name: str) -> SessionActor:
+async def _actor(conn: Connection, name: str, create: bool = False) -> SessionActor:
+    """The session's actor, once open. Only a request that writes may `create` the session:
+    for any other a session that does not exist answers -32001 and nothing is created
+    (opening an actor creates its journal)."""
     check_name(name)
     store = _store(conn)
     fresh = conn.daemon.sessions.live(store, name) is None
+    if fresh and not create and not store.journal(name).exists():
+        raise errors.SessionNotFound(f"Session '{name}' not found")
     actor = conn.daemon.sessions.actor(store, name)
     if fresh and debugger.note_legacy(actor, conn.env):
         await actor.execute("", conn, piped=False)  # the import runs as the actor's next job
     await actor.ready()
     return actor
-
-
-async def _existing(conn: Connection, name: str) -> SessionActor:
-    """The session's actor, for a request that only looks: a session that does not exist
-    answers -32001 and nothing is created (opening an actor creates its journal)."""
-    check_name(name)
-    store = _store(conn)
-    if conn.daemon.sessions.live(store, name) is None and not store.journal(name).exists():
-        raise errors.SessionNotFound(f"Session '{name}' not found")
-    return await _actor(conn, name)
 
 
 async def _run(conn: Connection, name: str, command: str) -> m.OutputResult:
@@ -60,7 +55,7 @@ async def session_list(p: m.ListParams, conn: Connection) -> m.ListResult:
 
 @method("session.open")
 async def session_open(p: m.OpenParams, conn: Connection) -> m.OpenResult:
-    actor = await _actor(conn, p.session)
+    actor = await _actor(conn, p.session, create=p.mode == "write" or p.create)
     if p.mode == "write":
         actor.take_lease(conn, force=False)
     else:
@@ -182,7 +177,7 @@ async def session_complete(p: m.CompleteParams, conn: Connection) -> m.CompleteR
 
 @method("session.lookup")
 async def session_lookup(p: m.LookupParams, conn: Connection) -> m.LookupResult:
-    return lookup(await _existing(conn, p.session), p.name)
+    return lookup(await _actor(conn, p.session), p.name)
 
 
 @method("server.flush")
