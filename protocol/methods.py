@@ -128,18 +128,43 @@ class DiscoverParams(Params):
     pass
 
 
-class MethodInfo(Result):
+# rpc.discover answers an OpenRPC 1.x document (https://spec.open-rpc.org), generated from the
+# table below: each method's params as content descriptors (by name or by position, in this
+# order), its result as one, every schema under `components.schemas`.
+OPENRPC_VERSION = "1.3.2"
+
+
+class ContentDescriptor(Result, omit_defaults=True):
+    name: str
+    schema: dict[str, Any]
+    required: bool = False
+
+
+class MethodInfo(Result, omit_defaults=True):
     name: str
     summary: str
-    notification: bool
-    params: dict[str, Any]
-    result: dict[str, Any] | None
+    params: list[ContentDescriptor]
+    result: ContentDescriptor | None = None  # none: a notification, never answered
+    paramStructure: Literal["either"] = "either"  # noqa: N815 (OpenRPC's spelling)
+    notification: bool = msgspec.field(default=False, name="x-notification")
+
+
+class OpenRpcInfo(Result):
+    title: str
+    version: str  # the daemon's version
+    description: str
+
+
+class Components(Result):
+    schemas: dict[str, Any]
 
 
 class DiscoverResult(Result):
-    protocol: int
+    openrpc: str
+    info: OpenRpcInfo
     methods: list[MethodInfo]
-    components: dict[str, Any]
+    components: Components
+    protocol: int = msgspec.field(default=PROTOCOL_VERSION, name="x-protocol")
 
 
 class CancelParams(Params):
