@@ -22,6 +22,7 @@ from omegad.lifecycle import (
     setup_logging,
 )
 from protocol import paths
+from protocol.settings import settings_of
 
 log = logging.getLogger("omegad")
 
@@ -84,6 +85,7 @@ def parse_args(argv: list[str] | None) -> Config:
         max_sessions=args.max_sessions,
         max_memory=args.max_memory,
         private_runtime_dir=not named_socket,
+        settings=settings_of(os.environ),
     )
 
 

@@ -81,7 +81,7 @@ class Connection:
         self.peer_pid = peer_pid
         self.client = ""
         self.session_dir: Path | None = None
-        self.env: dict[str, str] = {}
+        self.env: dict[str, str] = dict(daemon.config.settings)  # until server.hello says
         self.in_flight: dict[Id, trio.CancelScope | _Answer] = {}
         self.connected_at = time.monotonic()
         self.outbox = Outbox(stream, OUTBOX_LIMIT, self._abort)

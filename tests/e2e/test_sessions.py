@@ -48,7 +48,7 @@ def test_several_forms_in_one_input_each_print_and_journal(client, tmp_path):
 def test_display_output_streams_to_attached_clients(shared_daemon, tmp_path):
     with session_client(shared_daemon, tmp_path / "sd") as a, \
             session_client(shared_daemon, tmp_path / "sd") as b:
-        b.call("session.open", {"session": "shared"})
+        b.call("session.open", {"session": "shared", "create": True})
         assert execute(a, "shared", '(display "hi")')["output"] == "hi=> null"
         seen = []
         b.call("server.ping", on_notification=lambda m, p: seen.append((m, p["text"])))
@@ -59,7 +59,7 @@ def test_a_client_that_never_reads_does_not_stall_the_session(shared_daemon, tmp
     """Its display notifications queue in its outbox; the writer's commands go on."""
     with session_client(shared_daemon, tmp_path / "sd") as idle, \
             session_client(shared_daemon, tmp_path / "sd") as writer:
-        idle.call("session.open", {"session": "loud"})  # attached, and then never reads again
+        idle.call("session.open", {"session": "loud", "create": True})  # then never reads
         shout = f'(define (shout n) (if (> n 0) (begin (display "{"x" * 1000}") ' \
                 '(shout (- n 1))) "done"))'
         execute(writer, "loud", shout)

@@ -17,7 +17,7 @@ def connect(daemon, session_dir, name: str) -> Client:
 def test_an_attached_client_sees_another_clients_input_display_and_results_in_order(
         daemon, tmp_path):
     with connect(daemon, tmp_path, "alice") as a, connect(daemon, tmp_path, "bob") as b:
-        b.call("session.open", {"session": "shared", "follow": True})
+        b.call("session.open", {"session": "shared", "follow": True, "create": True})
         r = a.call("session.execute", {"session": "shared",
                                        "command": '(display "one") (+ 1 2) (display "two")'})
         assert r["output"] == "one=> null\n=> 3\ntwo=> null"
@@ -34,7 +34,7 @@ def test_an_attached_client_sees_another_clients_input_display_and_results_in_or
 
 def test_a_command_output_is_streamed_as_result_lines(daemon, tmp_path):
     with connect(daemon, tmp_path, "alice") as a:
-        a.call("session.open", {"session": "s", "follow": True})
+        a.call("session.open", {"session": "s", "follow": True, "create": True})
         seen = []
         a.call("session.execute", {"session": "s", "command": ":session list"},
                on_notification=lambda m, p: seen.append((p["kind"], p["text"])))
