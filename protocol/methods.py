@@ -355,6 +355,22 @@ class StoppingNotice(Params):
     reason: str
 
 
+class BacktraceFrame(Result):
+    procedure: str  # the procedure's name ("lambda" when it has none), or "(top level)"
+    form: str  # the form it was evaluating (cut at 100 characters; "" when unknown)
+
+
+class BacktraceResult(Result):
+    """After an evaluation that failed: its active frames, innermost first (tail calls leave
+    none), at most 30 of them; `more` counts the rest. Empty when the last evaluation did not
+    fail. `text` is exactly what `:bt` prints."""
+
+    session: str
+    frames: list[BacktraceFrame]
+    more: int
+    text: str
+
+
 # --- snapshot.*, timeline.*, metrics -------------------------------------------------------------
 # They act on the session that `session.checkpoints` refers to: the one loaded with `:session load`,
 # else the session itself; `session` in a result names it.
@@ -601,6 +617,8 @@ _method("session.fork", ForkParams, OutputResult, "Fork the session at its curre
 _method("session.save", SaveParams, OutputResult, "Copy the session under a new name, or flush it.")
 _method("session.delete", SessionParams, DeleteResult, "Delete a session and its files.")
 _method("session.complete", CompleteParams, CompleteResult, "Bound names and commands by prefix.")
+_method("session.backtrace", SessionParams, BacktraceResult,
+        "The Lisp call frames active at the last evaluation's error, innermost first (`:bt`).")
 _method("session.lookup", LookupParams, LookupResult,
         "What a name is bound to: kind, arity, doc line, parameters, definition (`:doc`).")
 _method("session.output", OutputNotice, None, "Notification (daemon to client): streamed output.")

@@ -214,6 +214,7 @@ class Compiler:
                     m.stack.insert(m.mark, (resume, env, j + 1))
                     return r
             return last(m, env)
+        resume.node = begin  # its frames show its form (backtrace.py)
         return begin
 
     def body(self, forms: list, scope):
@@ -289,6 +290,7 @@ class Compiler:
                 m.stack.insert(m.mark, (resume, env))
                 return k
             return pick(m, env, k)
+        resume.node = case  # its frames show its form (backtrace.py)
         return case
 
     def c_begin(self, x, scope):
@@ -371,6 +373,7 @@ class Compiler:
                 m.stack.insert(m.mark, (resume, env))
                 return v
             return OracleProc(params, v, env)
+        resume.node = olam  # its frames show its form (backtrace.py)
         return olam
 
     def c_define(self, x, scope):
@@ -437,6 +440,7 @@ class Compiler:
                 m.stack.insert(m.mark, (resume,))
                 return v
             return write(v)
+        resume.node = gwrite  # its frames show its form (backtrace.py)
         return gwrite
 
     def local_write(self, depth: int, i: int, value):
@@ -458,6 +462,7 @@ class Compiler:
                 m.stack.insert(m.mark, (resume, env))
                 return v
             return write(env, v)
+        resume.node = lwrite  # its frames show its form (backtrace.py)
         return lwrite
 
     def c_let(self, x, scope):
@@ -595,6 +600,7 @@ class Compiler:
                 m.stack.insert(m.mark, (resume, env))
                 return h
             return Pair(h, Promise(Closure(lam, env)))
+        resume.node = cstream  # its frames show its form (backtrace.py)
         return cstream
 
     # effects, handlers, nondeterminism
@@ -700,6 +706,7 @@ class Compiler:
                 m.stack.insert(m.mark, (resume, env))
                 return v
             return pick(m, env, v)
+        resume.node = match  # its frames show its form (backtrace.py)
         return match
 
 
@@ -838,6 +845,7 @@ def make_if(test, then, alt):
             m.stack.insert(m.mark, (resume, env))
             return t
         raise LispError("if test must be boolean")
+    resume.node = if_  # its frames show its form (backtrace.py)
     return if_
 
 
@@ -852,6 +860,7 @@ def make_truthy_if(test, then, alt):
             m.stack.insert(m.mark, (resume, env))
             return t
         return then(m, env) if is_true(t) else alt(m, env)
+    resume.node = tif  # its frames show its form (backtrace.py)
     return tif
 
 
@@ -889,6 +898,7 @@ def make_andor(parts: list, is_and: bool):
 
     def andor(m, env):
         return run_tail(m, env, 0)
+    resume.node = andor  # its frames show its form (backtrace.py)
     return andor
 
 
@@ -914,6 +924,7 @@ def make_collect(parts: list, finish):
 
     def collect(m, env):
         return cont(m, env, [], 0)
+    resume.node = collect  # its frames show its form (backtrace.py)
     return collect
 
 
@@ -949,6 +960,7 @@ def make_frame_call(init_ex: list, body, pad: list):
 
     def let(m, env):
         return cont(m, env, [], 0)
+    resume.node = let  # its frames show its form (backtrace.py)
     return let
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from omegad.dispatch import method
+from omegad.lang import backtrace
 from omegad.oracle.select import oracle_description
 from omegad.server import Connection
 from omegad.sessions import commands, debugger
@@ -173,6 +174,15 @@ async def session_complete(p: m.CompleteParams, conn: Connection) -> m.CompleteR
     else:
         pool = actor.state.bound_names()
     return m.CompleteResult(completions=[n for n in pool if n.startswith(p.prefix)])
+
+
+@method("session.backtrace")
+async def session_backtrace(p: m.SessionParams, conn: Connection) -> m.BacktraceResult:
+    actor = await _actor(conn, p.session)
+    found, more = actor.backtrace
+    return m.BacktraceResult(
+        session=actor.name, more=more, text="\n".join(backtrace.render(found, more)),
+        frames=[m.BacktraceFrame(procedure=f.procedure, form=f.form) for f in found])
 
 
 @method("session.lookup")

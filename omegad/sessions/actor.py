@@ -128,6 +128,7 @@ class SessionActor:
         self.control = "null"
         self.state_defs: dict[str, str] | None = {}  # None: not read back from the journal yet
         self.def_seqs: dict[str, int] = {}  # name -> seq of the input that defined it (lookup.py)
+        self.backtrace: tuple[list[Any], int] = ([], 0)  # the last form's error frames (`:bt`)
         self.journal: JournalWriter | None = None
         self.header: dict[str, Any] | None = None
         self.checkpoints: list[Checkpoint] = []
@@ -545,6 +546,7 @@ class SessionActor:
             self.attached = attached
 
     def _finish_form(self, outcome: engine.Outcome, reply: Reply) -> None:
+        self.backtrace = (outcome.frames, outcome.more_frames)
         reply.line(outcome.line)
         reply.ok, reply.value, reply.error = outcome.ok, outcome.value, outcome.error
         if not outcome.ok:

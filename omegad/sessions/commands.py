@@ -245,6 +245,12 @@ async def doc(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
     reply.lines(lookup(actor, name).text.split("\n"))
 
 
+async def bt(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+    from omegad.lang.backtrace import render
+
+    reply.lines(render(*actor.backtrace))
+
+
 async def defs(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
     found = actor.defs()
     reply.lines(found if found else ["(no user definitions yet)"])
@@ -265,6 +271,7 @@ EXACT: dict[str, Command] = {
     ":server status": server_status, ":server stop": server_stop,
     ":defs": defs,
     ":doc": doc,
+    ":bt": bt,
     **timeline_notes.EXACT,  # snapshots, timeline annotations, metrics
     **debugger.EXACT,  # the stepping debugger, breakpoints, snapshots, history, inspection
 }
@@ -376,6 +383,7 @@ HELP = [
     "  :env <name>    — lookup specific binding",
     "  :doc <name>    — describe a name: arity, what it does, where it was defined",
     "  :defs          — show defined functions",
+    "  :bt            — the call frames active at the last error",
     "  :stack         — show call stack",
     "  :frame <n>     — inspect frame N",
     "  :control       — show current control (expr or value)",

@@ -1010,19 +1010,9 @@ def _active_state(actor: SessionActor) -> api.ReplState:
 
 
 async def env(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
-    st = _active_state(actor)
-    if name:
-        value = st.globals.get(name)
-        reply.line(f"{name} = {_cap(write_str(value), 2000)}" if value is not None
-                   else f"(binding '{name}' not found)")
-        return
-    reply.line("(Current environment has primitives: +, -, *, /, =, <, >, etc.)")
-    found = actor.defs()
-    if found:
-        reply.line("User-defined:")
-        for d in found:
-            reply.line("  " + d[:60] + ("..." if len(d) > 60 else ""))
-    reply.line(f"({len(st.globals)} total bindings)")
+    from omegad.sessions.lookup import env_lines
+
+    reply.lines(env_lines(_active_state(actor), name))
 
 
 def _frames(actor: SessionActor) -> list | None:

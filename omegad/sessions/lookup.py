@@ -52,7 +52,7 @@ def _defined_at(actor: SessionActor, name: str, source: str) -> int | None:
     return None
 
 
-def env_lines(actor: SessionActor, state: ReplState, name: str) -> list[str]:
+def env_lines(state: ReplState, name: str) -> list[str]:
     """`:env`: every binding of the global environment, the user's with their values, then the
     built-in names; `:env NAME` one binding."""
     if name:

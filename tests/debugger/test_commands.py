@@ -259,10 +259,13 @@ def test_inspection_in_a_paused_run(client):
     assert run(client, f":frame {depth}") == \
         f"(frame {depth} out of range, stack has {depth} frames)"
     assert run(client, ":control") == run(client, ":state").split("\n")[2][len("Control: "):]
-    out = run(client, ":env").split("\n")
-    assert out[:3] == ["(Current environment has primitives: +, -, *, /, =, <, >, etc.)",
-                       "User-defined:", "  " + FIB[:60] + "..."]
-    assert out[-1].endswith(" total bindings)")
+    out = run(client, ":env").split("\n")  # every binding it counts, the user's with values
+    assert out[:2] == ["User bindings (1):", "  fib = <closure (n)>"]
+    assert out[2].startswith("Built in (")
+    listed = " ".join(out[3:-1]).split()
+    assert "car" in listed and "sort" in listed and "fib" not in listed
+    assert out[2] == f"Built in ({len(listed)}; :doc NAME describes one):"
+    assert out[-1] == f"({len(listed) + 1} total bindings)"
     assert run(client, ":env nope") == "(binding 'nope' not found)"
 
 

@@ -69,3 +69,44 @@ def test_lookup_in_a_missing_session_is_not_found_and_creates_nothing(client, tm
     assert e.value.code == errors.SessionNotFound.code
     assert not list(tmp_path.glob("sessions/ghost*"))
     assert client.call("server.ping") == {"pong": True}
+
+
+THREE_DEEP = ["(define (inner x) (car x))", "(define (middle x) (+ 1 (inner x)))",
+              "(define (outer x) (* 2 (middle x)))"]
+
+
+def test_bt_after_an_error_three_calls_deep_names_all_three(client):
+    for text in THREE_DEEP:
+        run(client, text, "bt")
+    assert run(client, "(outer 5)", "bt") == "error: car: expected pair"  # the reference's line
+    assert run(client, ":bt", "bt") == ("Backtrace (innermost first):\n"
+                                        "  0: inner  (car x)\n"
+                                        "  1: middle  (+ 1 (inner x))\n"
+                                        "  2: outer  (* 2 (middle x))")
+    found = client.call("session.backtrace", {"session": "bt"})
+    assert [(f["procedure"], f["form"]) for f in found["frames"]] == [
+        ("inner", "(car x)"), ("middle", "(+ 1 (inner x))"), ("outer", "(* 2 (middle x))")]
+    assert found["text"] == run(client, ":bt", "bt") and found["more"] == 0
+
+
+def test_bt_is_empty_once_an_evaluation_succeeds(client):
+    run(client, "(car 1)", "bt2")
+    assert client.call("session.backtrace", {"session": "bt2"})["frames"]
+    run(client, "(+ 1 2)", "bt2")
+    found = client.call("session.backtrace", {"session": "bt2"})
+    assert found["frames"] == [] and found["text"] == run(client, ":bt", "bt2") == \
+        "(no backtrace: the last evaluation did not fail)"
+
+
+def test_env_lists_every_binding_it_counts(client):
+    run(client, "(define (area w h) (* w h))", "env")
+    run(client, "(define n 5)", "env")
+    out = run(client, ":env", "env").split("\n")
+    assert out[:3] == ["User bindings (2):", "  area = <closure (w h)>", "  n = 5"]
+    listed = " ".join(out[4:-1]).split()
+    assert out[-1] == f"({len(listed) + 2} total bindings)"
+    for name in ("car", "map", "sort", "string-append"):
+        assert name in listed
+        assert client.call("session.lookup", {"session": "env", "name": name})["kind"] != \
+            "unbound"
+    assert run(client, ":env n", "env") == "n = 5"
