@@ -176,7 +176,9 @@ def test_breakpoints(client):
     (":snaps", "No snapshots saved."), (":run", "(no debug session - use :debug (expr) to start)"),
     (":stack", "(empty stack)"), (":control", "Value: null"),
     (":ask", "Usage: :ask <question>"),
-    (":ask why", "error: No API key. Set OPENAI_API_KEY, ANTHROPIC_API_KEY, or add to config.yaml"),
+    (":ask why", "error: :ask needs an LLM provider; this client's oracle is scripted. Set "
+     "OPENAI_API_KEY or ANTHROPIC_API_KEY, or OMEGA_ORACLE=openai|anthropic with "
+     "OPENAI_BASE_URL / ANTHROPIC_BASE_URL for a local server"),
     (":traces", "(no traces recorded yet)"), (":trace --last", "No traces recorded yet."),
     (":trace t-1 -v", "Trace 't-1' not found. Use :traces to list available traces."),
     (":trace -v", "Usage: :trace <id> [--verbose] or :trace --last [--verbose]"),
