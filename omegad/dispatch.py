@@ -40,7 +40,10 @@ Outcome = Any  # a result Struct, or the RpcError the request ends with
 
 
 class Answering(Protocol):
-    """An admitted request that reports its own outcome (see `answers` above)."""
+    """An admitted request that reports its own outcome (see `answers` above). `detached`
+    work goes on when its connection ends (else the connection abandons it)."""
+
+    detached: bool
 
     def when_done(self, callback: Callable[[Outcome], None]) -> None: ...
 

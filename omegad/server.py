@@ -183,7 +183,7 @@ class Connection:
         for entry in list(self.in_flight.values()):
             if not isinstance(entry, _Answer):
                 entry.cancel()  # a request with a task of its own (a batch's execute: Job.wait)
-            elif getattr(entry.work, "detached", False):
+            elif entry.work.detached:
                 self._forget(entry)
             else:
                 entry.cancel()
