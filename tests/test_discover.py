@@ -14,7 +14,7 @@ import pytest
 # (a checkout whose .venv predates the dependency: `make install` brings it)
 jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is a test dependency")
 
-from referencing import Registry, Resource  # noqa: E402  (installed with jsonschema)
+from referencing import Registry, Resource  # noqa: E402
 from referencing.jsonschema import DRAFT7  # noqa: E402
 
 from omegad.methods.server import build_discover
