@@ -11,14 +11,13 @@ from pathlib import Path
 import msgspec
 import pytest
 
-# (a checkout whose .venv predates the dependency: `make install` brings it)
-jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is a test dependency")
-
-from referencing import Registry, Resource  # noqa: E402
-from referencing.jsonschema import DRAFT7  # noqa: E402
-
 from omegad.methods.server import build_discover
 from protocol.methods import METHODS
+
+# (a checkout whose .venv predates the dependency: `make install` brings it)
+jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is a test dependency")
+from referencing import Registry, Resource  # noqa: E402, I001
+from referencing.jsonschema import DRAFT7  # noqa: E402
 
 META = Path(__file__).parent / "data" / "openrpc" / "meta-schema-1.14.9.json"
 
