@@ -9,11 +9,16 @@ Scheme); frames of one activation are shown once, with the innermost form.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from . import compile as _compile
 from .printer import write_str
 from .values import Lambda
+
+if TYPE_CHECKING:
+    from .machine import Machine
 
 MAX_FRAMES = 30  # activations shown; the rest are counted
 FORM_WIDTH = 100
@@ -27,7 +32,7 @@ class Frame:
     form: str  # the form it was evaluating when the error came, cut at FORM_WIDTH
 
 
-def frames(m) -> tuple[list[Frame], int]:
+def frames(m: Machine) -> tuple[list[Frame], int]:
     """The activations on the machine's continuation when it failed, innermost first (at most
     MAX_FRAMES), and how many more there were."""
     found: list[Frame] = []
@@ -57,7 +62,7 @@ def render(found: list[Frame], more: int) -> list[str]:
     return lines
 
 
-def _points(m):
+def _points(m: Machine) -> Iterator[tuple[Any, Any]]:
     """(environment, node) of the failing control, then of each compiled-code frame below it."""
     at = m.failed_at
     if at:
@@ -71,7 +76,7 @@ def _points(m):
             yield (fr[1] if len(fr) > 1 else None), node
 
 
-def _activation(env) -> tuple[object, str]:
+def _activation(env: Any) -> tuple[object, str]:
     """The closure call an environment belongs to (its frame) and the procedure's name."""
     while type(env) is list and env:
         if type(env[-1]) is Lambda:

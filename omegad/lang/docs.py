@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from .prelude import PRELUDE
 from .primitives import DOCS
 from .printer import write_str
 from .values import UNDEF, Closure, Continuation, CPrim, OracleProc, Prim
+
+if TYPE_CHECKING:
+    from .api import ReplState
+
+Kind = Literal["primitive", "procedure", "macro", "value", "special form", "unbound"]
 
 SPECIAL_FORMS: dict[str, tuple[str, str]] = {
     "define": ("(define name expr) | (define (name param...) body...)",
@@ -55,7 +61,7 @@ SPECIAL_FORMS: dict[str, tuple[str, str]] = {
 @dataclass(frozen=True, slots=True)
 class Description:
     name: str
-    kind: str  # "primitive" | "procedure" | "macro" | "value" | "special form" | "unbound"
+    kind: Kind
     arity: str | None = None  # "1", "1-2", "2+"
     doc: str | None = None  # one line
     usage: str | None = None  # "(car pair)"
@@ -64,7 +70,7 @@ class Description:
     value: str | None = None  # a value's printed form
 
 
-def describe(state, name: str) -> Description:
+def describe(state: ReplState, name: str) -> Description:
     """What `name` is in `state`'s global environment (a special form when not rebound)."""
     value = state.globals.get(name, UNDEF)
     builtin = value is not UNDEF and state.builtins.get(name, UNDEF) is value
@@ -76,19 +82,20 @@ def describe(state, name: str) -> Description:
             return Description(name, "macro", doc="A macro (define-syntax or register-macro).")
         return Description(name, "unbound")
     if type(value) in (Prim, CPrim) and builtin and name in DOCS:
-        doc = DOCS[name]
-        return Description(name, "primitive", arity=doc.arity, doc=doc.line,
-                           usage=doc.usage(name), builtin=True)
-    if type(value) is Closure:
+        registered = DOCS[name]
+        return Description(name, "primitive", arity=registered.arity, doc=registered.line,
+                           usage=registered.usage(name), builtin=True)
+    if isinstance(value, Closure):
         params = _params(value.lam.params, value.lam.rest)
-        usage = "(" + " ".join([name, *params]) + ")"
-        doc = _prelude_docs().get(name) if builtin else None
         return Description(name, "procedure", arity=_arity(value.lam.params, value.lam.rest),
-                           doc=doc, usage=usage, params=params, builtin=builtin)
-    if type(value) in (Prim, CPrim, Continuation, OracleProc):
-        kind = "procedure"
-        params = list(value.params) if type(value) is OracleProc else None
-        return Description(name, kind, params=params, builtin=builtin, value=write_str(value))
+                           doc=_prelude_docs().get(name) if builtin else None,
+                           usage="(" + " ".join([name, *params]) + ")", params=params,
+                           builtin=builtin)
+    if isinstance(value, OracleProc):
+        return Description(name, "procedure", params=list(value.params), builtin=builtin,
+                           value=write_str(value))
+    if isinstance(value, (Prim, CPrim, Continuation)):
+        return Description(name, "procedure", builtin=builtin, value=write_str(value))
     return Description(name, "value", builtin=builtin, value=write_str(value))
 
 
@@ -116,7 +123,7 @@ def render(d: Description, defined: tuple[str, int] | None = None,
     return lines
 
 
-def _params(params: tuple, rest: bool) -> list[str]:
+def _params(params: tuple[str, ...], rest: bool) -> list[str]:
     names = [_plain(p) for p in params]
     if rest and names:
         names[-1] = ". " + names[-1]
@@ -128,7 +135,7 @@ def _plain(name: str) -> str:
     return name.split("$", 1)[0]
 
 
-def _arity(params: tuple, rest: bool) -> str:
+def _arity(params: tuple[str, ...], rest: bool) -> str:
     return f"{len(params) - 1}+" if rest else str(len(params))
 
 

@@ -10,9 +10,13 @@ from there) and `doc` is one line saying what it does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from ..values import CPrim, Prim
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 PRIMS: dict[str, object] = {}
 PY_NAMES: dict[str, str] = {}   # Python function name -> Lisp name, for arity messages
@@ -40,9 +44,9 @@ class Doc:
 DOCS: dict[str, Doc] = {}
 
 
-def prim(name: str, args: str, doc: str):
+def prim(name: str, args: str, doc: str) -> Callable[[F], F]:
     """Register a pure primitive fn(*args) -> value."""
-    def deco(fn):
+    def deco(fn: F) -> F:
         PRIMS[name] = Prim(name, fn)
         DOCS[name] = Doc(args, doc)
         PY_NAMES.setdefault(fn.__name__, name)
@@ -50,9 +54,9 @@ def prim(name: str, args: str, doc: str):
     return deco
 
 
-def cprim(name: str, args: str, doc: str, control: bool = False):
+def cprim(name: str, args: str, doc: str, control: bool = False) -> Callable[[F], F]:
     """Register a machine primitive fn(m, args) -> value (or a tail tuple if control)."""
-    def deco(fn):
+    def deco(fn: F) -> F:
         PRIMS[name] = CPrim(name, fn, control)
         DOCS[name] = Doc(args, doc)
         return fn
