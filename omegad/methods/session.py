@@ -6,8 +6,9 @@ from omegad.dispatch import method
 from omegad.lang import backtrace
 from omegad.oracle.select import oracle_description
 from omegad.server import Connection
-from omegad.sessions import commands, debugger
+from omegad.sessions import commands, legacy
 from omegad.sessions.actor import Job, SessionActor
+from omegad.sessions.debug import debugger
 from omegad.sessions.lookup import lookup
 from omegad.sessions.names import check_name
 from omegad.sessions.store import SessionStore
@@ -29,7 +30,7 @@ async def _actor(conn: Connection, name: str, create: bool = False) -> SessionAc
     if fresh and not create and not store.journal(name).exists():
         raise errors.SessionNotFound(f"Session '{name}' not found")
     actor = conn.daemon.sessions.actor(store, name)
-    if fresh and debugger.note_legacy(actor, conn.env):
+    if fresh and legacy.note_legacy(actor, conn.env):
         await actor.execute("", conn, piped=False)  # the import runs as the actor's next job
     await actor.ready()
     return actor
@@ -89,7 +90,7 @@ def _admit_execute(p: m.ExecuteParams, conn: Connection) -> Job:
     fresh = conn.daemon.sessions.live(store, p.session) is None
     actor = conn.daemon.sessions.actor(store, p.session)
     if fresh:
-        debugger.note_legacy(actor, conn.env)
+        legacy.note_legacy(actor, conn.env)
     return actor.submit(p.command, conn, p.piped, p.detach)
 
 

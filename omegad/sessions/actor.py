@@ -13,7 +13,6 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -21,18 +20,16 @@ import trio
 
 from omegad import collector
 from omegad.lang import api
-from omegad.oracle.receipts import read_receipts
 from omegad.persist import events as ev
 from omegad.persist.checkpoints import CheckpointFile
-from omegad.persist.index import IndexInfo, IndexWithStates, read_index_states, write_index
-from omegad.persist.journal import JournalWriter, read_journal
+from omegad.persist.index import IndexInfo, write_index
+from omegad.persist.journal import JournalWriter
 from omegad.sessions import defs as saved_defs
 from omegad.sessions import engine
 from omegad.sessions.oracle_calls import JournaledOracle, mock_effect
-from omegad.sessions.reference_states import ReferenceStates
-from omegad.sessions.replay import replay
-from omegad.sessions.saver import StateSaver
-from omegad.sessions.states import FileStates, LayeredStates, StateStore, Written
+from omegad.sessions.recovery import opening
+from omegad.sessions.states.saver import StateSaver
+from omegad.sessions.states.sources import LayeredStates, StateStore, Written
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Checkpoint, Timeline
 from protocol import errors
@@ -167,147 +164,7 @@ class SessionActor:
 
     async def open(self) -> None:
         """Bring the session up: its last saved state, then any journal inputs after it."""
-        path = self.store.journal(self.name)
-        seed, self.seed = self.seed, None
-        self.index_dirty = seed is not None  # a fork's index is written when it is flushed
-        self.ckpt = seed.ckpt if seed else CheckpointFile.open(self.store.ckpt(self.name))
-        self.saver = StateSaver(self.ckpt)
-        if self.ckpt.cut:
-            log.warning("session %s: cut a torn checkpoint tail of %d bytes", self.name,
-                        self.ckpt.cut)
-        saved = FileStates(self.ckpt)
-        if await self._open_from_checkpoints(path, saved, seed):
-            return
-        log.debug("session %s: reading its whole journal", self.name)
-        view = read_journal(path)
-        if view.torn:
-            log.warning("session %s: cut a torn journal tail of %d bytes", self.name, view.torn)
-        if view.header is None and not view.events:
-            self.state = api.ReplState()
-            self.header = ev.header(self.name)
-            self.journal = JournalWriter.create(path, self.header)
-            return
-        self.header = view.header
-        self.journal = JournalWriter.open_existing(path, view, view.next_seq)
-        index = self._index()
-        self.receipts = index.receipts if index is not None else {}
-        self.receipts = {**read_receipts(self.store.receipts(self.name)), **self.receipts}
-        self.ref_states = index.states if index is not None else {}
-        self.checkpoints = _checkpoints(view)
-        latest = await saved.latest()
-        if latest is None and self.ref_states and self.checkpoints:
-            await self._open_from_reference(view)
-            return
-        start, after = latest if latest is not None else (None, -1)
-        await self._catch_up(view, start, after, saved if latest is not None else None)
-
-    async def _open_from_reference(self, view: Any) -> None:
-        """A session the reference wrote: its newest checkpoint's state as the reference
-        serialized it in the index, then the journal's inputs after it (normally none)."""
-        timeline = Timeline(self.name, view.header, view.events, self.checkpoints, self.receipts,
-                            states=self.ref_states)
-        reference = ReferenceStates(timeline, self.manager.fallback_oracle)
-        last = self.checkpoints[-1].seq
-        await reference.prepare(last)
-        try:
-            start: engine.Snapshot | None = reference[last]
-        except KeyError:  # neither the index nor re-evaluation has it: start from nothing
-            start = None
-        await self._catch_up(view, start, last if start is not None else -1, None, reference)
-
-    async def _open_from_checkpoints(self, path: Path, saved: FileStates,
-                                     seed: Seed | None) -> bool:
-        """The fast way back: the newest saved state, the index (or a fork's seed) for the
-        checkpoints before it, and only the journal written after it. False when the files do
-        not agree (a crash before the index was refreshed): then the whole journal is read."""
-        entries = self.ckpt.entries if self.ckpt is not None else []
-        if not entries:
-            return False
-        index = self._index() if seed is None else \
-            IndexInfo("", seed.event_count, seed.checkpoints, seed.receipts)
-        if index is None:
-            return False
-        last = entries[-1]
-        journal_end = self.ckpt.journal_end(len(entries) - 1)
-        if not path.exists() or path.stat().st_size < journal_end or not last.journal_end:
-            return False
-        view = read_journal(path, start=journal_end)
-        misplaced = (view.torn and not view.events
-                     or view.events and view.events[0]["seq"] != last.seq + 1
-                     or last_seq_before(path, journal_end) != last.seq)
-        if misplaced:
-            return False  # the record's journal position is not where it says (a fork's copy)
-        first_new = view.events[0]["seq"] if view.events else last.seq + 1
-        if view.header is None or index.eventCount < first_new:
-            return False
-        if view.torn:
-            log.warning("session %s: cut a torn journal tail of %d bytes", self.name, view.torn)
-        self.header = view.header
-        next_seq = view.events[-1]["seq"] + 1 if view.events else last.seq + 1
-        self.journal = JournalWriter.open_existing(path, view, next_seq)
-        self.receipts = {**read_receipts(self.store.receipts(self.name)), **index.receipts}
-        self.ref_states = getattr(index, "states", {})
-        self.checkpoints = index.checkpoints
-        if self.checkpoints and self.checkpoints[-1].seq >= first_new:
-            self.checkpoints = [c for c in self.checkpoints if c.seq < first_new]
-        self.checkpoints += _checkpoints(view)
-        latest = await saved.latest()
-        assert latest is not None
-        reference = None
-        if self.ref_states:  # the reference's own checkpoints, before ours
-            reference = ReferenceStates(self.own_timeline(), self.manager.fallback_oracle)
-        await self._catch_up(view, latest[0], latest[1], saved, reference)
-        return True
-
-    def _index(self) -> IndexWithStates | None:
-        """The session's index, or None when it is missing or unreadable (then: the journal)."""
-        path = self.store.index(self.name)
-        try:
-            return read_index_states(path)
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as e:
-            log.warning("session %s: index unreadable (%s); reading the journal", self.name, e)
-            return None
-
-    async def _catch_up(self, view: Any, start: engine.Snapshot | None, after: int,
-                        saved: FileStates | None, reference: ReferenceStates | None = None) -> None:
-        """Re-evaluate what the journal holds after the saved state (normally nothing)."""
-        self.state_defs = None
-        own = start is not None and saved is not None and saved.ckpt.newest_is(after)
-        if own and start.origin is not None and self.saver is not None:  # (a reopening)
-            self.saver.reopened_at(len(saved.ckpt.entries) - 1, start.origin)
-        if start is not None and not any(e["seq"] > after for e in view.events):
-            self.state, self.control = start.resume(), start.control
-            self.states = LayeredStates({after: start} if own else {}, saved,  # (at hand)
-                                        reference)
-            return
-        timeline = Timeline(self.name, view.header, view.events, self.checkpoints, self.receipts)
-        record = self._record_replayed(view) if saved is not None and start is not None else None
-        rebuilt = await replay(timeline, self.manager.fallback_oracle, start, after, record)
-        self.state, self.control = rebuilt.state, rebuilt.control
-        self.states = LayeredStates(rebuilt.at, saved, reference)
-
-    def _record_replayed(self, view: Any) -> Callable[[int, engine.Snapshot], None]:
-        """The journal holds inputs after the newest state record (the daemon died between an
-        answer and its record): as replaying reaches each of their checkpoints, its record is
-        written, so that the file again has every state (another session's `load` reads it)."""
-        assert self.saver is not None
-        saver = self.saver
-        ends = dict(zip((e["seq"] for e in view.events), [*view.offsets[1:], view.size],
-                        strict=True))
-        failed: list[OSError] = []
-
-        def record(seq: int, snap: engine.Snapshot) -> None:
-            if failed:
-                return
-            try:
-                saver.save(snap.state, snap.control, seq, ends.get(seq, view.size))
-            except OSError as e:
-                log.error("session %s: checkpoint write failed: %s", self.name, e)
-                failed.append(e)
-
-        return record
+        await opening.open_session(self)
 
     async def ready(self) -> None:
         await self._opened.wait()
@@ -477,7 +334,7 @@ class SessionActor:
         started = time.perf_counter()
         reply = Reply()
         if self.legacy is not None:
-            from omegad.sessions.debugger import import_legacy
+            from omegad.sessions.legacy import import_legacy
 
             await import_legacy(self, job)
         text = job.command.strip()
@@ -713,27 +570,3 @@ def _unopened() -> api.ReplState:
     if not _UNOPENED:
         _UNOPENED.append(api.ReplState())
     return _UNOPENED[0]
-
-
-def last_seq_before(path: Path, offset: int) -> int | None:
-    """The seq of the journal event whose line ends at byte `offset` (None if none does)."""
-    with open(path, "rb") as f:
-        f.seek(max(0, offset - 8192))
-        chunk = f.read(min(offset, 8192))
-    if not chunk.endswith(b"\n"):
-        return None
-    line = chunk[:-1].rsplit(b"\n", 1)[-1]
-    try:
-        event = msgspec.json.decode(line)
-    except msgspec.DecodeError:
-        return None
-    return event.get("seq") if isinstance(event, dict) else None
-
-
-
-def _checkpoints(view: Any) -> list[Checkpoint]:
-    return [Checkpoint(e["seq"], e["reason"], e["stateId"], off)
-            for e, off in zip(view.events, view.offsets, strict=True)
-            if e["type"] == "checkpoint"]
-
-
