@@ -53,7 +53,7 @@ def _value(c: RawConn, command: str) -> str:
 
 def test_kill_9_of_a_client_interrupts_its_running_command_and_drops_its_queue(daemon):
     session_dir = daemon.env.session_dir
-    with RawConn(daemon.socket) as c:
+    with RawConn(daemon.socket, timeout=30) as c:
         _start(c, session_dir)
         client = _spawn(daemon, session_dir, {"session": "work", "command": LOOP})
         try:
@@ -80,9 +80,9 @@ def test_kill_9_of_a_client_interrupts_its_running_command_and_drops_its_queue(d
 
 
 def test_closing_the_connection_interrupts_its_command(daemon):
-    with RawConn(daemon.socket) as c:
+    with RawConn(daemon.socket, timeout=30) as c:
         _start(c, daemon.env.session_dir)
-        with RawConn(daemon.socket) as doomed:
+        with RawConn(daemon.socket, timeout=30) as doomed:
             doomed.call("server.hello", {"client": "doomed",
                                          "session_dir": str(daemon.env.session_dir)})
             doomed.send({"jsonrpc": "2.0", "id": 1, "method": "session.execute",
@@ -94,7 +94,7 @@ def test_closing_the_connection_interrupts_its_command(daemon):
 
 def test_a_detached_command_outlives_its_client(daemon):
     session_dir = daemon.env.session_dir
-    with RawConn(daemon.socket) as c:
+    with RawConn(daemon.socket, timeout=30) as c:
         _start(c, session_dir)
         client = _spawn(daemon, session_dir,
                         {"session": "work", "command": LOOP, "detach": True})
@@ -114,10 +114,10 @@ def test_a_detached_command_outlives_its_client(daemon):
 
 def test_a_client_that_only_stops_writing_still_gets_its_answer(daemon):
     """`socat` and `nc -N` send their input, shut down their writing half, then read."""
-    with RawConn(daemon.socket) as c:
+    with RawConn(daemon.socket, timeout=30) as c:
         c.send({"jsonrpc": "2.0", "id": 1, "method": "session.execute",
                 "params": {"session": "work", "command":
-                           "(let loop ((i 0)) (if (< i 200000) (loop (+ i 1)) 'done))"}})
+                           "(let loop ((i 0)) (if (< i 20000) (loop (+ i 1)) 'done))"}})
         c.sock.shutdown(socket.SHUT_WR)
         reply = c.recv()
         assert reply["result"]["output"] == "=> done"

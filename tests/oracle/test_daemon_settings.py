@@ -23,7 +23,7 @@ def test_a_raw_clients_provider_call_reaches_the_provider_of_the_daemons_environ
     monkeypatch.delenv("OMEGA_ORACLE")  # the test's own clients have none of it
     monkeypatch.delenv("OPENAI_BASE_URL")
     fake.answer(openai_tool_call("return", {"value": '"from the provider"'}))
-    with RawConn(daemon.socket) as raw, RawConn(daemon.socket) as hello:
+    with RawConn(daemon.socket, timeout=30) as raw, RawConn(daemon.socket, timeout=30) as hello:
         hello.call("server.hello", {"client": "with-hello", "env": {}})
         out = raw.call("session.execute", {"session": "w", "command": '(effect infer.op "hi")'})
         assert out["output"] == '=> "from the provider"'
