@@ -221,6 +221,7 @@ class OpenResult(Result):
     trace_length: int = 0  # steps the debugger's trace holds
     breakpoints: int = 0  # breakpoints set in the session
     running: RunningCommand | None = None  # the command the session is running, if any
+    inputs: int = 0  # inputs in the session's journal (a notebook's execution count)
 
 
 class ExecuteParams(SessionParams):
@@ -249,6 +250,7 @@ class ExecuteResult(Result):
     # How many of the command's inputs (its forms, or the `:` command) ended in an `error:` line
     # or were an unknown `:` command: what `omegacli -c`/`-f` turn into exit status 1.
     failed: int = 0
+    inputs: int | None = None  # inputs in the session's journal, once a session.open counted them
 
 
 class InterruptResult(Result):

@@ -14,6 +14,9 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
 
+INPUT_MARK = b'"type":"input"'  # in a line of its own only in an input event (strings escape it)
+
+
 def encode_line(event: Event) -> bytes:
     return _encode(event) + b"\n"
 
@@ -116,6 +119,7 @@ class JournalWriter:
         self.size = size
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._held: list[bytes] = []
+        self.counted_inputs: int | None = None  # once `inputs()` was asked: kept up to date
 
     @classmethod
     def create(cls, path: Path, header: Event) -> JournalWriter:
@@ -137,6 +141,21 @@ class JournalWriter:
         for event in events:
             self.next_seq = event["seq"] + 1
             self._held.append(encode_line(event))
+        self._count(events)
+
+    def inputs(self) -> int:
+        """Input events in the journal (what a notebook numbers its cells by): counted in the
+        file once, on the first question, then as they are written."""
+        if self.counted_inputs is None:
+            with open(self.path, "rb") as f:
+                data = f.read(self.size)
+            held = sum(line.count(INPUT_MARK) for line in self._held)
+            self.counted_inputs = data.count(INPUT_MARK) + held
+        return self.counted_inputs
+
+    def _count(self, events: list[Event]) -> None:
+        if self.counted_inputs is not None:
+            self.counted_inputs += sum(1 for e in events if e.get("type") == "input")
 
     def flush(self) -> None:
         if self._held:
@@ -151,6 +170,7 @@ class JournalWriter:
         if os.fstat(self._fd).st_size != self.size:
             raise JournalChanged(self.path, self.size)
         offsets: list[int] = []
+        self._count(events)
         chunks, self._held = self._held, []
         pos = self.size + sum(map(len, chunks))
         for event in events:
