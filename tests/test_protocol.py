@@ -87,7 +87,14 @@ def test_discover_is_generated_from_the_method_table():
     assert result["x-protocol"] == PROTOCOL_VERSION
     assert [m["name"] for m in result["methods"]] == sorted(METHODS)
     hello = next(m for m in result["methods"] if m["name"] == "server.hello")
-    assert [p["name"] for p in hello["params"]] == ["client", "protocol", "session_dir", "env"]
+    assert [p["name"] for p in hello["params"]] == [
+        "client",
+        "protocol",
+        "session_dir",
+        "env",
+        "cwd",  # issue 18: additions
+        "dotenv",
+    ]
     ref = hello["result"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert "server_version" in result["components"]["schemas"][ref]["properties"]
 
