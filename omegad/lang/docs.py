@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from .prelude import PRELUDE
-from .primitives import DOCS
+from .primitives.registry import DOCS
 from .printer import write_str
 from .values import UNDEF, Closure, Continuation, CPrim, OracleProc, Prim
 

@@ -7,7 +7,8 @@ import pytest
 
 from omegad.lang import api, docs
 from omegad.lang.compile import _SPECIAL
-from omegad.lang.primitives import DOCS, load_all
+from omegad.lang.primitives import load_all
+from omegad.lang.primitives.registry import DOCS
 from omegad.lang.values import Prim
 
 
@@ -60,7 +61,7 @@ def test_every_prelude_procedure_and_special_form_has_a_doc_line(state):
 
 
 def test_arity_from_the_documented_parameters():
-    from omegad.lang.primitives import Doc
+    from omegad.lang.primitives.registry import Doc
 
     assert Doc("list k", "").arity == "2"
     assert Doc("s start [end]", "").arity == "2-3"

@@ -18,21 +18,22 @@ from ..values import (
     Pair,
     Prim,
     Promise,
+    Value,
     is_true,
     type_tag,
 )
-from . import cprim, prim
+from .registry import cprim, prim
 
 _PROCS = (Closure, Prim, CPrim, Continuation, OracleProc)
 
 
-def _proc(who: str, f):
+def _proc(who: str, f: Value) -> Value:
     if type(f) not in _PROCS:
         raise LispError(f"{who}: expected procedure")
     return f
 
 
-def _items(x) -> list:
+def _items(x: Value) -> list[Value]:
     out = []
     while type(x) is Pair:
         out.append(x.car)
@@ -40,7 +41,7 @@ def _items(x) -> list:
     return out
 
 
-def _build(acc) -> object:
+def _build(acc: Value) -> object:
     """Nested (value, rest) tuples, most recent first -> a proper list in order."""
     out = None
     n = 0
@@ -52,7 +53,7 @@ def _build(acc) -> object:
     return out
 
 
-def _arg_rows(lists: list) -> list:
+def _arg_rows(lists: list[Value]) -> list[Value]:
     cols = [_items(lst) for lst in lists]
     if len(cols) == 1:
         return [[x] for x in cols[0]]
@@ -61,7 +62,7 @@ def _arg_rows(lists: list) -> list:
 
 
 # ---- map -------------------------------------------------------------------------------------
-def _map_loop(m, f, rows, i, acc):
+def _map_loop(m: Value, f: Value, rows: Value, i: Value, acc: Value) -> Value:
     n = len(rows)
     while i < n:
         r = apply_proc(m, f, rows[i])
@@ -73,13 +74,13 @@ def _map_loop(m, f, rows, i, acc):
     return _build(acc)
 
 
-def _map_resume(m, fr, val):
+def _map_resume(m: Value, fr: Value, val: Value) -> Value:
     return _map_loop(m, fr[1], fr[2], fr[3] + 1, (val, fr[4]))
 
 
 @cprim("map", "f list lists...",
        "A list of (f x ...) for the elements of the lists taken in parallel.", control=True)
-def map_(m, args):
+def map_(m: Value, args: Value) -> Value:
     if len(args) < 2:
         raise LispError("map: expected a procedure and a list")
     f = _proc("map", args[0])
@@ -87,7 +88,7 @@ def map_(m, args):
 
 
 # ---- for-each --------------------------------------------------------------------------------
-def _each_loop(m, f, rows, i):
+def _each_loop(m: Value, f: Value, rows: Value, i: Value) -> Value:
     n = len(rows)
     while i < n:
         r = apply_proc(m, f, rows[i])
@@ -98,13 +99,13 @@ def _each_loop(m, f, rows, i):
     return None
 
 
-def _each_resume(m, fr, val):
+def _each_resume(m: Value, fr: Value, val: Value) -> Value:
     return _each_loop(m, fr[1], fr[2], fr[3] + 1)
 
 
 @cprim("for-each", "f list lists...",
        "Call f on the elements of the lists in order, for their effects.", control=True)
-def for_each(m, args):
+def for_each(m: Value, args: Value) -> Value:
     if len(args) < 2:
         raise LispError("for-each: expected a procedure and a list")
     f = _proc("for-each", args[0])
@@ -112,7 +113,7 @@ def for_each(m, args):
 
 
 # ---- filter ----------------------------------------------------------------------------------
-def _filter_loop(m, f, items, i, acc):
+def _filter_loop(m: Value, f: Value, items: Value, i: Value, acc: Value) -> Value:
     n = len(items)
     while i < n:
         r = apply_proc(m, f, [items[i]])
@@ -125,7 +126,7 @@ def _filter_loop(m, f, items, i, acc):
     return _build(acc)
 
 
-def _filter_resume(m, fr, val):
+def _filter_resume(m: Value, fr: Value, val: Value) -> Value:
     f, items, i, acc = fr[1], fr[2], fr[3], fr[4]
     if is_true(val):
         acc = (items[i], acc)
@@ -134,19 +135,19 @@ def _filter_resume(m, fr, val):
 
 @cprim("filter", "pred list",
        "The elements of list for which pred is true, in order.", control=True)
-def filter_(m, args):
+def filter_(m: Value, args: Value) -> Value:
     f = _proc("filter", args[0])
     return _filter_loop(m, f, _items(args[1]), 0, None)
 
 
-def _remove_resume(m, fr, val):
+def _remove_resume(m: Value, fr: Value, val: Value) -> Value:
     f, items, i, acc = fr[1], fr[2], fr[3], fr[4]
     if not is_true(val):
         acc = (items[i], acc)
     return _remove_loop(m, f, items, i + 1, acc)
 
 
-def _remove_loop(m, f, items, i, acc):
+def _remove_loop(m: Value, f: Value, items: Value, i: Value, acc: Value) -> Value:
     n = len(items)
     while i < n:
         r = apply_proc(m, f, [items[i]])
@@ -161,13 +162,13 @@ def _remove_loop(m, f, items, i, acc):
 
 @cprim("remove", "pred list",
        "The elements of list for which pred is false, in order.", control=True)
-def remove(m, args):
+def remove(m: Value, args: Value) -> Value:
     f = _proc("remove", args[0])
     return _remove_loop(m, f, _items(args[1]), 0, None)
 
 
 # ---- folds -----------------------------------------------------------------------------------
-def _fold_loop(m, f, items, i, acc, left: bool):
+def _fold_loop(m: Value, f: Value, items: Value, i: Value, acc: Value, left: bool) -> Value:
     n = len(items)
     while i < n:
         args = [acc, items[i]] if left else [items[i], acc]
@@ -180,30 +181,30 @@ def _fold_loop(m, f, items, i, acc, left: bool):
     return acc
 
 
-def _fold_resume(m, fr, val):
+def _fold_resume(m: Value, fr: Value, val: Value) -> Value:
     return _fold_loop(m, fr[1], fr[2], fr[3] + 1, val, fr[4])
 
 
 @cprim("fold-left", "f init list", "Combine from the left: (f (f init x1) x2) ...", control=True)
-def fold_left(m, args):
+def fold_left(m: Value, args: Value) -> Value:
     f = _proc("fold-left", args[0])
     return _fold_loop(m, f, _items(args[2]), 0, args[1], True)
 
 
 @cprim("fold-right", "f init list", "Combine from the right: (f x1 (f x2 ... init)).", control=True)
-def fold_right(m, args):
+def fold_right(m: Value, args: Value) -> Value:
     f = _proc("fold-right", args[0])
     return _fold_loop(m, f, _items(args[2])[::-1], 0, args[1], False)
 
 
 @cprim("foldr", "f init list", "fold-right: (f x1 (f x2 ... init)).", control=True)
-def foldr(m, args):
+def foldr(m: Value, args: Value) -> Value:
     return fold_right(m, args)
 
 
 @cprim("fold", "kons init list",
        "SRFI-1 fold: (kons xn ... (kons x1 init)), element first.", control=True)
-def fold(m, args):
+def fold(m: Value, args: Value) -> Value:
     """SRFI-1 fold: (kons element accumulator)."""
     f = _proc("fold", args[0])
     return _fold_loop(m, f, _items(args[2]), 0, args[1], False)
@@ -211,7 +212,7 @@ def fold(m, args):
 
 @cprim("reduce", "f init list",
        "Combine the elements with f from the left; init when the list is empty.", control=True)
-def reduce(m, args):
+def reduce(m: Value, args: Value) -> Value:
     f = _proc("reduce", args[0])
     items = _items(args[2])
     if not items:
@@ -222,7 +223,7 @@ def reduce(m, args):
 # ---- apply, call/cc --------------------------------------------------------------------------
 @cprim("apply", "f arg... list",
        "Call f with the args followed by the elements of list.", control=True)
-def apply_(m, args):
+def apply_(m: Value, args: Value) -> Value:
     if not args:
         raise LispError("apply: expected a procedure")
     f = args[0]
@@ -233,25 +234,25 @@ def apply_(m, args):
 
 
 @cprim("call/cc", "f", "Call f with the current continuation (an escape procedure).", control=True)
-def call_cc(m, args):
+def call_cc(m: Value, args: Value) -> Value:
     if not args or type(args[0]) not in _PROCS:
         raise LispError("call/cc expects a procedure")
     k = Continuation(tuple(m.stack), "escape")
     return apply_proc(m, args[0], [k])
 
 
-from . import alias  # noqa: E402
+from .registry import alias  # noqa: E402
 
 alias("call-with-current-continuation", "call/cc")
 
 
 @prim("identity", "x", "x itself.")
-def identity(x):
+def identity(x: Value) -> Value:
     return x
 
 
 # ---- promises and streams --------------------------------------------------------------------
-def _force_resume(m, fr, val):
+def _force_resume(m: Value, fr: Value, val: Value) -> Value:
     p = fr[1]
     if p.done:  # forced meanwhile (reentrant force): keep the first value
         return p.value
@@ -262,7 +263,7 @@ def _force_resume(m, fr, val):
     return val
 
 
-def force_start(m, p: Promise):
+def force_start(m: Value, p: Promise) -> Value:
     """Force an unforced promise: its value arrives at whatever frame is below."""
     m.stack.append((_force_resume, p))
     return apply_proc(m, p.thunk, [])
@@ -271,7 +272,7 @@ def force_start(m, p: Promise):
 @cprim("force", "promise",
        "The value of a promise, computed on first use and kept (anything else as it is).",
        control=True)
-def force(m, args):
+def force(m: Value, args: Value) -> Value:
     p = args[0]
     if type(p) is not Promise:
         return p
@@ -281,38 +282,38 @@ def force(m, args):
 
 
 @prim("make-promise", "thunk", "A promise that calls thunk when first forced.")
-def make_promise(thunk):
+def make_promise(thunk: Value) -> Value:
     if type(thunk) not in _PROCS:
         raise LispError("make-promise: expected procedure")
     return Promise(thunk)
 
 
 @prim("promise?", "x", "Whether x is a promise.")
-def promise_p(x):
+def promise_p(x: Value) -> Value:
     return type(x) is Promise
 
 
 @prim("promise-forced?", "x", "Whether x is a promise whose value has been computed.")
-def promise_forced(x):
+def promise_forced(x: Value) -> Value:
     return type(x) is Promise and x.done
 
 
 @prim("stream-cons", "head thunk",
       "A stream pair: head, then the stream thunk returns (as the cons-stream form).")
-def stream_cons(head, thunk):
+def stream_cons(head: Value, thunk: Value) -> Value:
     tail = Promise(thunk) if type(thunk) in _PROCS else Promise(None, True, thunk)
     return Pair(head, tail)
 
 
 @prim("stream-car", "stream", "The first element of a stream.")
-def stream_car(s):
+def stream_car(s: Value) -> Value:
     if type(s) is not Pair:
         raise LispError("stream-car: expected stream pair")
     return s.car
 
 
 @cprim("stream-cdr", "stream", "The rest of a stream (forcing it).", control=True)
-def stream_cdr(m, args):
+def stream_cdr(m: Value, args: Value) -> Value:
     s = args[0]
     if type(s) is not Pair:
         raise LispError("stream-cdr: expected stream pair")
@@ -320,16 +321,16 @@ def stream_cdr(m, args):
 
 
 @prim("stream-null?", "stream", "Whether a stream is empty.")
-def stream_null(s):
+def stream_null(s: Value) -> Value:
     return s is None
 
 
 @prim("list->stream", "list", "A list as a stream.")
-def list_to_stream(lst):
+def list_to_stream(lst: Value) -> Value:
     return lst
 
 
-def _slist_loop(m, s, n, acc):
+def _slist_loop(m: Value, s: Value, n: Value, acc: Value) -> Value:
     while True:
         if (n is not None and n <= 0) or type(s) is not Pair:
             return _build(acc)
@@ -348,13 +349,13 @@ def _slist_loop(m, s, n, acc):
         s = t
 
 
-def _slist_resume(m, fr, val):
+def _slist_resume(m: Value, fr: Value, val: Value) -> Value:
     return _slist_loop(m, val, fr[1], fr[2])
 
 
 @cprim("stream->list", "stream [n]",
        "The stream's elements as a list (at most n of them).", control=True)
-def stream_to_list(m, args):
+def stream_to_list(m: Value, args: Value) -> Value:
     s = args[0]
     n = args[1] if len(args) > 1 else None
     if n is not None and type(n) is not float:

@@ -10,14 +10,15 @@ from ..values import (
     Opaque,
     Pair,
     Sym,
+    Value,
     Vector,
 )
-from . import cprim, prim, synonym
 from .lists import list_
+from .registry import cprim, prim, synonym
 
 
 @cprim("gensym", "[prefix]", "A fresh symbol, named prefix (g) followed by a counter.")
-def gensym(m, args):
+def gensym(m: Value, args: Value) -> Value:
     st = m.state
     m.state.undo.append((st, "gensym_counter", st.gensym_counter))
     st.gensym_counter += 1
@@ -28,7 +29,7 @@ def gensym(m, args):
     return Sym(f"{prefix}{st.gensym_counter}")
 
 
-def _vectors_to_lists(d):
+def _vectors_to_lists(d: Value) -> Value:
     if type(d) is Vector:
         out = None
         for x in reversed(d.items):
@@ -38,7 +39,7 @@ def _vectors_to_lists(d):
 
 
 @cprim("eval", "datum", "Evaluate a datum as code in the global environment.", control=True)
-def eval_(m, args):
+def eval_(m: Value, args: Value) -> Value:
     if not args:
         raise LispError("eval: expected at least 1 argument")
     ex = m.state.compiler.compile_top(_vectors_to_lists(args[0]))
@@ -47,7 +48,7 @@ def eval_(m, args):
 
 @cprim("eval-in", "evaluator datum",
        "Evaluate a datum with an evaluator (the global environment's).", control=True)
-def eval_in(m, args):
+def eval_in(m: Value, args: Value) -> Value:
     if not args or not evaluator_p(args[0]):
         raise LispError("eval-in: expected Evaluator")
     if len(args) < 2:
@@ -57,7 +58,7 @@ def eval_in(m, args):
 
 @prim("error", "message irritant...",
       "Fail with an error: message and the irritants (a symbol first: a condition).")
-def error(*args):
+def error(*args: Value) -> None:
     if not args:
         raise LispError("error")
     first = args[0]
@@ -71,7 +72,7 @@ def error(*args):
 
 
 # ---- hash tables (keys compared with equal?) -------------------------------------------------
-def hkey(v):
+def hkey(v: Value) -> Value:
     t = type(v)
     if t is float:
         return ("n", v)
@@ -90,7 +91,7 @@ def hkey(v):
     return v
 
 
-def _table(who, h) -> dict:
+def _table(who: Value, h: Value) -> dict[Value, Value]:
     if type(h) is not HashTable:
         raise LispError(f"{who}: expected hash table")
     return h.table
@@ -103,12 +104,12 @@ for _name in ("make-hash-table", "make-hash", "make-equal-hash-table",
 
 
 @prim("hash-table?", "x", "Whether x is a hash table.")
-def hash_table_p(x):
+def hash_table_p(x: Value) -> Value:
     return type(x) is HashTable
 
 
 @prim("hash-ref", "table key [default]", "The value stored under key, else default (or #f).")
-def hash_ref(h, k, *default):
+def hash_ref(h: Value, k: Value, *default: Value) -> Value:
     e = _table("hash-ref", h).get(hkey(k))
     if e is not None:
         return e[1]
@@ -118,7 +119,7 @@ def hash_ref(h, k, *default):
 
 
 @cprim("hash-set!", "table key value", "Store value under key.")
-def hash_set(m, args):
+def hash_set(m: Value, args: Value) -> None:
     h, k, v = args
     t = _table("hash-set!", h)
     key = hkey(k)
@@ -129,7 +130,7 @@ def hash_set(m, args):
 
 
 @cprim("hash-remove!", "table key", "Remove key and its value.")
-def hash_remove(m, args):
+def hash_remove(m: Value, args: Value) -> None:
     h, k = args
     t = _table("hash-remove!", h)
     key = hkey(k)
@@ -140,27 +141,27 @@ def hash_remove(m, args):
 
 
 @prim("hash-has-key?", "table key", "Whether the table has key.")
-def hash_has_key(h, k):
+def hash_has_key(h: Value, k: Value) -> Value:
     return hkey(k) in _table("hash-has-key?", h)
 
 
 @prim("hash-count", "table", "The number of keys in the table.")
-def hash_count(h):
+def hash_count(h: Value) -> Value:
     return float(len(_table("hash-count", h)))
 
 
 @prim("hash-keys", "table", "A list of the table's keys.")
-def hash_keys(h):
+def hash_keys(h: Value) -> Value:
     return list_(*[k for k, _ in _table("hash-keys", h).values()])
 
 
 @prim("hash-values", "table", "A list of the table's values.")
-def hash_values(h):
+def hash_values(h: Value) -> Value:
     return list_(*[v for _, v in _table("hash-values", h).values()])
 
 
 @prim("hash->alist", "table", "A list of (key . value) pairs of the table.")
-def hash_to_alist(h):
+def hash_to_alist(h: Value) -> Value:
     return list_(*[Pair(k, v) for k, v in _table("hash->alist", h).values()])
 
 
@@ -173,27 +174,27 @@ synonym("hash-table->alist", "hash->alist")
 
 
 @cprim("hash-table-set!", "table key value", "Store value under key (as hash-set!).")
-def hash_table_set(m, args):
+def hash_table_set(m: Value, args: Value) -> Value:
     return hash_set(m, args)
 
 
 # ---- distributions (search.op results) -------------------------------------------------------
 @prim("dist-count", "dist", "The number of outcomes of a distribution (search.op's result).")
-def dist_count(d):
+def dist_count(d: Value) -> Value:
     if type(d) is not Dist:
         raise LispError("dist-count: expected Dist")
     return float(len(d.items))
 
 
 @prim("dist-to-list", "dist", "The values of a distribution's outcomes, as a list.")
-def dist_to_list(d):
+def dist_to_list(d: Value) -> Value:
     if type(d) is not Dist:
         raise LispError("dist-to-list: expected Dist")
     return list_(*[v for v, _ in d.items])
 
 
 @prim("dist-value-at", "dist i", "The value of a distribution's outcome i (from 0).")
-def dist_value_at(d, i):
+def dist_value_at(d: Value, i: Value) -> Value:
     if type(d) is not Dist:
         raise LispError("dist-value-at: expected Dist")
     if type(i) is not float or not 0 <= i < len(d.items):
@@ -205,13 +206,13 @@ def dist_value_at(d, i):
 _PROCS_T = ("Closure", "Prim", "CPrim", "Continuation", "OracleProc")
 
 
-def _callable(v) -> bool:
+def _callable(v: Value) -> bool:
     return type(v).__name__ in _PROCS_T
 
 
 @cprim("register-macro", "name transformer",
        "Register a procedure that rewrites forms whose head is name.")
-def register_macro(m, args):
+def register_macro(m: Value, args: Value) -> Value:
     name = args[0] if args else None
     if type(name) is not Sym:
         raise LispError("register-macro: name must be a symbol")
@@ -226,7 +227,7 @@ def register_macro(m, args):
 
 @cprim("expand-macro", "form",
        "Apply the transformer registered for the form's head (else the form).", control=True)
-def expand_macro(m, args):
+def expand_macro(m: Value, args: Value) -> Value:
     """Apply a registered transformer procedure to a form (a form without one is returned)."""
     form = args[0] if args else None
     if type(form) is not Pair or type(form.car) is not Sym:
@@ -239,41 +240,42 @@ def expand_macro(m, args):
 
 
 @cprim("macro?", "symbol", "Whether a macro is registered under symbol.")
-def macro_p(m, args):
+def macro_p(m: Value, args: Value) -> Value:
     return type(args[0]) is Sym and args[0].name in m.state.macros
 
 
 @cprim("list-macros", "", "The names of the registered macros, as a list of symbols.")
-def list_macros(m, args):
+def list_macros(m: Value, args: Value) -> Value:
     return list_(*[Sym(n) for n in reversed(list(m.state.macros))])
 
 
 prim("syntax->datum", "syntax",
      "The datum of a syntax object (syntax objects are plain data here).")(lambda x: x)
 prim("datum->syntax", "context datum",
-     "datum as a syntax object (syntax objects are plain data here).")(lambda *a: a[-1])
+     "datum as a syntax object (syntax objects are plain data here).")(
+    lambda *a: a[-1] if a else None)
 
 
 @prim("make-transformer", "procedure", "Wrap a procedure as a macro transformer.")
-def make_transformer(proc):
+def make_transformer(proc: Value) -> Value:
     if not _callable(proc):
         raise LispError("make-transformer: expected procedure")
     return Opaque("MacroTransformer", proc)
 
 
 @prim("make-evaluator", "x...", "A new evaluator (the reference's language-building stub).")
-def make_evaluator(*args):
+def make_evaluator(*args: Value) -> Value:
     return Opaque("Evaluator")
 
 
 @prim("evaluator?", "x", "Whether x is an evaluator.")
-def evaluator_p(x):
+def evaluator_p(x: Value) -> Value:
     return type(x) is Opaque and x.kind == "Evaluator"
 
 
 @prim("extend-evaluator", "evaluator [extensions]",
       "An evaluator extended with extensions (the reference's stub).")
-def extend_evaluator(ev, extensions=None):
+def extend_evaluator(ev: Value, extensions: Value = None) -> Value:
     if not evaluator_p(ev):
         raise LispError("extend-evaluator: expected Evaluator")
     return Opaque("Evaluator")
@@ -282,18 +284,19 @@ def extend_evaluator(ev, extensions=None):
 # ---- reified machines ------------------------------------------------------------------------
 # The reference's `machine-new` puts its argument in the control as a value, so a reified
 # machine finishes in one step with that value; these follow that model exactly.
-def _machine(who: str, x) -> list:
+def _machine(who: str, x: Value) -> list[Value]:
     if type(x) is not Opaque or x.kind != "Machine":
         raise LispError(f"{who}: expected Machine")
-    return x.data.items   # [value, steps, done, label]
+    items: list[Value] = x.data.items  # [value, steps, done, label]
+    return items
 
 
-def _new_machine(value, steps: float, done: bool, label) -> Opaque:
+def _new_machine(value: Value, steps: float, done: bool, label: Value) -> Opaque:
     return Opaque("Machine", Vector([value, steps, done, label]))
 
 
 @prim("machine-new", "value [label]", "A reified machine whose control is value.")
-def machine_new(*args):
+def machine_new(*args: Value) -> Value:
     if not args:
         raise LispError("machine-new: expected at least 1 argument")
     label = args[1] if len(args) > 1 and type(args[1]) is str else None
@@ -301,18 +304,18 @@ def machine_new(*args):
 
 
 @prim("machine?", "x", "Whether x is a reified machine.")
-def machine_p(x):
+def machine_p(x: Value) -> Value:
     return type(x) is Opaque and x.kind == "Machine"
 
 
 @prim("machine-step", "machine", "The machine after one step.")
-def machine_step(mach):
+def machine_step(mach: Value) -> Value:
     value, steps, done, label = _machine("machine-step", mach)
     return mach if done else _new_machine(value, steps + 1, True, label)
 
 
 @prim("machine-run", "machine [limit]", "The machine run to its end (or limit steps).")
-def machine_run(mach, *limit):
+def machine_run(mach: Value, *limit: Value) -> Value:
     value, steps, done, label = _machine("machine-run", mach)
     if done or (limit and type(limit[0]) is float and limit[0] < 1):
         return mach
@@ -320,23 +323,23 @@ def machine_run(mach, *limit):
 
 
 @prim("machine-stack", "machine", "The machine's continuation stack, as a list.")
-def machine_stack(mach):
+def machine_stack(mach: Value) -> None:
     _machine("machine-stack", mach)
     return None
 
 
 @prim("machine-control", "machine", "The machine's control (its current value).")
-def machine_control(mach):
+def machine_control(mach: Value) -> Value:
     return _machine("machine-control", mach)[0]
 
 
 @prim("machine-done?", "machine", "Whether the machine has finished.")
-def machine_done(mach):
+def machine_done(mach: Value) -> Value:
     return _machine("machine-done?", mach)[2]
 
 
 @prim("machine-value", "machine", "The value a finished machine computed.")
-def machine_value(mach):
+def machine_value(mach: Value) -> Value:
     value, _steps, done, _label = _machine("machine-value", mach)
     if not done:
         raise LispError("machine-value: machine not done")
@@ -344,19 +347,19 @@ def machine_value(mach):
 
 
 @prim("machine-fork", "machine [label]", "A copy of the machine (with a new label).")
-def machine_fork(mach, *label):
+def machine_fork(mach: Value, *label: Value) -> Value:
     value, steps, done, old = _machine("machine-fork", mach)
     return _new_machine(value, steps, done, label[0] if label and type(label[0]) is str else old)
 
 
 @prim("machine-resume", "machine value", "The machine resumed with value.")
-def machine_resume(mach, value):
+def machine_resume(mach: Value, value: Value) -> Value:
     _v, steps, done, label = _machine("machine-resume", mach)
     return _new_machine(value, steps, done, label)
 
 
 @prim("machine-add-breakpoint", "machine op", "The machine with a breakpoint on the operation op.")
-def machine_add_breakpoint(mach, op):
+def machine_add_breakpoint(mach: Value, op: Value) -> Value:
     _machine("machine-add-breakpoint", mach)
     if type(op) not in (str, Sym):
         raise LispError("machine-add-breakpoint: op-name must be string or symbol")
@@ -364,11 +367,11 @@ def machine_add_breakpoint(mach, op):
 
 
 @prim("machine-step-count", "machine", "The number of steps the machine has taken.")
-def machine_step_count(mach):
+def machine_step_count(mach: Value) -> Value:
     return _machine("machine-step-count", mach)[1]
 
 
 @prim("machine-last-op", "machine", "The last operation the machine performed (#f: none).")
-def machine_last_op(mach):
+def machine_last_op(mach: Value) -> Value:
     _machine("machine-last-op", mach)
     return False
