@@ -16,10 +16,10 @@ from protocol import methods as m
 
 if TYPE_CHECKING:
     from omegad.lang.api import ReplState
-    from omegad.sessions.actor import SessionActor
+    from omegad.sessions.interface import Session
 
 
-def lookup(actor: SessionActor, name: str, state: ReplState | None = None) -> m.LookupResult:
+def lookup(actor: Session, name: str, state: ReplState | None = None) -> m.LookupResult:
     d = docs.describe(state or actor.state, name)
     source = defined = None
     if not d.builtin and d.kind not in ("unbound", "special form"):
@@ -31,7 +31,7 @@ def lookup(actor: SessionActor, name: str, state: ReplState | None = None) -> m.
                           defined=defined, source=source, text=text, usage=d.usage)
 
 
-def _defined_at(actor: SessionActor, name: str, source: str) -> int | None:
+def _defined_at(actor: Session, name: str, source: str) -> int | None:
     """The seq of the `input` event of the definition in effect (known since the session
     opened, else found in its journal)."""
     seq = actor.def_seqs.get(name)
