@@ -353,6 +353,7 @@ def test_the_debugger_is_typed_rpc_too(client):
 def test_a_typed_breakpoint_keeps_its_whole_condition(client):
     """debug.break's condition is one value: `my tag` stays `my tag` (as a `:break` line, the
     condition is the first word, as in the reference)."""
+    client.call("session.open", {"session": "tags", "create": True})  # (looking never creates)
     r = client.call("debug.break", {"session": "tags", "type": "expr", "condition": "my tag"})
     assert r["output"] == "Breakpoint 1 added: expr = my tag"
     assert r["breakpoints"] == [{"id": 1, "type": "expr", "condition": "my tag",
