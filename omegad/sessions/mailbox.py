@@ -32,6 +32,8 @@ class Job:
     callback: Callable[[Any], None] | None = None  # the connection's, when it awaits no task
     memory_budget: int | None = None  # session.execute's own limits (None: the daemon's)
     step_budget: int | None = None
+    detached: bool = False  # runs on when its connection ends (session.execute {detach})
+    started: float | None = None  # time.monotonic() when it started running
 
     def when_done(self, callback: Callable[[Any], None]) -> None:
         """Answer the request by calling back (dispatch.Answering) instead of a waiting task."""
@@ -47,7 +49,8 @@ class Job:
         try:
             await self.done.wait()
         except trio.Cancelled:
-            self.abandon()
+            if not (self.detached and self.conn is not None and self.conn.closed):
+                self.abandon()
             raise
         if self.error is not None:
             raise self.error

@@ -13,13 +13,13 @@ from .equality import eqv
 from .registry import cprim, prim
 
 
-@prim("cons")
+@prim("cons", "a b", "A new pair of a and b: b with a in front when b is a list.")
 def cons(a: Value, b: Value) -> Value:
     ALLOC[0] += PAIR
     return Pair(a, b)
 
 
-@prim("car")
+@prim("car", "pair", "The first element of a pair (or of a vector).")
 def car(x: Value) -> Value:
     if type(x) is Pair:
         return x.car
@@ -28,7 +28,7 @@ def car(x: Value) -> Value:
     raise LispError("car: expected pair")
 
 
-@prim("cdr")
+@prim("cdr", "pair", "The rest of a pair after its first element.")
 def cdr(x: Value) -> Value:
     if type(x) is Pair:
         return x.cdr
@@ -37,7 +37,7 @@ def cdr(x: Value) -> Value:
     raise LispError("cdr: expected pair")
 
 
-@prim("cadr")
+@prim("cadr", "pair", "The second element of a list: (car (cdr x)).")
 def cadr(x: Value) -> Value:
     if type(x) is not Pair:
         raise LispError("cadr: expected pair")
@@ -47,7 +47,7 @@ def cadr(x: Value) -> Value:
     return x.car
 
 
-@prim("caddr")
+@prim("caddr", "pair", "The third element of a list: (car (cdr (cdr x))).")
 def caddr(x: Value) -> Value:
     if type(x) is not Pair:
         raise LispError("caddr: expected pair")
@@ -62,6 +62,7 @@ def caddr(x: Value) -> Value:
 
 def _path(name: str) -> None:
     ops = name[1:-1][::-1]  # applied right to left
+    spelled = "".join(f"(c{o}r " for o in name[1:-1]) + "x" + ")" * len(ops)
 
     def f(x: Value) -> Value:
         for o in ops:
@@ -69,14 +70,14 @@ def _path(name: str) -> None:
                 raise LispError(f"{name}: expected pair")
             x = x.car if o == "a" else x.cdr
         return x
-    prim(name)(f)
+    prim(name, "pair", f"{spelled}.")(f)
 
 
 for _n in ("caar", "cdar", "cddr", "caadr", "cdadr", "cddar", "cdddr", "cadddr", "cddddr"):
     _path(_n)
 
 
-@prim("list")
+@prim("list", "x...", "A new list of the arguments.")
 def list_(*items: Value) -> Value:
     charge(PAIR * len(items))
     out = None
@@ -85,7 +86,7 @@ def list_(*items: Value) -> Value:
     return out
 
 
-@prim("length")
+@prim("length", "list", "The number of elements of a list.")
 def length(x: Value) -> Value:
     return spine(x, lambda n, last, end: float(n), _circular("length"))
 
@@ -124,7 +125,7 @@ def _advance_step(st: Value) -> Value:
     return then(x, i == k)
 
 
-@prim("list-ref")
+@prim("list-ref", "list k", "The element of list at index k (from 0).")
 def list_ref(lst: Value, k: Value) -> Value:
     def then(x: Value, reached: bool) -> Value:
         if not reached or type(x) is not Pair:
@@ -133,7 +134,7 @@ def list_ref(lst: Value, k: Value) -> Value:
     return _advance("list-ref", lst, k, then)
 
 
-def _tail(who: str) -> None:
+def _tail(who: str, doc: str) -> None:
     def f(lst: Value, k: Value) -> Value:
         def then(x: Value, reached: bool) -> Value:
             if not reached:
@@ -141,14 +142,14 @@ def _tail(who: str) -> None:
                                 else f"{who}: list too short")
             return x
         return _advance(who, lst, k, then)
-    prim(who)(f)
+    prim(who, "list k", doc)(f)
 
 
-_tail("list-tail")
-_tail("drop")
+_tail("list-tail", "The list without its first k elements.")
+_tail("drop", "The list without its first k elements.")
 
 
-@prim("reverse")
+@prim("reverse", "list", "A new list of the elements in reverse order.")
 def reverse(x: Value) -> Value:
     def then(items: list[Value], tail: Value) -> Value:
         items.reverse()
@@ -166,7 +167,7 @@ def walk_all(lists: Sequence[Value], who: str,
     return walk_from(0, [])
 
 
-@prim("append")
+@prim("append", "list...", "A list of the elements of all the lists (the last one is shared).")
 def append(*lists: Value) -> Value:
     if not lists:
         return None
@@ -177,7 +178,7 @@ def append(*lists: Value) -> Value:
     return walk_all(lists[:-1], "append", then)
 
 
-@prim("vector-ref")
+@prim("vector-ref", "vector k", "The element of a vector at index k (from 0).")
 def vector_ref(v: Value, k: Value) -> Value:
     if type(v) is Pair:
         return car(v) if k == 0 else cdr(v) if k == 1 else _oob("vector-ref")
@@ -192,20 +193,20 @@ def _oob(who: Value) -> None:
     raise LispError(f"{who}: index out of bounds")
 
 
-@prim("vector-length")
+@prim("vector-length", "vector", "The number of elements of a vector.")
 def vector_length(v: Value) -> Value:
     if type(v) is not Vector:
         raise LispError("vector-length: expected vector")
     return float(len(v.items))
 
 
-@prim("vector")
+@prim("vector", "x...", "A new vector of the arguments.")
 def vector(*items: Value) -> Value:
     charge(8 * len(items) + 56)
     return Vector(list(items))
 
 
-@prim("list->vector")
+@prim("list->vector", "list", "A new vector of the list's elements.")
 def list_to_vector(lst: Value) -> Value:
     def then(items: list[Value], tail: Value) -> Value:
         charge(8 * len(items) + 56)
@@ -213,14 +214,14 @@ def list_to_vector(lst: Value) -> Value:
     return walk(lst, "list->vector", then)
 
 
-@prim("vector->list")
+@prim("vector->list", "vector", "A new list of the vector's elements.")
 def vector_to_list(v: Value) -> Value:
     if type(v) is not Vector:
         raise LispError("vector->list: expected vector")
     return build(list(v.items))
 
 
-@cprim("set-car!")
+@cprim("set-car!", "pair x", "Replace the first element of a pair.")
 def set_car(m: Value, args: Value) -> None:
     p, v = args
     if type(p) is not Pair:
@@ -230,7 +231,7 @@ def set_car(m: Value, args: Value) -> None:
     return None
 
 
-@cprim("set-cdr!")
+@cprim("set-cdr!", "pair x", "Replace the rest of a pair.")
 def set_cdr(m: Value, args: Value) -> None:
     p, v = args
     if type(p) is not Pair:
@@ -241,7 +242,7 @@ def set_cdr(m: Value, args: Value) -> None:
 
 
 def _find(name: str, test: Callable[[Value, Value], bool],
-          key_of: Callable[[Value, str], Value]) -> None:
+          key_of: Callable[[Value, str], Value], doc: str) -> None:
     """member/assoc and kin, in pieces; a circular list without the item is an error."""
     def step(st: Value) -> Value:
         x, lst, n, mark, lim = st
@@ -263,7 +264,7 @@ def _find(name: str, test: Callable[[Value, Value], bool],
 
     def f(x: Value, lst: Value) -> Value:
         return pieces(step, (x, lst, 0, NO_MARK, 1))
-    prim(name)(f)
+    prim(name, "x list", doc)(f)
 
 
 def _key(item: Value, name: Value) -> Value:
@@ -276,15 +277,15 @@ def _self(item: Value, name: Value) -> Value:
     return item
 
 
-_find("assoc", equal, _key)
-_find("assv", eqv, _key)
-_find("assq", eqv, _key)
-_find("member", equal, _self)
-_find("memv", eqv, _self)
-_find("memq", eqv, _self)
+_find("assoc", equal, _key, "The first pair of an association list whose car is equal? to x, or #f")
+_find("assv", eqv, _key, "The first pair of an association list whose car is eqv? to x, or #f")
+_find("assq", eqv, _key, "The first pair of an association list whose car is eq? to x, or #f")
+_find("member", equal, _self, "The tail of list that starts with an element equal? to x, or #f.")
+_find("memv", eqv, _self, "The tail of list that starts with an element eqv? to x, or #f.")
+_find("memq", eqv, _self, "The tail of list that starts with an element eq? to x, or #f.")
 
 
-@prim("take")
+@prim("take", "list k", "A new list of the first k elements.")
 def take(lst: Value, k: Value) -> Value:
     if type(k) is not float:
         raise LispError("take: list too short")
@@ -316,19 +317,19 @@ def _take_step(st: Value) -> Value:
     return build(items, None, charged=True)
 
 
-@prim("last-pair")
+@prim("last-pair", "list", "The last pair of a list.")
 def last_pair(lst: Value) -> Value:
     if type(lst) is not Pair:
         raise LispError("last-pair: expected pair")
     return spine(lst, lambda n, last, end: last, _circular("last-pair"))
 
 
-@prim("list-copy")
+@prim("list-copy", "list", "A new list with the same elements.")
 def list_copy(lst: Value) -> Value:
     return walk(lst, "list-copy", lambda items, tail: build(items))
 
 
-@prim("iota")
+@prim("iota", "n [start] [step]", "A list of n numbers: start (0), start+step (1), ...")
 def iota(n: Value, start: Value = 0.0, step: Value = 1.0) -> Value:
     if type(n) is not float or n < 0 or n != n:
         raise LispError("iota: expected a non-negative count")
@@ -342,7 +343,8 @@ def iota(n: Value, start: Value = 0.0, step: Value = 1.0) -> Value:
 RANGE_MAX = 50_000_000
 
 
-@prim("range")
+@prim("range", "a [b] [step]",
+      "The numbers from a (or 0) up to but not including b (or a), by step (1).")
 def range_(a: Value, b: Value = None, step: Value = 1.0) -> Value:
     if b is None:
         a, b = 0.0, a
