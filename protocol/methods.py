@@ -91,6 +91,7 @@ class StatusResult(Result):
     connections: list[ConnectionInfo]
     session_dirs: list[str]
     config: ConfigInfo
+    storage: list[str] = []  # what opening sessions found damaged on disk and did (newest last)
 
 
 class ShutdownParams(Params):
@@ -179,6 +180,7 @@ class OpenResult(Result):
     step_count: int = 0  # the debugger's current step
     trace_length: int = 0  # steps the debugger's trace holds
     breakpoints: int = 0  # breakpoints set in the session
+    storage: list[str] = []  # what opening it found damaged on disk and did about it
 
 
 class ExecuteParams(SessionParams):

@@ -84,6 +84,7 @@ async def status(p: m.StatusParams, conn: Connection) -> m.StatusResult:
         cpu_seconds=round(cpu.user + cpu.system, 3),
         connections=connections,
         session_dirs=[str(d) for d in daemon.session_dirs],
+        storage=list(daemon.sessions.storage_notices),
         config=m.ConfigInfo(
             socket=str(cfg.socket),
             pidfile=str(cfg.pidfile),

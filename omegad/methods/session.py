@@ -72,7 +72,8 @@ def _opened(actor: SessionActor, conn: Connection) -> m.OpenResult:
     oracle = oracle_description(conn.env)  # e.g. "scripted (no provider configured: …)"
     summary = debugger.summary(actor)
     return m.OpenResult(session=actor.name, seq=actor.seq, lease_holder=who,
-                        definitions=len(actor.defs()), oracle=oracle, **summary)
+                        definitions=len(actor.defs()), oracle=oracle, storage=actor.notices,
+                        **summary)
 
 
 def _admit_execute(p: m.ExecuteParams, conn: Connection) -> Job:
@@ -146,6 +147,11 @@ async def session_save(p: m.SaveParams, conn: Connection) -> m.OutputResult:
         await conn.daemon.persister.sync()
         return m.OutputResult(output="", session=actor.name)
     check_name(p.name)
+    store = _store(conn)
+    target = conn.daemon.sessions.live(store, p.name)
+    if target is not None and p.name != p.session and (target.busy or target.attached_live()):
+        raise errors.SessionBusy(f"session '{p.name}' is open (it has its own writer); save to"
+                                 " a new name, or close it first", {"session": p.name})
     return await _run(conn, p.session, f":session save {p.name}")
 
 

@@ -13,14 +13,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+from omegad.persist.jsjson import encode_text
+
 
 def append_receipt(path: Path, receipt: dict[str, Any]) -> None:
     append_receipts(path, [receipt])
 
 
 def append_receipts(path: Path, receipts: list[dict[str, Any]]) -> None:
-    data = "".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n"
-                   for r in receipts).encode("utf-8")
+    data = encode_text("".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n"
+                               for r in receipts))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         view = memoryview(data)

@@ -23,9 +23,13 @@ from omegad import collector
 from omegad.lang import api
 from omegad.oracle.receipts import read_receipts
 from omegad.persist import events as ev
+from omegad.persist import jsjson
 from omegad.persist.checkpoints import CheckpointFile
+from omegad.persist.failures import storage_error
 from omegad.persist.index import IndexInfo, IndexWithStates, read_index_states, write_index
-from omegad.persist.journal import JournalWriter, read_journal
+from omegad.persist.journal import JournalView, JournalWriter, read_journal
+from omegad.persist.quarantine import MARK, set_aside
+from omegad.persist.reconcile import reconcile
 from omegad.sessions import defs as saved_defs
 from omegad.sessions import engine
 from omegad.sessions.oracle_calls import JournaledOracle, mock_effect
@@ -149,6 +153,7 @@ class SessionActor:
         self.legacy: Any = None         # a legacy batch file to import before the next job
         self._answers: list[Any] | None = None  # oracle answers a committed debug run replays
         self._unsaved: tuple[int, int] | None = None  # (seq, journal end) of a state not saved
+        self.notices: list[str] = []  # what opening found on disk and did (actor.notice)
 
     # --- life -------------------------------------------------------------------------------------
 
@@ -159,24 +164,27 @@ class SessionActor:
         self.index_dirty = seed is not None  # a fork's index is written when it is flushed
         self.ckpt = seed.ckpt if seed else CheckpointFile.open(self.store.ckpt(self.name))
         self.saver = StateSaver(self.ckpt)
-        if self.ckpt.cut:
-            log.warning("session %s: cut a torn checkpoint tail of %d bytes", self.name,
-                        self.ckpt.cut)
+        if self.ckpt.damage:
+            self.notice(f"{self.ckpt.damage}; the states after it are rebuilt from the journal")
         saved = FileStates(self.ckpt)
         if await self._open_from_checkpoints(path, saved, seed):
             return
         log.debug("session %s: reading its whole journal", self.name)
         view = read_journal(path)
-        if view.torn:
-            log.warning("session %s: cut a torn journal tail of %d bytes", self.name, view.torn)
+        self._note_journal(view)
         if view.header is None and not view.events:
             self.state = api.ReplState()
             self.header = ev.header(self.name)
             self.journal = JournalWriter.create(path, self.header)
             return
         self.header = view.header
-        self.journal = JournalWriter.open_existing(path, view, view.next_seq)
         index = self._index()
+        said, next_seq = reconcile(self.ckpt, view)
+        if said:
+            self.notice(said)
+        if index is not None and index.eventCount > view.next_seq:
+            next_seq = max(next_seq, index.eventCount)  # (never give a seq out twice)
+        self.journal = JournalWriter.open_existing(path, view, next_seq)
         self.receipts = index.receipts if index is not None else {}
         self.receipts = {**read_receipts(self.store.receipts(self.name)), **self.receipts}
         self.ref_states = index.states if index is not None else {}
@@ -227,8 +235,7 @@ class SessionActor:
         first_new = view.events[0]["seq"] if view.events else last.seq + 1
         if view.header is None or index.eventCount < first_new:
             return False
-        if view.torn:
-            log.warning("session %s: cut a torn journal tail of %d bytes", self.name, view.torn)
+        self._note_journal(view)
         self.header = view.header
         next_seq = view.events[-1]["seq"] + 1 if view.events else last.seq + 1
         self.journal = JournalWriter.open_existing(path, view, next_seq)
@@ -247,15 +254,37 @@ class SessionActor:
         return True
 
     def _index(self) -> IndexWithStates | None:
-        """The session's index, or None when it is missing or unreadable (then: the journal)."""
+        """The session's index, or None when it is missing or unreadable (then: the journal,
+        and the index is written again at the next refresh; a damaged one is set aside)."""
         path = self.store.index(self.name)
         try:
             return read_index_states(path)
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as e:
-            log.warning("session %s: index unreadable (%s); reading the journal", self.name, e)
+            self.index_dirty = True
+            self.notice(f"{path.name} could not be read ({_reason(e)}); it is rebuilt from the"
+                        f" journal{set_aside_note(path)}")
             return None
+
+    def _note_journal(self, view: JournalView) -> None:
+        """Say what reading the journal found: lines skipped, a torn last line set aside."""
+        name = self.store.journal(self.name).name
+        if view.bad:
+            where = ", ".join(f"byte {offset}" for offset, _ in view.bad[:5])
+            more = f" and {len(view.bad) - 5} more" if len(view.bad) > 5 else ""
+            self.notice(f"{name}: {len(view.bad)} line(s) could not be read (at {where}{more});"
+                        " they were skipped and left in place")
+        if view.torn:
+            self.notice(f"{name}: its last line was incomplete (a write cut short); its"
+                        f" {view.torn} bytes were set aside in a {name}{MARK}… file and cut")
+
+    def notice(self, text: str) -> None:
+        """What opening found on disk and did about it: logged, and kept for the session's
+        status (`session.open`, `server.status`)."""
+        log.warning("session %s: %s", self.name, text)
+        self.notices.append(text)
+        self.manager.storage_notice(f"session {self.name}: {text}")
 
     async def _catch_up(self, view: Any, start: engine.Snapshot | None, after: int,
                         saved: FileStates | None, reference: ReferenceStates | None = None) -> None:
@@ -305,6 +334,10 @@ class SessionActor:
         try:
             await self.open()
             self.manager.monitor.opened(self)
+        except OSError as e:
+            log.error("session %s could not be opened: %s", self.name, e)
+            self.open_error = storage_error(e, f"opening session '{self.name}'")
+            self.manager.dropped(self)
         except Exception as e:
             log.exception("session %s could not be opened", self.name)
             message = f"session '{self.name}' could not be opened: {e}"
@@ -333,6 +366,9 @@ class SessionActor:
                 job.error = errors.Interrupted("Interrupted: the command was interrupted")
         except errors.RpcError as e:
             job.error = e
+        except OSError as e:  # the disk (fsync by policy): named, not a traceback
+            log.error("session %s: %s", self.name, e)
+            job.error = storage_error(e, "syncing the session's files")
         except Exception as e:  # a bug: answer it, keep the session alive
             log.exception("session %s: command failed", self.name)
             job.error = errors.InternalError(f"Internal error: {e}")
@@ -349,10 +385,16 @@ class SessionActor:
     def close(self) -> None:
         self.settle()
         self._send.close()
-        self.flush_index()
+        try:
+            self.flush_index()
+        except errors.RpcError:
+            pass  # logged; the journal has everything, the next open rebuilds the index
         self.manager.session_closed(self)
         for f in self.files():
-            f.fsync()
+            try:
+                f.fsync()
+            except OSError as e:
+                log.error("session %s: fsync at close failed: %s", self.name, e)
             f.close()
         self.closed = True
 
@@ -473,6 +515,7 @@ class SessionActor:
     async def _evaluate_form(self, form: api.Form, reply: Reply, job: Job) -> None:
         assert self.journal is not None
         self.settle()  # the previous form's state record goes first
+        version = self.state.version
         code = form.text
         seq = self.seq
         self.journal.hold([ev.input_event(seq, code), ev.step_event(seq + 1, 0, code)])
@@ -499,7 +542,12 @@ class SessionActor:
             self._write([ev.error_event(self.seq, 0, "interrupted")])
             raise
         await flush_stream()
-        self._finish_form(outcome, reply)
+        try:
+            self._finish_form(outcome, reply)
+        except errors.RpcError:  # not journaled (a full disk): the form did not happen
+            if outcome.ok:
+                engine.discard(self.state, version)
+            raise
         if outcome.defined:  # before anything yields: a flush saves them with the journal's end
             defs = self._defs()
             defs.pop(outcome.defined, None)
@@ -556,9 +604,9 @@ class SessionActor:
         self.index_dirty = True
         try:
             return write(*args)
-        except OSError as e:
+        except OSError as e:  # the file is as it was before the write (failures.py)
             log.error("session %s: journal write failed: %s", self.name, e)
-            raise errors.InternalError(f"could not write the journal: {e.strerror or e}") \
+            raise storage_error(e, "writing the journal", self.store.journal(self.name)) \
                 from None
 
     async def _broadcast(self, text: str, job: Job, kind: str = "display") -> None:
@@ -621,7 +669,7 @@ class SessionActor:
             return
         try:
             self._save_state(*unsaved)
-        except errors.InternalError:
+        except errors.RpcError:
             return  # logged; the journal has the input, which a reopen replays
         if self.ckpt is not None:
             self.manager.persister.wrote(self.ckpt)
@@ -641,7 +689,7 @@ class SessionActor:
                             merges=merges)
         except OSError as e:
             log.error("session %s: checkpoint write failed: %s", self.name, e)
-            raise errors.InternalError(f"could not write the checkpoint file: {e.strerror}") \
+            raise storage_error(e, "writing the checkpoint file", self.store.ckpt(self.name)) \
                 from None
 
     # --- persistence ------------------------------------------------------------------------------
@@ -655,11 +703,20 @@ class SessionActor:
         )
 
     def flush_index(self) -> None:
+        """Refresh the index (and the defines, and the checkpoint file's clean mark); a write
+        that fails leaves the old index in place and raises the storage error."""
         if self.index_dirty and self.journal is not None:
-            write_index(self.store.index(self.name), self.index_info(), self.ref_states)
+            path = self.store.index(self.name)
+            try:
+                write_index(path, self.index_info(), self.ref_states)
+            except OSError as e:
+                log.error("session %s: index write failed: %s", self.name, e)
+                raise storage_error(e, "writing the index", path) from None
             self.index_dirty = False
             if self.state_defs is not None:
                 saved_defs.save(self.store.defs(self.name), self.journal.size, self.state_defs)
+        if self.ckpt is not None and self.ckpt.entries:
+            self.ckpt.mark_clean()
 
     def own_timeline(self) -> Timeline:
         """This session as a timeline: what the actor knows, events read only when needed."""
@@ -686,11 +743,23 @@ def last_seq_before(path: Path, offset: int) -> int | None:
         return None
     line = chunk[:-1].rsplit(b"\n", 1)[-1]
     try:
-        event = msgspec.json.decode(line)
-    except msgspec.DecodeError:
+        event = jsjson.loads(line)
+    except ValueError:
         return None
     return event.get("seq") if isinstance(event, dict) else None
 
+
+
+def _reason(e: Exception) -> str:
+    return (e.strerror or str(e)) if isinstance(e, OSError) else str(e)
+
+
+def set_aside_note(path: Path) -> str:
+    """Set a damaged file aside (when it can be read at all); a note saying where."""
+    try:
+        return f" (the damaged file was set aside as {set_aside(path).name})"
+    except OSError:
+        return ""
 
 
 def _checkpoints(view: Any) -> list[Checkpoint]:

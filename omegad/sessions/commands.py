@@ -40,6 +40,8 @@ async def session_list(actor: SessionActor, _arg: str, reply: Reply, _job: Job) 
 async def session_save(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
     try:
         check_name(name)
+        if name != actor.name:
+            actor.manager.release(actor.store, name, actor)
         actor.flush_index()
         for src, dst in zip(actor.store.files(actor.name), actor.store.files(name), strict=True):
             if src.exists():

@@ -98,3 +98,10 @@ def _outcome(form: api.Form, r: api.Done | api.Failed) -> Outcome:
 
 def snapshot(state: api.ReplState, control: str) -> Snapshot:
     return Snapshot(state, capture(state), control)
+
+
+def discard(state: api.ReplState, version: int) -> None:
+    """Undo a form that completed but could not be journaled: back to the state's last
+    checkpoint (taken after the previous form), as if it had never run."""
+    restore(state, state.head)
+    state.version = version
