@@ -173,6 +173,9 @@ class SessionActor:
         view = read_journal(path)
         self._note_journal(view)
         if view.header is None and not view.events:
+            said, _ = reconcile(self.ckpt, view)  # (a journal deleted under its states)
+            if said:
+                self.notice(said)
             self.state = api.ReplState()
             self.header = ev.header(self.name)
             self.journal = JournalWriter.create(path, self.header)

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from omegad.persist.quarantine import set_aside
+
 FORMAT = "omega-notes"
 VERSION = 1
 HEADER = {"format": FORMAT, "version": VERSION}
@@ -143,7 +145,8 @@ class Notes:
         pos = good
         notes.cut = len(data) - pos
         notes._size = pos
-        if notes.cut:
+        if notes.cut:  # (what is cut is set aside first: quarantine.py)
+            set_aside(path, pos)
             os.truncate(path, pos)
         return notes
 
