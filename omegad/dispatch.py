@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import msgspec
 from msgspec import UNSET
 
+from omegad.persist.failures import CorruptRecord, storage_failure
 from protocol import errors
 from protocol.messages import Request, encode_error, encode_result
 from protocol.methods import METHODS, MethodSpec, Params
@@ -134,6 +135,9 @@ async def run(route: Route, params: Params, req: Request, conn: "Connection") ->
         return encode_result(req.id, await route.handler(params, conn))
     except errors.RpcError as e:
         return encode_error(req.id, e)
+    except (OSError, CorruptRecord) as e:  # the disk, named: never a traceback to the client
+        log.error("request %r (%s): %s", req.id, req.method, e)
+        return encode_error(req.id, storage_failure(e, req.method))
     except Exception:
         log.exception("request %r (%s) failed", req.id, req.method)
         return encode_error(req.id, errors.InternalError("Internal error (see the daemon log)"))

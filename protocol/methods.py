@@ -125,10 +125,16 @@ class MethodInfo(Result):
     result: dict[str, Any] | None
 
 
+class ErrorInfo(Result):
+    code: int
+    message: str
+
+
 class DiscoverResult(Result):
     protocol: int
     methods: list[MethodInfo]
     components: dict[str, Any]
+    errors: list[ErrorInfo] = []  # every error code an answer may carry (protocol/errors.py)
 
 
 class CancelParams(Params):

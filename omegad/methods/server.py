@@ -139,7 +139,9 @@ def build_discover() -> m.DiscoverResult:
         )
         for s in specs
     ]
-    return m.DiscoverResult(protocol=PROTOCOL_VERSION, methods=methods, components=components)
+    codes = [m.ErrorInfo(code=c, message=text) for c, text in sorted(errors.MESSAGES.items())]
+    return m.DiscoverResult(protocol=PROTOCOL_VERSION, methods=methods, components=components,
+                            errors=codes)
 
 
 @method("$/cancelRequest", inline=True)

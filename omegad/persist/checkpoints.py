@@ -41,7 +41,7 @@ from pathlib import Path
 import msgspec
 
 from omegad.persist.copying import write_with_copy
-from omegad.persist.failures import append_or_roll_back, roll_back
+from omegad.persist.failures import CorruptRecord, append_or_roll_back, roll_back
 from omegad.persist.quarantine import set_aside
 
 MAGIC = b"OMEGA-CKPT 3"
@@ -83,10 +83,6 @@ class Record:
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(Body).decode
-
-
-class CorruptRecord(ValueError):
-    pass
 
 
 @dataclass(slots=True)
@@ -338,7 +334,8 @@ class CheckpointFile:
                 raw = f.read(entry.size)
                 if not _intact(raw, Entry(entry.seq, entry.kind, 0, entry.size, 0)):
                     raise CorruptRecord(f"{self.path.name}: the record at byte {entry.offset}"
-                                        " fails its checksum")
+                                        " fails its checksum (it changed since the session"
+                                        " opened; reopening it repairs it)", self.path)
                 body = _decode(raw[_HEAD.size :])
                 out.append(Record(entry.seq, entry.kind, body.control, body.state,
                                   entry.journal_end + self.shift, body.ref))

@@ -20,6 +20,14 @@ FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 DENIED = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ELOOP)
 
 
+class CorruptRecord(ValueError):
+    """A record read from a checkpoint file fails its checksum."""
+
+    def __init__(self, message: str, path: Path) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 def append_or_roll_back(fd: int, blob: bytes, size: int, path: Path) -> None:
     """Write all of `blob` at the end of the file (`size` bytes long before it); when a write
     fails, cut the file back to `size` and raise the OSError (with the file's path)."""
@@ -39,6 +47,12 @@ def roll_back(fd: int, size: int, path: Path) -> None:
         os.ftruncate(fd, size)
     except OSError as e:  # the next append finds the file changed and refuses: still no loss
         log.error("could not cut %s back to %d bytes: %s", path, size, e)
+
+
+def storage_failure(e: OSError | CorruptRecord, doing: str) -> errors.RpcError:
+    if isinstance(e, CorruptRecord):
+        return errors.StorageCorrupt(str(e), {"path": str(e.path)})
+    return storage_error(e, doing)
 
 
 def storage_error(e: OSError, doing: str, path: Path | str | None = None) -> errors.RpcError:

@@ -25,7 +25,7 @@ from omegad.oracle.receipts import read_receipts
 from omegad.persist import events as ev
 from omegad.persist import jsjson
 from omegad.persist.checkpoints import CheckpointFile
-from omegad.persist.failures import storage_error
+from omegad.persist.failures import CorruptRecord, storage_error, storage_failure
 from omegad.persist.index import IndexInfo, IndexWithStates, read_index_states, write_index
 from omegad.persist.journal import JournalView, JournalWriter, read_journal
 from omegad.persist.quarantine import MARK, set_aside
@@ -369,9 +369,9 @@ class SessionActor:
                 job.error = errors.Interrupted("Interrupted: the command was interrupted")
         except errors.RpcError as e:
             job.error = e
-        except OSError as e:  # the disk (fsync by policy): named, not a traceback
+        except (OSError, CorruptRecord) as e:  # the disk: named, not a traceback
             log.error("session %s: %s", self.name, e)
-            job.error = storage_error(e, "syncing the session's files")
+            job.error = storage_failure(e, f"a command of session '{self.name}'")
         except Exception as e:  # a bug: answer it, keep the session alive
             log.exception("session %s: command failed", self.name)
             job.error = errors.InternalError(f"Internal error: {e}")

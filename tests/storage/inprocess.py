@@ -58,6 +58,17 @@ class Running:
         result = await self.call("session.execute", {"session": session, "command": command})
         return result["output"]
 
+    async def connection(self) -> Running:
+        """Another client of the same daemon (close it with `close`)."""
+        stream = await trio.open_unix_socket(str(self.daemon.config.socket))
+        other = Running(self.daemon, stream, self.sessions)
+        await other.call("server.hello", {"client": "other",
+                                          "session_dir": str(self.sessions.parent)})
+        return other
+
+    async def close(self) -> None:
+        await self.stream.aclose()
+
     async def _line(self) -> dict[str, Any]:
         while b"\n" not in self.buf:
             chunk = await self.stream.receive_some()

@@ -1,0 +1,110 @@
+"""A full disk (or a failing one) loses nothing and locks nothing: all-or-nothing per command.
+
+The persistence layer runs over a fault-injecting file layer (faults.py): the Nth write fails
+with ENOSPC or EIO after writing part of its bytes. Every command either is acknowledged (and
+then survives: a daemon crash always, a power loss under `--fsync always`) or fails with a
+storage error code naming the file, its state unchanged; the next command works once space
+returns, without a restart.
+"""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.storage.faults import FaultyDisk
+from tests.storage.inprocess import RpcFailure, running
+
+COMMANDS = 6
+
+
+@pytest.fixture
+def root():
+    path = Path(tempfile.mkdtemp(prefix="om17f-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+async def run_with_failure(root: Path, policy: str, nth: int, error: int,
+                           crash: str) -> tuple[list[int], list[int]]:
+    """Run defines with the `nth` write failing; returns (acknowledged, refused) and leaves
+    the files as a crash of kind `crash` ("process" or "power") would."""
+    acked, refused = [], []
+    (root / "sd" / "sessions").mkdir(parents=True)
+    with FaultyDisk(root / "sd") as disk:
+        async with running(root, fsync=policy) as d:
+            await d.execute("s", "(define base 1)")
+            disk.fail_write(nth, error)
+            for i in range(COMMANDS):
+                try:
+                    out = await d.execute("s", f"(define c{i} {i * 3})")
+                except RpcFailure as e:
+                    assert e.code == (-32010 if error == errno.ENOSPC else -32014), e
+                    assert e.data["path"].endswith((".jsonl", ".ckpt")), e.data
+                    refused.append(i)
+                    # the state is as before the command: the name is unbound
+                    assert "error" in await d.execute("s", f"c{i}")
+                    continue
+                assert out == f"=> c{i}"
+                acked.append(i)
+            assert disk.failed == 1  # (the write did fail: a journal or a state record)
+            # space is back: the next command works, and everything acknowledged is there
+            assert await d.execute("s", "(define last 99)") == "=> last"
+            for i in acked:
+                assert await d.execute("s", f"c{i}") == f"=> {i * 3}"
+            files = {p: p.read_bytes() for p in (root / "sd").rglob("*") if p.is_file()}
+            if crash == "power":
+                disk.power_loss()
+                files = {p: p.read_bytes() for p in (root / "sd").rglob("*") if p.is_file()}
+    # the daemon's clean stop wrote more: put the files back as the crash left them
+    for p in list((root / "sd").rglob("*")):
+        if p.is_file() and p not in files:
+            p.unlink()
+    for p, data in files.items():
+        p.write_bytes(data)
+    return acked, refused
+
+
+@pytest.mark.parametrize("policy", ["always", "everysec", "no"])
+@pytest.mark.parametrize("error", [errno.ENOSPC, errno.EIO], ids=["ENOSPC", "EIO"])
+@pytest.mark.parametrize("crash", ["process", "power"])
+async def test_every_command_is_all_or_nothing(root, policy, error, crash):
+    refusals = 0
+    for nth in (1, 2, 3, 5, 8):
+        here = root / f"n{nth}"
+        acked, refused = await run_with_failure(here, policy, nth, error, crash)
+        refusals += len(refused)
+        assert len(acked) + len(refused) == COMMANDS
+        async with running(here, fsync=policy) as d:
+            for i in range(COMMANDS):
+                shown = await d.execute("s", f"c{i}")
+                if i in refused:
+                    assert shown.startswith("error"), (nth, i, shown)
+                elif crash == "process" or policy == "always":
+                    assert shown == f"=> {i * 3}", (nth, i, shown)
+                else:  # a power loss may take what was not synced: all of it, or none
+                    assert shown in (f"=> {i * 3}",) or shown.startswith("error"), shown
+            assert await d.execute("s", "(define again 5)") == "=> again"
+    assert refusals  # some failures hit a command's own journal write
+
+
+async def test_a_full_disk_during_flush_is_named_and_leaves_the_index_as_it_was(root):
+    (root / "sd" / "sessions").mkdir(parents=True)
+    with FaultyDisk(root / "sd") as disk:
+        async with running(root) as d:
+            await d.execute("s", "(define a 1)")
+            await d.call("server.flush")
+            index = (root / "sd" / "sessions" / "s.index.json").read_bytes()
+            await d.execute("s", "(define b 2)")
+            disk.fail_write(1)
+            with pytest.raises(RpcFailure) as full:
+                await d.call("server.flush")
+            assert full.value.code == -32010 and "s.index.json" in full.value.message
+            assert (root / "sd" / "sessions" / "s.index.json").read_bytes() == index
+            assert not list((root / "sd" / "sessions").glob(".*.tmp"))
+            await d.call("server.flush")  # space is back
+            assert await d.execute("s", "b") == "=> 2"
