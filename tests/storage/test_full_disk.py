@@ -10,7 +10,9 @@ returns, without a restart.
 from __future__ import annotations
 
 import errno
+import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -108,3 +110,50 @@ async def test_a_full_disk_during_flush_is_named_and_leaves_the_index_as_it_was(
             assert not list((root / "sd" / "sessions").glob(".*.tmp"))
             await d.call("server.flush")  # space is back
             assert await d.execute("s", "b") == "=> 2"
+
+
+async def test_a_real_small_filesystem_filling_up(root):
+    """A 512 KiB tmpfs (skipped where it cannot be mounted): fill it, get -32010 with the path,
+    free space, go on without a restart; after a restart everything acknowledged is there."""
+    mnt = root / "mnt"
+    mnt.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mnt)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs: {mounted.stderr.decode().strip()}")
+    try:
+        (mnt / "sd" / "sessions").mkdir(parents=True)
+        async with running(mnt) as d:
+            await d.execute("s", "(define a 1)")
+            filler = mnt / "filler"
+            fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                while os.write(fd, b"\0" * 512):
+                    pass
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+            acked = []
+            for i in range(50):
+                try:
+                    await d.execute("s", f'(define s{i} "{"x" * 2000}")')
+                    acked.append(i)
+                except RpcFailure as e:
+                    assert e.code == -32010 and "No space left" in e.message, e.message
+                    assert e.data["path"].endswith("s.jsonl")
+                    refused = i
+                    break
+            else:
+                pytest.fail("the disk never filled")
+            assert (await d.execute("s", f"s{refused}")).startswith("error")
+            filler.unlink()
+            assert await d.execute("s", "(define b 2)") == "=> b"
+            journal = (mnt / "sd" / "sessions" / "s.jsonl").read_bytes()
+            assert journal.endswith(b"\n")
+        async with running(mnt) as d:
+            assert await d.execute("s", "(list a b)") == "=> (1 2)"
+            for i in acked:
+                assert (await d.execute("s", f"(string-length s{i})")) == "=> 2000"
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
