@@ -248,10 +248,15 @@ class CheckpointFile:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         first = first_line(self.shift) if self.size == 0 else b""  # in the same write
         append_or_roll_back(self._fd, first + blob, self.size, self.path)
-        self.crc = zlib.crc32(first + blob, self.crc)
+        self.count(first)
+        self.count(blob)
         self.size += len(first)
         self._add(Entry(record.seq, record.kind, self.size, len(blob), journal_end))
         self.size += len(blob)
+
+    def count(self, appended: bytes) -> None:
+        """Keep the CRC of the whole file current (for the clean mark)."""
+        self.crc = zlib.crc32(appended, self.crc)
 
     def position(self) -> tuple[int, int, int]:
         """Where the file ends now (for `rewind`)."""
