@@ -131,6 +131,7 @@ class JournalWriter:
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._held: list[bytes] = []
         self.written_seq = next_seq  # the next seq after the events on disk
+        self.aside: Path | None = None  # where opening set a torn last line aside
 
     @classmethod
     def create(cls, path: Path, header: Event) -> JournalWriter:
@@ -145,10 +146,12 @@ class JournalWriter:
     @classmethod
     def open_existing(cls, path: Path, view: JournalView, next_seq: int) -> JournalWriter:
         """Append after the view's whole lines: a torn last line is set aside, then cut."""
+        aside = set_aside(path, view.size) if view.torn else None
         if view.torn:
-            set_aside(path, view.size)
             os.truncate(path, view.size)
-        return cls(path, next_seq, view.size)
+        writer = cls(path, next_seq, view.size)
+        writer.aside = aside
+        return writer
 
     def hold(self, events: list[Event]) -> None:
         """Take events that go out with the next write (their seqs count at once): a command

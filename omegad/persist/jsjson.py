@@ -98,7 +98,3 @@ def escape_lone(text: str) -> str:
 def printable(text: str) -> str:
     """The text as Node prints it: each lone surrogate shown as U+FFFD."""
     return _LONE.sub("\ufffd", text)
-
-
-def has_lone(text: str) -> bool:
-    return _LONE.search(text) is not None

@@ -50,8 +50,3 @@ def free_name(path: Path) -> Path:
         if not os.path.lexists(target):
             return target
     raise FileExistsError(f"no free quarantine name for {path.name}")
-
-
-def quarantined(path: Path) -> list[Path]:
-    """The quarantine files of `path`, oldest first."""
-    return sorted(path.parent.glob(f"{path.name}{MARK}*"), key=lambda p: p.stat().st_mtime_ns)

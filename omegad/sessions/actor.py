@@ -28,7 +28,7 @@ from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.failures import CorruptRecord, storage_error, storage_failure
 from omegad.persist.index import IndexInfo, IndexWithStates, read_index_states, write_index
 from omegad.persist.journal import JournalView, JournalWriter, read_journal
-from omegad.persist.quarantine import MARK, set_aside
+from omegad.persist.quarantine import set_aside
 from omegad.persist.reconcile import reconcile
 from omegad.sessions import defs as saved_defs
 from omegad.sessions import engine
@@ -171,7 +171,6 @@ class SessionActor:
             return
         log.debug("session %s: reading its whole journal", self.name)
         view = read_journal(path)
-        self._note_journal(view)
         if view.header is None and not view.events:
             said, _ = reconcile(self.ckpt, view)  # (a journal deleted under its states)
             if said:
@@ -188,6 +187,7 @@ class SessionActor:
         if index is not None and index.eventCount > view.next_seq:
             next_seq = max(next_seq, index.eventCount)  # (never give a seq out twice)
         self.journal = JournalWriter.open_existing(path, view, next_seq)
+        self._note_journal(view)
         self.receipts = index.receipts if index is not None else {}
         self.receipts = {**read_receipts(self.store.receipts(self.name)), **self.receipts}
         self.ref_states = index.states if index is not None else {}
@@ -238,10 +238,10 @@ class SessionActor:
         first_new = view.events[0]["seq"] if view.events else last.seq + 1
         if view.header is None or index.eventCount < first_new:
             return False
-        self._note_journal(view)
         self.header = view.header
         next_seq = view.events[-1]["seq"] + 1 if view.events else last.seq + 1
         self.journal = JournalWriter.open_existing(path, view, next_seq)
+        self._note_journal(view)
         self.receipts = {**read_receipts(self.store.receipts(self.name)), **index.receipts}
         self.ref_states = getattr(index, "states", {})
         self.checkpoints = index.checkpoints
@@ -278,9 +278,10 @@ class SessionActor:
             more = f" and {len(view.bad) - 5} more" if len(view.bad) > 5 else ""
             self.notice(f"{name}: {len(view.bad)} line(s) could not be read (at {where}{more});"
                         " they were skipped and left in place")
-        if view.torn:
+        aside = self.journal.aside if self.journal is not None else None
+        if view.torn and aside is not None:
             self.notice(f"{name}: its last line was incomplete (a write cut short); its"
-                        f" {view.torn} bytes were set aside in a {name}{MARK}… file and cut")
+                        f" {view.torn} bytes were set aside in {aside.name} and cut")
 
     def notice(self, text: str) -> None:
         """What opening found on disk and did about it: logged, and kept for the session's

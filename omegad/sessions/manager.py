@@ -117,6 +117,9 @@ class SessionManager:
         live = self.live(actor.store, timeline.name)  # its records are known: no need to read
         ckpt = live.ckpt if live is not None and live.ckpt is not None else \
             CheckpointFile.open(actor.store.ckpt(timeline.name))
+        if ckpt.damage:
+            self.storage_notice(f"session {timeline.name}: {ckpt.damage}")
+            log.warning("session %s: %s", timeline.name, ckpt.damage)
         if live is None and _lags(ckpt, timeline):  # opening it writes the records it lacks
             live = await self.get(actor.store, timeline.name)
             ckpt = live.ckpt if live.ckpt is not None else ckpt
