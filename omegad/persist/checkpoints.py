@@ -42,6 +42,7 @@ import msgspec
 
 from omegad.persist.copying import write_with_copy
 from omegad.persist.failures import CorruptRecord, append_or_roll_back, roll_back
+from omegad.persist.journal import last_seq_before
 from omegad.persist.quarantine import set_aside
 
 MAGIC = b"OMEGA-CKPT 3"
@@ -112,7 +113,10 @@ class CheckpointFile:
     _fd: int = -1
 
     @classmethod
-    def open(cls, path: Path) -> CheckpointFile:
+    def open(cls, path: Path, journal: Path | None = None) -> CheckpointFile:
+        """The file's records, damage repaired (the module's docstring says how); `journal`
+        lets a damaged first line be rewritten when the records after it are all intact and
+        their journal positions fit that journal as they are (an unforked session's)."""
         ckpt = cls(path)
         try:
             data = path.read_bytes()
@@ -127,13 +131,58 @@ class CheckpointFile:
         try:
             ckpt.start, ckpt.shift = _first_line(path, data)
         except ValueError:
-            ckpt._cut(data, 0, "its first line is damaged")
-            ckpt.start = FIRST_LINE
+            if journal is None or not ckpt._new_first_line(data, journal):
+                ckpt._cut(data, 0, "its first line is damaged")
+                ckpt.start = FIRST_LINE
             return ckpt
         ckpt._scan(data)
         return ckpt
 
     def _scan(self, data: bytes) -> None:
+        pos = self._scan_records(data)
+        end = len(data)
+        how = "is incomplete" if pos + _HEAD.size > end or \
+            pos + _HEAD.size + _HEAD.unpack_from(data, pos)[0] > end else "is damaged"
+        checked = self._clean_up_to(data, pos)
+        view = memoryview(data)
+        first = bisect.bisect_left(self.entries, checked, key=lambda e: e.offset)
+        for i in range(first, len(self.entries)):
+            if not _intact(view, self.entries[i]):
+                pos, how = self.entries[i].offset, "fails its checksum"
+                self._drop_from(i)
+                break
+        self.size = pos
+        self.crc = zlib.crc32(view[:pos])
+        if pos < end:
+            self._cut(data, pos, f"the record at byte {pos} {how}")
+
+    def _new_first_line(self, data: bytes, journal: Path) -> bool:
+        """A damaged first line over intact records: when every record checks and the newest
+        one's journal end is where its seq's line ends (with no shift), the file is set aside
+        whole and gets a new first line; the records stay. False (nothing done) otherwise."""
+        self.start, self.shift = FIRST_LINE, 0
+        self._scan_records(data)
+        view = memoryview(data)
+        whole = bool(self.entries) and self.size == len(data) and all(
+            _intact(view, e) for e in self.entries)
+        last = self.entries[-1] if self.entries else None
+        if not whole or last is None or last_seq_before(journal, last.journal_end) != last.seq:
+            self.entries, self.seqs, self.bases, self.size = [], [], [], 0
+            return False
+        aside = set_aside(self.path, 0)
+        fd = os.open(self.path, os.O_WRONLY | os.O_NOFOLLOW)
+        try:
+            os.pwrite(fd, first_line(0), 0)
+        finally:
+            os.close(fd)
+        self.crc = zlib.crc32(first_line(0) + data[FIRST_LINE:])
+        self.damage = (f"{self.path.name}: its first line is damaged; its {len(self.entries)}"
+                       f" records are intact and were kept under a new first line (the file"
+                       f" as it was is set aside in {aside.name})")
+        return True
+
+    def _scan_records(self, data: bytes) -> int:
+        """Add the entries whose headers chain from `start`; where the chain ends."""
         pos = self.start
         end = len(data)
         unpack, head = _HEAD.unpack_from, _HEAD.size
@@ -145,19 +194,8 @@ class CheckpointFile:
             self._add(Entry(seq, kind, pos, head + size, journal_end))
             last_seq = seq
             pos += head + size
-        checked = self._clean_up_to(data, pos)
-        view = memoryview(data)
-        for i, entry in enumerate(self.entries):
-            if entry.offset >= checked and not _intact(view, entry):
-                pos = entry.offset
-                self._drop_from(i)
-                break
         self.size = pos
-        self.crc = zlib.crc32(view[:pos])
-        if pos < end:
-            how = "is incomplete" if pos + head > end or pos + head + unpack(data, pos)[0] > end \
-                else "fails its checksum"
-            self._cut(data, pos, f"the record at byte {pos} {how}")
+        return pos
 
     def _clean_up_to(self, data: bytes, end: int) -> int:
         """Where the records whose CRC need no check end: the clean mark's size, when the file's

@@ -200,3 +200,18 @@ class JournalWriter:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+def last_seq_before(path: Path, offset: int) -> int | None:
+    """The seq of the journal event whose line ends at byte `offset` (None if none does)."""
+    with open(path, "rb") as f:
+        f.seek(max(0, offset - 8192))
+        chunk = f.read(min(offset, 8192))
+    if not chunk.endswith(b"\n"):
+        return None
+    line = chunk[:-1].rsplit(b"\n", 1)[-1]
+    try:
+        event = jsjson.loads(line)
+    except ValueError:
+        return None
+    return event.get("seq") if isinstance(event, dict) else None

@@ -23,11 +23,10 @@ from omegad import collector
 from omegad.lang import api
 from omegad.oracle.receipts import read_receipts
 from omegad.persist import events as ev
-from omegad.persist import jsjson
 from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.failures import CorruptRecord, storage_error, storage_failure
 from omegad.persist.index import IndexInfo, IndexWithStates, read_index_states, write_index
-from omegad.persist.journal import JournalView, JournalWriter, read_journal
+from omegad.persist.journal import JournalView, JournalWriter, last_seq_before, read_journal
 from omegad.persist.quarantine import set_aside
 from omegad.persist.reconcile import reconcile
 from omegad.sessions import defs as saved_defs
@@ -162,7 +161,8 @@ class SessionActor:
         path = self.store.journal(self.name)
         seed, self.seed = self.seed, None
         self.index_dirty = seed is not None  # a fork's index is written when it is flushed
-        self.ckpt = seed.ckpt if seed else CheckpointFile.open(self.store.ckpt(self.name))
+        self.ckpt = seed.ckpt if seed else CheckpointFile.open(self.store.ckpt(self.name),
+                                                                self.store.journal(self.name))
         self.saver = StateSaver(self.ckpt)
         if self.ckpt.damage:
             self.notice(f"{self.ckpt.damage}; the states after it are rebuilt from the journal")
@@ -736,22 +736,6 @@ def _unopened() -> api.ReplState:
     if not _UNOPENED:
         _UNOPENED.append(api.ReplState())
     return _UNOPENED[0]
-
-
-def last_seq_before(path: Path, offset: int) -> int | None:
-    """The seq of the journal event whose line ends at byte `offset` (None if none does)."""
-    with open(path, "rb") as f:
-        f.seek(max(0, offset - 8192))
-        chunk = f.read(min(offset, 8192))
-    if not chunk.endswith(b"\n"):
-        return None
-    line = chunk[:-1].rsplit(b"\n", 1)[-1]
-    try:
-        event = jsjson.loads(line)
-    except ValueError:
-        return None
-    return event.get("seq") if isinstance(event, dict) else None
-
 
 
 def _reason(e: Exception) -> str:
