@@ -202,6 +202,7 @@ def damaged_opens(root: Path, name: str) -> dict[str, float]:
     if theirs:
         out["open_clean_baseline_ms"] = statistics.median(theirs)
         out["open_clean_to_baseline_ratio"] = out["open_clean_ms"] / out["open_clean_baseline_ms"]
+        out |= ckpt_open_vs(Path(baseline), pristine / f"{name}.ckpt")
     for kind in _damages(sessions, name):
         out[f"open_{kind}_ms"] = ms = _open_ms(root, name, pristine, kind)
         out[f"open_{kind}_ratio"] = ms / out["open_clean_ms"]
@@ -209,6 +210,36 @@ def damaged_opens(root: Path, name: str) -> dict[str, float]:
     shutil.copytree(pristine, sessions)
     shutil.rmtree(pristine, ignore_errors=True)
     return out
+
+
+def ckpt_open_vs(baseline: Path, ckpt: Path) -> dict[str, float]:
+    """The part of opening the storage checks changed, in this process and so without the
+    machine's noise between daemons: reading the checkpoint file's records (CRCs past the
+    clean mark checked) beside the baseline checkout's reading of them, interleaved."""
+    import importlib.util
+
+    from omegad.persist.checkpoints import CheckpointFile
+
+    spec = importlib.util.spec_from_file_location(
+        "baseline_checkpoints", baseline / "omegad" / "persist" / "checkpoints.py")
+    assert spec is not None and spec.loader is not None
+    old = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(old)
+    work = Path(tempfile.mkdtemp(prefix="omc-", dir="/tmp"))
+    try:
+        copy = work / ckpt.name
+        shutil.copy(ckpt, copy)
+        if ckpt.with_name(ckpt.name + ".sum").exists():
+            shutil.copy(ckpt.with_name(ckpt.name + ".sum"), work)
+        ours, theirs = [], []
+        for _ in range(20):
+            ours.append(timed(lambda: CheckpointFile.open(copy)))
+            theirs.append(timed(lambda: old.CheckpointFile.open(copy)))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    mine, base = statistics.median(ours), statistics.median(theirs)
+    return {"ckpt_open_ms": mine, "ckpt_open_baseline_ms": base,
+            "ckpt_open_to_baseline_ratio": mine / base}
 
 
 def _open_ms(root: Path, name: str, pristine: Path, kind: str | None = None,
@@ -322,6 +353,7 @@ GOALS = {
     "trace_page_ms": ("≤ 20", lambda v: v <= 20),
     "appends_checks_ratio": ("≤ 1.05", lambda v: v <= 1.05),
     "open_clean_to_baseline_ratio": ("≤ 1.10", lambda v: v <= 1.10),
+    "ckpt_open_to_baseline_ratio": ("≤ 1.10", lambda v: v <= 1.10),
     **{f"open_{k}_ms": ("≤ 2000", lambda v: v <= 2000) for k in (
         "ckpt_first_record_flipped", "ckpt_middle_record_flipped", "ckpt_last_record_flipped",
         "ckpt_header_flipped", "ckpt_zeros_appended", "ckpt_deleted", "ckpt_mark_stale",
