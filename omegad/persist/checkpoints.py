@@ -471,6 +471,7 @@ def copy_prefix(source: CheckpointFile, target: Path, cut: int, shift: int) -> C
         for e in source.entries[:count]:
             copy._add(Entry(e.seq, e.kind, e.offset + delta, e.size, e.journal_end))
     copy.size = end + delta
+    copy.crc = zlib.crc32(target.read_bytes())  # (for its clean mark)
     return copy
 
 
