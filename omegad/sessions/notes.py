@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from omegad.persist.failures import append_or_roll_back
 from omegad.persist.quarantine import set_aside
 
 FORMAT = "omega-notes"
@@ -182,9 +183,7 @@ class Notes:
         if self._size == 0:
             lines.insert(0, _line(HEADER))
         blob = b"".join(lines)
-        view = memoryview(blob)
-        while view:
-            view = view[os.write(self._fd, view):]
+        append_or_roll_back(self._fd, blob, self._size, self.path)  # (a full disk: no change)
         self._size += len(blob)
         for rec in records:
             self._apply(rec)

@@ -157,3 +157,21 @@ async def test_a_real_small_filesystem_filling_up(root):
                 assert (await d.execute("s", f"(string-length s{i})")) == "=> 2000"
     finally:
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+async def test_a_snapshot_on_a_full_disk_is_refused_and_the_next_one_works(root):
+    (root / "sd" / "sessions").mkdir(parents=True)
+    with FaultyDisk(root / "sd") as disk:
+        async with running(root) as d:
+            await d.execute("s", "(define a 1)")
+            await d.execute("s", ":session snapshot first")
+            listed = await d.execute("s", ":session snapshots")
+            disk.fail_write(1)
+            with pytest.raises(RpcFailure) as full:
+                await d.execute("s", ":session snapshot second")
+            assert full.value.code == -32010 and full.value.data["path"].endswith("s.notes")
+            assert await d.execute("s", ":session snapshots") == listed
+            assert (await d.execute("s", ":session snapshot third")).startswith("Created")
+    async with running(root) as d:
+        listed = await d.execute("s", ":session snapshots")
+        assert "first" in listed and "third" in listed and "second" not in listed
