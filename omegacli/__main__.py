@@ -1,18 +1,21 @@
 """`omegacli`: argument parsing and the one-shot commands.
 
-    omegacli call METHOD [PARAMS_JSON]       result as JSON on stdout
-    omegacli daemon start|stop|status|restart
-    omegacli [repl [--session NAME]]         the REPL: prompt_toolkit on a terminal (omegacli.repl),
-                                             the reference's piped mode otherwise (sessions.py)
-    omegacli top [--interval S] [-n N]       live view of sessions and their metrics
+    omegacli [repl] [-s NAME]                 the REPL: prompt_toolkit on a terminal (repl/),
+                                              the reference's piped mode otherwise (sessions.py)
+    omegacli [-s NAME] -c CMD | -f FILE [-j]  the reference's batch mode (sessions.py)
+    omegacli call METHOD [PARAMS_JSON]        result as JSON on stdout
+    omegacli daemon start|stop|status|restart [-j]
+    omegacli top [--interval S] [-n N]        live view of sessions and their metrics (top.py)
+    omegacli --version                        our version and protocol, and the running daemon's
 
-Exit status: 0 ok, 1 the call ended in an RPC error (on stderr), 2 bad usage, 3 no daemon
-reachable (or it could not be started), 130 interrupted by Ctrl-C.
+Exit status: 0 ok, 1 an input of -c/-f ended in an `error:` line or `call` ended in an RPC error
+(on stderr), 2 bad usage, 3 no daemon reachable (or it could not be started), 130 interrupted by
+Ctrl-C.
 
 The one-shot paths import only the standard library's json/socket/argparse and the light parts
 of `protocol` (no trio, no msgspec, no prompt_toolkit). A command is a function in COMMANDS taking
-the parsed arguments and returning the exit status; new subcommands (`repl`) and flags (`-s`, `-c`,
-`-f`) are added in `build_parser` and COMMANDS.
+the parsed arguments and returning the exit status; `check_flags` refuses flags that contradict
+each other or do not apply, so none is dropped without a word.
 """
 
 import argparse
@@ -33,7 +36,7 @@ class UsageError(Exception):
     pass
 
 
-class _Formatter(argparse.HelpFormatter):
+class _Formatter(argparse.RawDescriptionHelpFormatter):
     """Gives the width itself: argparse would import shutil (+bz2, lzma: ~4 ms) to learn it."""
 
     def __init__(self, prog: str):
@@ -42,6 +45,23 @@ class _Formatter(argparse.HelpFormatter):
         except (OSError, ValueError):
             width = 78
         super().__init__(prog, width=width)
+
+
+DESCRIPTION = "Client of omegad, the omega session server (started when none runs)."
+
+EPILOG = """\
+With no COMMAND and none of -c/-f/-s, omegacli starts the REPL (as `omegacli repl`).
+-c and -f without -s run in a scratch session that is thrown away afterwards; with -s NAME
+they run in session NAME, which keeps what they define. -s NAME alone prints its summary.
+
+exit status: 0 ok; 1 an input of -c/-f ended in an `error:` line, or `call` failed;
+2 bad usage; 3 no daemon could be reached or started; 130 interrupted (Ctrl-C).
+
+examples:
+  omegacli -s work -c '(define (sq x) (* x x))'   define sq in session work (kept)
+  omegacli -f checks.omega -j                      run a file in a scratch session; JSON out
+  omegacli call session.list                       one JSON-RPC method; its result as JSON
+"""
 
 
 def _global_flags(ap: argparse.ArgumentParser, default) -> None:
@@ -59,40 +79,63 @@ def _global_flags(ap: argparse.ArgumentParser, default) -> None:
     ap.add_argument("--no-autostart", action="store_true", help="never start a daemon", **d)
 
 
+def _subcommand(sub, name: str, summary: str, description: str) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=summary, description=description,
+                            formatter_class=_Formatter)
+    _global_flags(parser, argparse.SUPPRESS)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
-        prog="omegacli",
-        description="Client of the omega session server.",
-        formatter_class=_Formatter,
+        prog="omegacli", description=DESCRIPTION, epilog=EPILOG, formatter_class=_Formatter
     )
     _global_flags(ap, None)
-    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
-    call = sub.add_parser(
-        "call", help="call one method; print its result as JSON", formatter_class=_Formatter
-    )
-    _global_flags(call, argparse.SUPPRESS)
+    ap.add_argument("-s", "--session", dest="s_session", metavar="NAME",
+                    help="run -c/-f (or the REPL) in session NAME; alone: show its summary")
+    ap.add_argument("-c", "--cmd", metavar="CMD", help="run one REPL command and exit")
+    ap.add_argument("-f", "--file", metavar="FILE", help="run every form of FILE and exit")
+    ap.add_argument("-j", "--json", action="store_true",
+                    help="with -c/-f: print a JSON object (output, ok, value, error)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="verbose oracle traces")
+    ap.add_argument("--version", action="store_true",
+                    help="print our version and protocol, and the running daemon's")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    repl = _subcommand(
+        sub, "repl", "the REPL, in session `current` or -s NAME (the default COMMAND)",
+        "The interactive REPL on a terminal; piped stdin runs as the reference's piped mode.")
+    repl.add_argument("-s", "--session", dest="s_session", metavar="NAME",
+                      default=argparse.SUPPRESS, help="session to work in (default: current)")
+    call = _subcommand(sub, "call", "call one JSON-RPC method; print its result as JSON",
+                       "Call one method of the daemon and print its result as JSON.")
     call.add_argument("method")
     call.add_argument("params", nargs="?", metavar="PARAMS_JSON", help="a JSON object or array")
-    daemon = sub.add_parser("daemon", help="control the daemon", formatter_class=_Formatter)
-    _global_flags(daemon, argparse.SUPPRESS)
+    daemon = _subcommand(sub, "daemon", "start, stop or restart the daemon; show its status",
+                         "Control the daemon; `status` summarises it (-j: as JSON).")
     daemon.add_argument("action", choices=["start", "stop", "status", "restart"])
-    top = sub.add_parser("top", help="live view of the daemon's sessions and their metrics",
-                         formatter_class=_Formatter)
-    _global_flags(top, argparse.SUPPRESS)
+    daemon.add_argument("-j", "--json", action="store_true", default=argparse.SUPPRESS,
+                        help="status: print server.status as JSON")
+    top = _subcommand(sub, "top", "live view of the daemon's sessions (q or Ctrl-C quits)",
+                      "A live view of the daemon's sessions and their metrics, like top.")
     top.add_argument("--interval", type=float, default=1.0, metavar="S",
                      help="seconds between refreshes (default 1)")
     top.add_argument("-n", "--frames", type=int, metavar="N", help="stop after N refreshes")
-    repl = sub.add_parser("repl", help="the REPL (reads piped stdin as the reference does)",
-                          formatter_class=_Formatter)
-    _global_flags(repl, argparse.SUPPRESS)
-    repl.add_argument("--session", metavar="NAME", help="session to work in (default: current)")
-    ap.add_argument("-s", "--session", dest="s_session", metavar="NAME",
-                    help="run -c/-f in session NAME (alone: show its summary)")
-    ap.add_argument("-c", "--cmd", metavar="CMD", help="run one REPL command and exit")
-    ap.add_argument("-f", "--file", metavar="FILE", help="run every form of FILE and exit")
-    ap.add_argument("-j", "--json", action="store_true", help="with -c/-f: print a JSON object")
-    ap.add_argument("-v", "--verbose", action="store_true", help="verbose oracle traces")
     return ap
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """Refuse flags that contradict each other or do not apply to the COMMAND, naming them."""
+    if args.cmd is not None and args.file is not None:
+        raise UsageError("-c/--cmd and -f/--file cannot be used together: give one of them")
+    batch = "-c/--cmd" if args.cmd is not None else "-f/--file" if args.file is not None else None
+    if batch and args.command is not None:
+        raise UsageError(f"{batch} runs without a COMMAND: drop `{args.command}` or {batch}")
+    if args.s_session is not None and args.command not in (None, "repl"):
+        raise UsageError(f"-s/--session goes with -c, -f or repl, not with `{args.command}`")
+    if args.json and not batch and not (args.command == "daemon" and args.action == "status"):
+        raise UsageError("-j/--json goes with -c, -f or `daemon status`")
+    if args.command == "top" and args.interval <= 0:
+        raise UsageError("--interval must be positive")
 
 
 def socket_of(args: argparse.Namespace) -> tuple[Path, bool]:
@@ -219,7 +262,32 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     except errors.RpcError as e:
         print_rpc_error(e)
         return EXIT_RPC_ERROR
-    print(json.dumps(status, indent=2))
+    if args.json:
+        print(json.dumps(status, indent=2))
+    else:
+        from omegacli.status import summary
+
+        print("\n".join(summary(status)))
+    return EXIT_OK
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    """Our version and protocol, then the running daemon's (asked, never started)."""
+    from protocol import PROTOCOL_VERSION, __version__
+
+    print(f"omegacli {__version__} (protocol {PROTOCOL_VERSION})")
+    sock, _ = socket_of(args)
+    try:
+        with Client.connect(str(sock), timeout=CANCEL_GRACE) as client:
+            status = client.call("server.status")
+    except DaemonUnreachable:
+        print(f"omegad: not running (socket {sock})")
+        return EXIT_OK
+    except (errors.RpcError, OSError) as e:
+        print(f"omegad: on {sock}, but it did not answer server.status ({e})")
+        return EXIT_OK
+    print(f"omegad {status['version']} (protocol {status['protocol']}), pid {status['pid']},"
+          f" on {sock}")
     return EXIT_OK
 
 
@@ -228,29 +296,24 @@ def cmd_session(args: argparse.Namespace) -> int:
     from omegacli import sessions
 
     sock, named = socket_of(args)
-    batch = args.cmd is not None or args.file is not None
-    interactive = args.command == "repl" or not batch and args.s_session is None
-    if interactive and sys.stdin.isatty():
+    args.session = args.s_session
+    if args.cmd is not None or args.file is not None:
+        source = None if args.file is None else sessions.read_source(args.file)
+        if args.file is not None and source is None:
+            return EXIT_USAGE  # the file cannot be read: said on stderr, no daemon started
+        return with_client(args, lambda client: sessions.cmd_batch(client, args, source))
+    if args.command is None and args.session is not None:
+        return with_client(args, lambda client: sessions.cmd_show(client, args))
+    if sys.stdin.isatty():
         from omegacli import repl  # prompt_toolkit: only on this path
 
-        args.session = getattr(args, "session", None)
         return repl.main(args, sock, named)
-
-    def run(client: Client) -> int:
-        if interactive:
-            args.session = getattr(args, "session", None)
-            return sessions.cmd_repl(client, args)
-        args.session = args.s_session
-        return sessions.cmd_batch(client, args) if batch else sessions.cmd_show(client, args)
-
-    return with_client(args, run)
+    return with_client(args, lambda client: sessions.cmd_repl(client, args))
 
 
 def cmd_top(args: argparse.Namespace) -> int:
     from omegacli import top
 
-    if args.interval <= 0:
-        raise UsageError("--interval must be positive")
     return with_client(args, lambda client: top.run(client, args.interval, args.frames))
 
 
@@ -261,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.version:
+            return cmd_version(args)
+        check_flags(args)
         if args.command is None:
             return cmd_session(args)
         return COMMANDS[args.command](args)

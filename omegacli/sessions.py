@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from omegacli.client import Client
-from omegacli.inputs import file_forms, piped_inputs, with_paths
+from omegacli.inputs import Source, parse_error_offset, piped_inputs, with_paths
 from protocol import errors
 
 
@@ -49,21 +49,31 @@ def cmd_repl(client: Client, args: argparse.Namespace) -> int:
     return run_inputs(client, session, piped_inputs(sys.stdin), args.timeout)[1]
 
 
-def cmd_batch(client: Client, args: argparse.Namespace) -> int:
-    """`-c CMD` / `-f FILE`, in session NAME (`-s`) or in a scratch session thrown away after."""
+def read_source(file: str) -> Source | None:
+    """`-f FILE` read and cut into forms; None (said on stderr) when it cannot be read."""
+    path = Path(file).resolve()
+    try:
+        return Source(file, path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        reason = "File not found" if isinstance(e, FileNotFoundError) else "Cannot read file"
+        print(f"{reason}: {path}", file=sys.stderr)
+        return None
+
+
+def cmd_batch(client: Client, args: argparse.Namespace, source: Source | None) -> int:
+    """`-c CMD` / `-f FILE`, in session NAME (`-s`) or in a scratch session thrown away after.
+
+    Prints what the reference prints (every input's output; `-j`: one JSON object, with `ok`,
+    `value` and `error` added); each failed input of a file is named `FILE:LINE:COLUMN` on
+    stderr. Exit status 1 when any input ended in an error, as `omegacli call` would say."""
     session = args.session or f"scratch-{os.getpid()}-{os.urandom(3).hex()}"
-    if args.cmd is not None:
+    if source is None:
         inputs, meta = [args.cmd.strip()], {"command": args.cmd}
     else:
-        path = Path(args.file).resolve()
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError:
-            print(f"File not found: {path}", file=sys.stderr)
-            return 1
-        inputs, meta = file_forms(text), {"file": args.file}
+        inputs, meta = source.forms, {"file": args.file}
     try:
-        outputs = _execute_all(client, session, inputs, args.timeout)
+        run = _execute_all(client, session, inputs, args.timeout, source,
+                           echo=not args.json)
     finally:
         if args.session is None:
             _discard(client, session)
@@ -72,28 +82,47 @@ def cmd_batch(client: Client, args: argparse.Namespace) -> int:
         debug = bool(info and info.get("debug_mode"))
         doc = {"session": args.session, **meta, "debugMode": debug,
                "stepCount": info.get("step_count", 0) if info else 0,
-               "defsCount": info["definitions"] if info else 0, "output": "\n".join(outputs)}
+               "defsCount": info["definitions"] if info else 0, "output": "\n".join(run.outputs),
+               "ok": run.error is None, "value": run.value, "error": run.error}
         if args.session is None:
             del doc["session"]
         print(json.dumps(doc, indent=2, ensure_ascii=False))
-    elif outputs:
-        print("\n".join(outputs))
-    return 0
+    return 0 if run.error is None else 1
 
 
-def _execute_all(client: Client, session: str, inputs: list[str], timeout: float | None):
+class BatchRun:
+    """What a batch's inputs printed, the last one's value and the first error's message."""
+
+    def __init__(self) -> None:
+        self.outputs: list[str] = []
+        self.value: str | None = None
+        self.error: str | None = None
+
+
+def _execute_all(client: Client, session: str, inputs: list[str], timeout: float | None,
+                 source: Source | None, echo: bool) -> BatchRun:
     from omegacli.__main__ import call_interruptible
 
-    outputs = []
-    for text in inputs:
+    run = BatchRun()
+    for index, text in enumerate(inputs):
         result = call_interruptible(client, "session.execute",
                                     {"session": session, "command": with_paths(text)}, timeout)
         if result["output"]:
-            outputs.append(result["output"])
+            run.outputs.append(result["output"])
+            if echo:
+                print(result["output"], flush=True)
+        run.value = result["value"]
+        if result.get("failed", 0 if result["ok"] else 1):
+            message = result["error"] or result["output"].rsplit("\n", 1)[-1]
+            run.error = run.error or message
+            if source is not None:
+                offset = parse_error_offset(text, message) if message.startswith("parse:") else 0
+                print(f"{source.where(index, offset)}: error: {message}", file=sys.stderr,
+                      flush=True)
         session = result["session"]
         if result["should_exit"]:
             break
-    return outputs
+    return run
 
 
 def _discard(client: Client, session: str) -> None:

@@ -3,27 +3,21 @@
 Polls `server.metrics` every `--interval` seconds and redraws a table (sessions of the client's
 session dir, most recently used first) under a summary of the daemon. `-n N` stops after N
 frames; when stdout is not a terminal each frame is printed plainly, without clearing. Standard
-library only (the one-shot client), Ctrl-C quits.
+library only (the one-shot client); `q` or Ctrl-C quits.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
 from datetime import datetime
 from typing import Any, TextIO
 
+from omegacli.human import human_bytes
+
 CLEAR = "\x1b[H\x1b[2J"
-
-
-def human_bytes(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "K", "M", "G"):
-        if value < 1024 or unit == "G":
-            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
-        value /= 1024
-    raise AssertionError
 
 
 def ago(iso: str | None, now: float) -> str:
@@ -62,17 +56,64 @@ def render(m: dict[str, Any], width: int, height: int, now: float | None = None)
     return [line[:width] for line in lines]
 
 
-def run(client: Any, interval: float, frames: int | None, out: TextIO = sys.stdout) -> int:
+def run(client: Any, interval: float, frames: int | None, out: TextIO = sys.stdout,
+        keys: TextIO = sys.stdin) -> int:
     live = out.isatty()
     shown = 0
-    while frames is None or shown < frames:
-        metrics = client.call("server.metrics", {"sessions": True})
-        size = shutil.get_terminal_size((100, 40))
-        lines = render(metrics, size.columns, size.lines if live else 10_000)
-        out.write((CLEAR if live else "") + "\n".join(lines) + "\n")
-        out.flush()
-        shown += 1
-        if frames is not None and shown >= frames:
-            break
-        time.sleep(interval)
+    try:
+        with Keys(keys) as pressed:
+            while frames is None or shown < frames:
+                metrics = client.call("server.metrics", {"sessions": True})
+                size = shutil.get_terminal_size((100, 40))
+                lines = render(metrics, size.columns, size.lines if live else 10_000)
+                out.write((CLEAR if live else "") + "\n".join(lines) + "\n")
+                out.flush()
+                shown += 1
+                if frames is not None and shown >= frames:
+                    break
+                if pressed.wait(interval) in QUIT_KEYS:
+                    break
+    except KeyboardInterrupt:
+        pass  # Ctrl-C quits, as `q` does
     return 0
+
+
+QUIT_KEYS = ("q", "Q")
+
+
+class Keys:
+    """Single keys from a terminal (cbreak mode: no Enter needed, Ctrl-C still a signal) while
+    in use; from anything else, nothing (`wait` only sleeps)."""
+
+    def __init__(self, stream: TextIO):
+        self.fd = stream.fileno() if stream.isatty() else None
+        self.saved: list | None = None
+
+    def __enter__(self) -> Keys:
+        if self.fd is not None:
+            import termios
+            import tty
+
+            self.saved = termios.tcgetattr(self.fd)
+            tty.setcbreak(self.fd)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.saved is not None:
+            import termios
+
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+
+    def wait(self, seconds: float) -> str:
+        """A key pressed within `seconds` (a quit key if among them; any key refreshes at once),
+        or "" when none was."""
+        if self.fd is None:
+            time.sleep(seconds)
+            return ""
+        import select
+
+        ready, _, _ = select.select([self.fd], [], [], seconds)
+        if not ready:
+            return ""
+        data = os.read(self.fd, 64).decode(errors="replace")
+        return next((k for k in data if k in QUIT_KEYS), data[-1:])

@@ -1,6 +1,7 @@
 """`omegad`: flags -> Config, then start safely and run the daemon.
 
     omegad [--foreground] [--socket PATH] [--session-dir DIR] [--log-level LEVEL] [--idle-exit S]
+    omegad --version      its version and the protocol it speaks
 
 Without --foreground the daemon forks into the background once its socket is listening, so
 `omegad` returning 0 means "ready". Startup errors go to stderr with exit status 1.
@@ -12,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from omegad import __version__
 from omegad.config import Config
 from omegad.lifecycle import (
     PidFile,
@@ -21,7 +23,7 @@ from omegad.lifecycle import (
     hold_stop_signals,
     setup_logging,
 )
-from protocol import paths
+from protocol import PROTOCOL_VERSION, paths
 
 log = logging.getLogger("omegad")
 
@@ -30,6 +32,8 @@ LOG_LEVELS = ["debug", "info", "warning", "error"]
 
 def parse_args(argv: list[str] | None) -> Config:
     ap = argparse.ArgumentParser(prog="omegad", description="The omega session server.")
+    ap.add_argument("--version", action="version",
+                    version=f"omegad {__version__} (protocol {PROTOCOL_VERSION})")
     ap.add_argument(
         "--foreground", action="store_true", help="stay in the foreground; log to stderr too"
     )

@@ -21,6 +21,7 @@ VERSION_MISMATCH = -32005  # client and daemon speak different protocol versions
 SESSION_DIR_UNAVAILABLE = (
     -32006
 )  # the session dir cannot be created/written or another daemon holds it
+UNTRUSTED_PATH = -32020  # a path someone else could write: a symlink, another owner, open to others
 INTERRUPTED = -32800  # cancelled by $/cancelRequest, session.interrupt or shutdown
 
 MESSAGES = {
@@ -35,6 +36,7 @@ MESSAGES = {
     LIMIT_EXCEEDED: "Limit exceeded",
     VERSION_MISMATCH: "Version mismatch",
     SESSION_DIR_UNAVAILABLE: "Session dir unavailable",
+    UNTRUSTED_PATH: "Untrusted path",
     INTERRUPTED: "Interrupted",
 }
 
@@ -97,6 +99,13 @@ class VersionMismatch(RpcError):
 
 class SessionDirUnavailable(RpcError):
     code = SESSION_DIR_UNAVAILABLE
+
+
+class UntrustedPath(RpcError):
+    """A file or directory omega would write, lock or read secrets from is not the user's own;
+    the message names the path and what is wrong with it."""
+
+    code = UNTRUSTED_PATH
 
 
 class Interrupted(RpcError):

@@ -206,6 +206,9 @@ class ExecuteResult(Result):
     should_exit: bool
     elapsed_ms: float
     session: str  # the session the client works in from now on (changes after `:session fork`)
+    # How many of the command's inputs (its forms, or the `:` command) ended in an `error:` line
+    # or were an unknown `:` command: what `omegacli -c`/`-f` turn into exit status 1.
+    failed: int = 0
 
 
 class InterruptResult(Result):

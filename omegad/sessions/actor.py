@@ -100,11 +100,19 @@ class Reply:
     error: str | None = None
     should_exit: bool = False
     session: str | None = None
+    failed: int = 0  # inputs that ended in an error (ExecuteResult.failed)
     unsent: list[str] = field(default_factory=list)  # lines not yet streamed as `result`
 
     def line(self, text: str) -> None:
         self.text.append(text + "\n")
         self.unsent.append(text + "\n")
+        if text.startswith("error: "):
+            self.fail(text.removeprefix("error: "))
+
+    def fail(self, message: str) -> None:
+        """An input ended in an error (its line printed already)."""
+        self.ok, self.value, self.error = False, None, message
+        self.failed += 1
 
     def lines(self, lines: list[str]) -> None:
         if lines:  # one piece: a listing of 10 000 checkpoints is one join, not 20 000 appends
@@ -507,6 +515,7 @@ class SessionActor:
             output=reply.output(), ok=reply.ok, value=reply.value, error=reply.error,
             seq=self.seq, should_exit=reply.should_exit,
             elapsed_ms=(time.perf_counter() - started) * 1000, session=reply.session or self.name,
+            failed=reply.failed,
         )
 
     async def _evaluate_input(self, text: str, reply: Reply, job: Job) -> None:

@@ -281,7 +281,9 @@ async def run_command(actor: SessionActor, text: str, reply: Reply, job: Job) ->
                 command, arg = candidate, text[len(prefix):].strip()
                 break
     if command is None:
-        reply.line(f"Unknown command: {text}. Type :help for commands.")
+        message = f"Unknown command: {text}. Type :help for commands."
+        reply.line(message)
+        reply.fail(message)
         return
     try:
         await command(actor, arg, reply, job)

@@ -28,11 +28,12 @@ def home(tmp_path):
     return tmp_path / "home"
 
 
-def omegacli(home: Path, *args: str, stdin: str = "", cwd: Path | None = None) -> list[str]:
+def omegacli(home: Path, *args: str, stdin: str = "", cwd: Path | None = None,
+             status: int = 0) -> list[str]:
     env = dict(os.environ, HOME=str(home))
     out = subprocess.run([sys.executable, "-m", "omegacli", *args], input=stdin,
                          capture_output=True, text=True, timeout=60, env=env, cwd=cwd)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == status, out.stderr
     return out.stdout.split("\n")[:-1]
 
 
@@ -129,4 +130,4 @@ def test_a_legacy_define_that_needs_the_oracle_is_skipped_not_called(daemon, hom
               "nextBreakpointId": 1, "recordingEnabled": True}
     (home / ".omega-sessions" / "repl-orc.json").write_text(json.dumps(legacy))
     assert omegacli(home, "-s", "orc", "-c", "(list a c)") == ["=> (1 2)"]
-    assert omegacli(home, "-s", "orc", "-c", "b")[0].startswith("error: ")
+    assert omegacli(home, "-s", "orc", "-c", "b", status=1)[0].startswith("error: ")

@@ -177,7 +177,7 @@ def test_daemon_start_status_restart_stop(omega_env):
     assert out.returncode == 0 and "omegad started" in out.stdout
     first = int(omega_env.pidfile.read_text())
     assert omegacli("daemon", "start").stdout.startswith(f"omegad is already running (pid {first})")
-    status = omegacli("daemon", "status")
+    status = omegacli("daemon", "status", "-j")
     assert status.returncode == 0 and json.loads(status.stdout)["pid"] == first
     out = omegacli("daemon", "restart")
     assert out.returncode == 0 and f"omegad stopped (pid {first})" in out.stdout
