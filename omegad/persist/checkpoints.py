@@ -40,10 +40,12 @@ from pathlib import Path
 
 import msgspec
 
+from omegad.owned import open_owned
 from omegad.persist.copying import write_with_copy
 from omegad.persist.failures import CorruptRecord, append_or_roll_back, roll_back
 from omegad.persist.journal import last_seq_before
 from omegad.persist.quarantine import set_aside
+from protocol.errors import UntrustedPath
 
 MAGIC = b"OMEGA-CKPT 3"
 MAGIC_V2 = b"OMEGA-CKPT 2\n"
@@ -223,9 +225,8 @@ class CheckpointFile:
         """Note the file's size and CRC: the next open checks only the records after them.
         (A mark that does not match the file on open only makes that open check everything.)"""
         try:
-            fd = os.open(self.mark_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
-                         0o600)
-        except OSError:
+            fd = open_owned(self.mark_path, os.O_WRONLY | os.O_TRUNC, create=True)
+        except (OSError, UntrustedPath):  # (then the next open checks every record)
             return
         try:
             os.write(fd, _MARK.pack(self.size, self.crc))

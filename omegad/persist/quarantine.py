@@ -11,6 +11,8 @@ import os
 import time
 from pathlib import Path
 
+from omegad.owned import open_owned
+
 MARK = ".torn-"
 
 
@@ -18,11 +20,10 @@ def set_aside(path: Path, start: int = 0) -> Path:
     """Copy the bytes of `path` from `start` to its end into a new quarantine file beside it
     (written and fsync'd before this returns); its path. Raises OSError when it cannot: then
     the caller must not cut."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     while True:
         target = free_name(path)
         try:
-            out = os.open(target, flags, 0o600)
+            out = open_owned(target, os.O_WRONLY | os.O_CLOEXEC, create="new")
         except FileExistsError:
             continue
         break
