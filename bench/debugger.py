@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from bench.sessions import connect, percentile, start_daemon, timed_calls  # noqa: E402
 from omegad.lang import api  # noqa: E402
-from omegad.sessions.debugger import KEYFRAME, DebugRun  # noqa: E402
+from omegad.sessions.debug.run import KEYFRAME, DebugRun  # noqa: E402
 from protocol import errors  # noqa: E402
 
 FIB = "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))"

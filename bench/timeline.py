@@ -117,7 +117,7 @@ def record_cost(n: int = 200_000) -> float:
     """One Monitor.record call (what the actor adds per command), in µs."""
     from types import SimpleNamespace
 
-    from omegad.sessions.metrics import Monitor
+    from omegad.sessions.notes.metrics import Monitor
 
     monitor = Monitor(enabled=True)
     state = SimpleNamespace(allocated=0)

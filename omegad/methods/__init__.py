@@ -5,4 +5,4 @@ To add a family: declare its params/result Structs and `_method(...)` entries in
 handlers, and import the module here.
 """
 
-from omegad.methods import debug, server, session, timeline  # noqa: F401
+from omegad.methods import debug, notes, server, session  # noqa: F401

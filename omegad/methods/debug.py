@@ -6,7 +6,7 @@ from __future__ import annotations
 from omegad.dispatch import method
 from omegad.methods.session import _actor
 from omegad.server import Connection
-from omegad.sessions import debugger
+from omegad.sessions.debug import debugger
 from protocol import methods as m
 
 

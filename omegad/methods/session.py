@@ -5,8 +5,9 @@ from __future__ import annotations
 from omegad.dispatch import method
 from omegad.oracle.select import oracle_description
 from omegad.server import Connection
-from omegad.sessions import commands, debugger
+from omegad.sessions import commands, legacy
 from omegad.sessions.actor import Job, SessionActor
+from omegad.sessions.debug import debugger
 from omegad.sessions.names import check_name
 from omegad.sessions.store import SessionStore
 from protocol import errors
@@ -22,7 +23,7 @@ async def _actor(conn: Connection, name: str) -> SessionActor:
     store = _store(conn)
     fresh = conn.daemon.sessions.live(store, name) is None
     actor = conn.daemon.sessions.actor(store, name)
-    if fresh and debugger.note_legacy(actor, conn.env):
+    if fresh and legacy.note_legacy(actor, conn.env):
         await actor.execute("", conn, piped=False)  # the import runs as the actor's next job
     await actor.ready()
     return actor
@@ -82,7 +83,7 @@ def _admit_execute(p: m.ExecuteParams, conn: Connection) -> Job:
     fresh = conn.daemon.sessions.live(store, p.session) is None
     actor = conn.daemon.sessions.actor(store, p.session)
     if fresh:
-        debugger.note_legacy(actor, conn.env)
+        legacy.note_legacy(actor, conn.env)
     return actor.submit(p.command, conn, p.piped)
 
 

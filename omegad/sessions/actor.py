@@ -13,7 +13,6 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -21,21 +20,17 @@ import trio
 
 from omegad import collector
 from omegad.lang import api
-from omegad.oracle.receipts import read_receipts
 from omegad.persist import events as ev
 from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.failures import CorruptRecord, storage_error, storage_failure
-from omegad.persist.index import IndexInfo, IndexWithStates, read_index_states, write_index
-from omegad.persist.journal import JournalView, JournalWriter, last_seq_before, read_journal
-from omegad.persist.quarantine import set_aside
-from omegad.persist.reconcile import reconcile
+from omegad.persist.index import IndexInfo, write_index
+from omegad.persist.journal import JournalWriter
 from omegad.sessions import defs as saved_defs
 from omegad.sessions import engine
 from omegad.sessions.oracle_calls import JournaledOracle, mock_effect
-from omegad.sessions.reference_states import ReferenceStates
-from omegad.sessions.replay import replay
-from omegad.sessions.saver import StateSaver
-from omegad.sessions.states import FileStates, LayeredStates, StateStore, Written
+from omegad.sessions.recovery import opening
+from omegad.sessions.states.saver import StateSaver
+from omegad.sessions.states.sources import LayeredStates, StateStore, Written
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Checkpoint, Timeline
 from protocol import errors
@@ -166,130 +161,7 @@ class SessionActor:
 
     async def open(self) -> None:
         """Bring the session up: its last saved state, then any journal inputs after it."""
-        path = self.store.journal(self.name)
-        seed, self.seed = self.seed, None
-        self.index_dirty = seed is not None  # a fork's index is written when it is flushed
-        self.ckpt = seed.ckpt if seed else CheckpointFile.open(self.store.ckpt(self.name),
-                                                                self.store.journal(self.name))
-        self.saver = StateSaver(self.ckpt)
-        if self.ckpt.damage:
-            self.notice(f"{self.ckpt.damage}; the states after it are rebuilt from the journal")
-        saved = FileStates(self.ckpt)
-        if await self._open_from_checkpoints(path, saved, seed):
-            return
-        log.debug("session %s: reading its whole journal", self.name)
-        view = read_journal(path)
-        if view.header is None and not view.events:
-            said, _ = reconcile(self.ckpt, view)  # (a journal deleted under its states)
-            if said:
-                self.notice(said)
-            self.state = api.ReplState()
-            self.header = ev.header(self.name)
-            self.journal = JournalWriter.create(path, self.header)
-            return
-        self.header = view.header
-        index = self._index()
-        said, next_seq = reconcile(self.ckpt, view)
-        if said:
-            self.notice(said)
-        if index is not None and index.eventCount > view.next_seq:
-            next_seq = max(next_seq, index.eventCount)  # (never give a seq out twice)
-        self.journal = JournalWriter.open_existing(path, view, next_seq)
-        self._note_journal(view)
-        self.receipts = index.receipts if index is not None else {}
-        self.receipts = {**read_receipts(self.store.receipts(self.name)), **self.receipts}
-        self.ref_states = index.states if index is not None else {}
-        self.checkpoints = _checkpoints(view)
-        latest = await saved.latest()
-        if latest is None and self.ref_states and self.checkpoints:
-            await self._open_from_reference(view)
-            return
-        start, after = latest if latest is not None else (None, -1)
-        await self._catch_up(view, start, after, saved if latest is not None else None)
-
-    async def _open_from_reference(self, view: Any) -> None:
-        """A session the reference wrote: its newest checkpoint's state as the reference
-        serialized it in the index, then the journal's inputs after it (normally none)."""
-        timeline = Timeline(self.name, view.header, view.events, self.checkpoints, self.receipts,
-                            states=self.ref_states)
-        reference = ReferenceStates(timeline, self.manager.fallback_oracle)
-        last = self.checkpoints[-1].seq
-        await reference.prepare(last)
-        try:
-            start: engine.Snapshot | None = reference[last]
-        except KeyError:  # neither the index nor re-evaluation has it: start from nothing
-            start = None
-        await self._catch_up(view, start, last if start is not None else -1, None, reference)
-
-    async def _open_from_checkpoints(self, path: Path, saved: FileStates,
-                                     seed: Seed | None) -> bool:
-        """The fast way back: the newest saved state, the index (or a fork's seed) for the
-        checkpoints before it, and only the journal written after it. False when the files do
-        not agree (a crash before the index was refreshed): then the whole journal is read."""
-        entries = self.ckpt.entries if self.ckpt is not None else []
-        if not entries:
-            return False
-        index = self._index() if seed is None else \
-            IndexInfo("", seed.event_count, seed.checkpoints, seed.receipts)
-        if index is None:
-            return False
-        last = entries[-1]
-        journal_end = self.ckpt.journal_end(len(entries) - 1)
-        if not path.exists() or path.stat().st_size < journal_end or not last.journal_end:
-            return False
-        view = read_journal(path, start=journal_end)
-        misplaced = (view.torn and not view.events
-                     or view.events and view.events[0]["seq"] != last.seq + 1
-                     or last_seq_before(path, journal_end) != last.seq)
-        if misplaced:
-            return False  # the record's journal position is not where it says (a fork's copy)
-        first_new = view.events[0]["seq"] if view.events else last.seq + 1
-        if view.header is None or index.eventCount < first_new:
-            return False
-        self.header = view.header
-        next_seq = view.events[-1]["seq"] + 1 if view.events else last.seq + 1
-        self.journal = JournalWriter.open_existing(path, view, next_seq)
-        self._note_journal(view)
-        self.receipts = {**read_receipts(self.store.receipts(self.name)), **index.receipts}
-        self.ref_states = getattr(index, "states", {})
-        self.checkpoints = index.checkpoints
-        if self.checkpoints and self.checkpoints[-1].seq >= first_new:
-            self.checkpoints = [c for c in self.checkpoints if c.seq < first_new]
-        self.checkpoints += _checkpoints(view)
-        latest = await saved.latest()
-        assert latest is not None
-        reference = None
-        if self.ref_states:  # the reference's own checkpoints, before ours
-            reference = ReferenceStates(self.own_timeline(), self.manager.fallback_oracle)
-        await self._catch_up(view, latest[0], latest[1], saved, reference)
-        return True
-
-    def _index(self) -> IndexWithStates | None:
-        """The session's index, or None when it is missing or unreadable (then: the journal,
-        and the index is written again at the next refresh; a damaged one is set aside)."""
-        path = self.store.index(self.name)
-        try:
-            return read_index_states(path)
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as e:
-            self.index_dirty = True
-            self.notice(f"{path.name} could not be read ({_reason(e)}); it is rebuilt from the"
-                        f" journal{set_aside_note(path)}")
-            return None
-
-    def _note_journal(self, view: JournalView) -> None:
-        """Say what reading the journal found: lines skipped, a torn last line set aside."""
-        name = self.store.journal(self.name).name
-        if view.bad:
-            where = ", ".join(f"byte {offset}" for offset, _ in view.bad[:5])
-            more = f" and {len(view.bad) - 5} more" if len(view.bad) > 5 else ""
-            self.notice(f"{name}: {len(view.bad)} line(s) could not be read (at {where}{more});"
-                        " they were skipped and left in place")
-        aside = self.journal.aside if self.journal is not None else None
-        if view.torn and aside is not None:
-            self.notice(f"{name}: its last line was incomplete (a write cut short); its"
-                        f" {view.torn} bytes were set aside in {aside.name} and cut")
+        await opening.open_session(self)
 
     def notice(self, text: str) -> None:
         """What opening found on disk and did about it: logged, and kept for the session's
@@ -297,45 +169,6 @@ class SessionActor:
         log.warning("session %s: %s", self.name, text)
         self.notices.append(text)
         self.manager.storage_notice(f"session {self.name}: {text}")
-
-    async def _catch_up(self, view: Any, start: engine.Snapshot | None, after: int,
-                        saved: FileStates | None, reference: ReferenceStates | None = None) -> None:
-        """Re-evaluate what the journal holds after the saved state (normally nothing)."""
-        self.state_defs = None
-        own = start is not None and saved is not None and saved.ckpt.newest_is(after)
-        if own and start.origin is not None and self.saver is not None:  # (a reopening)
-            self.saver.reopened_at(len(saved.ckpt.entries) - 1, start.origin)
-        if start is not None and not any(e["seq"] > after for e in view.events):
-            self.state, self.control = start.resume(), start.control
-            self.states = LayeredStates({after: start} if own else {}, saved,  # (at hand)
-                                        reference)
-            return
-        timeline = Timeline(self.name, view.header, view.events, self.checkpoints, self.receipts)
-        record = self._record_replayed(view) if saved is not None and start is not None else None
-        rebuilt = await replay(timeline, self.manager.fallback_oracle, start, after, record)
-        self.state, self.control = rebuilt.state, rebuilt.control
-        self.states = LayeredStates(rebuilt.at, saved, reference)
-
-    def _record_replayed(self, view: Any) -> Callable[[int, engine.Snapshot], None]:
-        """The journal holds inputs after the newest state record (the daemon died between an
-        answer and its record): as replaying reaches each of their checkpoints, its record is
-        written, so that the file again has every state (another session's `load` reads it)."""
-        assert self.saver is not None
-        saver = self.saver
-        ends = dict(zip((e["seq"] for e in view.events), [*view.offsets[1:], view.size],
-                        strict=True))
-        failed: list[OSError] = []
-
-        def record(seq: int, snap: engine.Snapshot) -> None:
-            if failed:
-                return
-            try:
-                saver.save(snap.state, snap.control, seq, ends.get(seq, view.size))
-            except OSError as e:
-                log.error("session %s: checkpoint write failed: %s", self.name, e)
-                failed.append(e)
-
-        return record
 
     async def ready(self) -> None:
         await self._opened.wait()
@@ -496,7 +329,7 @@ class SessionActor:
         started = time.perf_counter()
         reply = Reply()
         if self.legacy is not None:
-            from omegad.sessions.debugger import import_legacy
+            from omegad.sessions.legacy import import_legacy
 
             await import_legacy(self, job)
         text = job.command.strip()
@@ -745,23 +578,3 @@ def _unopened() -> api.ReplState:
     if not _UNOPENED:
         _UNOPENED.append(api.ReplState())
     return _UNOPENED[0]
-
-
-def _reason(e: Exception) -> str:
-    return (e.strerror or str(e)) if isinstance(e, OSError) else str(e)
-
-
-def set_aside_note(path: Path) -> str:
-    """Set a damaged file aside (when it can be read at all); a note saying where."""
-    try:
-        return f" (the damaged file was set aside as {set_aside(path).name})"
-    except OSError:
-        return ""
-
-
-def _checkpoints(view: Any) -> list[Checkpoint]:
-    return [Checkpoint(e["seq"], e["reason"], e["stateId"], off)
-            for e, off in zip(view.events, view.offsets, strict=True)
-            if e["type"] == "checkpoint"]
-
-

@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from omegad.sessions.debugger import debugger_of
+from omegad.sessions.debug.debugger import debugger_of
 
 if TYPE_CHECKING:
     from omegad.sessions.actor import Job, Reply, SessionActor

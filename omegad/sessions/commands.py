@@ -12,9 +12,11 @@ import shutil
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from omegad.sessions import debugger, timeline_notes
+from omegad.sessions.debug import commands as debugger
+from omegad.sessions.debug.debugger import typed as debug_typed
 from omegad.sessions.names import check_name
-from omegad.sessions.states import state_at
+from omegad.sessions.notes import commands as timeline_notes
+from omegad.sessions.states.sources import state_at
 from omegad.sessions.timeline import Timeline, plan_jump, read_timeline
 from protocol import errors
 
@@ -290,7 +292,7 @@ async def run_command(actor: SessionActor, text: str, reply: Reply, job: Job) ->
     finally:
         if command.__module__ == debugger.__name__:
             debugger.debugger_of(actor).save()
-            job.debug_view = debugger.typed(actor, job)  # for the typed debug.* methods
+            job.debug_view = debug_typed(actor, job)  # for the typed debug.* methods
 
 
 def command_names() -> list[str]:

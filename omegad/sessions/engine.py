@@ -16,7 +16,7 @@ from omegad.lang import api
 from omegad.lang.checkpoint import Checkpoint, capture, restore
 
 if TYPE_CHECKING:
-    from omegad.sessions.states import Written
+    from omegad.sessions.states.sources import Written
 
 SLICE_STEPS = 3_000  # steps between yields to trio: about 2 ms of evaluation
 

@@ -19,15 +19,15 @@ from omegad.persist.copying import WrittenFile
 from omegad.persist.failures import storage_error
 from omegad.persist.worker import Persister
 from omegad.sessions.actor import SessionActor
-from omegad.sessions.catalog import Catalog
 from omegad.sessions.fork import Seed, fork_live, write_fork
-from omegad.sessions.listing import Listing
-from omegad.sessions.metrics import Monitor
+from omegad.sessions.listing.catalog import Catalog
+from omegad.sessions.listing.listing import Listing
 from omegad.sessions.names import check_name
-from omegad.sessions.notes import NotesBook, copy_notes
-from omegad.sessions.reference_states import ReferenceStates
-from omegad.sessions.replay import replay
-from omegad.sessions.states import FileStates, LayeredStates, StateStore
+from omegad.sessions.notes.file import NotesBook, copy_notes
+from omegad.sessions.notes.metrics import Monitor
+from omegad.sessions.recovery.replay import replay
+from omegad.sessions.states.reference import ReferenceStates
+from omegad.sessions.states.sources import FileStates, LayeredStates, StateStore
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Timeline, read_timeline
 from protocol import errors

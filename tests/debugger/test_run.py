@@ -3,7 +3,8 @@
 import tracemalloc
 
 from omegad.lang import api
-from omegad.sessions.debugger import KEYFRAME, Debugger, DebugRun, expr_tag
+from omegad.sessions.debug.debugger import Debugger
+from omegad.sessions.debug.run import KEYFRAME, DebugRun, expr_tag
 
 
 def session(*inputs: str) -> api.ReplState:
@@ -88,7 +89,7 @@ def test_breakpoints_match_step_expression_tag_and_effect():
     state = session(FIB)
     dbg = Debugger()
     dbg.run = DebugRun("(fib 3)", api.serialize(state))
-    from omegad.sessions.debugger import Breakpoint
+    from omegad.sessions.debug.debugger import Breakpoint
     dbg.breakpoints = [Breakpoint(1, "expr", "If")]
     assert dbg.hit(dbg.run) is None          # step 0: an application
     dbg.run.advance(1)

@@ -17,7 +17,7 @@ from omegad.lang.printer import write_str
 from omegad.lang.reference_state import UnconvertibleState, read_state
 from omegad.lang.serialize import deserialize, serialize
 from omegad.oracle.scripted import ScriptedOracle
-from omegad.sessions.replay import replay
+from omegad.sessions.recovery.replay import replay
 from omegad.sessions.timeline import read_timeline
 from tests.conftest import SHARED, require_shared
 

@@ -3,7 +3,7 @@
 import os
 import time
 
-from omegad.sessions.catalog import FILE, Catalog
+from omegad.sessions.listing.catalog import FILE, Catalog
 
 
 def _sessions(tmp_path, *names):

@@ -13,7 +13,7 @@ from omegad.persist.index import (
     write_index,
 )
 from omegad.persist.journal import JournalChanged, JournalWriter, read_journal
-from omegad.sessions.states import FileStates
+from omegad.sessions.states.sources import FileStates
 
 
 def _eval(state, text):

@@ -20,8 +20,8 @@ from omegad.persist.checkpoints import (
     CheckpointFile,
     merge_kind,
 )
-from omegad.sessions.saver import MAX_REFS, StateSaver
-from omegad.sessions.states import FileStates, rebuild
+from omegad.sessions.states.saver import MAX_REFS, StateSaver
+from omegad.sessions.states.sources import FileStates, rebuild
 
 PROBE = ("(list n (car p) (hash-ref h 'k 0) (f 1) (length acc) (car q) (hash-ref h2 'a 0)"
          " ((cdr cell)))")

@@ -10,8 +10,8 @@ import trio
 from omegad.lang import ReplState, capture, start
 from omegad.persist.checkpoints import CheckpointFile
 from omegad.sessions.engine import Snapshot
-from omegad.sessions.saver import StateSaver
-from omegad.sessions.states import FileStates
+from omegad.sessions.states.saver import StateSaver
+from omegad.sessions.states.sources import FileStates
 
 SETUP = ["(define n 0)", "(define p (cons 0 0))", "(define h (make-hash-table))",
          "(define acc '())", "(define (f x) x)", "(define s 'start)", "(define g car)",

@@ -5,8 +5,8 @@ import struct
 
 import pytest
 
-from omegad.sessions import dirwatch
-from omegad.sessions.dirwatch import APPEARED_OR_GONE, IN_CLOSE_WRITE, DirWatch
+from omegad.sessions.listing import dirwatch
+from omegad.sessions.listing.dirwatch import APPEARED_OR_GONE, IN_CLOSE_WRITE, DirWatch
 
 pytestmark = pytest.mark.skipif(dirwatch._LIBC is None, reason="needs inotify (Linux)")
 

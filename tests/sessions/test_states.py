@@ -5,8 +5,14 @@ import trio
 from omegad.lang import ReplState, capture, start
 from omegad.lang.serialize import STEP
 from omegad.persist.checkpoints import CheckpointFile
-from omegad.sessions.saver import StateSaver
-from omegad.sessions.states import FileStates, LayeredStates, rebuild, rebuild_in_steps, state_at
+from omegad.sessions.states.saver import StateSaver
+from omegad.sessions.states.sources import (
+    FileStates,
+    LayeredStates,
+    rebuild,
+    rebuild_in_steps,
+    state_at,
+)
 
 
 def _saved(path, inputs):
@@ -78,7 +84,7 @@ def test_the_store_that_serves_a_seq_is_the_one_prepared(tmp_path):
 def test_a_memory_walk_in_steps_matches_the_whole_walk_and_stops_when_a_command_starts():
     from types import SimpleNamespace
 
-    from omegad.sessions.metrics import SessionMetrics
+    from omegad.sessions.notes.metrics import SessionMetrics
 
     state = ReplState()
     for text in BIG[:2]:

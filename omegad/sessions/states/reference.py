@@ -54,7 +54,7 @@ class ReferenceStates:
         """Make the state at `seq` available: from the index, else by re-evaluating."""
         if seq not in self.ids or self._replayed is not None or self._read(seq) is not None:
             return
-        from omegad.sessions.replay import replay
+        from omegad.sessions.recovery.replay import replay
 
         log.info("session %s: re-evaluating its inputs for the states its index cannot give",
                  self.timeline.name)

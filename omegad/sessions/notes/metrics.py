@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from omegad.lang import memory_estimate
 from omegad.lang.api import memory_estimate_steps
 from omegad.lang.steps import advance
-from omegad.sessions.notes import NotesBook, NotesError
+from omegad.sessions.notes.file import NotesBook, NotesError
 from omegad.sessions.store import SessionStore
 
 if TYPE_CHECKING:

@@ -38,7 +38,7 @@ from omegad.persist.checkpoints import (
 )
 
 if TYPE_CHECKING:
-    from omegad.sessions.states import Written
+    from omegad.sessions.states.sources import Written
 
 log = logging.getLogger("omegad.sessions")
 

@@ -12,8 +12,8 @@ import bisect
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from omegad.sessions.catalog import Catalog, Counts
-from omegad.sessions.dirwatch import APPEARED_OR_GONE, DirWatch
+from omegad.sessions.listing.catalog import Catalog, Counts
+from omegad.sessions.listing.dirwatch import APPEARED_OR_GONE, DirWatch
 from omegad.sessions.store import SessionStore
 
 if TYPE_CHECKING:

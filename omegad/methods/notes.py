@@ -1,4 +1,4 @@
-"""snapshot.*, timeline.* and the metrics methods (sessions/timeline_notes.py does the work).
+"""snapshot.*, timeline.* and the metrics methods (sessions/notes/commands.py does the work).
 
 Changes (snapshot create / restore / delete, annotate, import) run as commands of the session's
 actor, so they wait for a running command and keep arrival order; reads (list, timeline pages,
@@ -14,10 +14,10 @@ from typing import Any
 from omegad.dispatch import method
 from omegad.methods.session import _actor, _store
 from omegad.server import Connection
-from omegad.sessions import timeline_notes as tn
 from omegad.sessions.actor import Job, SessionActor
-from omegad.sessions.metrics import SessionMetrics, disk_size, last_modified
-from omegad.sessions.notes import Note, NotesError, Snap
+from omegad.sessions.notes import commands as tn
+from omegad.sessions.notes.file import Note, NotesError, Snap
+from omegad.sessions.notes.metrics import SessionMetrics, disk_size, last_modified
 from omegad.sessions.store import SessionStore
 from protocol import errors
 from protocol import methods as m

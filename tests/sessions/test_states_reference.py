@@ -9,9 +9,9 @@ import trio
 from omegad.lang import api
 from omegad.oracle.scripted import ScriptedOracle
 from omegad.persist.index import IndexInfo, read_index_states, render_index
-from omegad.sessions import reference_states
-from omegad.sessions.reference_states import ReferenceStates
-from omegad.sessions.states import state_at
+from omegad.sessions.states import reference as reference_states
+from omegad.sessions.states.reference import ReferenceStates
+from omegad.sessions.states.sources import state_at
 from omegad.sessions.timeline import read_timeline
 from tests.conftest import SHARED, require_shared
 

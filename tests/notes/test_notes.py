@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from omegad.sessions.metrics import WINDOW, SessionMetrics, format_bytes
-from omegad.sessions.notes import (
+from omegad.sessions.notes.file import (
     MAX_LABEL,
     Notes,
     NotesBook,
@@ -14,6 +13,7 @@ from omegad.sessions.notes import (
     local_time,
     tags_of,
 )
+from omegad.sessions.notes.metrics import WINDOW, SessionMetrics, format_bytes
 
 
 def test_snapshots_and_annotations_come_back_from_the_file(tmp_path):
@@ -130,7 +130,7 @@ def test_bytes_read_as_the_plan_prints_them():
 def test_metrics_and_restore_marks_come_back_from_the_file(tmp_path):
     from types import SimpleNamespace
 
-    from omegad.sessions.metrics import Monitor
+    from omegad.sessions.notes.metrics import Monitor
     from omegad.sessions.store import SessionStore
 
     store = SessionStore(tmp_path)

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omegad.persist.checkpoints import ADOPTED, ADOPTED_PART
-from omegad.sessions.metrics import SessionMetrics, disk_size, format_bytes, last_modified
-from omegad.sessions.notes import Note, Notes, NotesError, Snap, local_time
-from omegad.sessions.states import state_at
+from omegad.sessions.notes.file import Note, Notes, NotesError, Snap, local_time
+from omegad.sessions.notes.metrics import SessionMetrics, disk_size, format_bytes, last_modified
+from omegad.sessions.states.sources import state_at
 from omegad.sessions.timeline import Checkpoint
 
 if TYPE_CHECKING:

@@ -1,0 +1,662 @@
+"""The debugger's `:` commands, with the reference's texts (`processReplCommand` in the
+reference's `bin/omega-repl.ts`); step numbers are omega's own (DIVERGENCES C7).
+
+When the run reaches DONE for the first time its expression is committed to the session as one
+journaled input (`SessionActor.commit_debug`), answering oracle calls from the recorded answers;
+`:stop` discards the run.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from omegad.lang import api
+from omegad.lang.printer import write_str
+from omegad.sessions.debug.debugger import Breakpoint, Debugger, Snapshot, debugger_of, paused
+from omegad.sessions.debug.run import SLICE, DebugRun, cap
+
+if TYPE_CHECKING:
+    from omegad.sessions.actor import Job, Reply, SessionActor
+
+MAX_RUN = 100_000       # the reference's `:run` limit
+MAX_LOADFILE = 10 * 1024 * 1024
+NO_SESSION = "(no debug session - use :debug (expr) to start)"
+
+
+# ---- the commands ------------------------------------------------------------------------------
+
+def _int(text: str) -> int | None:
+    """A whole decimal number (a sign allowed), else None."""
+    text = text.strip()
+    try:
+        return int(text) if text and text.lstrip("+-").isdigit() else None
+    except ValueError:
+        return None
+
+
+def _flush_out(run: DebugRun, reply: Reply) -> None:
+    """`display` output of the steps just taken, in order with the command's lines."""
+    if run.out:
+        text = "".join(run.out)
+        reply.text.append(text)
+        reply.unsent.append(text)
+        run.out.clear()
+
+
+async def _go(actor: SessionActor, job: Job, reply: Reply, dbg: Debugger, limit: int | None,
+              breaks: bool, through_effects: bool = False) -> None:
+    """Step the paused run up to `limit` steps (None: no limit), stopping at a breakpoint (when
+    `breaks`), an oracle call (dispatched, then reported), the end or an error."""
+    run = dbg.run
+    assert run is not None
+    taken = 0
+    while limit is None or taken < limit:
+        if breaks and taken > 0:
+            bp = dbg.hit(run)
+            if bp is not None:
+                reply.lines(["", f"*** Breakpoint {bp.id} hit at step {run.step} ***",
+                             f"  Type: {bp.type}, Condition: {bp.condition}"])
+                return
+        n = SLICE if limit is None else min(limit - taken, SLICE)
+        if breaks and dbg.needs_single_steps():
+            n = 1
+        elif breaks:
+            nxt = dbg.next_step_break(run.step)
+            if nxt is not None:
+                n = min(n, nxt - run.step)
+        before = run.step
+        r = run.advance(n)
+        taken += run.step - before
+        dbg.push_history(before, run.step)
+        dbg.record_to(run.step)
+        _flush_out(run, reply)
+        if isinstance(r, api.NeedsOracle):
+            reply.lines(run.effect_lines(r.request))
+            if not await _dispatch(actor, job, run, r.request, reply):
+                _ended(dbg, run, reply)
+                return
+            dbg.record_to(run.step)
+            if not through_effects:
+                return
+        elif isinstance(r, (api.Done, api.Failed)):
+            await _finish(actor, job, dbg, run, reply)
+            return
+        await trio.lowlevel.checkpoint()
+
+
+async def _dispatch(actor: SessionActor, job: Job, run: DebugRun, request: Any,
+                    reply: Reply) -> bool:
+    """Ask the session's oracle (the connection's provider) and resume the run with its answer."""
+    from omegad.oracle.base import OracleError
+    from omegad.sessions.engine import OracleFailure
+
+    oracle = actor.manager.oracle_for(job.conn)
+    try:
+        if getattr(oracle, "config", None) is not None:   # a provider: its tools see the run
+            response = await oracle.call(request, DebugHost(actor, oracle, run))
+        else:
+            response = await oracle.call(request)
+    except (OracleError, OracleFailure) as e:
+        run.run.resume_error(str(e))
+        run.result, run.end_step = run.run.finished, run.step
+        return False
+    run.answer(response)
+    return True
+
+
+class DebugHost:
+    """A provider's tools during a debug run: `eval` runs in the paused copy (its changes are
+    not replayed when travel re-steps past the call: only the answer is), requests go out
+    directly; the commit at DONE journals the calls with their receipts."""
+
+    def __init__(self, actor: SessionActor, oracle: Any, run: DebugRun) -> None:
+        self.actor, self.oracle, self.run = actor, oracle, run
+
+    async def eval(self, code: str) -> Any:
+        from omegad.sessions.oracle_calls import evaluate_nested
+
+        async def deeper(request: Any) -> Any:
+            return await self.oracle.call(request, self)
+
+        return await evaluate_nested(self.run.state, code, self.run._sink, deeper)
+
+    def observe(self, what: str) -> Any:
+        from omegad.sessions.oracle_calls import observe
+
+        return observe(self.run.state, self.actor.defs(), what)
+
+    async def exchange(self, exchange: Any) -> dict[str, Any]:
+        return await exchange.send()
+
+
+async def _finish(actor: SessionActor, job: Job, dbg: Debugger, run: DebugRun,
+                  reply: Reply) -> None:
+    result = run.result
+    dbg.mode = False
+    if isinstance(result, api.Failed):
+        reply.line(result.printed)
+        return
+    assert isinstance(result, api.Done)
+    reply.lines(["", f"=== DONE at step {run.step} ===", f"Result: {result.printed[3:]}",
+                 f"Trace: {run.trace_end + 1} steps recorded. "
+                 "Use :trace to view, :goto N to jump."])
+    if not run.committed:
+        answers = [run.answers[k] for k in sorted(run.answers)]
+        await actor.commit_debug(run.form, answers, job)
+        run.committed = True        # (an interrupted commit is retried when DONE comes again)
+
+
+def _ended(dbg: Debugger, run: DebugRun, reply: Reply) -> None:
+    dbg.mode = False
+    if isinstance(run.result, api.Failed):
+        reply.line(run.result.printed)
+
+
+async def debug_(actor: SessionActor, code: str, reply: Reply, job: Job) -> None:
+    if not code:
+        reply.line("Usage: :debug (expression)")
+        return
+    forms = api.parse_inputs(code)
+    if forms and forms[0].error:
+        reply.line("error: " + forms[0].error)
+        return
+    if len(forms) != 1:
+        reply.line("error: :debug takes exactly one expression")
+        return
+    dbg = debugger_of(actor)
+    dbg.run = DebugRun(code, api.serialize(actor.state))
+    dbg.mode, dbg.history = True, []
+    reply.line("Debug session started. Use :step to begin stepping.")
+    reply.lines(dbg.state_lines())
+
+
+async def step(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
+    count = _int(arg) if arg else 1
+    if count is None or count < 1:
+        reply.line("Usage: :step [N]  (N a positive number of steps)")
+        return
+    await _advance(actor, job, reply, count, breaks=False)
+
+
+async def run_(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
+    await _advance(actor, job, reply, None, breaks=True)
+
+
+async def _advance(actor: SessionActor, job: Job, reply: Reply, count: int | None,
+                   breaks: bool) -> None:
+    """`:step N` / `:run`: move the paused run on, then show where it stopped (if it did)."""
+    dbg = debugger_of(actor)
+    if paused(dbg) is None:
+        reply.line(NO_SESSION)
+        return
+    await _go(actor, job, reply, dbg, count, breaks=breaks)
+    if paused(dbg) is not None:
+        reply.lines(dbg.state_lines())
+
+
+async def goto(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+    target = _int(arg.split()[0]) if arg.split() else None
+    if target is None:
+        reply.line("Usage: :goto <step-number>")
+        return
+    dbg = debugger_of(actor)
+    run = dbg.run
+    if run is None:
+        reply.line("(no trace recorded - run the program first)")
+        return
+    if not 0 <= target <= run.trace_end:
+        reply.line(f"Step {target} not found. Available: 0-{run.trace_end}")
+        return
+    _move(dbg, run, target)
+    reply.line(f"Jumped to step {run.step}")
+    reply.lines(dbg.state_lines())
+
+
+def _move(dbg: Debugger, run: DebugRun, target: int) -> None:
+    run.goto(target)
+    dbg.run, dbg.mode = run, True
+
+
+async def trace(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
+    parts = arg.split()
+    if parts and not parts[0].isdigit():
+        await llm_trace(actor, arg, reply, job)
+        return
+    start = int(parts[0]) if parts else 0
+    count = (_int(parts[1]) if len(parts) > 1 else None) or 20
+    dbg = debugger_of(actor)
+    run = dbg.run
+    if run is None:
+        reply.line("(no trace recorded)")
+        return
+    total = run.trace_end + 1
+    end = min(start + count, total)
+    seen = run.scan(list(range(start, end)))
+    job.trace_entries = [(s, *seen[s]) for s in range(start, end)]
+    reply.lines(["", f"Trace ({total} steps recorded):"])
+    current = run.step if dbg.mode else None
+    for s in range(start, end):
+        c, d = seen[s]
+        reply.line(f"  [{s}] {c} | stack={d}" + (" <-- current" if s == current else ""))
+    if end < total:
+        reply.line(f"  ... ({total - end} more, use ':trace {end} {count}' to see more)")
+
+
+async def state(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+    reply.lines(debugger_of(actor).state_lines())
+
+
+BREAK_USAGE = "Usage: :break step <N> | :break expr <tag> | :break effect <op>"
+
+
+async def break_(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+    parts = arg.split()
+    if len(parts) < 2:
+        reply.line(BREAK_USAGE)
+        return
+    kind, condition = parts[0], parts[1]
+    if kind not in ("step", "expr", "effect"):
+        reply.line("Invalid breakpoint type. Use: step, expr, or effect")
+        return
+    value: Any = condition
+    if kind == "step":
+        value = _int(condition)
+        if value is None or value < 0:
+            reply.line("Usage: :break step <N>  (N a step number)")
+            return
+    dbg = debugger_of(actor)
+    bp = Breakpoint(dbg.next_id, kind, value)
+    dbg.next_id += 1
+    dbg.breakpoints.append(bp)
+    reply.line(f"Breakpoint {bp.id} added: {kind} = {value}")
+
+
+async def breaks(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+    dbg = debugger_of(actor)
+    if not dbg.breakpoints:
+        reply.line("No breakpoints set.")
+        return
+    reply.line("Breakpoints:")
+    for bp in dbg.breakpoints:
+        reply.line(f"  {bp.id}: {bp.type} = {bp.condition} "
+                   f"[{'enabled' if bp.enabled else 'disabled'}]")
+
+
+def _find_bp(dbg: Debugger, arg: str, usage: str, reply: Reply) -> Breakpoint | None:
+    ident = _int(arg.split()[0]) if arg.split() else None
+    if ident is None:
+        reply.line(usage)
+        return None
+    for bp in dbg.breakpoints:
+        if bp.id == ident:
+            return bp
+    reply.line(f"Breakpoint {ident} not found.")
+    return None
+
+
+async def delbreak(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+    dbg = debugger_of(actor)
+    bp = _find_bp(dbg, arg, "Usage: :delbreak <id>", reply)
+    if bp is not None:
+        dbg.breakpoints.remove(bp)
+        reply.line(f"Breakpoint {bp.id} deleted.")
+
+
+async def toggle(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+    dbg = debugger_of(actor)
+    bp = _find_bp(dbg, arg, "Usage: :toggle <id>", reply)
+    if bp is not None:
+        bp.enabled = not bp.enabled
+        reply.line(f"Breakpoint {bp.id} {'enabled' if bp.enabled else 'disabled'}.")
+
+
+async def save(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
+    if not name:
+        reply.line("Usage: :save <name>")
+        return
+    dbg = debugger_of(actor)
+    run = paused(dbg)
+    if run is None:
+        reply.line("(no debug session - use :debug (expr) first)")
+        return
+    dbg.snapshots[name] = Snapshot(name, run, run.step, _iso_now())
+    reply.line(f"Saved snapshot '{name}' at step {run.step}")
+
+
+async def restore(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
+    if not name:
+        reply.line("Usage: :restore <name>")
+        return
+    dbg = debugger_of(actor)
+    snap = dbg.snapshots.get(name)
+    if snap is None:
+        reply.line(f"Snapshot '{name}' not found.")
+        return
+    _move(dbg, snap.run, snap.step)
+    reply.line(f"Loaded snapshot '{name}' (step {snap.step})")
+    reply.lines(dbg.state_lines())
+
+
+async def snapshots(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+    dbg = debugger_of(actor)
+    if not dbg.snapshots:
+        reply.line("No snapshots saved.")
+        return
+    reply.lines(["", "Snapshots:"])
+    for name, snap in dbg.snapshots.items():
+        reply.line(f"  {name}: step {snap.step} ({snap.timestamp})")
+
+
+async def export(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+    parts = arg.split()
+    if len(parts) < 2:
+        reply.line("Usage: :export <snapshot-name> <filepath>")
+        return
+    name, path = parts[0], " ".join(parts[1:])
+    dbg = debugger_of(actor)
+    snap = dbg.snapshots.get(name)
+    if snap is None:
+        reply.line(f"Snapshot '{name}' not found.")
+        return
+    run = snap.run
+    here = run.step
+    run.goto(snap.step)
+    tag, depth = ("Expr" if run.m.ctl is not None else "Val"), run.view()[1]
+    run.goto(here)
+    data = {"name": name, "step": snap.step, "timestamp": snap.timestamp, "controlTag": tag,
+            "stackDepth": depth}
+    try:
+        Path(path).write_text(json.dumps(data, indent=2))
+    except OSError as e:
+        reply.line(f"Error exporting: {_os_message(e)}")
+        return
+    reply.line(f"Exported snapshot metadata to {path}")
+
+
+async def back(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+    count = _int(arg) if arg else 1
+    if count is None or count < 1:
+        reply.line("Usage: :back [N]  (N a positive number of steps)")
+        return
+    dbg = debugger_of(actor)
+    if not dbg.history or dbg.run is None:
+        reply.line("No history available.")
+        return
+    idx = max(0, len(dbg.history) - count)
+    target = dbg.history[idx]
+    del dbg.history[idx:]
+    _move(dbg, dbg.run, target)
+    reply.line(f"Rewound to step {target}")
+    reply.lines(dbg.state_lines())
+
+
+async def history(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+    count = (_int(arg) if arg else None) or 10
+    dbg = debugger_of(actor)
+    if not dbg.history or dbg.run is None:
+        reply.line("No history available.")
+        return
+    shown = dbg.history[-count:] if count > 0 else []
+    seen = dbg.run.scan(shown)
+    reply.lines(["", f"History (last {min(count, len(dbg.history))} steps):"])
+    for s in shown:
+        reply.line(f"  [{s}] {seen[s][0]}")
+    reply.line(f"  [{dbg.run.step}] <current>")
+
+
+async def record(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+    dbg = debugger_of(actor)
+    mode = arg.split()[0] if arg.split() else ""
+    if mode == "on":
+        dbg.recording = True
+        reply.line("Recording: ON")
+    elif mode == "off":
+        dbg.recording = False
+        reply.lines(["Recording: OFF",
+                     "Warning: Without recording, 'goto' and 'dump' won't have new steps."])
+    else:
+        reply.line("Usage: :record on|off")
+
+
+async def dump(actor: SessionActor, path: str, reply: Reply, _job: Job) -> None:
+    if not path:
+        reply.line("Usage: :dump <filepath>")
+        return
+    dbg = debugger_of(actor)
+    run = dbg.run
+    if run is None:
+        reply.line("No trace to dump.")
+        return
+    total = run.trace_end + 1
+    seen = run.scan(list(range(total)))
+    data = {"version": 1, "code": run.code, "timestamp": _iso_now(), "totalSteps": total,
+            "traceSummary": [{"step": s, "control": seen[s][0], "stackDepth": seen[s][1]}
+                             for s in range(total)]}
+    try:
+        Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False))
+    except OSError as e:
+        reply.line(f"Error dumping: {_os_message(e)}")
+        return
+    reply.line(f"Dumped trace summary to {path} ({total} steps)")
+    reply.line("To replay: load the code and step through, or use ':replay <file>'")
+
+
+async def replay(actor: SessionActor, path: str, reply: Reply, job: Job) -> None:
+    if not path:
+        reply.line("Usage: :replay <filepath>")
+        return
+    if not Path(path).exists():
+        reply.line(f"File not found: {path}")
+        return
+    try:
+        data = json.loads(_read_small(path))
+        if not isinstance(data, dict):
+            raise ValueError("not a dump (expected a JSON object)")
+        code = data.get("code")
+        total = data.get("totalSteps") or MAX_RUN
+        if code and not isinstance(code, str) or not isinstance(total, int) or total < 0:
+            raise ValueError("not a dump (bad 'code' or 'totalSteps')")
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        reply.line(f"Error loading dump: {_os_message(e) if isinstance(e, OSError) else e}")
+        return
+    if not code:
+        reply.line("Dump file missing 'code' field - cannot replay.")
+        return
+    forms = api.parse_inputs(code)
+    if len(forms) != 1 or forms[0].error:
+        reply.line(f"Error loading dump: {forms[0].error or 'code is not one expression'}")
+        return
+    reply.lines([f"Loading dump from: {path}", f"Original timestamp: {data.get('timestamp')}",
+                 f"Total steps: {data.get('totalSteps')}", "", "Replaying execution..."])
+    dbg = debugger_of(actor)
+    dbg.run = DebugRun(code, api.serialize(actor.state))
+    dbg.mode, dbg.history = True, []
+    await _go(actor, job, reply, dbg, total, breaks=False, through_effects=True)
+    reply.lines(["", f"Replay complete. {dbg.run.trace_end + 1} steps recorded.",
+                 "Use ':goto <step>' to jump to any step, or ':trace' to see the trace."])
+
+
+async def loadfile(actor: SessionActor, path: str, reply: Reply, job: Job) -> None:
+    if not path:
+        reply.line("Usage: :loadfile <path>")
+        return
+    if not Path(path).exists():
+        reply.line(f"File not found: {path}")
+        return
+    try:
+        code = _read_small(path)
+    except (OSError, ValueError) as e:
+        reply.line(f"error: {_os_message(e) if isinstance(e, OSError) else e}")
+        return
+    forms = api.parse_inputs(code)
+    if forms and forms[0].error:
+        reply.line("error: " + forms[0].error)
+        return
+    reply.line(f"Loaded from: {path}")
+    for form in forms:
+        await actor._evaluate_form(form, reply, job)
+
+
+def _read_small(path: str) -> str:
+    """The text of a user's file of at most MAX_LOADFILE bytes; OSError / ValueError say why not
+    (UnicodeDecodeError is a ValueError)."""
+    file = Path(path)
+    if file.is_dir():
+        raise IsADirectoryError(f"{path} is a directory")
+    size = file.stat().st_size
+    if size > MAX_LOADFILE:
+        raise ValueError(f"{path} is too large to load ({size} bytes; the limit is {MAX_LOADFILE})")
+    return file.read_text(encoding="utf-8")
+
+
+async def stop(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+    dbg = debugger_of(actor)
+    if dbg.run is not None:
+        dbg.snapshots = {n: s for n, s in dbg.snapshots.items() if s.run is not dbg.run}
+        dbg.run, dbg.mode, dbg.history = None, False, []
+    reply.line("Stopped.")
+
+
+def _active_state(actor: SessionActor) -> api.ReplState:
+    run = paused(debugger_of(actor))
+    return run.state if run is not None else actor.state
+
+
+async def env(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
+    st = _active_state(actor)
+    if name:
+        value = st.globals.get(name)
+        reply.line(f"{name} = {cap(write_str(value), 2000)}" if value is not None
+                   else f"(binding '{name}' not found)")
+        return
+    reply.line("(Current environment has primitives: +, -, *, /, =, <, >, etc.)")
+    found = actor.defs()
+    if found:
+        reply.line("User-defined:")
+        for d in found:
+            reply.line("  " + d[:60] + ("..." if len(d) > 60 else ""))
+    reply.line(f"({len(st.globals)} total bindings)")
+
+
+def _frames(actor: SessionActor) -> list | None:
+    run = paused(debugger_of(actor))
+    if run is not None:
+        return list(run.m.stack)
+    return [] if actor.seq > 0 else None
+
+
+def _frame_line(fr, i: int) -> str:
+    from omegad.lang.api import _frame_tag
+
+    return f"  {i}: {_frame_tag(fr[0])}"
+
+
+async def stack(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+    frames = _frames(actor)
+    if frames is None:
+        reply.line("(no state available - evaluate an expression first)")
+    elif not frames:
+        reply.line("(empty stack)")
+    else:
+        reply.line(f"Stack depth: {len(frames)}")
+        for i in range(len(frames) - 1, -1, -1):
+            reply.line(_frame_line(frames[i], i))
+
+
+async def frame(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+    n = _int(arg)
+    if n is None:
+        reply.line("Usage: :frame <number>")
+        return
+    frames = _frames(actor)
+    if frames is None:
+        reply.line("(no state available)")
+    elif not 0 <= n < len(frames):
+        reply.line(f"(frame {n} out of range, stack has {len(frames)} frames)")
+    else:
+        from omegad.lang.api import _frame_tag
+
+        reply.line(_frame_line(frames[n], n))
+        reply.line(f"  tag: {_frame_tag(frames[n][0])}")
+
+
+async def control(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+    run = paused(debugger_of(actor))
+    if run is not None:
+        reply.line(run.view()[0])
+    elif actor.seq > 0:
+        reply.line(f"Value: {actor.control}")
+    else:
+        reply.line("(no state available)")
+
+
+async def ask(actor: SessionActor, question: str, reply: Reply, job: Job) -> None:
+    from omegad.sessions import ask as agentic
+
+    await agentic.ask(actor, question, reply, job)
+
+
+async def traces(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
+    from omegad.sessions import ask as agentic
+
+    await agentic.traces(actor, arg, reply, job)
+
+
+async def llm_trace(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
+    from omegad.sessions import ask as agentic
+
+    await agentic.show_trace(actor, arg, reply, job)
+
+
+async def opr(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+    reply.line("The :opr-* commands belong to the reference's OPR runtime, which omega does not "
+               "have.")
+
+
+def _iso_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _os_message(e: OSError) -> str:
+    return f"{e.strerror or e}: {e.filename}" if e.filename else str(e.strerror or e)
+
+
+def _usage(text: str):
+    async def usage(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+        reply.line(text)
+    return usage
+
+
+EXACT = {
+    ":debug": _usage("Usage: :debug (expression)"),
+    ":step": step, ":run": run_, ":continue": run_, ":c": run_,
+    ":goto": _usage("Usage: :goto <step-number>"), ":g": _usage("Usage: :goto <step-number>"),
+    ":trace": trace, ":state": state, ":st": state,
+    ":break": _usage(BREAK_USAGE), ":b": _usage(BREAK_USAGE),
+    ":breaks": breaks, ":breakpoints": breaks,
+    ":delbreak": _usage("Usage: :delbreak <id>"), ":del": _usage("Usage: :delbreak <id>"),
+    ":toggle": _usage("Usage: :toggle <id>"),
+    ":save": _usage("Usage: :save <name>"), ":restore": _usage("Usage: :restore <name>"),
+    ":snapshots": snapshots, ":snaps": snapshots,
+    ":export": _usage("Usage: :export <snapshot-name> <filepath>"),
+    ":back": back, ":history": history, ":hist": history,
+    ":record": _usage("Usage: :record on|off"), ":dump": _usage("Usage: :dump <filepath>"),
+    ":replay": _usage("Usage: :replay <filepath>"),
+    ":loadfile": _usage("Usage: :loadfile <path>"), ":stop": stop,
+    ":env": env, ":stack": stack, ":frame": _usage("Usage: :frame <number>"),
+    ":control": control, ":ask": _usage("Usage: :ask <question>"), ":traces": traces,
+    ":opr-list": opr, ":opr-run": opr, ":opr-receipts": opr, ":opr-verify": opr,
+}
+PREFIX = {
+    ":debug ": debug_, ":step ": step, ":goto ": goto, ":g ": goto, ":trace ": trace,
+    ":break ": break_, ":b ": break_, ":delbreak ": delbreak, ":del ": delbreak,
+    ":toggle ": toggle, ":save ": save, ":restore ": restore, ":export ": export,
+    ":back ": back, ":history ": history, ":hist ": history, ":record ": record,
+    ":dump ": dump, ":replay ": replay, ":loadfile ": loadfile, ":env ": env,
+    ":frame ": frame, ":ask ": ask, ":opr-run ": opr, ":opr-verify ": opr,
+}

@@ -1,0 +1,1 @@
+"""Bringing a session back: opening its actor from its files, and replaying its journal."""
