@@ -10,6 +10,7 @@ The default run tries sampled positions; `-m slow` tries every record boundary.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -46,6 +47,7 @@ async def build_template() -> Path:
     if _TEMPLATE:
         return _TEMPLATE[0]
     root = Path(tempfile.mkdtemp(prefix="om17t-", dir="/tmp"))
+    atexit.register(shutil.rmtree, root, True)  # (shared by every case of the module)
     async with running(root) as d:
         await d.execute("base", "(define b 100)")
         await d.execute("s", ":session load base")
@@ -211,19 +213,13 @@ async def check(d: Damage, tmp: Path) -> None:
         assert any("incomplete" in n for n in opened["storage"]), d
 
 
-@pytest.fixture
-def tmp():
-    path = Path(tempfile.mkdtemp(prefix="om17d-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
 
 @pytest.mark.parametrize("d", cases(full=False), ids=str)
-async def test_a_damaged_file_loses_no_acknowledged_input(d, tmp):
-    await check(d, tmp)
+async def test_a_damaged_file_loses_no_acknowledged_input(d, root):
+    await check(d, root)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("d", cases(full=True), ids=str)
-async def test_every_record_boundary_of_every_file(d, tmp):
-    await check(d, tmp)
+async def test_every_record_boundary_of_every_file(d, root):
+    await check(d, root)

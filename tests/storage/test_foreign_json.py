@@ -6,8 +6,6 @@ emoji straddling unit 200 leaves a lone surrogate, written by `JSON.stringify` a
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,12 +19,6 @@ EMOJI = "\U0001f600"  # 😀: the UTF-16 units d83d de00 (after the quote, units
 PROMPT = "x" * 198 + EMOJI + " and the rest of a long prompt"
 DEFINES = 8
 
-
-@pytest.fixture
-def root():
-    path = Path(tempfile.mkdtemp(prefix="om17-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 async def reference_session(root: Path) -> bytes:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,12 +21,6 @@ from tests.storage.inprocess import RpcFailure, running
 
 COMMANDS = 6
 
-
-@pytest.fixture
-def root():
-    path = Path(tempfile.mkdtemp(prefix="om17f-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 async def run_with_failure(root: Path, policy: str, nth: int, error: int,

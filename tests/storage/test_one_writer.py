@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
 import pytest
 
 from protocol import messages
 from tests.storage.inprocess import RpcFailure, running
-
-
-@pytest.fixture
-def root():
-    path = Path(tempfile.mkdtemp(prefix="om17w-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 async def test_saving_over_an_open_session_is_refused_and_loses_nothing(root):

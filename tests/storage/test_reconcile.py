@@ -3,23 +3,10 @@ given out twice, and the log says so in words."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-
-import pytest
-
 from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.index import read_index_states, render_index
 from omegad.persist.journal import read_journal
 from tests.storage.inprocess import running
-
-
-@pytest.fixture
-def root():
-    path = Path(tempfile.mkdtemp(prefix="om17r-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 async def test_a_journal_cut_short_under_its_states_goes_on_without_reusing_a_seq(root):
