@@ -224,6 +224,7 @@ def ckpt_open_vs(baseline: Path, ckpt: Path) -> dict[str, float]:
         "baseline_checkpoints", baseline / "omegad" / "persist" / "checkpoints.py")
     assert spec is not None and spec.loader is not None
     old = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = old  # (its dataclasses look their module up)
     spec.loader.exec_module(old)
     work = Path(tempfile.mkdtemp(prefix="omc-", dir="/tmp"))
     try:
