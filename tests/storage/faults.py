@@ -1,8 +1,9 @@
 """A fault-injecting file layer for tests, in the spirit of SQLite's test VFS.
 
 `FaultyDisk` wraps the os-level calls omega's persistence makes (`os.open`, `os.write`,
-`os.fsync`, `os.replace`) for files under one directory: it can fail the Nth write with ENOSPC
-or EIO (after writing part of it, as a filling disk does), and it remembers what each file held
+`os.fsync`, `os.replace`, `os.copy_file_range`) for files under one directory: it can fail the
+Nth write with ENOSPC (every write after it too, until `free()`) or EIO (once), after writing
+part of it, as a filling disk does; and it remembers what each file held
 when it was last fsync'd, so a test can "crash" the machine: every file goes back to its last
 synced bytes (a file never synced disappears), as after a power loss.
 `unreadable(path)` makes opening one file fail with EACCES, even for root.
@@ -28,8 +29,11 @@ class FaultyDisk:
         self.fail_at: int | None = None  # the write (1-based) that fails
         self.error = errno.ENOSPC
         self.failed = 0
+        self.failed_path = ""
+        self.full = False
         self.synced: dict[str, bytes] = {}
         self._real = (os.open, os.write, os.fsync, os.replace, os.close)
+        self._copy_range = os.copy_file_range
 
     def __enter__(self) -> FaultyDisk:
         for path in Path(self.root).rglob("*"):
@@ -37,14 +41,22 @@ class FaultyDisk:
                 self.synced[str(path)] = path.read_bytes()
         os.open, os.write, os.fsync, os.replace, os.close = (  # type: ignore[assignment]
             self._open, self._write, self._fsync, self._replace, self._close)
+        os.copy_file_range = self._copy  # type: ignore[assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
         os.open, os.write, os.fsync, os.replace, os.close = self._real  # type: ignore[assignment]
+        os.copy_file_range = self._copy_range  # type: ignore[assignment]
 
     def fail_write(self, n: int, error: int = errno.ENOSPC) -> None:
-        """Fail the `n`th write from now (it writes half its bytes, then the rest fails)."""
+        """Fail the `n`th write from now (it writes half its bytes, then the rest fails). A full
+        disk (ENOSPC) stays full, failing every write after, until `free()`; EIO fails once."""
         self.fail_at, self.error = self.writes + n, error
+        self.full = error == errno.ENOSPC
+
+    def free(self) -> None:
+        """Space is back."""
+        self.fail_at, self.full = None, False
 
     def _open(self, path: Any, flags: int, mode: int = 0o777, **kw: Any) -> int:
         fd = self._real[0](path, flags, mode, **kw)
@@ -60,14 +72,29 @@ class FaultyDisk:
     def _write(self, fd: int, data: Any) -> int:
         if fd not in self.fds:
             return self._real[1](fd, data)
-        self.writes += 1
-        if self.fail_at is not None and self.writes >= self.fail_at:
-            if self.writes == self.fail_at and len(data) > 1:
-                return self._real[1](fd, bytes(data)[: len(data) // 2])  # a short write
-            self.fail_at = None
-            self.failed += 1
-            raise OSError(self.error, os.strerror(self.error))
+        if self._failing(fd, len(data)):
+            return self._real[1](fd, bytes(data)[: len(data) // 2])  # a short write
         return self._real[1](fd, data)
+
+    def _copy(self, src: int, dst: int, count: int, *args: Any) -> int:
+        """A copy in the kernel (copy_file_range) is a write too."""
+        if dst in self.fds and self._failing(dst, count):
+            return self._copy_range(src, dst, count // 2, *args)
+        return self._copy_range(src, dst, count, *args)
+
+    def _failing(self, fd: int, size: int) -> bool:
+        """Count a write; True: write half of it (the failing write's first call); raises
+        the error on the call after."""
+        self.writes += 1
+        if self.fail_at is None or self.writes < self.fail_at:
+            return False
+        if self.writes == self.fail_at and size > 1:
+            return True
+        if not self.full:
+            self.fail_at = None
+        self.failed += 1
+        self.failed_path = self.fds[fd]
+        raise OSError(self.error, os.strerror(self.error))
 
     def _fsync(self, fd: int) -> None:
         self._real[2](fd)

@@ -1,7 +1,8 @@
 """A full disk (or a failing one) loses nothing and locks nothing: all-or-nothing per command.
 
 The persistence layer runs over a fault-injecting file layer (faults.py): the Nth write fails
-with ENOSPC or EIO after writing part of its bytes. Every command either is acknowledged (and
+with ENOSPC (the disk then stays full until the test frees it) or EIO (once), after writing part
+of its bytes. Every command either is acknowledged (and
 then survives: a daemon crash always, a power loss under `--fsync always`) or fails with a
 storage error code naming the file, its state unchanged; the next command works once space
 returns, without a restart.
@@ -40,12 +41,13 @@ async def run_with_failure(root: Path, policy: str, nth: int, error: int,
                     assert e.code == (-32010 if error == errno.ENOSPC else -32014), e
                     assert e.data["path"].endswith((".jsonl", ".ckpt")), e.data
                     refused.append(i)
-                    # the state is as before the command: the name is unbound
-                    assert "error" in await d.execute("s", f"c{i}")
                     continue
                 assert out == f"=> c{i}"
                 acked.append(i)
-            assert disk.failed == 1  # (the write did fail: a journal or a state record)
+            assert disk.failed  # (the write did fail: a journal or a state record)
+            disk.free()
+            for i in refused:  # the state is as before the command: the name is unbound
+                assert (await d.execute("s", f"c{i}")).startswith("error"), i
             # space is back: the next command works, and everything acknowledged is there
             assert await d.execute("s", "(define last 99)") == "=> last"
             for i in acked:
@@ -97,6 +99,7 @@ async def test_a_full_disk_during_flush_is_named_and_leaves_the_index_as_it_was(
             disk.fail_write(1)
             with pytest.raises(RpcFailure) as full:
                 await d.call("server.flush")
+            disk.free()
             assert full.value.code == -32010 and "s.index.json" in full.value.message
             assert (root / "sd" / "sessions" / "s.index.json").read_bytes() == index
             assert not list((root / "sd" / "sessions").glob(".*.tmp"))
@@ -161,9 +164,32 @@ async def test_a_snapshot_on_a_full_disk_is_refused_and_the_next_one_works(root)
             disk.fail_write(1)
             with pytest.raises(RpcFailure) as full:
                 await d.execute("s", ":session snapshot second")
+            disk.free()
             assert full.value.code == -32010 and full.value.data["path"].endswith("s.notes")
             assert await d.execute("s", ":session snapshots") == listed
             assert (await d.execute("s", ":session snapshot third")).startswith("Created")
     async with running(root) as d:
         listed = await d.execute("s", ":session snapshots")
         assert "first" in listed and "third" in listed and "second" not in listed
+
+
+async def test_saving_as_another_name_on_a_full_disk_leaves_the_target_as_it_was(root):
+    (root / "sd" / "sessions").mkdir(parents=True)
+    with FaultyDisk(root / "sd") as disk:
+        async with running(root) as d:
+            b = await d.connection()
+            await b.execute("B", "(define old 1)")
+            await b.close()
+            await d.call("server.flush")
+            await d.execute("A", "(define a 2)")
+            await d.call("server.flush")
+            before = {p.name: p.read_bytes() for p in (root / "sd" / "sessions").glob("B.*")}
+            disk.fail_write(3)  # (the clean mark, a first copy, then the disk is full)
+            out = await d.execute("A", ":session save B")
+            disk.free()
+            assert disk.failed_path.endswith(".tmp"), disk.failed_path
+            assert out.startswith("Error saving session:") and "No space left" in out, out
+            after = {p.name: p.read_bytes() for p in (root / "sd" / "sessions").glob("B.*")}
+            assert after == before
+            assert not list((root / "sd" / "sessions").glob(".*.tmp"))
+            assert await d.execute("B", "old") == "=> 1"

@@ -196,6 +196,9 @@ async def _catch_up(actor: SessionActor, view: Any, start: engine.Snapshot | Non
     timeline = Timeline(actor.name, view.header, view.events, actor.checkpoints, actor.receipts)
     record = _record_replayed(actor, view) if saved is not None and start is not None else None
     rebuilt = await replay(timeline, actor.manager.fallback_oracle, start, after, record)
+    if rebuilt.skipped:  # (each is logged with its reason by replay)
+        actor.notice(f"{len(rebuilt.skipped)} input(s) of the journal could not be evaluated"
+                     " again (a receipt missing, never a new provider call); they were skipped")
     actor.state, actor.control = rebuilt.state, rebuilt.control
     actor.states = LayeredStates(rebuilt.at, saved, reference)
 
