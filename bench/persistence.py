@@ -184,28 +184,32 @@ def _damages(sessions: Path, name: str) -> dict[str, Callable[[], None]]:
     }
 
 
-def damaged_opens(root: Path, name: str) -> dict[str, float]:
-    """`session.open` of the big session after a restart: clean (the median of 3, the
-    baseline), then once after each damage, on a fresh copy of its files each time."""
+def damaged_opens(root: Path, name: str, rounds: int = 3) -> dict[str, float]:
+    """`session.open` of the big session after a restart, on a fresh copy of its files each
+    time: clean (and, given OMEGA_BENCH_BASELINE, by that checkout's daemon) and after each
+    damage, in rounds that interleave them all (a loaded machine's noise falls on each alike);
+    medians."""
     sessions = root / "sd" / "sessions"
     pristine = root / "pristine"
     shutil.rmtree(pristine, ignore_errors=True)
     shutil.copytree(sessions, pristine)
-    out: dict[str, float] = {}
     baseline = os.environ.get("OMEGA_BENCH_BASELINE")  # another checkout (e.g. main before)
-    ours, theirs = [], []
-    for _ in range(5):  # interleaved, so both see the same machine
-        ours.append(_open_ms(root, name, pristine))
+    kinds = list(_damages(sessions, name))
+    times: dict[str, list[float]] = {}
+    for _round in range(rounds):
+        times.setdefault("open_clean_ms", []).append(_open_ms(root, name, pristine))
         if baseline:
-            theirs.append(_open_ms(root, name, pristine, code=Path(baseline)))
-    out["open_clean_ms"] = statistics.median(ours)
-    if theirs:
-        out["open_clean_baseline_ms"] = statistics.median(theirs)
-        out["open_clean_to_baseline_ratio"] = out["open_clean_ms"] / out["open_clean_baseline_ms"]
+            times.setdefault("open_clean_baseline_ms", []).append(
+                _open_ms(root, name, pristine, code=Path(baseline)))
+        for kind in kinds:
+            times.setdefault(f"open_{kind}_ms", []).append(_open_ms(root, name, pristine, kind))
+    out = {key: statistics.median(values) for key, values in times.items()}
+    clean = out["open_clean_ms"]
+    if baseline:
+        out["open_clean_to_baseline_ratio"] = clean / out["open_clean_baseline_ms"]
         out |= ckpt_open_vs(Path(baseline), pristine / f"{name}.ckpt")
-    for kind in _damages(sessions, name):
-        out[f"open_{kind}_ms"] = ms = _open_ms(root, name, pristine, kind)
-        out[f"open_{kind}_ratio"] = ms / out["open_clean_ms"]
+    for kind in kinds:
+        out[f"open_{kind}_ratio"] = out[f"open_{kind}_ms"] / clean
     shutil.rmtree(sessions)
     shutil.copytree(pristine, sessions)
     shutil.rmtree(pristine, ignore_errors=True)
@@ -282,10 +286,10 @@ def append_costs(n: int) -> dict[str, float]:
 
     times: dict[bool, list[float]] = {True: [], False: []}
     try:
-        for _round in range(5):
-            for on in (True, False):
+        for r in range(16):
+            for on in ((True, False) if r % 2 else (False, True)):  # (no order favoured)
                 switch(on)
-                times[on].append(_appends_us(n))
+                times[on].append(_appends_us(n // 4))
     finally:
         switch(True)
     with_checks, without = statistics.median(times[True]), statistics.median(times[False])

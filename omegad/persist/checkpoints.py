@@ -293,12 +293,13 @@ class CheckpointFile:
         if self._fd < 0:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         first = first_line(self.shift) if self.size == 0 else b""  # in the same write
-        append_or_roll_back(self._fd, first + blob, self.size, self.path)
-        self.count(first)
+        if first:
+            blob = first + blob
+        append_or_roll_back(self._fd, blob, self.size, self.path)
         self.count(blob)
         self.size += len(first)
-        self._add(Entry(record.seq, record.kind, self.size, len(blob), journal_end))
-        self.size += len(blob)
+        self._add(Entry(record.seq, record.kind, self.size, len(blob) - len(first), journal_end))
+        self.size += len(blob) - len(first)
 
     def count(self, appended: bytes) -> None:
         """Keep the CRC of the whole file current (for the clean mark)."""
