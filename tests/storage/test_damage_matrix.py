@@ -103,7 +103,8 @@ def cases(full: bool) -> list[Damage]:
     for file in FILES:
         data = (template / f"s{file}").read_bytes()
         marks = boundaries(file, data, template)
-        picked = marks if full else marks[:: max(1, len(marks) // 6)] + marks[-1:]
+        picked = marks if full else list(dict.fromkeys(marks[:: max(1, len(marks) // 6)]
+                                                       + marks[-1:]))
         for at, label in picked:
             out.append(Damage(file, "truncate", at, label))
         for at, label in (marks[1:2] + marks[len(marks) // 2:len(marks) // 2 + 1]):
