@@ -6,6 +6,7 @@
     omegacli call METHOD [PARAMS_JSON]        result as JSON on stdout
     omegacli daemon start|stop|status|restart [-j]
     omegacli top [--interval S] [-n N]        live view of sessions and their metrics (top.py)
+    omegacli kernel install|list [-s NAME]    the Jupyter kernel's kernelspec (kernel/)
     omegacli --version                        our version and protocol, and the running daemon's
 
 Exit status: 0 ok, 1 an input of -c/-f ended in an `error:` line or `call` ended in an RPC error
@@ -120,6 +121,21 @@ def build_parser() -> argparse.ArgumentParser:
     top.add_argument("--interval", type=float, default=1.0, metavar="S",
                      help="seconds between refreshes (default 1)")
     top.add_argument("-n", "--frames", type=int, metavar="N", help="stop after N refreshes")
+    kernel = sub.add_parser(
+        "kernel", help="install the Jupyter kernel's kernelspec, or list installed ones",
+        description="Write the omega kernel's kernelspec (for this user unless --sys-prefix or "
+                    "--prefix), or list the installed ones. Needs the jupyter extra.",
+        formatter_class=_Formatter)
+    kernel.add_argument("action", choices=["install", "list"])
+    where = kernel.add_mutually_exclusive_group()
+    where.add_argument("--user", action="store_true", help="install for this user (the default)")
+    where.add_argument("--sys-prefix", action="store_true",
+                       help="install into this Python's prefix (a venv or conda env)")
+    where.add_argument("--prefix", metavar="PATH", help="install into PATH/share/jupyter")
+    kernel.add_argument("--name", metavar="N", help="kernelspec name (default omega[-SESSION])")
+    kernel.add_argument("-s", "--session", dest="kernel_session", metavar="NAME",
+                        help="the session its notebooks work in (default: $OMEGA_SESSION, else "
+                             "the notebook's name, else notebook)")
     return ap
 
 
@@ -317,7 +333,26 @@ def cmd_top(args: argparse.Namespace) -> int:
     return with_client(args, lambda client: top.run(client, args.interval, args.frames))
 
 
-COMMANDS = {"call": cmd_call, "daemon": cmd_daemon, "repl": cmd_session, "top": cmd_top}
+def cmd_kernel(args: argparse.Namespace) -> int:
+    from omegacli.kernel import spec  # jupyter_client: only on this path
+
+    try:
+        if args.action == "list":
+            for name, where, session in spec.installed():
+                print(f"{name}\t{where}\tsession: {session or '(the notebook name)'}")
+            return EXIT_OK
+        prefix = sys.prefix if args.sys_prefix else args.prefix
+        where = spec.install(args.name, args.kernel_session, user=prefix is None, prefix=prefix)
+    except spec.JupyterMissing as e:
+        return fail(str(e), EXIT_USAGE)
+    except (ValueError, OSError) as e:
+        return fail(f"cannot install the kernelspec: {e}", EXIT_USAGE)
+    print(f"Installed kernelspec {Path(where).name} in {where}")
+    return EXIT_OK
+
+
+COMMANDS = {"call": cmd_call, "daemon": cmd_daemon, "repl": cmd_session, "top": cmd_top,
+            "kernel": cmd_kernel}
 
 
 def main(argv: list[str] | None = None) -> int:

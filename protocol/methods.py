@@ -187,6 +187,7 @@ class OpenResult(Result):
     trace_length: int = 0  # steps the debugger's trace holds
     breakpoints: int = 0  # breakpoints set in the session
     storage: list[str] = []  # what opening it found damaged on disk and did about it
+    inputs: int = 0  # inputs in the session's journal (a notebook's execution count)
 
 
 class ExecuteParams(SessionParams):
@@ -209,6 +210,7 @@ class ExecuteResult(Result):
     # How many of the command's inputs (its forms, or the `:` command) ended in an `error:` line
     # or were an unknown `:` command: what `omegacli -c`/`-f` turn into exit status 1.
     failed: int = 0
+    inputs: int | None = None  # inputs in the session's journal, once a session.open counted them
 
 
 class InterruptResult(Result):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
@@ -13,40 +12,10 @@ from prompt_toolkit.key_binding.key_processor import KeyPressEvent
 from prompt_toolkit.lexers import PygmentsLexer
 from pygments.lexers.lisp import SchemeLexer
 
+from omegacli.syntax import SYMBOL_CHARS, is_complete, open_parens
+
 PROMPT = "Ω> "
 CONTINUATION = ".. "
-SYMBOL_CHARS = re.compile(r"[^\s()\[\]{}'`,\";]*$")
-
-
-def open_parens(text: str) -> int:
-    """How many parentheses are still open at the end of `text`. Those inside strings and `;`
-    comments do not count, nor `#\\(` characters; an unfinished string counts as one open."""
-    depth, i, n = 0, 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == '"':
-            i += 1
-            while i < n and text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
-            if i >= n:
-                return max(depth, 0) + 1
-        elif ch == ";":
-            while i < n and text[i] != "\n":
-                i += 1
-        elif ch == "#" and text.startswith("#\\", i):
-            i += 2
-        elif ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        i += 1
-    return depth
-
-
-def is_complete(text: str) -> bool:
-    """Submit on Enter? Blank lines and `:` commands at once, expressions once balanced."""
-    stripped = text.strip()
-    return not stripped or stripped.startswith(":") or open_parens(text) <= 0
 
 
 def lexer() -> PygmentsLexer:

@@ -72,9 +72,10 @@ def _opened(actor: SessionActor, conn: Connection) -> m.OpenResult:
     who = (holder.client or f"connection {holder.id}") if holder else None
     oracle = oracle_description(conn.env)  # e.g. "scripted (no provider configured: …)"
     summary = debugger.summary(actor)
+    inputs = actor.journal.inputs() if actor.journal is not None else 0
     return m.OpenResult(session=actor.name, seq=actor.seq, lease_holder=who,
-                        definitions=len(actor.defs()), oracle=oracle, storage=actor.notices,
-                        **summary)
+                        definitions=len(actor.defs()), oracle=oracle, inputs=inputs,
+                        storage=actor.notices, **summary)
 
 
 def _admit_execute(p: m.ExecuteParams, conn: Connection) -> Job:

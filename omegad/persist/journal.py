@@ -21,6 +21,9 @@ from omegad.persist.quarantine import set_aside
 _decode = msgspec.json.Decoder().decode
 
 
+INPUT_MARK = b'"type":"input"'  # in a line of its own only in an input event (strings escape it)
+
+
 def encode_line(event: Event) -> bytes:
     return jsjson.dumps(event) + b"\n"
 
@@ -132,6 +135,7 @@ class JournalWriter:
         self._held: list[bytes] = []
         self.written_seq = next_seq  # the next seq after the events on disk
         self.aside: Path | None = None  # where opening set a torn last line aside
+        self.counted_inputs: int | None = None  # once `inputs()` was asked: kept up to date
 
     @classmethod
     def create(cls, path: Path, header: Event) -> JournalWriter:
@@ -159,6 +163,21 @@ class JournalWriter:
         for event in events:
             self.next_seq = event["seq"] + 1
             self._held.append(encode_line(event))
+        self._count(events)
+
+    def inputs(self) -> int:
+        """Input events in the journal (what a notebook numbers its cells by): counted in the
+        file once, on the first question, then as they are written."""
+        if self.counted_inputs is None:
+            with open(self.path, "rb") as f:
+                data = f.read(self.size)
+            held = sum(line.count(INPUT_MARK) for line in self._held)
+            self.counted_inputs = data.count(INPUT_MARK) + held
+        return self.counted_inputs
+
+    def _count(self, events: list[Event]) -> None:
+        if self.counted_inputs is not None:
+            self.counted_inputs += sum(1 for e in events if e.get("type") == "input")
 
     def flush(self) -> None:
         if self._held:
@@ -173,6 +192,7 @@ class JournalWriter:
         if os.fstat(self._fd).st_size != self.size:
             raise JournalChanged(self.path, self.size)
         offsets: list[int] = []
+        self._count(events)
         chunks, self._held = self._held, []
         pos = self.size + sum(map(len, chunks))
         for event in events:
@@ -184,8 +204,8 @@ class JournalWriter:
             pos += len(line)
         try:
             append_or_roll_back(self._fd, b"".join(chunks), self.size, self.path)
-        except OSError:  # (the file is as it was: so are the seqs)
-            self.next_seq = self.written_seq
+        except OSError:  # (the file is as it was: so are the seqs; inputs are counted anew)
+            self.next_seq, self.counted_inputs = self.written_seq, None
             raise
         self.size = pos
         self.written_seq = self.next_seq

@@ -349,6 +349,7 @@ class SessionActor:
             seq=self.seq, should_exit=reply.should_exit,
             elapsed_ms=(time.perf_counter() - started) * 1000, session=reply.session or self.name,
             failed=reply.failed,
+            inputs=self.journal.counted_inputs if self.journal is not None else None,
         )
 
     async def _evaluate_input(self, text: str, reply: Reply, job: Job) -> None:
