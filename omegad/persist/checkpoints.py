@@ -40,7 +40,7 @@ from pathlib import Path
 
 import msgspec
 
-from omegad.owned import open_owned
+from omegad import owned
 from omegad.persist.copying import write_with_copy
 from omegad.persist.failures import CorruptRecord, append_or_roll_back, roll_back
 from omegad.persist.journal import last_seq_before
@@ -172,7 +172,7 @@ class CheckpointFile:
             self.entries, self.seqs, self.bases, self.size = [], [], [], 0
             return False
         aside = set_aside(self.path, 0)
-        fd = os.open(self.path, os.O_WRONLY | os.O_NOFOLLOW)
+        fd = owned.open_owned(self.path, os.O_WRONLY)
         try:
             os.pwrite(fd, first_line(0), 0)
         finally:
@@ -225,7 +225,7 @@ class CheckpointFile:
         """Note the file's size and CRC: the next open checks only the records after them.
         (A mark that does not match the file on open only makes that open check everything.)"""
         try:
-            fd = open_owned(self.mark_path, os.O_WRONLY | os.O_TRUNC, create=True)
+            fd = owned.open_owned(self.mark_path, os.O_WRONLY | os.O_TRUNC, create=True)
         except (OSError, UntrustedPath):  # (then the next open checks every record)
             return
         try:
@@ -238,7 +238,7 @@ class CheckpointFile:
     def _cut(self, data: bytes, pos: int, why: str) -> None:
         """Set the bytes from `pos` on aside, then cut them off."""
         aside = set_aside(self.path, pos)
-        os.truncate(self.path, pos)
+        owned.truncate(self.path, pos)
         self.size = pos
         self.crc = zlib.crc32(memoryview(data)[:pos])
         self.cut = len(data) - pos
@@ -291,7 +291,7 @@ class CheckpointFile:
         meta = _META.pack(record.seq, record.kind, journal_end)
         blob = _LEN_CRC.pack(len(body), zlib.crc32(body, zlib.crc32(meta))) + meta + body
         if self._fd < 0:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._fd = owned.open_owned(self.path, os.O_WRONLY | os.O_APPEND, create=True)
         first = first_line(self.shift) if self.size == 0 else b""  # in the same write
         if first:
             blob = first + blob

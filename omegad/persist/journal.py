@@ -13,6 +13,7 @@ from pathlib import Path
 
 import msgspec
 
+from omegad import owned
 from omegad.persist import jsjson
 from omegad.persist.events import Event
 from omegad.persist.failures import append_or_roll_back
@@ -131,7 +132,7 @@ class JournalWriter:
         self.path = path
         self.next_seq = next_seq
         self.size = size
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._fd = owned.open_owned(path, os.O_WRONLY | os.O_APPEND, create=True)
         self._held: list[bytes] = []
         self.written_seq = next_seq  # the next seq after the events on disk
         self.aside: Path | None = None  # where opening set a torn last line aside
@@ -139,7 +140,7 @@ class JournalWriter:
 
     @classmethod
     def create(cls, path: Path, header: Event) -> JournalWriter:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        owned.ensure_dir(path.parent)
         if path.exists() and path.stat().st_size:  # nothing in it was an event: keep it aside
             set_aside(path, 0)
         writer = cls(path, 0, 0)
@@ -152,7 +153,7 @@ class JournalWriter:
         """Append after the view's whole lines: a torn last line is set aside, then cut."""
         aside = set_aside(path, view.size) if view.torn else None
         if view.torn:
-            os.truncate(path, view.size)
+            owned.truncate(path, view.size)
         writer = cls(path, next_seq, view.size)
         writer.aside = aside
         return writer

@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-from omegad.owned import open_owned
+from omegad import owned
 
 MARK = ".torn-"
 
@@ -23,7 +23,7 @@ def set_aside(path: Path, start: int = 0) -> Path:
     while True:
         target = free_name(path)
         try:
-            out = open_owned(target, os.O_WRONLY | os.O_CLOEXEC, create="new")
+            out = owned.open_owned(target, os.O_WRONLY | os.O_CLOEXEC, create="new")
         except FileExistsError:
             continue
         break
