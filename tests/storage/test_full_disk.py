@@ -112,7 +112,8 @@ async def test_a_real_small_filesystem_filling_up(root):
     free space, go on without a restart; after a restart everything acknowledged is there."""
     mnt = root / "mnt"
     mnt.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mnt)],
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k,mode=0700", "tmpfs",
+                              str(mnt)],
                              capture_output=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs: {mounted.stderr.decode().strip()}")
