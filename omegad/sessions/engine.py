@@ -100,8 +100,12 @@ def snapshot(state: api.ReplState, control: str) -> Snapshot:
     return Snapshot(state, capture(state), control)
 
 
-def discard(state: api.ReplState, version: int) -> None:
+def discard(state: api.ReplState, version: int) -> api.ReplState:
     """Undo a form that completed but could not be journaled: back to the state's last
-    checkpoint (taken after the previous form), as if it had never run."""
+    checkpoint (taken after the previous form), as if it had never run. A state with none yet
+    has had no form succeed: that is a new state."""
+    if state.head is None:
+        return api.ReplState()
     restore(state, state.head)
     state.version = version
+    return state

@@ -194,3 +194,20 @@ async def test_saving_as_another_name_on_a_full_disk_leaves_the_target_as_it_was
             assert after == before
             assert not list((root / "sd" / "sessions").glob(".*.tmp"))
             assert await d.execute("B", "old") == "=> 1"
+
+
+async def test_the_first_input_of_a_new_session_on_a_full_disk_leaves_it_empty(root):
+    (root / "sd" / "sessions").mkdir(parents=True)
+    with FaultyDisk(root / "sd") as disk:
+        async with running(root) as d:
+            await d.call("session.open", {"session": "n"})
+            disk.fail_write(1)
+            with pytest.raises(RpcFailure) as full:
+                await d.execute("n", "(define z 1)")
+            disk.free()
+            assert full.value.code == -32010
+            assert (await d.execute("n", "z")).startswith("error")
+            assert await d.execute("n", "(define y 2)") == "=> y"
+    async with running(root) as d:
+        assert await d.execute("n", "y") == "=> 2"
+        assert (await d.execute("n", "z")).startswith("error")
