@@ -11,7 +11,7 @@ import logging
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -21,6 +21,7 @@ from omegad.persist.copying import WrittenFile
 from omegad.persist.failures import storage_error
 from omegad.persist.worker import Persister
 from omegad.sessions.actor import SessionActor
+from omegad.sessions.engine import Oracle
 from omegad.sessions.fork import Seed, fork_live, write_fork
 from omegad.sessions.listing.catalog import Catalog
 from omegad.sessions.listing.listing import Listing
@@ -33,6 +34,9 @@ from omegad.sessions.states.sources import FileStates, LayeredStates, StateStore
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Timeline, read_timeline
 from protocol import errors
+
+if TYPE_CHECKING:
+    from omegad.sessions.interface import Session
 
 log = logging.getLogger("omegad.sessions")
 
@@ -49,12 +53,12 @@ class SessionManager:
         self.pool: OrderedDict[Key, SessionActor] = OrderedDict()
         self._catalogs: dict[Path, Catalog] = {}
         self._listings: dict[Path, Listing] = {}
-        self.notes = NotesBook()  # snapshots and annotations of sessions (notes.py)
+        self.notes = NotesBook()  # snapshots and annotations of sessions (notes/file.py)
         self.monitor = Monitor(nursery, book=self.notes, persister=persister)  # (metrics.py)
         from omegad.oracle.select import oracle_from_env
 
         self._oracle_from_env = oracle_from_env
-        self.fallback_oracle = oracle_from_env({}).call
+        self.fallback_oracle: Oracle = oracle_from_env({}).call
         self.storage_notices: deque[str] = deque(maxlen=100)  # repairs on opening, newest last
 
     def storage_notice(self, text: str) -> None:
@@ -109,7 +113,7 @@ class SessionManager:
 
     # --- states of a timeline ---------------------------------------------------------------------
 
-    async def states_of(self, actor: SessionActor, timeline: Timeline) -> StateStore:
+    async def states_of(self, actor: Session, timeline: Timeline) -> StateStore:
         """The states at a timeline's checkpoints. A session's own are at hand; another's are
         rebuilt into a state of their own (two actors never share one state)."""
         if timeline.name == actor.name:
@@ -133,7 +137,7 @@ class SessionManager:
 
     # --- fork and delete --------------------------------------------------------------------------
 
-    async def fork(self, actor: SessionActor, source: str, name: str,
+    async def fork(self, actor: Session, source: str, name: str,
                    cutoff: int | None) -> SessionActor | None:
         store = actor.store
         owner = actor if source == actor.name else self.live(store, source)
@@ -169,7 +173,7 @@ class SessionManager:
         forked.session_seq = cut if cut >= 0 else None
         return forked
 
-    def release(self, store: SessionStore, name: str, asker: SessionActor) -> None:
+    def release(self, store: SessionStore, name: str, asker: Session) -> None:
         """Before writing session `name`'s files from elsewhere (`:session save NAME`): its
         actor, when it is live, closes them first (its index written); when it is busy or a
         client is attached to it, it keeps them and this refuses (SessionBusy)."""
@@ -201,7 +205,7 @@ class SessionManager:
 
     # --- memory and shutdown ----------------------------------------------------------------------
 
-    def dropped(self, actor: SessionActor) -> None:
+    def dropped(self, actor: Session) -> None:
         """An actor that could not open leaves the pool (its next use tries again)."""
         key = (actor.store.root, actor.name)
         if self.pool.get(key) is actor:
@@ -225,7 +229,7 @@ class SessionManager:
             log.info("evicting session %s", key[1])
             self._close(self.pool.pop(key))
 
-    def session_closed(self, actor: SessionActor) -> None:
+    def session_closed(self, actor: Session) -> None:
         """An actor closes (evicted, deleted, daemon stops): its metrics are saved in its notes
         file, and that file is closed."""
         self.monitor.save(actor)
