@@ -192,7 +192,7 @@ async def check(d: Damage, tmp: Path) -> None:
                 assert refused.value.code == -32012 and "s.jsonl" in refused.value.message
                 assert await daemon.call("server.ping") == {"pong": True}
                 return
-            opened = await daemon.call("session.open", {"session": "s"})
+            opened = await daemon.call("session.open", {"session": "s", "create": True})
             kept = intact_defines(original, journal_before)
             if kept:
                 names = " ".join(f"v{i}" for i in kept)

@@ -200,7 +200,7 @@ async def test_the_first_input_of_a_new_session_on_a_full_disk_leaves_it_empty(r
     (root / "sd" / "sessions").mkdir(parents=True)
     with FaultyDisk(root / "sd") as disk:
         async with running(root) as d:
-            await d.call("session.open", {"session": "n"})
+            await d.call("session.open", {"session": "n", "create": True})
             disk.fail_write(1)
             with pytest.raises(RpcFailure) as full:
                 await d.execute("n", "(define z 1)")
