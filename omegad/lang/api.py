@@ -18,8 +18,9 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from . import backtrace
 from .compile import Compiler
 from .effects import OracleRequest as OracleRequest  # (part of this module's interface)
 from .effects import OracleResponse as OracleResponse
@@ -52,7 +53,7 @@ class ReplState:
         self.undo: list[Value] = []                  # (target, key, old) of the running command
         # (id(target), key) -> (target, key, old): places changed since the last capture
         self.dirty: dict[Value, Value] = {}
-        self.head = None                      # the last Checkpoint captured (checkpoint.py)
+        self.head = None                      # the last Revision captured (revision.py)
         self.ser: Value = None                      # serializer object table (serialize.py)
         self.gensym_counter = 0
         self.macros: dict[Value, Value] = {}
@@ -105,6 +106,8 @@ class Failed:
     message: str
     printed: str            # "error: ..."
     steps: int = 0
+    frames: list[backtrace.Frame] = field(default_factory=list)  # innermost first
+    more_frames: int = 0    # activations beyond those
 
 
 @dataclass
@@ -198,9 +201,12 @@ class Run:
             return
         self.m.start(ex, None)
 
-    def _fail(self, message: str) -> Failed:
+    def _fail(self, message: str, in_machine: bool = False) -> Failed:
+        """End the run with an error (`in_machine`: raised while the machine ran, whose
+        continuation then shows where: backtrace.py)."""
+        found, more = backtrace.frames(self.m) if in_machine else ([], 0)
         rollback(self.state, self.mark)
-        self.finished = Failed(message, "error: " + message, self.m.steps)
+        self.finished = Failed(message, "error: " + message, self.m.steps, found, more)
         return self.finished
 
     def run(self, max_steps: int = 100_000) -> Value:
@@ -211,17 +217,17 @@ class Run:
         try:
             done, value = self.m.run(max_steps)
         except LispError as e:
-            return self._fail(e.message)
+            return self._fail(e.message, True)
         except Suspend as s:
             self.pending = s.request
             return NeedsOracle(request_for(s.request))
         except (TypeError, ValueError, AttributeError, IndexError, KeyError,
                 ArithmeticError) as e:
-            return self._fail(_python_error(e))
+            return self._fail(_python_error(e), True)
         except MemoryError:
             return self._fail("out of memory")
         except Exception as e:  # a bug of ours must not take the session down
-            return self._fail(f"internal error: {type(e).__name__}: {e}")
+            return self._fail(f"internal error: {type(e).__name__}: {e}", True)
         if not done:
             return Running(self.m.steps)
         name = define_name(self.datum)
@@ -260,15 +266,15 @@ class Run:
         m = self.m
         if m.ctl is not None:
             src = getattr(m.ctl[0], "src", None)
-            control = ("Expr", write_str(src) if src is not None else _frame_tag(m.ctl[0]))
+            control = ("Expr", write_str(src) if src is not None else frame_tag(m.ctl[0]))
         else:
             control = ("Value", write_str(m.val))
         return {"steps": m.steps, "depth": len(m.stack), "control": control,
-                "frames": [_frame_tag(fr[0]) for fr in m.stack],
+                "frames": [frame_tag(fr[0]) for fr in m.stack],
                 "pending_oracle": self.pending is not None}
 
 
-def _frame_tag(fn: Value) -> str:
+def frame_tag(fn: Value) -> str:
     """A readable name for a frame's resume function (e.g. make_if.<locals>.resume -> if)."""
     q = getattr(fn, "__qualname__", type(fn).__name__)
     head = q.split(".<locals>.")[0].split(".")[-1]
@@ -313,24 +319,24 @@ def start(state: ReplState, form: Value, *, output_sink: Callable[[str], object]
     return Run(state, datum, sink, *limits, form_error=error, nested=nested)
 
 
-# ---- checkpoints, serialization, accounting --------------------------------------------------
+# ---- revisions, serialization, accounting --------------------------------------------------
 def capture(state: ReplState) -> Value:
-    """A cheap checkpoint of the state between inputs (O(what changed since the last one))."""
-    from .checkpoint import capture as _capture
+    """A cheap revision of the state between inputs (O(what changed since the last one))."""
+    from .revision import capture as _capture
     return _capture(state)
 
 
-def restore(state: ReplState, checkpoint: Value) -> ReplState:
-    """Move `state` (in place) to any checkpoint captured from it; returns it."""
-    from .checkpoint import restore as _restore
-    _restore(state, checkpoint)
+def restore(state: ReplState, revision: Value) -> ReplState:
+    """Move `state` (in place) to any revision captured from it; returns it."""
+    from .revision import restore as _restore
+    _restore(state, revision)
     return state
 
 
-def prune_checkpoints(checkpoint: Value) -> None:
-    """Drop the history before `checkpoint`: only it and later checkpoints stay restorable."""
-    from .checkpoint import prune
-    prune(checkpoint)
+def prune_revisions(revision: Value) -> None:
+    """Drop the history before `revision`: only it and later revisions stay restorable."""
+    from .revision import prune
+    prune(revision)
 
 
 def serialize(state: ReplState) -> bytes:
@@ -340,7 +346,7 @@ def serialize(state: ReplState) -> bytes:
 
 
 def serialize_delta(state: ReplState, since: Value) -> bytes:
-    """What changed between checkpoint `since` and the current one (capture first)."""
+    """What changed between revision `since` and the current one (capture first)."""
     from .serialize import serialize_delta as _delta
     return _delta(state, since)
 

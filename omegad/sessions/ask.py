@@ -12,14 +12,18 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from omegad.sessions.debug.debugger import debugger_of
+from omegad.lang import api
+from omegad.lang.printer import write_str
+from omegad.sessions.mailbox import Job, Reply
 
 if TYPE_CHECKING:
-    from omegad.sessions.actor import Job, Reply, SessionActor
+    from omegad.sessions.interface import Session
 
 MAX_ITERATIONS = 15
 MAX_TRACES = 100
-NO_KEY = "error: No API key. Set OPENAI_API_KEY, ANTHROPIC_API_KEY, or add to config.yaml"
+NO_PROVIDER = ("error: :ask needs an LLM provider; this client's oracle is {oracle}. Set "
+               "OPENAI_API_KEY or ANTHROPIC_API_KEY, or OMEGA_ORACLE=openai|anthropic with "
+               "OPENAI_BASE_URL / ANTHROPIC_BASE_URL for a local server")
 
 
 def _tool(name: str, description: str, props: dict[str, Any] | None = None,
@@ -135,14 +139,18 @@ When the user asks a question:
 Always verify your results with actual evaluation rather than guessing."""  # noqa: E501
 
 
-def _provider(env: dict[str, str]) -> Any:
-    from omegad.oracle.select import provider_from_env
+def _provider(env: dict[str, str]) -> tuple[Any, str | None]:
+    """The provider the client's settings choose for its `infer.op` calls too, or the error
+    line saying why there is none (naming the settings that would give one)."""
+    from omegad.oracle.provider import ProviderOracle
+    from omegad.oracle.select import FailingOracle, describe, oracle_from_env
 
-    if env.get("OPENAI_API_KEY"):
-        return provider_from_env("openai", env)
-    if env.get("ANTHROPIC_API_KEY"):
-        return provider_from_env("anthropic", env)
-    return None
+    oracle = oracle_from_env(env)
+    if isinstance(oracle, ProviderOracle):
+        return oracle, None
+    if isinstance(oracle, FailingOracle):
+        return None, f"error: :ask: {oracle.message}"
+    return None, NO_PROVIDER.format(oracle=describe(oracle))
 
 
 def _wire_tools(provider: Any) -> list[dict[str, Any]]:
@@ -166,15 +174,15 @@ def _now() -> int:
     return int(time.time() * 1000)
 
 
-async def ask(actor: SessionActor, question: str, reply: Reply, job: Job) -> None:
+async def ask(actor: Session, question: str, reply: Reply, job: Job) -> None:
     from omegad.oracle.base import OracleError
 
     if not question:
         reply.line("Usage: :ask <question>")
         return
-    provider = _provider(job.conn.env if job.conn is not None else {})
+    provider, why = _provider(job.conn.env if job.conn is not None else {})
     if provider is None:
-        reply.line(NO_KEY)
+        reply.line(why or "")
         return
     reply.lines(["; --- agentic session begins ---",
                  f"; using: {provider.name} (tools: native)", f'; question: "{question}"'])
@@ -188,12 +196,12 @@ async def ask(actor: SessionActor, question: str, reply: Reply, job: Job) -> Non
                  "full trace)", "; --- agentic session ends ---"])
 
 
-async def _loop(actor: SessionActor, provider: Any, question: str,
+async def _loop(actor: Session, provider: Any, question: str,
                 job: Job) -> tuple[str, str]:
     provider.system_prompt = system_prompt(actor.defs())
     trace: dict[str, Any] = {"id": _trace_id(), "question": question, "startTime": _now(),
                              "entries": [], "toolCallCount": 0}
-    traces = debugger_of(actor).llm_traces
+    traces = actor.debugger().llm_traces
     trace["entries"].append({"type": "request", "timestamp": _now(),
                              "data": {"question": question, "adapter": provider.name}})
     messages = provider.first_messages(question)
@@ -235,11 +243,7 @@ async def _loop(actor: SessionActor, provider: Any, question: str,
     return trace["answer"], trace["id"]
 
 
-async def _run_tool(actor: SessionActor, name: str, args: dict[str, Any], job: Job) -> str:
-    from omegad.lang import api
-    from omegad.lang.printer import write_str
-    from omegad.sessions.actor import Reply
-
+async def _run_tool(actor: Session, name: str, args: dict[str, Any], job: Job) -> str:
     if name == "eval_lisp":
         forms = api.parse_inputs(str(args.get("code", "")))
         if forms and forms[0].error:
@@ -248,7 +252,7 @@ async def _run_tool(actor: SessionActor, name: str, args: dict[str, Any], job: J
         attached, actor.attached = actor.attached, {}  # tool results go to the model only
         try:
             for form in forms:
-                await actor._evaluate_form(form, scratch, job)
+                await actor.evaluate_form(form, scratch, job)
         finally:
             actor.attached = attached
         last = scratch.output().split("\n")[-1] if scratch.text else ""
@@ -263,16 +267,14 @@ async def _run_tool(actor: SessionActor, name: str, args: dict[str, Any], job: J
     make = COMMANDS.get(name)
     if make is None:
         return f"Unknown tool: {name}"
-    from omegad.sessions.commands import run_command
-
     scratch = Reply()
-    await run_command(actor, make(args), scratch, job)
+    await actor.run_line(make(args), scratch, job)
     scratch.unsent.clear()
     return scratch.output()
 
 
-async def traces(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
-    found = debugger_of(actor).llm_traces
+async def traces(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
+    found = actor.debugger().llm_traces
     if not found:
         reply.line("(no traces recorded yet)")
         return
@@ -284,10 +286,10 @@ async def traces(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> Non
                    f'{t["toolCallCount"]} tool calls)')
 
 
-async def show_trace(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+async def show_trace(actor: Session, arg: str, reply: Reply, _job: Job) -> None:
     parts = arg.split()
     verbose = "--verbose" in parts or "-v" in parts
-    found = debugger_of(actor).llm_traces
+    found = actor.debugger().llm_traces
     trace: dict[str, Any] | None
     if "--last" in parts or "-l" in parts:
         if not found:
