@@ -14,6 +14,7 @@ import trio
 
 from omegad import collector, memory
 from omegad.lang import api, backtrace
+from omegad.lang.revision import restore
 from omegad.lang.steps import advance
 
 SLICE_SECONDS = 0.002  # a slice of evaluation ends after this much wall time, then trio runs
@@ -203,3 +204,14 @@ def _outcome(form: api.Form, r: api.Done | api.Failed) -> Outcome:
     value = r.printed[3:]
     defined = api.define_name(form.datum)
     return Outcome(True, r.printed, value, None, "null" if defined else value, defined)
+
+
+def discard(state: api.ReplState, version: int) -> api.ReplState:
+    """Undo a form that completed but could not be journaled: back to the state's last
+    checkpoint (taken after the previous form), as if it had never run. A state with none yet
+    has had no form succeed: that is a new state."""
+    if state.head is None:
+        return api.ReplState()
+    restore(state, state.head)
+    state.version = version
+    return state
