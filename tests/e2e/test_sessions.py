@@ -122,13 +122,13 @@ def test_a_long_command_is_journaled_while_it_runs(client, tmp_path):
         client.wait(rid)
 
 
-def test_a_runaway_allocation_ends_in_an_error_and_the_daemon_stays_up(client, monkeypatch):
-    # The daemon runs in this process: its commands' memory budget (512 MiB, a minute of
-    # allocating) is made small here, so that the runaway reaches it in about a second.
-    budgets = engine.evaluate.__kwdefaults__
-    assert budgets["memory_budget"] == api.DEFAULT_MEMORY_BUDGET
-    monkeypatch.setitem(budgets, "memory_budget", 8 << 20)
-    r = execute(client, "alloc", "(define (grow l) (grow (cons 1 l))) (grow '())")
+def test_a_runaway_allocation_ends_in_an_error_and_the_daemon_stays_up(client):
+    # The default budget (512 MiB) is a minute of allocating: this command asks for a small one
+    # (session.execute {memory_budget}), so that the runaway reaches it in about a second.
+    assert engine.evaluate.__kwdefaults__["memory_budget"] == api.DEFAULT_MEMORY_BUDGET
+    r = client.call("session.execute", {
+        "session": "alloc", "command": "(define (grow l) (grow (cons 1 l))) (grow '())",
+        "memory_budget": 8 << 20})
     assert r["output"].startswith("=> grow\nerror: ")
     assert "memory budget exceeded" in r["output"]
     assert execute(client, "alloc", "(+ 1 2)")["output"] == "=> 3"
