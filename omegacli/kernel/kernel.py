@@ -25,7 +25,7 @@ from omegacli.inputs import with_paths
 from omegacli.kernel import choice
 from omegacli.kernel.cells import Cell, Publish
 from omegacli.repl.connection import Connection
-from omegacli.syntax import open_parens, symbol_at
+from omegacli.syntax import open_parens, operator_at, symbol_at
 from protocol import __version__, errors, paths
 
 ENAME = "OmegaError"
@@ -363,21 +363,20 @@ class OmegaKernel(Kernel):
 
     async def do_inspect(self, code: str, cursor_pos: int | None, detail_level: int = 0,
                          omit_sections: Any = ()) -> dict[str, Any]:
-        name = _name_at(code, len(code) if cursor_pos is None else cursor_pos)
+        """What `:doc` says of the name under the cursor, else of the form's operator."""
         reply: dict[str, Any] = {"status": "ok", "found": False, "data": {}, "metadata": {}}
-        if not name:
-            return reply
-        try:
-            found = await self._call("session.lookup", {"session": self.session_name,
-                                                        "name": name})
-        except (errors.RpcError, DaemonUnreachable):
-            return reply
-        if found.get("kind") in (None, "unbound") or not found.get("text"):
-            return reply
-        text = found["text"]
-        if detail_level and found.get("source") and found["source"] not in text:
-            text += "\n" + found["source"]
-        return {**reply, "found": True, "data": {"text/plain": text}}
+        for name in _names_at(code, len(code) if cursor_pos is None else cursor_pos):
+            try:
+                found = await self._call("session.lookup", {"session": self.session_name,
+                                                            "name": name})
+            except (errors.RpcError, DaemonUnreachable):
+                return reply
+            if found.get("kind") not in (None, "unbound") and found.get("text"):
+                text = found["text"]
+                if detail_level and found.get("source") and found["source"] not in text:
+                    text += "\n" + found["source"]
+                return {**reply, "found": True, "data": {"text/plain": text}}
+        return reply
 
     async def do_is_complete(self, code: str) -> dict[str, Any]:
         stripped = code.strip()
@@ -397,19 +396,9 @@ class OmegaKernel(Kernel):
         return {"status": "ok", "restart": restart}
 
 
-def _name_at(code: str, cursor: int) -> str:
-    """The symbol under the cursor, else the operator of the form the cursor is in."""
+def _names_at(code: str, cursor: int) -> list[str]:
+    """The symbol under the cursor, then the operator of the form the cursor is in."""
     start, end = symbol_at(code, cursor)
-    if start < end:
-        return code[start:end]
-    depth = 0
-    for i in range(cursor - 1, -1, -1):
-        ch = code[i]
-        if ch in ")]":
-            depth += 1
-        elif ch in "([":
-            if depth == 0:
-                start, end = symbol_at(code, i + 1)
-                return code[start:end] if start == i + 1 else ""
-            depth -= 1
-    return ""
+    names = [code[start:end]] if start < end else []
+    operator = operator_at(code, cursor)
+    return names + [operator] if operator and operator not in names else names
