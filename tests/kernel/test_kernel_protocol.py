@@ -137,6 +137,17 @@ class TestOmegaKernel(jupyter_kernel_test.KernelTests):
         reply, outputs = self.execute_helper("home")  # still here after the refused switch
         assert outputs[-1]["content"]["data"] == {"text/plain": "1"}
 
+    def test_after_a_fork_the_notebook_works_in_the_new_session(self) -> None:
+        self.flush_channels()
+        self.execute_helper("(define before-fork 1)")
+        reply, _ = self.execute_helper(":session fork jkt-fork")
+        assert reply["content"]["status"] == "ok"
+        self.execute_helper("(define after-fork 2)")
+        _, outputs = self.execute_helper("%session")
+        assert "Session 'jkt-fork'" in outputs[0]["content"]["text"]
+        _, outputs = self.execute_helper(f"%session {SESSION}\nafter-fork")
+        assert outputs[-1]["msg_type"] == "error"  # defined in the fork only
+
     def test_interrupt_ends_the_cell_and_leaves_the_session_as_it_was(self) -> None:
         self.check_interrupt(self.km.interrupt_kernel)  # interrupt_request (interrupt_mode)
 
