@@ -313,6 +313,9 @@ def cmd_session(args: argparse.Namespace) -> int:
 
     sock, named = socket_of(args)
     args.session = args.s_session
+    showing = args.command is None and args.session is not None
+    if not (args.cmd is None and args.file is None and not showing and sys.stdin.isatty()):
+        say_dotenv_ignored()  # the REPL says it in its banner
     if args.cmd is not None or args.file is not None:
         source = None if args.file is None else sessions.read_source(args.file)
         if args.file is not None and source is None:
@@ -325,6 +328,16 @@ def cmd_session(args: argparse.Namespace) -> int:
 
         return repl.main(args, sock, named)
     return with_client(args, lambda client: sessions.cmd_repl(client, args))
+
+
+def say_dotenv_ignored() -> None:
+    """Tell the user, on stderr, that the `.env` here is not theirs and was not read."""
+    from omegacli import dotenv
+
+    found = dotenv.read(os.getcwd())
+    notice = found.notice() if found is not None else None
+    if notice:
+        print(f"omegacli: {notice}", file=sys.stderr)
 
 
 def cmd_top(args: argparse.Namespace) -> int:

@@ -15,8 +15,9 @@ import sys
 import time
 from pathlib import Path
 
+from omegacli import dotenv
 from omegacli.client import Client, DaemonUnreachable
-from protocol import PROTOCOL_VERSION, errors, paths
+from protocol import PROTOCOL_VERSION, errors, owned, paths
 
 START_TIMEOUT = 5.0  # seconds a start may take before we report it failed
 STOP_TIMEOUT = 10.0  # seconds a daemon asked to stop may take to go away
@@ -27,19 +28,10 @@ class StartFailed(DaemonUnreachable):
     """We tried to start a daemon and it did not come up; the message says why."""
 
 
-def collect_env(cwd: str) -> dict[str, str]:
-    """Settings a client passes in `server.hello`: its .env, then its OMEGA_*/provider vars."""
-    env: dict[str, str] = {}
-    try:
-        text = Path(cwd, ".env").read_text(encoding="utf-8")
-    except OSError:
-        text = ""
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        env[key.strip()] = value.strip().strip("'\"")
+def collect_env(cwd: str, found: dotenv.DotEnv | None = None) -> dict[str, str]:
+    """Settings a client passes in `server.hello`: its .env (if it is the user's own), then its
+    OMEGA_*/provider vars."""
+    env: dict[str, str] = dict(found.values) if found is not None else {}
     for key, value in os.environ.items():
         if key.startswith(ENV_PREFIXES):
             env[key] = value
@@ -50,12 +42,18 @@ def collect_env(cwd: str) -> dict[str, str]:
 
 def hello_params(client_name: str, session_dir: str | None = None) -> dict[str, object]:
     cwd = os.getcwd()
-    return {
+    found = dotenv.read(cwd)
+    params: dict[str, object] = {
         "client": client_name,
         "protocol": PROTOCOL_VERSION,
-        "session_dir": session_dir or str(paths.session_dir(cwd)),
-        "env": collect_env(cwd),
+        "session_dir": os.path.abspath(session_dir or paths.session_dir(cwd)),
+        "env": collect_env(cwd, found),
+        "cwd": cwd,
     }
+    if found is not None:  # the names whose values the environment did not override
+        taken = [k for k in found.values if not (k.startswith(ENV_PREFIXES) and k in os.environ)]
+        params["dotenv"] = found.report(taken)
+    return params
 
 
 def connect(
@@ -167,9 +165,11 @@ def start(sock: Path, *, socket_named: bool = False, timeout: float | None = Non
     """Start a daemon on `sock` unless another client just did; return a connection to it."""
     try:
         paths.ensure_private_dir(sock.parent, tighten=not socket_named)
+        lock = owned.open_owned(paths.start_lock_path(sock), os.O_RDWR, create=True)
     except (paths.UnsafePath, OSError) as e:
         raise StartFailed(f"cannot start omegad: {e}") from None
-    lock = os.open(paths.start_lock_path(sock), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except errors.UntrustedPath as e:
+        raise StartFailed(f"cannot start omegad: {e.message}") from None
     try:
         # The holder may wait out a stopping daemon, then start one and wait for it to answer.
         _lock_with_deadline(lock, time.monotonic() + STOP_TIMEOUT + 2 * START_TIMEOUT)

@@ -19,6 +19,7 @@ from omegad.lifecycle import (
     PidFile,
     StartupError,
     bind_socket,
+    check_socket_dir,
     daemonize,
     hold_stop_signals,
     setup_logging,
@@ -108,10 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
     hold_stop_signals()
     try:
-        try:
-            paths.ensure_private_dir(config.socket.parent, tighten=config.private_runtime_dir)
-        except (paths.UnsafePath, OSError) as e:
-            raise StartupError(f"unsafe or unusable socket directory: {e}") from None
+        check_socket_dir(config.socket.parent, private_dir=config.private_runtime_dir)
         setup_logging(config)
         pidfile = PidFile(config.pidfile)
         try:

@@ -19,6 +19,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psutil
 import trio
@@ -83,7 +84,19 @@ class Daemon:
     def connection_closed(self, conn: Connection) -> None:
         self.connections.pop(conn.id, None)
         self.sessions.connection_closed(conn)
+        if conn.session_dir is not None:
+            self.release_if_unused(conn.session_dir)
         self._changed()
+
+    def release_if_unused(self, path: Path) -> None:
+        """Let go of a session dir (its lock, its listing's watch) once no connection and no
+        live session uses it; the next hello naming it takes it again."""
+        if any(c.session_dir == path for c in self.connections.values()):
+            return
+        if self._stopping or self.sessions.uses(path):
+            return
+        self.sessions.forget_dir(path)
+        self.session_dirs.release(path)
 
     def _changed(self) -> None:
         self._last_active = trio.current_time()
@@ -107,6 +120,7 @@ class Daemon:
                 self.sessions = SessionManager(
                     root, self.persister, self.config.max_sessions, self.config.max_memory
                 )
+                self.sessions.on_dir_idle = self.release_if_unused
                 self.on_shutdown(self._close_sessions)
                 root.start_soon(collector.run, lambda: not self.sessions.pool)
                 root.start_soon(self._watch_signals)

@@ -16,7 +16,9 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
+from omegad import owned
 from omegad.config import Config
+from protocol.errors import UntrustedPath
 from protocol.paths import UnsafePath, ensure_private_dir
 
 log = logging.getLogger("omegad")
@@ -52,7 +54,7 @@ class PidFile:
         self.path = path
         deadline = time.monotonic() + PROBE_PATIENCE
         while True:
-            self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self.fd = _open_owned(path, os.O_RDWR)
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -78,7 +80,7 @@ class PidFile:
     def _still_linked(self) -> bool:
         """Our descriptor's file is still the one at `path` (not one a daemon unlinked)."""
         try:
-            st = os.stat(self.path)
+            st = os.lstat(self.path)
         except FileNotFoundError:
             return False
         mine = os.fstat(self.fd)
@@ -106,10 +108,7 @@ def bind_socket(path: Path, *, private_dir: bool) -> socket.socket:
 
     A socket file left by a dead daemon is removed; one a live daemon answers on is never taken.
     """
-    try:
-        ensure_private_dir(path.parent, tighten=private_dir)
-    except (UnsafePath, OSError) as e:
-        raise StartupError(f"unsafe or unusable socket directory: {e}") from None
+    check_socket_dir(path.parent, private_dir=private_dir)
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -154,7 +153,7 @@ def daemonize(log_file: Path, pidfile: PidFile) -> None:
         os._exit(0)
     os.setsid()
     devnull = os.open(os.devnull, os.O_RDWR)
-    logfd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    logfd = _open_log(log_file)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
     os.dup2(logfd, 2)
@@ -165,7 +164,8 @@ def daemonize(log_file: Path, pidfile: PidFile) -> None:
 
 def setup_logging(config: Config) -> None:
     level = getattr(logging, config.log_level.upper())
-    handlers: list[logging.Handler] = [logging.FileHandler(config.log_file, encoding="utf-8")]
+    log_stream = os.fdopen(_open_log(config.log_file), "a", encoding="utf-8")
+    handlers: list[logging.Handler] = [logging.StreamHandler(log_stream)]
     if config.foreground:
         handlers.append(logging.StreamHandler(sys.stderr))
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s")
@@ -174,4 +174,29 @@ def setup_logging(config: Config) -> None:
         h.setFormatter(fmt)
         root.addHandler(h)
     root.setLevel(level)
-    os.chmod(config.log_file, 0o600)
+
+
+def check_socket_dir(path: Path, *, private_dir: bool) -> None:
+    """The socket's dir (also the pidfile's and the log's) is ours alone, and so is every
+    directory above it (or root's; writable by others only when sticky, as /tmp)."""
+    try:
+        owned.check_ancestors(path)
+        ensure_private_dir(path, tighten=private_dir)
+    except (UnsafePath, UntrustedPath, OSError) as e:
+        raise StartupError(f"unsafe or unusable socket directory: {e}") from None
+
+
+def _open_owned(path: Path, flags: int, *, private: bool = True) -> int:
+    try:
+        return owned.open_owned(path, flags, create=True, private=private)
+    except UntrustedPath as e:
+        raise StartupError(e.message) from None
+    except OSError as e:
+        raise StartupError(f"cannot open {path}: {e.strerror}") from None
+
+
+def _open_log(path: Path) -> int:
+    """The log, opened to append: a file of ours (0600 even if it was looser)."""
+    fd = _open_owned(path, os.O_WRONLY | os.O_APPEND, private=False)
+    os.fchmod(fd, 0o600)
+    return fd

@@ -35,6 +35,7 @@ from protocol.messages import (
     encode_result,
     request_decoder,
 )
+from protocol.methods import DotEnv
 
 if TYPE_CHECKING:
     from omegad.daemon import Daemon
@@ -59,9 +60,9 @@ def peer_credentials(sock: Any) -> tuple[int, int, int] | None:
 class Connection:
     """One client connection; handlers receive it as their context (`conn`).
 
-    What a handler may use: `daemon` (daemon-wide state), `client`, `session_dir` and `env` (from
-    `server.hello`), `peer_pid`, `notify(method, params)` to stream a notification to this client
-    while a request runs, and `cancel(id)`.
+    What a handler may use: `daemon` (daemon-wide state), `client`, `session_dir`, `env`, `cwd`
+    and `dotenv` (from `server.hello`), `peer_pid`, `notify(method, params)` to stream a
+    notification to this client while a request runs, and `cancel(id)`.
     """
 
     def __init__(self, daemon: "Daemon", stream: trio.SocketStream, cid: int, peer_pid: int | None):
@@ -72,6 +73,8 @@ class Connection:
         self.client = ""
         self.session_dir: Path | None = None
         self.env: dict[str, str] = {}
+        self.cwd: Path | None = None  # the client's working directory, if its hello sent one
+        self.dotenv: DotEnv | None = None  # what the client did with its .env (server.hello)
         self.in_flight: dict[Id, trio.CancelScope | _Answer] = {}
         self.connected_at = time.monotonic()
         self.outbox = Outbox(stream, OUTBOX_LIMIT, self._abort)

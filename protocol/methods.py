@@ -26,13 +26,30 @@ class Result(msgspec.Struct, kw_only=True):
 # --- server.* -----------------------------------------------------------------------------------
 
 
+class DotEnv(msgspec.Struct, kw_only=True):
+    """What a client did with the `.env` of its working directory: read it (the variables it took
+    from it are in `names`), or ignored it because it is not the user's own (`reason` says why)."""
+
+    path: str
+    read: bool
+    names: list[str] = []
+    reason: str = ""
+
+
 class HelloParams(Params):
-    """First call of a client: who it is, which protocol it speaks, its session dir and settings."""
+    """First call of a client: who it is, which protocol it speaks, its session dir and settings.
+
+    `session_dir` and `cwd` are absolute paths. `:` commands that write a file resolve a relative
+    path against `cwd`, and refuse one when the client sent none. `dotenv` is what the client did
+    with its `.env` (server.status shows it; a base URL from it never gets a key from elsewhere).
+    """
 
     client: str = ""
     protocol: int = PROTOCOL_VERSION
     session_dir: str | None = None
     env: dict[str, str] = {}
+    cwd: str | None = None
+    dotenv: DotEnv | None = None
 
 
 class HelloResult(Result):
@@ -66,6 +83,7 @@ class ConnectionInfo(Result):
     in_flight: int
     connected_seconds: float
     oracle: str = ""  # which oracle its commands use: adapter, model, server; never a key
+    dotenv: str = ""  # what its client did with its `.env`: read, or ignored and why
 
 
 class ConfigInfo(Result):

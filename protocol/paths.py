@@ -83,25 +83,29 @@ def session_dir(cwd: str | None = None) -> Path:
 def ensure_private_dir(path: Path, *, tighten: bool) -> None:
     """Create `path` 0700 if missing; refuse it if it is not ours or others may write to it.
 
+    The socket's dir holds the pidfile, the start lock and the log too: it must be ours and
+    writable by us alone (a sticky dir such as /tmp is refused: others could plant names in it).
     With `tighten`, a directory of ours with looser permissions is chmod'ed to 0700 (our own
-    runtime dir); without it (a directory the user named), such a directory is refused only if
-    group or others can write to it.
+    runtime dir); without it (a directory the user named), one group or others can write to is
+    refused.
     """
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
         pass
     except FileNotFoundError:
-        os.makedirs(path.parent, exist_ok=True)
+        os.makedirs(path.parent, mode=0o700, exist_ok=True)
         os.mkdir(path, 0o700)
     st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        raise UnsafePath(f"{path} is a symlink")
     if not stat.S_ISDIR(st.st_mode):
         raise UnsafePath(f"{path} is not a directory")
+    if st.st_uid != os.getuid():
+        raise UnsafePath(f"{path} belongs to uid {st.st_uid}, not to us (uid {os.getuid()})")
     mode = stat.S_IMODE(st.st_mode)
     if tighten:
-        if st.st_uid != os.getuid():
-            raise UnsafePath(f"{path} belongs to uid {st.st_uid}, not to us (uid {os.getuid()})")
         if mode & 0o077:
             os.chmod(path, 0o700)
-    elif mode & 0o022 and not mode & stat.S_ISVTX:
-        raise UnsafePath(f"{path} is writable by other users")
+    elif mode & 0o022:
+        raise UnsafePath(f"{path} is writable by other users (mode {mode:04o})")

@@ -93,6 +93,8 @@ def test_discover_is_generated_from_the_method_table():
         "protocol",
         "session_dir",
         "env",
+        "cwd",  # issue 18: additions
+        "dotenv",
     }
 
 

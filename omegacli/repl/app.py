@@ -33,7 +33,7 @@ from prompt_toolkit.layout.controls import FormattedTextControl
 from prompt_toolkit.layout.processors import HighlightMatchingBracketProcessor
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from omegacli import autostart
+from omegacli import autostart, dotenv
 from omegacli.client import DaemonUnreachable
 from omegacli.inputs import with_paths
 from omegacli.repl import editing
@@ -250,6 +250,10 @@ class Repl:
                  f"oracle: {oracle}")
         self.say(f"Session '{opened['session']}', seq {opened['seq']}, "
                  f"{opened['definitions']} definitions. :help for commands, Ctrl-D to quit.")
+        found = dotenv.read(os.getcwd())
+        notice = found.notice() if found is not None else None
+        if notice:
+            self.say(f"Note: {notice}")
         self._lease_note(opened)
 
     def _prompt_session(self) -> PromptSession:

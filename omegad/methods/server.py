@@ -2,13 +2,14 @@
 
 import os
 import time
+from pathlib import Path
 
 import msgspec
 import trio
 
 from omegad import __version__
 from omegad.dispatch import method
-from omegad.oracle.select import oracle_description
+from omegad.oracle.select import DOTENV_NAMES, oracle_description
 from omegad.server import Connection
 from protocol import PROTOCOL_VERSION, errors
 from protocol import methods as m
@@ -26,9 +27,20 @@ async def hello(p: m.HelloParams, conn: Connection) -> m.HelloResult:
             {"server_version": __version__, "protocol": PROTOCOL_VERSION},
         )
     daemon = conn.daemon
+    for field, value in (("session_dir", p.session_dir), ("cwd", p.cwd)):
+        if value is not None:
+            check_client_path(field, value)
+    previous = conn.session_dir
     conn.session_dir = daemon.session_dirs.acquire(p.session_dir or daemon.config.session_dir)
+    if previous is not None and previous != conn.session_dir:
+        daemon.release_if_unused(previous)
     conn.client = p.client
+    conn.cwd = Path(p.cwd) if p.cwd is not None else None
+    conn.dotenv = p.dotenv
     conn.env = dict(p.env)
+    conn.env.pop(DOTENV_NAMES, None)
+    if p.dotenv is not None and p.dotenv.read:
+        conn.env[DOTENV_NAMES] = ",".join(p.dotenv.names)
     return m.HelloResult(
         server_version=__version__,
         protocol=PROTOCOL_VERSION,
@@ -38,6 +50,26 @@ async def hello(p: m.HelloParams, conn: Connection) -> m.HelloResult:
         oracle=oracle_description(conn.env),
     )
 
+
+
+def check_client_path(field: str, value: str) -> None:
+    """A path a client sends is absolute and free of NUL (relative paths would resolve against
+    the daemon's working directory, not the client's)."""
+    if "\0" in value:
+        raise errors.InvalidParams(f"Invalid params: `{field}` contains a NUL byte")
+    if not os.path.isabs(value):
+        raise errors.InvalidParams(
+            f"Invalid params: `{field}` must be an absolute path, not {value!r}"
+        )
+
+
+def dotenv_text(dotenv: m.DotEnv | None) -> str:
+    """What server.status says a connection's client did with its .env."""
+    if dotenv is None:
+        return ""
+    if dotenv.read:
+        return f"read {dotenv.path}"
+    return f"ignored {dotenv.path}: {dotenv.reason}"
 
 
 @method("server.ping", inline=lambda p: not p.delay)
@@ -70,6 +102,7 @@ async def status(p: m.StatusParams, conn: Connection) -> m.StatusResult:
             in_flight=len(c.in_flight),
             connected_seconds=round(now - c.connected_at, 3),
             oracle=oracle_description(c.env),
+            dotenv=dotenv_text(c.dotenv),
         )
         for c in daemon.connections.values()
     ]

@@ -59,7 +59,8 @@ async def post_json(provider: str, url: str, headers: dict[str, str], body: byte
                             f"{provider}: HTTP {resp.status_code}: the answer is not JSON",
                             resp.status_code) from None
                     if not isinstance(data, dict):
-                        raise ProviderError(f"{provider}: unexpected answer: {_cut(resp.text)}")
+                        raise ProviderError(_scrub(
+                            f"{provider}: unexpected answer: {_cut(resp.text)}", secret))
                     return data
                 failure = ProviderError(
                     _scrub(f"{provider}: HTTP {resp.status_code}: {_message(resp)}", secret),

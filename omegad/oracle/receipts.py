@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from omegad import owned
+
 
 def append_receipt(path: Path, receipt: dict[str, Any]) -> None:
     append_receipts(path, [receipt])
@@ -21,7 +23,7 @@ def append_receipt(path: Path, receipt: dict[str, Any]) -> None:
 def append_receipts(path: Path, receipts: list[dict[str, Any]]) -> None:
     data = "".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n"
                    for r in receipts).encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    fd = owned.open_owned(path, os.O_WRONLY | os.O_APPEND, create=True)
     try:
         view = memoryview(data)
         while view:

@@ -9,6 +9,10 @@ its OMEGA_* and provider variables and its working directory's `.env`).
     OMEGA_HTTP_TIMEOUT, OMEGA_HTTP_RETRIES, OMEGA_HTTP_BACKOFF   seconds / attempts / first wait
     OMEGA_SEARCH_CONCURRENCY                                     search.op samples at a time (4)
 
+A base URL taken from the client's `.env` (its names are in OMEGA_DOTENV_NAMES, which `server.hello`
+sets from the client's `dotenv` report) is never sent a key from the client's environment: such a
+provider is unusable and says why (README, "LLM providers").
+
 With no choice and no key the scripted oracle answers (the reference would call OpenAI without a
 key and print `=> null`: DIVERGENCES C11). A provider chosen without its key fails each call with
 a clear error, unless a base URL names another server (local servers often need no key).
@@ -25,6 +29,7 @@ from omegad.oracle.scripted import ScriptedOracle
 _SCRIPTED = ScriptedOracle()
 _KEYS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 _URLS = {"openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL"}
+DOTENV_NAMES = "OMEGA_DOTENV_NAMES"  # the settings that came from the client's .env (comma list)
 
 
 class FailingOracle:
@@ -81,6 +86,9 @@ def provider_from_env(adapter: str, env: Mapping[str, str]):
     base = env.get(_URLS[adapter], "")
     if not key and not base:
         return FailingOracle(adapter, f"{adapter}: {_KEYS[adapter]} is not set")
+    mixed = mixed_sources(adapter, env)
+    if mixed:
+        return FailingOracle(adapter, mixed)
     from omegad.oracle.provider import ProviderConfig
 
     if adapter == "openai":
@@ -99,6 +107,18 @@ def provider_from_env(adapter: str, env: Mapping[str, str]):
         search_concurrency=int(_number(env, "OMEGA_SEARCH_CONCURRENCY", 4)))
     cls = mod.OpenAIOracle if adapter == "openai" else mod.AnthropicOracle
     return cls(config)
+
+
+def mixed_sources(adapter: str, env: Mapping[str, str]) -> str:
+    """Why a key from the environment is not sent to a base URL from the .env ("" when fine)."""
+    key_var, url_var = _KEYS[adapter], _URLS[adapter]
+    from_dotenv = env.get(DOTENV_NAMES, "").split(",")
+    if env.get(key_var) and env.get(url_var) and url_var in from_dotenv \
+            and key_var not in from_dotenv:
+        return (f"{url_var} comes from the client's .env but {key_var} from its environment; "
+                "a key is sent only to a base URL set in the same place (set both in the .env, "
+                "or both in the environment)")
+    return ""
 
 
 def describe(oracle: Oracle) -> str:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import msgspec
 
+from omegad import owned
 from omegad.persist.copying import write_with_copy
 
 MAGIC = b"OMEGA-CKPT 3"
@@ -111,7 +112,7 @@ class CheckpointFile:
             return ckpt
         if _partial_first_line(data):
             ckpt.cut = len(data)  # created, then cut off before its first record
-            os.truncate(path, 0)
+            owned.truncate(path, 0)
             return ckpt
         ckpt.start, ckpt.shift = _first_line(path, data)
         ckpt._scan(data)
@@ -136,7 +137,7 @@ class CheckpointFile:
         self.size = pos
         self.cut = len(data) - pos
         if self.cut:
-            os.truncate(self.path, pos)
+            owned.truncate(self.path, pos)
 
     def _add(self, entry: Entry) -> None:
         if entry.kind in BASES or not self.entries:
@@ -166,7 +167,7 @@ class CheckpointFile:
         meta = _META.pack(record.seq, record.kind, journal_end)
         blob = _LEN_CRC.pack(len(body), zlib.crc32(body, zlib.crc32(meta))) + meta + body
         if self._fd < 0:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._fd = owned.open_owned(self.path, os.O_WRONLY | os.O_APPEND, create=True)
         first = first_line(self.shift) if self.size == 0 else b""  # in the same write
         _write_all(self._fd, first + blob)
         self.size += len(first)

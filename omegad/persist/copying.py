@@ -6,14 +6,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from omegad import owned
+
 
 def write_with_copy(target: Path, head: bytes, source: Path, start: int, end: int) -> None:
     """Write `target` as `head` followed by the bytes [start, end) of `source`."""
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = owned.open_owned(target, os.O_WRONLY | os.O_TRUNC, create=True)
     try:
         _write_all(fd, head)
-        with open(source, "rb") as src:
-            _copy_range(src.fileno(), fd, start, end - start)
+        src = owned.open_owned(source, os.O_RDONLY)
+        try:
+            _copy_range(src, fd, start, end - start)
+        finally:
+            os.close(src)
     finally:
         os.close(fd)
 

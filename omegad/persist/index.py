@@ -15,6 +15,8 @@ from typing import Any
 
 import msgspec
 
+from omegad import owned
+
 
 class Checkpoint(msgspec.Struct, frozen=True):
     """A journal checkpoint event: its seq, reason, state id and the byte offset of its line
@@ -123,14 +125,7 @@ def _js(text: str) -> str:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write a temp file, fsync it, rename it over `path`, fsync the directory."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    _write_synced(tmp, data, os.O_CREAT)
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    owned.replace_atomic(path, data)
 
 
 def write_index(path: Path, info: IndexInfo,
@@ -141,15 +136,9 @@ def write_index(path: Path, info: IndexInfo,
 def write_in_place(path: Path, data: bytes) -> None:
     """Rewrite an existing file and fsync it: the directory does not change (a torn write is
     read back as unreadable by whoever reads it)."""
-    _write_synced(path, data, 0)
-
-
-def _write_synced(path: Path, data: bytes, flags: int) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC | flags, 0o600)
+    fd = owned.open_owned(path, os.O_WRONLY | os.O_TRUNC)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        owned.write_all(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import msgspec
 
+from omegad import owned
 from omegad.persist.events import Event
 
 _encode = msgspec.json.Encoder().encode
@@ -117,13 +118,13 @@ class JournalWriter:
         self.path = path
         self.next_seq = next_seq
         self.size = size
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._fd = owned.open_owned(path, os.O_WRONLY | os.O_APPEND, create=True)
         self._held: list[bytes] = []
         self.counted_inputs: int | None = None  # once `inputs()` was asked: kept up to date
 
     @classmethod
     def create(cls, path: Path, header: Event) -> JournalWriter:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        owned.ensure_dir(path.parent)
         writer = cls(path, 0, 0)
         os.ftruncate(writer._fd, 0)
         writer.write([header])
@@ -132,7 +133,7 @@ class JournalWriter:
     @classmethod
     def open_existing(cls, path: Path, view: JournalView, next_seq: int) -> JournalWriter:
         if view.torn:
-            os.truncate(path, view.size)
+            owned.truncate(path, view.size)
         return cls(path, next_seq, view.size)
 
     def hold(self, events: list[Event]) -> None:

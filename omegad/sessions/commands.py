@@ -8,10 +8,10 @@ falls through to `Unknown command`, as there.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from omegad import owned
 from omegad.sessions.debug import commands as debugger
 from omegad.sessions.debug.debugger import typed as debug_typed
 from omegad.sessions.names import check_name
@@ -45,7 +45,7 @@ async def session_save(actor: SessionActor, name: str, reply: Reply, _job: Job) 
         actor.flush_index()
         for src, dst in zip(actor.store.files(actor.name), actor.store.files(name), strict=True):
             if src.exists():
-                shutil.copyfile(src, dst)
+                owned.copy_file(src, dst)
         actor.manager.forget(actor.store, name)
         reply.line(f"Session saved as '{name}'")
     except (OSError, errors.RpcError) as e:

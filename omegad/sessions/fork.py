@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from omegad import owned
 from omegad.oracle.receipts import append_receipts
 from omegad.persist import events as ev
 from omegad.persist.checkpoints import CheckpointFile, copy_prefix
@@ -88,7 +89,7 @@ def write_fork(store: SessionStore, name: str, timeline: Timeline, cut: int) -> 
             keys.add(event["receiptKey"])
         lines.append(line)
         offset += len(line)
-    store.journal(name).write_bytes(b"".join(lines))
+    owned.write_file(store.journal(name), b"".join(lines))
     receipts = {k: v for k, v in timeline.receipts.items() if k in keys}
     write_index(store.index(name), IndexInfo(name, cut + 1 if cut >= 0 else 0, kept, receipts),
                 kept_states(timeline, kept))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,7 @@ class SessionManager:
 
         self._oracle_from_env = oracle_from_env
         self.fallback_oracle = oracle_from_env({}).call
+        self.on_dir_idle: Callable[[Path], None] = lambda root: None  # the daemon's, once set
 
     # --- finding actors ---------------------------------------------------------------------------
 
@@ -165,6 +167,7 @@ class SessionManager:
         actor = self.pool.pop((store.root, name), None)
         if actor is not None:
             actor.close()
+            self.on_dir_idle(store.root)
         found = False
         for path in store.files(name):
             try:
@@ -183,6 +186,7 @@ class SessionManager:
         key = (actor.store.root, actor.name)
         if self.pool.get(key) is actor:
             del self.pool[key]
+            self.on_dir_idle(actor.store.root)
 
     def _evict(self, keep: Key) -> None:
         """Drop least recently used idle sessions while over the count or memory bound; sessions
@@ -211,6 +215,20 @@ class SessionManager:
         """Close an actor (its index is written) and count that index into the catalog."""
         actor.close()
         self.catalog(actor.store).counts(actor.store.index(actor.name))
+        self.on_dir_idle(actor.store.root)
+
+    def uses(self, root: Path) -> bool:
+        """A live session of this session dir is in the pool."""
+        return any(key[0] == root for key in self.pool)
+
+    def forget_dir(self, root: Path) -> None:
+        """Nothing uses the session dir any more: its listing's watch closed, its catalog saved."""
+        listing = self._listings.pop(root, None)
+        if listing is not None:
+            listing.close()
+        catalog = self._catalogs.pop(root, None)
+        if catalog is not None:
+            catalog.save()
 
     def connection_closed(self, conn: Connection) -> None:
         for actor in self.pool.values():

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from omegad import client_files
+from omegad.client_files import ClientPathError
 from omegad.lang import api
 from omegad.lang.printer import write_str
 from omegad.sessions.debug.debugger import Breakpoint, Debugger, Snapshot, debugger_of, paused
@@ -352,7 +354,7 @@ async def snapshots(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> 
         reply.line(f"  {name}: step {snap.step} ({snap.timestamp})")
 
 
-async def export(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+async def export(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
     parts = arg.split()
     if len(parts) < 2:
         reply.line("Usage: :export <snapshot-name> <filepath>")
@@ -371,11 +373,14 @@ async def export(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None
     data = {"name": name, "step": snap.step, "timestamp": snap.timestamp, "controlTag": tag,
             "stackDepth": depth}
     try:
-        Path(path).write_text(json.dumps(data, indent=2))
+        target = client_files.write(job.conn, path, json.dumps(data, indent=2).encode())
+    except ClientPathError as e:
+        reply.line(f"Error exporting: {e}")
+        return
     except OSError as e:
         reply.line(f"Error exporting: {_os_message(e)}")
         return
-    reply.line(f"Exported snapshot metadata to {path}")
+    reply.line(f"Exported snapshot metadata to {target}")
 
 
 async def back(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
@@ -423,7 +428,7 @@ async def record(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None
         reply.line("Usage: :record on|off")
 
 
-async def dump(actor: SessionActor, path: str, reply: Reply, _job: Job) -> None:
+async def dump(actor: SessionActor, path: str, reply: Reply, job: Job) -> None:
     if not path:
         reply.line("Usage: :dump <filepath>")
         return
@@ -438,17 +443,26 @@ async def dump(actor: SessionActor, path: str, reply: Reply, _job: Job) -> None:
             "traceSummary": [{"step": s, "control": seen[s][0], "stackDepth": seen[s][1]}
                              for s in range(total)]}
     try:
-        Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False))
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        target = client_files.write(job.conn, path, text.encode())
+    except ClientPathError as e:
+        reply.line(f"Error dumping: {e}")
+        return
     except OSError as e:
         reply.line(f"Error dumping: {_os_message(e)}")
         return
-    reply.line(f"Dumped trace summary to {path} ({total} steps)")
+    reply.line(f"Dumped trace summary to {target} ({total} steps)")
     reply.line("To replay: load the code and step through, or use ':replay <file>'")
 
 
 async def replay(actor: SessionActor, path: str, reply: Reply, job: Job) -> None:
     if not path:
         reply.line("Usage: :replay <filepath>")
+        return
+    try:
+        path = str(client_files.resolve(job.conn, path))
+    except ClientPathError as e:
+        reply.line(f"Error loading dump: {e}")
         return
     if not Path(path).exists():
         reply.line(f"File not found: {path}")
@@ -484,6 +498,11 @@ async def replay(actor: SessionActor, path: str, reply: Reply, job: Job) -> None
 async def loadfile(actor: SessionActor, path: str, reply: Reply, job: Job) -> None:
     if not path:
         reply.line("Usage: :loadfile <path>")
+        return
+    try:
+        path = str(client_files.resolve(job.conn, path))
+    except ClientPathError as e:
+        reply.line(f"error: {e}")
         return
     if not Path(path).exists():
         reply.line(f"File not found: {path}")

@@ -5,13 +5,13 @@ traces, saved beside the journal (`<name>.debug`, the run's base state apart).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from omegad import owned
 from omegad.lang import api
 from omegad.sessions.debug.run import DebugRun, control_summary, tag_of
 
@@ -165,9 +165,7 @@ class Debugger:
 
 
 def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    owned.replace_atomic(path, data, sync=False)
 
 
 def debugger_of(actor: SessionActor) -> Debugger:

@@ -23,8 +23,10 @@ from pathlib import Path
 
 import msgspec
 
+from omegad import owned
 from omegad.persist.index import read_counts, write_in_place
 from omegad.sessions.store import journal_names
+from protocol.errors import UntrustedPath
 
 log = logging.getLogger("omegad.sessions")
 
@@ -125,8 +127,8 @@ class Catalog:
             return
         path = self.sessions / FILE
         try:
-            if not path.exists():
-                path.touch(0o600)  # created before the directory's mtime is taken
+            if not os.path.lexists(path):  # created before the directory's mtime is taken
+                os.close(owned.open_owned(path, os.O_WRONLY, create=True))
             names, mtime = self._listing()
             if not self.changed and (names, mtime) == (self._names, self._dir_mtime):
                 return
@@ -134,7 +136,7 @@ class Catalog:
                 _Doc(VERSION, self.entries, names, mtime)))
             self.changed = False
             self._names, self._dir_mtime = names, mtime
-        except OSError as e:
+        except (OSError, UntrustedPath) as e:
             log.warning("could not save the catalog of %s: %s", self.sessions, e)
 
     def _listing(self) -> tuple[list[str] | None, int]:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import bisect
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from omegad import client_files
+from omegad.client_files import ClientPathError
 from omegad.persist.checkpoints import ADOPTED, ADOPTED_PART
 from omegad.sessions.notes.file import Note, Notes, NotesError, Snap, local_time
 from omegad.sessions.notes.metrics import SessionMetrics, disk_size, format_bytes, last_modified
@@ -319,12 +320,15 @@ async def tags_cmd(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> N
     reply.line(f"Tags: {', '.join('#' + t for t in tags)}" if tags else "No tags.")
 
 
-async def export_cmd(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+async def export_cmd(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
     t = target(actor)
-    path = _path(actor, arg)
     document = notes_of(actor, t.name).export()
     try:
-        path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        path = client_files.write(job.conn, arg, text.encode())
+    except ClientPathError as e:
+        reply.line(f"Error exporting annotations: {e}")
+        return
     except OSError as e:
         reply.line(f"Error exporting annotations: {e.strerror or e}")
         return
@@ -332,8 +336,12 @@ async def export_cmd(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> 
                f"to {path}")
 
 
-async def import_cmd(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
-    path = _path(actor, arg)
+async def import_cmd(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
+    try:
+        path = client_files.resolve(job.conn, arg)
+    except ClientPathError as e:
+        reply.line(f"Error importing annotations: {e}")
+        return
     try:
         document = json.loads(path.read_bytes())
     except OSError as e:
@@ -365,12 +373,6 @@ async def metrics_cmd(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -
 def _id(text: str) -> int | None:
     text = text.strip()
     return int(text) if text.isdigit() else None
-
-
-def _path(actor: SessionActor, arg: str) -> Path:
-    """A file named by the user: absolute, or relative to the session dir."""
-    path = Path(arg.strip()).expanduser()
-    return path if path.is_absolute() else actor.store.root / path
 
 
 def _guarded(command: Any) -> Any:

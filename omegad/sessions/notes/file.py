@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from omegad import owned
+
 FORMAT = "omega-notes"
 VERSION = 1
 HEADER = {"format": FORMAT, "version": VERSION}
@@ -144,7 +146,7 @@ class Notes:
         notes.cut = len(data) - pos
         notes._size = pos
         if notes.cut:
-            os.truncate(path, pos)
+            owned.truncate(path, pos)
         return notes
 
     def _apply(self, rec: dict[str, Any]) -> None:
@@ -174,7 +176,7 @@ class Notes:
     def _append(self, records: list[dict[str, Any]]) -> None:
         """Write the records (one write), then apply them: on a failed write nothing changes."""
         if self._fd < 0:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._fd = owned.open_owned(self.path, os.O_WRONLY | os.O_APPEND, create=True)
         lines = [_line(r) for r in records]
         if self._size == 0:
             lines.insert(0, _line(HEADER))
@@ -363,7 +365,7 @@ def copy_notes(book: NotesBook, source: Path, target: Path, upto: int) -> None:
         target.unlink(missing_ok=True)
         return
     data = book.of(source).compacted(upto)
-    target.write_bytes(data)
+    owned.write_file(target, data)
 
 
 def now_ms() -> int:
