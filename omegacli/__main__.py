@@ -26,11 +26,10 @@ import sys
 from pathlib import Path
 
 from omegacli import autostart
-from omegacli.client import Client, DaemonUnreachable
+from omegacli.client import CANCEL_GRACE, Client, DaemonUnreachable, call_interruptible
 from protocol import errors, paths
 
 EXIT_OK, EXIT_RPC_ERROR, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-CANCEL_GRACE = 2.0  # seconds to wait for the answer of a cancelled request
 
 
 class UsageError(Exception):
@@ -211,30 +210,6 @@ def cmd_call(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return with_client(args, call)
-
-
-def call_interruptible(client: Client, method: str, params, timeout: float | None):
-    """Call; on Ctrl-C or after `timeout` s, send $/cancelRequest and return/raise its answer."""
-    rid = client.start(method, params)
-    by_user = False
-    try:
-        client.sock.settimeout(timeout)
-        return client.wait(rid)
-    except KeyboardInterrupt:
-        by_user = True
-    except TimeoutError:
-        pass
-    client.notify("$/cancelRequest", {"id": rid})
-    client.sock.settimeout(CANCEL_GRACE)
-    try:
-        return client.wait(rid)
-    except TimeoutError:
-        raise errors.Interrupted("the daemon did not answer the cancelled request") from None
-    except errors.RpcError as e:
-        e.interrupted_by_user = by_user
-        if not by_user and e.code == errors.INTERRUPTED:
-            e.message = f"timed out after {timeout:g} s; {e.message}"
-        raise
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:

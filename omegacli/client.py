@@ -11,6 +11,8 @@ import socket
 
 from protocol import errors
 
+CANCEL_GRACE = 2.0  # seconds to wait for the answer of a cancelled request
+
 # Typing is left out on purpose: importing `typing` costs the one-shot path ~4 ms.
 
 
@@ -57,7 +59,7 @@ class Client:
             raise DaemonUnreachable(f"the daemon closed the connection: {e.strerror}") from None
 
     def notify(self, method: str, params: object = None) -> None:
-        message = {"jsonrpc": "2.0", "method": method}
+        message: dict[str, object] = {"jsonrpc": "2.0", "method": method}
         if params is not None:
             message["params"] = params
         self.send(message)
@@ -110,3 +112,27 @@ def _check_peer(sock: socket.socket, path: str) -> None:
     if uid != os.getuid():
         sock.close()
         raise DaemonUnreachable(f"refusing {path}: it is served by uid {uid}, not by us")
+
+
+def call_interruptible(client: Client, method: str, params, timeout: float | None):
+    """Call; on Ctrl-C or after `timeout` s, send $/cancelRequest and return/raise its answer."""
+    rid = client.start(method, params)
+    by_user = False
+    try:
+        client.sock.settimeout(timeout)
+        return client.wait(rid)
+    except KeyboardInterrupt:
+        by_user = True
+    except TimeoutError:
+        pass
+    client.notify("$/cancelRequest", {"id": rid})
+    client.sock.settimeout(CANCEL_GRACE)
+    try:
+        return client.wait(rid)
+    except TimeoutError:
+        raise errors.Interrupted("the daemon did not answer the cancelled request") from None
+    except errors.RpcError as e:
+        e.interrupted_by_user = by_user
+        if not by_user and e.code == errors.INTERRUPTED:
+            e.message = f"timed out after {timeout:g} s; {e.message}"
+        raise

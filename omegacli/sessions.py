@@ -7,13 +7,14 @@ the client itself. Standard library only: this is a one-shot path.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from omegacli.client import Client
+from omegacli.client import Client, call_interruptible
 from omegacli.inputs import Source, parse_error_offset, piped_inputs, with_paths
 from protocol import errors
 
@@ -21,8 +22,6 @@ from protocol import errors
 def run_inputs(client: Client, session: str, inputs: Iterable[str], timeout: float | None,
                piped: bool = True) -> tuple[str, int]:
     """Send each input; print its output as the reference does. Returns (session, exit status)."""
-    from omegacli.__main__ import call_interruptible
-
     for text in inputs:
         try:
             result = call_interruptible(
@@ -45,8 +44,10 @@ def run_inputs(client: Client, session: str, inputs: Iterable[str], timeout: flo
 def cmd_repl(client: Client, args: argparse.Namespace) -> int:
     """Piped `repl`: stdin cut into inputs as the reference does (a terminal gets omegacli.repl)."""
     session = args.session or "current"
-    sys.stdin.reconfigure(encoding="utf-8", errors="replace")
-    return run_inputs(client, session, piped_inputs(sys.stdin), args.timeout)[1]
+    stdin = sys.stdin
+    assert isinstance(stdin, io.TextIOWrapper)  # a real stdin, which can be reconfigured
+    stdin.reconfigure(encoding="utf-8", errors="replace")
+    return run_inputs(client, session, piped_inputs(stdin), args.timeout)[1]
 
 
 def read_source(file: str) -> Source | None:
@@ -101,8 +102,6 @@ class BatchRun:
 
 def _execute_all(client: Client, session: str, inputs: list[str], timeout: float | None,
                  source: Source | None, echo: bool) -> BatchRun:
-    from omegacli.__main__ import call_interruptible
-
     run = BatchRun()
     for index, text in enumerate(inputs):
         result = call_interruptible(client, "session.execute",

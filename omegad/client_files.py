@@ -19,14 +19,14 @@ from protocol.errors import UntrustedPath
 from protocol.paths import SESSION_DIR_LOCK
 
 if TYPE_CHECKING:
-    from omegad.server import Connection
+    from omegad.caller import Caller
 
 
 class ClientPathError(Exception):
     """A path a `:` command cannot use; the message says which and why."""
 
 
-def resolve(conn: Connection | None, arg: str) -> Path:
+def resolve(conn: Caller | None, arg: str) -> Path:
     """The file `arg` names for this client: absolute, or relative to its working directory."""
     text = arg.strip()
     if "\0" in text:
@@ -41,7 +41,7 @@ def resolve(conn: Connection | None, arg: str) -> Path:
     return cwd / path
 
 
-def writable(conn: Connection | None, arg: str) -> Path:
+def writable(conn: Caller | None, arg: str) -> Path:
     """`resolve`, refusing a target inside another session dir or among omega's own files."""
     path = resolve(conn, arg)
     real = Path(os.path.realpath(path.parent)) / path.name
@@ -59,7 +59,7 @@ def writable(conn: Connection | None, arg: str) -> Path:
     return path
 
 
-def write(conn: Connection | None, arg: str, data: bytes) -> Path:
+def write(conn: Caller | None, arg: str, data: bytes) -> Path:
     """Write `data` to the file `arg` names (created with the usual 0666 & umask); its path."""
     path = writable(conn, arg)
     try:

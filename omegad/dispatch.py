@@ -21,21 +21,20 @@ paths that need a task (batches).
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import msgspec
 from msgspec import UNSET
 
+from omegad.caller import Caller
 from protocol import errors
-from protocol.messages import Request, encode_error, encode_result
+from protocol.messages import Id, Request, encode_error, encode_result
 from protocol.methods import METHODS, MethodSpec, Params
-
-if TYPE_CHECKING:
-    from omegad.server import Connection
 
 log = logging.getLogger("omegad.dispatch")
 
-Handler = Callable[[Any, "Connection"], Awaitable[Any]]
+# A handler's conn is the server's Connection (handlers type it so); here it is only passed on.
+Handler = Callable[[Any, Any], Awaitable[Any]]
 Outcome = Any  # a result Struct, or the RpcError the request ends with
 
 
@@ -53,7 +52,7 @@ class Route:
     handler: Handler
     decoder: msgspec.json.Decoder
     inline: bool | Callable[[Any], bool]
-    admit: Callable[[Any, "Connection"], Any] | None = None
+    admit: Callable[[Any, Any], Any] | None = None
     answers: bool = False
 
     def runs_inline(self, params: Params) -> bool:
@@ -67,7 +66,7 @@ def method(
     name: str,
     *,
     inline: bool | Callable[[Any], bool] = False,
-    admit: Callable[[Any, "Connection"], Any] | None = None,
+    admit: Callable[[Any, Any], Any] | None = None,
     answers: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register the decorated coroutine function as the handler of `name`.
@@ -116,7 +115,7 @@ def decode_params(route: Route, raw: msgspec.Raw | Any) -> Params:
     raise errors.InvalidRequest("Invalid Request: params must be an object or an array")
 
 
-def prepare(req: Request, conn: "Connection | None" = None) -> tuple[Route, Any]:
+def prepare(req: Request, conn: Caller | None = None) -> tuple[Route, Any]:
     """The route and decoded params of a request (admitted, for routes that admit); raises
     MethodNotFound / InvalidParams / the admission's errors."""
     route = ROUTES.get(req.method)
@@ -128,21 +127,40 @@ def prepare(req: Request, conn: "Connection | None" = None) -> tuple[Route, Any]
     return route, params
 
 
-async def run(route: Route, params: Params, req: Request, conn: "Connection") -> bytes:
-    """Run a prepared request to completion and return its encoded answer (no newline)."""
+async def run(route: Route, params: Params, rid: Id, req: Request, conn: Caller) -> bytes:
+    """Run a prepared request (its id: `rid`) to completion; its encoded answer (no newline)."""
     try:
-        return encode_result(req.id, await route.handler(params, conn))
+        return encode_result(rid, await route.handler(params, conn))
     except errors.RpcError as e:
-        return encode_error(req.id, e)
+        return encode_error(rid, e)
     except Exception:
-        log.exception("request %r (%s) failed", req.id, req.method)
-        return encode_error(req.id, errors.InternalError("Internal error (see the daemon log)"))
+        log.exception("request %r (%s) failed", rid, req.method)
+        return encode_error(rid, errors.InternalError("Internal error (see the daemon log)"))
 
 
-async def dispatch(req: Request, conn: "Connection") -> bytes:
-    """prepare + run, with preparation errors answered too."""
+async def notified(route: Route, params: Params, req: Request, conn: Caller) -> None:
+    """Run a prepared notification to completion: it is never answered, even with an error."""
+    try:
+        await route.handler(params, conn)
+    except errors.RpcError:
+        pass
+    except Exception:
+        log.exception("notification (%s) failed", req.method)
+
+
+async def dispatch(req: Request, rid: Id, conn: Caller) -> bytes:
+    """prepare + run for request `rid`, with preparation errors answered too."""
     try:
         route, params = prepare(req, conn)
     except errors.RpcError as e:
-        return encode_error(req.id, e)
-    return await run(route, params, req, conn)
+        return encode_error(rid, e)
+    return await run(route, params, rid, req, conn)
+
+
+async def dispatch_notification(req: Request, conn: Caller) -> None:
+    """prepare + notified; preparation errors are not answered either."""
+    try:
+        route, params = prepare(req, conn)
+    except errors.RpcError:
+        return
+    await notified(route, params, req, conn)

@@ -7,6 +7,8 @@ a fast one behind it and `$/cancelRequest` is one lookup and `cancel()`. A route
 Answers may leave in any order; the outbox (outbox.py) keeps each line whole on the socket.
 """
 
+from __future__ import annotations
+
 import errno
 import itertools
 import logging
@@ -15,14 +17,23 @@ import socket
 import struct
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 import trio
 from msgspec import UNSET, Raw
 
 from omegad import collector
-from omegad.dispatch import Answering, Outcome, dispatch, prepare, run
+from omegad.dispatch import (
+    Answering,
+    Outcome,
+    Route,
+    dispatch,
+    dispatch_notification,
+    notified,
+    prepare,
+    run,
+)
 from omegad.outbox import Outbox
 from protocol import errors
 from protocol.framing import LineBuffer, LineTooLong
@@ -35,10 +46,17 @@ from protocol.messages import (
     encode_result,
     request_decoder,
 )
-from protocol.methods import DotEnv
+from protocol.methods import DotEnv, Params
 
 if TYPE_CHECKING:
-    from omegad.daemon import Daemon
+    from datetime import datetime
+
+    import psutil
+
+    from omegad.config import Config
+    from omegad.persist.worker import Persister
+    from omegad.session_dirs import SessionDirs
+    from omegad.sessions.manager import SessionManager
 
 log = logging.getLogger("omegad.server")
 
@@ -46,6 +64,42 @@ RECV_SIZE = 256 * 1024
 BUSY_READS = 4  # reads in a row that found data waiting, after which the read loop yields
 OUTBOX_LIMIT = 64 << 20  # bytes a client may fall behind before it is disconnected
 _ACCEPT_RETRY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+
+
+class Host(Protocol):
+    """The daemon as its connections and their handlers see it (omegad.daemon.Daemon is the one
+    there is: declared here, so that this module does not depend on the daemon around it)."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def session_dirs(self) -> SessionDirs: ...
+
+    @property
+    def sessions(self) -> SessionManager: ...
+
+    @property
+    def persister(self) -> Persister: ...
+
+    @property
+    def connections(self) -> dict[int, Connection]: ...
+
+    @property
+    def process(self) -> psutil.Process: ...
+
+    @property
+    def started_at(self) -> datetime: ...
+
+    def uptime(self) -> float: ...
+
+    def request_shutdown(self, reason: str) -> None: ...
+
+    def release_if_unused(self, path: Path) -> None: ...
+
+    def connection_opened(self, conn: Connection) -> None: ...
+
+    def connection_closed(self, conn: Connection) -> None: ...
 
 
 def peer_credentials(sock: Any) -> tuple[int, int, int] | None:
@@ -65,7 +119,7 @@ class Connection:
     notification to this client while a request runs, and `cancel(id)`.
     """
 
-    def __init__(self, daemon: "Daemon", stream: trio.SocketStream, cid: int, peer_pid: int | None):
+    def __init__(self, daemon: Host, stream: trio.SocketStream, cid: int, peer_pid: int | None):
         self.daemon = daemon
         self.stream = stream
         self.id = cid
@@ -252,24 +306,25 @@ class Connection:
             return
         if req.id is UNSET:
             if route.runs_inline(params):
-                await run(route, params, req, self)
+                await notified(route, params, req, self)
             else:
-                nursery.start_soon(run, route, params, req, self)
+                nursery.start_soon(notified, route, params, req, self)
             return
-        if req.id in self.in_flight:
-            await self._send(_duplicate(req.id))
+        rid = req.id
+        if rid in self.in_flight:
+            await self._send(_duplicate(rid))
             return
         if route.runs_inline(params):
-            await self._send(await run(route, params, req, self))
+            await self._send(await run(route, params, rid, req, self))
             return
         if route.answers:
-            self._await_answer(req.id, params)
+            self._await_answer(rid, params)
             return
-        scope = self._admit(req)
+        scope = self._admit(rid)
         if scope is None:
-            await self._send(_duplicate(req.id))
+            await self._send(_duplicate(rid))
             return
-        nursery.start_soon(self._run_request, req, scope, (route, params))
+        nursery.start_soon(self._run_request, req, rid, scope, (route, params))
 
     def _await_answer(self, rid: Id, work: Answering) -> None:
         entry = self.in_flight[rid] = _Answer(self, rid, work)
@@ -277,7 +332,7 @@ class Connection:
         self._handed_off = True
         work.when_done(entry.answer)
 
-    def _answer_now(self, entry: "_Answer", outcome: Outcome) -> None:
+    def _answer_now(self, entry: _Answer, outcome: Outcome) -> None:
         if self.in_flight.get(entry.rid) is not entry:
             return  # answered already (cancelled)
         del self.in_flight[entry.rid]
@@ -295,35 +350,43 @@ class Connection:
             self._answered = trio.Event()
             await self._answered.wait()
 
-    def _admit(self, req: Request) -> trio.CancelScope | None:
-        if req.id in self.in_flight:
+    def _admit(self, rid: Id) -> trio.CancelScope | None:
+        if rid in self.in_flight:
             return None
-        scope = self.in_flight[req.id] = trio.CancelScope()
+        scope = self.in_flight[rid] = trio.CancelScope()
         return scope
 
-    async def _answer(self, req: Request, scope: trio.CancelScope, prepared=None) -> bytes:
-        """Run an admitted request in its cancel scope; -32800 if it was cancelled."""
+    async def _answer(
+        self,
+        req: Request,
+        rid: Id,
+        scope: trio.CancelScope,
+        prepared: tuple[Route, Params] | None = None,
+    ) -> bytes:
+        """Run admitted request `rid` in its cancel scope; -32800 if it was cancelled."""
         reply = None
         try:
             with scope:
                 if prepared is None:
-                    reply = await dispatch(req, self)
+                    reply = await dispatch(req, rid, self)
                 else:
-                    reply = await run(*prepared, req, self)
+                    reply = await run(*prepared, rid, req, self)
         finally:
-            self.in_flight.pop(req.id, None)
+            self.in_flight.pop(rid, None)
         if reply is None:
-            return encode_error(req.id, errors.Interrupted("Interrupted: request cancelled"))
+            return encode_error(rid, errors.Interrupted("Interrupted: request cancelled"))
         return reply
 
-    async def _run_request(self, req: Request, scope: trio.CancelScope, prepared) -> None:
-        await self._send(await self._answer(req, scope, prepared))
+    async def _run_request(
+        self, req: Request, rid: Id, scope: trio.CancelScope, prepared: tuple[Route, Params]
+    ) -> None:
+        await self._send(await self._answer(req, rid, scope, prepared))
 
     async def _run_batch(self, items: list[Raw]) -> None:
         replies: list[bytes | None] = [None] * len(items)
 
-        async def run(i: int, req: Request, scope: trio.CancelScope) -> None:
-            replies[i] = await self._answer(req, scope)
+        async def run(i: int, req: Request, rid: Id, scope: trio.CancelScope) -> None:
+            replies[i] = await self._answer(req, rid, scope)
 
         async with trio.open_nursery() as nursery:
             for i, raw in enumerate(items):
@@ -334,13 +397,13 @@ class Connection:
                     replies[i] = encode_error(_salvage_id(obj), _invalid_request(raw))
                     continue
                 if req.id is UNSET:
-                    nursery.start_soon(dispatch, req, self)
+                    nursery.start_soon(dispatch_notification, req, self)
                     continue
-                scope = self._admit(req)
+                scope = self._admit(req.id)
                 if scope is None:
                     replies[i] = _duplicate(req.id)
                     continue
-                nursery.start_soon(run, i, req, scope)
+                nursery.start_soon(run, i, req, req.id, scope)
         answers = [r for r in replies if r is not None]
         if answers:
             await self._send(b"[" + b",".join(answers) + b"]")
@@ -388,7 +451,7 @@ def _duplicate(rid: Id) -> bytes:
 class Server:
     """The accept loop: one task per connection in the daemon's connection nursery."""
 
-    def __init__(self, daemon: "Daemon", listener: trio.SocketListener):
+    def __init__(self, daemon: Host, listener: trio.SocketListener):
         self.daemon = daemon
         self.listener = listener
         self._ids = itertools.count(1)

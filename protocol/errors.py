@@ -45,6 +45,7 @@ class RpcError(Exception):
     """An error a request ends with; `code` says which, `message` is for the user to read."""
 
     code = INTERNAL_ERROR
+    interrupted_by_user = False  # a client's mark: the user (Ctrl-C), not a timeout, cancelled it
 
     def __init__(self, message: str | None = None, data: object = None, *, code: int | None = None):
         if code is not None:

@@ -13,6 +13,7 @@ import omegad.methods  # noqa: F401  (registers the handlers)
 from omegad.config import Config
 from omegad.daemon import Daemon
 from omegad.lifecycle import PidFile, bind_socket
+from tests.conftest import daemon_in_loop
 
 
 @pytest.fixture
@@ -117,3 +118,16 @@ async def test_a_command_still_running_past_the_grace_is_interrupted_before_file
         daemon.request_shutdown("test")
     last = json.loads(journal.read_text().splitlines()[-1])
     assert (last["type"], last["message"]) == ("error", "interrupted")
+
+
+async def test_a_trio_test_drives_the_real_daemon_in_its_own_loop(omega_env):
+    async with daemon_in_loop(omega_env) as d:
+        writer, watcher = await d.client(), await d.client()
+        await watcher.call("session.open", {"session": "s"})
+        r = await writer.call("session.execute", {"session": "s", "command": '(display "hi") 7'})
+        assert r["output"] == "hi=> null\n=> 7" and r["ok"]
+        seen: list[tuple[str, str]] = []
+        await watcher.call("server.ping", on_notification=lambda m, p: seen.append((m, p["text"])))
+        assert ("session.output", "hi") in seen
+        assert (omega_env.session_dir / "sessions" / "s.jsonl").exists()
+        assert len(d.daemon.connections) == 2  # the daemon's own state is at hand

@@ -75,7 +75,8 @@ class Connection:
                 if "method" in message:
                     self.on_notification(message["method"], message.get("params") or {})
                     continue
-                future = self.pending.pop(message.get("id"), None)
+                rid = message.get("id")
+                future = self.pending.pop(rid, None) if isinstance(rid, int) else None
                 if future is None or future.done():
                     continue
                 if "error" in message:

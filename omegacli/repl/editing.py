@@ -73,7 +73,9 @@ class ReplCompleter(Completer):
         line = before.lstrip()
         if line.startswith(":"):
             return await self._command(line)
-        word = SYMBOL_CHARS.search(before).group(0)
+        symbol = SYMBOL_CHARS.search(before)
+        assert symbol is not None  # the pattern matches the empty string at the end
+        word = symbol.group(0)
         if not word:
             return []
         found = await self.call("session.complete", {"session": self.session(), "prefix": word})

@@ -11,16 +11,19 @@ OMEGA_RULES_FILE names a rules JSON file. With OMEGA_MOCK_EFFECTS=1 an input sta
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import sys
+from typing import cast
 
 from omegad.oracle.base import OracleError, call_sync
 
 from .api import Done, Failed, NeedsOracle, ReplState, Running, parse_inputs, start
+from .values import Value
 
 
-def make_oracle():
+def make_oracle() -> Value:
     rules = os.environ.get("OMEGA_RULES_FILE")
     if rules:
         from omegad.oracle.rules import RulesOracle
@@ -32,7 +35,7 @@ def make_oracle():
 _MOCK = re.compile(r"\(effect\s+([^\s)]+)")
 
 
-def evaluate(state: ReplState, text: str, out, oracle) -> None:
+def evaluate(state: ReplState, text: str, out: Value, oracle: Value) -> None:
     if os.environ.get("OMEGA_MOCK_EFFECTS") == "1":
         mock = _MOCK.match(text.strip())
         if mock:
@@ -56,8 +59,8 @@ def evaluate(state: ReplState, text: str, out, oracle) -> None:
 
 
 def main() -> int:
-    sys.stdin.reconfigure(encoding="utf-8", errors="replace")
-    sys.stdout.reconfigure(encoding="utf-8")
+    cast(io.TextIOWrapper, sys.stdin).reconfigure(encoding="utf-8", errors="replace")
+    cast(io.TextIOWrapper, sys.stdout).reconfigure(encoding="utf-8")
     stdout = sys.stdout
     write = stdout.write
     state = ReplState()

@@ -5,17 +5,19 @@ the counter around each slice of steps (slices are synchronous, so the delta is 
 allocations go through `charge`, which also enforces the running command's budget at once
 (LIMIT[0] is set by the machine at the start of each slice)."""
 
+from __future__ import annotations
+
 from collections.abc import Generator
 
 from .steps import finish
-from .values import Closure, HashTable, LispError, OracleProc, Pair, Promise, Sym, Vector
+from .values import Closure, HashTable, LispError, OracleProc, Pair, Promise, Sym, Value, Vector
 
 ALLOC = [0]
-LIMIT: list = [None]
+LIMIT: list[Value] = [None]
 PAIR = 56
 
 
-RECOUNT: list = [None]  # the running machine's recount(), set around each slice
+RECOUNT: list[Value] = [None]  # the running machine's recount(), set around each slice
 
 
 def charge(n: int) -> None:
@@ -30,12 +32,12 @@ def charge(n: int) -> None:
         raise LispError("memory budget exceeded")
 
 
-def heap_size(roots, limit: int = 100_000_000) -> int:
+def heap_size(roots: Value, limit: int = 100_000_000) -> int:
     """Estimated bytes reachable from `roots` (frames, env lists and Lisp values), iteratively."""
     return finish(heap_size_steps(roots, limit))
 
 
-def heap_size_steps(roots, limit: int = 100_000_000,
+def heap_size_steps(roots: Value, limit: int = 100_000_000,
                     step: int = 50_000) -> Generator[None, None, int]:
     """`heap_size`, yielding after every `step` objects it meets (a caller may let others run,
     if nothing changes the heap meanwhile); returns the size."""

@@ -17,16 +17,20 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from .compile import Compiler
-from .effects import OracleRequest, OracleResponse, request_for, response_value
+from .effects import OracleRequest as OracleRequest  # (part of this module's interface)
+from .effects import OracleResponse as OracleResponse
+from .effects import request_for, response_value
 from .machine import Machine, Suspend
 from .prelude import CONSTANTS, PRELUDE
 from .primitives import load_all
 from .printer import write_str
 from .reader import read_all, split_forms
-from .values import UNDEF, LispError, Pair, Sym
+from .values import UNDEF, Pair, Sym, Value
+from .values import LispError as LispError
 
 DEFAULT_MEMORY_BUDGET = 512 * 1024 * 1024
 _DEFINING = (Sym("define"), Sym("define-syntax"))  # held: unreferenced symbols are freed
@@ -44,21 +48,21 @@ class ReplState:
     def __init__(self) -> None:
         if sys.getrecursionlimit() < MIN_RECURSION_LIMIT:
             sys.setrecursionlimit(MIN_RECURSION_LIMIT)
-        self.globals: dict = {}
-        self.undo: list = []                  # (target, key, old) of the running command
+        self.globals: dict[Value, Value] = {}
+        self.undo: list[Value] = []                  # (target, key, old) of the running command
         # (id(target), key) -> (target, key, old): places changed since the last capture
-        self.dirty: dict = {}
+        self.dirty: dict[Value, Value] = {}
         self.head = None                      # the last Checkpoint captured (checkpoint.py)
-        self.ser = None                       # serializer object table (serialize.py)
+        self.ser: Value = None                      # serializer object table (serialize.py)
         self.gensym_counter = 0
-        self.macros: dict = {}
+        self.macros: dict[Value, Value] = {}
         self.version = 0                     # committed commands so far
         self.allocated = 0                   # bytes committed commands allocated (cheap metric)
         self.compiler = Compiler(self.globals, self.undo, self.macros)
         self.globals.update(load_all())
         self.globals.update(CONSTANTS)
         _load_prelude(self)
-        self.builtins: dict = dict(self.globals)   # name -> builtin value (not serialized)
+        self.builtins: dict[str, Value] = dict(self.globals)  # name -> builtin (not serialized)
         self.version = 0
         self.allocated = 0
 
@@ -72,7 +76,7 @@ class ReplState:
 
 
 @functools.cache
-def _prelude_forms() -> tuple:
+def _prelude_forms() -> tuple[Value, ...]:
     """The prelude, read once per process: every state compiles it against its own globals,
     but the data it is read into is never changed (compiling builds new objects)."""
     return tuple(read_all(PRELUDE))
@@ -130,7 +134,7 @@ def parse_inputs(text: str) -> list[Form]:
         return [Form(text, None, e.message)]
 
 
-def define_name(datum) -> str | None:
+def define_name(datum: Value) -> str | None:
     """The name a top-level `(define ...)` form binds (its echo), else None."""
     if type(datum) is Pair and datum.car in _DEFINING and type(datum.cdr) is Pair:
         t = datum.cdr.car
@@ -141,7 +145,7 @@ def define_name(datum) -> str | None:
     return None
 
 
-def format_value(v) -> str:
+def format_value(v: Value) -> str:
     return "=> " + write_str(v)
 
 
@@ -174,8 +178,9 @@ def commit(state: ReplState) -> None:
 class Run:
     """One input being evaluated; drive it with run(max_steps) and resume(response)."""
 
-    def __init__(self, state: ReplState, datum, output_sink, step_budget, memory_budget,
-                 depth_limit, form_error: str | None = None, nested: bool = False) -> None:
+    def __init__(self, state: ReplState, datum: Value, output_sink: Callable[[str], object] | None,
+                 step_budget: int | None, memory_budget: int | None, depth_limit: int | None,
+                 form_error: str | None = None, nested: bool = False) -> None:
         self.state = state
         self.nested = nested
         self.mark = len(state.undo)
@@ -198,7 +203,7 @@ class Run:
         self.finished = Failed(message, "error: " + message, self.m.steps)
         return self.finished
 
-    def run(self, max_steps: int = 100_000):
+    def run(self, max_steps: int = 100_000) -> Value:
         if self.finished is not None:
             return self.finished
         if self.pending is not None:
@@ -249,7 +254,7 @@ class Run:
     def steps(self) -> int:
         return self.m.steps
 
-    def inspect(self) -> dict:
+    def inspect(self) -> dict[Value, Value]:
         """A debugger's view between slices: steps, stack depth, the control (the expression
         about to run, or the value being returned) and the frames, innermost last."""
         m = self.m
@@ -263,7 +268,7 @@ class Run:
                 "pending_oracle": self.pending is not None}
 
 
-def _frame_tag(fn) -> str:
+def _frame_tag(fn: Value) -> str:
     """A readable name for a frame's resume function (e.g. make_if.<locals>.resume -> if)."""
     q = getattr(fn, "__qualname__", type(fn).__name__)
     head = q.split(".<locals>.")[0].split(".")[-1]
@@ -275,14 +280,15 @@ def _python_error(e: Exception) -> str:
     them; name the primitive as the user knows it."""
     text = str(e)
     if isinstance(e, TypeError) and "positional argument" in text and "() " in text:
-        from .primitives import PY_NAMES
+        from .primitives.registry import PY_NAMES
         pyname, detail = text.split("() ", 1)
         name = PY_NAMES.get(pyname.rsplit(".", 1)[-1], pyname)
         return f"{name}: wrong number of arguments ({detail})"
     return f"{type(e).__name__}: {text}"
 
 
-def start(state: ReplState, form, *, output_sink=None, step_budget: int | None = None,
+def start(state: ReplState, form: Value, *, output_sink: Callable[[str], object] | None = None,
+          step_budget: int | None = None,
           memory_budget: int | None = DEFAULT_MEMORY_BUDGET,
           depth_limit: int | None = DEFAULT_DEPTH_LIMIT, nested: bool = False) -> Run:
     """Begin evaluating one input: a Form from parse_inputs, a datum, or a text of one form.
@@ -308,19 +314,20 @@ def start(state: ReplState, form, *, output_sink=None, step_budget: int | None =
 
 
 # ---- checkpoints, serialization, accounting --------------------------------------------------
-def capture(state: ReplState):
+def capture(state: ReplState) -> Value:
     """A cheap checkpoint of the state between inputs (O(what changed since the last one))."""
     from .checkpoint import capture as _capture
     return _capture(state)
 
 
-def restore(state: ReplState, checkpoint) -> ReplState:
+def restore(state: ReplState, checkpoint: Value) -> ReplState:
     """Move `state` (in place) to any checkpoint captured from it; returns it."""
     from .checkpoint import restore as _restore
-    return _restore(state, checkpoint)
+    _restore(state, checkpoint)
+    return state
 
 
-def prune_checkpoints(checkpoint) -> None:
+def prune_checkpoints(checkpoint: Value) -> None:
     """Drop the history before `checkpoint`: only it and later checkpoints stay restorable."""
     from .checkpoint import prune
     prune(checkpoint)
@@ -332,7 +339,7 @@ def serialize(state: ReplState) -> bytes:
     return _serialize(state)
 
 
-def serialize_delta(state: ReplState, since) -> bytes:
+def serialize_delta(state: ReplState, since: Value) -> bytes:
     """What changed between checkpoint `since` and the current one (capture first)."""
     from .serialize import serialize_delta as _delta
     return _delta(state, since)
@@ -341,7 +348,8 @@ def serialize_delta(state: ReplState, since) -> bytes:
 def deserialize(data: bytes, base: ReplState | None = None) -> ReplState:
     """A state from serialize() output, or `base` advanced by serialize_delta() output."""
     from .serialize import deserialize as _deserialize
-    return _deserialize(data, base)
+    state: ReplState = _deserialize(data, base, fresh=ReplState)
+    return state
 
 
 def memory_estimate(state: ReplState) -> int:
@@ -350,7 +358,7 @@ def memory_estimate(state: ReplState) -> int:
     return finish(memory_estimate_steps(state))
 
 
-def memory_estimate_steps(state: ReplState):
+def memory_estimate_steps(state: ReplState) -> Generator[None, None, int]:
     """`memory_estimate` in steps: it yields every 5 000 objects (a few milliseconds) and
     returns the estimate (the state must not change until it returns)."""
     from .accounting import heap_size_steps

@@ -10,22 +10,23 @@ ancestor, undoing and redoing changes in place, so any captured state can be res
 from __future__ import annotations
 
 from .compile import UNDEF
+from .values import Value
 
 
 class Checkpoint:
     __slots__ = ("parent", "changes", "version", "depth", "__weakref__")
 
-    def __init__(self, parent: Checkpoint | None, changes: list, version: int) -> None:
+    def __init__(self, parent: Checkpoint | None, changes: list[Value], version: int) -> None:
         self.parent = parent
         self.changes = changes          # [(target, key, old, new)]
         self.version = version          # committed commands at capture
-        self.depth = 0 if parent is None else parent.depth + 1
+        self.depth: int = 0 if parent is None else parent.depth + 1
 
     def __repr__(self) -> str:
         return f"<Checkpoint v{self.version} +{len(self.changes)}>"
 
 
-def _get(target, key):
+def _get(target: Value, key: Value) -> Value:
     t = type(target)
     if t is dict:
         return target.get(key, UNDEF)
@@ -34,7 +35,7 @@ def _get(target, key):
     return getattr(target, key)
 
 
-def _set(target, key, value) -> None:
+def _set(target: Value, key: Value, value: Value) -> None:
     t = type(target)
     if t is dict:
         if value is UNDEF:
@@ -47,7 +48,7 @@ def _set(target, key, value) -> None:
         setattr(target, key, value)
 
 
-def capture(state) -> Checkpoint:
+def capture(state: Value) -> Checkpoint:
     """A checkpoint of the state as it is now (between two inputs)."""
     changes = [(t, k, old, _get(t, k)) for t, k, old in state.dirty.values()]
     state.dirty.clear()
@@ -56,17 +57,18 @@ def capture(state) -> Checkpoint:
     return cp
 
 
-def _undo_uncaptured(state) -> None:
+def _undo_uncaptured(state: Value) -> None:
     for t, k, old in reversed(list(state.dirty.values())):
         _set(t, k, old)
     state.dirty.clear()
 
 
-def restore(state, cp: Checkpoint):
+def restore(state: Value, cp: Checkpoint) -> Value:
     """Move the live state to checkpoint `cp` (any checkpoint captured from this state)."""
     _undo_uncaptured(state)
     head = state.head
-    a, b = head, cp
+    a: Checkpoint | None = head
+    b: Checkpoint | None = cp
     down: list[Checkpoint] = []
     while a is not b:
         if a is not None and (b is None or a.depth >= b.depth):
@@ -74,6 +76,7 @@ def restore(state, cp: Checkpoint):
                 _set(t, k, old)
             a = a.parent
         else:
+            assert b is not None  # a is None here, and a is not b
             down.append(b)
             b = b.parent
     for c in reversed(down):

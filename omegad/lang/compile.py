@@ -32,6 +32,7 @@ from .values import (
     Prim,
     Promise,
     Sym,
+    Value,
     Vector,
     is_true,
     list_to_py,
@@ -45,9 +46,9 @@ class Scope:
         self.names = names
         self.parent = parent
 
-    def lookup(self, name: str):
+    def lookup(self, name: str) -> Value:
         depth = 0
-        s = self
+        s: Scope | None = self
         while s is not None:
             try:
                 return depth, s.names.index(name) + 1
@@ -57,23 +58,23 @@ class Scope:
             depth += 1
         return None
 
-    def chain(self) -> tuple:
+    def chain(self) -> tuple[Value, ...]:
         out = []
-        s = self
+        s: Scope | None = self
         while s is not None:
             out.append(tuple(s.names))
             s = s.parent
         return tuple(out)
 
 
-def scope_from_chain(chain: tuple) -> Scope | None:
+def scope_from_chain(chain: tuple[Value, ...]) -> Scope | None:
     s = None
     for names in reversed(chain):
         s = Scope(list(names), s)
     return s
 
 
-def _pure(fn):
+def _pure(fn: Value) -> Value:
     fn.pure = True
     return fn
 
@@ -90,11 +91,11 @@ ELSE = S("else")
 DOT = S(".")
 
 
-def syms(lst) -> list:
+def syms(lst: Value) -> list[Value]:
     return list_to_py(lst)
 
 
-def _is_list(x) -> bool:
+def _is_list(x: Value) -> bool:
     while type(x) is Pair:
         x = x.cdr
     return x is None
@@ -103,14 +104,19 @@ def _is_list(x) -> bool:
 class Compiler:
     """Compiles data against one session's global dict and undo log."""
 
-    def __init__(self, globals_: dict, undo: list, macros: dict | None = None) -> None:
+    def __init__(
+        self,
+        globals_: dict[Value, Value],
+        undo: list[Value],
+        macros: dict[Value, Value] | None = None,
+    ) -> None:
         self.G = globals_
         self.undo = undo
         self.macros = macros if macros is not None else {}
-        self.pending: dict = {}   # macros defined earlier in the form being compiled
+        self.pending: dict[Value, Value] = {}   # macros defined earlier in the form being compiled
 
     # ---- entry points -------------------------------------------------------------------
-    def compile_top(self, x):
+    def compile_top(self, x: Value) -> Value:
         self.pending = {}
         try:
             return self.comp(x, None)
@@ -119,7 +125,7 @@ class Compiler:
         finally:
             self.pending = {}
 
-    def comp(self, x, scope: Scope | None):
+    def comp(self, x: Value, scope: Scope | None) -> Value:
         ex = self._comp(x, scope)
         try:
             ex.src = x   # for the debugger's view of the control (Run.inspect)
@@ -127,7 +133,7 @@ class Compiler:
             pass
         return ex
 
-    def _comp(self, x, scope: Scope | None):
+    def _comp(self, x: Value, scope: Scope | None) -> Value:
         t = type(x)
         if t is Sym:
             return self.comp_var(x.name, scope)
@@ -147,12 +153,12 @@ class Compiler:
         return _pure(lambda m, env: v)
 
     # ---- variables --------------------------------------------------------------------
-    def comp_var(self, name: str, scope):
+    def comp_var(self, name: str, scope: Value) -> Value:
         loc = scope.lookup(name) if scope is not None else None
         if loc is None:
             G = self.G
 
-            def gvar(m, env):
+            def gvar(m: Value, env: Value) -> Value:
                 try:
                     return G[name]
                 except KeyError:
@@ -160,27 +166,27 @@ class Compiler:
             return _pure(gvar)
         depth, i = loc
 
-        def check(v):
+        def check(v: Value) -> Value:
             if v is UNDEF:
                 raise LispError(f"unbound var {name}")
             return v
         if depth == 0:
-            def lvar0(m, env):
+            def lvar0(m: Value, env: Value) -> Value:
                 v = env[i]
                 return check(v) if v is UNDEF else v
             return _pure(lvar0)
         if depth == 1:
-            def lvar1(m, env):
+            def lvar1(m: Value, env: Value) -> Value:
                 v = env[0][i]
                 return check(v) if v is UNDEF else v
             return _pure(lvar1)
         if depth == 2:
-            def lvar2(m, env):
+            def lvar2(m: Value, env: Value) -> Value:
                 v = env[0][0][i]
                 return check(v) if v is UNDEF else v
             return _pure(lvar2)
 
-        def lvarn(m, env):
+        def lvarn(m: Value, env: Value) -> Value:
             for _ in range(depth):
                 env = env[0]
             v = env[i]
@@ -188,7 +194,7 @@ class Compiler:
         return _pure(lvarn)
 
     # ---- sequencing helper ---------------------------------------------------------------
-    def seq(self, exs: list):
+    def seq(self, exs: list[Value]) -> Value:
         """A node evaluating `exs` in order, value of the last (empty -> NIL)."""
         if not exs:
             return _pure(lambda m, env: None)
@@ -198,7 +204,7 @@ class Compiler:
         last = exs[-1]
         n = len(first)
 
-        def resume(m, fr, val):
+        def resume(m: Value, fr: Value, val: Value) -> Value:
             env, i = fr[1], fr[2]
             for j in range(i, n):
                 r = first[j](m, env)
@@ -207,7 +213,7 @@ class Compiler:
                     return r
             return last(m, env)
 
-        def begin(m, env):
+        def begin(m: Value, env: Value) -> Value:
             for j in range(n):
                 r = first[j](m, env)
                 if type(r) is tuple:
@@ -216,25 +222,25 @@ class Compiler:
             return last(m, env)
         return begin
 
-    def body(self, forms: list, scope):
+    def body(self, forms: list[Value], scope: Value) -> Value:
         return self.seq([self.comp(f, scope) for f in forms])
 
     # ---- application -------------------------------------------------------------------
-    def comp_app(self, x, scope):
+    def comp_app(self, x: Value, scope: Value) -> Value:
         if not _is_list(x):
             raise LispError("application: improper list")
         parts = [self.comp(p, scope) for p in syms(x)]
         return make_app(parts)
 
     # ---- special forms -----------------------------------------------------------------
-    def c_quote(self, x, scope):
+    def c_quote(self, x: Value, scope: Value) -> Value:
         items = syms(x)
         if len(items) != 2:
             raise LispError("quote: expected (quote datum)")
         v = items[1]
         return _pure(lambda m, env: v)
 
-    def c_if(self, x, scope):
+    def c_if(self, x: Value, scope: Value) -> Value:
         items = syms(x)
         if len(items) not in (3, 4):
             raise LispError("if: expected (if test conseq) or (if test conseq alt)")
@@ -243,7 +249,7 @@ class Compiler:
         alt = self.comp(items[3], scope) if len(items) == 4 else _pure(lambda m, env: False)
         return make_if(test, then, alt)
 
-    def c_cond(self, x, scope):
+    def c_cond(self, x: Value, scope: Value) -> Value:
         clauses = syms(x)[1:]
         node = _pure(lambda m, env: False)
         for cl in reversed(clauses):
@@ -260,7 +266,7 @@ class Compiler:
                 node = make_if(test, self.body(parts[1:], scope), node)
         return node
 
-    def c_case(self, x, scope):
+    def c_case(self, x: Value, scope: Value) -> Value:
         items = syms(x)
         if len(items) < 2:
             raise LispError("case: expected (case key clauses...)")
@@ -274,16 +280,16 @@ class Compiler:
             clauses.append((data, self.body(parts[1:], scope)))
         from .primitives.equality import eqv
 
-        def pick(m, env, k):
+        def pick(m: Value, env: Value, k: Value) -> Value:
             for data, body in clauses:
                 if data is None or any(eqv(k, d) for d in data):
                     return body(m, env)
             return False
 
-        def resume(m, fr, val):
+        def resume(m: Value, fr: Value, val: Value) -> Value:
             return pick(m, fr[1], val)
 
-        def case(m, env):
+        def case(m: Value, env: Value) -> Value:
             k = key(m, env)
             if type(k) is tuple:
                 m.stack.insert(m.mark, (resume, env))
@@ -291,37 +297,37 @@ class Compiler:
             return pick(m, env, k)
         return case
 
-    def c_begin(self, x, scope):
+    def c_begin(self, x: Value, scope: Value) -> Value:
         return self.body(syms(x)[1:], scope)
 
-    def c_when(self, x, scope):
+    def c_when(self, x: Value, scope: Value) -> Value:
         items = syms(x)
         if len(items) < 2:
             raise LispError("when: expected (when test body...)")
         return make_truthy_if(self.comp(items[1], scope), self.body(items[2:], scope),
                               _pure(lambda m, env: None))
 
-    def c_unless(self, x, scope):
+    def c_unless(self, x: Value, scope: Value) -> Value:
         items = syms(x)
         if len(items) < 2:
             raise LispError("unless: expected (unless test body...)")
         return make_truthy_if(self.comp(items[1], scope), _pure(lambda m, env: None),
                               self.body(items[2:], scope))
 
-    def c_and(self, x, scope):
+    def c_and(self, x: Value, scope: Value) -> Value:
         parts = [self.comp(p, scope) for p in syms(x)[1:]]
         if not parts:
             return _pure(lambda m, env: True)
         return make_andor(parts, is_and=True)
 
-    def c_or(self, x, scope):
+    def c_or(self, x: Value, scope: Value) -> Value:
         parts = [self.comp(p, scope) for p in syms(x)[1:]]
         if not parts:
             return _pure(lambda m, env: False)
         return make_andor(parts, is_and=False)
 
     # lambda and friends
-    def parse_params(self, plist, who: str):
+    def parse_params(self, plist: Value, who: str) -> Value:
         if plist is not None and type(plist) is not Pair:
             raise LispError(f"{who}: params must be list")
         names = []
@@ -337,15 +343,23 @@ class Compiler:
                 rest = True
         return tuple(names), rest
 
-    def make_lambda(self, params: tuple, rest: bool, body_forms: list, scope, name: str, src):
+    def make_lambda(
+        self,
+        params: tuple[Value, ...],
+        rest: bool,
+        body_forms: list[Value],
+        scope: Value,
+        name: str,
+        src: Value,
+    ) -> Value:
         hoisted = [n for n in scan_defines(body_forms) if n not in params]
         names = list(params) + hoisted
         inner = Scope(names, scope)
         body = self.body(body_forms, inner)
-        return Lambda(params, rest, body_forms, body, inner.parent.chain() if scope else (),
+        return Lambda(params, rest, body_forms, body, scope.chain() if scope else (),
                       len(names), name, src)
 
-    def c_lambda(self, x, scope, name: str = "lambda"):
+    def c_lambda(self, x: Value, scope: Value, name: str = "lambda") -> Value:
         items = syms(x)
         if len(items) < 3:
             if len(items) == 2 and type(items[1]) is not Pair and items[1] is not None:
@@ -355,17 +369,17 @@ class Compiler:
         lam = self.make_lambda(params, rest, items[2:], scope, name, x)
         return _pure(lambda m, env: Closure(lam, env))
 
-    def c_oracle_lambda(self, x, scope):
+    def c_oracle_lambda(self, x: Value, scope: Value) -> Value:
         items = syms(x)
         if len(items) != 3:
             raise LispError("oracle-lambda: expected (oracle-lambda (params) spec)")
         params, _ = self.parse_params(items[1], "oracle-lambda")
         spec = self.comp(items[2], scope)
 
-        def resume(m, fr, val):
+        def resume(m: Value, fr: Value, val: Value) -> Value:
             return OracleProc(params, val, fr[1])
 
-        def olam(m, env):
+        def olam(m: Value, env: Value) -> Value:
             v = spec(m, env)
             if type(v) is tuple:
                 m.stack.insert(m.mark, (resume, env))
@@ -373,7 +387,7 @@ class Compiler:
             return OracleProc(params, v, env)
         return olam
 
-    def c_define(self, x, scope):
+    def c_define(self, x: Value, scope: Value) -> Value:
         items = syms(x)
         if len(items) < 3:
             raise LispError("define: expected (define x rhs) or (define (f ...) ...)")
@@ -405,7 +419,7 @@ class Compiler:
             raise LispError("define binder did not resolve")
         return self.local_write(0, scope.names.index(name) + 1, value)
 
-    def c_set(self, x, scope):
+    def c_set(self, x: Value, scope: Value) -> Value:
         items = syms(x)
         if len(items) != 3 or type(items[1]) is not Sym:
             raise LispError("set!: expected (set! x rhs)")
@@ -416,11 +430,11 @@ class Compiler:
             return self.global_write(name, value, define=False)
         return self.local_write(loc[0], loc[1], value)
 
-    def global_write(self, name: str, value, define: bool):
+    def global_write(self, name: str, value: Value, define: bool) -> Value:
         G = self.G
         undo = self.undo
 
-        def write(v):
+        def write(v: Value) -> None:
             old = G.get(name, UNDEF)
             if old is UNDEF and not define:
                 raise LispError("set! target did not resolve")
@@ -428,10 +442,10 @@ class Compiler:
             G[name] = v
             return None
 
-        def resume(m, fr, val):
+        def resume(m: Value, fr: Value, val: Value) -> Value:
             return write(val)
 
-        def gwrite(m, env):
+        def gwrite(m: Value, env: Value) -> Value:
             v = value(m, env)
             if type(v) is tuple:
                 m.stack.insert(m.mark, (resume,))
@@ -439,20 +453,20 @@ class Compiler:
             return write(v)
         return gwrite
 
-    def local_write(self, depth: int, i: int, value):
+    def local_write(self, depth: int, i: int, value: Value) -> Value:
         undo = self.undo
 
-        def write(env, v):
+        def write(env: Value, v: Value) -> None:
             for _ in range(depth):
                 env = env[0]
             undo.append((env, i, env[i]))
             env[i] = v
             return None
 
-        def resume(m, fr, val):
+        def resume(m: Value, fr: Value, val: Value) -> Value:
             return write(fr[1], val)
 
-        def lwrite(m, env):
+        def lwrite(m: Value, env: Value) -> Value:
             v = value(m, env)
             if type(v) is tuple:
                 m.stack.insert(m.mark, (resume, env))
@@ -460,7 +474,7 @@ class Compiler:
             return write(env, v)
         return lwrite
 
-    def c_let(self, x, scope):
+    def c_let(self, x: Value, scope: Value) -> Value:
         items = syms(x)
         if len(items) >= 2 and type(items[1]) is Sym:
             return self.named_let(x, items, scope)
@@ -474,7 +488,7 @@ class Compiler:
         pad = [UNDEF] * len(hoisted)
         return make_frame_call(init_ex, body, pad)
 
-    def named_let(self, x, items, scope):
+    def named_let(self, x: Value, items: Value, scope: Value) -> Value:
         if len(items) < 3:
             raise LispError("let: expected (let ((x e) ...) body...)")
         if len(items) < 4:
@@ -485,7 +499,7 @@ class Compiler:
         rec = _mklist([S("letrec"), _mklist([_mklist([name, lam])]), name])
         return self.comp(Pair(rec, _mklist(inits)), scope)
 
-    def c_do(self, x, scope):
+    def c_do(self, x: Value, scope: Value) -> Value:
         """(do ((var init step)...) (test result...) body...) as a named let."""
         items = syms(x)
         if len(items) < 3 or type(items[2]) is not Pair:
@@ -508,7 +522,7 @@ class Compiler:
                         _mklist([S("if"), test, done, body])])
         return self.comp(form, scope)
 
-    def c_define_syntax(self, x, scope):
+    def c_define_syntax(self, x: Value, scope: Value) -> Value:
         items = syms(x)
         if len(items) != 3 or type(items[1]) is not Sym:
             raise LispError("define-syntax: expected (define-syntax name transformer)")
@@ -518,13 +532,13 @@ class Compiler:
         macros = self.macros
         undo = self.undo
 
-        def define_syntax(m, env):
+        def define_syntax(m: Value, env: Value) -> None:
             undo.append((macros, name, macros.get(name, UNDEF)))
             macros[name] = macro
             return None
         return define_syntax
 
-    def c_let_star(self, x, scope):
+    def c_let_star(self, x: Value, scope: Value) -> Value:
         items = syms(x)
         if len(items) < 3:
             raise LispError("let*: expected (let* ((x e) ...) body...)")
@@ -534,12 +548,12 @@ class Compiler:
         for b in binds:
             if len(syms(b)) != 2:
                 raise LispError("let*: binding must be (x init)")
-        out = Pair(S("let"), Pair(_mklist([binds[-1]]), _mklist(items[2:])))
+        out: Value = Pair(S("let"), Pair(_mklist([binds[-1]]), _mklist(items[2:])))
         for b in reversed(binds[:-1]):
             out = _mklist([S("let"), _mklist([b]), out])
         return self.comp(out, scope)
 
-    def c_letrec(self, x, scope):
+    def c_letrec(self, x: Value, scope: Value) -> Value:
         items = syms(x)
         if len(items) < 3:
             raise LispError("letrec: expected (letrec ((x e) ...) body...)")
@@ -552,12 +566,12 @@ class Compiler:
         pad = [UNDEF] * (len(names) + len(hoisted))
         return make_frame_call([], body, pad)
 
-    def init_comp(self, e, scope, name):
+    def init_comp(self, e: Value, scope: Value, name: Value) -> Value:
         if type(e) is Pair and e.car is S("lambda") and scope.lookup("lambda") is None:
             return self.c_lambda(e, scope, name=name)
         return self.comp(e, scope)
 
-    def bindings(self, blist, who: str):
+    def bindings(self, blist: Value, who: str) -> Value:
         if blist is not None and type(blist) is not Pair:
             raise LispError(f"{who}: expected ({who} ((x e) ...) body...)")
         names, inits = [], []
@@ -570,7 +584,7 @@ class Compiler:
         return names, inits
 
     # promises and streams
-    def c_delay(self, x, scope):
+    def c_delay(self, x: Value, scope: Value) -> Value:
         items = syms(x)
         if len(items) != 2:
             raise LispError("delay: expected (delay expr)")
@@ -578,7 +592,7 @@ class Compiler:
                                _mklist([S("lambda"), None, items[1]]))
         return _pure(lambda m, env: Promise(Closure(lam, env)))
 
-    def c_cons_stream(self, x, scope):
+    def c_cons_stream(self, x: Value, scope: Value) -> Value:
         items = syms(x)
         if len(items) != 3:
             raise LispError("cons-stream: expected (cons-stream head tail)")
@@ -586,10 +600,10 @@ class Compiler:
         lam = self.make_lambda((), False, [items[2]], scope, "cons-stream",
                                _mklist([S("lambda"), None, items[2]]))
 
-        def resume(m, fr, val):
+        def resume(m: Value, fr: Value, val: Value) -> Value:
             return Pair(val, Promise(Closure(lam, fr[1])))
 
-        def cstream(m, env):
+        def cstream(m: Value, env: Value) -> Value:
             h = head(m, env)
             if type(h) is tuple:
                 m.stack.insert(m.mark, (resume, env))
@@ -598,7 +612,7 @@ class Compiler:
         return cstream
 
     # effects, handlers, nondeterminism
-    def c_effect(self, x, scope):
+    def c_effect(self, x: Value, scope: Value) -> Value:
         items = syms(x)
         if len(items) < 2:
             raise LispError("effect: expected (effect op arg...)")
@@ -608,7 +622,7 @@ class Compiler:
         from .machine import perform_go
         return make_collect(args, lambda m, vals: (perform_go, (opname, vals)))
 
-    def c_handle(self, x, scope):
+    def c_handle(self, x: Value, scope: Value) -> Value:
         items = syms(x)
         if len(items) < 2:
             raise LispError("handle: expected (handle body ...clauses)")
@@ -653,23 +667,23 @@ class Compiler:
         from .machine import make_handle
         return make_handle(body, on, ret, fin)
 
-    def c_amb(self, x, scope):
+    def c_amb(self, x: Value, scope: Value) -> Value:
         alts = [self.comp(a, scope) for a in syms(x)[1:]]
         from .machine import make_amb
         return make_amb(alts)
 
-    def c_require(self, x, scope):
+    def c_require(self, x: Value, scope: Value) -> Value:
         items = syms(x)
         if len(items) != 2:
             raise LispError("require: expected (require pred)")
         test = self.comp(items[1], scope)
         from .machine import fail_go
 
-        def fail(m, env):
+        def fail(m: Value, env: Value) -> Value:
             return (fail_go, None)
         return make_if(test, _pure(lambda m, env: None), fail)
 
-    def c_match(self, x, scope):
+    def c_match(self, x: Value, scope: Value) -> Value:
         items = syms(x)
         if len(items) < 2:
             raise LispError("match: expected (match scrutinee clauses...)")
@@ -684,17 +698,17 @@ class Compiler:
             body = self.body(parts[1:], Scope(names, scope))
             clauses.append((pat, len(names), body))
 
-        def pick(m, env, v):
+        def pick(m: Value, env: Value, v: Value) -> Value:
             for pat, _n, body in clauses:
-                out: list = []
+                out: list[Value] = []
                 if pat(v, out):
                     return body(m, [env, *out])
             raise LispError("match: no clause matched")
 
-        def resume(m, fr, val):
+        def resume(m: Value, fr: Value, val: Value) -> Value:
             return pick(m, fr[1], val)
 
-        def match(m, env):
+        def match(m: Value, env: Value) -> Value:
             v = scrut(m, env)
             if type(v) is tuple:
                 m.stack.insert(m.mark, (resume, env))
@@ -708,14 +722,14 @@ def _method(name: str) -> str:
             "cons-stream": "cons_stream", "define-syntax": "define_syntax"}.get(name, name)
 
 
-def _mklist(items) -> object:
+def _mklist(items: Value) -> object:
     out = None
     for x in reversed(items):
         out = Pair(x, out)
     return out
 
 
-def scan_defines(forms) -> list[str]:
+def scan_defines(forms: Value) -> list[str]:
     """Names defined at body level (also inside nested `begin`s): hoisted into the frame."""
     out: list[str] = []
     for f in forms:
@@ -735,7 +749,7 @@ def scan_defines(forms) -> list[str]:
 
 
 # ---- patterns --------------------------------------------------------------------------------
-def compile_pattern(p, names: list[str]):
+def compile_pattern(p: Value, names: list[str]) -> Value:
     """A matcher `(value, out) -> bool` appending bound values to `out` in `names` order."""
     from .primitives.equality import equal
 
@@ -751,7 +765,7 @@ def compile_pattern(p, names: list[str]):
                 return lambda v, out: equal(out[i], v)
             names.append(var)
 
-            def bind(v, out):
+            def bind(v: Value, out: Value) -> Value:
                 out.append(v)
                 return True
             return bind
@@ -763,13 +777,13 @@ def compile_pattern(p, names: list[str]):
     return _literal_pattern(p)
 
 
-def _literal_pattern(p):
+def _literal_pattern(p: Value) -> Value:
     """Literals as the reference matches them: a symbol or string matches either kind."""
     t = type(p)
     if t is Sym or t is str:
         text = p.name if t is Sym else p
 
-        def name_eq(v, out):
+        def name_eq(v: Value, out: Value) -> Value:
             tv = type(v)
             return (tv is Sym and v.name == text) or (tv is str and v == text)
         return name_eq
@@ -778,16 +792,16 @@ def _literal_pattern(p):
     return lambda v, out: type(v) is t and v == p
 
 
-def _datum_pattern(d):
+def _datum_pattern(d: Value) -> Value:
     if type(d) is Pair:
         return _list_pattern([_datum_pattern(q) for q in syms(d)])
     return _literal_pattern(d)
 
 
-def _list_pattern(subs: list):
+def _list_pattern(subs: list[Value]) -> Value:
     n = len(subs)
 
-    def plist(v, out):
+    def plist(v: Value, out: Value) -> Value:
         if type(v) is Vector:
             items = v.items
             if len(items) != n:
@@ -807,19 +821,19 @@ def _list_pattern(subs: list):
 
 
 # ---- node builders ---------------------------------------------------------------------------
-def make_if(test, then, alt):
-    def decide(m, env, t):
+def make_if(test: Value, then: Value, alt: Value) -> Value:
+    def decide(m: Value, env: Value, t: Value) -> Value:
         if t is True:
             return then(m, env)
         if t is False:
             return alt(m, env)
         raise LispError("if test must be boolean")
 
-    def resume(m, fr, val):
+    def resume(m: Value, fr: Value, val: Value) -> Value:
         return decide(m, fr[1], val)
 
     if getattr(test, "pure", False):
-        def if_pure(m, env):
+        def if_pure(m: Value, env: Value) -> Value:
             t = test(m, env)
             if t is True:
                 return then(m, env)
@@ -828,7 +842,7 @@ def make_if(test, then, alt):
             raise LispError("if test must be boolean")
         return if_pure
 
-    def if_(m, env):
+    def if_(m: Value, env: Value) -> Value:
         t = test(m, env)
         if t is True:
             return then(m, env)
@@ -841,12 +855,12 @@ def make_if(test, then, alt):
     return if_
 
 
-def make_truthy_if(test, then, alt):
-    def resume(m, fr, val):
+def make_truthy_if(test: Value, then: Value, alt: Value) -> Value:
+    def resume(m: Value, fr: Value, val: Value) -> Value:
         env = fr[1]
         return then(m, env) if is_true(val) else alt(m, env)
 
-    def tif(m, env):
+    def tif(m: Value, env: Value) -> Value:
         t = test(m, env)
         if type(t) is tuple:
             m.stack.insert(m.mark, (resume, env))
@@ -855,10 +869,10 @@ def make_truthy_if(test, then, alt):
     return tif
 
 
-def make_andor(parts: list, is_and: bool):
+def make_andor(parts: list[Value], is_and: bool) -> Value:
     n = len(parts)
 
-    def resume(m, fr, val):
+    def resume(m: Value, fr: Value, val: Value) -> Value:
         env, i = fr[1], fr[2]
         if is_and:
             if not is_true(val) or i >= n:
@@ -870,7 +884,7 @@ def make_andor(parts: list, is_and: bool):
                 return False
         return run_tail(m, env, i)
 
-    def run_tail(m, env, i):
+    def run_tail(m: Value, env: Value, i: Value) -> Value:
         while i < n:
             v = parts[i](m, env)
             if type(v) is tuple:
@@ -887,17 +901,17 @@ def make_andor(parts: list, is_and: bool):
             i += 1
         return True if is_and else False
 
-    def andor(m, env):
+    def andor(m: Value, env: Value) -> Value:
         return run_tail(m, env, 0)
     return andor
 
 
-def make_collect(parts: list, finish):
+def make_collect(parts: list[Value], finish: Value) -> Value:
     """Evaluate `parts` left to right, then `finish(m, values)`."""
     n = len(parts)
     parts_t = tuple(parts)
 
-    def cont(m, env, vals, i):
+    def cont(m: Value, env: Value, vals: Value, i: Value) -> Value:
         while i < n:
             v = parts_t[i](m, env)
             if type(v) is tuple:
@@ -907,21 +921,21 @@ def make_collect(parts: list, finish):
             i += 1
         return finish(m, vals)
 
-    def resume(m, fr, val):
+    def resume(m: Value, fr: Value, val: Value) -> Value:
         vals = list(fr[2])
         vals.append(val)
         return cont(m, fr[1], vals, len(vals))
 
-    def collect(m, env):
+    def collect(m: Value, env: Value) -> Value:
         return cont(m, env, [], 0)
     return collect
 
 
-def make_frame_call(init_ex: list, body, pad: list):
+def make_frame_call(init_ex: list[Value], body: Value, pad: list[Value]) -> Value:
     """let: evaluate inits in the current env, then the body in a new frame."""
     pad_t = list(pad)
 
-    def enter(m, vals, env):
+    def enter(m: Value, vals: Value, env: Value) -> Value:
         frame = [env]
         frame.extend(vals)
         if pad_t:
@@ -931,13 +945,13 @@ def make_frame_call(init_ex: list, body, pad: list):
     n = len(init_ex)
     parts = tuple(init_ex)
 
-    def resume(m, fr, val):
+    def resume(m: Value, fr: Value, val: Value) -> Value:
         env = fr[1]
         vals = list(fr[2])
         vals.append(val)
         return cont(m, env, vals, len(vals))
 
-    def cont(m, env, vals, i):
+    def cont(m: Value, env: Value, vals: Value, i: Value) -> Value:
         while i < n:
             v = parts[i](m, env)
             if type(v) is tuple:
@@ -947,12 +961,12 @@ def make_frame_call(init_ex: list, body, pad: list):
             i += 1
         return enter(m, vals, env)
 
-    def let(m, env):
+    def let(m: Value, env: Value) -> Value:
         return cont(m, env, [], 0)
     return let
 
 
-def make_app(parts: list):
+def make_app(parts: list[Value]) -> Value:
     from .machine import apply_proc
 
     f_ex = parts[0]
@@ -962,7 +976,7 @@ def make_app(parts: list):
     if all_pure and n == 1:
         a0 = args[0]
 
-        def app1(m, env):
+        def app1(m: Value, env: Value) -> Value:
             f = f_ex(m, env)
             x = a0(m, env)
             if type(f) is Prim:
@@ -972,7 +986,7 @@ def make_app(parts: list):
     if all_pure and n == 2:
         a0, a1 = args
 
-        def app2(m, env):
+        def app2(m: Value, env: Value) -> Value:
             f = f_ex(m, env)
             x = a0(m, env)
             y = a1(m, env)
@@ -981,7 +995,7 @@ def make_app(parts: list):
             return apply_proc(m, f, [x, y])
         return app2
     if all_pure:
-        def appn(m, env):
+        def appn(m: Value, env: Value) -> Value:
             f = f_ex(m, env)
             vals = [a(m, env) for a in args]
             if type(f) is Prim:
@@ -989,7 +1003,7 @@ def make_app(parts: list):
             return apply_proc(m, f, vals)
         return appn
 
-    def finish(m, vals):
+    def finish(m: Value, vals: Value) -> Value:
         f = vals[0]
         if type(f) is Prim:
             return f.fn(*vals[1:])

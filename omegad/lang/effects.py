@@ -12,7 +12,7 @@ import math
 import msgspec
 
 from .printer import write_str
-from .values import NIL, Dist, Meaning, OracleProc, Pair, Sym
+from .values import NIL, Dist, Meaning, OracleProc, Pair, Sym, Value
 
 ORACLE_OPS = ("infer.op", "int.op", "search.op", "rewrite.op", "oracle.apply.op")
 SEARCH_SAMPLES = 8
@@ -46,7 +46,7 @@ class OracleResponse(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 # ---- value encoding ----------------------------------------------------------------------------
-def encode_value(v) -> object:
+def encode_value(v: Value) -> object:
     t = type(v)
     if v is None or t is bool or t is str:
         return v
@@ -63,7 +63,7 @@ def encode_value(v) -> object:
             seen.add(id(v))
             items.append(encode_value(v.car))
             v = v.cdr
-        out: dict = {"list": items}
+        out: dict[Value, Value] = {"list": items}
         if v is not None:
             out["tail"] = encode_value(v) if type(v) is not Pair else {"text": "#cycle#"}
         return out
@@ -74,7 +74,7 @@ def encode_value(v) -> object:
     return {"text": write_str(v)}
 
 
-def decode_value(x) -> object:
+def decode_value(x: Value) -> object:
     if x is None or isinstance(x, (bool, str)):
         return x
     if isinstance(x, (int, float)):
@@ -103,7 +103,7 @@ def decode_value(x) -> object:
     return str(x)
 
 
-def render_prompt(v) -> str:
+def render_prompt(v: Value) -> str:
     """The prompt text for a payload: strings raw, a list of strings concatenated."""
     if type(v) is str:
         return v
@@ -121,7 +121,7 @@ def render_prompt(v) -> str:
     return write_str(v)
 
 
-def request_for(call) -> OracleRequest:
+def request_for(call: Value) -> OracleRequest:
     """The wire request for a machine OracleCall."""
     if call.op == "oracle.apply.op":
         proc: OracleProc = call.proc
@@ -133,12 +133,12 @@ def request_for(call) -> OracleRequest:
                          n=SEARCH_SAMPLES if call.op == "search.op" else 1)
 
 
-def _meaning(r) -> Meaning:
+def _meaning(r: Value) -> Meaning:
     return Meaning(decode_value(r.denotation), r.confidence,
                    None if r.trace is None else r.trace)
 
 
-def response_value(op: str, resp: OracleResponse):
+def response_value(op: str, resp: OracleResponse) -> Value:
     """The Lisp value an operation returns for a response."""
     if op in ("infer.op", "oracle.apply.op"):
         return decode_value(resp.denotation)

@@ -13,6 +13,8 @@ recent one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .accounting import ALLOC, LIMIT, RECOUNT
 from .values import (
     NIL,
@@ -24,6 +26,7 @@ from .values import (
     OracleProc,
     Pair,
     Prim,
+    Value,
     type_tag,
 )
 
@@ -34,7 +37,7 @@ ORACLE_OPS = ("infer.op", "int.op", "search.op", "rewrite.op")
 class Suspend(Exception):
     """Raised inside a step when the machine must wait for the oracle."""
 
-    def __init__(self, request) -> None:
+    def __init__(self, request: Value) -> None:
         super().__init__("suspend")
         self.request = request
 
@@ -44,7 +47,13 @@ class OracleCall:
 
     __slots__ = ("op", "payload", "proc", "args")
 
-    def __init__(self, op: str, payload=NIL, proc=None, args=None) -> None:
+    def __init__(
+        self,
+        op: str,
+        payload: Value = NIL,
+        proc: Value = None,
+        args: Value = None,
+    ) -> None:
         self.op = op              # infer.op | int.op | search.op | rewrite.op | oracle.apply.op
         self.payload = payload
         self.proc = proc          # OracleProc for oracle.apply.op
@@ -54,14 +63,21 @@ class OracleCall:
 class Machine:
     """One evaluation in progress. `stack` is a list of frame tuples; `ctl` the pending control."""
 
-    def __init__(self, state, out, step_budget=None, memory_budget=None, depth_limit=None):
+    def __init__(
+        self,
+        state: Value,
+        out: Callable[[str], object] | None,
+        step_budget: int | None = None,
+        memory_budget: int | None = None,
+        depth_limit: int | None = None,
+    ):
         self.state = state
         self.out = out                      # callable(str) receiving display output
-        self.stack: list = []
+        self.stack: list[Value] = []
         self.mark = 0                       # where frames pushed while unwinding go
-        self.ctl = None
+        self.ctl: tuple[Value, ...] | None = None
         self.val = NIL
-        self.choices: list = []             # amb choice points, most recent last
+        self.choices: list[Value] = []             # amb choice points, most recent last
         self.steps = 0
         self.step_budget = step_budget
         self.memory_budget = memory_budget
@@ -71,10 +87,10 @@ class Machine:
         self._recount_mark: int | None = None
         self.done = False
 
-    def start(self, ex, env) -> None:
+    def start(self, ex: Value, env: Value) -> None:
         self.ctl = (ex, env)
 
-    def run(self, limit: int):
+    def run(self, limit: int) -> Value:
         """Run at most `limit` steps. Returns (True, value) when finished, (False, None) if not.
 
         Raises LispError on an error and Suspend when the oracle is needed."""
@@ -168,7 +184,7 @@ class Machine:
         if len(self.stack) * FRAME_BYTES > budget // 2:
             return False  # the continuation itself is most of it: walking it cannot help
         self._recount_mark = ALLOC[0]
-        roots: list = [self.val, self.ctl, self.choices]
+        roots: list[Value] = [self.val, self.ctl, self.choices]
         roots.extend(self.stack)
         for target, key, _old in self.state.undo:
             t = type(target)
@@ -185,14 +201,14 @@ class Machine:
         return (self.alloc + ALLOC[0] - self._base + len(self.stack) * FRAME_BYTES
                 + len(self.state.undo) * 64 + len(self.choices) * 256)
 
-    def resume_with(self, value) -> None:
+    def resume_with(self, value: Value) -> None:
         """Continue after a suspension with the answer."""
         self.ctl = None
         self.val = value
 
 
 # ---- application -----------------------------------------------------------------------------
-def apply_proc(m: Machine, f, args: list):
+def apply_proc(m: Machine, f: Value, args: list[Value]) -> Value:
     t = type(f)
     if t is Closure:
         lam = f.lam
@@ -231,12 +247,12 @@ def apply_proc(m: Machine, f, args: list):
 
 # The *_go functions run as the machine's control, never inline inside a node, so the whole
 # continuation is on the stack when they capture, cut or replace it.
-def _control_go(m, data):
+def _control_go(m: Value, data: Value) -> Value:
     f, args = data
     return f.fn(m, args)
 
 
-def _cont_go(m, data):
+def _cont_go(m: Value, data: Value) -> Value:
     k, v = data
     if k.kind == "dead":
         raise LispError("continuation cannot be resumed: it was captured before a restore")
@@ -247,11 +263,11 @@ def _cont_go(m, data):
     return v
 
 
-def _suspend_go(m, call):
+def _suspend_go(m: Value, call: Value) -> None:
     raise Suspend(call)
 
 
-def _value_resume(m, fr, val):
+def _value_resume(m: Value, fr: Value, val: Value) -> Value:
     return fr[1]
 
 
@@ -259,27 +275,27 @@ def _value_resume(m, fr, val):
 class HandlerSpec:
     __slots__ = ("on", "ret")
 
-    def __init__(self, on: dict, ret) -> None:
+    def __init__(self, on: dict[Value, Value], ret: Value) -> None:
         self.on = on
         self.ret = ret
 
 
-def _boundary_resume(m, fr, val):
+def _boundary_resume(m: Value, fr: Value, val: Value) -> Value:
     spec = fr[2]
     if spec.ret is None:
         return val
     return spec.ret(m, [fr[1], val])
 
 
-def _finally_resume(m, fr, val):
+def _finally_resume(m: Value, fr: Value, val: Value) -> Value:
     m.stack.append((_value_resume, val))
     return fr[2](m, fr[1])
 
 
-def make_handle(body, on: dict, ret, fin):
+def make_handle(body: Value, on: dict[Value, Value], ret: Value, fin: Value) -> Value:
     spec = HandlerSpec(on, ret)
 
-    def handle_go(m, env):
+    def handle_go(m: Value, env: Value) -> Value:
         st = m.stack
         if fin is not None:
             st.append((_finally_resume, env, fin))
@@ -287,12 +303,12 @@ def make_handle(body, on: dict, ret, fin):
         m.mark = len(st)
         return body(m, env)
 
-    def handle(m, env):
+    def handle(m: Value, env: Value) -> Value:
         return (handle_go, env)
     return handle
 
 
-def perform_go(m: Machine, data):
+def perform_go(m: Machine, data: Value) -> Value:
     op, args = data
     st = m.stack
     for i in range(len(st) - 1, -1, -1):
@@ -320,7 +336,7 @@ def perform_go(m: Machine, data):
     raise LispError(f"Uncaught op: {op}")
 
 
-def _choose_thunks(m: Machine, thunks):
+def _choose_thunks(m: Machine, thunks: Value) -> Value:
     """(effect amb.choose (list thunk ...)): amb over procedures of no arguments."""
     alts = []
     while type(thunks) is Pair:
@@ -337,22 +353,22 @@ def _choose_thunks(m: Machine, thunks):
 
 
 # ---- amb ---------------------------------------------------------------------------------------
-def make_amb(alts: list):
+def make_amb(alts: list[Value]) -> Value:
     alts_t = tuple(alts)
 
-    def amb_go(m, env):
+    def amb_go(m: Value, env: Value) -> Value:
         if len(alts_t) > 1:
             m.choices.append((tuple(m.stack), env, alts_t, 1))
         return alts_t[0](m, env)
 
-    def amb(m, env):
+    def amb(m: Value, env: Value) -> Value:
         if not alts_t:
             return (fail_go, None)
         return (amb_go, env)
     return amb
 
 
-def fail_go(m: Machine, _data):
+def fail_go(m: Machine, _data: Value) -> Value:
     if not m.choices:
         raise LispError("amb: all alternatives exhausted")
     stack, env, alts, i = m.choices.pop()

@@ -7,7 +7,7 @@ macro is used). Patterns support literals, `_`, nested lists and `...` after any
 
 from __future__ import annotations
 
-from .values import LispError, Opaque, Pair, Sym
+from .values import LispError, Opaque, Pair, Sym, Value
 
 ELLIPSIS = Sym("...")
 UNDERSCORE = Sym("_")
@@ -19,11 +19,11 @@ class _Seq:
 
     __slots__ = ("items",)
 
-    def __init__(self, items: list) -> None:
+    def __init__(self, items: list[Value]) -> None:
         self.items = items
 
 
-def _items(x) -> tuple[list, object]:
+def _items(x: Value) -> tuple[list[Value], object]:
     out = []
     while type(x) is Pair:
         out.append(x.car)
@@ -31,14 +31,14 @@ def _items(x) -> tuple[list, object]:
     return out, x
 
 
-def _mklist(items, tail=None):
+def _mklist(items: Value, tail: Value = None) -> Value:
     out = tail
     for x in reversed(items):
         out = Pair(x, out)
     return out
 
 
-def make_syntax_rules(name: str, spec) -> Opaque:
+def make_syntax_rules(name: str, spec: Value) -> Opaque:
     """Validate `(syntax-rules (literal ...) (pattern template) ...)` and wrap it."""
     items, _ = _items(spec)
     if len(items) < 2 or items[0] is not Sym("syntax-rules"):
@@ -50,16 +50,16 @@ def make_syntax_rules(name: str, spec) -> Opaque:
     return Opaque(KIND, spec)
 
 
-def is_syntax_rules(v) -> bool:
+def is_syntax_rules(v: Value) -> bool:
     return type(v) is Opaque and v.kind == KIND
 
 
-def expand(macro: Opaque, form):
+def expand(macro: Opaque, form: Value) -> Value:
     items, _ = _items(macro.data)
     literals = {s for s in _items(items[1])[0] if type(s) is Sym}
     for rule in items[2:]:
         (pattern, template), _ = _items(rule)
-        binds: dict = {}
+        binds: dict[Value, Value] = {}
         # the keyword position matches anything
         if type(pattern) is Pair and _match(pattern.cdr, form.cdr, literals, binds):
             return _expand(template, binds)
@@ -67,7 +67,7 @@ def expand(macro: Opaque, form):
     raise LispError(f"{head}: no syntax rule matches")
 
 
-def _match(pat, form, literals: set, binds: dict) -> bool:
+def _match(pat: Value, form: Value, literals: set[Value], binds: dict[Value, Value]) -> bool:
     t = type(pat)
     if t is Sym:
         if pat is UNDERSCORE:
@@ -90,7 +90,7 @@ def _match(pat, form, literals: set, binds: dict) -> bool:
             middle = forms[len(before):len(forms) - len(after)]
             subs = []
             for f in middle:
-                b: dict = {}
+                b: dict[Value, Value] = {}
                 if not _match(rep, f, literals, b):
                     return False
                 subs.append(b)
@@ -114,7 +114,7 @@ def _match(pat, form, literals: set, binds: dict) -> bool:
     return type(form) is t and form == pat
 
 
-def _pattern_vars(pat, literals: set) -> list:
+def _pattern_vars(pat: Value, literals: set[Value]) -> list[Value]:
     out = []
     todo = [pat]
     while todo:
@@ -128,7 +128,7 @@ def _pattern_vars(pat, literals: set) -> list:
     return out
 
 
-def _expand(tmpl, binds: dict):
+def _expand(tmpl: Value, binds: dict[Value, Value]) -> Value:
     t = type(tmpl)
     if t is Sym:
         v = binds.get(tmpl, tmpl)

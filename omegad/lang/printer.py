@@ -22,6 +22,7 @@ from .values import (
     Prim,
     Promise,
     Sym,
+    Value,
     Vector,
 )
 
@@ -44,6 +45,7 @@ def js_number(x: float) -> str:
         return str(int(x))
     sign = "-" if x < 0 else ""
     _, digits, exp = Decimal(repr(abs(x))).as_tuple()
+    assert isinstance(exp, int)  # x is finite: infinities and NaN were printed above
     ds = "".join(map(str, digits)).rstrip("0") or "0"
     # value = 0.ds * 10**n
     n = len(digits) + exp
@@ -82,7 +84,7 @@ class _Full(Exception):
 _VAL, _STR, _LIST, _CLOSE = range(4)
 
 
-def _atom(v, t, display: bool) -> str:
+def _atom(v: Value, t: Value, display: bool) -> str:
     if v is None:
         return "()" if display else "null"
     if t is float:
@@ -92,7 +94,8 @@ def _atom(v, t, display: bool) -> str:
     if t is str:
         return '"' + v + '"' if display else json.dumps(v, ensure_ascii=False)
     if t is Sym:
-        return v.name
+        name: str = v.name
+        return name
     if t is Closure:
         params = " ".join(v.lam.params) or "..."  # the reference prints no params as "..."
         return "<closure>" if display else f"<closure ({params})>"
@@ -113,11 +116,11 @@ def _atom(v, t, display: bool) -> str:
     return f"<{t.__name__}>"
 
 
-def _render(v, out: _Out, display: bool) -> None:
+def _render(v: Value, out: _Out, display: bool) -> None:
     """Iterative, so deeply nested data cannot exhaust the Python stack. A pair or vector met
     again on the path from the root prints as CYCLE."""
     path: set[int] = set()
-    work: list = [(_VAL, v)]
+    work: list[Value] = [(_VAL, v)]
     add = out.add
     while work:
         item = work.pop()
@@ -176,7 +179,7 @@ def _render(v, out: _Out, display: bool) -> None:
                         if i:
                             work.append((_STR, " "))
             elif t is Meaning:
-                parts: list = [(_STR, "(meaning")]
+                parts: list[Value] = [(_STR, "(meaning")]
                 if x.denotation is not None:
                     parts += [(_STR, " (denotation "), (_VAL, x.denotation), (_STR, ")")]
                 if x.confidence is not None:
@@ -189,7 +192,7 @@ def _render(v, out: _Out, display: bool) -> None:
                 add(_atom(x, t, display))
 
 
-def _to_text(v, display: bool) -> str:
+def _to_text(v: Value, display: bool) -> str:
     out = _Out()
     try:
         _render(v, out, display)
@@ -201,7 +204,7 @@ def _to_text(v, display: bool) -> str:
     return text
 
 
-def write_str(v) -> str:
+def write_str(v: Value) -> str:
     """The text after `=> ` for a value (the reference's valToSexp)."""
     if type(v) is str and v.startswith('{"sym":"'):
         try:
@@ -213,7 +216,7 @@ def write_str(v) -> str:
     return _to_text(v, False)
 
 
-def display_str(v) -> str:
+def display_str(v: Value) -> str:
     """What `display` writes: strings raw at top level, other values in display form."""
     if type(v) is str:
         return v

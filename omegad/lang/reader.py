@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .values import NIL, LispError, Pair, Sym
+from .values import NIL, LispError, Pair, Sym, Value
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?\Z")
 _WS = " \t\r\n"
@@ -17,7 +17,7 @@ QUOTE = Sym("quote")
 class Token:
     __slots__ = ("kind", "text", "start", "end")
 
-    def __init__(self, kind: str, text, start: int, end: int) -> None:
+    def __init__(self, kind: str, text: Value, start: int, end: int) -> None:
         self.kind = kind    # "(" ")" "'" "str" "atom"
         self.text = text
         self.start = start
@@ -64,7 +64,7 @@ def tokenize(src: str) -> list[Token]:
     return toks
 
 
-def atom(text: str):
+def atom(text: str) -> Value:
     if text == "#t":
         return True
     if text == "#f":
@@ -81,10 +81,10 @@ class _Parser:
         self.toks = toks
         self.i = 0
 
-    def datum(self):
+    def datum(self) -> Value:
         """One datum, read iteratively (deep nesting cannot exhaust the Python stack)."""
         toks = self.toks
-        stack: list[list] = []      # open lists: [items, quote_count_before_it]
+        stack: list[list[Value]] = []      # open lists: [items, quote_count_before_it]
         quotes = 0
         while True:
             if self.i >= len(toks):
@@ -118,7 +118,7 @@ class _Parser:
             stack[-1][0].append(value)
 
 
-def read_all(src: str) -> list:
+def read_all(src: str) -> list[Value]:
     """All top-level data of `src` (raises LispError with the reference's parse messages)."""
     p = _Parser(tokenize(src))
     out = []

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .values import Pair, Sym, make_list
+from .values import Pair, Sym, Value, make_list
 
 RENAMED = re.compile(r"\$bid#\d+$")
 UNINIT = "*uninit*"
@@ -63,7 +63,7 @@ def quoted(datum: Any) -> Any:
     return literal(datum)
 
 
-def body_exprs(expr: dict) -> list[dict]:
+def body_exprs(expr: dict[Value, Value]) -> list[dict[Value, Value]]:
     """A body as its forms: a `Begin` body is spliced (so internal defines stay at body level)."""
     if expr.get("tag") == "Begin":
         return list(expr["exprs"])
@@ -76,53 +76,53 @@ class ToDatum:
     def __init__(self, name: Namer) -> None:
         self.name = name
 
-    def body(self, expr: dict) -> list[Any]:
+    def body(self, expr: dict[Value, Value]) -> list[Any]:
         return [self.expr(e) for e in body_exprs(expr)]
 
     def params(self, names: list[str]) -> Any:
         return make_list([_sym(self.name(n)) for n in names])
 
-    def expr(self, e: dict) -> Any:
+    def expr(self, e: dict[Value, Value]) -> Any:
         tag = e.get("tag") if isinstance(e, dict) else None
         method = getattr(self, f"e_{tag}", None)
         if method is None:
             raise UnconvertibleState(f"expression {tag or type(e).__name__}")
         return method(e)
 
-    def e_Lit(self, e: dict) -> Any:  # noqa: N802 - named after the reference's tags
+    def e_Lit(self, e: dict[Value, Value]) -> Any:  # noqa: N802 - named after the reference's tags
         return literal(e.get("value"))
 
-    def e_Var(self, e: dict) -> Any:  # noqa: N802
+    def e_Var(self, e: dict[Value, Value]) -> Any:  # noqa: N802
         return _sym(self.name(e["name"]))
 
-    def e_Quote(self, e: dict) -> Any:  # noqa: N802
+    def e_Quote(self, e: dict[Value, Value]) -> Any:  # noqa: N802
         return _lst(_sym("quote"), quoted(e.get("datum")))
 
-    def e_Lambda(self, e: dict) -> Any:  # noqa: N802
+    def e_Lambda(self, e: dict[Value, Value]) -> Any:  # noqa: N802
         return Pair(_sym("lambda"), Pair(self.params(e["params"]), make_list(self.body(e["body"]))))
 
-    def e_OracleLambda(self, e: dict) -> Any:  # noqa: N802
+    def e_OracleLambda(self, e: dict[Value, Value]) -> Any:  # noqa: N802
         return _lst(_sym("oracle-lambda"), self.params(e["params"]), self.expr(e["spec"]))
 
-    def e_If(self, e: dict) -> Any:  # noqa: N802
+    def e_If(self, e: dict[Value, Value]) -> Any:  # noqa: N802
         return _lst(_sym("if"), self.expr(e["test"]), self.expr(e["conseq"]), self.expr(e["alt"]))
 
-    def e_Begin(self, e: dict) -> Any:  # noqa: N802
+    def e_Begin(self, e: dict[Value, Value]) -> Any:  # noqa: N802
         return Pair(_sym("begin"), make_list([self.expr(x) for x in e["exprs"]]))
 
-    def e_Define(self, e: dict) -> Any:  # noqa: N802
+    def e_Define(self, e: dict[Value, Value]) -> Any:  # noqa: N802
         return _lst(_sym("define"), _sym(self.name(e["name"])), self.expr(e["rhs"]))
 
-    def e_Set(self, e: dict) -> Any:  # noqa: N802
+    def e_Set(self, e: dict[Value, Value]) -> Any:  # noqa: N802
         return _lst(_sym("set!"), _sym(self.name(e["name"])), self.expr(e["rhs"]))
 
-    def e_App(self, e: dict) -> Any:  # noqa: N802
+    def e_App(self, e: dict[Value, Value]) -> Any:  # noqa: N802
         letrec = self._letrec(e)
         if letrec is not None:
             return letrec
         return Pair(self.expr(e["fn"]), make_list([self.expr(a) for a in e["args"]]))
 
-    def _letrec(self, e: dict) -> Any:
+    def _letrec(self, e: dict[Value, Value]) -> Any:
         """`((lambda (f…) (set! f init)… body…) (*uninit*)…)` -> `(letrec ((f init)…) body…)`."""
         fn, args = e["fn"], e["args"]
         if not (isinstance(fn, dict) and fn.get("tag") == "Lambda" and args
@@ -137,22 +137,22 @@ class ToDatum:
         binds = make_list([_lst(_sym(self.name(s["name"])), self.expr(s["rhs"])) for s in sets])
         return Pair(_sym("letrec"), Pair(binds, make_list([self.expr(f) for f in forms[n:]])))
 
-    def _bindings(self, kind: str, e: dict) -> Any:
+    def _bindings(self, kind: str, e: dict[Value, Value]) -> Any:
         binds = make_list([_lst(_sym(self.name(b["name"])), self.expr(b["init"]))
                            for b in e["bindings"]])
         return Pair(_sym(kind), Pair(binds, make_list(self.body(e["body"]))))
 
-    def e_Let(self, e: dict) -> Any:  # noqa: N802
+    def e_Let(self, e: dict[Value, Value]) -> Any:  # noqa: N802
         return self._bindings("let", e)
 
-    def e_Letrec(self, e: dict) -> Any:  # noqa: N802
+    def e_Letrec(self, e: dict[Value, Value]) -> Any:  # noqa: N802
         return self._bindings("letrec", e)
 
-    def e_Effect(self, e: dict) -> Any:  # noqa: N802
+    def e_Effect(self, e: dict[Value, Value]) -> Any:  # noqa: N802
         return Pair(_sym("effect"), Pair(_sym(e["op"]), make_list([self.expr(a)
                                                                     for a in e["args"]])))
 
-    def e_Handle(self, e: dict) -> Any:  # noqa: N802
+    def e_Handle(self, e: dict[Value, Value]) -> Any:  # noqa: N802
         handler = e.get("handler") or {}
         clauses = [_lst(_sym("on"), _sym(c["op"]),
                         _lst(*[_sym(self.name(p)) for p in c["params"]], _sym(self.name(c["k"]))),
@@ -166,12 +166,12 @@ class ToDatum:
             clauses.append(_lst(_sym("finally"), self.expr(handler["fin"]["body"])))
         return Pair(_sym("handle"), Pair(self.expr(e["body"]), make_list(clauses)))
 
-    def e_Match(self, e: dict) -> Any:  # noqa: N802
+    def e_Match(self, e: dict[Value, Value]) -> Any:  # noqa: N802
         clauses = [Pair(self.pattern(c["pat"]), make_list(self.body(c["body"])))
                    for c in e["clauses"]]
         return Pair(_sym("match"), Pair(self.expr(e["scrutinee"]), make_list(clauses)))
 
-    def pattern(self, p: dict) -> Any:
+    def pattern(self, p: dict[Value, Value]) -> Any:
         tag = p.get("tag") if isinstance(p, dict) else None
         if tag == "PWild":
             return _sym("_")

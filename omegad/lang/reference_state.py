@@ -49,6 +49,7 @@ from .values import (
     OracleProc,
     Pair,
     Sym,
+    Value,
     Vector,
     make_list,
 )
@@ -66,7 +67,7 @@ class Converted:
         return write_str(self.control)
 
 
-def read_state(doc: dict, state: ReplState | None = None) -> Converted:
+def read_state(doc: dict[Value, Value], state: ReplState | None = None) -> Converted:
     """Build an omega REPL state (a fresh one unless given) from a reference SerializedState."""
     try:
         return _Reader(doc, state if state is not None else ReplState()).read()
@@ -86,10 +87,10 @@ class _Capture:
 
 
 class _Reader:
-    def __init__(self, doc: dict, state: ReplState) -> None:
+    def __init__(self, doc: dict[Value, Value], state: ReplState) -> None:
         _check_shape(doc)
         self.state = state
-        self.ctxs: dict[str, dict] = doc.get("ctxTable") or {}
+        self.ctxs: dict[str, dict[Value, Value]] = doc.get("ctxTable") or {}
         self.store: dict[int, Any] = {a: v for a, v in doc.get("storeEntries") or []}
         self.control = doc["control"]["v"]
         self.root = self.frame(doc["envId"])
@@ -98,10 +99,10 @@ class _Reader:
         self.captures: dict[int, _Capture] = {}  # id(closure dict) -> its capture
         self.cell_names: dict[int, list[str]] = {}
         self.global_targets: set[str] = set()
-        self.frames: dict[int, tuple[list, list[str]]] = {}  # group -> (frame, slot names)
+        self.frames: dict[int, tuple[list[Value], list[str]]] = {}  # group -> (frame, slot names)
         self.slot: dict[int, str] = {}  # cell -> slot name
 
-    def frame(self, ctx_id: str) -> dict[str, int]:
+    def frame(self, ctx_id: str | None) -> dict[str, int]:
         """A ctx's bindings, its parents' included (the nearest binding wins)."""
         out: dict[str, int] = {}
         seen: set[str] = set()
@@ -158,7 +159,7 @@ class _Reader:
             else:
                 stack.extend(_children(v))
 
-    def capture(self, closure: dict) -> _Capture:
+    def capture(self, closure: dict[Value, Value]) -> _Capture:
         cap = self.captures.get(id(closure))
         if cap is not None:
             return cap
@@ -244,7 +245,7 @@ class _Reader:
             raise UnconvertibleState(f"native function {name!r}, which omega does not have")
         return value
 
-    def closure(self, v: dict, name: str) -> Closure:
+    def closure(self, v: dict[Value, Value], name: str) -> Closure:
         cap = self.capture(v)
         names: dict[str, str] = dict(cap.globals)
         scope, env = None, None
@@ -271,7 +272,7 @@ class _Reader:
         return Closure(lam, env)
 
 
-def _check_shape(doc: dict) -> None:
+def _check_shape(doc: dict[Value, Value]) -> None:
     if not isinstance(doc, dict):
         raise UnconvertibleState("a state that is not an object")
     control = doc.get("control") or {}
@@ -312,7 +313,7 @@ def _number(n: Any) -> float:
     return float(n)
 
 
-def _atom(tag: str, v: dict) -> Any:
+def _atom(tag: str, v: dict[Value, Value]) -> Any:
     if tag == "Str":
         return str(v.get("s", ""))
     if tag == "Bool":
@@ -324,7 +325,7 @@ def _atom(tag: str, v: dict) -> Any:
     return NIL
 
 
-def _children(v: dict) -> list[Any]:
+def _children(v: dict[Value, Value]) -> list[Any]:
     tag = v.get("tag")
     if tag == "Vector":
         return list(v.get("items") or [])

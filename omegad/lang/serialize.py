@@ -15,7 +15,7 @@ handler are not restorable: after loading they raise an error when called.
 from __future__ import annotations
 
 import gc
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import msgspec
@@ -37,6 +37,7 @@ from .values import (
     Prim,
     Promise,
     Sym,
+    Value,
     Vector,
 )
 
@@ -71,11 +72,11 @@ class SerialTable:
 
     def __init__(self) -> None:
         self.oid_of: dict[int, int] = {}      # id(obj) -> oid
-        self.objs: dict[int, object] = {}     # oid -> obj (keeps ids unique while we use them)
+        self.objs: dict[int, Value] = {}     # oid -> obj (keeps ids unique while we use them)
         self.owner: dict[int, HashTable] = {}  # id(table dict) -> its HashTable
         self.next = 1
 
-    def add(self, obj, oid: int | None = None) -> int:
+    def add(self, obj: Value, oid: int | None = None) -> int:
         if oid is None:
             oid = self.next
         if oid >= self.next:
@@ -87,7 +88,7 @@ class SerialTable:
         return oid
 
 
-def _builtin_names(state) -> dict:
+def _builtin_names(state: Value) -> dict[Value, Value]:
     """id → name of the state's builtin procedures (built once per state: builtins never change)."""
     names = getattr(state, "_builtin_names", None)
     if names is None:
@@ -126,13 +127,13 @@ class Rebase:
 
 
 class _Writer:
-    def __init__(self, state, table: SerialTable, born: int | None = None,
+    def __init__(self, state: Value, table: SerialTable, born: int | None = None,
                  rebase: Rebase | None = None) -> None:
         self.state = state
         self.table = table
         self.builtin_name = _builtin_names(state)
-        self.queue: list = []
-        self.entries: list = []
+        self.queue: list[Value] = []
+        self.entries: list[Value] = []
         self.born = born  # a merge: objects with ids from here on are written whole, once
         self.rebase = rebase  # a delta of a run that went back (see Rebase)
         self.sent: set[int] = set()
@@ -143,7 +144,7 @@ class _Writer:
             return oid >= self.born
         return self.rebase is not None and self.rebase.unknown(oid)
 
-    def ref(self, v):
+    def ref(self, v: Value) -> Value:
         t = type(v)
         if v is None or t is float or t is str or t is bool:
             return v
@@ -162,7 +163,7 @@ class _Writer:
             self.queue.append((oid, v))
         return oid
 
-    def requeue(self, obj) -> None:
+    def requeue(self, obj: Value) -> None:
         oid = self.table.oid_of.get(id(obj))
         if oid is not None:
             if self.rebase is not None and self.rebase.unknown(oid):
@@ -181,7 +182,7 @@ class _Writer:
             else:
                 out.append([oid, entry(v)])
 
-    def entry(self, v) -> list:
+    def entry(self, v: Value) -> list[Value]:
         r = self.ref
         t = type(v)
         name = self.builtin_name.get(id(v))
@@ -218,7 +219,14 @@ class _Writer:
         return ["q", t.__name__, None]
 
 
-def _doc(kind: str, state, w: _Writer, globals_: list, sets: list, base) -> bytes:
+def _doc(
+    kind: str,
+    state: Value,
+    w: _Writer,
+    globals_: list[Value],
+    sets: list[Value],
+    base: Value,
+) -> bytes:
     w.drain()
     doc = {"format": FORMAT_VERSION, "kind": kind, "version": state.version, "base": base,
            "gensym": state.gensym_counter, "objects": w.entries, "globals": globals_,
@@ -228,7 +236,7 @@ def _doc(kind: str, state, w: _Writer, globals_: list, sets: list, base) -> byte
     return _ENC.encode(doc)
 
 
-def serialize(state) -> bytes:
+def serialize(state: Value) -> bytes:
     """The whole state (user globals, gensym counter, macros), and reset its object table."""
     table = SerialTable()
     w = _Writer(state, table)
@@ -240,7 +248,7 @@ def serialize(state) -> bytes:
     return data
 
 
-def serialize_delta(state, since: Checkpoint | None, rebase: Rebase | None = None) -> bytes:
+def serialize_delta(state: Value, since: Checkpoint | None, rebase: Rebase | None = None) -> bytes:
     """What changed from checkpoint `since` to the state's current checkpoint (`state.head`).
 
     `since` must be the checkpoint of this state's previous serialization (full or delta), and
@@ -251,7 +259,7 @@ def serialize_delta(state, since: Checkpoint | None, rebase: Rebase | None = Non
         return _delta(state, since, _Writer(state, state.ser, rebase=rebase))
 
 
-def serialize_merge(state, since: Checkpoint | None, born: int) -> bytes:
+def serialize_merge(state: Value, since: Checkpoint | None, born: int) -> bytes:
     """What changed from checkpoint `since` to the current one, as one delta that replaces the
     deltas written in between: the objects those deltas introduced (object ids `born` and up,
     `born` being the table's `next` when `since` was written) are written whole again.
@@ -260,11 +268,11 @@ def serialize_merge(state, since: Checkpoint | None, born: int) -> bytes:
         return _delta(state, since, _Writer(state, state.ser, born))
 
 
-def _delta(state, since: Checkpoint | None, w: _Writer) -> bytes:
+def _delta(state: Value, since: Checkpoint | None, w: _Writer) -> bytes:
     if state.ser is None:
         raise ValueError("serialize_delta needs an earlier serialize() of this state")
     table, born = state.ser, w.born
-    places: dict = {}
+    places: dict[Value, Value] = {}
     # every place changed on the way from `since` to the current checkpoint (through their
     # common ancestor, so a delta is also right after an in-memory restore to another branch)
     a, b = state.head, since
@@ -272,6 +280,7 @@ def _delta(state, since: Checkpoint | None, w: _Writer) -> bytes:
         if a is not None and (b is None or a.depth >= b.depth):
             step, a = a, a.parent
         else:
+            assert b is not None  # a is None here, and a is not b
             step, b = b, b.parent
         for t, k, _old, _new in step.changes:
             places.setdefault((id(t), k), (t, k))
@@ -320,9 +329,11 @@ def _introduced(w: _Writer, born: int) -> None:
 
 
 # ---- reading ---------------------------------------------------------------------------------
-def deserialize(data: bytes, base=None):
-    """A new ReplState from a full serialization; or `base` updated by a delta."""
-    return run_steps(deserialize_steps(data, base))
+def deserialize(data: bytes, base: Value = None, *,
+                fresh: Callable[[], Value] | None = None) -> Value:
+    """A new state from a full serialization (made by `fresh`: api.ReplState); or `base`
+    updated by a delta."""
+    return run_steps(deserialize_steps(data, base, fresh=fresh))
 
 
 def run_steps(steps: Generator[None, None, Any]) -> Any:
@@ -331,7 +342,8 @@ def run_steps(steps: Generator[None, None, Any]) -> Any:
         return finish(steps)
 
 
-def deserialize_steps(data: bytes, base=None) -> Generator[None, None, Any]:
+def deserialize_steps(data: bytes, base: Value = None, *,
+                      fresh: Callable[[], Value] | None = None) -> Generator[None, None, Any]:
     """`deserialize` in steps of about `STEP` objects: it yields between them and returns the
     state, so that a caller can let others run while a big state is read. Nothing else may use
     `base` until it returns; `no_collection()` around each step keeps it fast."""
@@ -340,8 +352,9 @@ def deserialize_steps(data: bytes, base=None) -> Generator[None, None, Any]:
     if doc.get("format") != FORMAT_VERSION:
         raise ValueError(f"unsupported state format {doc.get('format')!r}")
     if doc["kind"] == "full":
-        from .api import ReplState
-        state = ReplState()
+        if fresh is None:
+            raise ValueError("a full state is read into a fresh one: pass `fresh` (api.ReplState)")
+        state = fresh()
         table = SerialTable()
     else:
         if base is None or base.ser is None:
@@ -361,25 +374,25 @@ def deserialize_steps(data: bytes, base=None) -> Generator[None, None, Any]:
 
 
 class _Reader:
-    def __init__(self, state, table: SerialTable) -> None:
+    def __init__(self, state: Value, table: SerialTable) -> None:
         self.state = state
         self.table = table
 
-    def ref(self, x):
+    def ref(self, x: Value) -> Value:
         if type(x) is int:
             if x == _UNDEF_REF:
                 return UNDEF
             return self.table.objs[x]
         return x
 
-    def load(self, doc) -> Generator[None, None, None]:
+    def load(self, doc: Value) -> Generator[None, None, None]:
         """Read the document into the state, yielding every `STEP` objects."""
         entries = doc["objects"]
         for i in range(0, len(entries), STEP):
             self._shells(entries[i:i + STEP])
             yield
-        lambdas: list = []
-        closures: list = []
+        lambdas: list[Value] = []
+        closures: list[Value] = []
         for i in range(0, len(entries), STEP):
             self._fields(entries[i:i + STEP], lambdas, closures)
             yield
@@ -388,7 +401,7 @@ class _Reader:
             yield
         self._roots(doc, closures)
 
-    def _shells(self, entries: list) -> None:
+    def _shells(self, entries: list[Value]) -> None:
         """Empty objects first, so that cycles and sharing resolve."""
         objs = self.table.objs
         add, shell, oid_of = self.table.add, self.shell, self.table.oid_of
@@ -405,7 +418,7 @@ class _Reader:
         if top >= self.table.next:
             self.table.next = top + 1
 
-    def _fields(self, entries: list, lambdas: list, closures: list) -> None:
+    def _fields(self, entries: list[Value], lambdas: list[Value], closures: list[Value]) -> None:
         objs, r = self.table.objs, self.ref
         for oid, e in entries:
             obj = objs[oid]
@@ -439,7 +452,7 @@ class _Reader:
             elif tag == "q":
                 obj.data = r(e[2])
 
-    def _lambdas(self, lambdas: list) -> None:
+    def _lambdas(self, lambdas: list[Value]) -> None:
         """Lambdas are compiled again from their source."""
         comp, r = self.state.compiler, self.ref
         for shell, e in lambdas:
@@ -455,7 +468,7 @@ class _Reader:
             for slot in Lambda.__slots__:
                 setattr(shell, slot, getattr(lam, slot))
 
-    def _roots(self, doc, closures: list) -> None:
+    def _roots(self, doc: Value, closures: list[Value]) -> None:
         """Closures tied to their lambdas, then the globals, changed places and macros."""
         objs, r = self.table.objs, self.ref
         for obj, e in closures:
@@ -476,7 +489,7 @@ class _Reader:
         self.state.macros.clear()
         self.state.macros.update({n: r(v) for n, v in doc["macros"]})
 
-    def shell(self, e):
+    def shell(self, e: Value) -> Value:
         tag = e[0]
         if tag == "y":
             return Sym(e[1])
@@ -490,7 +503,7 @@ class _Reader:
         if tag == "f":
             return []
         if tag == "c":
-            return Closure(None, None)
+            return Closure(None, None)  # type: ignore[arg-type]  # a shell: _fields fills it in
         if tag == "l":
             return Lambda((), False, None, None, (), 0, "", None)
         if tag == "pr":

@@ -27,4 +27,5 @@ def finish(steps: Steps[T]) -> T:
     while True:
         done, value = advance(steps)
         if done:
-            return value
+            result: T = value
+            return result

@@ -9,6 +9,10 @@ Representation (chosen for speed of the step loop):
 from __future__ import annotations
 
 import weakref
+from typing import Any, TypeAlias
+
+# Any Lisp value: the evaluator is dynamically typed, so this is Any (see the docstring).
+Value: TypeAlias = Any
 
 NIL = None
 UNDEF = object()  # a letrec / internal-define slot not yet initialized; "unbound" in undo logs
@@ -26,6 +30,7 @@ class Sym:
     """Interned while referenced: `is` compares symbols; unused ones (gensyms) are freed."""
 
     __slots__ = ("name", "__weakref__")
+    name: str
     _table: weakref.WeakValueDictionary[str, Sym] = weakref.WeakValueDictionary()
 
     def __new__(cls, name: str) -> Sym:
@@ -39,14 +44,14 @@ class Sym:
     def __repr__(self) -> str:
         return f"Sym({self.name!r})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> Value:
         return (Sym, (self.name,))
 
 
 class Pair:
     __slots__ = ("car", "cdr", "__weakref__")
 
-    def __init__(self, car, cdr) -> None:
+    def __init__(self, car: Value, cdr: Value) -> None:
         self.car = car
         self.cdr = cdr
 
@@ -59,7 +64,17 @@ class Lambda:
 
     __slots__ = ("params", "rest", "body_src", "body", "scope_names", "nslots", "name", "src")
 
-    def __init__(self, params, rest, body_src, body, scope_names, nslots, name, src) -> None:
+    def __init__(
+        self,
+        params: Value,
+        rest: Value,
+        body_src: Value,
+        body: Value,
+        scope_names: Value,
+        nslots: Value,
+        name: Value,
+        src: Value,
+    ) -> None:
         self.params = params          # tuple[str, ...] (rest parameter included last)
         self.rest = rest              # bool: last param collects the remaining arguments
         self.body_src = body_src
@@ -73,7 +88,7 @@ class Lambda:
 class Closure:
     __slots__ = ("lam", "env", "__weakref__")
 
-    def __init__(self, lam: Lambda, env) -> None:
+    def __init__(self, lam: Lambda, env: Value) -> None:
         self.lam = lam
         self.env = env
 
@@ -83,7 +98,7 @@ class Prim:
 
     __slots__ = ("name", "fn")
 
-    def __init__(self, name: str, fn) -> None:
+    def __init__(self, name: str, fn: Value) -> None:
         self.name = name
         self.fn = fn
 
@@ -97,7 +112,7 @@ class CPrim:
 
     __slots__ = ("name", "fn", "control")
 
-    def __init__(self, name: str, fn, control: bool = False) -> None:
+    def __init__(self, name: str, fn: Value, control: bool = False) -> None:
         self.name = name
         self.fn = fn
         self.control = control
@@ -108,7 +123,7 @@ class Continuation:
 
     __slots__ = ("stack", "kind", "__weakref__")
 
-    def __init__(self, stack: tuple, kind: str) -> None:
+    def __init__(self, stack: tuple[Value, ...], kind: str) -> None:
         self.stack = stack
         self.kind = kind
 
@@ -116,7 +131,7 @@ class Continuation:
 class OracleProc:
     __slots__ = ("params", "spec", "env", "__weakref__")
 
-    def __init__(self, params: tuple, spec, env) -> None:
+    def __init__(self, params: tuple[Value, ...], spec: Value, env: Value) -> None:
         self.params = params
         self.spec = spec
         self.env = env
@@ -125,7 +140,12 @@ class OracleProc:
 class Meaning:
     __slots__ = ("denotation", "confidence", "trace", "__weakref__")
 
-    def __init__(self, denotation=NIL, confidence=None, trace=None) -> None:
+    def __init__(
+        self,
+        denotation: Value = NIL,
+        confidence: Value = None,
+        trace: Value = None,
+    ) -> None:
         self.denotation = denotation
         self.confidence = confidence
         self.trace = trace
@@ -134,14 +154,14 @@ class Meaning:
 class Dist:
     __slots__ = ("items", "__weakref__")
 
-    def __init__(self, items: list) -> None:
+    def __init__(self, items: list[Value]) -> None:
         self.items = items  # list of (value, weight)
 
 
 class Promise:
     __slots__ = ("thunk", "done", "value", "__weakref__")
 
-    def __init__(self, thunk, done: bool = False, value=NIL) -> None:
+    def __init__(self, thunk: Value, done: bool = False, value: Value = NIL) -> None:
         self.thunk = thunk
         self.done = done
         self.value = value
@@ -151,7 +171,7 @@ class HashTable:
     __slots__ = ("table", "__weakref__")
 
     def __init__(self) -> None:
-        self.table: dict = {}
+        self.table: dict[Value, Value] = {}
 
 
 class Vector:
@@ -159,7 +179,7 @@ class Vector:
 
     __slots__ = ("items", "__weakref__")
 
-    def __init__(self, items: list) -> None:
+    def __init__(self, items: list[Value]) -> None:
         self.items = items
 
 
@@ -168,24 +188,24 @@ class Opaque:
 
     __slots__ = ("kind", "data", "__weakref__")
 
-    def __init__(self, kind: str, data=NIL) -> None:
+    def __init__(self, kind: str, data: Value = NIL) -> None:
         self.kind = kind
         self.data = data
 
 
-def is_true(v) -> bool:
+def is_true(v: Value) -> bool:
     """The truth of and/or/when/unless/filter: only #f and the empty list are false."""
     return v is not False and v is not None
 
 
-def make_list(items) -> object:
+def make_list(items: Value) -> object:
     out = NIL
     for x in reversed(items):
         out = Pair(x, out)
     return out
 
 
-def list_to_py(lst) -> list:
+def list_to_py(lst: Value) -> list[Value]:
     out = []
     while type(lst) is Pair:
         out.append(lst.car)
@@ -193,7 +213,7 @@ def list_to_py(lst) -> list:
     return out
 
 
-def type_tag(v) -> str:
+def type_tag(v: Value) -> str:
     """The reference's value tag, used in `Attempted to apply non-callable value: <Tag>`."""
     t = type(v)
     if v is None:
@@ -217,5 +237,6 @@ def type_tag(v) -> str:
     if t is HashTable:
         return "Map"
     if t is Opaque:
-        return v.kind
+        kind: str = v.kind
+        return kind
     return t.__name__

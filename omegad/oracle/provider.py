@@ -14,6 +14,7 @@ tools and answers look on its wire.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
@@ -216,8 +217,8 @@ class ProviderOracle:
                 raise
             raise first from None
         done = [s for s in samples if s is not None]
-        first = done[0]
-        return OracleResponse(first.denotation, first.confidence, first.trace, samples=done)
+        head = done[0]
+        return OracleResponse(head.denotation, head.confidence, head.trace, samples=done)
 
     def user_prompt(self, request: OracleRequest) -> str:
         if request.op == "oracle.apply.op":
@@ -240,7 +241,7 @@ class ProviderOracle:
                 wire["sample"] = sample
             data = await host.exchange(Exchange(
                 self.name, model, prompt if turn == 0 else _last_text(messages), wire,
-                lambda body=body: self.post(body), self.summarize, self.usage))
+                functools.partial(self.post, body), self.summarize, self.usage))
             reply = self.read(data)
             if not reply.calls:
                 if reply.text:
@@ -311,10 +312,9 @@ class ProviderOracle:
 
 def _first_oracle_error(group: BaseExceptionGroup) -> Exception | None:
     for e in group.exceptions:
-        if isinstance(e, BaseExceptionGroup):
-            e = _first_oracle_error(e)
-        if isinstance(e, (OracleError, ToolError)):
-            return e
+        found = _first_oracle_error(e) if isinstance(e, BaseExceptionGroup) else e
+        if isinstance(found, (OracleError, ToolError)):
+            return found
     return None
 
 

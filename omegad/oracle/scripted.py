@@ -55,9 +55,10 @@ class ScriptedOracle:
             x = args[0] if args and args[0] is not None else 0.0
             y = args[1] if len(args) > 1 and args[1] is not None else 0.0
             return x + y
-        if any(a is None for a in args):
+        numbers = [a for a in args if a is not None]
+        if len(numbers) < len(args):
             return math.nan
-        return float(sum(args))
+        return float(sum(numbers))
 
 
 def _text(args, i=0) -> str:
@@ -82,9 +83,9 @@ def _extract_named_entity(args):
 
 
 def _suggest_number(args):
-    lo = _num(args[0]) if args and _num(args[0]) is not None else 0.0
-    hi = _num(args[1]) if len(args) > 1 and _num(args[1]) is not None else 100.0
-    return float(math.floor((lo + hi) / 2))
+    lo = _num(args[0]) if args else None
+    hi = _num(args[1]) if len(args) > 1 else None
+    return float(math.floor(((0.0 if lo is None else lo) + (100.0 if hi is None else hi)) / 2))
 
 
 def _safety(args, words, num_ok):

@@ -21,6 +21,7 @@ a clear error, unless a base URL names another server (local servers often need 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import ModuleType
 
 from omegad.oracle.base import Oracle, OracleError
 from omegad.oracle.http import HttpPolicy
@@ -91,10 +92,15 @@ def provider_from_env(adapter: str, env: Mapping[str, str]):
         return FailingOracle(adapter, mixed)
     from omegad.oracle.provider import ProviderConfig
 
+    mod: ModuleType
     if adapter == "openai":
-        from omegad.oracle import openai as mod
+        from omegad.oracle import openai
+
+        mod = openai
     else:
-        from omegad.oracle import anthropic as mod
+        from omegad.oracle import anthropic
+
+        mod = anthropic
     defaults = HttpPolicy()
     policy = HttpPolicy(
         timeout=_number(env, "OMEGA_HTTP_TIMEOUT", defaults.timeout),

@@ -13,12 +13,13 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 import trio
 
 from omegad import collector
+from omegad.caller import Caller
 from omegad.lang import api
 from omegad.persist import events as ev
 from omegad.persist.checkpoints import CheckpointFile
@@ -36,7 +37,6 @@ from protocol import errors
 from protocol import methods as m
 
 if TYPE_CHECKING:
-    from omegad.server import Connection
     from omegad.sessions.fork import Seed
     from omegad.sessions.manager import SessionManager
 
@@ -46,7 +46,7 @@ log = logging.getLogger("omegad.sessions")
 @dataclass
 class Job:
     command: str
-    conn: Connection | None
+    conn: Caller | None
     piped: bool
     done: trio.Event = field(default_factory=trio.Event)
     result: m.ExecuteResult | None = None
@@ -56,6 +56,8 @@ class Job:
     data: Any = None  # what a command made, for an RPC method to return typed (a snapshot …)
     run: Any = None  # an RPC method's operation run in the command's place: run(actor, job)
     callback: Callable[[Any], None] | None = None  # the connection's, when it awaits no task
+    trace_entries: list[Any] | None = None  # what :trace found, for debug.trace (debug/)
+    debug_view: dict[str, Any] | None = None  # the debugger after a : command, for debug.* methods
 
     def when_done(self, callback: Callable[[Any], None]) -> None:
         """Answer the request by calling back (dispatch.Answering) instead of a waiting task."""
@@ -141,9 +143,10 @@ class SessionActor:
         self.loaded_states: StateStore = {}
         self.session_seq: int | None = None
         self.index_dirty = False
-        self.attached: dict[int, Connection] = {}
+        self.reevaluating = False  # rebuilding by re-evaluation: no provider is asked anew
+        self.attached: dict[int, Caller] = {}
         self.followers: set[int] = set()  # attached connections that get `input`/`result` notices
-        self.lease: Connection | None = None
+        self.lease: Caller | None = None
         self.last_used = time.monotonic()
         self._send, self._inbox = trio.open_memory_channel[Job](math.inf)
         self._current: Job | None = None
@@ -235,7 +238,7 @@ class SessionActor:
     def seq(self) -> int:
         return self.journal.next_seq if self.journal else 0
 
-    def submit(self, command: str, conn: Connection | None, piped: bool) -> Job:
+    def submit(self, command: str, conn: Caller | None, piped: bool) -> Job:
         """Queue a command (in the caller's order: this never waits)."""
         if command.strip() != ":session take":  # the one command meant for a locked-out client
             self._check_lease(conn)
@@ -245,7 +248,7 @@ class SessionActor:
         self._send.send_nowait(job)
         return job
 
-    async def execute(self, command: str, conn: Connection | None, piped: bool) -> m.ExecuteResult:
+    async def execute(self, command: str, conn: Caller | None, piped: bool) -> m.ExecuteResult:
         return await self.submit(command, conn, piped).wait()
 
     def interrupt(self) -> bool:
@@ -255,13 +258,13 @@ class SessionActor:
         job.scope.cancel()
         return True
 
-    def _check_lease(self, conn: Connection | None) -> None:
+    def _check_lease(self, conn: Caller | None) -> None:
         holder = self.lease
         if holder is not None and holder is not conn and not holder.closed:
             who = holder.client or f"connection {holder.id}"
             raise errors.SessionLocked(f"session locked by {who}", {"holder": who})
 
-    def take_lease(self, conn: Connection, force: bool) -> None:
+    def take_lease(self, conn: Caller, force: bool) -> None:
         if not force:
             self._check_lease(conn)
         self.lease = conn
@@ -295,7 +298,7 @@ class SessionActor:
         self._record_restore()
         self.index_dirty = True  # so the emptied defines are saved (.defs) with the next flush
 
-    def detach(self, conn: Connection) -> None:
+    def detach(self, conn: Caller) -> None:
         self.attached.pop(conn.id, None)
         self.followers.discard(conn.id)
         if self.lease is conn:
@@ -397,6 +400,7 @@ class SessionActor:
         cp = Checkpoint(seq + 1, "manual", f"state-{seq + 1}", offsets[1])
         self.checkpoints.append(cp)
         self.states.memory[cp.seq] = engine.snapshot(self.state, self.control)
+        assert self.journal is not None  # (it was just written)
         self._unsaved = (cp.seq, self.journal.size)  # written once the answer has left (settle)
 
     def _oracle_for(self, job: Job, sink: Callable[[str], None]) -> engine.Oracle:
@@ -428,7 +432,8 @@ class SessionActor:
             raise errors.InternalError(f"could not write the journal: {e.strerror or e}") \
                 from None
 
-    async def _broadcast(self, text: str, job: Job, kind: str = "display") -> None:
+    async def _broadcast(self, text: str, job: Job,
+                         kind: Literal["display", "input", "result"] = "display") -> None:
         """`display` output goes to every attached client, `input` and `result` to followers."""
         who = job.conn.client if job.conn is not None else ""
         notice = m.OutputNotice(session=self.name, text=text, client=who, kind=kind)

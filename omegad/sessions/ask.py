@@ -288,6 +288,7 @@ async def show_trace(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> 
     parts = arg.split()
     verbose = "--verbose" in parts or "-v" in parts
     found = debugger_of(actor).llm_traces
+    trace: dict[str, Any] | None
     if "--last" in parts or "-l" in parts:
         if not found:
             reply.line("No traces recorded yet.")

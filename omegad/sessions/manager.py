@@ -11,10 +11,11 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
+from omegad.caller import Caller
 from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.copying import WrittenFile
 from omegad.persist.worker import Persister
@@ -31,9 +32,6 @@ from omegad.sessions.states.sources import FileStates, LayeredStates, StateStore
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Timeline, read_timeline
 from protocol import errors
-
-if TYPE_CHECKING:
-    from omegad.server import Connection
 
 log = logging.getLogger("omegad.sessions")
 
@@ -82,7 +80,7 @@ class SessionManager:
     def live(self, store: SessionStore, name: str) -> SessionActor | None:
         return self.pool.get((store.root, name))
 
-    def oracle_for(self, conn: Connection | None) -> Any:
+    def oracle_for(self, conn: Caller | None) -> Any:
         return self._oracle_from_env(conn.env if conn is not None else {})
 
     # --- listing ----------------------------------------------------------------------------------
@@ -230,7 +228,7 @@ class SessionManager:
         if catalog is not None:
             catalog.save()
 
-    def connection_closed(self, conn: Connection) -> None:
+    def connection_closed(self, conn: Caller) -> None:
         for actor in self.pool.values():
             actor.detach(conn)
 

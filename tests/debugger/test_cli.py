@@ -44,7 +44,7 @@ def golden(file: str, args: list[str]) -> list[str]:
     raise KeyError(args)
 
 
-def test_a_legacy_batch_file_is_imported_with_its_defines(daemon, home):
+def test_a_legacy_batch_file_is_imported_with_its_defines(inprocess_daemon, home):
     assert omegacli(home, "-s", "defs") == golden("repl-defs.json", ["-s", "defs"])
     for cmd in ("(+ z 1)", "(sq 3)", "greeting", ":defs", "(* 6 7)"):
         assert omegacli(home, "-s", "defs", "-c", cmd) == \
@@ -54,7 +54,7 @@ def test_a_legacy_batch_file_is_imported_with_its_defines(daemon, home):
         (BATCH / "repl-defs.json").read_bytes()
 
 
-def test_a_legacy_file_saved_in_debug_mode_comes_back_in_debug_mode(daemon, home):
+def test_a_legacy_file_saved_in_debug_mode_comes_back_in_debug_mode(inprocess_daemon, home):
     out = omegacli(home, "-s", "dbg")
     assert out[:3] == ["Session 'dbg' loaded.", "  Definitions: 1", "  Debug mode: true"]
     step = int(out[3].removeprefix("  Step count: "))
@@ -69,7 +69,8 @@ def test_a_legacy_file_saved_in_debug_mode_comes_back_in_debug_mode(daemon, home
     assert omegacli(home, "-s", "dbg")[2] == "  Debug mode: false"
 
 
-def test_the_same_text_through_c_the_piped_repl_and_rpc(daemon, home, omega_env, tmp_path):
+def test_the_same_text_through_c_the_piped_repl_and_rpc(
+        inprocess_daemon, home, omega_env, tmp_path):
     fib = "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))"
     commands = [fib, ":debug (fib 3)", ":step 2", ":break expr If", ":run", ":trace 0 3",
                 ":stack", ":history 2", ":toggle 1", ":run"]
@@ -88,7 +89,7 @@ def test_the_same_text_through_c_the_piped_repl_and_rpc(daemon, home, omega_env,
     assert "=== DONE at step" in "\n".join(via_c)
 
 
-def test_loadfile_paths_are_the_clients(daemon, home, tmp_path):
+def test_loadfile_paths_are_the_clients(inprocess_daemon, home, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     (work / "lib.omega").write_text("(define lib-x 41)\n")
@@ -99,8 +100,8 @@ def test_loadfile_paths_are_the_clients(daemon, home, tmp_path):
         [f"File not found: {work / 'nope.omega'}"]
 
 
-def test_debugger_state_survives_a_daemon_restart(start_daemon, home):
-    d = start_daemon()
+def test_debugger_state_survives_a_daemon_restart(start_inprocess_daemon, home):
+    d = start_inprocess_daemon()
     omegacli(home, "-s", "keep", "-c", "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) "
                                        "(fib (- n 2)))))")
     omegacli(home, "-s", "keep", "-c", ":debug (fib 5)")
@@ -112,7 +113,7 @@ def test_debugger_state_survives_a_daemon_restart(start_daemon, home):
     trace = omegacli(home, "-s", "keep", "-c", ":trace 5 5")
     history = omegacli(home, "-s", "keep", "-c", ":history 3")
     assert d.stop() == 0
-    start_daemon()
+    start_inprocess_daemon()
     assert omegacli(home, "-s", "keep", "-c", ":state") == before
     assert omegacli(home, "-s", "keep", "-c", ":trace 5 5") == trace
     assert omegacli(home, "-s", "keep", "-c", ":history 3") == history
@@ -124,7 +125,7 @@ def test_debugger_state_survives_a_daemon_restart(start_daemon, home):
     assert restored[0] == "Loaded snapshot 'mid' (step 12)"
 
 
-def test_a_legacy_define_that_needs_the_oracle_is_skipped_not_called(daemon, home):
+def test_a_legacy_define_that_needs_the_oracle_is_skipped_not_called(inprocess_daemon, home):
     legacy = {"defs": ["(define a 1)", '(define b (effect infer.op "x"))', "(define c (+ a 1))"],
               "debugMode": False, "stepCount": 0, "traceLength": 0, "breakpoints": [],
               "nextBreakpointId": 1, "recordingEnabled": True}

@@ -23,8 +23,8 @@ def assert_healthy(daemon) -> None:
     assert "Traceback" not in daemon.stderr and " ERROR " not in daemon.stderr
 
 
-def test_invalid_json_is_a_parse_error_and_the_connection_stays_usable(daemon):
-    with RawConn(daemon.socket) as c:
+def test_invalid_json_is_a_parse_error_and_the_connection_stays_usable(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         for junk in ["{", "nul", '{"jsonrpc": "2.0",}', "\x00\x01", "[1,"]:
             c.send(junk)
             reply = c.recv()
@@ -32,8 +32,8 @@ def test_invalid_json_is_a_parse_error_and_the_connection_stays_usable(daemon):
         assert c.call("server.ping") == {"pong": True}
 
 
-def test_invalid_utf8_is_a_parse_error(daemon):
-    with RawConn(daemon.socket) as c:
+def test_invalid_utf8_is_a_parse_error(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send_raw(b'{"jsonrpc": "2.0", "method": "\xff\xfe", "id": 1}\n')
         assert c.recv()["error"]["code"] == -32700
         assert c.call("server.ping") == {"pong": True}
@@ -53,28 +53,28 @@ def test_invalid_utf8_is_a_parse_error(daemon):
         '{"jsonrpc": "2.0", "method": "server.ping", "id": {"a": 1}}',
     ],
 )
-def test_valid_json_that_is_no_request_is_an_invalid_request(daemon, message):
-    with RawConn(daemon.socket) as c:
+def test_valid_json_that_is_no_request_is_an_invalid_request(inprocess_daemon, message):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send(message)
         assert c.recv()["error"]["code"] == -32600
         assert c.call("server.ping") == {"pong": True}
 
 
-def test_an_invalid_request_with_a_usable_id_is_answered_with_that_id(daemon):
-    with RawConn(daemon.socket) as c:
+def test_an_invalid_request_with_a_usable_id_is_answered_with_that_id(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send('{"jsonrpc": "1.0", "method": "server.ping", "id": 7}')
         reply = c.recv()
         assert reply["id"] == 7 and reply["error"]["code"] == -32600
 
 
-def test_params_that_are_not_structured_are_an_invalid_request(daemon):
-    with RawConn(daemon.socket) as c:
+def test_params_that_are_not_structured_are_an_invalid_request(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         reply = c.request("server.ping", "bar")
         assert reply["error"]["code"] == -32600 and reply["id"] == 1
 
 
-def test_unknown_method(daemon):
-    with RawConn(daemon.socket) as c:
+def test_unknown_method(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         reply = c.request("server.pong")
         assert reply["error"]["code"] == -32601
         assert "server.pong" in reply["error"]["message"]
@@ -92,21 +92,21 @@ def test_unknown_method(daemon):
         ("$/cancelRequest", {}, "`id`"),
     ],
 )
-def test_wrong_params_name_the_field(daemon, method, params, named):
-    with RawConn(daemon.socket) as c:
+def test_wrong_params_name_the_field(inprocess_daemon, method, params, named):
+    with RawConn(inprocess_daemon.socket) as c:
         reply = c.request(method, params)
         assert reply["error"]["code"] == -32602, reply
         assert named in reply["error"]["message"]
 
 
-def test_empty_batch(daemon):
-    with RawConn(daemon.socket) as c:
+def test_empty_batch(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send("[]")
         assert c.recv()["error"]["code"] == -32600
         assert c.call("server.ping") == {"pong": True}
 
 
-def test_batch_answers_each_request_once_and_no_notification(daemon):
+def test_batch_answers_each_request_once_and_no_notification(inprocess_daemon):
     batch = [
         {"jsonrpc": "2.0", "method": "server.ping", "id": 1},
         {"jsonrpc": "2.0", "method": "server.ping"},
@@ -115,7 +115,7 @@ def test_batch_answers_each_request_once_and_no_notification(daemon):
         {"jsonrpc": "2.0", "method": "server.nope", "id": 3},
         {"jsonrpc": "2.0", "method": "server.ping", "params": {"delay": "x"}},
     ]
-    with RawConn(daemon.socket) as c:
+    with RawConn(inprocess_daemon.socket) as c:
         c.send(batch)
         reply = c.recv()
         assert sorted(r["id"] for r in reply) == [1, 2, 3]
@@ -125,26 +125,26 @@ def test_batch_answers_each_request_once_and_no_notification(daemon):
         assert c.recv()["id"] == "next"  # nothing else was queued before it
 
 
-def test_a_line_over_the_size_limit_is_refused_then_the_connection_closed(daemon):
-    with RawConn(daemon.socket) as c:
+def test_a_line_over_the_size_limit_is_refused_then_the_connection_closed(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send_raw(b"[" + b" " * MAX_LINE)  # one byte over the limit, no newline yet
         reply = c.recv()
         assert reply["error"]["code"] == -32600 and "size limit" in reply["error"]["message"]
         assert c.recv_line() is None  # closed
-    assert_healthy(daemon)
+    assert_healthy(inprocess_daemon)
 
 
-def test_a_line_at_the_size_limit_is_accepted(daemon):
+def test_a_line_at_the_size_limit_is_accepted(inprocess_daemon):
     body = b'{"jsonrpc":"2.0","method":"server.ping","id":1}'
-    with RawConn(daemon.socket, timeout=30) as c:
+    with RawConn(inprocess_daemon.socket, timeout=30) as c:
         c.send_raw(body + b" " * (MAX_LINE - len(body)) + b"\n")
         assert c.recv()["result"] == {"pong": True}
 
 
-def test_hello_with_a_session_dir_that_cannot_be_created(daemon, omega_env):
+def test_hello_with_a_session_dir_that_cannot_be_created(inprocess_daemon, omega_env):
     blocker = omega_env.root / "a-file"
     blocker.write_text("not a dir")
-    with RawConn(daemon.socket) as c:
+    with RawConn(inprocess_daemon.socket) as c:
         reply = c.request("server.hello", {"client": "t", "session_dir": str(blocker / "sessions")})
         assert reply["error"]["code"] == -32006
         assert "cannot create session dir" in reply["error"]["message"]
@@ -152,10 +152,10 @@ def test_hello_with_a_session_dir_that_cannot_be_created(daemon, omega_env):
 
 
 @pytest.mark.skipif(os.getuid() == 0, reason="root may write anywhere")
-def test_hello_with_a_session_dir_the_user_cannot_write(daemon, omega_env):
+def test_hello_with_a_session_dir_the_user_cannot_write(inprocess_daemon, omega_env):
     ro = omega_env.root / "readonly"
     ro.mkdir(mode=0o500)
-    with RawConn(daemon.socket) as c:
+    with RawConn(inprocess_daemon.socket) as c:
         reply = c.request("server.hello", {"client": "t", "session_dir": str(ro)})
         assert reply["error"]["code"] == -32006 and "not writable" in reply["error"]["message"]
 
@@ -179,24 +179,26 @@ def test_hello_with_a_session_dir_another_daemon_holds(start_daemon, omega_env):
         )
 
 
-def test_a_client_that_disconnects_mid_request_leaves_the_daemon_healthy(daemon):
-    c = RawConn(daemon.socket)
+def test_a_client_that_disconnects_mid_request_leaves_the_daemon_healthy(inprocess_daemon):
+    c = RawConn(inprocess_daemon.socket)
     c.send({"jsonrpc": "2.0", "method": "server.ping", "params": {"delay": 0.1}, "id": 1})
     c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
     c.close()
-    wait_until(lambda: connections(daemon.socket) == 0, what="the dropped connection to end")
-    assert_healthy(daemon)
+    wait_until(lambda: connections(inprocess_daemon.socket) == 0,
+               what="the dropped connection to end")
+    assert_healthy(inprocess_daemon)
 
 
-def test_half_a_line_then_disconnect_leaves_the_daemon_healthy(daemon):
-    with RawConn(daemon.socket) as c:
+def test_half_a_line_then_disconnect_leaves_the_daemon_healthy(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send_raw(b'{"jsonrpc": "2.0", "method": "server.pi')
-    wait_until(lambda: connections(daemon.socket) == 0, what="the half-line connection to end")
-    assert_healthy(daemon)
+    wait_until(lambda: connections(inprocess_daemon.socket) == 0,
+               what="the half-line connection to end")
+    assert_healthy(inprocess_daemon)
 
 
-def test_a_request_answered_after_the_client_half_closes(daemon):
-    with RawConn(daemon.socket) as c:
+def test_a_request_answered_after_the_client_half_closes(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send({"jsonrpc": "2.0", "method": "server.ping", "params": {"delay": 0.05}, "id": 1})
         c.sock.shutdown(socket.SHUT_WR)
         assert c.recv()["result"] == {"pong": True}
@@ -244,21 +246,21 @@ while True:
 """
 
 
-def test_a_client_that_never_stops_sending_does_not_starve_the_others(daemon):
+def test_a_client_that_never_stops_sending_does_not_starve_the_others(inprocess_daemon):
     """Its reads always find data waiting and its notifications are handled in place, with no
     answer to wait for: the read loop must still let other connections run."""
     import subprocess
     import sys
 
-    flood = subprocess.Popen([sys.executable, "-c", FLOOD, str(daemon.socket)],
+    flood = subprocess.Popen([sys.executable, "-c", FLOOD, str(inprocess_daemon.socket)],
                              stdout=subprocess.PIPE)
     try:
         assert flood.stdout.readline() == b"flooding\n"
-        with RawConn(daemon.socket, timeout=10) as c:
+        with RawConn(inprocess_daemon.socket, timeout=10) as c:
             for _ in range(20):
                 assert c.call("server.ping") == {"pong": True}
             assert flood.poll() is None  # (still flooding while the others were answered)
     finally:
         flood.kill()
         flood.wait()
-    assert_healthy(daemon)
+    assert_healthy(inprocess_daemon)

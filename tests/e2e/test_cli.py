@@ -30,7 +30,7 @@ def daemons_on(sock) -> list[psutil.Process]:
     return found
 
 
-def test_call_prints_the_result_as_json(daemon):
+def test_call_prints_the_result_as_json(inprocess_daemon):
     out = omegacli("call", "server.ping")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == {"pong": True}
@@ -38,7 +38,7 @@ def test_call_prints_the_result_as_json(daemon):
     assert json.loads(out.stdout) == {"pong": True}
 
 
-def test_call_sends_hello_with_the_session_dir_and_env(daemon, omega_env, monkeypatch):
+def test_call_sends_hello_with_the_session_dir_and_env(inprocess_daemon, omega_env, monkeypatch):
     monkeypatch.setenv("OMEGA_MODEL", "m-1")
     out = omegacli("call", "server.status")
     status = json.loads(out.stdout)
@@ -46,7 +46,7 @@ def test_call_sends_hello_with_the_session_dir_and_env(daemon, omega_env, monkey
     assert len(me) == 1 and me[0]["session_dir"] == str(omega_env.session_dir)
 
 
-def test_an_rpc_error_goes_to_stderr_with_status_1(daemon):
+def test_an_rpc_error_goes_to_stderr_with_status_1(inprocess_daemon):
     out = omegacli("call", "server.nothing")
     assert out.returncode == 1 and out.stdout == ""
     assert "-32601" in out.stderr and "server.nothing" in out.stderr
@@ -192,13 +192,13 @@ def test_daemon_start_status_restart_stop(omega_env):
     assert out.returncode == 0 and "not running" in out.stdout
 
 
-def test_timeout_cancels_the_call(daemon):
+def test_timeout_cancels_the_call(inprocess_daemon):
     out = omegacli("call", "server.ping", '{"delay": 30}', "--timeout", "0.2")
     assert out.returncode == 1
     assert "-32800" in out.stderr and "timed out after 0.2 s" in out.stderr
 
 
-def test_ctrl_c_cancels_the_call(daemon):
+def test_ctrl_c_cancels_the_call(inprocess_daemon):
     client = subprocess.Popen(
         [sys.executable, "-m", "omegacli", "call", "server.ping", '{"delay": 30}'],
         stdout=subprocess.PIPE,
@@ -207,7 +207,7 @@ def test_ctrl_c_cancels_the_call(daemon):
     )
 
     def in_flight() -> bool:
-        with RawConn(daemon.socket) as c:
+        with RawConn(inprocess_daemon.socket) as c:
             return any(x["in_flight"] for x in c.call("server.status")["connections"])
 
     wait_until(in_flight, what="the call to be in flight")
@@ -216,7 +216,7 @@ def test_ctrl_c_cancels_the_call(daemon):
     assert client.returncode == 130 and "-32800" in err
 
 
-def test_the_one_shot_path_imports_nothing_heavy(daemon):
+def test_the_one_shot_path_imports_nothing_heavy(inprocess_daemon):
     out = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "omegacli", "call", "server.ping"],
         capture_output=True,

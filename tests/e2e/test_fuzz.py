@@ -46,8 +46,8 @@ def well_formed(message) -> bool:
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(batch=st.lists(lines, min_size=1, max_size=6))
-def test_random_lines_get_well_formed_answers_and_leave_the_daemon_healthy(daemon, batch):
-    with RawConn(daemon.socket) as c:
+def test_random_lines_get_well_formed_answers_and_leave_the_daemon_healthy(inprocess_daemon, batch):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send_raw(b"\n".join(batch) + b"\n")
         c.send({"jsonrpc": "2.0", "method": "server.ping", "id": "fuzz-end"})
         while True:

@@ -9,16 +9,16 @@ from tests.conftest import RawConn
 PING = {"pong": True}
 
 
-def test_call_with_positional_parameters(daemon):
-    with RawConn(daemon.socket) as c:
+def test_call_with_positional_parameters(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send('{"jsonrpc": "2.0", "method": "server.ping", "params": [0], "id": 1}')
         assert c.recv() == {"jsonrpc": "2.0", "result": PING, "id": 1}
         c.send('{"jsonrpc": "2.0", "method": "server.ping", "params": [], "id": 2}')
         assert c.recv() == {"jsonrpc": "2.0", "result": PING, "id": 2}
 
 
-def test_call_with_named_parameters(daemon):
-    with RawConn(daemon.socket) as c:
+def test_call_with_named_parameters(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send('{"jsonrpc": "2.0", "method": "server.ping", "params": {"delay": 0}, "id": 3}')
         assert c.recv() == {"jsonrpc": "2.0", "result": PING, "id": 3}
         c.send(
@@ -28,8 +28,8 @@ def test_call_with_named_parameters(daemon):
         assert reply["id"] == 4 and reply["result"]["protocol"] == 1
 
 
-def test_notifications_get_no_response(daemon):
-    with RawConn(daemon.socket) as c:
+def test_notifications_get_no_response(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send('{"jsonrpc": "2.0", "method": "server.ping", "params": [0]}')
         c.send('{"jsonrpc": "2.0", "method": "server.ping"}')
         c.send('{"jsonrpc": "2.0", "method": "foobar"}')  # unknown: still no answer
@@ -37,29 +37,29 @@ def test_notifications_get_no_response(daemon):
         assert c.recv() == {"jsonrpc": "2.0", "result": PING, "id": "after"}
 
 
-def test_call_of_a_non_existent_method(daemon):
-    with RawConn(daemon.socket) as c:
+def test_call_of_a_non_existent_method(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send('{"jsonrpc": "2.0", "method": "foobar", "id": "1"}')
         reply = c.recv()
         assert reply["id"] == "1" and reply["error"]["code"] == -32601
 
 
-def test_call_with_invalid_json(daemon):
-    with RawConn(daemon.socket) as c:
+def test_call_with_invalid_json(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send('{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]')
         reply = c.recv()
         assert reply["id"] is None and reply["error"]["code"] == -32700
 
 
-def test_call_with_invalid_request_object(daemon):
-    with RawConn(daemon.socket) as c:
+def test_call_with_invalid_request_object(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send('{"jsonrpc": "2.0", "method": 1, "params": "bar"}')
         reply = c.recv()
         assert reply["id"] is None and reply["error"]["code"] == -32600
 
 
-def test_batch_with_invalid_json(daemon):
-    with RawConn(daemon.socket) as c:
+def test_batch_with_invalid_json(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send(
             '[{"jsonrpc": "2.0", "method": "server.ping", "params": [0], "id": "1"},'
             '{"jsonrpc": "2.0", "method"]'
@@ -69,24 +69,24 @@ def test_batch_with_invalid_json(daemon):
         assert reply["id"] is None and reply["error"]["code"] == -32700
 
 
-def test_empty_array(daemon):
-    with RawConn(daemon.socket) as c:
+def test_empty_array(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send("[]")
         reply = c.recv()
         assert isinstance(reply, dict)
         assert reply["id"] is None and reply["error"]["code"] == -32600
 
 
-def test_invalid_batch_but_not_empty(daemon):
-    with RawConn(daemon.socket) as c:
+def test_invalid_batch_but_not_empty(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send("[1]")
         reply = c.recv()
         assert len(reply) == 1
         assert reply[0]["id"] is None and reply[0]["error"]["code"] == -32600
 
 
-def test_invalid_batch(daemon):
-    with RawConn(daemon.socket) as c:
+def test_invalid_batch(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send("[1,2,3]")
         reply = c.recv()
         assert [r["error"]["code"] for r in reply] == [-32600] * 3
@@ -113,8 +113,8 @@ def test_mixed_batch(daemon):
         assert reply["9"]["result"]["pid"] == daemon.pid
 
 
-def test_batch_of_only_notifications_gets_nothing(daemon):
-    with RawConn(daemon.socket) as c:
+def test_batch_of_only_notifications_gets_nothing(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send(
             '[{"jsonrpc": "2.0", "method": "server.ping", "params": [0]},'
             '{"jsonrpc": "2.0", "method": "server.ping"}]'

@@ -131,16 +131,16 @@ def test_the_log_file_has_levels(daemon, omega_env):
     assert stat.S_IMODE(os.stat(omega_env.log_file).st_mode) == 0o600
 
 
-def test_a_slow_request_does_not_block_a_fast_one_behind_it(daemon):
-    with RawConn(daemon.socket) as c:
+def test_a_slow_request_does_not_block_a_fast_one_behind_it(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send({"jsonrpc": "2.0", "method": "server.ping", "params": {"delay": 0.5}, "id": "slow"})
         c.send({"jsonrpc": "2.0", "method": "server.ping", "id": "fast"})
         assert c.recv()["id"] == "fast"
         assert c.recv()["id"] == "slow"
 
 
-def test_cancel_request_interrupts_an_in_flight_request(daemon):
-    with RawConn(daemon.socket) as c:
+def test_cancel_request_interrupts_an_in_flight_request(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send({"jsonrpc": "2.0", "method": "server.ping", "params": {"delay": 30}, "id": 7})
         c.send({"jsonrpc": "2.0", "method": "server.ping", "id": 8})
         assert c.recv()["id"] == 8  # 7 is in flight now
@@ -153,8 +153,8 @@ def test_cancel_request_interrupts_an_in_flight_request(daemon):
         assert c.call("server.ping") == {"pong": True}
 
 
-def test_a_duplicate_in_flight_id_is_refused(daemon):
-    with RawConn(daemon.socket) as c:
+def test_a_duplicate_in_flight_id_is_refused(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send({"jsonrpc": "2.0", "method": "server.ping", "params": {"delay": 0.3}, "id": 1})
         c.send({"jsonrpc": "2.0", "method": "server.ping", "id": 1})
         first = c.recv()
@@ -162,8 +162,8 @@ def test_a_duplicate_in_flight_id_is_refused(daemon):
         assert c.recv()["result"] == {"pong": True}
 
 
-def test_discover_lists_every_method_with_schemas(daemon):
-    with RawConn(daemon.socket) as c:
+def test_discover_lists_every_method_with_schemas(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         found = c.call("rpc.discover")
     names = {m["name"] for m in found["methods"]}
     assert {

@@ -56,17 +56,17 @@ def test_a_loaded_state_survives_a_restart(start_daemon, omega_env):
         assert execute(c, "dst", "(+ a b)") == "=> 83"
 
 
-def test_states_read_from_files_are_written_again_as_references_and_copies(start_daemon,
+def test_states_read_from_files_are_written_again_as_references_and_copies(start_inprocess_daemon,
                                                                          omega_env):
     """A session reopened after a restart goes on from its newest record (a reference to it, then
     deltas), and a state loaded from another session is a copy of that session's records: no
     state is serialized whole again."""
     sessions = omega_env.session_dir / "sessions"
-    d = start_daemon()
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir) as c:
         execute(c, "src", COUNTER + " (define tick (make)) (tick) (tick)")
     d.stop()
-    d = start_daemon()
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir) as c:
         assert execute(c, "src", "(tick)") == "=> 3"
         execute(c, "dst", "(define own 1)")
@@ -80,7 +80,7 @@ def test_states_read_from_files_are_written_again_as_references_and_copies(start
     src_bytes = (sessions / "src.ckpt").read_bytes()
     for record in dst.chain(len(dst.entries) - 2):  # the adopted state: src's records' bytes
         assert len(record.state) > 50 and record.state in src_bytes
-    d = start_daemon()
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir) as c:
         assert execute(c, "src", "(tick)") == "=> 4"
         assert execute(c, "dst", "(tick)") == "=> 5"
@@ -110,8 +110,8 @@ def test_inputs_after_a_goto_back_come_back_after_a_crash(start_daemon, omega_en
         assert execute(c, "other", "(list a s c)") == "=> (1 first (first second))"
 
 
-def test_an_evicted_session_comes_back_with_its_state(start_daemon, omega_env):
-    d = start_daemon("--max-sessions", "2")
+def test_an_evicted_session_comes_back_with_its_state(start_inprocess_daemon, omega_env):
+    d = start_inprocess_daemon("--max-sessions", "2")
     with session_client(d, omega_env.session_dir) as c:
         execute(c, "first", COUNTER + " (define t (make)) (t)")
         for name in ("second", "third", "fourth"):
@@ -120,13 +120,14 @@ def test_an_evicted_session_comes_back_with_its_state(start_daemon, omega_env):
         assert execute(c, "first", "(t)") == "=> 2"
 
 
-def test_goto_on_a_session_written_by_omega_restores_that_checkpoint(start_daemon, omega_env):
-    d = start_daemon()
+def test_goto_on_a_session_written_by_omega_restores_that_checkpoint(
+        start_inprocess_daemon, omega_env):
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir) as c:
         for i in range(5):
             execute(c, "hist", f"(define v{i} {i * 10})")
     d.stop()
-    d = start_daemon()
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir) as c:
         execute(c, "other", ":session load hist")
         assert "Jumped to seq 11" in execute(c, "other", ":session goto 11")
@@ -134,8 +135,8 @@ def test_goto_on_a_session_written_by_omega_restores_that_checkpoint(start_daemo
         assert execute(c, "other", "v3").startswith("error: unbound")
 
 
-def test_server_flush_writes_the_index_with_the_reference_schema(start_daemon, omega_env):
-    d = start_daemon("--fsync", "always")
+def test_server_flush_writes_the_index_with_the_reference_schema(start_inprocess_daemon, omega_env):
+    d = start_inprocess_daemon("--fsync", "always")
     with session_client(d, omega_env.session_dir) as c:
         execute(c, "idx", "(define q 1) (+ q 1)")
         assert c.call("server.flush")["sessions"] >= 1
@@ -148,8 +149,8 @@ def test_server_flush_writes_the_index_with_the_reference_schema(start_daemon, o
         assert json.loads(line)["type"] == "checkpoint"
 
 
-def test_a_torn_tail_is_cut_and_the_session_opens(start_daemon, omega_env):
-    d = start_daemon()
+def test_a_torn_tail_is_cut_and_the_session_opens(start_inprocess_daemon, omega_env):
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir) as c:
         execute(c, "torn", "(define w 7)")
     d.stop()
@@ -158,16 +159,17 @@ def test_a_torn_tail_is_cut_and_the_session_opens(start_daemon, omega_env):
         f.write(b'{"seq":4,"ts":1,"type":"inp')
     with open(sessions / "torn.ckpt", "ab") as f:
         f.write(b"\x00\x00\x00\x10garbage")
-    d = start_daemon()
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir) as c:
         assert execute(c, "torn", "w") == "=> 7"
     assert b"garbage" not in (sessions / "torn.ckpt").read_bytes()
 
 
-def test_an_input_whose_state_record_never_reached_the_disk_is_replayed(start_daemon, omega_env):
+def test_an_input_whose_state_record_never_reached_the_disk_is_replayed(start_inprocess_daemon,
+                                                                        omega_env):
     """A command is answered once its journal events are written; its state record follows.
     A daemon killed in between leaves the journal one input ahead of the checkpoint file."""
-    d = start_daemon()
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir) as c:
         execute(c, "late", COUNTER + " (define tick (make))")
         assert execute(c, "late", "(tick)") == "=> 1"
@@ -177,7 +179,7 @@ def test_an_input_whose_state_record_never_reached_the_disk_is_replayed(start_da
     last = CheckpointFile.open(path).entries[-1]
     assert last.seq == 15  # the second (tick)'s checkpoint
     os.truncate(path, last.offset)
-    d = start_daemon()
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir) as c:
         assert execute(c, "other", ":session load late").startswith("Loaded session 'late'")
         assert execute(c, "other", "(tick)") == "=> 3"  # its latest state, not the one before
@@ -187,19 +189,19 @@ def test_an_input_whose_state_record_never_reached_the_disk_is_replayed(start_da
     assert CheckpointFile.open(path).entries[-1].seq == 19
 
 
-def test_definitions_are_listed_again_after_a_restart(start_daemon, omega_env):
-    d = start_daemon()
+def test_definitions_are_listed_again_after_a_restart(start_inprocess_daemon, omega_env):
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir) as c:
         execute(c, "defs", "(define (f) 1) (define g 2) (define (f) 3)")
     d.stop()
-    d = start_daemon()
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir) as c:
         assert execute(c, "defs", ":defs") == "(define g 2)\n(define (f) 3)"
         assert c.call("session.open", {"session": "defs"})["definitions"] == 2
 
 
-def test_the_memory_bound_evicts_idle_sessions(start_daemon, omega_env):
-    d = start_daemon("--max-memory", "4K")
+def test_the_memory_bound_evicts_idle_sessions(start_inprocess_daemon, omega_env):
+    d = start_inprocess_daemon("--max-memory", "4K")
     build = "(define (build n acc) (if (= n 0) acc (build (- n 1) (cons n acc))))"
     with session_client(d, omega_env.session_dir) as c:
         execute(c, "big", build + " (define xs (build 2000 '()))")
@@ -210,8 +212,8 @@ def test_the_memory_bound_evicts_idle_sessions(start_daemon, omega_env):
 
 
 def test_the_catalog_lists_sessions_after_a_restart_without_reading_their_indexes(
-        start_daemon, omega_env):
-    d = start_daemon()
+        start_inprocess_daemon, omega_env):
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir) as c:
         for name in ("a1", "a2", "a3"):
             execute(c, name, "(define x 1) (define y 2)")
@@ -223,20 +225,21 @@ def test_the_catalog_lists_sessions_after_a_restart_without_reading_their_indexe
     index.write_text("{not json")  # unreadable now: a listing that read it would lose a2's counts
     os.truncate(index, stat.st_size)
     os.utime(index, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    d = start_daemon()
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir) as c:
         listed = {s["name"]: (s["events"], s["checkpoints"])
                   for s in c.call("session.list")["sessions"]}
     assert listed == {"a1": (8, 2), "a2": (8, 2), "a3": (8, 2)}
 
 
-def test_an_unreadable_index_does_not_stop_a_session_from_opening(start_daemon, omega_env):
-    d = start_daemon()
+def test_an_unreadable_index_does_not_stop_a_session_from_opening(start_inprocess_daemon,
+                                                                  omega_env):
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir) as c:
         execute(c, "hurt", "(define k 11)")
     d.stop()
     (omega_env.session_dir / "sessions" / "hurt.index.json").write_text("{not json")
-    d = start_daemon()
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir) as c:
         assert execute(c, "hurt", "k") == "=> 11"
 
@@ -264,8 +267,8 @@ def test_going_back_in_a_sessions_own_history_survives_restarts(start_daemon, om
 
 
 def test_a_fork_of_an_omega_session_copies_its_journal_up_to_the_goto_point(
-        start_daemon, omega_env):
-    d = start_daemon()
+        start_inprocess_daemon, omega_env):
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir) as c:
         for i in range(5):
             execute(c, "orig", f"(define f{i} {i})")

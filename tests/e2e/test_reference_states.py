@@ -103,7 +103,8 @@ def test_rewriting_a_reference_index_keeps_its_states(shared_daemon, session_dir
     assert out[-1] == "=> 3"
 
 
-def test_after_a_restart_a_used_reference_session_still_reads_its_states(start_daemon, tmp_path):
+def test_after_a_restart_a_used_reference_session_still_reads_its_states(
+        start_inprocess_daemon, tmp_path):
     """Omega's checkpoint file holds the states of our commands; the reference's checkpoints
     before them still come from its index (here through the altered journal of `closures`)."""
     dir_ = tmp_path / ".omega-session"
@@ -112,10 +113,10 @@ def test_after_a_restart_a_used_reference_session_still_reads_its_states(start_d
     journal = dir_ / "sessions" / "closures.jsonl"
     journal.chmod(0o644)
     journal.write_text(journal.read_text().replace("(let ((n 0))", "(let ((n 5))"))
-    d = start_daemon()
+    d = start_inprocess_daemon()
     assert _run(d, dir_, ["(c1)"], session="closures") == ["=> 4"]
     d.stop()
-    d = start_daemon()
+    d = start_inprocess_daemon()
     out = _run(d, dir_, ["(c1)", ":session load closures", ":session goto 15", "(c1)"],
                session="closures")
     assert out[0] == "=> 5" and out[-1] == "=> 3"

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from omegacli.client import Client
+from omegad.lang import api
+from omegad.sessions import engine
 from protocol import errors
 from tests.conftest import SHARED, needs_shared, wait_until
 from tests.e2e.conftest import session_client
@@ -120,9 +122,15 @@ def test_a_long_command_is_journaled_while_it_runs(client, tmp_path):
         client.wait(rid)
 
 
-def test_a_runaway_allocation_ends_in_an_error_and_the_daemon_stays_up(client):
+def test_a_runaway_allocation_ends_in_an_error_and_the_daemon_stays_up(client, monkeypatch):
+    # The daemon runs in this process: its commands' memory budget (512 MiB, a minute of
+    # allocating) is made small here, so that the runaway reaches it in about a second.
+    budgets = engine.evaluate.__kwdefaults__
+    assert budgets["memory_budget"] == api.DEFAULT_MEMORY_BUDGET
+    monkeypatch.setitem(budgets, "memory_budget", 8 << 20)
     r = execute(client, "alloc", "(define (grow l) (grow (cons 1 l))) (grow '())")
     assert r["output"].startswith("=> grow\nerror: ")
+    assert "memory budget exceeded" in r["output"]
     assert execute(client, "alloc", "(+ 1 2)")["output"] == "=> 3"
 
 

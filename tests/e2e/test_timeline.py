@@ -18,8 +18,8 @@ def notes_file(env, name):
     return env.session_dir / "sessions" / f"{name}.notes"
 
 
-def test_snapshot_commands_print_the_plans_texts(daemon, omega_env):
-    with session_client(daemon, omega_env.session_dir) as c:
+def test_snapshot_commands_print_the_plans_texts(inprocess_daemon, omega_env):
+    with session_client(inprocess_daemon, omega_env.session_dir) as c:
         assert execute(c, "s", ":session snapshots") == "No snapshots saved."
         assert execute(c, "s", ":session tags") == "No tags."
         execute(c, "s", "(define x 1)")
@@ -71,8 +71,8 @@ def test_a_restored_snapshot_and_the_notes_survive_a_restart(start_daemon, omega
         assert execute(c, "r", ":session snapshot again").endswith("[2] at checkpoint 19")
 
 
-def test_deleting_a_snapshot_and_unknown_ids(daemon, omega_env):
-    with session_client(daemon, omega_env.session_dir) as c:
+def test_deleting_a_snapshot_and_unknown_ids(inprocess_daemon, omega_env):
+    with session_client(inprocess_daemon, omega_env.session_dir) as c:
         execute(c, "d", "(define x 1)")
         execute(c, "d", ":session snapshot one")
         before = notes_file(omega_env, "d").read_bytes()
@@ -93,8 +93,8 @@ def test_deleting_a_snapshot_and_unknown_ids(daemon, omega_env):
         assert c.call("snapshot.list", {"session": "d"})["snapshots"] == []
 
 
-def test_bad_annotations_are_refused_and_change_nothing(daemon, omega_env, tmp_path):
-    with session_client(daemon, omega_env.session_dir) as c:
+def test_bad_annotations_are_refused_and_change_nothing(inprocess_daemon, omega_env, tmp_path):
+    with session_client(inprocess_daemon, omega_env.session_dir) as c:
         execute(c, "b", "(define x 1)")
         execute(c, "b", ":session annotate 3 good")
         before = notes_file(omega_env, "b").read_bytes()
@@ -124,8 +124,8 @@ def test_bad_annotations_are_refused_and_change_nothing(daemon, omega_env, tmp_p
         assert execute(c, "b", ":session timeline") == "Timeline:\n  [3] manual - good"
 
 
-def test_annotations_export_and_import_between_sessions(daemon, omega_env, tmp_path):
-    with session_client(daemon, omega_env.session_dir) as c:
+def test_annotations_export_and_import_between_sessions(inprocess_daemon, omega_env, tmp_path):
+    with session_client(inprocess_daemon, omega_env.session_dir) as c:
         for s in ("src", "dst"):
             execute(c, s, "(define a 1) (define b 2)")
         execute(c, "src", ":session annotate 3 first #x")
@@ -148,8 +148,8 @@ def test_annotations_export_and_import_between_sessions(daemon, omega_env, tmp_p
         assert [e["annotation"]["label"] for e in found["entries"]] == ["second one"]
 
 
-def test_timeline_pages(daemon, omega_env):
-    with session_client(daemon, omega_env.session_dir) as c:
+def test_timeline_pages(inprocess_daemon, omega_env):
+    with session_client(inprocess_daemon, omega_env.session_dir) as c:
         assert execute(c, "p", ":session timeline") == "No checkpoints available."
         execute(c, "p", " ".join(f"(define v{i} {i})" for i in range(25)))
         execute(c, "p", ":session annotate 11 third")
@@ -165,8 +165,8 @@ def test_timeline_pages(daemon, omega_env):
             "seq"] == 15
 
 
-def test_the_commands_act_on_the_loaded_session(daemon, omega_env):
-    with session_client(daemon, omega_env.session_dir) as c:
+def test_the_commands_act_on_the_loaded_session(inprocess_daemon, omega_env):
+    with session_client(inprocess_daemon, omega_env.session_dir) as c:
         execute(c, "base", "(define k 1) (define k 2) (define k 3)")
         execute(c, "viewer", "(define mine 0)")
         execute(c, "viewer", ":session load base")
@@ -182,8 +182,9 @@ def test_the_commands_act_on_the_loaded_session(daemon, omega_env):
         assert c.call("timeline.get", {"session": "viewer"})["session"] == "base"
 
 
-def test_fork_copies_notes_up_to_the_fork_point_and_delete_removes_them(daemon, omega_env):
-    with session_client(daemon, omega_env.session_dir) as c:
+def test_fork_copies_notes_up_to_the_fork_point_and_delete_removes_them(
+        inprocess_daemon, omega_env):
+    with session_client(inprocess_daemon, omega_env.session_dir) as c:
         execute(c, "f", "(define a 1)")
         execute(c, "f", ":session snapshot early")
         execute(c, "f", "(define b 2)")
@@ -203,10 +204,10 @@ def test_fork_copies_notes_up_to_the_fork_point_and_delete_removes_them(daemon, 
         assert execute(c, "g", ":session snapshots") == "No snapshots saved."
 
 
-def test_a_snapshot_from_another_client_waits_for_the_running_command(daemon, omega_env):
+def test_a_snapshot_from_another_client_waits_for_the_running_command(inprocess_daemon, omega_env):
     spin = "(define (spin n) (if (= n 0) 0 (spin (- n 1))))"
-    with session_client(daemon, omega_env.session_dir) as a, \
-            session_client(daemon, omega_env.session_dir) as b:
+    with session_client(inprocess_daemon, omega_env.session_dir) as a, \
+            session_client(inprocess_daemon, omega_env.session_dir) as b:
         execute(a, "busy", spin)
         a.call("session.open", {"session": "busy", "follow": True})  # input notices, too
         rid = a.start("session.execute", {"session": "busy", "command": "(spin 200000)"})
@@ -219,8 +220,8 @@ def test_a_snapshot_from_another_client_waits_for_the_running_command(daemon, om
         assert snap["seq"] == 7  # the running command's checkpoint, not the one before it
 
 
-def test_metrics_of_a_session_and_of_the_daemon(daemon, omega_env):
-    with session_client(daemon, omega_env.session_dir) as c:
+def test_metrics_of_a_session_and_of_the_daemon(inprocess_daemon, omega_env):
+    with session_client(inprocess_daemon, omega_env.session_dir) as c:
         execute(c, "m", "(define (build n acc) (if (= n 0) acc (build (- n 1) (cons n acc))))"
                         " (define xs (build 1000 '()))")
         execute(c, "m", "(car 5)")
@@ -247,11 +248,11 @@ def test_metrics_of_a_session_and_of_the_daemon(daemon, omega_env):
         assert [s["session"] for s in server["sessions"]][:2] == ["other", "m"]
 
 
-def test_omegacli_top_shows_the_sessions_most_recent_first(daemon, omega_env):
+def test_omegacli_top_shows_the_sessions_most_recent_first(inprocess_daemon, omega_env):
     import subprocess
     import sys
 
-    with session_client(daemon, omega_env.session_dir) as c:
+    with session_client(inprocess_daemon, omega_env.session_dir) as c:
         execute(c, "older", "(+ 1 2)")
         execute(c, "newer", "(car 1)")
     out = subprocess.run([sys.executable, "-m", "omegacli", "top", "-n", "2", "--interval",
@@ -268,8 +269,8 @@ def test_omegacli_top_shows_the_sessions_most_recent_first(daemon, omega_env):
     assert bad.returncode == 2 and "--interval must be positive" in bad.stderr
 
 
-def test_unannotate_and_the_help_lists_the_commands(daemon, omega_env):
-    with session_client(daemon, omega_env.session_dir) as c:
+def test_unannotate_and_the_help_lists_the_commands(inprocess_daemon, omega_env):
+    with session_client(inprocess_daemon, omega_env.session_dir) as c:
         execute(c, "u", "(define a 1)")
         execute(c, "u", ":session annotate 3 gone soon")
         assert execute(c, "u", ":session unannotate 3") == \
@@ -286,14 +287,14 @@ def test_unannotate_and_the_help_lists_the_commands(daemon, omega_env):
             assert f":session {word} " in helped
 
 
-def test_metrics_are_kept_across_a_restart(start_daemon, omega_env):
-    d = start_daemon()
+def test_metrics_are_kept_across_a_restart(start_inprocess_daemon, omega_env):
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir) as c:
         execute(c, "kept", "(define a 1)")
         execute(c, "kept", "(car 1)")
         before = c.call("session.metrics", {"session": "kept"})
     d.stop()
-    d = start_daemon()
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir) as c:
         listed = {s["session"]: s for s in c.call("server.metrics")["sessions"]}
         assert not listed["kept"]["in_memory"]
@@ -326,8 +327,8 @@ def test_an_evicted_session_closes_its_notes_file_and_keeps_its_snapshots(start_
         assert execute(c, "ev", ":session metrics").splitlines()[1] == "  Commands executed: 3"
 
 
-def test_a_notes_file_of_another_format_is_reported_not_overwritten(daemon, omega_env):
-    with session_client(daemon, omega_env.session_dir) as c:
+def test_a_notes_file_of_another_format_is_reported_not_overwritten(inprocess_daemon, omega_env):
+    with session_client(inprocess_daemon, omega_env.session_dir) as c:
         execute(c, "z", "(define a 1)")
         notes_file(omega_env, "z").write_text('{"format":"something-else"}\n')
         assert execute(c, "z", ":session snapshots") == \
@@ -362,8 +363,9 @@ def test_after_a_restart_a_snapshot_names_the_checkpoint_a_restore_left_the_sess
         assert execute(c, "m", "x") == "=> 1"
 
 
-def test_a_snapshot_after_load_goto_load_names_the_checkpoint_the_state_is_at(daemon, omega_env):
-    with session_client(daemon, omega_env.session_dir) as c:
+def test_a_snapshot_after_load_goto_load_names_the_checkpoint_the_state_is_at(inprocess_daemon,
+                                                                             omega_env):
+    with session_client(inprocess_daemon, omega_env.session_dir) as c:
         execute(c, "lg", "(define x 1) (define x 2) (define x 3)")
         execute(c, "lg", ":session load lg")
         execute(c, "lg", ":session goto 3")

@@ -13,9 +13,10 @@ import pytest
 import trio
 
 from omegad.lang import api
+from omegad.lang.api import deserialize
 from omegad.lang.printer import write_str
 from omegad.lang.reference_state import UnconvertibleState, read_state
-from omegad.lang.serialize import deserialize, serialize
+from omegad.lang.serialize import serialize
 from omegad.oracle.scripted import ScriptedOracle
 from omegad.sessions.recovery.replay import replay
 from omegad.sessions.timeline import read_timeline

@@ -30,17 +30,17 @@ def scripted_fake() -> FakeProvider:
 
 
 @pytest.mark.parametrize("states", ["saved", "rebuilt from the journal"])
-def test_replay_after_a_restart_never_calls_the_provider(start_daemon, omega_env, states):
+def test_replay_after_a_restart_never_calls_the_provider(start_inprocess_daemon, omega_env, states):
     fake = scripted_fake()
     env = openai_env(fake)
-    first = start_daemon()
+    first = start_inprocess_daemon()
     make_session(first, omega_env.session_dir, env)
     assert first.stop() == 0
     fake.stop()
     assert len(fake.requests) == 2
     if states != "saved":  # no checkpoint file: every input is re-evaluated from its receipts
         (omega_env.session_dir / "sessions" / "r.ckpt").unlink()
-    second = start_daemon()
+    second = start_inprocess_daemon()
     with session_client(second, omega_env.session_dir, env) as c:
         assert execute(c, "r", "(list before answer side after)")["output"] == "=> (1 7 5 12)"
         journal = [json.loads(x) for x in
@@ -71,10 +71,10 @@ def test_crash_recovery_replays_receipts_written_before_the_crash(start_daemon, 
     assert len(fake.requests) == 2
 
 
-def test_a_missing_receipt_is_reported_and_nothing_is_asked(start_daemon, omega_env):
+def test_a_missing_receipt_is_reported_and_nothing_is_asked(start_inprocess_daemon, omega_env):
     fake = scripted_fake()
     env = openai_env(fake)
-    first = start_daemon()
+    first = start_inprocess_daemon()
     make_session(first, omega_env.session_dir, env)
     assert first.stop() == 0
     fake.stop()
@@ -87,7 +87,7 @@ def test_a_missing_receipt_is_reported_and_nothing_is_asked(start_daemon, omega_
     (sessions / "r.receipts").write_text(
         "".join(x + "\n" for x in lines if json.loads(x)["key"] != lost))
     (sessions / "r.ckpt").unlink()  # so the inputs are re-evaluated
-    second = start_daemon()
+    second = start_inprocess_daemon()
     with session_client(second, omega_env.session_dir, env) as c:
         assert execute(c, "r", "before")["output"] == "=> 1"
         assert execute(c, "r", "answer")["output"].startswith("error: ")
@@ -96,10 +96,10 @@ def test_a_missing_receipt_is_reported_and_nothing_is_asked(start_daemon, omega_
     assert len(fake.requests) == 2
 
 
-def test_keys_never_reach_journals_indexes_or_logs(start_daemon, omega_env):
+def test_keys_never_reach_journals_indexes_or_logs(start_inprocess_daemon, omega_env):
     fake = scripted_fake()
     env = openai_env(fake)
-    d = start_daemon()
+    d = start_inprocess_daemon()
     make_session(d, omega_env.session_dir, env)
     assert d.stop() == 0
     fake.stop()
@@ -110,13 +110,14 @@ def test_keys_never_reach_journals_indexes_or_logs(start_daemon, omega_env):
 
 
 @needs_shared
-def test_mock_effects_journal_the_references_events_line_for_line(start_daemon, omega_env):
+def test_mock_effects_journal_the_references_events_line_for_line(
+        start_inprocess_daemon, omega_env):
     env = {"OMEGA_SCRIPTED_ORACLE": "1", "OMEGA_MOCK_EFFECTS": "1"}
     inputs = ['(define topic "weather")', '(effect infer.op "What is 2+2?")', "(define y 5)",
               '(effect infer.op "Summarize the weather in one word")', "(+ y 1)",
               '(effect search.op "find three recipes")', "(car '())",
               '(effect int.op "interpret: ünïcödé ✓ 日本")', "y"]
-    d = start_daemon()
+    d = start_inprocess_daemon()
     with session_client(d, omega_env.session_dir, env) as c:
         outputs = [execute(c, "current", text)["output"] for text in inputs]
     assert outputs == ["=> topic", '=> "mock:infer.op"', "=> y", '=> "mock:infer.op"', "=> 6",
@@ -141,21 +142,22 @@ def test_mock_effects_journal_the_references_events_line_for_line(start_daemon, 
         {k: (r["request"], r["response"]) for k, r in fixture_index["receipts"].items()}
 
 
-def test_nested_calls_and_search_samples_replay_from_their_receipts(start_daemon, omega_env):
+def test_nested_calls_and_search_samples_replay_from_their_receipts(start_inprocess_daemon,
+                                                                   omega_env):
     fake = FakeProvider().__enter__()
     fake.answer(openai_tool_call("eval", {"expr": '(define inner (effect infer.op "in"))'}),
                 openai_tool_call("return", {"value": "5"}),
                 openai_tool_call("return", {"value": "6"}),
                 *[openai_tool_call("return", {"value": str(i)}) for i in range(8)])
     env = openai_env(fake, OMEGA_SEARCH_CONCURRENCY="1")
-    first = start_daemon()
+    first = start_inprocess_daemon()
     with session_client(first, omega_env.session_dir, env) as c:
         assert execute(c, "n", '(define outer (effect infer.op "out"))')["output"] == "=> outer"
         execute(c, "n", '(define d (effect search.op "pick"))')
     assert first.stop() == 0
     fake.stop()
     (omega_env.session_dir / "sessions" / "n.ckpt").unlink()
-    second = start_daemon()
+    second = start_inprocess_daemon()
     with session_client(second, omega_env.session_dir, env) as c:
         assert execute(c, "n", "(list outer inner)")["output"] == "=> (6 5)"
         assert execute(c, "n", "d")["output"] == "=> <dist 8>"
@@ -164,12 +166,12 @@ def test_nested_calls_and_search_samples_replay_from_their_receipts(start_daemon
     assert len(fake.requests) == 11
 
 
-def test_calls_past_the_depth_limit_replay_as_they_ran(start_daemon, omega_env):
+def test_calls_past_the_depth_limit_replay_as_they_ran(start_inprocess_daemon, omega_env):
     fake = FakeProvider().__enter__()
     fake.answer(*[openai_tool_call("eval", {"expr": '(effect infer.op "deeper")'})] * 8,
                 *[openai_tool_call("return", {"value": str(level)}) for level in range(8, 0, -1)])
     env = openai_env(fake)
-    first = start_daemon()
+    first = start_inprocess_daemon()
     with session_client(first, omega_env.session_dir, env) as c:
         assert execute(c, "deep", '(define v (effect infer.op "top"))')["output"] == "=> v"
         assert execute(c, "deep", "v")["output"] == "=> 1"
@@ -179,7 +181,7 @@ def test_calls_past_the_depth_limit_replay_as_they_ran(start_daemon, omega_env):
     events = journal_of(omega_env.session_dir, "deep")
     assert max(e.get("d", 0) for e in events) == 8
     (omega_env.session_dir / "sessions" / "deep.ckpt").unlink()
-    second = start_daemon()
+    second = start_inprocess_daemon()
     with session_client(second, omega_env.session_dir, env) as c:
         assert execute(c, "deep", "v")["output"] == "=> 1"
     assert len(fake.requests) == 16
@@ -190,12 +192,12 @@ def journal_of(session_dir, name):
     return [json.loads(x) for x in lines[1:]]
 
 
-def test_the_same_question_asked_twice_replays_both_answers(start_daemon, omega_env):
+def test_the_same_question_asked_twice_replays_both_answers(start_inprocess_daemon, omega_env):
     fake = FakeProvider().__enter__()
     fake.answer(openai_tool_call("return", {"value": "heads"}),
                 openai_tool_call("return", {"value": "tails"}))
     env = openai_env(fake)
-    first = start_daemon()
+    first = start_inprocess_daemon()
     with session_client(first, omega_env.session_dir, env) as c:
         execute(c, "coin", '(define a (effect infer.op "flip"))')
         execute(c, "coin", '(define b (effect infer.op "flip"))')
@@ -207,7 +209,7 @@ def test_the_same_question_asked_twice_replays_both_answers(start_daemon, omega_
             if e["type"] == "llm_resp"]
     assert len(set(keys)) == 2  # one receipt per answer
     (omega_env.session_dir / "sessions" / "coin.ckpt").unlink()
-    second = start_daemon()
+    second = start_inprocess_daemon()
     with session_client(second, omega_env.session_dir, env) as c:
         assert execute(c, "coin", "(list a b)")["output"] == '=> ("heads" "tails")'
     assert len(fake.requests) == 2

@@ -98,9 +98,9 @@ def test_open_parens_ignores_strings_comments_and_characters():
     assert not editing.is_complete("(+ 1\n  2")
 
 
-def test_banner_multiline_define_then_call(daemon, tmp_path):
+def test_banner_multiline_define_then_call(inprocess_daemon, tmp_path):
     async def main():
-        async with repl_driver(daemon.socket, tmp_path) as d:
+        async with repl_driver(inprocess_daemon.socket, tmp_path) as d:
             await d.prompt()
             assert "Session 'current', seq 0" in d.text and "oracle: scripted" in d.text
             await d.type("(define (sq x)\r")
@@ -116,9 +116,10 @@ def test_banner_multiline_define_then_call(daemon, tmp_path):
     asyncio.run(main())
 
 
-def test_ctrl_c_interrupts_an_evaluation_and_leaves_the_session_as_it_was(daemon, tmp_path):
+def test_ctrl_c_interrupts_an_evaluation_and_leaves_the_session_as_it_was(
+        inprocess_daemon, tmp_path):
     async def main():
-        async with repl_driver(daemon.socket, tmp_path) as d:
+        async with repl_driver(inprocess_daemon.socket, tmp_path) as d:
             await d.run("(define n 5)\r", "=> n")
             await d.type('(begin (display "go") (let loop ((i 0)) (set! n i) (loop (+ i 1))))\r')
             await d.until(lambda: "go" in d.text and d.repl.running is not None
@@ -136,9 +137,9 @@ def test_ctrl_c_interrupts_an_evaluation_and_leaves_the_session_as_it_was(daemon
     asyncio.run(main())
 
 
-def test_ctrl_c_on_a_line_clears_it_and_ctrl_d_needs_an_empty_line(daemon, tmp_path):
+def test_ctrl_c_on_a_line_clears_it_and_ctrl_d_needs_an_empty_line(inprocess_daemon, tmp_path):
     async def main():
-        async with repl_driver(daemon.socket, tmp_path) as d:
+        async with repl_driver(inprocess_daemon.socket, tmp_path) as d:
             await d.type("(this is not sent")
             await d.until(lambda: d.repl.prompt.app.current_buffer.text, "the keys")
             d.keys.send_text("\x03")
@@ -151,25 +152,25 @@ def test_ctrl_c_on_a_line_clears_it_and_ctrl_d_needs_an_empty_line(daemon, tmp_p
     asyncio.run(main())
 
 
-def test_after_a_fork_the_repl_works_in_the_new_session(daemon, tmp_path):
+def test_after_a_fork_the_repl_works_in_the_new_session(inprocess_daemon, tmp_path):
     async def main():
-        async with repl_driver(daemon.socket, tmp_path) as d:
+        async with repl_driver(inprocess_daemon.socket, tmp_path) as d:
             await d.run("(define x 1)\r", "=> x")
             await d.run(":session fork branch\r", "Session forked as 'branch'")
             assert d.repl.session == "branch" and "session branch" in str(d.repl.toolbar())
             start = len(d.text)
             await d.run('(define x 2) (display "shown once")\r', "=> x\nshown once=> null\n")
             assert d.text[start:].count("shown once") == 1
-        with client_of(daemon.socket, tmp_path, "check") as c:
+        with client_of(inprocess_daemon.socket, tmp_path, "check") as c:
             r = c.call("session.execute", {"session": "current", "command": "x"})
             assert r["output"] == "=> 1"
 
     asyncio.run(main())
 
 
-def test_tab_completes_bound_names(daemon, tmp_path):
+def test_tab_completes_bound_names(inprocess_daemon, tmp_path):
     async def main():
-        async with repl_driver(daemon.socket, tmp_path) as d:
+        async with repl_driver(inprocess_daemon.socket, tmp_path) as d:
             await d.run("(define my-thing 41)\r", "=> my-thing")
             await d.type("(+ 1 my-th")
             await d.until(lambda: d.repl.prompt.app.current_buffer.text == "(+ 1 my-th", "keys")
@@ -181,9 +182,9 @@ def test_tab_completes_bound_names(daemon, tmp_path):
     asyncio.run(main())
 
 
-def test_completer_knows_commands_session_names_and_checkpoint_seqs(daemon, tmp_path):
+def test_completer_knows_commands_session_names_and_checkpoint_seqs(inprocess_daemon, tmp_path):
     async def main():
-        async with repl_driver(daemon.socket, tmp_path) as d:
+        async with repl_driver(inprocess_daemon.socket, tmp_path) as d:
             await d.run("(define x 1)\r", "=> x")
             await d.run(":session save saved-one\r", "Session saved as 'saved-one'")
             await d.run(":session load current\r", "Loaded session")
@@ -202,11 +203,11 @@ def test_completer_knows_commands_session_names_and_checkpoint_seqs(daemon, tmp_
 
 
 def test_another_clients_commands_show_as_they_happen_and_the_lease_is_explained(
-        daemon, tmp_path):
+        inprocess_daemon, tmp_path):
     async def main():
-        async with repl_driver(daemon.socket, tmp_path) as d:
+        async with repl_driver(inprocess_daemon.socket, tmp_path) as d:
             await d.prompt()
-            with client_of(daemon.socket, tmp_path, "bob") as bob:
+            with client_of(inprocess_daemon.socket, tmp_path, "bob") as bob:
                 await asyncio.to_thread(bob.call, "session.execute",
                                         {"session": "current", "command": "(define b 40)"})
                 await d.until(lambda: "[bob] Ω> (define b 40)\n=> b\n" in d.text, "bob's input")
@@ -296,12 +297,13 @@ def test_a_command_whose_reply_was_lost_is_not_sent_again(start_daemon, tmp_path
     assert journal.count('"type":"input","code":"(begin (display') == 1  # never sent again
 
 
-@pytest.mark.parametrize("flag", ["call", "-c"])
-def test_one_shot_paths_do_not_import_prompt_toolkit(flag, daemon):
+@pytest.mark.parametrize("flag", ["call", "-c", "-s -c"])
+def test_one_shot_paths_do_not_import_prompt_toolkit(flag, inprocess_daemon):
     import subprocess
     import sys
 
-    args = ["call", "server.ping"] if flag == "call" else ["-c", "(+ 1 2)"]
+    args = {"call": ["call", "server.ping"], "-c": ["-c", "(+ 1 2)"],
+            "-s -c": ["-s", "one", "-c", "(+ 1 2)"]}[flag]
     code = (f"import sys; from omegacli.__main__ import main; main({args!r}); "
             "print('prompt_toolkit' in sys.modules, 'trio' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -15,8 +15,9 @@ def connect(daemon, session_dir, name: str) -> Client:
 
 
 def test_an_attached_client_sees_another_clients_input_display_and_results_in_order(
-        daemon, tmp_path):
-    with connect(daemon, tmp_path, "alice") as a, connect(daemon, tmp_path, "bob") as b:
+        inprocess_daemon, tmp_path):
+    with connect(inprocess_daemon, tmp_path, "alice") as a, \
+            connect(inprocess_daemon, tmp_path, "bob") as b:
         b.call("session.open", {"session": "shared", "follow": True})
         r = a.call("session.execute", {"session": "shared",
                                        "command": '(display "one") (+ 1 2) (display "two")'})
@@ -32,8 +33,8 @@ def test_an_attached_client_sees_another_clients_input_display_and_results_in_or
         ]
 
 
-def test_a_command_output_is_streamed_as_result_lines(daemon, tmp_path):
-    with connect(daemon, tmp_path, "alice") as a:
+def test_a_command_output_is_streamed_as_result_lines(inprocess_daemon, tmp_path):
+    with connect(inprocess_daemon, tmp_path, "alice") as a:
         a.call("session.open", {"session": "s", "follow": True})
         seen = []
         a.call("session.execute", {"session": "s", "command": ":session list"},
@@ -42,16 +43,18 @@ def test_a_command_output_is_streamed_as_result_lines(daemon, tmp_path):
         assert seen[1][0] == "result" and seen[1][1].startswith("Saved sessions:\n")
 
 
-def test_a_client_that_does_not_follow_gets_display_output_only(daemon, tmp_path):
-    with connect(daemon, tmp_path, "alice") as a:
+def test_a_client_that_does_not_follow_gets_display_output_only(inprocess_daemon, tmp_path):
+    with connect(inprocess_daemon, tmp_path, "alice") as a:
         seen = []
         a.call("session.execute", {"session": "s", "command": '(display "x") (+ 1 2)'},
                on_notification=lambda m, p: seen.append((p["kind"], p["text"])))
         assert seen == [("display", "x")]
 
 
-def test_open_names_the_oracle_and_the_lease_holder(daemon, tmp_path):
-    with connect(daemon, tmp_path, "alice") as a, connect(daemon, tmp_path, "bob") as b:
+def test_open_names_the_oracle_and_the_lease_holder(
+        inprocess_daemon, tmp_path):
+    with connect(inprocess_daemon, tmp_path, "alice") as a, \
+            connect(inprocess_daemon, tmp_path, "bob") as b:
         opened = a.call("session.open", {"session": "s", "mode": "write"})
         assert opened["oracle"].startswith("scripted") and opened["lease_holder"] == "alice"
         assert b.call("session.open", {"session": "s"})["lease_holder"] == "alice"

@@ -50,10 +50,14 @@ async def test_a_session_dir_stays_locked_while_a_live_session_uses_it(inproc):
         await trio.sleep(0.01)
     assert Path(os.path.realpath(d)) in set(inproc.daemon.session_dirs)  # the session lives on
     assert (d / SESSION_DIR_LOCK).read_text().strip() == str(os.getpid())
-    inproc.daemon.sessions.close_all()  # as eviction does, one by one
-    for actor_root in list(inproc.daemon.session_dirs):
-        inproc.daemon.release_if_unused(actor_root)
-    assert len(inproc.daemon.session_dirs) == 0
+    inproc.daemon.sessions.max_sessions = 1  # the next session evicts this one
+    other = inproc.root / "other"
+    async with inproc.wire() as w:
+        await w.result("server.hello", {"client": "t", "session_dir": str(other)})
+        await w.result("session.execute", {"session": "s", "command": "(define y 2)"})
+        held = set(inproc.daemon.session_dirs)
+    assert Path(os.path.realpath(d)) not in held and Path(os.path.realpath(other)) in held
+    assert (d / SESSION_DIR_LOCK).read_text() == ""  # released: no pid in it
 
 
 async def test_relative_or_nul_session_dirs_and_cwds_are_invalid_params(inproc):

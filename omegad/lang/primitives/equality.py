@@ -12,24 +12,26 @@ from ..values import (
     Pair,
     Prim,
     Sym,
+    Value,
     Vector,
 )
-from . import prim
+from .registry import prim
 
 _ATOMS = (float, bool, str)
 
 
-def eqv(a, b) -> bool:
+def eqv(a: Value, b: Value) -> bool:
     """eq? as the reference defines it: value equality for atoms, identity otherwise."""
     ta = type(a)
     if ta is not type(b):
         return False
     if ta in _ATOMS:
-        return a == b
+        same: bool = a == b
+        return same
     return a is b
 
 
-def equal(a, b) -> bool:
+def equal(a: Value, b: Value) -> bool:
     """Deep structural equality (iterative along cdrs; cycles end in False, not a hang)."""
     seen = 0
     stack = [(a, b)]
@@ -77,54 +79,54 @@ prim("equal?")(equal)
 
 
 @prim("null?")
-def null_p(x):
+def null_p(x: Value) -> Value:
     return x is None or (type(x) is Vector and not x.items)
 
 
 @prim("pair?")
-def pair_p(x):
+def pair_p(x: Value) -> Value:
     return type(x) is Pair
 
 
 @prim("list?")
-def list_p(x):
+def list_p(x: Value) -> Value:
     while type(x) is Pair:
         x = x.cdr
     return x is None
 
 
 @prim("symbol?")
-def symbol_p(x):
+def symbol_p(x: Value) -> Value:
     return type(x) is Sym
 
 
 @prim("string?")
-def string_p(x):
+def string_p(x: Value) -> Value:
     return type(x) is str
 
 
 @prim("number?")
-def number_p(x):
+def number_p(x: Value) -> Value:
     return type(x) is float
 
 
 @prim("boolean?")
-def boolean_p(x):
+def boolean_p(x: Value) -> Value:
     return type(x) is bool
 
 
 @prim("procedure?")
-def procedure_p(x):
+def procedure_p(x: Value) -> Value:
     return type(x) in (Closure, Prim, CPrim, Continuation, OracleProc)
 
 
 @prim("vector?")
-def vector_p(x):
+def vector_p(x: Value) -> Value:
     return type(x) is Vector
 
 
 @prim("not")
-def not_(x):
+def not_(x: Value) -> Value:
     # the reference's `not` is #f only for #t
     return x is not True
 
@@ -132,7 +134,7 @@ def not_(x):
 # `and` / `or` are special forms in head position (they short-circuit); as values (for
 # `apply`, `fold-left`, ...) they are these procedures, with the same results.
 @prim("and")
-def and_(*args):
+def and_(*args: Value) -> Value:
     last = True
     for a in args:
         if a is False or a is None:
@@ -142,7 +144,7 @@ def and_(*args):
 
 
 @prim("or")
-def or_(*args):
+def or_(*args: Value) -> Value:
     for a in args:
         if a is not False and a is not None:
             return a

@@ -18,21 +18,22 @@ from ..values import (
     Pair,
     Prim,
     Promise,
+    Value,
     is_true,
     type_tag,
 )
-from . import cprim, prim
+from .registry import cprim, prim
 
 _PROCS = (Closure, Prim, CPrim, Continuation, OracleProc)
 
 
-def _proc(who: str, f):
+def _proc(who: str, f: Value) -> Value:
     if type(f) not in _PROCS:
         raise LispError(f"{who}: expected procedure")
     return f
 
 
-def _items(x) -> list:
+def _items(x: Value) -> list[Value]:
     out = []
     while type(x) is Pair:
         out.append(x.car)
@@ -40,7 +41,7 @@ def _items(x) -> list:
     return out
 
 
-def _build(acc) -> object:
+def _build(acc: Value) -> object:
     """Nested (value, rest) tuples, most recent first -> a proper list in order."""
     out = None
     n = 0
@@ -52,7 +53,7 @@ def _build(acc) -> object:
     return out
 
 
-def _arg_rows(lists: list) -> list:
+def _arg_rows(lists: list[Value]) -> list[Value]:
     cols = [_items(lst) for lst in lists]
     if len(cols) == 1:
         return [[x] for x in cols[0]]
@@ -61,7 +62,7 @@ def _arg_rows(lists: list) -> list:
 
 
 # ---- map -------------------------------------------------------------------------------------
-def _map_loop(m, f, rows, i, acc):
+def _map_loop(m: Value, f: Value, rows: Value, i: Value, acc: Value) -> Value:
     n = len(rows)
     while i < n:
         r = apply_proc(m, f, rows[i])
@@ -73,12 +74,12 @@ def _map_loop(m, f, rows, i, acc):
     return _build(acc)
 
 
-def _map_resume(m, fr, val):
+def _map_resume(m: Value, fr: Value, val: Value) -> Value:
     return _map_loop(m, fr[1], fr[2], fr[3] + 1, (val, fr[4]))
 
 
 @cprim("map", control=True)
-def map_(m, args):
+def map_(m: Value, args: Value) -> Value:
     if len(args) < 2:
         raise LispError("map: expected a procedure and a list")
     f = _proc("map", args[0])
@@ -86,7 +87,7 @@ def map_(m, args):
 
 
 # ---- for-each --------------------------------------------------------------------------------
-def _each_loop(m, f, rows, i):
+def _each_loop(m: Value, f: Value, rows: Value, i: Value) -> Value:
     n = len(rows)
     while i < n:
         r = apply_proc(m, f, rows[i])
@@ -97,12 +98,12 @@ def _each_loop(m, f, rows, i):
     return None
 
 
-def _each_resume(m, fr, val):
+def _each_resume(m: Value, fr: Value, val: Value) -> Value:
     return _each_loop(m, fr[1], fr[2], fr[3] + 1)
 
 
 @cprim("for-each", control=True)
-def for_each(m, args):
+def for_each(m: Value, args: Value) -> Value:
     if len(args) < 2:
         raise LispError("for-each: expected a procedure and a list")
     f = _proc("for-each", args[0])
@@ -110,7 +111,7 @@ def for_each(m, args):
 
 
 # ---- filter ----------------------------------------------------------------------------------
-def _filter_loop(m, f, items, i, acc):
+def _filter_loop(m: Value, f: Value, items: Value, i: Value, acc: Value) -> Value:
     n = len(items)
     while i < n:
         r = apply_proc(m, f, [items[i]])
@@ -123,7 +124,7 @@ def _filter_loop(m, f, items, i, acc):
     return _build(acc)
 
 
-def _filter_resume(m, fr, val):
+def _filter_resume(m: Value, fr: Value, val: Value) -> Value:
     f, items, i, acc = fr[1], fr[2], fr[3], fr[4]
     if is_true(val):
         acc = (items[i], acc)
@@ -131,19 +132,19 @@ def _filter_resume(m, fr, val):
 
 
 @cprim("filter", control=True)
-def filter_(m, args):
+def filter_(m: Value, args: Value) -> Value:
     f = _proc("filter", args[0])
     return _filter_loop(m, f, _items(args[1]), 0, None)
 
 
-def _remove_resume(m, fr, val):
+def _remove_resume(m: Value, fr: Value, val: Value) -> Value:
     f, items, i, acc = fr[1], fr[2], fr[3], fr[4]
     if not is_true(val):
         acc = (items[i], acc)
     return _remove_loop(m, f, items, i + 1, acc)
 
 
-def _remove_loop(m, f, items, i, acc):
+def _remove_loop(m: Value, f: Value, items: Value, i: Value, acc: Value) -> Value:
     n = len(items)
     while i < n:
         r = apply_proc(m, f, [items[i]])
@@ -157,13 +158,13 @@ def _remove_loop(m, f, items, i, acc):
 
 
 @cprim("remove", control=True)
-def remove(m, args):
+def remove(m: Value, args: Value) -> Value:
     f = _proc("remove", args[0])
     return _remove_loop(m, f, _items(args[1]), 0, None)
 
 
 # ---- folds -----------------------------------------------------------------------------------
-def _fold_loop(m, f, items, i, acc, left: bool):
+def _fold_loop(m: Value, f: Value, items: Value, i: Value, acc: Value, left: bool) -> Value:
     n = len(items)
     while i < n:
         args = [acc, items[i]] if left else [items[i], acc]
@@ -176,36 +177,36 @@ def _fold_loop(m, f, items, i, acc, left: bool):
     return acc
 
 
-def _fold_resume(m, fr, val):
+def _fold_resume(m: Value, fr: Value, val: Value) -> Value:
     return _fold_loop(m, fr[1], fr[2], fr[3] + 1, val, fr[4])
 
 
 @cprim("fold-left", control=True)
-def fold_left(m, args):
+def fold_left(m: Value, args: Value) -> Value:
     f = _proc("fold-left", args[0])
     return _fold_loop(m, f, _items(args[2]), 0, args[1], True)
 
 
 @cprim("fold-right", control=True)
-def fold_right(m, args):
+def fold_right(m: Value, args: Value) -> Value:
     f = _proc("fold-right", args[0])
     return _fold_loop(m, f, _items(args[2])[::-1], 0, args[1], False)
 
 
 @cprim("foldr", control=True)
-def foldr(m, args):
+def foldr(m: Value, args: Value) -> Value:
     return fold_right(m, args)
 
 
 @cprim("fold", control=True)
-def fold(m, args):
+def fold(m: Value, args: Value) -> Value:
     """SRFI-1 fold: (kons element accumulator)."""
     f = _proc("fold", args[0])
     return _fold_loop(m, f, _items(args[2]), 0, args[1], False)
 
 
 @cprim("reduce", control=True)
-def reduce(m, args):
+def reduce(m: Value, args: Value) -> Value:
     f = _proc("reduce", args[0])
     items = _items(args[2])
     if not items:
@@ -215,7 +216,7 @@ def reduce(m, args):
 
 # ---- apply, call/cc --------------------------------------------------------------------------
 @cprim("apply", control=True)
-def apply_(m, args):
+def apply_(m: Value, args: Value) -> Value:
     if not args:
         raise LispError("apply: expected a procedure")
     f = args[0]
@@ -226,25 +227,25 @@ def apply_(m, args):
 
 
 @cprim("call/cc", control=True)
-def call_cc(m, args):
+def call_cc(m: Value, args: Value) -> Value:
     if not args or type(args[0]) not in _PROCS:
         raise LispError("call/cc expects a procedure")
     k = Continuation(tuple(m.stack), "escape")
     return apply_proc(m, args[0], [k])
 
 
-from . import PRIMS  # noqa: E402
+from .registry import PRIMS  # noqa: E402
 
 PRIMS["call-with-current-continuation"] = PRIMS["call/cc"]
 
 
 @prim("identity")
-def identity(x):
+def identity(x: Value) -> Value:
     return x
 
 
 # ---- promises and streams --------------------------------------------------------------------
-def _force_resume(m, fr, val):
+def _force_resume(m: Value, fr: Value, val: Value) -> Value:
     p = fr[1]
     if p.done:  # forced meanwhile (reentrant force): keep the first value
         return p.value
@@ -255,14 +256,14 @@ def _force_resume(m, fr, val):
     return val
 
 
-def force_start(m, p: Promise):
+def force_start(m: Value, p: Promise) -> Value:
     """Force an unforced promise: its value arrives at whatever frame is below."""
     m.stack.append((_force_resume, p))
     return apply_proc(m, p.thunk, [])
 
 
 @cprim("force", control=True)
-def force(m, args):
+def force(m: Value, args: Value) -> Value:
     p = args[0]
     if type(p) is not Promise:
         return p
@@ -272,37 +273,37 @@ def force(m, args):
 
 
 @prim("make-promise")
-def make_promise(thunk):
+def make_promise(thunk: Value) -> Value:
     if type(thunk) not in _PROCS:
         raise LispError("make-promise: expected procedure")
     return Promise(thunk)
 
 
 @prim("promise?")
-def promise_p(x):
+def promise_p(x: Value) -> Value:
     return type(x) is Promise
 
 
 @prim("promise-forced?")
-def promise_forced(x):
+def promise_forced(x: Value) -> Value:
     return type(x) is Promise and x.done
 
 
 @prim("stream-cons")
-def stream_cons(head, thunk):
+def stream_cons(head: Value, thunk: Value) -> Value:
     tail = Promise(thunk) if type(thunk) in _PROCS else Promise(None, True, thunk)
     return Pair(head, tail)
 
 
 @prim("stream-car")
-def stream_car(s):
+def stream_car(s: Value) -> Value:
     if type(s) is not Pair:
         raise LispError("stream-car: expected stream pair")
     return s.car
 
 
 @cprim("stream-cdr", control=True)
-def stream_cdr(m, args):
+def stream_cdr(m: Value, args: Value) -> Value:
     s = args[0]
     if type(s) is not Pair:
         raise LispError("stream-cdr: expected stream pair")
@@ -310,16 +311,16 @@ def stream_cdr(m, args):
 
 
 @prim("stream-null?")
-def stream_null(s):
+def stream_null(s: Value) -> Value:
     return s is None
 
 
 @prim("list->stream")
-def list_to_stream(lst):
+def list_to_stream(lst: Value) -> Value:
     return lst
 
 
-def _slist_loop(m, s, n, acc):
+def _slist_loop(m: Value, s: Value, n: Value, acc: Value) -> Value:
     while True:
         if (n is not None and n <= 0) or type(s) is not Pair:
             return _build(acc)
@@ -338,12 +339,12 @@ def _slist_loop(m, s, n, acc):
         s = t
 
 
-def _slist_resume(m, fr, val):
+def _slist_resume(m: Value, fr: Value, val: Value) -> Value:
     return _slist_loop(m, val, fr[1], fr[2])
 
 
 @cprim("stream->list", control=True)
-def stream_to_list(m, args):
+def stream_to_list(m: Value, args: Value) -> Value:
     s = args[0]
     n = args[1] if len(args) > 1 else None
     if n is not None and type(n) is not float:

@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 from ..printer import display_str, write_str
-from . import cprim
+from ..values import Value
+from .registry import cprim
 
 
 @cprim("display")
-def display(m, args):
+def display(m: Value, args: Value) -> None:
     m.out(display_str(args[0]) if args else "")
     return None
 
 
 @cprim("newline")
-def newline(m, args):
+def newline(m: Value, args: Value) -> None:
     m.out("\n")
     return None
 
 
 @cprim("write")
-def write(m, args):
+def write(m: Value, args: Value) -> None:
     m.out(write_str(args[0]) if args else "")
     return None
 
 
 @cprim("displayln")
-def displayln(m, args):
+def displayln(m: Value, args: Value) -> None:
     m.out((display_str(args[0]) if args else "") + "\n")
     return None

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from ..accounting import ALLOC, PAIR, charge
-from ..values import LispError, Pair, Vector
-from . import cprim, prim
+from ..values import LispError, Pair, Value, Vector
 from .equality import equal, eqv
+from .registry import cprim, prim
 
 
 @prim("cons")
-def cons(a, b):
+def cons(a: Value, b: Value) -> Value:
     ALLOC[0] += PAIR
     return Pair(a, b)
 
 
 @prim("car")
-def car(x):
+def car(x: Value) -> Value:
     if type(x) is Pair:
         return x.car
     if type(x) is Vector and x.items:
@@ -24,7 +24,7 @@ def car(x):
 
 
 @prim("cdr")
-def cdr(x):
+def cdr(x: Value) -> Value:
     if type(x) is Pair:
         return x.cdr
     if type(x) is Vector and len(x.items) >= 2:
@@ -33,7 +33,7 @@ def cdr(x):
 
 
 @prim("cadr")
-def cadr(x):
+def cadr(x: Value) -> Value:
     if type(x) is not Pair:
         raise LispError("cadr: expected pair")
     x = x.cdr
@@ -43,7 +43,7 @@ def cadr(x):
 
 
 @prim("caddr")
-def caddr(x):
+def caddr(x: Value) -> Value:
     if type(x) is not Pair:
         raise LispError("caddr: expected pair")
     x = x.cdr
@@ -55,10 +55,10 @@ def caddr(x):
     return x.car
 
 
-def _path(name: str):
+def _path(name: str) -> None:
     ops = name[1:-1][::-1]  # applied right to left
 
-    def f(x):
+    def f(x: Value) -> Value:
         for o in ops:
             if type(x) is not Pair:
                 raise LispError(f"{name}: expected pair")
@@ -72,7 +72,7 @@ for _n in ("caar", "cdar", "cddr", "caadr", "cdadr", "cddar", "cdddr", "cadddr",
 
 
 @prim("list")
-def list_(*items):
+def list_(*items: Value) -> Value:
     charge(PAIR * len(items))
     out = None
     for x in reversed(items):
@@ -81,7 +81,7 @@ def list_(*items):
 
 
 @prim("length")
-def length(x):
+def length(x: Value) -> Value:
     n = 0
     while type(x) is Pair:
         n += 1
@@ -90,7 +90,7 @@ def length(x):
 
 
 @prim("list-ref")
-def list_ref(lst, k):
+def list_ref(lst: Value, k: Value) -> Value:
     if type(k) is not float:
         raise LispError("list-ref: index out of bounds")
     i = 0
@@ -105,7 +105,7 @@ def list_ref(lst, k):
 
 
 @prim("list-tail")
-def list_tail(lst, k):
+def list_tail(lst: Value, k: Value) -> Value:
     i = 0
     while i < k:
         if type(lst) is not Pair:
@@ -115,7 +115,7 @@ def list_tail(lst, k):
     return lst
 
 
-def _items(x) -> list:
+def _items(x: Value) -> list[Value]:
     out = []
     while type(x) is Pair:
         out.append(x.car)
@@ -124,7 +124,7 @@ def _items(x) -> list:
 
 
 @prim("reverse")
-def reverse(x):
+def reverse(x: Value) -> Value:
     out = None
     n = 0
     while type(x) is Pair:
@@ -136,7 +136,7 @@ def reverse(x):
 
 
 @prim("append")
-def append(*lists):
+def append(*lists: Value) -> Value:
     if not lists:
         return None
     out = lists[-1]
@@ -151,7 +151,7 @@ def append(*lists):
 
 
 @prim("vector-ref")
-def vector_ref(v, k):
+def vector_ref(v: Value, k: Value) -> Value:
     if type(v) is Pair:
         return car(v) if k == 0 else cdr(v) if k == 1 else _oob("vector-ref")
     if type(v) is not Vector:
@@ -161,37 +161,37 @@ def vector_ref(v, k):
     return v.items[int(k)]
 
 
-def _oob(who):
+def _oob(who: Value) -> None:
     raise LispError(f"{who}: index out of bounds")
 
 
 @prim("vector-length")
-def vector_length(v):
+def vector_length(v: Value) -> Value:
     if type(v) is not Vector:
         raise LispError("vector-length: expected vector")
     return float(len(v.items))
 
 
 @prim("vector")
-def vector(*items):
+def vector(*items: Value) -> Value:
     charge(8 * len(items) + 56)
     return Vector(list(items))
 
 
 @prim("list->vector")
-def list_to_vector(lst):
+def list_to_vector(lst: Value) -> Value:
     return Vector(_items(lst))
 
 
 @prim("vector->list")
-def vector_to_list(v):
+def vector_to_list(v: Value) -> Value:
     if type(v) is not Vector:
         raise LispError("vector->list: expected vector")
     return list_(*v.items)
 
 
 @cprim("set-car!")
-def set_car(m, args):
+def set_car(m: Value, args: Value) -> None:
     p, v = args
     if type(p) is not Pair:
         raise LispError("set-car!: expected pair")
@@ -201,7 +201,7 @@ def set_car(m, args):
 
 
 @cprim("set-cdr!")
-def set_cdr(m, args):
+def set_cdr(m: Value, args: Value) -> None:
     p, v = args
     if type(p) is not Pair:
         raise LispError("set-cdr!: expected pair")
@@ -210,8 +210,8 @@ def set_cdr(m, args):
     return None
 
 
-def _find(name, test, key_of):
-    def f(x, lst):
+def _find(name: Value, test: Value, key_of: Value) -> None:
+    def f(x: Value, lst: Value) -> Value:
         while type(lst) is Pair:
             item = lst.car
             if test(x, key_of(item, name)):
@@ -221,13 +221,13 @@ def _find(name, test, key_of):
     prim(name)(f)
 
 
-def _key(item, name):
+def _key(item: Value, name: Value) -> Value:
     if type(item) is not Pair:
         raise LispError(f"{name}: expected a list of pairs")
     return item.car
 
 
-def _self(item, name):
+def _self(item: Value, name: Value) -> Value:
     return item
 
 
@@ -240,7 +240,7 @@ _find("memq", eqv, _self)
 
 
 @prim("take")
-def take(lst, k):
+def take(lst: Value, k: Value) -> Value:
     out = []
     i = 0
     while i < k:
@@ -253,7 +253,7 @@ def take(lst, k):
 
 
 @prim("drop")
-def drop(lst, k):
+def drop(lst: Value, k: Value) -> Value:
     i = 0
     while i < k:
         if type(lst) is not Pair:
@@ -264,7 +264,7 @@ def drop(lst, k):
 
 
 @prim("last-pair")
-def last_pair(lst):
+def last_pair(lst: Value) -> Value:
     if type(lst) is not Pair:
         raise LispError("last-pair: expected pair")
     while type(lst.cdr) is Pair:
@@ -273,12 +273,12 @@ def last_pair(lst):
 
 
 @prim("list-copy")
-def list_copy(lst):
+def list_copy(lst: Value) -> Value:
     return list_(*_items(lst))
 
 
 @prim("iota")
-def iota(n, start=0.0, step=1.0):
+def iota(n: Value, start: Value = 0.0, step: Value = 1.0) -> Value:
     if type(n) is not float or n < 0:
         raise LispError("iota: expected a non-negative count")
     charge(PAIR * int(n))
@@ -286,7 +286,7 @@ def iota(n, start=0.0, step=1.0):
 
 
 @prim("range")
-def range_(a, b=None, step=1.0):
+def range_(a: Value, b: Value = None, step: Value = 1.0) -> Value:
     if b is None:
         a, b = 0.0, a
     if type(a) is not float or type(b) is not float or type(step) is not float or step == 0:

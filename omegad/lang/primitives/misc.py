@@ -10,14 +10,15 @@ from ..values import (
     Opaque,
     Pair,
     Sym,
+    Value,
     Vector,
 )
-from . import cprim, prim
 from .lists import list_
+from .registry import cprim, prim
 
 
 @cprim("gensym")
-def gensym(m, args):
+def gensym(m: Value, args: Value) -> Value:
     st = m.state
     m.state.undo.append((st, "gensym_counter", st.gensym_counter))
     st.gensym_counter += 1
@@ -28,7 +29,7 @@ def gensym(m, args):
     return Sym(f"{prefix}{st.gensym_counter}")
 
 
-def _vectors_to_lists(d):
+def _vectors_to_lists(d: Value) -> Value:
     if type(d) is Vector:
         out = None
         for x in reversed(d.items):
@@ -38,7 +39,7 @@ def _vectors_to_lists(d):
 
 
 @cprim("eval", control=True)
-def eval_(m, args):
+def eval_(m: Value, args: Value) -> Value:
     if not args:
         raise LispError("eval: expected at least 1 argument")
     ex = m.state.compiler.compile_top(_vectors_to_lists(args[0]))
@@ -46,7 +47,7 @@ def eval_(m, args):
 
 
 @cprim("eval-in", control=True)
-def eval_in(m, args):
+def eval_in(m: Value, args: Value) -> Value:
     if not args or not evaluator_p(args[0]):
         raise LispError("eval-in: expected Evaluator")
     if len(args) < 2:
@@ -55,7 +56,7 @@ def eval_in(m, args):
 
 
 @prim("error")
-def error(*args):
+def error(*args: Value) -> None:
     if not args:
         raise LispError("error")
     first = args[0]
@@ -69,7 +70,7 @@ def error(*args):
 
 
 # ---- hash tables (keys compared with equal?) -------------------------------------------------
-def hkey(v):
+def hkey(v: Value) -> Value:
     t = type(v)
     if t is float:
         return ("n", v)
@@ -88,7 +89,7 @@ def hkey(v):
     return v
 
 
-def _table(who, h) -> dict:
+def _table(who: Value, h: Value) -> dict[Value, Value]:
     if type(h) is not HashTable:
         raise LispError(f"{who}: expected hash table")
     return h.table
@@ -100,12 +101,12 @@ for _name in ("make-hash-table", "make-hash", "make-equal-hash-table",
 
 
 @prim("hash-table?")
-def hash_table_p(x):
+def hash_table_p(x: Value) -> Value:
     return type(x) is HashTable
 
 
 @prim("hash-ref")
-def hash_ref(h, k, *default):
+def hash_ref(h: Value, k: Value, *default: Value) -> Value:
     e = _table("hash-ref", h).get(hkey(k))
     if e is not None:
         return e[1]
@@ -115,7 +116,7 @@ def hash_ref(h, k, *default):
 
 
 @cprim("hash-set!")
-def hash_set(m, args):
+def hash_set(m: Value, args: Value) -> None:
     h, k, v = args
     t = _table("hash-set!", h)
     key = hkey(k)
@@ -126,7 +127,7 @@ def hash_set(m, args):
 
 
 @cprim("hash-remove!")
-def hash_remove(m, args):
+def hash_remove(m: Value, args: Value) -> None:
     h, k = args
     t = _table("hash-remove!", h)
     key = hkey(k)
@@ -137,27 +138,27 @@ def hash_remove(m, args):
 
 
 @prim("hash-has-key?")
-def hash_has_key(h, k):
+def hash_has_key(h: Value, k: Value) -> Value:
     return hkey(k) in _table("hash-has-key?", h)
 
 
 @prim("hash-count")
-def hash_count(h):
+def hash_count(h: Value) -> Value:
     return float(len(_table("hash-count", h)))
 
 
 @prim("hash-keys")
-def hash_keys(h):
+def hash_keys(h: Value) -> Value:
     return list_(*[k for k, _ in _table("hash-keys", h).values()])
 
 
 @prim("hash-values")
-def hash_values(h):
+def hash_values(h: Value) -> Value:
     return list_(*[v for _, v in _table("hash-values", h).values()])
 
 
 @prim("hash->alist")
-def hash_to_alist(h):
+def hash_to_alist(h: Value) -> Value:
     return list_(*[Pair(k, v) for k, v in _table("hash->alist", h).values()])
 
 
@@ -168,27 +169,27 @@ for _a, _b in (("hash-table-ref/default", hash_ref), ("hash-table/get", hash_ref
 
 
 @cprim("hash-table-set!")
-def hash_table_set(m, args):
+def hash_table_set(m: Value, args: Value) -> Value:
     return hash_set(m, args)
 
 
 # ---- distributions (search.op results) -------------------------------------------------------
 @prim("dist-count")
-def dist_count(d):
+def dist_count(d: Value) -> Value:
     if type(d) is not Dist:
         raise LispError("dist-count: expected Dist")
     return float(len(d.items))
 
 
 @prim("dist-to-list")
-def dist_to_list(d):
+def dist_to_list(d: Value) -> Value:
     if type(d) is not Dist:
         raise LispError("dist-to-list: expected Dist")
     return list_(*[v for v, _ in d.items])
 
 
 @prim("dist-value-at")
-def dist_value_at(d, i):
+def dist_value_at(d: Value, i: Value) -> Value:
     if type(d) is not Dist:
         raise LispError("dist-value-at: expected Dist")
     if type(i) is not float or not 0 <= i < len(d.items):
@@ -200,12 +201,12 @@ def dist_value_at(d, i):
 _PROCS_T = ("Closure", "Prim", "CPrim", "Continuation", "OracleProc")
 
 
-def _callable(v) -> bool:
+def _callable(v: Value) -> bool:
     return type(v).__name__ in _PROCS_T
 
 
 @cprim("register-macro")
-def register_macro(m, args):
+def register_macro(m: Value, args: Value) -> Value:
     name = args[0] if args else None
     if type(name) is not Sym:
         raise LispError("register-macro: name must be a symbol")
@@ -219,7 +220,7 @@ def register_macro(m, args):
 
 
 @cprim("expand-macro", control=True)
-def expand_macro(m, args):
+def expand_macro(m: Value, args: Value) -> Value:
     """Apply a registered transformer procedure to a form (a form without one is returned)."""
     form = args[0] if args else None
     if type(form) is not Pair or type(form.car) is not Sym:
@@ -232,12 +233,12 @@ def expand_macro(m, args):
 
 
 @cprim("macro?")
-def macro_p(m, args):
+def macro_p(m: Value, args: Value) -> Value:
     return type(args[0]) is Sym and args[0].name in m.state.macros
 
 
 @cprim("list-macros")
-def list_macros(m, args):
+def list_macros(m: Value, args: Value) -> Value:
     return list_(*[Sym(n) for n in reversed(list(m.state.macros))])
 
 
@@ -246,24 +247,24 @@ prim("datum->syntax")(lambda *a: a[-1] if a else None)
 
 
 @prim("make-transformer")
-def make_transformer(proc):
+def make_transformer(proc: Value) -> Value:
     if not _callable(proc):
         raise LispError("make-transformer: expected procedure")
     return Opaque("MacroTransformer", proc)
 
 
 @prim("make-evaluator")
-def make_evaluator(*args):
+def make_evaluator(*args: Value) -> Value:
     return Opaque("Evaluator")
 
 
 @prim("evaluator?")
-def evaluator_p(x):
+def evaluator_p(x: Value) -> Value:
     return type(x) is Opaque and x.kind == "Evaluator"
 
 
 @prim("extend-evaluator")
-def extend_evaluator(ev, extensions=None):
+def extend_evaluator(ev: Value, extensions: Value = None) -> Value:
     if not evaluator_p(ev):
         raise LispError("extend-evaluator: expected Evaluator")
     return Opaque("Evaluator")
@@ -272,18 +273,19 @@ def extend_evaluator(ev, extensions=None):
 # ---- reified machines ------------------------------------------------------------------------
 # The reference's `machine-new` puts its argument in the control as a value, so a reified
 # machine finishes in one step with that value; these follow that model exactly.
-def _machine(who: str, x) -> list:
+def _machine(who: str, x: Value) -> list[Value]:
     if type(x) is not Opaque or x.kind != "Machine":
         raise LispError(f"{who}: expected Machine")
-    return x.data.items   # [value, steps, done, label]
+    items: list[Value] = x.data.items  # [value, steps, done, label]
+    return items
 
 
-def _new_machine(value, steps: float, done: bool, label) -> Opaque:
+def _new_machine(value: Value, steps: float, done: bool, label: Value) -> Opaque:
     return Opaque("Machine", Vector([value, steps, done, label]))
 
 
 @prim("machine-new")
-def machine_new(*args):
+def machine_new(*args: Value) -> Value:
     if not args:
         raise LispError("machine-new: expected at least 1 argument")
     label = args[1] if len(args) > 1 and type(args[1]) is str else None
@@ -291,18 +293,18 @@ def machine_new(*args):
 
 
 @prim("machine?")
-def machine_p(x):
+def machine_p(x: Value) -> Value:
     return type(x) is Opaque and x.kind == "Machine"
 
 
 @prim("machine-step")
-def machine_step(mach):
+def machine_step(mach: Value) -> Value:
     value, steps, done, label = _machine("machine-step", mach)
     return mach if done else _new_machine(value, steps + 1, True, label)
 
 
 @prim("machine-run")
-def machine_run(mach, *limit):
+def machine_run(mach: Value, *limit: Value) -> Value:
     value, steps, done, label = _machine("machine-run", mach)
     if done or (limit and type(limit[0]) is float and limit[0] < 1):
         return mach
@@ -310,23 +312,23 @@ def machine_run(mach, *limit):
 
 
 @prim("machine-stack")
-def machine_stack(mach):
+def machine_stack(mach: Value) -> None:
     _machine("machine-stack", mach)
     return None
 
 
 @prim("machine-control")
-def machine_control(mach):
+def machine_control(mach: Value) -> Value:
     return _machine("machine-control", mach)[0]
 
 
 @prim("machine-done?")
-def machine_done(mach):
+def machine_done(mach: Value) -> Value:
     return _machine("machine-done?", mach)[2]
 
 
 @prim("machine-value")
-def machine_value(mach):
+def machine_value(mach: Value) -> Value:
     value, _steps, done, _label = _machine("machine-value", mach)
     if not done:
         raise LispError("machine-value: machine not done")
@@ -334,19 +336,19 @@ def machine_value(mach):
 
 
 @prim("machine-fork")
-def machine_fork(mach, *label):
+def machine_fork(mach: Value, *label: Value) -> Value:
     value, steps, done, old = _machine("machine-fork", mach)
     return _new_machine(value, steps, done, label[0] if label and type(label[0]) is str else old)
 
 
 @prim("machine-resume")
-def machine_resume(mach, value):
+def machine_resume(mach: Value, value: Value) -> Value:
     _v, steps, done, label = _machine("machine-resume", mach)
     return _new_machine(value, steps, done, label)
 
 
 @prim("machine-add-breakpoint")
-def machine_add_breakpoint(mach, op):
+def machine_add_breakpoint(mach: Value, op: Value) -> Value:
     _machine("machine-add-breakpoint", mach)
     if type(op) not in (str, Sym):
         raise LispError("machine-add-breakpoint: op-name must be string or symbol")
@@ -354,11 +356,11 @@ def machine_add_breakpoint(mach, op):
 
 
 @prim("machine-step-count")
-def machine_step_count(mach):
+def machine_step_count(mach: Value) -> Value:
     return _machine("machine-step-count", mach)[1]
 
 
 @prim("machine-last-op")
-def machine_last_op(mach):
+def machine_last_op(mach: Value) -> Value:
     _machine("machine-last-op", mach)
     return False

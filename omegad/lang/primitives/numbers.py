@@ -6,14 +6,14 @@ import math
 import re
 
 from ..printer import js_number
-from ..values import LispError
-from . import prim
+from ..values import LispError, Value
+from .registry import prim
 
 NAN = math.nan
 F = float
 
 
-def _nums(args) -> bool:
+def _nums(args: Value) -> bool:
     for x in args:
         if type(x) is not F:
             return False
@@ -21,7 +21,7 @@ def _nums(args) -> bool:
 
 
 @prim("+")
-def add(*a):
+def add(*a: Value) -> Value:
     if len(a) == 2:
         x, y = a
         if type(x) is F and type(y) is F:
@@ -36,7 +36,7 @@ def add(*a):
 
 
 @prim("-")
-def sub(*a):
+def sub(*a: Value) -> Value:
     if len(a) == 2:
         x, y = a
         if type(x) is F and type(y) is F:
@@ -55,7 +55,7 @@ def sub(*a):
 
 
 @prim("*")
-def mul(*a):
+def mul(*a: Value) -> Value:
     if len(a) == 2:
         x, y = a
         if type(x) is F and type(y) is F:
@@ -69,7 +69,7 @@ def mul(*a):
     return s
 
 
-def _div2(x, y):
+def _div2(x: Value, y: Value) -> Value:
     if type(x) is not F or type(y) is not F:
         return NAN
     try:
@@ -82,7 +82,7 @@ def _div2(x, y):
 
 
 @prim("/")
-def div(*a):
+def div(*a: Value) -> Value:
     if len(a) == 1:
         return _div2(1.0, a[0])
     if not a:
@@ -94,27 +94,27 @@ def div(*a):
 
 
 @prim("modulo")
-def modulo(x, y):
+def modulo(x: Value, y: Value) -> Value:
     if type(x) is not F or type(y) is not F or y == 0 or math.isinf(x):
         return NAN
     return math.fmod(x, y)
 
 
 @prim("remainder")
-def remainder(x, y):
+def remainder(x: Value, y: Value) -> Value:
     return modulo(x, y)
 
 
 @prim("quotient")
-def quotient(x, y):
+def quotient(x: Value, y: Value) -> Value:
     q = _div2(x, y)
     if q != q or math.isinf(q):
         return q
     return float(math.trunc(q))
 
 
-def _cmp(op):
-    def f(a, b, *rest):
+def _cmp(op: Value) -> Value:
+    def f(a: Value, b: Value, *rest: Value) -> Value:
         if type(a) is F and type(b) is F:
             return op(a, b)
         return False
@@ -128,49 +128,49 @@ prim("<=")(_cmp(lambda a, b: a <= b))
 prim(">=")(_cmp(lambda a, b: a >= b))
 
 
-def _num(who: str, x):
+def _num(who: str, x: Value) -> Value:
     if type(x) is not F:
         raise LispError(f"{who}: expected number")
     return x
 
 
 @prim("even?")
-def even(x):
+def even(x: Value) -> Value:
     return type(x) is F and math.fmod(x, 2) == 0
 
 
 @prim("odd?")
-def odd(x):
+def odd(x: Value) -> Value:
     return type(x) is F and abs(math.fmod(x, 2)) == 1
 
 
 @prim("zero?")
-def zero(x):
+def zero(x: Value) -> Value:
     return type(x) is F and x == 0
 
 
 @prim("positive?")
-def positive(x):
+def positive(x: Value) -> Value:
     return type(x) is F and x > 0
 
 
 @prim("negative?")
-def negative(x):
+def negative(x: Value) -> Value:
     return type(x) is F and x < 0
 
 
 @prim("integer?")
-def integer(x):
+def integer(x: Value) -> Value:
     return type(x) is F and x == x and not math.isinf(x) and x.is_integer()
 
 
 @prim("abs")
-def abs_(x):
+def abs_(x: Value) -> Value:
     return abs(_num("abs", x))
 
 
 @prim("min")
-def min_(*a):
+def min_(*a: Value) -> Value:
     if not a:
         raise LispError("min: expected at least 1 argument")
     for x in a:
@@ -179,7 +179,7 @@ def min_(*a):
 
 
 @prim("max")
-def max_(*a):
+def max_(*a: Value) -> Value:
     if not a:
         raise LispError("max: expected at least 1 argument")
     for x in a:
@@ -187,8 +187,8 @@ def max_(*a):
     return NAN if any(x != x for x in a) else max(a)
 
 
-def _unary(name, fn, keep_non_finite: bool = False):
-    def f(x):
+def _unary(name: Value, fn: Value, keep_non_finite: bool = False) -> None:
+    def f(x: Value) -> Value:
         x = _num(name, x)
         if keep_non_finite and not math.isfinite(x):
             return x
@@ -232,7 +232,7 @@ _unary("1-", lambda x: x - 1)
 
 
 @prim("expt")
-def expt(x, y):
+def expt(x: Value, y: Value) -> Value:
     x, y = _num("expt", x), _num("expt", y)
     try:
         return float(math.pow(x, y))
@@ -243,7 +243,7 @@ def expt(x, y):
 
 
 @prim("number->string")
-def number_to_string(x, *radix):
+def number_to_string(x: Value, *radix: Value) -> Value:
     if type(x) is not F:
         raise LispError("number->string: expected number")
     return js_number(x)
@@ -253,7 +253,7 @@ _FLOAT = re.compile(r"\s*([+-]?(?:Infinity|\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[e
 
 
 @prim("string->number")
-def string_to_number(s, *radix):
+def string_to_number(s: Value, *radix: Value) -> Value:
     if type(s) is not str:
         raise LispError("string->number: expected string")
     mt = _FLOAT.match(s)

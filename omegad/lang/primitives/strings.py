@@ -6,25 +6,25 @@ import math
 import re
 
 from ..accounting import charge
-from ..values import LispError, Pair, Sym, Vector
-from . import prim
+from ..values import LispError, Pair, Sym, Value, Vector
 from .lists import list_
+from .registry import prim
 
 
-def _str(who: str, x, plural: bool = False) -> str:
+def _str(who: str, x: Value, plural: bool = False) -> str:
     if type(x) is not str:
         raise LispError(f"{who}: expected string" + ("s" if plural else ""))
     return x
 
 
 @prim("string=?")
-def string_eq(a, b, *rest):
+def string_eq(a: Value, b: Value, *rest: Value) -> Value:
     _str("string=?", a, True), _str("string=?", b, True)
     return a == b
 
 
-def _strcmp(name, op):
-    def f(a, b):
+def _strcmp(name: Value, op: Value) -> None:
+    def f(a: Value, b: Value) -> Value:
         _str(name, a, True), _str(name, b, True)
         return op(a, b)
     prim(name)(f)
@@ -37,30 +37,30 @@ _strcmp("string>=?", lambda a, b: a >= b)
 
 
 @prim("string-contains?")
-def string_contains(s, sub):
+def string_contains(s: Value, sub: Value) -> Value:
     if type(s) is not str or type(sub) is not str:
         raise LispError("string-contains?: expected strings")
     return sub in s
 
 
 @prim("string-prefix?")
-def string_prefix(prefix, s):
+def string_prefix(prefix: Value, s: Value) -> Value:
     return _str("string-prefix?", s, True).startswith(_str("string-prefix?", prefix, True))
 
 
 @prim("string-suffix?")
-def string_suffix(suffix, s):
+def string_suffix(suffix: Value, s: Value) -> Value:
     return _str("string-suffix?", s, True).endswith(_str("string-suffix?", suffix, True))
 
 
 @prim("string-index")
-def string_index(s, sub):
+def string_index(s: Value, sub: Value) -> Value:
     i = _str("string-index", s, True).find(_str("string-index", sub, True))
     return False if i < 0 else float(i)
 
 
 @prim("string-replace-all")
-def string_replace_all(s, sub, rep):
+def string_replace_all(s: Value, sub: Value, rep: Value) -> Value:
     if type(s) is not str or type(sub) is not str or type(rep) is not str:
         raise LispError("string-replace-all: expected strings")
     if sub == "":
@@ -72,7 +72,7 @@ def string_replace_all(s, sub, rep):
 
 
 @prim("string-split")
-def string_split(s, sep):
+def string_split(s: Value, sep: Value) -> Value:
     if type(s) is not str or type(sep) is not str:
         raise LispError("string-split: expected strings")
     parts = list(s) if sep == "" else s.split(sep)
@@ -80,7 +80,7 @@ def string_split(s, sep):
 
 
 @prim("string-join")
-def string_join(lst, sep=" "):
+def string_join(lst: Value, sep: Value = " ") -> Value:
     if type(sep) is not str:
         raise LispError("string-join: delimiter must be string")
     parts = []
@@ -98,27 +98,27 @@ _JS_WS = " \t\n\r\v\f\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u200
 
 
 @prim("string-trim")
-def string_trim(s):
+def string_trim(s: Value) -> Value:
     return _str("string-trim", s).strip(_JS_WS)
 
 
 @prim("string-downcase")
-def string_downcase(s):
+def string_downcase(s: Value) -> Value:
     return _str("string-downcase", s).lower()
 
 
 @prim("string-upcase")
-def string_upcase(s):
+def string_upcase(s: Value) -> Value:
     return _str("string-upcase", s).upper()
 
 
 @prim("string-length")
-def string_length(s):
+def string_length(s: Value) -> Value:
     return float(len(_str("string-length", s)))
 
 
 @prim("string-append")
-def string_append(*parts):
+def string_append(*parts: Value) -> Value:
     for p in parts:
         if type(p) is not str:
             raise LispError("string-append: expected strings")
@@ -136,7 +136,7 @@ def _js_index(x: float, n: int) -> int:
 
 
 @prim("substring")
-def substring(s, start, end=None):
+def substring(s: Value, start: Value, end: Value = None) -> Value:
     _str("substring", s)
     if type(start) is not float or (end is not None and type(end) is not float):
         raise LispError("substring: expected numbers for indices")
@@ -148,7 +148,7 @@ def substring(s, start, end=None):
 
 
 @prim("string-ref")
-def string_ref(s, k):
+def string_ref(s: Value, k: Value) -> Value:
     _str("string-ref", s)
     if type(k) is not float or k < 0 or k >= len(s):
         raise LispError("string-ref: index out of bounds")
@@ -156,12 +156,12 @@ def string_ref(s, k):
 
 
 @prim("string->list")
-def string_to_list(s):
+def string_to_list(s: Value) -> Value:
     return list_(*_str("string->list", s))
 
 
 @prim("list->string")
-def list_to_string(lst):
+def list_to_string(lst: Value) -> Value:
     parts = []
     while type(lst) is Pair:
         if type(lst.car) is not str:
@@ -172,19 +172,19 @@ def list_to_string(lst):
 
 
 @prim("string")
-def string(*parts):
+def string(*parts: Value) -> Value:
     return "".join(p if type(p) is str else "" for p in parts)
 
 
 @prim("symbol->string")
-def symbol_to_string(x):
+def symbol_to_string(x: Value) -> Value:
     if type(x) is not Sym:
         raise LispError("symbol->string: expected symbol")
     return x.name
 
 
 @prim("string->symbol")
-def string_to_symbol(s):
+def string_to_symbol(s: Value) -> Value:
     return Sym(_str("string->symbol", s))
 
 
@@ -192,9 +192,9 @@ _READ_NUM = re.compile(r"[+-]?\d+(\.\d+)?\Z")
 _READ_ESC = {"n": "\n", "t": "\t", "r": "\r"}
 
 
-def _read_tokens(src: str) -> list:
+def _read_tokens(src: str) -> list[Value]:
     """`read`'s tokenizer (the reference's s-expression reader, not the program reader)."""
-    out: list = []
+    out: list[Value] = []
     i, n = 0, len(src)
     while i < n:
         c = src[i]
@@ -233,7 +233,7 @@ def _read_tokens(src: str) -> list:
     return out
 
 
-def _read_atom(a: str):
+def _read_atom(a: str) -> Value:
     if a in ("#t", "true"):
         return True
     if a in ("#f", "false"):
@@ -243,10 +243,10 @@ def _read_atom(a: str):
     return Sym(a)
 
 
-def read_sexp(src: str):
+def read_sexp(src: str) -> Value:
     """One datum; lists become flat vectors, as the reference's `read` returns them."""
     toks = _read_tokens(src)
-    stack: list = []        # [items, quotes-before]
+    stack: list[Value] = []        # [items, quotes-before]
     quotes = 0
     i = 0
     while True:
@@ -281,7 +281,7 @@ def read_sexp(src: str):
 
 
 @prim("read")
-def read(s):
+def read(s: Value) -> Value:
     if type(s) is not str:
         raise LispError("read: expected string")
     try:

@@ -101,6 +101,7 @@ async def _open_from_checkpoints(actor: SessionActor, path: Path, saved: FileSta
     if index is None:
         return False
     last = entries[-1]
+    assert actor.ckpt is not None  # (it has entries)
     journal_end = actor.ckpt.journal_end(len(entries) - 1)
     if not path.exists() or path.stat().st_size < journal_end or not last.journal_end:
         return False
@@ -150,7 +151,8 @@ async def _catch_up(actor: SessionActor, view: Any, start: engine.Snapshot | Non
     """Re-evaluate what the journal holds after the saved state (normally nothing)."""
     actor.state_defs = None
     own = start is not None and saved is not None and saved.ckpt.newest_is(after)
-    if own and start.origin is not None and actor.saver is not None:  # (a reopening)
+    if own and start is not None and saved is not None and start.origin is not None \
+            and actor.saver is not None:  # (a reopening)
         actor.saver.reopened_at(len(saved.ckpt.entries) - 1, start.origin)
     if start is not None and not any(e["seq"] > after for e in view.events):
         actor.state, actor.control = start.resume(), start.control

@@ -20,6 +20,7 @@ from omegad.lang.checkpoint import Checkpoint
 from omegad.lang.serialize import (
     MergeUnavailable,
     Rebase,
+    SerialTable,
     serialize,
     serialize_delta,
     serialize_merge,
@@ -56,7 +57,7 @@ class StateSaver:
         # Records of ours whose reader knows every object id below a watermark (those of runs
         # that did not go back), for the table they were written with: index -> (ids, refs).
         self.known: dict[int, tuple[int, int]] = {}
-        self.known_table: object = None
+        self.known_table: SerialTable | None = None
 
     def can_delta(self, state: api.ReplState) -> bool:
         """Whether the next record of `state` can be a delta (else it is a full state)."""
@@ -82,7 +83,7 @@ class StateSaver:
         kind = ADOPTED if adopted else FULL if full else DELTA
         self.ckpt.append(Record(seq, kind, control, data, journal_end))
         self.last = (state, state.head)
-        if self.rebase is None and state.ser is self.known_table:
+        if self.rebase is None and self.known_table is not None and state.ser is self.known_table:
             self.known[len(self.ckpt.entries) - 1] = (state.ser.next, self.refs)
         mark = (state.head, state.ser.next)
         if full:

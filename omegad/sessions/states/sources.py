@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import trio
 
+from omegad.lang.api import ReplState
 from omegad.lang.checkpoint import Checkpoint, capture
 from omegad.lang.serialize import (
     MissingObject,
@@ -70,7 +71,7 @@ async def rebuild_in_steps(records: list[Record]) -> Snapshot:
 
 
 def _rebuild_steps(records: list[Record]) -> Generator[None, None, Snapshot]:
-    state = yield from deserialize_steps(records[0].state)
+    state = yield from deserialize_steps(records[0].state, fresh=ReplState)
     for record in records[1:]:
         if record.kind != ADOPTED_REF:  # a reference carries no state of its own
             yield from deserialize_steps(record.state, base=state)
@@ -142,6 +143,7 @@ class FileStates:
             return None
         entry = self.ckpt.entries[-1]
         snap = await self._rebuild_in_steps(len(self.ckpt.entries) - 1)
+        assert snap.origin is not None  # a state rebuilt from records knows them
         origin = dataclasses.replace(snap.origin, records=snap.origin.records[-1:])
         return dataclasses.replace(snap, origin=origin), entry.seq
 
