@@ -21,6 +21,7 @@ what is wrong with it, as ssh does for `~/.ssh`. Stdlib only: the one-shot clien
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -29,6 +30,9 @@ from typing import Literal
 from protocol.errors import UntrustedPath
 
 NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK: a FIFO planted where a file should be fails or opens at once (and is then refused)
+# instead of blocking the daemon until someone reads it; regular files ignore the flag.
+OPENING = NOFOLLOW | os.O_NONBLOCK
 OPEN_TO_OTHERS = stat.S_IWGRP | stat.S_IWOTH
 
 Create = bool | Literal["new"]
@@ -47,7 +51,7 @@ def open_owned(
     target, may be group-writable); other OSErrors pass through unchanged.
     """
     truncate = bool(flags & os.O_TRUNC)  # only once we know the file is ours
-    flags = (flags & ~os.O_TRUNC) | NOFOLLOW
+    flags = (flags & ~os.O_TRUNC) | OPENING
     if create == "new":
         flags |= os.O_CREAT | os.O_EXCL
     elif create:
@@ -56,6 +60,8 @@ def open_owned(
         fd = os.open(path, flags, mode)
     except OSError as e:
         _refuse_link(path, e)
+        if e.errno == errno.ENXIO:  # a FIFO nobody reads
+            raise untrusted(path, "is not a regular file") from None
         raise
     try:
         check_file(path, os.fstat(fd), private=private)

@@ -9,7 +9,7 @@ import trio
 
 from omegad import __version__
 from omegad.dispatch import method
-from omegad.oracle.select import DOTENV_NAMES, oracle_description
+from omegad.oracle.select import DOTENV_NAMES, anchor_paths, oracle_description
 from omegad.server import Connection
 from protocol import PROTOCOL_VERSION, errors
 from protocol import methods as m
@@ -41,6 +41,7 @@ async def hello(p: m.HelloParams, conn: Connection) -> m.HelloResult:
     conn.env.pop(DOTENV_NAMES, None)
     if p.dotenv is not None and p.dotenv.read:
         conn.env[DOTENV_NAMES] = ",".join(p.dotenv.names)
+    anchor_paths(conn.env, conn.cwd)
     return m.HelloResult(
         server_version=__version__,
         protocol=PROTOCOL_VERSION,

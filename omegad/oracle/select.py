@@ -20,7 +20,9 @@ a clear error, unless a base URL names another server (local servers often need 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from types import ModuleType
 
 from omegad.oracle.base import Oracle, OracleError
@@ -70,6 +72,9 @@ def oracle_from_env(env: Mapping[str, str]) -> Oracle:
         from omegad.oracle.rules import RulesOracle
 
         path = choice[len("rules:"):]
+        if not os.path.isabs(os.path.expanduser(path)):
+            return FailingOracle("rules", f"rules file {path}: a relative path needs the "
+                                 "client's working directory (cwd in server.hello)")
         try:
             return RulesOracle.from_file(path)
         except (OSError, ValueError) as e:
@@ -125,6 +130,16 @@ def mixed_sources(adapter: str, env: Mapping[str, str]) -> str:
                 "a key is sent only to a base URL set in the same place (set both in the .env, "
                 "or both in the environment)")
     return ""
+
+
+def anchor_paths(env: dict[str, str], cwd: Path | None) -> None:
+    """A relative `rules:PATH` from a client is relative to its working directory, not to the
+    daemon's: made absolute against `cwd` (left as it is without one: it then fails by name)."""
+    choice = env.get("OMEGA_ORACLE", "").strip()
+    if choice.startswith("rules:") and cwd is not None:
+        path = choice[len("rules:"):]
+        if path and not os.path.isabs(os.path.expanduser(path)):
+            env["OMEGA_ORACLE"] = f"rules:{cwd / path}"
 
 
 def describe(oracle: Oracle) -> str:

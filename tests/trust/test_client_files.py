@@ -91,6 +91,7 @@ async def test_a_planted_symlink_at_an_export_target_is_refused(inproc, shared):
     precious = victim_file(inproc.root, "precious")
     as_other(lambda: os.symlink(precious, shared / "t.json"))
     as_other(lambda: (shared / "theirs.json").write_text("{}"))
+    as_other(lambda: os.mkfifo(shared / "pipe.json", 0o666))  # would block a plain open
     seen = Witness([precious, shared / "theirs.json"])
     async with inproc.wire() as w:
         await w.result("server.hello", {"client": "t", "session_dir": str(inproc.root / "sd"),
@@ -98,7 +99,27 @@ async def test_a_planted_symlink_at_an_export_target_is_refused(inproc, shared):
         await debugged(w)
         assert await out(w, ":dump t.json") == \
             f"Error dumping: {shared / 't.json'} is a symlink; refusing to use it"
+        assert await out(w, ":dump pipe.json") == \
+            f"Error dumping: {shared / 'pipe.json'} is not a regular file; refusing to use it"
         said = await out(w, ":export four theirs.json")
         assert said == (f"Error exporting: {shared / 'theirs.json'} belongs to uid 65534, "
                         "not to us (uid 0); refusing to use it")
     seen.assert_untouched()
+
+
+async def test_a_relative_rules_file_is_the_clients_not_the_daemons(inproc):
+    cwd = inproc.root / "work"
+    cwd.mkdir()
+    (cwd / "rules.json").write_text('[{"when": "weather", "answer": "sunny"}]')
+    env = {"OMEGA_ORACLE": "rules:rules.json"}
+    ask = '(effect infer.op "the weather?")'
+    async with inproc.wire() as w:
+        await w.result("server.hello", {"client": "t", "session_dir": str(inproc.root / "sd"),
+                                        "cwd": str(cwd), "env": env})
+        assert await out(w, ask) == '=> "sunny"'
+    async with inproc.wire() as w:
+        hello = await w.result("server.hello", {"client": "t", "env": env,
+                                                "session_dir": str(inproc.root / "sd")})
+        why = "rules file rules.json: a relative path needs the client's working directory"
+        assert why in hello["oracle"]
+        assert why in await out(w, ask)

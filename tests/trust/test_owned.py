@@ -55,11 +55,12 @@ def test_a_group_writable_file_is_refused_and_not_truncated(tmp_path):
     seen.assert_untouched()
 
 
-def test_a_fifo_is_not_a_regular_file(tmp_path):
+def test_a_fifo_is_not_a_regular_file_and_never_blocks(tmp_path):
     path = tmp_path / "fifo"
     os.mkfifo(path, 0o600)
-    with pytest.raises(UntrustedPath, match=f"{path} is not a regular file"):
-        owned.open_owned(path, os.O_RDWR)
+    for flags in (os.O_RDWR, os.O_WRONLY, os.O_RDONLY):  # O_WRONLY alone would wait for a reader
+        with pytest.raises(UntrustedPath, match=f"{path} is not a regular file"):
+            owned.open_owned(path, flags, create=True)
 
 
 def test_replace_atomic_writes_through_a_new_temp_file(tmp_path):
