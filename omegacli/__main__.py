@@ -132,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="install into this Python's prefix (a venv or conda env)")
     where.add_argument("--prefix", metavar="PATH", help="install into PATH/share/jupyter")
     kernel.add_argument("--name", metavar="N", help="kernelspec name (default omega[-SESSION])")
-    kernel.add_argument("-s", "--session", dest="kernel_session", metavar="NAME",
+    kernel.add_argument("-s", "--session", dest="s_session", metavar="NAME",
+                        default=argparse.SUPPRESS,
                         help="the session its notebooks work in (default: $OMEGA_SESSION, else "
                              "the notebook's name, else notebook)")
     return ap
@@ -145,8 +146,9 @@ def check_flags(args: argparse.Namespace) -> None:
     batch = "-c/--cmd" if args.cmd is not None else "-f/--file" if args.file is not None else None
     if batch and args.command is not None:
         raise UsageError(f"{batch} runs without a COMMAND: drop `{args.command}` or {batch}")
-    if args.s_session is not None and args.command not in (None, "repl"):
-        raise UsageError(f"-s/--session goes with -c, -f or repl, not with `{args.command}`")
+    if args.s_session is not None and args.command not in (None, "repl", "kernel"):
+        raise UsageError(f"-s/--session goes with -c, -f, repl or kernel, not with "
+                         f"`{args.command}`")
     if args.json and not batch and not (args.command == "daemon" and args.action == "status"):
         raise UsageError("-j/--json goes with -c, -f or `daemon status`")
     if args.command == "top" and args.interval <= 0:
@@ -330,7 +332,7 @@ def cmd_kernel(args: argparse.Namespace) -> int:
                 print(f"{name}\t{where}\tsession: {session or '(the notebook name)'}")
             return EXIT_OK
         prefix = sys.prefix if args.sys_prefix else args.prefix
-        where = spec.install(args.name, args.kernel_session, user=prefix is None, prefix=prefix)
+        where = spec.install(args.name, args.s_session, user=prefix is None, prefix=prefix)
     except spec.JupyterMissing as e:
         return fail(str(e), EXIT_USAGE)
     except (ValueError, OSError) as e:

@@ -24,9 +24,12 @@ def human_seconds(seconds: float) -> str:
     return f"{s // 86400} d {s % 86400 // 3600} h"
 
 
-def running_line(command: dict) -> str:
-    """One running command (protocol.methods.RunningCommand) without its session: what runs, who
-    started it, for how long."""
+def running_line(command: dict, width: int = 80) -> str:
+    """A running command (protocol.methods.RunningCommand) without its session: what runs (its
+    first line, cut to `width`), who started it, for how long."""
+    text = command["first_line"]
+    if len(text) > width:
+        text = text[:width - 1].rstrip() + " …"
+    who = command["client"] or f"a client without a name (connection {command['connection']})"
     detached = " (detached)" if command.get("detached") else ""
-    return (f"`{command['first_line']}` from {command['client'] or 'a raw client'}"
-            f" (#{command['connection']}){detached} for {human_seconds(command['seconds'])}")
+    return f"`{text}` from {who}{detached} for {human_seconds(command['seconds'])}"

@@ -82,11 +82,6 @@ def _top_level(text: str) -> Iterator[tuple[int, int]]:
     yield start, len(text)
 
 
-def file_forms(text: str) -> list[str]:
-    """The forms `-f` runs, in order (see Source)."""
-    return Source("", text).forms
-
-
 def parse_error_offset(form: str, message: str) -> int:
     """Where in `form` the reader's parse error `message` points, following the reader's lexing
     (omegad/lang/reader.py: strings, `;` comments): the stray `)`, the innermost `(` left open,

@@ -9,7 +9,7 @@
       #7   omegacli-repl[5969]   connected 41 min   session dir /home/me/.local/share/omega
       #12  omegacli              connected 0 s      1 request in flight
     1 command running:
-      work  `(let loop ((i 0)) …` from omegacli[5969] (#7) for 40 min
+      work  `(let loop ((i 0)) (loop (+ i 1)))` from omegacli-repl[5969] for 40 min
 
 Standard library only: a one-shot path.
 """

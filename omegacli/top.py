@@ -99,7 +99,7 @@ class Keys:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.saved is not None and self.fd is not None:
+        if self.fd is not None and self.saved is not None:
             import termios
 
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)

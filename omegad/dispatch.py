@@ -12,10 +12,11 @@ spawn and a scheduler pass per request. `inline` may also be a predicate on the 
 (`server.ping` is inline unless it has a `delay`). `server.hello` is inline so that requests
 pipelined behind it see its effects. Handlers that may wait (session commands) must not be inline.
 
-`answers=True` marks a route whose admission returns an `Answering`: work queued elsewhere (a
-session's actor) that calls back with its outcome when done. The connection then spawns no task
-for the request at all: the actor's callback sends the answer. The handler still serves the
-paths that need a task (batches).
+`queues=True` marks a handler that queues work elsewhere (a session's actor) and returns it at
+once, unawaited: an `Answering`, which calls back with its outcome when done. The connection
+calls such a handler in its read loop as the request arrives (so one client's commands run in
+the order it sent them) and spawns no task for it: the work's callback sends the answer. In a
+batch, `run` waits for the work instead. Either way the registered handler is the code that runs.
 """
 
 import logging
@@ -39,21 +40,22 @@ Outcome = Any  # a result Struct, or the RpcError the request ends with
 
 
 class Answering(Protocol):
-    """An admitted request that reports its own outcome (see `answers` above)."""
+    """Queued work that reports its own outcome (see `queues` above)."""
 
     def when_done(self, callback: Callable[[Outcome], None]) -> None: ...
 
     def abandon(self) -> None: ...
 
+    async def wait(self) -> Any: ...
+
 
 @dataclass(slots=True, frozen=True)
 class Route:
     spec: MethodSpec
-    handler: Handler
+    handler: Any  # a Handler; for a route that `queues`, (params, conn) -> Answering
     decoder: msgspec.json.Decoder
     inline: bool | Callable[[Any], bool]
-    admit: Callable[[Any, Any], Any] | None = None
-    answers: bool = False
+    queues: bool = False
 
     def runs_inline(self, params: Params) -> bool:
         return self.inline if isinstance(self.inline, bool) else self.inline(params)
@@ -66,22 +68,18 @@ def method(
     name: str,
     *,
     inline: bool | Callable[[Any], bool] = False,
-    admit: Callable[[Any, Any], Any] | None = None,
-    answers: bool = False,
-) -> Callable[[Handler], Handler]:
-    """Register the decorated coroutine function as the handler of `name`.
-
-    `admit(params, conn)`, when given, runs in the connection's read loop as the request arrives
-    (so requests are admitted in arrival order, whatever order their tasks later run in); what it
-    returns is what the handler receives instead of the params. Its RpcErrors are answered at once.
-    """
+    queues: bool = False,
+) -> Callable[[Any], Any]:
+    """Register the decorated function as the handler of `name`: a coroutine function, or with
+    `queues=True` a plain function returning the `Answering` work it queued (its RpcErrors are
+    answered at once)."""
     spec = METHODS.get(name)
     if spec is None:
         raise KeyError(f"{name!r} is not in protocol.methods.METHODS; declare its Structs there")
 
-    def register(handler: Handler) -> Handler:
+    def register(handler: Any) -> Any:
         decoder = msgspec.json.Decoder(spec.params)
-        ROUTES[name] = Route(spec, handler, decoder, inline, admit, answers)
+        ROUTES[name] = Route(spec, handler, decoder, inline, queues)
         return handler
 
     return register
@@ -115,21 +113,19 @@ def decode_params(route: Route, raw: msgspec.Raw | Any) -> Params:
     raise errors.InvalidRequest("Invalid Request: params must be an object or an array")
 
 
-def prepare(req: Request, conn: Caller | None = None) -> tuple[Route, Any]:
-    """The route and decoded params of a request (admitted, for routes that admit); raises
-    MethodNotFound / InvalidParams / the admission's errors."""
+def prepare(req: Request) -> tuple[Route, Any]:
+    """The route and decoded params of a request; raises MethodNotFound / InvalidParams."""
     route = ROUTES.get(req.method)
     if route is None:
         raise errors.MethodNotFound(f"Method not found: {req.method}")
-    params = decode_params(route, req.params)
-    if route.admit is not None and conn is not None:
-        return route, route.admit(params, conn)
-    return route, params
+    return route, decode_params(route, req.params)
 
 
 async def run(route: Route, params: Params, rid: Id, req: Request, conn: Caller) -> bytes:
     """Run a prepared request (its id: `rid`) to completion; its encoded answer (no newline)."""
     try:
+        if route.queues:
+            return encode_result(rid, await route.handler(params, conn).wait())
         return encode_result(rid, await route.handler(params, conn))
     except errors.RpcError as e:
         return encode_error(rid, e)
@@ -141,17 +137,31 @@ async def run(route: Route, params: Params, rid: Id, req: Request, conn: Caller)
 async def notified(route: Route, params: Params, req: Request, conn: Caller) -> None:
     """Run a prepared notification to completion: it is never answered, even with an error."""
     try:
-        await route.handler(params, conn)
+        if route.queues:
+            await unanswered(route.handler(params, conn))
+        else:
+            await route.handler(params, conn)
     except errors.RpcError:
         pass
     except Exception:
         log.exception("notification (%s) failed", req.method)
 
 
+async def unanswered(work: Answering) -> None:
+    """Wait for the work a notification queued (nobody is answered; cancelling the wait, as a
+    closing connection does, abandons it)."""
+    try:
+        await work.wait()
+    except errors.RpcError:
+        pass
+    except Exception:
+        log.exception("a notification's work failed")
+
+
 async def dispatch(req: Request, rid: Id, conn: Caller) -> bytes:
     """prepare + run for request `rid`, with preparation errors answered too."""
     try:
-        route, params = prepare(req, conn)
+        route, params = prepare(req)
     except errors.RpcError as e:
         return encode_error(rid, e)
     return await run(route, params, rid, req, conn)
@@ -160,7 +170,7 @@ async def dispatch(req: Request, rid: Id, conn: Caller) -> bytes:
 async def dispatch_notification(req: Request, conn: Caller) -> None:
     """prepare + notified; preparation errors are not answered either."""
     try:
-        route, params = prepare(req, conn)
+        route, params = prepare(req)
     except errors.RpcError:
         return
     await notified(route, params, req, conn)

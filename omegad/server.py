@@ -2,7 +2,7 @@
 
 Each connection owns a nursery for its in-flight requests: a request runs in a task of its own,
 inside a `CancelScope` kept in `Connection.in_flight` by request id, so a slow request never blocks
-a fast one behind it and `$/cancelRequest` is one lookup and `cancel()`. A route that `answers`
+a fast one behind it and `$/cancelRequest` is one lookup and `cancel()`. A route that `queues`
 (session.execute) spawns no task: the session's actor sends the answer when the command is done.
 Answers may leave in any order; the outbox (outbox.py) keeps each line whole on the socket.
 """
@@ -33,6 +33,7 @@ from omegad.dispatch import (
     notified,
     prepare,
     run,
+    unanswered,
 )
 from omegad.outbox import Outbox
 from protocol import errors
@@ -299,26 +300,29 @@ class Connection:
             await self._send(_duplicate(req.id))
             return
         try:
-            route, params = prepare(req, self)
+            route, params = prepare(req)
+            work = route.handler(params, self) if route.queues else None  # in arrival order
         except errors.RpcError as e:
             if req.id is not UNSET:  # a notification is never answered, even with an error
                 await self._send(encode_error(req.id, e))
             return
         if req.id is UNSET:
-            if route.runs_inline(params):
+            if work is not None:
+                nursery.start_soon(unanswered, work)
+            elif route.runs_inline(params):
                 await notified(route, params, req, self)
             else:
                 nursery.start_soon(notified, route, params, req, self)
             return
         rid = req.id
+        if work is not None:  # its work answers it: no task of its own
+            self._await_answer(rid, work)
+            return
         if rid in self.in_flight:
             await self._send(_duplicate(rid))
             return
         if route.runs_inline(params):
             await self._send(await run(route, params, rid, req, self))
-            return
-        if route.answers:
-            self._await_answer(rid, params)
             return
         scope = self._admit(rid)
         if scope is None:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from omegacli.inputs import Source, file_forms, parse_error_offset
+from omegacli.inputs import Source, parse_error_offset
 from omegad.lang.reader import read_all
 from omegad.lang.values import LispError
 
@@ -11,7 +11,6 @@ def test_forms_keep_the_references_splitting_and_know_their_lines():
     text = "; head\n(define a 1)\n\n  x y (f\n ; inner\n  \"(\" 2)\n(g)"
     source = Source("t.omega", text)
     assert source.forms == ["(define a 1)", "x y", "(f\n  \"(\" 2)", "(g)"]
-    assert source.forms == file_forms(text)
     assert [source.where(i) for i in range(4)] == ["t.omega:2:1", "t.omega:4:3", "t.omega:4:7",
                                                    "t.omega:7:1"]
     assert source.where(2, source.forms[2].index('"')) == "t.omega:6:3"  # past a dropped line

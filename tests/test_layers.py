@@ -15,10 +15,10 @@ The rules:
   here, what `omegacli.__main__` imports at module level, followed through every module it reaches
   that way, has neither (tests/e2e/test_cli.py and tests/repl/test_repl_app.py run those paths and
   look at what was really imported).
-- No import cycles between modules. Cycles entirely inside `omegad/sessions` are that package's
-  own business until its re-layout is done (`SESSIONS_RULES_ON`, which also turns on the rule
-  that no module there touches another module's private members); a cycle through `sessions` and
-  any module outside it fails now.
+- No import cycles between modules, inside `omegad/sessions` too (`SESSIONS_RULES_ON`, which also
+  turns on the rule that no module there touches another module's private members): the actor's
+  interface is declared in omegad/sessions/interface.py, and modules that need an actor import
+  that, not actor.py.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("protocol", "omegad", "omegacli")
 SESSIONS = "omegad.sessions"
-SESSIONS_RULES_ON = False  # issue 15b switches this on once omegad/sessions is re-laid out
+SESSIONS_RULES_ON = True  # switched on by issue 15b: omegad/sessions is re-laid out
 
 LANG_FORBIDDEN = {
     "trio", "anyio", "asyncio", "threading", "multiprocessing", "concurrent", "signal",
@@ -274,7 +274,6 @@ def test_no_import_cycles():
         " -> ".join(cycle_path(GRAPH, c)) for c in found)
 
 
-@pytest.mark.skipif(not SESSIONS_RULES_ON, reason="switched on by issue 15b (see the docstring)")
 def test_no_private_member_access_across_modules_in_sessions():
     found = private_accesses(SESSIONS)
     assert not found, "\n".join(found)
@@ -295,3 +294,15 @@ def test_the_rules_catch_what_they_are_for():
         "omegad.lang.api"
     assert _ours("omegad.lang.values.Pair") == "omegad.lang.values"
     assert _private("_x") and not _private("__init__") and not _private("x")
+
+
+def test_a_job_takes_no_field_it_does_not_declare():
+    """What a command leaves for an RPC method is a declared field (job.data), not an attribute
+    added on the fly (as job.trace_entries and job.debug_view were)."""
+    from omegad.sessions.mailbox import Job
+    from omegad.sessions.operations import Input
+
+    job = Job(Input("(+ 1 2)"), "(+ 1 2)", None, piped=False)
+    job.data = {"step": 1}
+    with pytest.raises(AttributeError):
+        job.debug_view = {}  # type: ignore[attr-defined]

@@ -35,6 +35,7 @@ from prompt_toolkit.patch_stdout import patch_stdout
 
 from omegacli import autostart, dotenv
 from omegacli.client import DaemonUnreachable
+from omegacli.human import running_line
 from omegacli.inputs import with_paths
 from omegacli.repl import editing
 from omegacli.repl.connection import Connection
@@ -43,6 +44,7 @@ from protocol import errors
 SPINNER_AFTER = 0.3  # seconds of evaluation before the spinner shows
 RUNNING_VIEW_AFTER = 0.05  # a command answered sooner never shows the running view
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+WHAT_WIDTH = 40  # characters of a running command shown in a busy line
 
 
 @dataclass
@@ -71,6 +73,7 @@ class Repl:
         self.stopped_by_user = False  # after `:server stop`: no automatic restart
         self.stopped_because: str | None = None  # the daemon's `server.stopping` reason
         self.running: RunningCommand | None = None
+        self._armed: tuple[int, str] | None = None  # the command a first Ctrl-C asked about
         self.at_line_start = True
         self._reconnecting: asyncio.Task | None = None
         self.prompt: PromptSession | None = None
@@ -150,6 +153,7 @@ class Repl:
             return False
         self.say(f"Reattached to session '{self.session}' (seq {opened['seq']}).")
         self._lease_note(opened)
+        self._busy_note(opened)
         return True
 
     async def ensure_up(self) -> bool:
@@ -162,6 +166,48 @@ class Repl:
         if holder and holder != self.name:
             self.say(f"The write lease on '{self.session}' is held by {holder}: your commands "
                      "are refused until it is released; :session take takes it over.")
+
+    def _busy_note(self, opened: dict) -> None:
+        """What the session is running as we attach, and what Ctrl-C does about it."""
+        running = opened.get("running")
+        if running is None:
+            return
+        holder = self._lease_elsewhere(opened)
+        how = (f"{holder} holds the write lease; Ctrl-C twice takes it over and interrupts it"
+               if holder else "Ctrl-C interrupts it")
+        self.say(f"busy: {running_line(running, WHAT_WIDTH)} — {how}")
+
+    def _lease_elsewhere(self, opened: dict) -> str | None:
+        holder = opened.get("lease_holder")
+        return holder if holder and holder != self.name else None
+
+    async def interrupt_session(self) -> None:
+        """Ctrl-C on an empty line: interrupt whatever the session runs, whoever started it.
+        While another client holds the write lease, the first Ctrl-C says so and the second
+        takes the lease over (as `:session take`, which would wait behind the command) first."""
+        armed, self._armed = self._armed, None
+        if not self.up:
+            return
+        try:
+            opened = await self.call("session.open", self._open_params())
+            running = opened.get("running")
+            if running is None:
+                return
+            what = running_line(running, WHAT_WIDTH)
+            holder = self._lease_elsewhere(opened)
+            if holder is not None:
+                if armed != (running["connection"], running["first_line"]):
+                    self._armed = (running["connection"], running["first_line"])
+                    self.say(f"{holder} holds the write lease on '{self.session}': Ctrl-C "
+                             f"again takes it over (as :session take) and interrupts {what}.")
+                    return
+                await self.call("session.take", {"session": self.session})
+                self.say(f"This client took the write lease over from {holder}.")
+            answer = await self.call("session.interrupt", {"session": self.session})
+        except (errors.RpcError, DaemonUnreachable):
+            return
+        if answer["interrupted"]:
+            self.say(f"Interrupted {what}; the session is as it was before it.")
 
     async def call(self, method: str, params: dict) -> dict:
         if not self.up:
@@ -225,12 +271,15 @@ class Repl:
                 try:
                     text = await self.prompt.prompt_async(default=typeahead)
                 except KeyboardInterrupt:
+                    if not self.prompt.default_buffer.text.strip():  # else: it clears the line
+                        await self.interrupt_session()
                     typeahead = ""
                     continue
                 except EOFError:
                     self.say("Goodbye!")
                     return 0
                 typeahead = ""
+                self._armed = None
                 if not text.strip():
                     continue
                 outcome = await self.execute(text)
@@ -255,6 +304,7 @@ class Repl:
         if notice:
             self.say(f"Note: {notice}")
         self._lease_note(opened)
+        self._busy_note(opened)
 
     def _prompt_session(self) -> PromptSession:
         return PromptSession(
@@ -365,10 +415,16 @@ class RunningCommand:
         self.app: Application | None = None
 
     def interrupt(self) -> None:
-        if self.future.done() or self.repl.conn is None:
+        """Ctrl-C: interrupt whatever the session is running (ours, or another client's that
+        ours waits behind), then drop ours if it is still queued. In that order, the cancel can
+        never reach a command that started after ours."""
+        conn = self.repl.conn
+        if self.future.done() or conn is None:
             return
         self.interrupted_at = time.monotonic()
-        self.repl.conn.notify("$/cancelRequest", {"id": self.rid})
+        _, answer = conn.start("session.interrupt", {"session": self.repl.session})
+        answer.add_done_callback(lambda f: f.cancelled() or f.exception())  # none is awaited
+        conn.notify("$/cancelRequest", {"id": self.rid})
         if self.app is not None:
             self.app.invalidate()
 

@@ -2,14 +2,14 @@
 
 The session actor's API (see api.py for the protocol of a run):
 
-    ReplState()                          globals + gensym counter + macro table (+ checkpoints)
+    ReplState()                          globals + gensym counter + macro table (+ revisions)
     parse_inputs(text) -> [Form]         one Form per top-level form (Form.error: reader error)
     start(state, form, *, output_sink, step_budget, memory_budget, depth_limit, nested) -> Run
     Run.run(max_steps) -> Done | Failed | NeedsOracle | Running
     Run.resume(OracleResponse) / Run.resume_error(msg) / Run.abandon()
-    capture(state) -> Checkpoint         restore(state, checkpoint) -> state
-    prune_checkpoints(checkpoint)        forget the history before a checkpoint
-    serialize(state) -> bytes            serialize_delta(state, since_checkpoint) -> bytes
+    capture(state) -> Revision           restore(state, revision) -> state
+    prune_revisions(revision)            forget the history before a revision
+    serialize(state) -> bytes            serialize_delta(state, since_revision) -> bytes
     deserialize(bytes, base=None) -> state
     memory_estimate(state) -> int        global_names(state)   state.user_names()
     format_value(v) -> "=> ..."          define_name(datum) -> echo name or None
@@ -34,7 +34,7 @@ from .api import (
     global_names,
     memory_estimate,
     parse_inputs,
-    prune_checkpoints,
+    prune_revisions,
     restore,
     serialize,
     serialize_delta,
@@ -49,5 +49,5 @@ __all__ = [
     "ReplState", "Run", "Running", "Sample", "capture", "decode_value", "define_name",
     "deserialize", "encode_value",
     "display_str", "format_value", "global_names", "memory_estimate", "parse_inputs",
-    "prune_checkpoints", "restore", "serialize", "serialize_delta", "start", "write_str",
+    "prune_revisions", "restore", "serialize", "serialize_delta", "start", "write_str",
 ]

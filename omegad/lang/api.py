@@ -52,7 +52,7 @@ class ReplState:
         self.undo: list[Value] = []                  # (target, key, old) of the running command
         # (id(target), key) -> (target, key, old): places changed since the last capture
         self.dirty: dict[Value, Value] = {}
-        self.head = None                      # the last Checkpoint captured (checkpoint.py)
+        self.head = None                      # the last Revision captured (revision.py)
         self.ser: Value = None                      # serializer object table (serialize.py)
         self.gensym_counter = 0
         self.macros: dict[Value, Value] = {}
@@ -260,15 +260,15 @@ class Run:
         m = self.m
         if m.ctl is not None:
             src = getattr(m.ctl[0], "src", None)
-            control = ("Expr", write_str(src) if src is not None else _frame_tag(m.ctl[0]))
+            control = ("Expr", write_str(src) if src is not None else frame_tag(m.ctl[0]))
         else:
             control = ("Value", write_str(m.val))
         return {"steps": m.steps, "depth": len(m.stack), "control": control,
-                "frames": [_frame_tag(fr[0]) for fr in m.stack],
+                "frames": [frame_tag(fr[0]) for fr in m.stack],
                 "pending_oracle": self.pending is not None}
 
 
-def _frame_tag(fn: Value) -> str:
+def frame_tag(fn: Value) -> str:
     """A readable name for a frame's resume function (e.g. make_if.<locals>.resume -> if)."""
     q = getattr(fn, "__qualname__", type(fn).__name__)
     head = q.split(".<locals>.")[0].split(".")[-1]
@@ -313,24 +313,24 @@ def start(state: ReplState, form: Value, *, output_sink: Callable[[str], object]
     return Run(state, datum, sink, *limits, form_error=error, nested=nested)
 
 
-# ---- checkpoints, serialization, accounting --------------------------------------------------
+# ---- revisions, serialization, accounting --------------------------------------------------
 def capture(state: ReplState) -> Value:
-    """A cheap checkpoint of the state between inputs (O(what changed since the last one))."""
-    from .checkpoint import capture as _capture
+    """A cheap revision of the state between inputs (O(what changed since the last one))."""
+    from .revision import capture as _capture
     return _capture(state)
 
 
-def restore(state: ReplState, checkpoint: Value) -> ReplState:
-    """Move `state` (in place) to any checkpoint captured from it; returns it."""
-    from .checkpoint import restore as _restore
-    _restore(state, checkpoint)
+def restore(state: ReplState, revision: Value) -> ReplState:
+    """Move `state` (in place) to any revision captured from it; returns it."""
+    from .revision import restore as _restore
+    _restore(state, revision)
     return state
 
 
-def prune_checkpoints(checkpoint: Value) -> None:
-    """Drop the history before `checkpoint`: only it and later checkpoints stay restorable."""
-    from .checkpoint import prune
-    prune(checkpoint)
+def prune_revisions(revision: Value) -> None:
+    """Drop the history before `revision`: only it and later revisions stay restorable."""
+    from .revision import prune
+    prune(revision)
 
 
 def serialize(state: ReplState) -> bytes:
@@ -340,7 +340,7 @@ def serialize(state: ReplState) -> bytes:
 
 
 def serialize_delta(state: ReplState, since: Value) -> bytes:
-    """What changed between checkpoint `since` and the current one (capture first)."""
+    """What changed between revision `since` and the current one (capture first)."""
     from .serialize import serialize_delta as _delta
     return _delta(state, since)
 

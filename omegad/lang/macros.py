@@ -1,7 +1,7 @@
 """`define-syntax` with `syntax-rules`: pattern-matching macros, expanded at compile time.
 
 Unlike the reference (whose macros are hygienic but forgotten at the next input), a macro here
-lives in the session state like a global definition, so it persists, checkpoints and
+lives in the session state like a global definition, so it persists, is captured in revisions and
 serializes; and it is not hygienic (a template's free names mean what they mean where the
 macro is used). Patterns support literals, `_`, nested lists and `...` after any element."""
 

@@ -7,7 +7,7 @@ Closures are written as their lambda's source plus the names of its enclosing fr
 recompiled on load; primitives and prelude procedures are written by name.
 
 A state remembers the object ids it has written or read (`state.ser`), so a delta holds only
-the places changed since an earlier checkpoint and the objects that are new since then:
+the places changed since an earlier revision and the objects that are new since then:
 O(what changed), whatever the session's size. Continuations captured with call/cc or by a
 handler are not restorable: after loading they raise an error when called.
 """
@@ -20,8 +20,8 @@ from typing import Any
 
 import msgspec
 
-from .checkpoint import Checkpoint
 from .compile import UNDEF, scope_from_chain
+from .revision import Revision
 from .steps import finish
 from .values import (
     Closure,
@@ -248,10 +248,10 @@ def serialize(state: Value) -> bytes:
     return data
 
 
-def serialize_delta(state: Value, since: Checkpoint | None, rebase: Rebase | None = None) -> bytes:
-    """What changed from checkpoint `since` to the state's current checkpoint (`state.head`).
+def serialize_delta(state: Value, since: Revision | None, rebase: Rebase | None = None) -> bytes:
+    """What changed from revision `since` to the state's current revision (`state.head`).
 
-    `since` must be the checkpoint of this state's previous serialization (full or delta), and
+    `since` must be the revision of this state's previous serialization (full or delta), and
     every delta must be persisted and applied in the order produced: the object ids a delta
     assigns are assumed known to the reader from then on. In a run that went back to an
     earlier record (`rebase`), objects given ids after that record are written whole once."""
@@ -259,8 +259,8 @@ def serialize_delta(state: Value, since: Checkpoint | None, rebase: Rebase | Non
         return _delta(state, since, _Writer(state, state.ser, rebase=rebase))
 
 
-def serialize_merge(state: Value, since: Checkpoint | None, born: int) -> bytes:
-    """What changed from checkpoint `since` to the current one, as one delta that replaces the
+def serialize_merge(state: Value, since: Revision | None, born: int) -> bytes:
+    """What changed from revision `since` to the current one, as one delta that replaces the
     deltas written in between: the objects those deltas introduced (object ids `born` and up,
     `born` being the table's `next` when `since` was written) are written whole again.
     Raises MergeUnavailable when it meets an object none of those deltas wrote."""
@@ -268,12 +268,12 @@ def serialize_merge(state: Value, since: Checkpoint | None, born: int) -> bytes:
         return _delta(state, since, _Writer(state, state.ser, born))
 
 
-def _delta(state: Value, since: Checkpoint | None, w: _Writer) -> bytes:
+def _delta(state: Value, since: Revision | None, w: _Writer) -> bytes:
     if state.ser is None:
         raise ValueError("serialize_delta needs an earlier serialize() of this state")
     table, born = state.ser, w.born
     places: dict[Value, Value] = {}
-    # every place changed on the way from `since` to the current checkpoint (through their
+    # every place changed on the way from `since` to the current revision (through their
     # common ancestor, so a delta is also right after an in-memory restore to another branch)
     a, b = state.head, since
     while a is not b:

@@ -1,23 +1,31 @@
 """snapshot.*, timeline.* and the metrics methods (sessions/notes/commands.py does the work).
 
-Changes (snapshot create / restore / delete, annotate, import) run as commands of the session's
-actor, so they wait for a running command and keep arrival order; reads (list, timeline pages,
+Changes (snapshot create / restore / delete, annotate, import) are operations the session's actor
+runs, so they wait for a running command and keep arrival order; reads (list, timeline pages,
 export, metrics) answer from the actor's fields at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from omegad.dispatch import method
 from omegad.methods.session import _actor, _store
 from omegad.server import Connection
-from omegad.sessions.actor import Job, SessionActor
+from omegad.sessions import commands
+from omegad.sessions.actor import SessionActor
 from omegad.sessions.notes import commands as tn
-from omegad.sessions.notes.file import Note, NotesError, Snap
+from omegad.sessions.notes.file import Note, NotesError, Snapshot
 from omegad.sessions.notes.metrics import SessionMetrics, disk_size, last_modified
+from omegad.sessions.operations import (
+    Annotate,
+    ImportAnnotations,
+    Operation,
+    SnapshotCreate,
+    SnapshotDelete,
+    SnapshotRestore,
+)
 from omegad.sessions.store import SessionStore
 from protocol import errors
 from protocol import methods as m
@@ -28,7 +36,7 @@ def _iso(ms: float) -> str:
         .replace("+00:00", "Z")
 
 
-def snapshot_info(session: str, s: Snap) -> m.SnapshotInfo:
+def snapshot_info(session: str, s: Snapshot) -> m.SnapshotInfo:
     return m.SnapshotInfo(id=s.id, session=session, seq=s.seq, description=s.description,
                           tags=s.tags, created=_iso(s.created))
 
@@ -38,41 +46,29 @@ def annotation_info(n: Note) -> m.AnnotationInfo:
                             created=_iso(n.created))
 
 
-async def _queued(conn: Connection, session: str, text: str,
-                  op: Callable[[SessionActor], Awaitable[Any]]) -> Any:
-    """Run `op` as the session's next command (`text` is what attached clients see)."""
+async def _queued(conn: Connection, session: str, operation: Operation) -> Any:
+    """Run the operation as the session's next job; what it made (its errors: invalid params)."""
     actor = await _actor(conn, session)
-
-    async def run(actor: SessionActor, _job: Job) -> Any:
-        try:
-            return await op(actor)
-        except NotesError as e:
-            raise errors.InvalidParams(str(e)) from None
-
-    job = actor.submit(text, conn, piped=False)
-    job.run = run  # before the actor can see the job: it runs only once we wait
+    job = actor.submit(commands.line_of(operation), conn, piped=False, op=operation)
     await job.wait()
     return job.data
 
 
 @method("snapshot.create")
 async def snapshot_create(p: m.SnapshotCreateParams, conn: Connection) -> m.SnapshotInfo:
-    name, snap = await _queued(conn, p.session, f":session snapshot {p.description}",
-                               lambda a: tn.create_snapshot(a, p.description))
+    name, snap = await _queued(conn, p.session, SnapshotCreate(p.description))
     return snapshot_info(name, snap)
 
 
 @method("snapshot.restore")
 async def snapshot_restore(p: m.SnapshotIdParams, conn: Connection) -> m.SnapshotInfo:
-    name, snap = await _queued(conn, p.session, f":session restore-snapshot {p.id}",
-                               lambda a: tn.restore_snapshot(a, p.id))
+    name, snap = await _queued(conn, p.session, SnapshotRestore(p.id))
     return snapshot_info(name, snap)
 
 
 @method("snapshot.delete")
 async def snapshot_delete(p: m.SnapshotIdParams, conn: Connection) -> m.SnapshotInfo:
-    name, snap = await _queued(conn, p.session, f":session delete-snapshot {p.id}",
-                               lambda a: tn.delete_snapshot(a, p.id))
+    name, snap = await _queued(conn, p.session, SnapshotDelete(p.id))
     return snapshot_info(name, snap)
 
 
@@ -94,19 +90,13 @@ async def snapshot_list(p: m.SnapshotListParams, conn: Connection) -> m.Snapshot
 
 @method("timeline.annotate")
 async def timeline_annotate(p: m.AnnotateParams, conn: Connection) -> m.AnnotationInfo:
-    if len(p.label) > 1000:  # keep a huge label out of the attached clients' input notices
-        text = f":session annotate {p.seq} <label of {len(p.label)} characters>"
-    else:
-        text = f":session annotate {p.seq} {p.label}"
-    note = await _queued(conn, p.session, text,
-                         lambda a: tn.annotate(a, p.seq, p.label, p.description))
+    note = await _queued(conn, p.session, Annotate(p.seq, p.label, p.description))
     return annotation_info(note)
 
 
 @method("timeline.import")
 async def timeline_import(p: m.ImportParams, conn: Connection) -> m.ImportResult:
-    added = await _queued(conn, p.session, ":session import-annotations <document>",
-                          lambda a: tn.import_annotations(a, p.document))
+    added = await _queued(conn, p.session, ImportAnnotations(p.document))
     actor = await _actor(conn, p.session)
     return m.ImportResult(session=tn.target(actor).name, imported=len(added))
 

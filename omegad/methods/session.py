@@ -6,9 +6,11 @@ from omegad.dispatch import method
 from omegad.oracle.select import oracle_description
 from omegad.server import Connection
 from omegad.sessions import commands, legacy
-from omegad.sessions.actor import Job, SessionActor
-from omegad.sessions.debug import debugger
+from omegad.sessions.actor import SessionActor
+from omegad.sessions.mailbox import Job
 from omegad.sessions.names import check_name
+from omegad.sessions.operations import Fork, Goto, Operation, Resume, Save
+from omegad.sessions.render import render_trace
 from omegad.sessions.store import SessionStore
 from protocol import errors
 from protocol import methods as m
@@ -29,9 +31,9 @@ async def _actor(conn: Connection, name: str) -> SessionActor:
     return actor
 
 
-async def _run(conn: Connection, name: str, command: str) -> m.OutputResult:
+async def _run(conn: Connection, name: str, op: Operation) -> m.OutputResult:
     actor = await _actor(conn, name)
-    result = await actor.execute(command, conn, piped=False)
+    result = await actor.execute(commands.line_of(op), conn, piped=False, op=op)
     return m.OutputResult(output=result.output, session=result.session)
 
 
@@ -71,25 +73,22 @@ def _opened(actor: SessionActor, conn: Connection) -> m.OpenResult:
     holder = actor.lease if actor.lease is None or not actor.lease.closed else None
     who = (holder.client or f"connection {holder.id}") if holder else None
     oracle = oracle_description(conn.env)  # e.g. "scripted (no provider configured: …)"
-    summary = debugger.summary(actor)
+    summary = actor.debugger().summary()
     inputs = actor.journal.inputs() if actor.journal is not None else 0
     return m.OpenResult(session=actor.name, seq=actor.seq, lease_holder=who,
                         definitions=len(actor.defs()), oracle=oracle, inputs=inputs, **summary)
 
 
-def _admit_execute(p: m.ExecuteParams, conn: Connection) -> Job:
-    """Queue the command as it arrives, so one client's commands run in the order it sent them."""
+@method("session.execute", queues=True)
+def session_execute(p: m.ExecuteParams, conn: Connection) -> Job:
+    """Queue the command as it arrives, so one client's commands run in the order it sent them;
+    the actor answers when it has run (dispatch.py: `queues`)."""
     store = _store(conn)
     fresh = conn.daemon.sessions.live(store, p.session) is None
     actor = conn.daemon.sessions.actor(store, p.session)
     if fresh:
         legacy.note_legacy(actor, conn.env)
     return actor.submit(p.command, conn, p.piped)
-
-
-@method("session.execute", admit=_admit_execute, answers=True)
-async def session_execute(job: Job, conn: Connection) -> m.ExecuteResult:
-    return await job.wait()
 
 
 @method("session.interrupt", inline=True)
@@ -117,26 +116,24 @@ async def session_trace(p: m.TraceParams, conn: Connection) -> m.TraceResult:
     first = max(0, p.from_seq)
     page = timeline.between(first - 1, first + max(0, p.limit) - 1)  # seqs are consecutive
     header = timeline.header if p.from_seq <= 0 else None
-    from omegad.sessions.render import render_trace
-
     return m.TraceResult(session=timeline.name, lines=render_trace(header, page, p.verbose),
                          total_events=timeline.event_count)
 
 
 @method("session.goto")
 async def session_goto(p: m.GotoParams, conn: Connection) -> m.OutputResult:
-    return await _run(conn, p.session, f":session goto {p.seq}")
+    return await _run(conn, p.session, Goto(p.seq))
 
 
 @method("session.resume")
 async def session_resume(p: m.SessionParams, conn: Connection) -> m.OutputResult:
-    return await _run(conn, p.session, ":session resume")
+    return await _run(conn, p.session, Resume())
 
 
 @method("session.fork")
 async def session_fork(p: m.ForkParams, conn: Connection) -> m.OutputResult:
     check_name(p.name)
-    return await _run(conn, p.session, f":session fork {p.name}")
+    return await _run(conn, p.session, Fork(p.name))
 
 
 @method("session.save")
@@ -148,7 +145,7 @@ async def session_save(p: m.SaveParams, conn: Connection) -> m.OutputResult:
         await conn.daemon.persister.sync()
         return m.OutputResult(output="", session=actor.name)
     check_name(p.name)
-    return await _run(conn, p.session, f":session save {p.name}")
+    return await _run(conn, p.session, Save(p.name))
 
 
 @method("session.delete")

@@ -1,19 +1,22 @@
 """One session's actor: a mailbox and a loop that owns the session's REPL state.
 
-Commands arrive through `execute` and run one at a time, in arrival order. Evaluation runs in
-slices (engine.py) and yields to trio between them, so `interrupt` lands within one slice and
-other sessions keep running. Read-only questions (checkpoints, trace, completion) are answered
-from the actor's fields directly and never wait behind a running command.
+Operations (operations.py) arrive through `submit` and run one at a time, in arrival order, each
+through `commands.perform`. Evaluation runs in slices (engine.py) and yields to trio between
+them, so `interrupt` lands within one slice and other sessions keep running. Read-only questions
+(checkpoints, trace, completion) are answered from the actor's fields directly and never wait
+behind a running command. What other modules may use of an actor is declared in interface.py.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import msgspec
 import trio
@@ -25,12 +28,17 @@ from omegad.persist import events as ev
 from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.index import IndexInfo, write_index
 from omegad.persist.journal import JournalWriter
+from omegad.sessions import commands, engine
 from omegad.sessions import defs as saved_defs
-from omegad.sessions import engine
+from omegad.sessions.debug.debugger import Debugger
+from omegad.sessions.legacy import import_legacy
+from omegad.sessions.mailbox import Job, Reply
+from omegad.sessions.operations import Operation
 from omegad.sessions.oracle_calls import JournaledOracle, mock_effect
 from omegad.sessions.recovery import opening
 from omegad.sessions.states.saver import StateSaver
-from omegad.sessions.states.sources import LayeredStates, StateStore, Written
+from omegad.sessions.states.sources import LayeredStates, StateStore
+from omegad.sessions.states.state import CheckpointState, Written, at_checkpoint
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Checkpoint, Timeline
 from protocol import errors
@@ -38,91 +46,34 @@ from protocol import methods as m
 
 if TYPE_CHECKING:
     from omegad.sessions.fork import Seed
-    from omegad.sessions.manager import SessionManager
+    from omegad.sessions.interface import Pool
 
 log = logging.getLogger("omegad.sessions")
 
-
-@dataclass
-class Job:
-    command: str
-    conn: Caller | None
-    piped: bool
-    done: trio.Event = field(default_factory=trio.Event)
-    result: m.ExecuteResult | None = None
-    error: BaseException | None = None
-    scope: trio.CancelScope | None = None
-    abandoned: bool = False
-    data: Any = None  # what a command made, for an RPC method to return typed (a snapshot …)
-    run: Any = None  # an RPC method's operation run in the command's place: run(actor, job)
-    callback: Callable[[Any], None] | None = None  # the connection's, when it awaits no task
-    trace_entries: list[Any] | None = None  # what :trace found, for debug.trace (debug/)
-    debug_view: dict[str, Any] | None = None  # the debugger after a : command, for debug.* methods
-
-    def when_done(self, callback: Callable[[Any], None]) -> None:
-        """Answer the request by calling back (dispatch.Answering) instead of a waiting task."""
-        self.callback = callback
-
-    def abandon(self) -> None:
-        """Its request was cancelled: skip the command if queued, interrupt it if running."""
-        self.abandoned = True
-        if self.scope is not None:
-            self.scope.cancel()
-
-    async def wait(self) -> m.ExecuteResult:
-        try:
-            await self.done.wait()
-        except trio.Cancelled:
-            self.abandon()
-            raise
-        if self.error is not None:
-            raise self.error
-        assert self.result is not None
-        return self.result
-
-    def finish(self) -> None:
-        self.done.set()
-        if self.callback is not None:
-            self.callback(self.error if self.error is not None else self.result)
+Method = TypeVar("Method", bound=Callable[..., Any])
 
 
-@dataclass
-class Reply:
-    """What a command printed, piece by piece, and how its last evaluation ended."""
+def settled_first(method: Method) -> Method:
+    """Marks what changes the session's state or writes its files: the state record the last
+    form left pending is written first (`SessionActor.settle`), so records keep their order."""
+    if inspect.iscoroutinefunction(method):
+        @functools.wraps(method)
+        async def settled_async(self: SessionActor, *args: Any, **kwargs: Any) -> Any:
+            self.settle()
+            return await method(self, *args, **kwargs)
 
-    text: list[str] = field(default_factory=list)
-    ok: bool = True
-    value: str | None = None
-    error: str | None = None
-    should_exit: bool = False
-    session: str | None = None
-    failed: int = 0  # inputs that ended in an error (ExecuteResult.failed)
-    unsent: list[str] = field(default_factory=list)  # lines not yet streamed as `result`
+        return cast(Method, settled_async)
 
-    def line(self, text: str) -> None:
-        self.text.append(text + "\n")
-        self.unsent.append(text + "\n")
-        if text.startswith("error: "):
-            self.fail(text.removeprefix("error: "))
+    @functools.wraps(method)
+    def settled(self: SessionActor, *args: Any, **kwargs: Any) -> Any:
+        self.settle()
+        return method(self, *args, **kwargs)
 
-    def fail(self, message: str) -> None:
-        """An input ended in an error (its line printed already)."""
-        self.ok, self.value, self.error = False, None, message
-        self.failed += 1
-
-    def lines(self, lines: list[str]) -> None:
-        if lines:  # one piece: a listing of 10 000 checkpoints is one join, not 20 000 appends
-            block = "\n".join(lines) + "\n"
-            self.text.append(block)
-            self.unsent.append(block)
-
-    def output(self) -> str:
-        out = "".join(self.text)
-        return out[:-1] if out.endswith("\n") else out
+    return cast(Method, settled)
 
 
 class SessionActor:
-    def __init__(self, manager: SessionManager, store: SessionStore, name: str,
+    def __init__(self, manager: Pool, store: SessionStore, name: str,
                  seed: Seed | None = None) -> None:
         self.manager = manager
         self.seed = seed  # a fork's: what to open from instead of the index (fork.py)
@@ -153,16 +104,19 @@ class SessionActor:
         self._opened = trio.Event()
         self.open_error: errors.RpcError | None = None
         self.closed = False
-        self.debug: Any = None          # the stepping debugger (debugger.py), made on first use
-        self.legacy: Any = None         # a legacy batch file to import before the next job
-        self._answers: list[Any] | None = None  # oracle answers a committed debug run replays
+        self.debug: Debugger | None = None  # the stepping debugger, made on first use
+        self.legacy: Path | None = None  # a legacy batch file to import before the next job
+        self.reevaluating = False  # importing it: re-evaluating by itself, no provider asked
+        self.commit_answers: list[api.OracleResponse] | None = None  # what a committed debug
+        # run was told, answering its oracle calls again (oracle_calls.py)
         self._unsaved: tuple[int, int] | None = None  # (seq, journal end) of a state not saved
 
     # --- life -------------------------------------------------------------------------------------
 
     async def open(self) -> None:
         """Bring the session up: its last saved state, then any journal inputs after it."""
-        await opening.open_session(self)
+        seed, self.seed = self.seed, None
+        await opening.open_session(self, seed)
 
     async def ready(self) -> None:
         await self._opened.wait()
@@ -214,8 +168,8 @@ class SessionActor:
             self.manager.monitor.record(self, job)
             collector.activity()
 
+    @settled_first
     def close(self) -> None:
-        self.settle()
         self._send.close()
         self.flush_index()
         self.manager.session_closed(self)
@@ -238,18 +192,22 @@ class SessionActor:
     def seq(self) -> int:
         return self.journal.next_seq if self.journal else 0
 
-    def submit(self, command: str, conn: Caller | None, piped: bool) -> Job:
-        """Queue a command (in the caller's order: this never waits)."""
+    def submit(self, command: str, conn: Caller | None, piped: bool,
+               op: Operation | None = None) -> Job:
+        """Queue a command line, or the operation an RPC method made (`command` is then what
+        attached followers see), in the caller's order: this never waits."""
         if command.strip() != ":session take":  # the one command meant for a locked-out client
             self._check_lease(conn)
         if conn is not None:
             self.attached[conn.id] = conn
-        job = Job(command, conn, piped)
+        job = Job(commands.parse(command) if op is None else op, command, conn, piped,
+                  typed=op is not None)
         self._send.send_nowait(job)
         return job
 
-    async def execute(self, command: str, conn: Caller | None, piped: bool) -> m.ExecuteResult:
-        return await self.submit(command, conn, piped).wait()
+    async def execute(self, command: str, conn: Caller | None, piped: bool,
+                      op: Operation | None = None) -> m.ExecuteResult:
+        return await self.submit(command, conn, piped, op).wait()
 
     def interrupt(self) -> bool:
         job = self._current
@@ -278,6 +236,12 @@ class SessionActor:
         pool asks on every open; metrics measure what is still reachable, once a second)."""
         return self.state.allocated
 
+    def debugger(self) -> Debugger:
+        """The session's stepping debugger, read from beside the journal on first use."""
+        if self.debug is None:
+            self.debug = Debugger.load(self.store.debugger(self.name))
+        return self.debug
+
     def defs(self) -> list[str]:
         """Source of the top-level defines in effect (a redefinition replaces, moved to the end)."""
         return list(self._defs().values())
@@ -288,9 +252,9 @@ class SessionActor:
                                               self.store.journal(self.name))
         return self.state_defs
 
+    @settled_first
     def reset(self) -> None:
         """`:session reset`: an empty state; the journal keeps its history."""
-        self.settle()
         self.state = api.ReplState()
         self.state_defs = {}
         self.control = "null"
@@ -310,20 +274,10 @@ class SessionActor:
         started = time.perf_counter()
         reply = Reply()
         if self.legacy is not None:
-            from omegad.sessions.legacy import import_legacy
-
             await import_legacy(self, job)
-        text = job.command.strip()
         if self.followers:
             await self._broadcast(job.command, job, "input")
-        if job.run is not None:
-            job.data = await job.run(self, job)
-        elif text.startswith(":"):
-            from omegad.sessions.commands import run_command
-
-            await run_command(self, text, reply, job)
-        elif text:
-            await self._evaluate_input(job.command, reply, job)
+        job.data = await commands.perform(self, job.op, reply, job)
         await self._stream_result(reply, job)
         return m.ExecuteResult(
             output=reply.output(), ok=reply.ok, value=reply.value, error=reply.error,
@@ -333,16 +287,20 @@ class SessionActor:
             inputs=self.journal.counted_inputs if self.journal is not None else None,
         )
 
-    async def _evaluate_input(self, text: str, reply: Reply, job: Job) -> None:
+    async def run_line(self, text: str, reply: Reply, job: Job) -> None:
+        """Run a command line inside the running job (`:ask`'s tools)."""
+        await commands.perform(self, commands.parse(text), reply, job)
+
+    async def evaluate_input(self, text: str, reply: Reply, job: Job) -> None:
         env = job.conn.env if job.conn is not None else {}
         if env.get("OMEGA_MOCK_EFFECTS") == "1" and mock_effect(self, text, reply):
             return
         for form in engine.forms(text):
-            await self._evaluate_form(form, reply, job)
+            await self.evaluate_form(form, reply, job)
 
-    async def _evaluate_form(self, form: api.Form, reply: Reply, job: Job) -> None:
+    @settled_first  # the previous form's state record goes first
+    async def evaluate_form(self, form: api.Form, reply: Reply, job: Job) -> None:
         assert self.journal is not None
-        self.settle()  # the previous form's state record goes first
         code = form.text
         seq = self.seq
         self.journal.hold([ev.input_event(seq, code), ev.step_event(seq + 1, 0, code)])
@@ -366,7 +324,7 @@ class SessionActor:
             outcome = await engine.evaluate(self.state, form, sink,
                                             self._oracle_for(job, sink), between_slices)
         except trio.Cancelled:
-            self._write([ev.error_event(self.seq, 0, "interrupted")])
+            self.write_events([ev.error_event(self.seq, 0, "interrupted")])
             raise
         await flush_stream()
         self._finish_form(outcome, reply)
@@ -379,27 +337,27 @@ class SessionActor:
     async def commit_debug(self, form: api.Form, answers: list[Any], job: Job) -> None:
         """A debug run reached DONE: its expression becomes one journaled input of the session,
         its oracle calls answered (and journaled) from what the debug run was told."""
-        self._answers = list(answers)
+        self.commit_answers = list(answers)
         attached, self.attached = self.attached, {}  # the run's output was shown already
         try:
-            await self._evaluate_form(form, Reply(), job)
+            await self.evaluate_form(form, Reply(), job)
         finally:
-            self._answers = None
+            self.commit_answers = None
             self.attached = attached
 
     def _finish_form(self, outcome: engine.Outcome, reply: Reply) -> None:
         reply.line(outcome.line)
         reply.ok, reply.value, reply.error = outcome.ok, outcome.value, outcome.error
         if not outcome.ok:
-            self._write([ev.error_event(self.seq, 0, outcome.error or "")])
+            self.write_events([ev.error_event(self.seq, 0, outcome.error or "")])
             return
         seq = self.seq
-        offsets = self._write([ev.result_event(seq, outcome.value or ""),
+        offsets = self.write_events([ev.result_event(seq, outcome.value or ""),
                                ev.checkpoint_event(seq + 1, 0, "manual")])
         self.control = outcome.control
         cp = Checkpoint(seq + 1, "manual", f"state-{seq + 1}", offsets[1])
         self.checkpoints.append(cp)
-        self.states.memory[cp.seq] = engine.snapshot(self.state, self.control)
+        self.states.memory[cp.seq] = at_checkpoint(self.state, self.control)
         assert self.journal is not None  # (it was just written)
         self._unsaved = (cp.seq, self.journal.size)  # written once the answer has left (settle)
 
@@ -419,7 +377,7 @@ class SessionActor:
         if self.journal is not None:
             self._guard_write(self.journal.flush)
 
-    def _write(self, events: list[dict[str, Any]]) -> list[int]:
+    def write_events(self, events: list[dict[str, Any]]) -> list[int]:
         assert self.journal is not None
         return self._guard_write(self.journal.write, events)
 
@@ -458,10 +416,10 @@ class SessionActor:
 
     # --- state changes that are not journal events ------------------------------------------------
 
-    def restore(self, snap: engine.Snapshot, control: str | None = None,
+    @settled_first  # (resuming may move the current state in place)
+    def restore(self, snap: CheckpointState, control: str | None = None,
                 own_seq: int | None = None) -> None:
         """Adopt a checkpoint's state (this session's own at `own_seq`, or another timeline's)."""
-        self.settle()  # (resuming may move the current state in place)
         self.state = snap.resume()
         self.control = control or snap.control
         self._record_restore(own_seq, snap.origin)
@@ -479,33 +437,34 @@ class SessionActor:
         elif origin is not None and origin.stands_for(self.state):
             self.saver.adopt_copy(self.seq - 1, self.control, journal_end, self.state, origin)
         else:
-            self._save_state(self.seq - 1, adopted=True)
+            self.save_state(self.seq - 1, adopted=True)
 
     def settle(self) -> None:
         """Write the state record of the last form evaluated, if it is not written yet.
 
         A form's answer does not wait for this record: its journal events are written before
         the answer, and a session whose last record is missing (a crash in between) replays the
-        journal's last input when it opens. Records keep their order: every other state write,
-        the next form and closing the files settle first."""
+        journal's last input when it opens. When it is written is decided here and by
+        `settled_first`: after the job's answer has left (`_run_job`; with the answer, under the
+        "always" fsync policy), and before whatever `settled_first` marks: every other state
+        write, the next form, a restore or reset, closing the files."""
         unsaved, self._unsaved = self._unsaved, None
         if unsaved is None:
             return
         try:
-            self._save_state(*unsaved)
+            self.save_state(*unsaved)
         except errors.InternalError:
             return  # logged; the journal has the input, which a reopen replays
         if self.ckpt is not None:
             self.manager.persister.wrote(self.ckpt)
 
-    def _save_state(self, seq: int, journal_end: int | None = None, adopted: bool = False,
-                    merges: bool = True) -> None:
+    @settled_first
+    def save_state(self, seq: int, journal_end: int | None = None, adopted: bool = False,
+                   merges: bool = True) -> None:
         """Append this state to the checkpoint file: a delta against the last one when it can
         (saver.py; `merges=False` while an input runs), with the journal's end as it is now
         unless given."""
         assert self.saver is not None
-        if self._unsaved is not None:
-            self.settle()
         if journal_end is None:
             journal_end = self.journal.size if self.journal is not None else 0
         try:

@@ -12,10 +12,12 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from omegad.sessions.debug.debugger import debugger_of
+from omegad.lang import api
+from omegad.lang.printer import write_str
+from omegad.sessions.mailbox import Job, Reply
 
 if TYPE_CHECKING:
-    from omegad.sessions.actor import Job, Reply, SessionActor
+    from omegad.sessions.interface import Session
 
 MAX_ITERATIONS = 15
 MAX_TRACES = 100
@@ -166,7 +168,7 @@ def _now() -> int:
     return int(time.time() * 1000)
 
 
-async def ask(actor: SessionActor, question: str, reply: Reply, job: Job) -> None:
+async def ask(actor: Session, question: str, reply: Reply, job: Job) -> None:
     from omegad.oracle.base import OracleError
 
     if not question:
@@ -188,12 +190,12 @@ async def ask(actor: SessionActor, question: str, reply: Reply, job: Job) -> Non
                  "full trace)", "; --- agentic session ends ---"])
 
 
-async def _loop(actor: SessionActor, provider: Any, question: str,
+async def _loop(actor: Session, provider: Any, question: str,
                 job: Job) -> tuple[str, str]:
     provider.system_prompt = system_prompt(actor.defs())
     trace: dict[str, Any] = {"id": _trace_id(), "question": question, "startTime": _now(),
                              "entries": [], "toolCallCount": 0}
-    traces = debugger_of(actor).llm_traces
+    traces = actor.debugger().llm_traces
     trace["entries"].append({"type": "request", "timestamp": _now(),
                              "data": {"question": question, "adapter": provider.name}})
     messages = provider.first_messages(question)
@@ -235,11 +237,7 @@ async def _loop(actor: SessionActor, provider: Any, question: str,
     return trace["answer"], trace["id"]
 
 
-async def _run_tool(actor: SessionActor, name: str, args: dict[str, Any], job: Job) -> str:
-    from omegad.lang import api
-    from omegad.lang.printer import write_str
-    from omegad.sessions.actor import Reply
-
+async def _run_tool(actor: Session, name: str, args: dict[str, Any], job: Job) -> str:
     if name == "eval_lisp":
         forms = api.parse_inputs(str(args.get("code", "")))
         if forms and forms[0].error:
@@ -248,7 +246,7 @@ async def _run_tool(actor: SessionActor, name: str, args: dict[str, Any], job: J
         attached, actor.attached = actor.attached, {}  # tool results go to the model only
         try:
             for form in forms:
-                await actor._evaluate_form(form, scratch, job)
+                await actor.evaluate_form(form, scratch, job)
         finally:
             actor.attached = attached
         last = scratch.output().split("\n")[-1] if scratch.text else ""
@@ -263,16 +261,14 @@ async def _run_tool(actor: SessionActor, name: str, args: dict[str, Any], job: J
     make = COMMANDS.get(name)
     if make is None:
         return f"Unknown tool: {name}"
-    from omegad.sessions.commands import run_command
-
     scratch = Reply()
-    await run_command(actor, make(args), scratch, job)
+    await actor.run_line(make(args), scratch, job)
     scratch.unsent.clear()
     return scratch.output()
 
 
-async def traces(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
-    found = debugger_of(actor).llm_traces
+async def traces(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
+    found = actor.debugger().llm_traces
     if not found:
         reply.line("(no traces recorded yet)")
         return
@@ -284,10 +280,10 @@ async def traces(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> Non
                    f'{t["toolCallCount"]} tool calls)')
 
 
-async def show_trace(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+async def show_trace(actor: Session, arg: str, reply: Reply, _job: Job) -> None:
     parts = arg.split()
     verbose = "--verbose" in parts or "-v" in parts
-    found = debugger_of(actor).llm_traces
+    found = actor.debugger().llm_traces
     trace: dict[str, Any] | None
     if "--last" in parts or "-l" in parts:
         if not found:

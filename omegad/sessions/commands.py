@@ -1,34 +1,62 @@
-"""The REPL's `:` command language, with the reference's output texts.
+"""The REPL's `:` command language, with the reference's output texts: `parse` turns a command
+line into an operation (operations.py), `perform` runs any operation, from a command line or from
+an RPC method's typed params alike.
 
-Each command is a small async function of (actor, argument text, reply); `run_command` finds it
-the way the reference does (exact words first, then prefixes), so `:session save` without a name
-falls through to `Unknown command`, as there.
+A command without a typed form is a small async function of (actor, argument text, reply, job).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from omegad import owned
-from omegad.sessions.debug import commands as debugger
-from omegad.sessions.debug.debugger import typed as debug_typed
+from omegad.sessions.debug import commands as debug_commands
 from omegad.sessions.names import check_name
-from omegad.sessions.notes import commands as timeline_notes
+from omegad.sessions.notes import commands as note_commands
+from omegad.sessions.operations import (
+    Annotate,
+    Command,
+    DebugBack,
+    DebugBreak,
+    DebugBreakpoints,
+    DebugContinue,
+    DebugDelbreak,
+    DebugGoto,
+    DebugStart,
+    DebugState,
+    DebugStep,
+    DebugStop,
+    DebugToggle,
+    DebugTrace,
+    Fork,
+    Goto,
+    ImportAnnotations,
+    Input,
+    Operation,
+    Resume,
+    Save,
+    SnapshotCreate,
+    SnapshotDelete,
+    SnapshotRestore,
+    Unknown,
+)
 from omegad.sessions.states.sources import state_at
 from omegad.sessions.timeline import Timeline, plan_jump, read_timeline
 from protocol import errors
 
 if TYPE_CHECKING:
-    from omegad.sessions.actor import Job, Reply, SessionActor
+    from omegad.sessions.interface import Session
+    from omegad.sessions.mailbox import Job, Reply
 
-Command = Callable[["SessionActor", str, "Reply", "Job"], Awaitable[None]]
+CommandFn = Callable[["Session", str, "Reply", "Job"], Awaitable[None]]
+Parser = Callable[[str], Operation]
 
 NO_SESSION = "No session loaded. Use :session load <name> first."
 
 
-async def session_list(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+async def session_list(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
     rows = actor.manager.list_sessions(actor.store)
     if not rows:
         reply.line("No saved sessions.")
@@ -39,7 +67,7 @@ async def session_list(actor: SessionActor, _arg: str, reply: Reply, _job: Job) 
                    else f"  {name}")
 
 
-async def session_save(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
+async def session_save(actor: Session, name: str, reply: Reply, _job: Job) -> None:
     try:
         check_name(name)
         actor.flush_index()
@@ -52,7 +80,7 @@ async def session_save(actor: SessionActor, name: str, reply: Reply, _job: Job) 
         reply.line(f"Error saving session: {_message(e)}")
 
 
-async def session_fork(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
+async def session_fork(actor: Session, name: str, reply: Reply, _job: Job) -> None:
     source = actor.loaded.name if actor.loaded else actor.name
     try:
         check_name(name)
@@ -67,7 +95,7 @@ async def session_fork(actor: SessionActor, name: str, reply: Reply, _job: Job) 
     reply.session = name
 
 
-async def session_load(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
+async def session_load(actor: Session, name: str, reply: Reply, _job: Job) -> None:
     try:
         check_name(name)
     except errors.RpcError:
@@ -86,12 +114,12 @@ async def session_load(actor: SessionActor, name: str, reply: Reply, _job: Job) 
     reply.line("Use :session goto <seq> to jump, :session trace to view")
 
 
-def _own(actor: SessionActor, timeline: Timeline | None, seq: int) -> int | None:
+def _own(actor: Session, timeline: Timeline | None, seq: int) -> int | None:
     """`seq` when the timeline is the actor's own (its state can be adopted by reference)."""
     return seq if timeline is not None and timeline.name == actor.name else None
 
 
-async def _timeline_of(actor: SessionActor, name: str) -> Timeline | None:
+async def _timeline_of(actor: Session, name: str) -> Timeline | None:
     """NAME's timeline: from its actor when omega keeps it (opening it is cheap: it reads its
     newest state, not its whole journal), else read from the reference's files."""
     if name == actor.name:
@@ -105,8 +133,7 @@ async def _timeline_of(actor: SessionActor, name: str) -> Timeline | None:
     return read_timeline(store.sessions, name)
 
 
-async def session_goto(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
-    target = _js_int(arg)
+async def session_goto(actor: Session, target: int | None, reply: Reply) -> None:
     if actor.loaded is None:
         reply.line(NO_SESSION)
         return
@@ -128,21 +155,21 @@ async def session_goto(actor: SessionActor, arg: str, reply: Reply, _job: Job) -
     reply.lines(jump.lines(target, snap.control))
 
 
-async def session_checkpoints(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+async def session_checkpoints(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
     if actor.loaded is None:
         reply.line("No session loaded.")
     else:
         reply.lines(actor.loaded.checkpoint_lines())
 
 
-async def session_trace(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+async def session_trace(actor: Session, arg: str, reply: Reply, _job: Job) -> None:
     if actor.loaded is None:
         reply.line(NO_SESSION)
     else:
         reply.lines(actor.loaded.trace_lines("--verbose" in arg or "-v" in arg))
 
 
-async def session_resume(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+async def session_resume(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
     timeline = actor.loaded
     if timeline is None:
         reply.line("No state to resume from. Use :session goto <seq> first.")
@@ -165,7 +192,7 @@ async def session_resume(actor: SessionActor, _arg: str, reply: Reply, _job: Job
     reply.line(f"Resumed to seq {nxt.seq}")
 
 
-async def session_delete(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
+async def session_delete(actor: Session, name: str, reply: Reply, _job: Job) -> None:
     try:
         check_name(name)
     except errors.RpcError as e:
@@ -180,12 +207,12 @@ async def session_delete(actor: SessionActor, name: str, reply: Reply, _job: Job
         reply.line(f"Session '{name}' not found")
 
 
-async def session_reset(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+async def session_reset(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
     actor.reset()
     reply.line(f"Session '{actor.name}' reset.")
 
 
-async def session_lock(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
+async def session_lock(actor: Session, _arg: str, reply: Reply, job: Job) -> None:
     if job.conn is None:
         reply.line("No client to hold the lease.")
         return
@@ -197,7 +224,7 @@ async def session_lock(actor: SessionActor, _arg: str, reply: Reply, job: Job) -
     reply.line(f"Session '{actor.name}' locked for writing by this client.")
 
 
-async def session_take(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
+async def session_take(actor: Session, _arg: str, reply: Reply, job: Job) -> None:
     if job.conn is None:
         reply.line("No client to hold the lease.")
         return
@@ -205,7 +232,7 @@ async def session_take(actor: SessionActor, _arg: str, reply: Reply, job: Job) -
     reply.line(f"Session '{actor.name}' taken over: this client holds the write lease.")
 
 
-async def session_unlock(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
+async def session_unlock(actor: Session, _arg: str, reply: Reply, job: Job) -> None:
     if actor.lease is job.conn and job.conn is not None:
         actor.lease = None
         reply.line(f"Session '{actor.name}' unlocked.")
@@ -213,19 +240,19 @@ async def session_unlock(actor: SessionActor, _arg: str, reply: Reply, job: Job)
         reply.line("This client holds no lease on the session.")
 
 
-async def quit_(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
+async def quit_(actor: Session, _arg: str, reply: Reply, job: Job) -> None:
     if not job.piped:
         reply.line("Goodbye!")
     reply.should_exit = True
 
 
-async def server_status(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
+async def server_status(actor: Session, _arg: str, reply: Reply, job: Job) -> None:
     """§9.7's text: a daemon that answers is running (a client that cannot reach one says
     `Server is not responding` itself; `omegacli daemon status` gives the details)."""
     reply.line("Server is running")
 
 
-async def server_stop(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
+async def server_stop(actor: Session, _arg: str, reply: Reply, job: Job) -> None:
     """§9.7: stop the daemon (gracefully: this reply is sent, every session flushed)."""
     if job.conn is None:
         reply.line("No server to stop")
@@ -234,63 +261,154 @@ async def server_stop(actor: SessionActor, _arg: str, reply: Reply, job: Job) ->
     reply.line("Server stopped")
 
 
-async def help_(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+async def help_(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
     reply.lines(HELP)
 
 
-async def defs(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+async def defs(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
     found = actor.defs()
     reply.lines(found if found else ["(no user definitions yet)"])
 
 
-# Exact commands, then commands that take an argument after a space.
-EXACT: dict[str, Command] = {
-    ":session list": session_list,
-    ":session checkpoints": session_checkpoints,
-    ":session trace": session_trace,
-    ":session resume": session_resume,
-    ":session reset": session_reset,
-    ":session lock": session_lock,
-    ":session take": session_take,
-    ":session unlock": session_unlock,
-    ":quit": quit_, ":q": quit_,
-    ":help": help_, ":h": help_,
-    ":server status": server_status, ":server stop": server_stop,
-    ":defs": defs,
-    **timeline_notes.EXACT,  # snapshots, timeline annotations, metrics
-    **debugger.EXACT,  # the stepping debugger, breakpoints, snapshots, history, inspection
+def _line(command: CommandFn) -> Parser:
+    """The parser of a command without a typed form: it runs with its argument text."""
+    return lambda arg: Command(command, arg)
+
+
+# Exact commands, then commands that take an argument after a space: each gives the operation.
+EXACT: dict[str, Parser] = {
+    ":session list": _line(session_list),
+    ":session checkpoints": _line(session_checkpoints),
+    ":session trace": _line(session_trace),
+    ":session resume": lambda _: Resume(),
+    ":session reset": _line(session_reset),
+    ":session lock": _line(session_lock),
+    ":session take": _line(session_take),
+    ":session unlock": _line(session_unlock),
+    ":quit": _line(quit_), ":q": _line(quit_),
+    ":help": _line(help_), ":h": _line(help_),
+    ":server status": _line(server_status), ":server stop": _line(server_stop),
+    ":defs": _line(defs),
+    **note_commands.EXACT,  # snapshots, timeline annotations, metrics
+    **debug_commands.EXACT,  # the stepping debugger, breakpoints, snapshots, history, inspection
 }
-PREFIX: dict[str, Command] = {
-    ":session save ": session_save,
-    ":session fork ": session_fork,
-    ":session load ": session_load,
-    ":session goto ": session_goto,
-    ":session trace ": session_trace,
-    ":session delete ": session_delete,
-    **timeline_notes.PREFIX,
-    **debugger.PREFIX,
+PREFIX: dict[str, Parser] = {
+    ":session save ": Save,
+    ":session fork ": Fork,
+    ":session load ": _line(session_load),
+    ":session goto ": lambda arg: Goto(_js_int(arg)),
+    ":session trace ": _line(session_trace),
+    ":session delete ": _line(session_delete),
+    **note_commands.PREFIX,
+    **debug_commands.PREFIX,
 }
 
 
-async def run_command(actor: SessionActor, text: str, reply: Reply, job: Job) -> None:
-    command = EXACT.get(text)
-    arg = ""
-    if command is None:
-        for prefix, candidate in PREFIX.items():
-            if text.startswith(prefix) and text[len(prefix):].strip():
-                command, arg = candidate, text[len(prefix):].strip()
-                break
-    if command is None:
-        message = f"Unknown command: {text}. Type :help for commands."
-        reply.line(message)
-        reply.fail(message)
-        return
-    try:
-        await command(actor, arg, reply, job)
-    finally:
-        if command.__module__ == debugger.__name__:
-            debugger.debugger_of(actor).save()
-            job.debug_view = debug_typed(actor, job)  # for the typed debug.* methods
+def parse(text: str) -> Operation:
+    """The operation of a command line: Lisp input, or a `:` command found the way the reference
+    finds it (exact words first, then prefixes), so `:session save` without a name falls through
+    to `Unknown command`, as there."""
+    line = text.strip()
+    if not line.startswith(":"):
+        return Input(text)
+    parser = EXACT.get(line)
+    if parser is not None:
+        return parser("")
+    for prefix, candidate in PREFIX.items():
+        if line.startswith(prefix) and line[len(prefix):].strip():
+            return candidate(line[len(prefix):].strip())
+    return Unknown(line)
+
+
+async def perform(actor: Session, op: Operation, reply: Reply, job: Job) -> Any:
+    """Run one operation in the actor's task: the one place every operation is dispatched.
+    Returns what a typed RPC method answers with (a snapshot, the debugger's state …)."""
+    debugging, guarded = debug_commands.debugging, note_commands.guarded
+    match op:
+        case Input(text):
+            if text.strip():
+                await actor.evaluate_input(text, reply, job)
+        case Command(run, arg, debug=False):
+            await run(actor, arg, reply, job)
+        case Command(run, arg, debug=True):
+            return await debugging(actor, run(actor, arg, reply, job))
+        case Unknown(text):
+            message = f"Unknown command: {text}. Type :help for commands."
+            reply.line(message)
+            reply.fail(message)
+        case Goto(seq):
+            await session_goto(actor, seq, reply)
+        case Resume():
+            await session_resume(actor, "", reply, job)
+        case Fork(name):
+            await session_fork(actor, name, reply, job)
+        case Save(name):
+            await session_save(actor, name, reply, job)
+        case SnapshotCreate(description):
+            return await guarded(job, reply, note_commands.snapshot(actor, description, reply,
+                                                                    job))
+        case SnapshotRestore(ident):
+            return await guarded(job, reply, note_commands.restore(actor, ident, reply, job))
+        case SnapshotDelete(ident):
+            return await guarded(job, reply, note_commands.delete(actor, ident, reply, job))
+        case Annotate(seq, label, description):
+            return await guarded(job, reply, note_commands.annotate_one(
+                actor, seq, label, description, reply, job))
+        case ImportAnnotations(document):
+            return await guarded(job, reply, note_commands.import_annotations(actor, document))
+        case DebugStart(code):
+            return await debugging(actor, debug_commands.debug_(actor, code, reply))
+        case DebugStep(count):
+            return await debugging(actor, debug_commands.step(actor, count, reply, job))
+        case DebugContinue():
+            return await debugging(actor, debug_commands.run_(actor, reply, job))
+        case DebugGoto(step):
+            return await debugging(actor, debug_commands.goto(actor, step, reply))
+        case DebugBack(count):
+            return await debugging(actor, debug_commands.back(actor, count, reply))
+        case DebugStop():
+            return await debugging(actor, debug_commands.stop(actor, reply))
+        case DebugState():
+            return await debugging(actor, debug_commands.state(actor, reply))
+        case DebugTrace(start, count):
+            return await debugging(actor, debug_commands.trace(actor, start, count, reply))
+        case DebugBreakpoints():
+            return await debugging(actor, debug_commands.breaks(actor, reply))
+        case DebugBreak(kind, condition):
+            return await debugging(actor, debug_commands.break_(actor, kind, condition, reply))
+        case DebugDelbreak(ident):
+            return await debugging(actor, debug_commands.delbreak(actor, ident, reply))
+        case DebugToggle(ident):
+            return await debugging(actor, debug_commands.toggle(actor, ident, reply))
+    return None
+
+
+def line_of(op: Operation) -> str:
+    """The command line of an operation an RPC method made: what attached followers see as its
+    `input` notice (what a client typing it would have sent)."""
+    match op:
+        case Input(text) | Unknown(text):
+            return text
+        case Goto(seq):
+            return f":session goto {seq}"
+        case Resume():
+            return ":session resume"
+        case Fork(name):
+            return f":session fork {name}"
+        case Save(name):
+            return f":session save {name}"
+        case SnapshotCreate(description):
+            return f":session snapshot {description}"
+        case SnapshotRestore(ident):
+            return f":session restore-snapshot {ident}"
+        case SnapshotDelete(ident):
+            return f":session delete-snapshot {ident}"
+        case Annotate(seq, label):
+            shown = label if len(label) <= 1000 else f"<label of {len(label)} characters>"
+            return f":session annotate {seq} {shown}"
+        case ImportAnnotations():
+            return ":session import-annotations <document>"
+    return debug_commands.line_of(op)
 
 
 def command_names() -> list[str]:
@@ -329,7 +447,7 @@ HELP = [
     "  :session lock            - hold the write lease (others' commands are refused)",
     "  :session take            - take the write lease over from another client",
     "  :session unlock          - release the write lease",
-    *timeline_notes.HELP,
+    *note_commands.HELP,
     "",
     "  SERVER:",
     "  :server status           - is the session server running",

@@ -8,15 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import trio
 
 from omegad.lang import api
-from omegad.lang.checkpoint import Checkpoint, capture, restore
-
-if TYPE_CHECKING:
-    from omegad.sessions.states.sources import Written
 
 SLICE_STEPS = 3_000  # steps between yields to trio: about 2 ms of evaluation
 
@@ -31,19 +26,6 @@ class Outcome:
     error: str | None
     control: str  # what the checkpoint's state holds as its value ("null" after a define)
     defined: str | None = None  # the name a top-level define bound
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A session state as it was at one checkpoint: the state it belongs to, and where in it."""
-
-    state: api.ReplState
-    checkpoint: Checkpoint
-    control: str
-    origin: Written | None = None  # the file records it was read from, if it was
-
-    def resume(self) -> api.ReplState:
-        return restore(self.state, self.checkpoint)
 
 
 def forms(text: str) -> list[api.Form]:
@@ -94,7 +76,3 @@ def _outcome(form: api.Form, r: api.Done | api.Failed) -> Outcome:
     value = r.printed[3:]
     defined = api.define_name(form.datum)
     return Outcome(True, r.printed, value, None, "null" if defined else value, defined)
-
-
-def snapshot(state: api.ReplState, control: str) -> Snapshot:
-    return Snapshot(state, capture(state), control)

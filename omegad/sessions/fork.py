@@ -27,7 +27,7 @@ from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Timeline
 
 if TYPE_CHECKING:
-    from omegad.sessions.actor import SessionActor
+    from omegad.sessions.interface import Session
 
 
 @dataclass
@@ -40,7 +40,7 @@ class Seed:
     ckpt: CheckpointFile
 
 
-def fork_live(store: SessionStore, owner: SessionActor, name: str, cutoff: int | None) -> Seed:
+def fork_live(store: SessionStore, owner: Session, name: str, cutoff: int | None) -> Seed:
     """Fork a live session up to `cutoff` (its newest event when None)."""
     assert owner.journal is not None and owner.ckpt is not None
     last = owner.seq - 1

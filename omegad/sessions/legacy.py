@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omegad.lang import api
-from omegad.sessions.debug.debugger import Breakpoint, debugger_of
+from omegad.sessions.debug.debugger import Breakpoint
 from omegad.sessions.debug.run import DebugRun
+from omegad.sessions.mailbox import Job, Reply
 
 if TYPE_CHECKING:
-    from omegad.sessions.actor import Job, SessionActor
+    from omegad.sessions.interface import Session
 
 log = logging.getLogger("omegad.sessions")
 
@@ -31,8 +32,7 @@ def _needs_oracle(probe: api.ReplState, form: api.Form) -> bool:
             return False
 
 
-
-def note_legacy(actor: SessionActor, env: dict[str, str]) -> bool:
+def note_legacy(actor: Session, env: dict[str, str]) -> bool:
     """On the first use of NAME by a client whose HOME holds `.omega-sessions/repl-NAME.json`
     and when the session has no journal yet: import that file before the next job (C5/C6)."""
     home = env.get("HOME")
@@ -45,11 +45,11 @@ def note_legacy(actor: SessionActor, env: dict[str, str]) -> bool:
     return True
 
 
-async def import_legacy(actor: SessionActor, job: Job) -> None:
+async def import_legacy(actor: Session, job: Job) -> None:
     """Re-evaluate the file's defines, then bring the debugger back to its saved step."""
-    from omegad.sessions.actor import Reply
-
     path, actor.legacy = actor.legacy, None
+    if path is None:
+        return
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         defs = [d for d in data.get("defs", []) if isinstance(d, str)]
@@ -66,10 +66,10 @@ async def import_legacy(actor: SessionActor, job: Job) -> None:
                     log.warning("session %s: legacy define skipped (it calls the oracle): %s",
                                 actor.name, form.text)
                     continue
-                await actor._evaluate_form(form, Reply(), job)
+                await actor.evaluate_form(form, Reply(), job)
     finally:
         actor.reevaluating = False
-    dbg = debugger_of(actor)
+    dbg = actor.debugger()
     dbg.recording = bool(data.get("recordingEnabled", True))
     dbg.next_id = int(data.get("nextBreakpointId", 1))
     for b in data.get("breakpoints", []):

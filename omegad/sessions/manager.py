@@ -11,7 +11,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -20,6 +20,7 @@ from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.copying import WrittenFile
 from omegad.persist.worker import Persister
 from omegad.sessions.actor import SessionActor
+from omegad.sessions.engine import Oracle
 from omegad.sessions.fork import Seed, fork_live, write_fork
 from omegad.sessions.listing.catalog import Catalog
 from omegad.sessions.listing.listing import Listing
@@ -32,6 +33,9 @@ from omegad.sessions.states.sources import FileStates, LayeredStates, StateStore
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Timeline, read_timeline
 from protocol import errors
+
+if TYPE_CHECKING:
+    from omegad.sessions.interface import Session
 
 log = logging.getLogger("omegad.sessions")
 
@@ -48,12 +52,12 @@ class SessionManager:
         self.pool: OrderedDict[Key, SessionActor] = OrderedDict()
         self._catalogs: dict[Path, Catalog] = {}
         self._listings: dict[Path, Listing] = {}
-        self.notes = NotesBook()  # snapshots and annotations of sessions (notes.py)
+        self.notes = NotesBook()  # snapshots and annotations of sessions (notes/file.py)
         self.monitor = Monitor(nursery, book=self.notes, persister=persister)  # (metrics.py)
         from omegad.oracle.select import oracle_from_env
 
         self._oracle_from_env = oracle_from_env
-        self.fallback_oracle = oracle_from_env({}).call
+        self.fallback_oracle: Oracle = oracle_from_env({}).call
         self.on_dir_idle: Callable[[Path], None] = lambda root: None  # the daemon's, once set
 
     # --- finding actors ---------------------------------------------------------------------------
@@ -104,7 +108,7 @@ class SessionManager:
 
     # --- states of a timeline ---------------------------------------------------------------------
 
-    async def states_of(self, actor: SessionActor, timeline: Timeline) -> StateStore:
+    async def states_of(self, actor: Session, timeline: Timeline) -> StateStore:
         """The states at a timeline's checkpoints. A session's own are at hand; another's are
         rebuilt into a state of their own (two actors never share one state)."""
         if timeline.name == actor.name:
@@ -125,7 +129,7 @@ class SessionManager:
 
     # --- fork and delete --------------------------------------------------------------------------
 
-    async def fork(self, actor: SessionActor, source: str, name: str,
+    async def fork(self, actor: Session, source: str, name: str,
                    cutoff: int | None) -> SessionActor | None:
         store = actor.store
         owner = actor if source == actor.name else self.live(store, source)
@@ -179,7 +183,7 @@ class SessionManager:
 
     # --- memory and shutdown ----------------------------------------------------------------------
 
-    def dropped(self, actor: SessionActor) -> None:
+    def dropped(self, actor: Session) -> None:
         """An actor that could not open leaves the pool (its next use tries again)."""
         key = (actor.store.root, actor.name)
         if self.pool.get(key) is actor:
@@ -203,7 +207,7 @@ class SessionManager:
             log.info("evicting session %s", key[1])
             self._close(self.pool.pop(key))
 
-    def session_closed(self, actor: SessionActor) -> None:
+    def session_closed(self, actor: Session) -> None:
         """An actor closes (evicted, deleted, daemon stops): its metrics are saved in its notes
         file, and that file is closed."""
         self.monitor.save(actor)

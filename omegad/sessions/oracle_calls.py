@@ -1,4 +1,4 @@
-"""A command's oracle calls, journaled: what the actor's `_oracle_for` hands the evaluator.
+"""A command's oracle calls, journaled: what the actor hands the evaluator as its oracle.
 
 Each call writes, in the order of the reference's mock path (reference-sessions.md §6.6):
 
@@ -34,10 +34,12 @@ from omegad.oracle.provider import Exchange, ToolError, receipt_key
 from omegad.oracle.receipts import append_receipt
 from omegad.persist import events as ev
 from omegad.sessions import engine
+from omegad.sessions.states.state import at_checkpoint
 from omegad.sessions.timeline import Checkpoint
 
 if TYPE_CHECKING:
-    from omegad.sessions.actor import Reply, SessionActor
+    from omegad.sessions.interface import Session
+    from omegad.sessions.mailbox import Reply
 
 log = logging.getLogger("omegad.sessions")
 
@@ -53,7 +55,7 @@ def depth_limited() -> api.OracleResponse:
 class JournaledOracle:
     """engine.Oracle for one command at one depth: journals each call, answers the model's tools."""
 
-    def __init__(self, actor: SessionActor, oracle: Oracle, sink: Callable[[str], None],
+    def __init__(self, actor: Session, oracle: Oracle, sink: Callable[[str], None],
                  depth: int = 1) -> None:
         self.actor = actor
         self.oracle = oracle
@@ -67,17 +69,17 @@ class JournaledOracle:
             return depth_limited()
         checkpoint(a, d - 1, a.control)
         seq = a.seq
-        a._write([ev.step_event(seq, d, f"effect:{request.op}"),
+        a.write_events([ev.step_event(seq, d, f"effect:{request.op}"),
                   ev.effect_event(seq + 1, d, request.op, args_preview([request.prompt]))])
         try:
             provider = getattr(self.oracle, "config", None) is not None
-            if provider and getattr(a, "reevaluating", False) and not a._answers:
+            if provider and a.reevaluating and not a.commit_answers:
                 # omega re-evaluating by itself (a legacy import) asks no provider anew
                 log.warning("session %s: %s not re-evaluated: it would call %s again",
                             a.name, request.op, self.oracle.name)
                 raise OracleError(f"not re-evaluated: {request.op} would call "
                                   f"{self.oracle.name} again (no receipt)")
-            if provider and not a._answers:  # a provider: it exchanges
+            if provider and not a.commit_answers:  # a provider: it exchanges
                 response = await self.oracle.call(request, SessionHost(self))
             else:
                 response = await self._answer(request)
@@ -85,17 +87,17 @@ class JournaledOracle:
             raise engine.OracleFailure(str(e)) from None
         shown = write_str(response_value(request.op, response))
         checkpoint(a, d, shown)
-        a._write([ev.resume_event(a.seq, d, shown)])
+        a.write_events([ev.resume_event(a.seq, d, shown)])
         return response
 
     async def _answer(self, request: api.OracleRequest) -> api.OracleResponse:
         """An oracle that asks no one: one receipt for the call itself."""
         a, d = self.actor, self.depth
         key = request.key()
-        a._write([ev.llm_req_event(a.seq, d, self.oracle.name, request.prompt, key)])
+        a.write_events([ev.llm_req_event(a.seq, d, self.oracle.name, request.prompt, key)])
         started = time.perf_counter()
-        if a._answers:  # a finished debug run, committed: what it was told then
-            response = a._answers.pop(0)
+        if a.commit_answers:  # a finished debug run, committed: what it was told then
+            response = a.commit_answers.pop(0)
         else:
             response = await self.oracle.call(request)
         ms = round((time.perf_counter() - started) * 1000)
@@ -103,7 +105,7 @@ class JournaledOracle:
         keep(a, {"key": key, "request": msgspec.to_builtins(request),
                  "response": msgspec.to_builtins(response), "timestamp": ev.now_ms(),
                  "durationMs": ms})
-        a._write([ev.llm_resp_event(a.seq, d, shown, ms, key)])
+        a.write_events([ev.llm_resp_event(a.seq, d, shown, ms, key)])
         return response
 
 
@@ -120,7 +122,7 @@ class SessionHost:
             n += 1
             request = {**exchange.request, "repeat": n}
             key = receipt_key(request)
-        a._write([ev.llm_req_event(a.seq, d, exchange.model, exchange.prompt, key)])
+        a.write_events([ev.llm_req_event(a.seq, d, exchange.model, exchange.prompt, key)])
         started = time.perf_counter()
         data = await exchange.send()
         ms = round((time.perf_counter() - started) * 1000)
@@ -132,7 +134,7 @@ class SessionHost:
         if tokens is not None:
             receipt["tokens"] = tokens
         keep(a, receipt)
-        a._write([ev.llm_resp_event(a.seq, d, shown, ms, key)])
+        a.write_events([ev.llm_resp_event(a.seq, d, shown, ms, key)])
         return data
 
     async def eval(self, code: str) -> Any:
@@ -182,7 +184,7 @@ def observe(state: api.ReplState, defs: list[str], what: str) -> Any:
     return {"what": what, "note": "the session is paused at an oracle call"}
 
 
-def keep(actor: SessionActor, receipt: dict[str, Any]) -> None:
+def keep(actor: Session, receipt: dict[str, Any]) -> None:
     """A receipt for the index, and at once in `<name>.receipts` (it survives a crash). A
     scripted answer to a request made before is the same answer: it is written once."""
     old = actor.receipts.get(receipt["key"])
@@ -191,19 +193,19 @@ def keep(actor: SessionActor, receipt: dict[str, Any]) -> None:
         append_receipt(actor.store.receipts(actor.name), receipt)
 
 
-def checkpoint(actor: SessionActor, depth: int, control: str, reason: str = "llm_boundary",
+def checkpoint(actor: Session, depth: int, control: str, reason: str = "llm_boundary",
                between_inputs: bool = False) -> None:
     """A checkpoint of the session's committed state (during an oracle call: the state before
     the input), reachable by goto/resume now and, once in the checkpoint file, after a restart."""
     seq = actor.seq
-    offsets = actor._write([ev.checkpoint_event(seq, depth, reason)])
+    offsets = actor.write_events([ev.checkpoint_event(seq, depth, reason)])
     actor.checkpoints.append(Checkpoint(seq, reason, f"state-{seq}", offsets[0]))
-    actor.states[seq] = engine.snapshot(actor.state, control)
+    actor.states[seq] = at_checkpoint(actor.state, control)
     if between_inputs or _only_a_delta(actor):
-        actor._save_state(seq, merges=between_inputs)
+        actor.save_state(seq, merges=between_inputs)
 
 
-def _only_a_delta(actor: SessionActor) -> bool:
+def _only_a_delta(actor: Session) -> bool:
     """While an input runs, the live state holds its uncommitted changes: the checkpoint file may
     only get a delta then (the committed changes since the last record: none), never a full
     record, which would serialize the live objects."""
@@ -220,7 +222,7 @@ def args_preview(args: list[Any]) -> str:
 _MOCK = re.compile(r"^\(effect\s+(\S+)\s*(.*)", re.S)
 
 
-def mock_effect(actor: SessionActor, text: str, reply: Reply) -> bool:
+def mock_effect(actor: Session, text: str, reply: Reply) -> bool:
     """An input starting with `(effect` is not evaluated: it prints `=> "mock:<op>"` and journals
     the reference's ten events. False when the input is not one."""
     m = _MOCK.match(text.strip()) if text.lstrip().startswith("(effect") else None
@@ -232,17 +234,18 @@ def mock_effect(actor: SessionActor, text: str, reply: Reply) -> bool:
     key = _sha256(request)
     control = json.dumps(value, ensure_ascii=False)
     seq = actor.seq
-    actor._write([ev.input_event(seq, text.strip())])
+    actor.write_events([ev.input_event(seq, text.strip())])
     checkpoint(actor, 0, actor.control, between_inputs=True)
     seq = actor.seq
-    actor._write([ev.step_event(seq, 1, f"effect:{op}"),
+    actor.write_events([ev.step_event(seq, 1, f"effect:{op}"),
                   ev.effect_event(seq + 1, 1, op, args_preview([args])),
                   ev.llm_req_event(seq + 2, 1, "mock-llm", args, key),
                   ev.llm_resp_event(seq + 3, 1, value, 0, key)])
     keep(actor, {"key": key, "request": request, "response": {"content": value},
                  "timestamp": ev.now_ms(), "durationMs": 0})
     checkpoint(actor, 1, control, between_inputs=True)
-    actor._write([ev.resume_event(actor.seq, 1, value), ev.result_event(actor.seq + 1, control)])
+    actor.write_events([ev.resume_event(actor.seq, 1, value),
+                        ev.result_event(actor.seq + 1, control)])
     actor.control = control
     checkpoint(actor, 0, control, "manual", between_inputs=True)
     reply.line(f"=> {control}")

@@ -30,7 +30,7 @@ class SessionStore:
         return self.sessions / f"{name}.debug.json"
 
     def notes(self, name: str) -> Path:
-        """Snapshots and timeline annotations (sessions/notes.py)."""
+        """Snapshots and timeline annotations (sessions/notes/file.py)."""
         return self.sessions / f"{name}.notes"
 
     def defs(self, name: str) -> Path:

@@ -343,3 +343,45 @@ def test_the_debugger_is_typed_rpc_too(client):
     with pytest.raises(errors.RpcError) as e:
         client.call("debug.break", {"session": "d", "type": "bogus", "condition": "x"})
     assert e.value.code == errors.INVALID_PARAMS
+
+
+def test_a_typed_breakpoint_keeps_its_whole_condition(client):
+    """debug.break's condition is one value: `my tag` stays `my tag` (as a `:break` line, the
+    condition is the first word, as in the reference)."""
+    r = client.call("debug.break", {"session": "tags", "type": "expr", "condition": "my tag"})
+    assert r["output"] == "Breakpoint 1 added: expr = my tag"
+    assert r["breakpoints"] == [{"id": 1, "type": "expr", "condition": "my tag",
+                                 "enabled": True}]
+    assert client.call("session.execute", {"session": "tags", "command": ":break expr my tag"}
+                       )["output"] == "Breakpoint 2 added: expr = my"
+    assert client.call("session.execute", {"session": "tags", "command": ":breaks"})["output"] \
+        == "Breakpoints:\n  1: expr = my tag [enabled]\n  2: expr = my [enabled]"
+    r = client.call("debug.break", {"session": "tags", "type": "step", "condition": "x y"})
+    assert r["output"] == "Usage: :break step <N>  (N a step number)" and len(r["breakpoints"]) == 2
+
+
+def test_a_command_line_and_a_typed_method_make_the_same_operation():
+    from omegad.sessions import commands
+    from omegad.sessions import operations as op
+
+    assert commands.parse(":session goto 3") == op.Goto(3)
+    assert commands.parse(":session goto x") == op.Goto(None)
+    assert commands.parse(":session resume") == op.Resume()
+    assert commands.parse(":session fork b") == op.Fork("b")
+    assert commands.parse("  :session save  b ") == op.Save("b")
+    assert commands.parse(":session snapshot before #x") == op.SnapshotCreate("before #x")
+    assert commands.parse(":session restore-snapshot 2") == op.SnapshotRestore(2)
+    assert commands.parse(":session annotate 4 start here") == op.Annotate(4, "start", "here")
+    assert commands.parse(":break expr If") == op.DebugBreak("expr", "If")
+    assert commands.parse(":step") == op.DebugStep(1)
+    assert commands.parse(":step 5") == op.DebugStep(5)
+    assert commands.parse(":run") == commands.parse(":c") == op.DebugContinue()
+    assert commands.parse(":trace 2 4") == op.DebugTrace(2, 4)
+    assert commands.parse(":trace") == op.DebugTrace(0, 20)
+    assert commands.parse(":toggle 1") == op.DebugToggle(1)
+    assert commands.parse("(+ 1 2)") == op.Input("(+ 1 2)")
+    assert commands.parse(":session save") == op.Unknown(":session save")
+    for typed in (op.Goto(3), op.Fork("b"), op.Save("b"), op.SnapshotCreate("x"),
+                  op.DebugBreak("expr", "If"), op.DebugStep(5), op.DebugTrace(2, 4),
+                  op.DebugToggle(1), op.DebugStart("(f 1)")):
+        assert commands.parse(commands.line_of(typed)) == typed

@@ -118,7 +118,7 @@ def test_j_of_a_file_says_its_first_error_and_last_value(cli, tmp_path):
 @pytest.mark.parametrize("args, says", [
     (["-c", "(define u 1)", "-f", "prog.omega"], "-c/--cmd and -f/--file cannot be used together"),
     (["-c", "(define u 1)", "repl"], "-c/--cmd runs without a COMMAND: drop `repl`"),
-    (["-s", "use", "call", "server.ping"], "-s/--session goes with -c, -f or repl"),
+    (["-s", "use", "call", "server.ping"], "-s/--session goes with -c, -f, repl or kernel"),
     (["-j", "-s", "use"], "-j/--json goes with -c, -f or `daemon status`"),
     (["-s", "use", "-f", "missing.omega"], "File not found: "),
 ], ids=["c-and-f", "c-and-repl", "s-and-call", "j-alone", "missing-file"])

@@ -9,9 +9,9 @@ import trio
 
 from omegad.lang import ReplState, capture, start
 from omegad.persist.checkpoints import CheckpointFile
-from omegad.sessions.engine import Snapshot
 from omegad.sessions.states.saver import StateSaver
 from omegad.sessions.states.sources import FileStates
+from omegad.sessions.states.state import CheckpointState
 
 SETUP = ["(define n 0)", "(define p (cons 0 0))", "(define h (make-hash-table))",
          "(define acc '())", "(define (f x) x)", "(define s 'start)", "(define g car)",
@@ -42,12 +42,12 @@ class Session:
         self.state = ReplState()
         self.seq = 0
         self.expected: dict[int, str] = {}
-        self.memory: dict[int, Snapshot] = {}  # this state's checkpoints, in memory
+        self.memory: dict[int, CheckpointState] = {}  # this state's checkpoints, in memory
 
     def input(self, text: str) -> None:
         if start(self.state, text).run(1_000_000).printed.startswith("error"):
             return  # no checkpoint: nothing was committed
-        snap = Snapshot(self.state, capture(self.state), "null")
+        snap = CheckpointState(self.state, capture(self.state), "null")
         self.saver.save(self.state, "null", self.seq, 0)
         self.expected[self.seq] = probe(self.state)
         self.memory[self.seq] = snap

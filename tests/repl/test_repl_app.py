@@ -336,3 +336,4 @@ def test_no_daemon_and_no_autostart_ends_with_status_3(omega_env, tmp_path):
             assert "Server is not responding" in d.text
 
     asyncio.run(main())
+

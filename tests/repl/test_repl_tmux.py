@@ -56,7 +56,8 @@ def state(omega_env):
 
 
 @pytest.fixture
-def pane(daemon, omega_env, state):
+def open_pane(daemon, omega_env, state):
+    """A factory: open_pane() starts `omegacli repl` in a tmux pane (one per test)."""
     tmux = tmux_binary()
     server = str(omega_env.root / "tmux.sock")
     env = {"OMEGAD_SOCKET": str(daemon.socket), "OMEGA_SESSION_DIR": str(omega_env.session_dir),
@@ -67,13 +68,22 @@ def pane(daemon, omega_env, state):
     command = " ".join([f"{k}={v!s}" for k, v in env.items()] + ["sh", "-c", shlex.quote(repl)])
     conf = omega_env.root / "tmux.conf"
     conf.write_text("set -g remain-on-exit on\nset -g status off\n")
-    p = Pane(tmux, server)
-    p.run("-f", str(conf), "new-session", "-d", "-s", "repl", "-x", "100", "-y", "30",
-          "env -i " + command)
+
+    def open_it() -> Pane:
+        p = Pane(tmux, server)
+        p.run("-f", str(conf), "new-session", "-d", "-s", "repl", "-x", "100", "-y", "30",
+              "env -i " + command)
+        return p
+
     try:
-        yield p
+        yield open_it
     finally:
         subprocess.run([tmux, "-S", server, "kill-server"], capture_output=True)
+
+
+@pytest.fixture
+def pane(open_pane):
+    return open_pane()
 
 
 def test_a_terminal_session_define_call_interrupt_and_quit(pane, state):
@@ -101,3 +111,4 @@ def test_a_terminal_session_define_call_interrupt_and_quit(pane, state):
     pane.wait_for("REPL exit status 0", "the REPL to exit with status 0")
     history = (state / "omega" / "repl_history").read_text()
     assert "+(sq 12)" in history and "+(define (sq x)\n+  (* x x))" in history
+

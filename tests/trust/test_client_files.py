@@ -3,6 +3,7 @@
 
 import json
 import os
+from pathlib import Path
 
 from tests.trust.other_user import Witness, as_other, needs_root, victim_file
 
@@ -45,8 +46,9 @@ async def test_relative_paths_resolve_against_the_clients_cwd(inproc):
 
 
 async def test_relative_paths_are_refused_without_a_cwd(inproc):
-    daemon_cwd = os.getcwd()
-    before = set(os.listdir(daemon_cwd))
+    daemon_cwd = Path(os.getcwd())
+    written = [daemon_cwd / "t.json", daemon_cwd / "s.json", daemon_cwd.parent.parent / "x"]
+    assert not any(p.exists() for p in written)
     async with inproc.wire() as w:
         await w.result("server.hello", {"client": "t", "session_dir": str(inproc.root / "sd")})
         await debugged(w)
@@ -59,7 +61,7 @@ async def test_relative_paths_are_refused_without_a_cwd(inproc):
         assert (await out(w, ":replay t.json")).startswith(f"Error loading dump: t.json {why}")
         assert (await out(w, ":loadfile lib.omega")).startswith(f"error: lib.omega {why}")
         assert (await w.result("server.ping")) == {"pong": True}
-    assert set(os.listdir(daemon_cwd)) == before
+    assert not any(p.exists() for p in written)
     assert not (inproc.root / "x").exists() and not (inproc.root / "sd" / "x").exists()
 
 

@@ -2,13 +2,14 @@
 reference's `bin/omega-repl.ts`); step numbers are omega's own (DIVERGENCES C7).
 
 When the run reaches DONE for the first time its expression is committed to the session as one
-journaled input (`SessionActor.commit_debug`), answering oracle calls from the recorded answers;
+journaled input (`Session.commit_debug`), answering oracle calls from the recorded answers;
 `:stop` discards the run.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,12 +19,33 @@ import trio
 from omegad import client_files
 from omegad.client_files import ClientPathError
 from omegad.lang import api
+from omegad.lang.api import frame_tag
 from omegad.lang.printer import write_str
-from omegad.sessions.debug.debugger import Breakpoint, Debugger, Snapshot, debugger_of, paused
+from omegad.sessions import ask as agentic
+from omegad.sessions.debug.debugger import Breakpoint, Debugger, SavedStep, paused
 from omegad.sessions.debug.run import SLICE, DebugRun, cap
+from omegad.sessions.engine import OracleFailure
+from omegad.sessions.operations import (
+    Command,
+    DebugBack,
+    DebugBreak,
+    DebugBreakpoints,
+    DebugContinue,
+    DebugDelbreak,
+    DebugGoto,
+    DebugStart,
+    DebugState,
+    DebugStep,
+    DebugStop,
+    DebugToggle,
+    DebugTrace,
+    Operation,
+)
+from omegad.sessions.oracle_calls import evaluate_nested, observe
 
 if TYPE_CHECKING:
-    from omegad.sessions.actor import Job, Reply, SessionActor
+    from omegad.sessions.interface import Session
+    from omegad.sessions.mailbox import Job, Reply
 
 MAX_RUN = 100_000       # the reference's `:run` limit
 MAX_LOADFILE = 10 * 1024 * 1024
@@ -50,7 +72,7 @@ def _flush_out(run: DebugRun, reply: Reply) -> None:
         run.out.clear()
 
 
-async def _go(actor: SessionActor, job: Job, reply: Reply, dbg: Debugger, limit: int | None,
+async def _go(actor: Session, job: Job, reply: Reply, dbg: Debugger, limit: int | None,
               breaks: bool, through_effects: bool = False) -> None:
     """Step the paused run up to `limit` steps (None: no limit), stopping at a breakpoint (when
     `breaks`), an oracle call (dispatched, then reported), the end or an error."""
@@ -91,11 +113,10 @@ async def _go(actor: SessionActor, job: Job, reply: Reply, dbg: Debugger, limit:
         await trio.lowlevel.checkpoint()
 
 
-async def _dispatch(actor: SessionActor, job: Job, run: DebugRun, request: Any,
+async def _dispatch(actor: Session, job: Job, run: DebugRun, request: Any,
                     reply: Reply) -> bool:
     """Ask the session's oracle (the connection's provider) and resume the run with its answer."""
     from omegad.oracle.base import OracleError
-    from omegad.sessions.engine import OracleFailure
 
     oracle = actor.manager.oracle_for(job.conn)
     try:
@@ -116,27 +137,23 @@ class DebugHost:
     not replayed when travel re-steps past the call: only the answer is), requests go out
     directly; the commit at DONE journals the calls with their receipts."""
 
-    def __init__(self, actor: SessionActor, oracle: Any, run: DebugRun) -> None:
+    def __init__(self, actor: Session, oracle: Any, run: DebugRun) -> None:
         self.actor, self.oracle, self.run = actor, oracle, run
 
     async def eval(self, code: str) -> Any:
-        from omegad.sessions.oracle_calls import evaluate_nested
-
         async def deeper(request: Any) -> Any:
             return await self.oracle.call(request, self)
 
-        return await evaluate_nested(self.run.state, code, self.run._sink, deeper)
+        return await evaluate_nested(self.run.state, code, self.run.sink, deeper)
 
     def observe(self, what: str) -> Any:
-        from omegad.sessions.oracle_calls import observe
-
         return observe(self.run.state, self.actor.defs(), what)
 
     async def exchange(self, exchange: Any) -> dict[str, Any]:
         return await exchange.send()
 
 
-async def _finish(actor: SessionActor, job: Job, dbg: Debugger, run: DebugRun,
+async def _finish(actor: Session, job: Job, dbg: Debugger, run: DebugRun,
                   reply: Reply) -> None:
     result = run.result
     dbg.mode = False
@@ -159,7 +176,7 @@ def _ended(dbg: Debugger, run: DebugRun, reply: Reply) -> None:
         reply.line(run.result.printed)
 
 
-async def debug_(actor: SessionActor, code: str, reply: Reply, job: Job) -> None:
+async def debug_(actor: Session, code: str, reply: Reply) -> None:
     if not code:
         reply.line("Usage: :debug (expression)")
         return
@@ -170,29 +187,28 @@ async def debug_(actor: SessionActor, code: str, reply: Reply, job: Job) -> None
     if len(forms) != 1:
         reply.line("error: :debug takes exactly one expression")
         return
-    dbg = debugger_of(actor)
+    dbg = actor.debugger()
     dbg.run = DebugRun(code, api.serialize(actor.state))
     dbg.mode, dbg.history = True, []
     reply.line("Debug session started. Use :step to begin stepping.")
     reply.lines(dbg.state_lines())
 
 
-async def step(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
-    count = _int(arg) if arg else 1
+async def step(actor: Session, count: int | None, reply: Reply, job: Job) -> None:
     if count is None or count < 1:
         reply.line("Usage: :step [N]  (N a positive number of steps)")
         return
     await _advance(actor, job, reply, count, breaks=False)
 
 
-async def run_(actor: SessionActor, _arg: str, reply: Reply, job: Job) -> None:
+async def run_(actor: Session, reply: Reply, job: Job) -> None:
     await _advance(actor, job, reply, None, breaks=True)
 
 
-async def _advance(actor: SessionActor, job: Job, reply: Reply, count: int | None,
+async def _advance(actor: Session, job: Job, reply: Reply, count: int | None,
                    breaks: bool) -> None:
     """`:step N` / `:run`: move the paused run on, then show where it stopped (if it did)."""
-    dbg = debugger_of(actor)
+    dbg = actor.debugger()
     if paused(dbg) is None:
         reply.line(NO_SESSION)
         return
@@ -201,12 +217,11 @@ async def _advance(actor: SessionActor, job: Job, reply: Reply, count: int | Non
         reply.lines(dbg.state_lines())
 
 
-async def goto(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
-    target = _int(arg.split()[0]) if arg.split() else None
+async def goto(actor: Session, target: int | None, reply: Reply) -> None:
     if target is None:
         reply.line("Usage: :goto <step-number>")
         return
-    dbg = debugger_of(actor)
+    dbg = actor.debugger()
     run = dbg.run
     if run is None:
         reply.line("(no trace recorded - run the program first)")
@@ -224,14 +239,17 @@ def _move(dbg: Debugger, run: DebugRun, target: int) -> None:
     dbg.run, dbg.mode = run, True
 
 
-async def trace(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
+def _parse_trace(arg: str) -> Operation:
+    """`:trace [START [COUNT]]` steps of the debug run; `:trace ID …`: an `:ask` trace."""
     parts = arg.split()
     if parts and not parts[0].isdigit():
-        await llm_trace(actor, arg, reply, job)
-        return
-    start = int(parts[0]) if parts else 0
-    count = (_int(parts[1]) if len(parts) > 1 else None) or 20
-    dbg = debugger_of(actor)
+        return Command(llm_trace, arg, debug=True)
+    return DebugTrace(int(parts[0]) if parts else 0,
+                      (_int(parts[1]) if len(parts) > 1 else None) or 20)
+
+
+async def trace(actor: Session, start: int, count: int, reply: Reply) -> None:
+    dbg = actor.debugger()
     run = dbg.run
     if run is None:
         reply.line("(no trace recorded)")
@@ -239,7 +257,7 @@ async def trace(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
     total = run.trace_end + 1
     end = min(start + count, total)
     seen = run.scan(list(range(start, end)))
-    job.trace_entries = [(s, *seen[s]) for s in range(start, end)]
+    dbg.shown = [(s, *seen[s]) for s in range(start, end)]
     reply.lines(["", f"Trace ({total} steps recorded):"])
     current = run.step if dbg.mode else None
     for s in range(start, end):
@@ -249,19 +267,26 @@ async def trace(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
         reply.line(f"  ... ({total - end} more, use ':trace {end} {count}' to see more)")
 
 
-async def state(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
-    reply.lines(debugger_of(actor).state_lines())
+async def state(actor: Session, reply: Reply) -> None:
+    reply.lines(actor.debugger().state_lines())
 
 
 BREAK_USAGE = "Usage: :break step <N> | :break expr <tag> | :break effect <op>"
 
 
-async def break_(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+def _parse_break(arg: str) -> Operation:
+    """`:break KIND CONDITION`: the condition is one word, as in the reference."""
     parts = arg.split()
     if len(parts) < 2:
+        return Command(_usage(BREAK_USAGE), arg, debug=True)
+    return DebugBreak(parts[0], parts[1])
+
+
+async def break_(actor: Session, kind: str, condition: str, reply: Reply) -> None:
+    condition = condition.strip()
+    if not condition:
         reply.line(BREAK_USAGE)
         return
-    kind, condition = parts[0], parts[1]
     if kind not in ("step", "expr", "effect"):
         reply.line("Invalid breakpoint type. Use: step, expr, or effect")
         return
@@ -271,15 +296,15 @@ async def break_(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None
         if value is None or value < 0:
             reply.line("Usage: :break step <N>  (N a step number)")
             return
-    dbg = debugger_of(actor)
+    dbg = actor.debugger()
     bp = Breakpoint(dbg.next_id, kind, value)
     dbg.next_id += 1
     dbg.breakpoints.append(bp)
     reply.line(f"Breakpoint {bp.id} added: {kind} = {value}")
 
 
-async def breaks(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
-    dbg = debugger_of(actor)
+async def breaks(actor: Session, reply: Reply) -> None:
+    dbg = actor.debugger()
     if not dbg.breakpoints:
         reply.line("No breakpoints set.")
         return
@@ -289,8 +314,7 @@ async def breaks(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> Non
                    f"[{'enabled' if bp.enabled else 'disabled'}]")
 
 
-def _find_bp(dbg: Debugger, arg: str, usage: str, reply: Reply) -> Breakpoint | None:
-    ident = _int(arg.split()[0]) if arg.split() else None
+def _find_bp(dbg: Debugger, ident: int | None, usage: str, reply: Reply) -> Breakpoint | None:
     if ident is None:
         reply.line(usage)
         return None
@@ -301,41 +325,41 @@ def _find_bp(dbg: Debugger, arg: str, usage: str, reply: Reply) -> Breakpoint | 
     return None
 
 
-async def delbreak(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
-    dbg = debugger_of(actor)
-    bp = _find_bp(dbg, arg, "Usage: :delbreak <id>", reply)
+async def delbreak(actor: Session, ident: int | None, reply: Reply) -> None:
+    dbg = actor.debugger()
+    bp = _find_bp(dbg, ident, "Usage: :delbreak <id>", reply)
     if bp is not None:
         dbg.breakpoints.remove(bp)
         reply.line(f"Breakpoint {bp.id} deleted.")
 
 
-async def toggle(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
-    dbg = debugger_of(actor)
-    bp = _find_bp(dbg, arg, "Usage: :toggle <id>", reply)
+async def toggle(actor: Session, ident: int | None, reply: Reply) -> None:
+    dbg = actor.debugger()
+    bp = _find_bp(dbg, ident, "Usage: :toggle <id>", reply)
     if bp is not None:
         bp.enabled = not bp.enabled
         reply.line(f"Breakpoint {bp.id} {'enabled' if bp.enabled else 'disabled'}.")
 
 
-async def save(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
+async def save(actor: Session, name: str, reply: Reply, _job: Job) -> None:
     if not name:
         reply.line("Usage: :save <name>")
         return
-    dbg = debugger_of(actor)
+    dbg = actor.debugger()
     run = paused(dbg)
     if run is None:
         reply.line("(no debug session - use :debug (expr) first)")
         return
-    dbg.snapshots[name] = Snapshot(name, run, run.step, _iso_now())
+    dbg.saved_steps[name] = SavedStep(name, run, run.step, _iso_now())
     reply.line(f"Saved snapshot '{name}' at step {run.step}")
 
 
-async def restore(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
+async def restore(actor: Session, name: str, reply: Reply, _job: Job) -> None:
     if not name:
         reply.line("Usage: :restore <name>")
         return
-    dbg = debugger_of(actor)
-    snap = dbg.snapshots.get(name)
+    dbg = actor.debugger()
+    snap = dbg.saved_steps.get(name)
     if snap is None:
         reply.line(f"Snapshot '{name}' not found.")
         return
@@ -344,24 +368,24 @@ async def restore(actor: SessionActor, name: str, reply: Reply, _job: Job) -> No
     reply.lines(dbg.state_lines())
 
 
-async def snapshots(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
-    dbg = debugger_of(actor)
-    if not dbg.snapshots:
+async def snapshots(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
+    dbg = actor.debugger()
+    if not dbg.saved_steps:
         reply.line("No snapshots saved.")
         return
     reply.lines(["", "Snapshots:"])
-    for name, snap in dbg.snapshots.items():
+    for name, snap in dbg.saved_steps.items():
         reply.line(f"  {name}: step {snap.step} ({snap.timestamp})")
 
 
-async def export(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
+async def export(actor: Session, arg: str, reply: Reply, job: Job) -> None:
     parts = arg.split()
     if len(parts) < 2:
         reply.line("Usage: :export <snapshot-name> <filepath>")
         return
     name, path = parts[0], " ".join(parts[1:])
-    dbg = debugger_of(actor)
-    snap = dbg.snapshots.get(name)
+    dbg = actor.debugger()
+    snap = dbg.saved_steps.get(name)
     if snap is None:
         reply.line(f"Snapshot '{name}' not found.")
         return
@@ -383,12 +407,11 @@ async def export(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
     reply.line(f"Exported snapshot metadata to {target}")
 
 
-async def back(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
-    count = _int(arg) if arg else 1
+async def back(actor: Session, count: int | None, reply: Reply) -> None:
     if count is None or count < 1:
         reply.line("Usage: :back [N]  (N a positive number of steps)")
         return
-    dbg = debugger_of(actor)
+    dbg = actor.debugger()
     if not dbg.history or dbg.run is None:
         reply.line("No history available.")
         return
@@ -400,9 +423,9 @@ async def back(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
     reply.lines(dbg.state_lines())
 
 
-async def history(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+async def history(actor: Session, arg: str, reply: Reply, _job: Job) -> None:
     count = (_int(arg) if arg else None) or 10
-    dbg = debugger_of(actor)
+    dbg = actor.debugger()
     if not dbg.history or dbg.run is None:
         reply.line("No history available.")
         return
@@ -414,8 +437,8 @@ async def history(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> Non
     reply.line(f"  [{dbg.run.step}] <current>")
 
 
-async def record(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
-    dbg = debugger_of(actor)
+async def record(actor: Session, arg: str, reply: Reply, _job: Job) -> None:
+    dbg = actor.debugger()
     mode = arg.split()[0] if arg.split() else ""
     if mode == "on":
         dbg.recording = True
@@ -428,11 +451,11 @@ async def record(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None
         reply.line("Usage: :record on|off")
 
 
-async def dump(actor: SessionActor, path: str, reply: Reply, job: Job) -> None:
+async def dump(actor: Session, path: str, reply: Reply, job: Job) -> None:
     if not path:
         reply.line("Usage: :dump <filepath>")
         return
-    dbg = debugger_of(actor)
+    dbg = actor.debugger()
     run = dbg.run
     if run is None:
         reply.line("No trace to dump.")
@@ -455,7 +478,7 @@ async def dump(actor: SessionActor, path: str, reply: Reply, job: Job) -> None:
     reply.line("To replay: load the code and step through, or use ':replay <file>'")
 
 
-async def replay(actor: SessionActor, path: str, reply: Reply, job: Job) -> None:
+async def replay(actor: Session, path: str, reply: Reply, job: Job) -> None:
     if not path:
         reply.line("Usage: :replay <filepath>")
         return
@@ -487,7 +510,7 @@ async def replay(actor: SessionActor, path: str, reply: Reply, job: Job) -> None
         return
     reply.lines([f"Loading dump from: {path}", f"Original timestamp: {data.get('timestamp')}",
                  f"Total steps: {data.get('totalSteps')}", "", "Replaying execution..."])
-    dbg = debugger_of(actor)
+    dbg = actor.debugger()
     dbg.run = DebugRun(code, api.serialize(actor.state))
     dbg.mode, dbg.history = True, []
     await _go(actor, job, reply, dbg, total, breaks=False, through_effects=True)
@@ -495,7 +518,7 @@ async def replay(actor: SessionActor, path: str, reply: Reply, job: Job) -> None
                  "Use ':goto <step>' to jump to any step, or ':trace' to see the trace."])
 
 
-async def loadfile(actor: SessionActor, path: str, reply: Reply, job: Job) -> None:
+async def loadfile(actor: Session, path: str, reply: Reply, job: Job) -> None:
     if not path:
         reply.line("Usage: :loadfile <path>")
         return
@@ -518,7 +541,7 @@ async def loadfile(actor: SessionActor, path: str, reply: Reply, job: Job) -> No
         return
     reply.line(f"Loaded from: {path}")
     for form in forms:
-        await actor._evaluate_form(form, reply, job)
+        await actor.evaluate_form(form, reply, job)
 
 
 def _read_small(path: str) -> str:
@@ -533,20 +556,20 @@ def _read_small(path: str) -> str:
     return file.read_text(encoding="utf-8")
 
 
-async def stop(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
-    dbg = debugger_of(actor)
+async def stop(actor: Session, reply: Reply) -> None:
+    dbg = actor.debugger()
     if dbg.run is not None:
-        dbg.snapshots = {n: s for n, s in dbg.snapshots.items() if s.run is not dbg.run}
+        dbg.saved_steps = {n: s for n, s in dbg.saved_steps.items() if s.run is not dbg.run}
         dbg.run, dbg.mode, dbg.history = None, False, []
     reply.line("Stopped.")
 
 
-def _active_state(actor: SessionActor) -> api.ReplState:
-    run = paused(debugger_of(actor))
+def _active_state(actor: Session) -> api.ReplState:
+    run = paused(actor.debugger())
     return run.state if run is not None else actor.state
 
 
-async def env(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
+async def env(actor: Session, name: str, reply: Reply, _job: Job) -> None:
     st = _active_state(actor)
     if name:
         value = st.globals.get(name)
@@ -562,20 +585,18 @@ async def env(actor: SessionActor, name: str, reply: Reply, _job: Job) -> None:
     reply.line(f"({len(st.globals)} total bindings)")
 
 
-def _frames(actor: SessionActor) -> list | None:
-    run = paused(debugger_of(actor))
+def _frames(actor: Session) -> list | None:
+    run = paused(actor.debugger())
     if run is not None:
         return list(run.m.stack)
     return [] if actor.seq > 0 else None
 
 
 def _frame_line(fr, i: int) -> str:
-    from omegad.lang.api import _frame_tag
-
-    return f"  {i}: {_frame_tag(fr[0])}"
+    return f"  {i}: {frame_tag(fr[0])}"
 
 
-async def stack(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+async def stack(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
     frames = _frames(actor)
     if frames is None:
         reply.line("(no state available - evaluate an expression first)")
@@ -587,7 +608,7 @@ async def stack(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None
             reply.line(_frame_line(frames[i], i))
 
 
-async def frame(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+async def frame(actor: Session, arg: str, reply: Reply, _job: Job) -> None:
     n = _int(arg)
     if n is None:
         reply.line("Usage: :frame <number>")
@@ -598,14 +619,12 @@ async def frame(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
     elif not 0 <= n < len(frames):
         reply.line(f"(frame {n} out of range, stack has {len(frames)} frames)")
     else:
-        from omegad.lang.api import _frame_tag
-
         reply.line(_frame_line(frames[n], n))
-        reply.line(f"  tag: {_frame_tag(frames[n][0])}")
+        reply.line(f"  tag: {frame_tag(frames[n][0])}")
 
 
-async def control(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
-    run = paused(debugger_of(actor))
+async def control(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
+    run = paused(actor.debugger())
     if run is not None:
         reply.line(run.view()[0])
     elif actor.seq > 0:
@@ -614,25 +633,19 @@ async def control(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> No
         reply.line("(no state available)")
 
 
-async def ask(actor: SessionActor, question: str, reply: Reply, job: Job) -> None:
-    from omegad.sessions import ask as agentic
-
+async def ask(actor: Session, question: str, reply: Reply, job: Job) -> None:
     await agentic.ask(actor, question, reply, job)
 
 
-async def traces(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
-    from omegad.sessions import ask as agentic
-
+async def traces(actor: Session, arg: str, reply: Reply, job: Job) -> None:
     await agentic.traces(actor, arg, reply, job)
 
 
-async def llm_trace(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
-    from omegad.sessions import ask as agentic
-
+async def llm_trace(actor: Session, arg: str, reply: Reply, job: Job) -> None:
     await agentic.show_trace(actor, arg, reply, job)
 
 
-async def opr(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+async def opr(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
     reply.line("The :opr-* commands belong to the reference's OPR runtime, which omega does not "
                "have.")
 
@@ -646,36 +659,100 @@ def _os_message(e: OSError) -> str:
 
 
 def _usage(text: str):
-    async def usage(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+    async def usage(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
         reply.line(text)
     return usage
 
 
-EXACT = {
-    ":debug": _usage("Usage: :debug (expression)"),
-    ":step": step, ":run": run_, ":continue": run_, ":c": run_,
-    ":goto": _usage("Usage: :goto <step-number>"), ":g": _usage("Usage: :goto <step-number>"),
-    ":trace": trace, ":state": state, ":st": state,
-    ":break": _usage(BREAK_USAGE), ":b": _usage(BREAK_USAGE),
-    ":breaks": breaks, ":breakpoints": breaks,
-    ":delbreak": _usage("Usage: :delbreak <id>"), ":del": _usage("Usage: :delbreak <id>"),
-    ":toggle": _usage("Usage: :toggle <id>"),
-    ":save": _usage("Usage: :save <name>"), ":restore": _usage("Usage: :restore <name>"),
-    ":snapshots": snapshots, ":snaps": snapshots,
-    ":export": _usage("Usage: :export <snapshot-name> <filepath>"),
-    ":back": back, ":history": history, ":hist": history,
-    ":record": _usage("Usage: :record on|off"), ":dump": _usage("Usage: :dump <filepath>"),
-    ":replay": _usage("Usage: :replay <filepath>"),
-    ":loadfile": _usage("Usage: :loadfile <path>"), ":stop": stop,
-    ":env": env, ":stack": stack, ":frame": _usage("Usage: :frame <number>"),
-    ":control": control, ":ask": _usage("Usage: :ask <question>"), ":traces": traces,
-    ":opr-list": opr, ":opr-run": opr, ":opr-receipts": opr, ":opr-verify": opr,
+def _line(command: Any) -> Any:
+    """The parser of a debugger command without a typed form."""
+    return lambda arg: Command(command, arg, debug=True)
+
+
+def _first_int(arg: str) -> int | None:
+    return _int(arg.split()[0]) if arg.split() else None
+
+
+EXACT: dict[str, Any] = {
+    ":debug": _line(_usage("Usage: :debug (expression)")),
+    ":step": lambda _: DebugStep(1), ":run": lambda _: DebugContinue(),
+    ":continue": lambda _: DebugContinue(), ":c": lambda _: DebugContinue(),
+    ":goto": _line(_usage("Usage: :goto <step-number>")),
+    ":g": _line(_usage("Usage: :goto <step-number>")),
+    ":trace": _parse_trace, ":state": lambda _: DebugState(), ":st": lambda _: DebugState(),
+    ":break": _line(_usage(BREAK_USAGE)), ":b": _line(_usage(BREAK_USAGE)),
+    ":breaks": lambda _: DebugBreakpoints(), ":breakpoints": lambda _: DebugBreakpoints(),
+    ":delbreak": _line(_usage("Usage: :delbreak <id>")),
+    ":del": _line(_usage("Usage: :delbreak <id>")),
+    ":toggle": _line(_usage("Usage: :toggle <id>")),
+    ":save": _line(_usage("Usage: :save <name>")),
+    ":restore": _line(_usage("Usage: :restore <name>")),
+    ":snapshots": _line(snapshots), ":snaps": _line(snapshots),
+    ":export": _line(_usage("Usage: :export <snapshot-name> <filepath>")),
+    ":back": lambda _: DebugBack(1), ":history": _line(history), ":hist": _line(history),
+    ":record": _line(_usage("Usage: :record on|off")),
+    ":dump": _line(_usage("Usage: :dump <filepath>")),
+    ":replay": _line(_usage("Usage: :replay <filepath>")),
+    ":loadfile": _line(_usage("Usage: :loadfile <path>")), ":stop": lambda _: DebugStop(),
+    ":env": _line(env), ":stack": _line(stack), ":frame": _line(_usage("Usage: :frame <number>")),
+    ":control": _line(control), ":ask": _line(_usage("Usage: :ask <question>")),
+    ":traces": _line(traces),
+    ":opr-list": _line(opr), ":opr-run": _line(opr), ":opr-receipts": _line(opr),
+    ":opr-verify": _line(opr),
 }
-PREFIX = {
-    ":debug ": debug_, ":step ": step, ":goto ": goto, ":g ": goto, ":trace ": trace,
-    ":break ": break_, ":b ": break_, ":delbreak ": delbreak, ":del ": delbreak,
-    ":toggle ": toggle, ":save ": save, ":restore ": restore, ":export ": export,
-    ":back ": back, ":history ": history, ":hist ": history, ":record ": record,
-    ":dump ": dump, ":replay ": replay, ":loadfile ": loadfile, ":env ": env,
-    ":frame ": frame, ":ask ": ask, ":opr-run ": opr, ":opr-verify ": opr,
+PREFIX: dict[str, Any] = {
+    ":debug ": DebugStart, ":step ": lambda arg: DebugStep(_int(arg)),
+    ":goto ": lambda arg: DebugGoto(_first_int(arg)), ":g ": lambda arg: DebugGoto(_first_int(arg)),
+    ":trace ": _parse_trace, ":break ": _parse_break, ":b ": _parse_break,
+    ":delbreak ": lambda arg: DebugDelbreak(_first_int(arg)),
+    ":del ": lambda arg: DebugDelbreak(_first_int(arg)),
+    ":toggle ": lambda arg: DebugToggle(_first_int(arg)), ":save ": _line(save),
+    ":restore ": _line(restore), ":export ": _line(export),
+    ":back ": lambda arg: DebugBack(_int(arg)), ":history ": _line(history),
+    ":hist ": _line(history), ":record ": _line(record),
+    ":dump ": _line(dump), ":replay ": _line(replay), ":loadfile ": _line(loadfile),
+    ":env ": _line(env), ":frame ": _line(frame), ":ask ": _line(ask), ":opr-run ": _line(opr),
+    ":opr-verify ": _line(opr),
 }
+
+
+async def debugging(actor: Session, command: Awaitable[None]) -> dict[str, Any]:
+    """Run one debugger command; then its state is saved beside the journal (it is part of the
+    session) and read for the typed debug.* answer."""
+    dbg = actor.debugger()
+    dbg.shown = []
+    try:
+        await command
+    finally:
+        dbg.save()
+    return dbg.typed()
+
+
+def line_of(op: Operation) -> str:
+    """The command line of a debugger operation an RPC method made (see commands.line_of)."""
+    match op:
+        case DebugStart(code):
+            return f":debug {code}"
+        case DebugStep(count):
+            return f":step {count}"
+        case DebugContinue():
+            return ":run"
+        case DebugGoto(step):
+            return f":goto {step}"
+        case DebugBack(count):
+            return f":back {count}"
+        case DebugStop():
+            return ":stop"
+        case DebugState():
+            return ":state"
+        case DebugTrace(start, count):
+            return f":trace {start} {count}"
+        case DebugBreakpoints():
+            return ":breaks"
+        case DebugBreak(kind, condition):
+            return f":break {kind} {condition}"
+        case DebugDelbreak(ident):
+            return f":delbreak {ident}"
+        case DebugToggle(ident):
+            return f":toggle {ident}"
+    return ""

@@ -7,16 +7,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
 from omegad import owned
 from omegad.lang import api
 from omegad.sessions.debug.run import DebugRun, control_summary, tag_of
-
-if TYPE_CHECKING:
-    from omegad.sessions.actor import Job, SessionActor
+from protocol import methods as m
 
 MAX_HISTORY = 100
 
@@ -30,7 +28,7 @@ class Breakpoint:
 
 
 @dataclass
-class Snapshot:
+class SavedStep:
     name: str
     run: DebugRun
     step: int
@@ -45,12 +43,41 @@ class Debugger:
     mode: bool = False                  # debugMode
     breakpoints: list[Breakpoint] = field(default_factory=list)
     next_id: int = 1
-    snapshots: dict[str, Snapshot] = field(default_factory=dict)
+    saved_steps: dict[str, SavedStep] = field(default_factory=dict)
     history: list[int] = field(default_factory=list)
     recording: bool = True
     path: Path | None = None            # where it persists (beside the journal)
     llm_traces: dict[str, dict] = field(default_factory=dict)   # `:ask` traces, by id
     saved: bytes = b""                  # what the last save wrote
+    shown: list[tuple[int, str, int]] = field(default_factory=list)  # the last command's
+    # `:trace` entries (step, control, depth), for the typed debug.* answer
+
+    def summary(self) -> dict[str, Any]:
+        """The debugger's part of `session.open` (the reference's `-s NAME` block)."""
+        run = self.run
+        return {"debug_mode": self.mode and run is not None and run.active,
+                "step_count": run.step if run is not None else 0,
+                "trace_length": run.trace_end + 1 if run is not None else 0,
+                "breakpoints": len(self.breakpoints)}
+
+    def typed(self) -> dict[str, Any]:
+        """Its state as the typed debug.* methods answer it (no stepping)."""
+        run = self.run
+        at = paused(self)
+        control, depth, handlers = at.view() if at is not None else (None, 0, 0)
+        result = None
+        if run is not None and run.result is not None:
+            printed = run.result.printed
+            result = printed[3:] if isinstance(run.result, api.Done) else printed
+        return {
+            "debug_mode": at is not None, "step": run.step if run is not None else 0,
+            "control": control, "depth": depth, "handlers": handlers,
+            "trace_length": run.trace_end + 1 if run is not None else 0,
+            "finished": run is not None and not run.active, "result": result,
+            "breakpoints": [m.BreakpointInfo(id=b.id, type=b.type, condition=b.condition,
+                                             enabled=b.enabled) for b in self.breakpoints],
+            "trace": [m.TraceEntry(step=s, control=c, depth=d) for s, c, d in self.shown],
+        }
 
     # -- what the commands share --------------------------------------------------------------
     def state_lines(self) -> list[str]:
@@ -125,7 +152,7 @@ class Debugger:
                 "answers": {str(k): msgspec.to_builtins(v) for k, v in run.answers.items()},
             }
             data["snapshots"] = {n: {"step": s.step, "timestamp": s.timestamp}
-                                 for n, s in self.snapshots.items() if s.run is run}
+                                 for n, s in self.saved_steps.items() if s.run is run}
         text = json.dumps(data).encode()
         if text != self.saved:          # most commands change nothing worth a write
             _write(self.path, text)
@@ -160,7 +187,7 @@ class Debugger:
             run.goto(min(int(saved.get("step", 0)), run.step))
             dbg.run = run
             for n, s in data.get("snapshots", {}).items():
-                dbg.snapshots[n] = Snapshot(n, run, int(s["step"]), s["timestamp"])
+                dbg.saved_steps[n] = SavedStep(n, run, int(s["step"]), s["timestamp"])
         return dbg
 
 
@@ -168,49 +195,6 @@ def _write(path: Path, data: bytes) -> None:
     owned.replace_atomic(path, data, sync=False)
 
 
-def debugger_of(actor: SessionActor) -> Debugger:
-    dbg = getattr(actor, "debug", None)
-    if dbg is None:
-        dbg = Debugger.load(actor.store.debugger(actor.name))
-        actor.debug = dbg
-    return dbg
-
-
 def paused(dbg: Debugger) -> DebugRun | None:
     run = dbg.run
     return run if run is not None and dbg.mode and run.active else None
-
-
-def summary(actor: SessionActor) -> dict[str, Any]:
-    """The debugger's part of `session.open` (the reference's `-s NAME` block)."""
-    dbg = debugger_of(actor)
-    run = dbg.run
-    return {"debug_mode": dbg.mode and run is not None and run.active,
-            "step_count": run.step if run is not None else 0,
-            "trace_length": run.trace_end + 1 if run is not None else 0,
-            "breakpoints": len(dbg.breakpoints)}
-
-
-
-def typed(actor: SessionActor, job: Job | None = None) -> dict[str, Any]:
-    """The debugger's state as the typed debug.* methods answer it (no stepping)."""
-    from protocol import methods as m
-
-    dbg = debugger_of(actor)
-    run = dbg.run
-    at = paused(dbg)
-    control, depth, handlers = at.view() if at is not None else (None, 0, 0)
-    result = None
-    if run is not None and run.result is not None:
-        printed = run.result.printed
-        result = printed[3:] if isinstance(run.result, api.Done) else printed
-    entries = getattr(job, "trace_entries", None) or []
-    return {
-        "debug_mode": at is not None, "step": run.step if run is not None else 0,
-        "control": control, "depth": depth, "handlers": handlers,
-        "trace_length": run.trace_end + 1 if run is not None else 0,
-        "finished": run is not None and not run.active, "result": result,
-        "breakpoints": [m.BreakpointInfo(id=b.id, type=b.type, condition=b.condition,
-                                         enabled=b.enabled) for b in dbg.breakpoints],
-        "trace": [m.TraceEntry(step=s, control=c, depth=d) for s, c, d in entries],
-    }

@@ -17,7 +17,7 @@ from omegad.sessions.listing.dirwatch import APPEARED_OR_GONE, DirWatch
 from omegad.sessions.store import SessionStore
 
 if TYPE_CHECKING:
-    from omegad.sessions.actor import SessionActor
+    from omegad.sessions.interface import Session
 
 JOURNAL, INDEX = ".jsonl", ".index.json"
 _UNKNOWN = object()
@@ -35,7 +35,7 @@ class Listing:
         self.names: list[str] | None = None
         self.counts: dict[str, Counts] = {}  # from the index on disk, as last seen
 
-    def rows(self, live: Callable[[str], SessionActor | None]) -> list[tuple[str, Counts]]:
+    def rows(self, live: Callable[[str], Session | None]) -> list[tuple[str, Counts]]:
         self._update()
         assert self.names is not None
         rows: list[tuple[str, Counts]] = []

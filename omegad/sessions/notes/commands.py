@@ -3,7 +3,7 @@ operations the RPC methods share with them.
 
 They act on the session that `:session checkpoints` refers to (DESIGN "Decisions"): the session
 loaded with `:session load`, else the session itself. Its notes live in `<name>.notes`
-(notes.py); the states come from the actor's state stores (`actor.states`, `actor.loaded_states`).
+(file.py); the states come from the actor's state stores (`actor.states`, `actor.loaded_states`).
 A snapshot names the checkpoint the session stands at: the last one, or the one that
 `:session load / goto / resume` or a snapshot restore moved it to.
 """
@@ -12,19 +12,30 @@ from __future__ import annotations
 
 import bisect
 import json
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from omegad import client_files
 from omegad.client_files import ClientPathError
 from omegad.persist.checkpoints import ADOPTED, ADOPTED_PART
-from omegad.sessions.notes.file import Note, Notes, NotesError, Snap, local_time
+from omegad.sessions.notes.file import Note, Notes, NotesError, Snapshot, local_time
 from omegad.sessions.notes.metrics import SessionMetrics, disk_size, format_bytes, last_modified
+from omegad.sessions.operations import (
+    Annotate,
+    Command,
+    Operation,
+    SnapshotCreate,
+    SnapshotDelete,
+    SnapshotRestore,
+)
 from omegad.sessions.states.sources import state_at
 from omegad.sessions.timeline import Checkpoint
+from protocol import errors
 
 if TYPE_CHECKING:
-    from omegad.sessions.actor import Job, Reply, SessionActor
+    from omegad.sessions.interface import Session
+    from omegad.sessions.mailbox import Job, Reply
 
 
 @dataclass
@@ -33,7 +44,7 @@ class Target:
 
     name: str
     checkpoints: list[Checkpoint]  # in seq order
-    states: Any  # seq -> engine.Snapshot
+    states: Any  # seq -> states.state.CheckpointState
     own: bool
 
     def checkpoint(self, seq: int) -> Checkpoint | None:
@@ -53,23 +64,23 @@ def _seq(cp: Checkpoint) -> int:
     return cp.seq
 
 
-def target(actor: SessionActor) -> Target:
+def target(actor: Session) -> Target:
     loaded = actor.loaded
     if loaded is None or loaded.name == actor.name:
         return Target(actor.name, actor.checkpoints, actor.states, True)
     return Target(loaded.name, loaded.checkpoints, actor.loaded_states, False)
 
 
-def notes_of(actor: SessionActor, name: str) -> Notes:
+def notes_of(actor: Session, name: str) -> Notes:
     return actor.manager.notes.of(actor.store.notes(name))
 
 
-def position(actor: SessionActor, t: Target) -> int | None:
+def position(actor: Session, t: Target) -> int | None:
     """The seq of the checkpoint whose state the session holds, or None (an empty state)."""
     return _verified(actor, t, _candidate(actor, t))
 
 
-def _candidate(actor: SessionActor, t: Target) -> int | None:
+def _candidate(actor: Session, t: Target) -> int | None:
     """Where the session stands, from what the commands left behind."""
     entries = actor.ckpt.entries if actor.ckpt is not None else []
     mark = notes_of(actor, actor.name).at  # the last snapshot restore, while nothing followed it
@@ -86,7 +97,7 @@ def _candidate(actor: SessionActor, t: Target) -> int | None:
     return t.checkpoints[-1].seq
 
 
-def _verified(actor: SessionActor, t: Target, seq: int | None) -> int | None:
+def _verified(actor: Session, t: Target, seq: int | None) -> int | None:
     """Check the candidate against the state itself when its checkpoint is in memory: a
     checkpoint's state is the session's state moved to it (`state.head` is that checkpoint)."""
     memory = getattr(t.states, "memory", t.states)
@@ -94,10 +105,10 @@ def _verified(actor: SessionActor, t: Target, seq: int | None) -> int | None:
         return seq
     snap = memory.get(seq)
     state = actor.state
-    if snap is None or snap.state is not state or state.head is snap.checkpoint:
+    if snap is None or snap.state is not state or state.head is snap.revision:
         return seq  # (another state object: nothing to compare with)
     for other, s in memory.items():  # misled (a load after a goto): find the state's checkpoint
-        if s.state is state and s.checkpoint is state.head and t.checkpoint(other):
+        if s.state is state and s.revision is state.head and t.checkpoint(other):
             return other
     return None
 
@@ -105,11 +116,11 @@ def _verified(actor: SessionActor, t: Target, seq: int | None) -> int | None:
 # --- operations (commands and RPC methods) --------------------------------------------------------
 
 
-async def _written(actor: SessionActor, notes: Notes) -> None:
+async def _written(actor: Session, notes: Notes) -> None:
     await actor.manager.persister.commit(notes)
 
 
-async def create_snapshot(actor: SessionActor, description: str) -> tuple[str, Snap]:
+async def create_snapshot(actor: Session, description: str) -> tuple[str, Snapshot]:
     t = target(actor)
     seq = position(actor, t)
     if seq is None:
@@ -121,7 +132,7 @@ async def create_snapshot(actor: SessionActor, description: str) -> tuple[str, S
     return t.name, snap
 
 
-async def restore_snapshot(actor: SessionActor, snap_id: int) -> tuple[str, Snap]:
+async def restore_snapshot(actor: Session, snap_id: int) -> tuple[str, Snapshot]:
     t = target(actor)
     notes = notes_of(actor, t.name)
     snap = notes.get(snap_id)
@@ -149,7 +160,7 @@ async def restore_snapshot(actor: SessionActor, snap_id: int) -> tuple[str, Snap
     return t.name, snap
 
 
-async def delete_snapshot(actor: SessionActor, snap_id: int) -> tuple[str, Snap]:
+async def delete_snapshot(actor: Session, snap_id: int) -> tuple[str, Snapshot]:
     t = target(actor)
     notes = notes_of(actor, t.name)
     snap = notes.delete(snap_id)
@@ -157,7 +168,7 @@ async def delete_snapshot(actor: SessionActor, snap_id: int) -> tuple[str, Snap]
     return t.name, snap
 
 
-async def annotate(actor: SessionActor, seq: int, label: str, description: str) -> Note:
+async def annotate(actor: Session, seq: int, label: str, description: str) -> Note:
     t = target(actor)
     if t.checkpoint(seq) is None:
         raise NotesError(f"No checkpoint at seq {seq} in session '{t.name}'")
@@ -167,7 +178,7 @@ async def annotate(actor: SessionActor, seq: int, label: str, description: str) 
     return note
 
 
-async def unannotate(actor: SessionActor, seq: int) -> Note:
+async def unannotate(actor: Session, seq: int) -> Note:
     t = target(actor)
     notes = notes_of(actor, t.name)
     note = notes.unannotate(seq)
@@ -175,7 +186,7 @@ async def unannotate(actor: SessionActor, seq: int) -> Note:
     return note
 
 
-async def import_annotations(actor: SessionActor, document: Any) -> list[Note]:
+async def import_annotations(actor: Session, document: Any) -> list[Note]:
     t = target(actor)
     notes = notes_of(actor, t.name)
     added = notes.import_(document, t.seqs())
@@ -183,7 +194,7 @@ async def import_annotations(actor: SessionActor, document: Any) -> list[Note]:
     return added
 
 
-def page(actor: SessionActor, start: int,
+def page(actor: Session, start: int,
          limit: int) -> tuple[Target, list[Checkpoint], int, int | None]:
     """Checkpoints with seq >= start, at most `limit`; how many there are in all; the seq the
     next page starts at (None after the last)."""
@@ -194,7 +205,7 @@ def page(actor: SessionActor, start: int,
     return t, cps[i:j], len(cps), cps[j].seq if j < len(cps) else None
 
 
-def session_metrics(actor: SessionActor) -> tuple[str, SessionMetrics, int, float]:
+def session_metrics(actor: Session) -> tuple[str, SessionMetrics, int, float]:
     """(name, metrics, bytes on disk, last accessed) of the session the commands act on."""
     t = target(actor)
     monitor = actor.manager.monitor
@@ -212,18 +223,34 @@ def session_metrics(actor: SessionActor) -> tuple[str, SessionMetrics, int, floa
 # --- the `:` commands -----------------------------------------------------------------------------
 
 
-async def snapshot_cmd(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
+async def guarded(job: Job, reply: Reply, change: Awaitable[Any]) -> Any:
+    """A change of the notes, answered as its RPC method wants (a NotesError is invalid params)
+    or, on a command line, printed (a notes file that cannot be read says so)."""
     try:
-        name, snap = await create_snapshot(actor, arg)
+        return await change
     except NotesError as e:
+        if job.typed:
+            raise errors.InvalidParams(str(e)) from None
+        reply.line(f"Error: {e}")
+        return None
+
+
+async def snapshot(actor: Session, description: str, reply: Reply,
+                   job: Job) -> tuple[str, Snapshot] | None:
+    try:
+        name, snap = await create_snapshot(actor, description)
+    except NotesError as e:
+        if job.typed:
+            raise
         reply.line(f"Error creating snapshot: {e}")
-        return
-    job.data = (name, snap)
-    reply.line(f"Created snapshot of session '{name}'")
-    reply.line(f"  [{snap.id}] at checkpoint {snap.seq}")
+        return None
+    if not job.typed:
+        reply.line(f"Created snapshot of session '{name}'")
+        reply.line(f"  [{snap.id}] at checkpoint {snap.seq}")
+    return name, snap
 
 
-async def snapshots_cmd(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+async def snapshots_cmd(actor: Session, arg: str, reply: Reply, _job: Job) -> None:
     t = target(actor)
     tag = arg.strip().lstrip("#") or None
     snaps = notes_of(actor, t.name).listing(tag)
@@ -235,48 +262,64 @@ async def snapshots_cmd(actor: SessionActor, arg: str, reply: Reply, _job: Job) 
         reply.line(f"  [{s.id}] {s.description or 'No description'} ({local_time(s.created)})")
 
 
-async def restore_snapshot_cmd(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
-    await _on_snapshot(actor, arg, reply, job, "restore", "restoring", restore_snapshot,
-                       "Restored snapshot [{id}] of session '{name}' (checkpoint {seq})")
+async def restore(actor: Session, snap_id: int | None, reply: Reply,
+                  job: Job) -> tuple[str, Snapshot] | None:
+    return await _on_snapshot(actor, snap_id, reply, job, "restore", "restoring",
+                              restore_snapshot,
+                              "Restored snapshot [{id}] of session '{name}' (checkpoint {seq})")
 
 
-async def delete_snapshot_cmd(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
-    await _on_snapshot(actor, arg, reply, job, "delete", "deleting", delete_snapshot,
-                       "Deleted snapshot [{id}] of session '{name}'")
+async def delete(actor: Session, snap_id: int | None, reply: Reply,
+                 job: Job) -> tuple[str, Snapshot] | None:
+    return await _on_snapshot(actor, snap_id, reply, job, "delete", "deleting", delete_snapshot,
+                              "Deleted snapshot [{id}] of session '{name}'")
 
 
-async def _on_snapshot(actor: SessionActor, arg: str, reply: Reply, job: Job, verb: str,
-                       doing: str, op: Any, done: str) -> None:
+async def _on_snapshot(actor: Session, snap_id: int | None, reply: Reply, job: Job, verb: str,
+                       doing: str, op: Any, done: str) -> tuple[str, Snapshot] | None:
     """`:session restore-snapshot ID` / `delete-snapshot ID`: one snapshot, by id."""
-    snap_id = _id(arg)
     if snap_id is None:
         reply.line(f"Usage: :session {verb}-snapshot <id>")
-        return
+        return None
     try:
         name, snap = await op(actor, snap_id)
     except NotesError as e:
+        if job.typed:
+            raise
         reply.line(f"Error {doing} snapshot: {e}")
-        return
-    job.data = (name, snap)
-    reply.line(done.format(id=snap.id, name=name, seq=snap.seq))
+        return None
+    if not job.typed:
+        reply.line(done.format(id=snap.id, name=name, seq=snap.seq))
+    return name, snap
 
 
-async def annotate_cmd(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
+def _parse_annotate(arg: str) -> Operation:
     parts = arg.split(None, 2)
     seq = _id(parts[0]) if parts else None
     if seq is None or len(parts) < 2:
-        reply.line("Usage: :session annotate <seq> <label> [description]")
-        return
+        return Command(_guarded(_annotate_usage), arg)
+    return Annotate(seq, parts[1], parts[2] if len(parts) > 2 else "")
+
+
+async def _annotate_usage(actor: Session, arg: str, reply: Reply, _job: Job) -> None:
+    reply.line("Usage: :session annotate <seq> <label> [description]")
+
+
+async def annotate_one(actor: Session, seq: int, label: str, description: str, reply: Reply,
+                       job: Job) -> Note | None:
     try:
-        note = await annotate(actor, seq, parts[1], parts[2] if len(parts) > 2 else "")
+        note = await annotate(actor, seq, label, description)
     except NotesError as e:
+        if job.typed:
+            raise
         reply.line(f"Error annotating: {e}")
-        return
-    job.data = note
-    reply.line(f"Annotated checkpoint [{note.seq}]: {note.label}")
+        return None
+    if not job.typed:
+        reply.line(f"Annotated checkpoint [{note.seq}]: {note.label}")
+    return note
 
 
-async def unannotate_cmd(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+async def unannotate_cmd(actor: Session, arg: str, reply: Reply, _job: Job) -> None:
     seq = _id(arg)
     if seq is None:
         reply.line("Usage: :session unannotate <seq>")
@@ -289,7 +332,7 @@ async def unannotate_cmd(actor: SessionActor, arg: str, reply: Reply, _job: Job)
     reply.line(f"Removed annotation of checkpoint [{note.seq}]: {note.label}")
 
 
-async def timeline_cmd(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+async def timeline_cmd(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
     t = target(actor)
     if not t.checkpoints:
         reply.line("No checkpoints available.")
@@ -302,7 +345,7 @@ async def timeline_cmd(actor: SessionActor, _arg: str, reply: Reply, _job: Job) 
                    else f"  [{cp.seq}] {cp.reason}")
 
 
-async def find_cmd(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> None:
+async def find_cmd(actor: Session, arg: str, reply: Reply, _job: Job) -> None:
     t = target(actor)
     found = notes_of(actor, t.name).find(arg)
     if not found:
@@ -315,12 +358,12 @@ async def find_cmd(actor: SessionActor, arg: str, reply: Reply, _job: Job) -> No
         reply.line(f"  [{n.seq}] {reasons.get(n.seq, '?')} - {n.label}{extra}")
 
 
-async def tags_cmd(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+async def tags_cmd(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
     tags = notes_of(actor, target(actor).name).tags()
     reply.line(f"Tags: {', '.join('#' + t for t in tags)}" if tags else "No tags.")
 
 
-async def export_cmd(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
+async def export_cmd(actor: Session, arg: str, reply: Reply, job: Job) -> None:
     t = target(actor)
     document = notes_of(actor, t.name).export()
     try:
@@ -336,7 +379,7 @@ async def export_cmd(actor: SessionActor, arg: str, reply: Reply, job: Job) -> N
                f"to {path}")
 
 
-async def import_cmd(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
+async def import_cmd(actor: Session, arg: str, reply: Reply, job: Job) -> None:
     try:
         path = client_files.resolve(job.conn, arg)
     except ClientPathError as e:
@@ -358,7 +401,7 @@ async def import_cmd(actor: SessionActor, arg: str, reply: Reply, job: Job) -> N
     reply.line(f"Imported {len(added)} annotation(s) into session '{target(actor).name}'")
 
 
-async def metrics_cmd(actor: SessionActor, _arg: str, reply: Reply, _job: Job) -> None:
+async def metrics_cmd(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
     name, metrics, size, last = session_metrics(actor)
     reply.line("Session Metrics:")
     reply.line(f"  Commands executed: {metrics.commands}")
@@ -378,7 +421,7 @@ def _id(text: str) -> int | None:
 def _guarded(command: Any) -> Any:
     """A command whose notes file cannot be read says so (instead of an internal error)."""
 
-    async def run(actor: SessionActor, arg: str, reply: Reply, job: Job) -> None:
+    async def run(actor: Session, arg: str, reply: Reply, job: Job) -> None:
         try:
             await command(actor, arg, reply, job)
         except NotesError as e:
@@ -388,26 +431,30 @@ def _guarded(command: Any) -> Any:
     return run
 
 
+def _line(command: Any) -> Any:
+    """The parser of a notes command without a typed form."""
+    guarded_command = _guarded(command)
+    return lambda arg: Command(guarded_command, arg)
+
+
 EXACT = {
-    ":session snapshot": snapshot_cmd,
-    ":session snapshots": snapshots_cmd,
-    ":session timeline": timeline_cmd,
-    ":session metrics": metrics_cmd,
-    ":session tags": tags_cmd,
+    ":session snapshot": lambda _: SnapshotCreate(""),
+    ":session snapshots": _line(snapshots_cmd),
+    ":session timeline": _line(timeline_cmd),
+    ":session metrics": _line(metrics_cmd),
+    ":session tags": _line(tags_cmd),
 }
 PREFIX = {
-    ":session snapshot ": snapshot_cmd,
-    ":session snapshots ": snapshots_cmd,
-    ":session restore-snapshot ": restore_snapshot_cmd,
-    ":session delete-snapshot ": delete_snapshot_cmd,
-    ":session annotate ": annotate_cmd,
-    ":session unannotate ": unannotate_cmd,
-    ":session find ": find_cmd,
-    ":session export-annotations ": export_cmd,
-    ":session import-annotations ": import_cmd,
+    ":session snapshot ": SnapshotCreate,
+    ":session snapshots ": _line(snapshots_cmd),
+    ":session restore-snapshot ": lambda arg: SnapshotRestore(_id(arg)),
+    ":session delete-snapshot ": lambda arg: SnapshotDelete(_id(arg)),
+    ":session annotate ": _parse_annotate,
+    ":session unannotate ": _line(unannotate_cmd),
+    ":session find ": _line(find_cmd),
+    ":session export-annotations ": _line(export_cmd),
+    ":session import-annotations ": _line(import_cmd),
 }
-EXACT = {k: _guarded(v) for k, v in EXACT.items()}
-PREFIX = {k: _guarded(v) for k, v in PREFIX.items()}
 HELP = [
     "  :session snapshot [text]   - snapshot the current checkpoint (#tags in the text)",
     "  :session snapshots [#tag]  - list snapshots",

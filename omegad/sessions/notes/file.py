@@ -68,7 +68,7 @@ def check_text(what: str, text: str, limit: int) -> str:
 
 
 @dataclass(frozen=True)
-class Snap:
+class Snapshot:
     id: int
     seq: int
     description: str
@@ -102,7 +102,7 @@ class Notes:
     """One session's notes: in memory, and the append handle of its file."""
 
     path: Path
-    snaps: dict[int, Snap] = field(default_factory=dict)  # id -> snapshot, in creation order
+    snaps: dict[int, Snapshot] = field(default_factory=dict)  # id -> snapshot, in creation order
     notes: dict[int, Note] = field(default_factory=dict)  # checkpoint seq -> annotation
     next_id: int = 1
     restores: int = 0
@@ -110,7 +110,7 @@ class Notes:
     metrics: dict[str, Any] | None = None  # the session's metrics as last saved (metrics.py)
     cut: int = 0  # bytes of torn tail cut off on open
     _fd: int = -1
-    _size: int = 0
+    written: int = 0  # bytes of the file: where its next record goes
 
     @classmethod
     def open(cls, path: Path) -> Notes:
@@ -133,7 +133,7 @@ class Notes:
                     if rec.get("version") != VERSION:
                         raise NotesError(f"{path.name}: unknown notes version {rec.get('version')}")
                 else:
-                    notes._apply(rec)
+                    notes.apply(rec)
                 good = end + 1
             except NotesError:
                 raise
@@ -144,15 +144,15 @@ class Notes:
             pos = end + 1
         pos = good
         notes.cut = len(data) - pos
-        notes._size = pos
+        notes.written = pos
         if notes.cut:
             owned.truncate(path, pos)
         return notes
 
-    def _apply(self, rec: dict[str, Any]) -> None:
+    def apply(self, rec: dict[str, Any]) -> None:
         op = rec["op"]
         if op == "snap":
-            snap = Snap(int(rec["id"]), int(rec["seq"]), str(rec["desc"]), list(rec["tags"]),
+            snap = Snapshot(int(rec["id"]), int(rec["seq"]), str(rec["desc"]), list(rec["tags"]),
                         int(rec["created"]))
             self.snaps[snap.id] = snap
             self.next_id = max(self.next_id, snap.id + 1)
@@ -178,36 +178,36 @@ class Notes:
         if self._fd < 0:
             self._fd = owned.open_owned(self.path, os.O_WRONLY | os.O_APPEND, create=True)
         lines = [_line(r) for r in records]
-        if self._size == 0:
+        if self.written == 0:
             lines.insert(0, _line(HEADER))
         blob = b"".join(lines)
         view = memoryview(blob)
         while view:
             view = view[os.write(self._fd, view):]
-        self._size += len(blob)
+        self.written += len(blob)
         for rec in records:
-            self._apply(rec)
+            self.apply(rec)
 
     # --- snapshots --------------------------------------------------------------------------------
 
-    def snapshot(self, seq: int, description: str) -> Snap:
+    def snapshot(self, seq: int, description: str) -> Snapshot:
         check_text("The description", description, MAX_DESCRIPTION)
-        snap = Snap(self.next_id, seq, description, tags_of(description), now_ms())
+        snap = Snapshot(self.next_id, seq, description, tags_of(description), now_ms())
         self._append([snap.record()])
         return snap
 
-    def get(self, snap_id: int) -> Snap:
+    def get(self, snap_id: int) -> Snapshot:
         snap = self.snaps.get(snap_id)
         if snap is None:
             raise NotesError(f"Snapshot not found: {snap_id}")
         return snap
 
-    def delete(self, snap_id: int) -> Snap:
+    def delete(self, snap_id: int) -> Snapshot:
         snap = self.get(snap_id)
         self._append([{"op": "unsnap", "id": snap_id}])
         return snap
 
-    def restored(self, snap: Snap, into: str) -> None:
+    def restored(self, snap: Snapshot, into: str) -> None:
         self._append([{"op": "restore", "id": snap.id, "into": into, "at": now_ms()}])
 
     def mark(self, of: str, seq: int, records: int) -> None:
@@ -218,7 +218,7 @@ class Notes:
     def save_metrics(self, record: dict[str, Any]) -> None:
         self._append([{"op": "metrics", **record}])
 
-    def listing(self, tag: str | None = None) -> list[Snap]:
+    def listing(self, tag: str | None = None) -> list[Snapshot]:
         snaps = list(self.snaps.values())
         return [s for s in snaps if tag in s.tags] if tag else snaps
 

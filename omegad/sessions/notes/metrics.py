@@ -19,7 +19,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from omegad.lang import memory_estimate
 from omegad.lang.api import memory_estimate_steps
@@ -28,7 +28,21 @@ from omegad.sessions.notes.file import NotesBook, NotesError
 from omegad.sessions.store import SessionStore
 
 if TYPE_CHECKING:
-    from omegad.sessions.actor import Job, SessionActor
+    from omegad.lang import api
+    from omegad.sessions.mailbox import Job
+
+
+class Measured(Protocol):
+    """What metrics read of a session's actor (interface.Session has it all; naming that here
+    would make interface.py, which names the Monitor, and this module import each other)."""
+
+    name: str
+    store: SessionStore
+    state: api.ReplState
+    closed: bool
+
+    @property
+    def busy(self) -> bool: ...
 
 log = logging.getLogger("omegad.sessions")
 
@@ -84,13 +98,13 @@ class SessionMetrics:
         ordered = sorted(self.times)
         return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
-    def sample(self, actor: SessionActor) -> float:
+    def sample(self, actor: Measured) -> float:
         """Walk the actor's state now; returns how long the walk took (seconds)."""
         started = time.perf_counter()
         self._sampled(actor, memory_estimate(actor.state))
         return time.perf_counter() - started
 
-    async def sample_in_steps(self, actor: SessionActor) -> float:
+    async def sample_in_steps(self, actor: Measured) -> float:
         """`sample`, letting others run every few milliseconds (a big state's walk takes a
         while). A command that starts meanwhile changes the state: the walk stops, the memory
         stays stale. Returns the time the walk itself took (seconds)."""
@@ -111,7 +125,7 @@ class SessionMetrics:
                     or state.version != version:
                 return took
 
-    def _sampled(self, actor: SessionActor, size: int) -> None:
+    def _sampled(self, actor: Measured, size: int) -> None:
         self.memory = size
         self.peak_memory = max(self.peak_memory, size)
         self.allocated = actor.state.allocated
@@ -131,7 +145,7 @@ class Monitor:
         self.persister = persister
         self.sessions: dict[tuple[Path, str], SessionMetrics] = {}
         self._next_walk = 0.0
-        self._walk_pending: set[SessionActor] = set()
+        self._walk_pending: set[Measured] = set()
 
     def of(self, root: Path, name: str) -> SessionMetrics:
         key = (root, name)
@@ -162,7 +176,7 @@ class Monitor:
         except (NotesError, OSError, ValueError, KeyError, TypeError):
             return None
 
-    def save(self, actor: SessionActor) -> None:
+    def save(self, actor: Measured) -> None:
         """Keep the session's metrics in its notes file (on flush, eviction and close)."""
         metrics = self.sessions.get((actor.store.root, actor.name))
         if metrics is None or metrics.commands == metrics.saved or self.book is None:
@@ -180,13 +194,13 @@ class Monitor:
     def forget(self, root: Path, name: str) -> None:
         self.sessions.pop((root, name), None)
 
-    def opened(self, actor: SessionActor) -> None:
+    def opened(self, actor: Measured) -> None:
         """Read the session's saved metrics as it opens: recording a command never reads a file
         (it runs after the command's answer has left)."""
         if self.enabled:
             self.of(actor.store.root, actor.name)
 
-    def record(self, actor: SessionActor, job: Job) -> None:
+    def record(self, actor: Measured, job: Job) -> None:
         """One command ran (called by the actor after each job; O(1), never waits)."""
         if not self.enabled:
             return
@@ -200,7 +214,7 @@ class Monitor:
                 self._walk_pending.add(actor)
                 self.nursery.start_soon(self._walk_later, actor, metrics)
 
-    async def _walk_later(self, actor: SessionActor, metrics: SessionMetrics) -> None:
+    async def _walk_later(self, actor: Measured, metrics: SessionMetrics) -> None:
         import trio
 
         try:
@@ -213,7 +227,7 @@ class Monitor:
         finally:
             self._walk_pending.discard(actor)
 
-    def fresh(self, actor: SessionActor) -> SessionMetrics:
+    def fresh(self, actor: Measured) -> SessionMetrics:
         """The actor's metrics with memory sampled now if the state changed since."""
         metrics = self.of(actor.store.root, actor.name)
         if (metrics.stale or metrics.allocated < 0) and not actor.busy:

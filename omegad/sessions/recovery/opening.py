@@ -22,24 +22,23 @@ from omegad.persist import events as ev
 from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.index import IndexInfo, IndexWithStates, read_index_states
 from omegad.persist.journal import JournalWriter, read_journal
-from omegad.sessions import engine
 from omegad.sessions.recovery.replay import replay
 from omegad.sessions.states.reference import ReferenceStates
 from omegad.sessions.states.saver import StateSaver
 from omegad.sessions.states.sources import FileStates, LayeredStates
+from omegad.sessions.states.state import CheckpointState
 from omegad.sessions.timeline import Checkpoint, Timeline
 
 if TYPE_CHECKING:
-    from omegad.sessions.actor import SessionActor
     from omegad.sessions.fork import Seed
+    from omegad.sessions.interface import Session
 
 log = logging.getLogger("omegad.sessions")
 
 
-async def open_session(actor: SessionActor) -> None:
+async def open_session(actor: Session, seed: Seed | None) -> None:
     """Bring the session up: its last saved state, then any journal inputs after it."""
     path = actor.store.journal(actor.name)
-    seed, actor.seed = actor.seed, None
     actor.index_dirty = seed is not None  # a fork's index is written when it is flushed
     actor.ckpt = seed.ckpt if seed else CheckpointFile.open(actor.store.ckpt(actor.name))
     actor.saver = StateSaver(actor.ckpt)
@@ -73,7 +72,7 @@ async def open_session(actor: SessionActor) -> None:
     await _catch_up(actor, view, start, after, saved if latest is not None else None)
 
 
-async def _open_from_reference(actor: SessionActor, view: Any) -> None:
+async def _open_from_reference(actor: Session, view: Any) -> None:
     """A session the reference wrote: its newest checkpoint's state as the reference
     serialized it in the index, then the journal's inputs after it (normally none)."""
     timeline = Timeline(actor.name, view.header, view.events, actor.checkpoints, actor.receipts,
@@ -82,13 +81,13 @@ async def _open_from_reference(actor: SessionActor, view: Any) -> None:
     last = actor.checkpoints[-1].seq
     await reference.prepare(last)
     try:
-        start: engine.Snapshot | None = reference[last]
+        start: CheckpointState | None = reference[last]
     except KeyError:  # neither the index nor re-evaluation has it: start from nothing
         start = None
     await _catch_up(actor, view, start, last if start is not None else -1, None, reference)
 
 
-async def _open_from_checkpoints(actor: SessionActor, path: Path, saved: FileStates,
+async def _open_from_checkpoints(actor: Session, path: Path, saved: FileStates,
                                  seed: Seed | None) -> bool:
     """The fast way back: the newest saved state, the index (or a fork's seed) for the
     checkpoints before it, and only the journal written after it. False when the files do
@@ -134,7 +133,7 @@ async def _open_from_checkpoints(actor: SessionActor, path: Path, saved: FileSta
     return True
 
 
-def _index(actor: SessionActor) -> IndexWithStates | None:
+def _index(actor: Session) -> IndexWithStates | None:
     """The session's index, or None when it is missing or unreadable (then: the journal)."""
     path = actor.store.index(actor.name)
     try:
@@ -146,8 +145,9 @@ def _index(actor: SessionActor) -> IndexWithStates | None:
         return None
 
 
-async def _catch_up(actor: SessionActor, view: Any, start: engine.Snapshot | None, after: int,
-                    saved: FileStates | None, reference: ReferenceStates | None = None) -> None:
+async def _catch_up(actor: Session, view: Any, start: CheckpointState | None,
+                    after: int, saved: FileStates | None,
+                    reference: ReferenceStates | None = None) -> None:
     """Re-evaluate what the journal holds after the saved state (normally nothing)."""
     actor.state_defs = None
     own = start is not None and saved is not None and saved.ckpt.newest_is(after)
@@ -166,7 +166,8 @@ async def _catch_up(actor: SessionActor, view: Any, start: engine.Snapshot | Non
     actor.states = LayeredStates(rebuilt.at, saved, reference)
 
 
-def _record_replayed(actor: SessionActor, view: Any) -> Callable[[int, engine.Snapshot], None]:
+def _record_replayed(actor: Session,
+                     view: Any) -> Callable[[int, CheckpointState], None]:
     """The journal holds inputs after the newest state record (the daemon died between an
     answer and its record): as replaying reaches each of their checkpoints, its record is
     written, so that the file again has every state (another session's `load` reads it)."""
@@ -176,7 +177,7 @@ def _record_replayed(actor: SessionActor, view: Any) -> Callable[[int, engine.Sn
                     strict=True))
     failed: list[OSError] = []
 
-    def record(seq: int, snap: engine.Snapshot) -> None:
+    def record(seq: int, snap: CheckpointState) -> None:
         if failed:
             return
         try:
@@ -201,7 +202,6 @@ def last_seq_before(path: Path, offset: int) -> int | None:
     except msgspec.DecodeError:
         return None
     return event.get("seq") if isinstance(event, dict) else None
-
 
 
 def _checkpoints(view: Any) -> list[Checkpoint]:

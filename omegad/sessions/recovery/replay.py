@@ -25,12 +25,12 @@ from typing import Any
 import msgspec
 
 from omegad.lang import api
-from omegad.lang.checkpoint import capture
+from omegad.lang.revision import capture
 from omegad.oracle.base import OracleError
 from omegad.oracle.provider import Exchange, receipt_key
 from omegad.persist.events import Event
 from omegad.sessions import engine
-from omegad.sessions.engine import Snapshot
+from omegad.sessions.states.state import CheckpointState
 from omegad.sessions.timeline import Timeline, receipt_content
 
 log = logging.getLogger("omegad.sessions")
@@ -40,15 +40,15 @@ log = logging.getLogger("omegad.sessions")
 class Replayed:
     state: api.ReplState
     control: str = "null"
-    at: dict[int, Snapshot] = field(default_factory=dict)  # checkpoint seq -> snapshot
+    at: dict[int, CheckpointState] = field(default_factory=dict)  # checkpoint seq -> its state
     skipped: list[str] = field(default_factory=list)  # inputs that no longer evaluate
 
 
 async def replay(timeline: Timeline, fallback: engine.Oracle,
-                 start: Snapshot | None = None, after: int = -1,
-                 on_checkpoint: Callable[[int, Snapshot], None] | None = None) -> Replayed:
+                 start: CheckpointState | None = None, after: int = -1,
+                 on_checkpoint: Callable[[int, CheckpointState], None] | None = None) -> Replayed:
     """Re-evaluate the journal's inputs after seq `after`, from `start` (else an empty state);
-    `on_checkpoint(seq, snapshot)` sees each checkpoint as it is reached."""
+    `on_checkpoint(seq, state)` sees each checkpoint as it is reached."""
     done = Replayed(api.ReplState())
     if start is not None:
         done.state, done.control = start.resume(), start.control
@@ -76,7 +76,7 @@ async def replay(timeline: Timeline, fallback: engine.Oracle,
                                               ensure_ascii=False)
                 except LookupError:
                     pass  # the input is reported when it is re-evaluated
-            snap = done.at[event["seq"]] = Snapshot(done.state, capture(done.state),
+            snap = done.at[event["seq"]] = CheckpointState(done.state, capture(done.state),
                                                     done.control)
             if on_checkpoint is not None:
                 on_checkpoint(event["seq"], snap)

@@ -9,5 +9,6 @@
     reads     states/reference.py   the reference's states, kept in its `<name>.index.json`
                                     (built into omega states by lang/reference_state.py)
     rebuilds  recovery/replay.py    states no file holds, by re-evaluating the journal's inputs
-    captures  engine.py             the live state at a checkpoint, in memory (lang/checkpoint.py)
+    captures  engine.py             the live state at a checkpoint, in memory (a Revision:
+                                    lang/revision.py)
 """

@@ -4,7 +4,7 @@ The reference writes the whole machine state of every checkpoint into `<name>.in
 Each is kept as raw JSON text until a command needs it (`load` the newest, `goto` / `resume`
 one), then built into an omega state (lang/reference_state.py) and kept. A checkpoint whose
 state is missing from the index, or holds something omega cannot rebuild, gets its state by
-re-evaluating the journal's inputs instead (replay.py), once for all such checkpoints.
+re-evaluating the journal's inputs instead (recovery/replay.py), once for all such checkpoints.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import msgspec
 
 from omegad.lang.reference_state import UnconvertibleState, read_state
 from omegad.sessions import engine
-from omegad.sessions.engine import Snapshot, snapshot
+from omegad.sessions.states.state import CheckpointState, at_checkpoint
 from omegad.sessions.timeline import Timeline
 
 log = logging.getLogger("omegad.sessions")
@@ -26,20 +26,20 @@ KEEP = 8  # states kept built (each is a REPL state of its own, ~250 KB); others
 
 
 class ReferenceStates:
-    """checkpoint seq -> Snapshot, for a timeline whose index holds the reference's states."""
+    """checkpoint seq -> its state, for a timeline whose index holds the reference's states."""
 
     def __init__(self, timeline: Timeline, fallback: engine.Oracle) -> None:
         self.timeline = timeline
         self.fallback = fallback
         self.ids = {cp.seq: cp.state_id for cp in timeline.checkpoints}
-        self._built: OrderedDict[int, Snapshot] = OrderedDict()  # the most recently used
+        self._built: OrderedDict[int, CheckpointState] = OrderedDict()  # the most recently used
         self._failed: set[int] = set()  # checkpoints whose state the index cannot give
-        self._replayed: dict[int, Snapshot] | None = None
+        self._replayed: dict[int, CheckpointState] | None = None
 
     def __contains__(self, seq: object) -> bool:
         return seq in self.ids
 
-    def __getitem__(self, seq: int) -> Snapshot:
+    def __getitem__(self, seq: int) -> CheckpointState:
         """The state at a checkpoint: built from the index when it can be, else the one
         re-evaluation gave (`prepare` first)."""
         snap = self._read(seq)
@@ -59,7 +59,7 @@ class ReferenceStates:
                  self.timeline.name)
         self._replayed = (await replay(self.timeline, self.fallback)).at
 
-    def _read(self, seq: int) -> Snapshot | None:
+    def _read(self, seq: int) -> CheckpointState | None:
         """The state at `seq` built from the index, or None (the reason is logged once)."""
         snap = self._built.get(seq)
         if snap is not None:
@@ -78,7 +78,7 @@ class ReferenceStates:
             log.warning("session %s: %s not read from the index (%s); re-evaluating instead",
                         self.timeline.name, state_id, e)
             return None
-        snap = self._built[seq] = snapshot(built.state, built.printed_control)
+        snap = self._built[seq] = at_checkpoint(built.state, built.printed_control)
         if len(self._built) > KEEP:
             self._built.popitem(last=False)
         return snap

@@ -3,7 +3,7 @@ per input and, every `SPAN ** k` deltas, a merge of level k (persist/checkpoints
 
 The saver remembers what the file's reader will know: the state its last record described (a
 delta needs that base on both sides) and, per level, the checkpoint and object-id watermark where
-the level's current merge began. A state read from records (states.Written) needs no new base
+the level's current merge began. A state read from records (state.py: Written) needs no new base
 while its object ids are the ones a reader of those records gives: a reopened session goes on
 from its newest record, and a state loaded from another session is a copy of that one's records.
 A session that went back to one of its own checkpoints goes on from that record too, writing
@@ -16,7 +16,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from omegad.lang import api
-from omegad.lang.checkpoint import Checkpoint
+from omegad.lang.revision import Revision
 from omegad.lang.serialize import (
     MergeUnavailable,
     Rebase,
@@ -39,7 +39,7 @@ from omegad.persist.checkpoints import (
 )
 
 if TYPE_CHECKING:
-    from omegad.sessions.states.sources import Written
+    from omegad.sessions.states.state import Written
 
 log = logging.getLogger("omegad.sessions")
 
@@ -49,8 +49,8 @@ MAX_REFS = 4  # references in a row, at most, before a run starts from a full st
 class StateSaver:
     def __init__(self, ckpt: CheckpointFile) -> None:
         self.ckpt = ckpt
-        self.last: tuple[api.ReplState, Checkpoint | None] | None = None  # (state, its checkpoint)
-        self.marks: dict[int, tuple[Checkpoint | None, int]] = {}  # level -> (since, first new id)
+        self.last: tuple[api.ReplState, Revision | None] | None = None  # (state, its checkpoint)
+        self.marks: dict[int, tuple[Revision | None, int]] = {}  # level -> (since, first new id)
         self.reopened: tuple[int, Written] | None = None  # the newest record, as read on open
         self.rebase: Rebase | None = None  # the run went back to an earlier record of ours
         self.refs = 0  # references to earlier records on the chain of the run's records
@@ -99,7 +99,7 @@ class StateSaver:
             self.marks[level] = mark
 
     def _merge(self, state: api.ReplState, control: str, seq: int, journal_end: int, level: int,
-               since: Checkpoint | None, born: int) -> None:
+               since: Revision | None, born: int) -> None:
         try:
             data = serialize_merge(state, since, born)
         except MergeUnavailable as e:  # restoring reads the deltas instead: slower, as right
@@ -161,8 +161,8 @@ class StateSaver:
     def _based_on(self, state: api.ReplState, origin: Written, refs: int | None = None) -> None:
         """A run begins with `state` as `origin` left it: deltas and merges count from there.
         (Its reader's ids are the state's: every one below the table's `next` is known.)"""
-        self.last = (state, origin.checkpoint)
-        self.marks = dict.fromkeys(range(1, LEVELS + 1), (origin.checkpoint, origin.next_id))
+        self.last = (state, origin.revision)
+        self.marks = dict.fromkeys(range(1, LEVELS + 1), (origin.revision, origin.next_id))
         self.rebase = None
         self.refs = origin.refs + 1 if refs is None else refs
         if state.ser is not self.known_table:

@@ -2,8 +2,8 @@
 
 `:session goto` needs the state at any checkpoint of the loaded session. A session omega wrote has
 them in `<name>.ckpt` (a full record and a few deltas away); the reference's sessions have them
-in their index (reference_states.py); index-less journals are rebuilt by re-evaluating their
-inputs (replay.py).
+in their index (reference.py); index-less journals are rebuilt by re-evaluating their
+inputs (recovery/replay.py).
 """
 
 from __future__ import annotations
@@ -11,51 +11,31 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Generator
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import trio
 
 from omegad.lang.api import ReplState
-from omegad.lang.checkpoint import Checkpoint, capture
+from omegad.lang.revision import capture
 from omegad.lang.serialize import (
     MissingObject,
-    SerialTable,
     deserialize_steps,
     no_collection,
     run_steps,
 )
 from omegad.lang.steps import advance
 from omegad.persist.checkpoints import ADOPTED_REF, CheckpointFile, Record
-from omegad.sessions.engine import Snapshot
+from omegad.sessions.states.state import CheckpointState, Written
 
 log = logging.getLogger("omegad.sessions")
 
 
-@dataclass(frozen=True)
-class Written:
-    """The file records a state was read from, with its object table as reading left it.
-
-    While no object of the state has been given an id since, the writer's ids are the ones a
-    reader of these records assigns: the records' bytes stand for the state at `checkpoint`,
-    and the next record may be a delta against it (saver.py)."""
-
-    records: list[Record]
-    table: SerialTable
-    next_id: int
-    checkpoint: Checkpoint
-    refs: int = 0  # references to earlier records on the way (each adds that record's chain)
-
-    def stands_for(self, state: Any) -> bool:
-        return state.ser is self.table and self.table.next == self.next_id
-
-
-def rebuild(records: list[Record]) -> Snapshot:
+def rebuild(records: list[Record]) -> CheckpointState:
     """The state the records hold (a base, then what applies to it), read at once."""
     return run_steps(_rebuild_steps(records))
 
 
-async def rebuild_in_steps(records: list[Record]) -> Snapshot:
+async def rebuild_in_steps(records: list[Record]) -> CheckpointState:
     """`rebuild`, letting other tasks run every few milliseconds: a big state takes a while.
 
     Automatic collections stay off until it is done (for the other tasks too): turned on
@@ -70,7 +50,7 @@ async def rebuild_in_steps(records: list[Record]) -> Snapshot:
             await trio.lowlevel.checkpoint()
 
 
-def _rebuild_steps(records: list[Record]) -> Generator[None, None, Snapshot]:
+def _rebuild_steps(records: list[Record]) -> Generator[None, None, CheckpointState]:
     state = yield from deserialize_steps(records[0].state, fresh=ReplState)
     for record in records[1:]:
         if record.kind != ADOPTED_REF:  # a reference carries no state of its own
@@ -78,7 +58,7 @@ def _rebuild_steps(records: list[Record]) -> Generator[None, None, Snapshot]:
     cp = capture(state)
     refs = sum(r.kind == ADOPTED_REF for r in records)
     origin = Written(records, state.ser, state.ser.next, cp, refs)
-    return Snapshot(state, cp, records[-1].control, origin)
+    return CheckpointState(state, cp, records[-1].control, origin)
 
 
 class FileStates:
@@ -86,9 +66,9 @@ class FileStates:
 
     def __init__(self, ckpt: CheckpointFile) -> None:
         self.ckpt = ckpt
-        self._ready: tuple[int, Snapshot] | None = None  # read by `prepare`, not yet taken
+        self._ready: tuple[int, CheckpointState] | None = None  # read by `prepare`, not yet taken
 
-    def __getitem__(self, seq: int) -> Snapshot:
+    def __getitem__(self, seq: int) -> CheckpointState:
         ready, self._ready = self._ready, None
         if ready is not None and ready[0] == seq:
             return ready[1]
@@ -111,7 +91,7 @@ class FileStates:
         if index is not None:
             self._ready = (seq, await self._rebuild_in_steps(index))
 
-    async def _rebuild_in_steps(self, index: int) -> Snapshot:
+    async def _rebuild_in_steps(self, index: int) -> CheckpointState:
         try:
             return await rebuild_in_steps(self.ckpt.chain(index))
         except MissingObject as e:
@@ -135,7 +115,7 @@ class FileStates:
     def __contains__(self, seq: object) -> bool:
         return isinstance(seq, int) and self.ckpt.find(seq) is not None
 
-    async def latest(self) -> tuple[Snapshot, int] | None:
+    async def latest(self) -> tuple[CheckpointState, int] | None:
         """The newest state in the file, and the journal seq it stands at. (The session opens
         with it and keeps it: its origin keeps only the newest record, all a reference to it
         needs, not the bytes of the whole chain.)"""
@@ -149,14 +129,14 @@ class FileStates:
 
 
 class StateStore(Protocol):
-    """checkpoint seq -> the state there (a dict of snapshots is one)."""
+    """checkpoint seq -> the state there (a dict of CheckpointStates is one)."""
 
-    def __getitem__(self, seq: int) -> Snapshot: ...
+    def __getitem__(self, seq: int) -> CheckpointState: ...
 
     def __contains__(self, seq: object) -> bool: ...
 
 
-async def state_at(states: StateStore, seq: int) -> Snapshot:
+async def state_at(states: StateStore, seq: int) -> CheckpointState:
     """The state at checkpoint `seq` of a state store (KeyError when it has none). A store that
     builds states lazily and may need to re-evaluate for one (`prepare`) gets ready first."""
     prepare = getattr(states, "prepare", None)
@@ -169,7 +149,7 @@ class LayeredStates:
     """This session's own states: those captured in memory since it opened, then those in
     omega's checkpoint file, then (a session the reference wrote) those in its index."""
 
-    def __init__(self, memory: dict[int, Snapshot], file: FileStates | None,
+    def __init__(self, memory: dict[int, CheckpointState], file: FileStates | None,
                  reference: StateStore | None = None) -> None:
         self.memory = memory
         self.stores: list[Any] = [s for s in (file, reference) if s is not None]
@@ -187,7 +167,7 @@ class LayeredStates:
                 await prepare(seq)
             return
 
-    def __getitem__(self, seq: int) -> Snapshot:
+    def __getitem__(self, seq: int) -> CheckpointState:
         if seq in self.memory:
             return self.memory[seq]
         for store in self.stores:
@@ -197,7 +177,7 @@ class LayeredStates:
                 pass
         raise KeyError(seq)
 
-    def __setitem__(self, seq: int, snap: Snapshot) -> None:
+    def __setitem__(self, seq: int, snap: CheckpointState) -> None:
         self.memory[seq] = snap
 
     def __contains__(self, seq: object) -> bool:

@@ -1,4 +1,4 @@
-"""Checkpoints (capture/restore in memory) and serialization (full and delta), with property
+"""Revisions (capture/restore in memory) and serialization (full and delta), with property
 tests: serialise -> deserialise -> continue prints what continuing directly prints."""
 
 from hypothesis import HealthCheck, given, settings
@@ -190,7 +190,7 @@ def test_arity_errors_name_the_primitive():
     assert fresh()("(car)").startswith("error: car: wrong number of arguments")
 
 
-def test_pruned_history_keeps_later_checkpoints_restorable():
+def test_pruned_history_keeps_later_revisions_restorable():
     r = fresh()
     r.lines("(define x 1)")
     api.capture(r.state)
@@ -198,7 +198,7 @@ def test_pruned_history_keeps_later_checkpoints_restorable():
     mid = api.capture(r.state)
     r.lines("(define x 3)")
     api.capture(r.state)
-    api.prune_checkpoints(mid)
+    api.prune_revisions(mid)
     assert mid.parent is None and mid.changes == []
     api.restore(r.state, mid)
     assert r("x") == "=> 2"
