@@ -18,10 +18,11 @@ from pathlib import Path
 from omegacli import dotenv
 from omegacli.client import Client, DaemonUnreachable
 from protocol import PROTOCOL_VERSION, errors, owned, paths
+from protocol.settings import PREFIXES
 
 START_TIMEOUT = 5.0  # seconds a start may take before we report it failed
 STOP_TIMEOUT = 10.0  # seconds a daemon asked to stop may take to go away
-ENV_PREFIXES = ("OMEGA_", "OPENAI_", "ANTHROPIC_")
+ENV_PREFIXES = PREFIXES  # (protocol/settings.py: the daemon reads the same for raw clients)
 
 
 class StartFailed(DaemonUnreachable):

@@ -133,7 +133,7 @@ def _discard(client: Client, session: str) -> None:
 
 def cmd_show(client: Client, args: argparse.Namespace) -> int:
     """`-s NAME` alone: the reference's summary of the session."""
-    info = client.call("session.open", {"session": args.session})
+    info = client.call("session.open", {"session": args.session, "create": True})  # as -s
     print(f"Session '{args.session}' loaded.")
     print(f"  Definitions: {info['definitions']}")
     debug = bool(info.get("debug_mode"))

@@ -25,6 +25,7 @@ from omegad.lifecycle import (
     setup_logging,
 )
 from protocol import PROTOCOL_VERSION, paths
+from protocol.settings import settings_of
 
 log = logging.getLogger("omegad")
 
@@ -89,6 +90,7 @@ def parse_args(argv: list[str] | None) -> Config:
         max_sessions=args.max_sessions,
         max_memory=args.max_memory,
         private_runtime_dir=not named_socket,
+        settings=settings_of(os.environ),
     )
 
 

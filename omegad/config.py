@@ -1,6 +1,6 @@
 """The daemon's settings, built once from its flags (see __main__.py)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from protocol import paths
@@ -20,6 +20,9 @@ class Config:
     max_sessions: int = 64  # session actors kept in memory (idle ones beyond are evicted)
     max_memory: int = 1 << 30  # bytes of session state in memory, by the evaluator's accounting
     private_runtime_dir: bool = True  # the socket's dir is ours: enforce 0700 (off for --socket)
+    # The settings of the daemon's own environment (protocol/settings.py): those of a
+    # connection that sends no server.hello, as tmux's global environment.
+    settings: dict[str, str] = field(default_factory=dict)
 
     @property
     def pidfile(self) -> Path:

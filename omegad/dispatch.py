@@ -40,7 +40,10 @@ Outcome = Any  # a result Struct, or the RpcError the request ends with
 
 
 class Answering(Protocol):
-    """Queued work that reports its own outcome (see `queues` above)."""
+    """Queued work that reports its own outcome (see `queues` above). `detached` work goes on
+    when its connection ends (else the connection abandons it)."""
+
+    detached: bool
 
     def when_done(self, callback: Callable[[Outcome], None]) -> None: ...
 

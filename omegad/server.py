@@ -13,6 +13,7 @@ import errno
 import itertools
 import logging
 import os
+import select
 import socket
 import struct
 import time
@@ -64,6 +65,7 @@ log = logging.getLogger("omegad.server")
 RECV_SIZE = 256 * 1024
 BUSY_READS = 4  # reads in a row that found data waiting, after which the read loop yields
 OUTBOX_LIMIT = 64 << 20  # bytes a client may fall behind before it is disconnected
+HANG_UP_POLL = 0.05  # seconds between checks for a half-closed client's hang-up
 _ACCEPT_RETRY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 
 
@@ -103,6 +105,14 @@ class Host(Protocol):
     def connection_closed(self, conn: Connection) -> None: ...
 
 
+def peer_hung_up(sock: Any) -> bool:
+    """The peer closed the socket entirely (exited, crashed, was killed), as opposed to only
+    shutting down its writing half."""
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
+    return any(events & (select.POLLHUP | select.POLLERR) for _fd, events in poller.poll(0))
+
+
 def peer_credentials(sock: Any) -> tuple[int, int, int] | None:
     """(pid, uid, gid) of the process at the other end of a Unix socket, where the OS says."""
     try:
@@ -127,7 +137,7 @@ class Connection:
         self.peer_pid = peer_pid
         self.client = ""
         self.session_dir: Path | None = None
-        self.env: dict[str, str] = {}
+        self.env: dict[str, str] = dict(daemon.config.settings)  # until server.hello says
         self.cwd: Path | None = None  # the client's working directory, if its hello sent one
         self.dotenv: DotEnv | None = None  # what the client did with its .env (server.hello)
         self.in_flight: dict[Id, trio.CancelScope | _Answer] = {}
@@ -200,6 +210,10 @@ class Connection:
                     break
                 if not data:  # the client has gone (its lease ends now, not once answered)
                     self.closed = True
+                    if peer_hung_up(self.stream.socket):
+                        self._drop_work()
+                    else:  # it only stopped writing: it may still read the answers
+                        nursery.start_soon(self._drop_work_on_hang_up)
                     break
                 try:
                     lines = buf.feed(data)
@@ -220,6 +234,26 @@ class Connection:
                     self.id,
                     buf.pending,
                 )
+
+    def _drop_work(self) -> None:
+        """The client has gone: what it asked for goes with it. Its queued commands are
+        dropped and the running one interrupted (rolled back), except those it detached."""
+        for entry in list(self.in_flight.values()):
+            if not isinstance(entry, _Answer):
+                entry.cancel()  # a request with a task of its own (a batch's execute: Job.wait)
+            elif entry.work.detached:
+                self._forget(entry)
+            else:
+                entry.cancel()
+
+    async def _drop_work_on_hang_up(self) -> None:
+        """After a half-close, wait for the client to close its reading half too (a client
+        that sent its requests and waits for the answers, as `socat` does, keeps them)."""
+        while self.in_flight:
+            if peer_hung_up(self.stream.socket):
+                self._drop_work()
+                return
+            await trio.sleep(HANG_UP_POLL)
 
     async def _let_actors_answer(self) -> None:
         """Let the actors just handed commands run before this loop waits for the socket again.
@@ -337,16 +371,22 @@ class Connection:
         work.when_done(entry.answer)
 
     def _answer_now(self, entry: _Answer, outcome: Outcome) -> None:
-        if self.in_flight.get(entry.rid) is not entry:
-            return  # answered already (cancelled)
-        del self.in_flight[entry.rid]
+        if not self._forget(entry):
+            return  # answered already (cancelled), or its client has gone (detached)
         if isinstance(outcome, errors.RpcError):
             self.outbox.put(encode_error(entry.rid, outcome))
         else:
             self.outbox.put(encode_result(entry.rid, outcome))
+
+    def _forget(self, entry: _Answer) -> bool:
+        """Stop waiting to answer `entry` (False if it was not awaited any more)."""
+        if self.in_flight.get(entry.rid) is not entry:
+            return False
+        del self.in_flight[entry.rid]
         self._answering -= 1
         if not self._answering:
             self._answered.set()
+        return True
 
     async def _all_answered(self) -> None:
         """Wait for the requests whose work answers them (the client may still read them)."""

@@ -97,6 +97,17 @@ class ConfigInfo(Result):
     foreground: bool
 
 
+class RunningCommand(Result):
+    """The command a session is running: who started it, what it is, for how long."""
+
+    session: str
+    client: str  # the client name from server.hello ("" for a client that sent none)
+    connection: int  # its connection id, as in server.status's connections (0: the daemon's own)
+    first_line: str  # the command's first line, cut at 80 characters
+    seconds: float  # how long it has been running
+    detached: bool  # session.execute {detach: true}: it outlives its connection
+
+
 class StatusResult(Result):
     version: str
     protocol: int
@@ -109,6 +120,7 @@ class StatusResult(Result):
     connections: list[ConnectionInfo]
     session_dirs: list[str]
     config: ConfigInfo
+    running: list[RunningCommand] = []  # every session's running command, longest first
 
 
 class ShutdownParams(Params):
@@ -134,18 +146,43 @@ class DiscoverParams(Params):
     pass
 
 
-class MethodInfo(Result):
+# rpc.discover answers an OpenRPC 1.x document (https://spec.open-rpc.org), generated from the
+# table below: each method's params as content descriptors (by name or by position, in this
+# order), its result as one, every schema under `components.schemas`.
+OPENRPC_VERSION = "1.3.2"
+
+
+class ContentDescriptor(Result, omit_defaults=True):
+    name: str
+    schema: dict[str, Any]
+    required: bool = False
+
+
+class MethodInfo(Result, omit_defaults=True):
     name: str
     summary: str
-    notification: bool
-    params: dict[str, Any]
-    result: dict[str, Any] | None
+    params: list[ContentDescriptor]
+    result: ContentDescriptor | None = None  # none: a notification, never answered
+    paramStructure: Literal["either"] = "either"  # noqa: N815 (OpenRPC's spelling)
+    notification: bool = msgspec.field(default=False, name="x-notification")
+
+
+class OpenRpcInfo(Result):
+    title: str
+    version: str  # the daemon's version
+    description: str
+
+
+class Components(Result):
+    schemas: dict[str, Any]
 
 
 class DiscoverResult(Result):
-    protocol: int
+    openrpc: str
+    info: OpenRpcInfo
     methods: list[MethodInfo]
-    components: dict[str, Any]
+    components: Components
+    protocol: int = msgspec.field(default=PROTOCOL_VERSION, name="x-protocol")
 
 
 class CancelParams(Params):
@@ -181,10 +218,14 @@ class ListResult(Result):
 class OpenParams(SessionParams):
     """Attach this connection to the session (it receives `session.output`); `write` takes the
     write lease, refused while another client holds it. `follow` also sends it every client's
-    inputs and result lines (`session.output` kinds `input` and `result`), as a REPL shows them."""
+    inputs and result lines (`session.output` kinds `input` and `result`), as a REPL shows them.
+
+    A session that does not exist is created by mode `write` or by `create` (a REPL attaching
+    to the session it is about to work in); otherwise it answers -32001, creating nothing."""
 
     mode: Literal["read", "write"] = "read"
     follow: bool = False
+    create: bool = False
 
 
 class OpenResult(Result):
@@ -197,15 +238,22 @@ class OpenResult(Result):
     step_count: int = 0  # the debugger's current step
     trace_length: int = 0  # steps the debugger's trace holds
     breakpoints: int = 0  # breakpoints set in the session
+    running: RunningCommand | None = None  # the command the session is running, if any
     inputs: int = 0  # inputs in the session's journal (a notebook's execution count)
 
 
 class ExecuteParams(SessionParams):
     """Run one REPL command: an expression (several top-level forms run one after another) or a
-    `:` command. `piped` gives `:quit` the reference's piped-mode behaviour (no `Goodbye!`)."""
+    `:` command. `piped` gives `:quit` the reference's piped-mode behaviour (no `Goodbye!`).
+
+    A command belongs to the connection that sent it: when that connection ends (closed,
+    crashed, killed), the command is dropped if still queued and interrupted if running (the
+    session rolls back as for any interrupt). `detach` keeps it running to its end instead; its
+    answer then goes nowhere, but its effects and journal records stay."""
 
     command: str
     piped: bool = False
+    detach: bool = False
 
 
 class ExecuteResult(Result):
@@ -281,6 +329,32 @@ class CompleteResult(Result):
     completions: list[str]
 
 
+class LookupParams(SessionParams):
+    name: str
+
+
+class Definition(Result):
+    """Where a user's definition was made: the session and the seq of its `input` event."""
+
+    session: str
+    seq: int
+
+
+class LookupResult(Result):
+    """What a name is bound to in the session (`:doc NAME` prints `text`). A name bound to
+    nothing answers `kind: "unbound"` (not an error: a kernel's inspect asks for any word)."""
+
+    name: str
+    kind: Literal["primitive", "procedure", "macro", "value", "special form", "unbound"]
+    arity: str | None  # "1", "1-2" (optional parameters), "2+" (a rest parameter)
+    doc: str | None  # one line (primitives, the prelude's procedures, special forms)
+    params: list[str] | None  # a procedure's parameters (". rest" for a rest parameter)
+    defined: Definition | None  # a user's definition: where it was made
+    source: str | None  # a user's definition: its source text
+    text: str  # exactly what `:doc NAME` prints
+    usage: str | None = None  # "(car pair)"
+
+
 class OutputNotice(Params):
     """`session.output` notification: text a running command printed, streamed as it happens.
 
@@ -302,6 +376,22 @@ class StoppingNotice(Params):
     tell a deliberate stop from a crash, and need not start the daemon again at once."""
 
     reason: str
+
+
+class BacktraceFrame(Result):
+    procedure: str  # the procedure's name ("lambda" when it has none), or "(top level)"
+    form: str  # the form it was evaluating (cut at 100 characters; "" when unknown)
+
+
+class BacktraceResult(Result):
+    """After an evaluation that failed: its active frames, innermost first (tail calls leave
+    none), at most 30 of them; `more` counts the rest. Empty when the last evaluation did not
+    fail. `text` is exactly what `:bt` prints."""
+
+    session: str
+    frames: list[BacktraceFrame]
+    more: int
+    text: str
 
 
 # --- snapshot.*, timeline.*, metrics -------------------------------------------------------------
@@ -550,6 +640,10 @@ _method("session.fork", ForkParams, OutputResult, "Fork the session at its curre
 _method("session.save", SaveParams, OutputResult, "Copy the session under a new name, or flush it.")
 _method("session.delete", SessionParams, DeleteResult, "Delete a session and its files.")
 _method("session.complete", CompleteParams, CompleteResult, "Bound names and commands by prefix.")
+_method("session.backtrace", SessionParams, BacktraceResult,
+        "The Lisp call frames active at the last evaluation's error, innermost first (`:bt`).")
+_method("session.lookup", LookupParams, LookupResult,
+        "What a name is bound to: kind, arity, doc line, parameters, definition (`:doc`).")
 _method("session.output", OutputNotice, None, "Notification (daemon to client): streamed output.")
 _method("server.stopping", StoppingNotice, None, "Notification (daemon to client): stopping.")
 

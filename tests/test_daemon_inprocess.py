@@ -123,7 +123,7 @@ async def test_a_command_still_running_past_the_grace_is_interrupted_before_file
 async def test_a_trio_test_drives_the_real_daemon_in_its_own_loop(omega_env):
     async with daemon_in_loop(omega_env) as d:
         writer, watcher = await d.client(), await d.client()
-        await watcher.call("session.open", {"session": "s"})
+        await watcher.call("session.open", {"session": "s", "create": True})
         r = await writer.call("session.execute", {"session": "s", "command": '(display "hi") 7'})
         assert r["output"] == "hi=> null\n=> 7" and r["ok"]
         seen: list[tuple[str, str]] = []

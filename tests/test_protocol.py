@@ -84,18 +84,19 @@ def test_discover_is_generated_from_the_method_table():
     from omegad.methods.server import build_discover
 
     result = msgspec.to_builtins(build_discover())
-    assert result["protocol"] == PROTOCOL_VERSION
+    assert result["x-protocol"] == PROTOCOL_VERSION
     assert [m["name"] for m in result["methods"]] == sorted(METHODS)
     hello = next(m for m in result["methods"] if m["name"] == "server.hello")
-    ref = hello["params"]["$ref"].rsplit("/", 1)[1]
-    assert set(result["components"][ref]["properties"]) == {
+    assert [p["name"] for p in hello["params"]] == [
         "client",
         "protocol",
         "session_dir",
         "env",
         "cwd",  # issue 18: additions
         "dotenv",
-    }
+    ]
+    ref = hello["result"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "server_version" in result["components"]["schemas"][ref]["properties"]
 
 
 def test_sidecar_paths_sit_beside_the_socket(tmp_path):

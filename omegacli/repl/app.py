@@ -126,7 +126,8 @@ class Repl:
         return opened
 
     def _open_params(self) -> dict:
-        return {"session": self.session, "follow": True}  # every client's inputs and results
+        # every client's inputs and results; the session it works in is created if need be
+        return {"session": self.session, "follow": True, "create": True}
 
     def _on_lost(self) -> None:
         if self.stopped_by_user or self.running is not None:

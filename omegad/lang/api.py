@@ -18,8 +18,9 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from . import backtrace
 from .compile import Compiler
 from .effects import OracleRequest as OracleRequest  # (part of this module's interface)
 from .effects import OracleResponse as OracleResponse
@@ -105,6 +106,8 @@ class Failed:
     message: str
     printed: str            # "error: ..."
     steps: int = 0
+    frames: list[backtrace.Frame] = field(default_factory=list)  # innermost first
+    more_frames: int = 0    # activations beyond those
 
 
 @dataclass
@@ -198,9 +201,12 @@ class Run:
             return
         self.m.start(ex, None)
 
-    def _fail(self, message: str) -> Failed:
+    def _fail(self, message: str, in_machine: bool = False) -> Failed:
+        """End the run with an error (`in_machine`: raised while the machine ran, whose
+        continuation then shows where: backtrace.py)."""
+        found, more = backtrace.frames(self.m) if in_machine else ([], 0)
         rollback(self.state, self.mark)
-        self.finished = Failed(message, "error: " + message, self.m.steps)
+        self.finished = Failed(message, "error: " + message, self.m.steps, found, more)
         return self.finished
 
     def run(self, max_steps: int = 100_000) -> Value:
@@ -211,17 +217,17 @@ class Run:
         try:
             done, value = self.m.run(max_steps)
         except LispError as e:
-            return self._fail(e.message)
+            return self._fail(e.message, True)
         except Suspend as s:
             self.pending = s.request
             return NeedsOracle(request_for(s.request))
         except (TypeError, ValueError, AttributeError, IndexError, KeyError,
                 ArithmeticError) as e:
-            return self._fail(_python_error(e))
+            return self._fail(_python_error(e), True)
         except MemoryError:
             return self._fail("out of memory")
         except Exception as e:  # a bug of ours must not take the session down
-            return self._fail(f"internal error: {type(e).__name__}: {e}")
+            return self._fail(f"internal error: {type(e).__name__}: {e}", True)
         if not done:
             return Running(self.m.steps)
         name = define_name(self.datum)

@@ -79,6 +79,12 @@ def _pure(fn: Value) -> Value:
     return fn
 
 
+def _shows(resume: Value, node: Value) -> Value:
+    """The frames `node` pushes (with `resume`) show its form in a backtrace (backtrace.py)."""
+    resume.node = node
+    return node
+
+
 S = Sym
 _SPECIAL = {
     "define", "lambda", "let", "let*", "letrec", "if", "cond", "begin", "quote", "set!",
@@ -220,7 +226,7 @@ class Compiler:
                     m.stack.insert(m.mark, (resume, env, j + 1))
                     return r
             return last(m, env)
-        return begin
+        return _shows(resume, begin)
 
     def body(self, forms: list[Value], scope: Value) -> Value:
         return self.seq([self.comp(f, scope) for f in forms])
@@ -295,7 +301,7 @@ class Compiler:
                 m.stack.insert(m.mark, (resume, env))
                 return k
             return pick(m, env, k)
-        return case
+        return _shows(resume, case)
 
     def c_begin(self, x: Value, scope: Value) -> Value:
         return self.body(syms(x)[1:], scope)
@@ -385,7 +391,7 @@ class Compiler:
                 m.stack.insert(m.mark, (resume, env))
                 return v
             return OracleProc(params, v, env)
-        return olam
+        return _shows(resume, olam)
 
     def c_define(self, x: Value, scope: Value) -> Value:
         items = syms(x)
@@ -451,7 +457,7 @@ class Compiler:
                 m.stack.insert(m.mark, (resume,))
                 return v
             return write(v)
-        return gwrite
+        return _shows(resume, gwrite)
 
     def local_write(self, depth: int, i: int, value: Value) -> Value:
         undo = self.undo
@@ -472,7 +478,7 @@ class Compiler:
                 m.stack.insert(m.mark, (resume, env))
                 return v
             return write(env, v)
-        return lwrite
+        return _shows(resume, lwrite)
 
     def c_let(self, x: Value, scope: Value) -> Value:
         items = syms(x)
@@ -609,7 +615,7 @@ class Compiler:
                 m.stack.insert(m.mark, (resume, env))
                 return h
             return Pair(h, Promise(Closure(lam, env)))
-        return cstream
+        return _shows(resume, cstream)
 
     # effects, handlers, nondeterminism
     def c_effect(self, x: Value, scope: Value) -> Value:
@@ -714,7 +720,7 @@ class Compiler:
                 m.stack.insert(m.mark, (resume, env))
                 return v
             return pick(m, env, v)
-        return match
+        return _shows(resume, match)
 
 
 def _method(name: str) -> str:
@@ -852,7 +858,7 @@ def make_if(test: Value, then: Value, alt: Value) -> Value:
             m.stack.insert(m.mark, (resume, env))
             return t
         raise LispError("if test must be boolean")
-    return if_
+    return _shows(resume, if_)
 
 
 def make_truthy_if(test: Value, then: Value, alt: Value) -> Value:
@@ -866,7 +872,7 @@ def make_truthy_if(test: Value, then: Value, alt: Value) -> Value:
             m.stack.insert(m.mark, (resume, env))
             return t
         return then(m, env) if is_true(t) else alt(m, env)
-    return tif
+    return _shows(resume, tif)
 
 
 def make_andor(parts: list[Value], is_and: bool) -> Value:
@@ -903,7 +909,7 @@ def make_andor(parts: list[Value], is_and: bool) -> Value:
 
     def andor(m: Value, env: Value) -> Value:
         return run_tail(m, env, 0)
-    return andor
+    return _shows(resume, andor)
 
 
 def make_collect(parts: list[Value], finish: Value) -> Value:
@@ -928,7 +934,7 @@ def make_collect(parts: list[Value], finish: Value) -> Value:
 
     def collect(m: Value, env: Value) -> Value:
         return cont(m, env, [], 0)
-    return collect
+    return _shows(resume, collect)
 
 
 def make_frame_call(init_ex: list[Value], body: Value, pad: list[Value]) -> Value:
@@ -963,7 +969,7 @@ def make_frame_call(init_ex: list[Value], body: Value, pad: list[Value]) -> Valu
 
     def let(m: Value, env: Value) -> Value:
         return cont(m, env, [], 0)
-    return let
+    return _shows(resume, let)
 
 
 def make_app(parts: list[Value]) -> Value:

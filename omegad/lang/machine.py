@@ -86,6 +86,7 @@ class Machine:
         self._base = ALLOC[0]
         self._recount_mark: int | None = None
         self.done = False
+        self.failed_at: Value = None        # the control or frame an error left (backtrace.py)
 
     def start(self, ex: Value, env: Value) -> None:
         self.ctl = (ex, env)
@@ -97,6 +98,7 @@ class Machine:
         stack = self.stack
         ctl = self.ctl
         val = self.val
+        fr: Value = None  # the frame being resumed (where an error left: failed_at)
         n = 0
         self._base = ALLOC[0]
         RECOUNT[0] = self.recount
@@ -140,9 +142,11 @@ class Machine:
         except RecursionError:
             self.steps += n
             self._settle()
+            self.failed_at = ctl if ctl is not None else fr
             raise LispError("expression nested too deeply") from None
         except BaseException:
             self._settle()
+            self.failed_at = ctl if ctl is not None else fr
             raise
         self.ctl = ctl
         self.val = val
@@ -229,6 +233,7 @@ def apply_proc(m: Machine, f: Value, args: list[Value]) -> Value:
         frame.extend(args)
         if lam.nslots > len(params):
             frame.extend([UNDEF] * (lam.nslots - len(params)))
+        frame.append(lam)  # after the slots: whose call this frame is (backtrace.py)
         return (lam.body, frame)
     if t is Prim:
         return f.fn(*args)

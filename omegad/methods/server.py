@@ -128,6 +128,7 @@ async def status(p: m.StatusParams, conn: Connection) -> m.StatusResult:
             max_line=cfg.max_line,
             foreground=cfg.foreground,
         ),
+        running=daemon.sessions.running(),
     )
 
 
@@ -151,28 +152,45 @@ async def discover(p: m.DiscoverParams, conn: Connection) -> m.DiscoverResult:
 
 
 def build_discover() -> m.DiscoverResult:
-    """The published method list, generated from protocol.methods.METHODS (never hand-written)."""
+    """The published OpenRPC document, generated from protocol.methods.METHODS (never
+    hand-written)."""
     specs = sorted(m.METHODS.values(), key=lambda s: s.name)
     types: list[type] = []
     for s in specs:
         types.append(s.params)
         if s.result is not None:
             types.append(s.result)
-    schemas, components = msgspec.json.schema_components(
-        types, ref_template="#/components/schemas/{name}"
-    )
-    by_type = dict(zip(types, schemas, strict=True))
+    _, schemas = msgspec.json.schema_components(types, ref_template=REF)
     methods = [
         m.MethodInfo(
             name=s.name,
             summary=s.summary,
+            params=_param_descriptors(schemas[s.params.__name__]),
+            result=m.ContentDescriptor(name="result", schema=_ref(s.result), required=True)
+            if s.result is not None else None,
             notification=s.result is None,
-            params=by_type[s.params],
-            result=by_type[s.result] if s.result is not None else None,
         )
         for s in specs
     ]
-    return m.DiscoverResult(protocol=PROTOCOL_VERSION, methods=methods, components=components)
+    info = m.OpenRpcInfo(title="omegad", version=__version__, description=DESCRIPTION)
+    return m.DiscoverResult(openrpc=m.OPENRPC_VERSION, info=info, methods=methods,
+                            components=m.Components(schemas=schemas))
+
+
+REF = "#/components/schemas/{name}"
+DESCRIPTION = ("The omega session server: Omega Lisp sessions over JSON-RPC 2.0, one JSON text "
+               "per line on a Unix socket.")
+
+
+def _ref(t: type) -> dict[str, str]:
+    return {"$ref": REF.format(name=t.__name__)}
+
+
+def _param_descriptors(schema: dict) -> list[m.ContentDescriptor]:
+    """A params Struct's fields, in order, as OpenRPC content descriptors."""
+    required = set(schema.get("required", ()))
+    return [m.ContentDescriptor(name=name, schema=field, required=name in required)
+            for name, field in schema.get("properties", {}).items()]
 
 
 @method("$/cancelRequest", inline=True)

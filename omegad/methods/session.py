@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from omegad.dispatch import method
+from omegad.lang import backtrace
 from omegad.oracle.select import oracle_description
 from omegad.server import Connection
 from omegad.sessions import commands, legacy
 from omegad.sessions.actor import SessionActor
+from omegad.sessions.lookup import lookup
 from omegad.sessions.mailbox import Job
 from omegad.sessions.names import check_name
 from omegad.sessions.operations import Fork, Goto, Operation, Resume, Save
@@ -20,10 +22,15 @@ def _store(conn: Connection) -> SessionStore:
     return SessionStore(conn.effective_session_dir())
 
 
-async def _actor(conn: Connection, name: str) -> SessionActor:
+async def _actor(conn: Connection, name: str, create: bool = False) -> SessionActor:
+    """The session's actor, once open. Only a request that writes may `create` the session:
+    for any other a session that does not exist answers -32001 and nothing is created
+    (opening an actor creates its journal)."""
     check_name(name)
     store = _store(conn)
     fresh = conn.daemon.sessions.live(store, name) is None
+    if fresh and not create and not store.journal(name).exists():
+        raise errors.SessionNotFound(f"Session '{name}' not found")
     actor = conn.daemon.sessions.actor(store, name)
     if fresh and legacy.note_legacy(actor, conn.env):
         await actor.execute("", conn, piped=False)  # the import runs as the actor's next job
@@ -52,7 +59,7 @@ async def session_list(p: m.ListParams, conn: Connection) -> m.ListResult:
 
 @method("session.open")
 async def session_open(p: m.OpenParams, conn: Connection) -> m.OpenResult:
-    actor = await _actor(conn, p.session)
+    actor = await _actor(conn, p.session, create=p.mode == "write" or p.create)
     if p.mode == "write":
         actor.take_lease(conn, force=False)
     else:
@@ -76,7 +83,8 @@ def _opened(actor: SessionActor, conn: Connection) -> m.OpenResult:
     summary = actor.debugger().summary()
     inputs = actor.journal.inputs() if actor.journal is not None else 0
     return m.OpenResult(session=actor.name, seq=actor.seq, lease_holder=who,
-                        definitions=len(actor.defs()), oracle=oracle, inputs=inputs, **summary)
+                        definitions=len(actor.defs()), oracle=oracle, inputs=inputs,
+                        running=actor.running(), **summary)
 
 
 @method("session.execute", queues=True)
@@ -88,7 +96,7 @@ def session_execute(p: m.ExecuteParams, conn: Connection) -> Job:
     actor = conn.daemon.sessions.actor(store, p.session)
     if fresh:
         legacy.note_legacy(actor, conn.env)
-    return actor.submit(p.command, conn, p.piped)
+    return actor.submit(p.command, conn, p.piped, detach=p.detach)
 
 
 @method("session.interrupt", inline=True)
@@ -165,6 +173,20 @@ async def session_complete(p: m.CompleteParams, conn: Connection) -> m.CompleteR
     else:
         pool = actor.state.bound_names()
     return m.CompleteResult(completions=[n for n in pool if n.startswith(p.prefix)])
+
+
+@method("session.backtrace")
+async def session_backtrace(p: m.SessionParams, conn: Connection) -> m.BacktraceResult:
+    actor = await _actor(conn, p.session)
+    found, more = actor.backtrace
+    return m.BacktraceResult(
+        session=actor.name, more=more, text="\n".join(backtrace.render(found, more)),
+        frames=[m.BacktraceFrame(procedure=f.procedure, form=f.form) for f in found])
+
+
+@method("session.lookup")
+async def session_lookup(p: m.LookupParams, conn: Connection) -> m.LookupResult:
+    return lookup(await _actor(conn, p.session), p.name)
 
 
 @method("server.flush")

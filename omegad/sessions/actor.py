@@ -82,6 +82,8 @@ class SessionActor:
         self.state = _unopened()  # until open() sets the session's own
         self.control = "null"
         self.state_defs: dict[str, str] | None = {}  # None: not read back from the journal yet
+        self.def_seqs: dict[str, int] = {}  # name -> seq of the input that defined it (lookup.py)
+        self.backtrace: tuple[list[Any], int] = ([], 0)  # the last form's error frames (`:bt`)
         self.journal: JournalWriter | None = None
         self.header: dict[str, Any] | None = None
         self.checkpoints: list[Checkpoint] = []
@@ -144,6 +146,7 @@ class SessionActor:
 
     async def _run_job(self, job: Job) -> None:
         self._current = job
+        job.started = time.monotonic()
         try:
             with trio.CancelScope() as job.scope:
                 job.result = await self._execute(job)
@@ -193,7 +196,7 @@ class SessionActor:
         return self.journal.next_seq if self.journal else 0
 
     def submit(self, command: str, conn: Caller | None, piped: bool,
-               op: Operation | None = None) -> Job:
+               op: Operation | None = None, detach: bool = False) -> Job:
         """Queue a command line, or the operation an RPC method made (`command` is then what
         attached followers see), in the caller's order: this never waits."""
         if command.strip() != ":session take":  # the one command meant for a locked-out client
@@ -201,13 +204,28 @@ class SessionActor:
         if conn is not None:
             self.attached[conn.id] = conn
         job = Job(commands.parse(command) if op is None else op, command, conn, piped,
-                  typed=op is not None)
+                  typed=op is not None, detached=detach)
         self._send.send_nowait(job)
         return job
 
     async def execute(self, command: str, conn: Caller | None, piped: bool,
                       op: Operation | None = None) -> m.ExecuteResult:
         return await self.submit(command, conn, piped, op).wait()
+
+    def running(self) -> m.RunningCommand | None:
+        """The command running now: who sent it, its first line, for how long."""
+        job = self._current
+        if job is None or job.started is None:
+            return None
+        lines = job.command.strip().splitlines()
+        return m.RunningCommand(
+            session=self.name,
+            client=job.conn.client if job.conn is not None else "",
+            connection=job.conn.id if job.conn is not None else 0,
+            first_line=lines[0][:80] if lines else "",
+            seconds=round(time.monotonic() - job.started, 3),
+            detached=job.detached,
+        )
 
     def interrupt(self) -> bool:
         job = self._current
@@ -246,6 +264,10 @@ class SessionActor:
         """Source of the top-level defines in effect (a redefinition replaces, moved to the end)."""
         return list(self._defs().values())
 
+    def defs_by_name(self) -> dict[str, str]:
+        """name -> source of the top-level defines in effect."""
+        return self._defs()
+
     def _defs(self) -> dict[str, str]:
         if self.state_defs is None:  # reopened from its saved state: read them back once
             self.state_defs = saved_defs.load(self.store.defs(self.name),
@@ -257,6 +279,7 @@ class SessionActor:
         """`:session reset`: an empty state; the journal keeps its history."""
         self.state = api.ReplState()
         self.state_defs = {}
+        self.def_seqs = {}
         self.control = "null"
         self.loaded, self.loaded_states, self.session_seq = None, {}, None
         self._record_restore()
@@ -332,6 +355,7 @@ class SessionActor:
             defs = self._defs()
             defs.pop(outcome.defined, None)
             defs[outcome.defined] = code
+            self.def_seqs[outcome.defined] = seq
         await self._stream_result(reply, job)
 
     async def commit_debug(self, form: api.Form, answers: list[Any], job: Job) -> None:
@@ -346,6 +370,7 @@ class SessionActor:
             self.attached = attached
 
     def _finish_form(self, outcome: engine.Outcome, reply: Reply) -> None:
+        self.backtrace = (outcome.frames, outcome.more_frames)
         reply.line(outcome.line)
         reply.ok, reply.value, reply.error = outcome.ok, outcome.value, outcome.error
         if not outcome.ok:

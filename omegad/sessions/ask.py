@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
 MAX_ITERATIONS = 15
 MAX_TRACES = 100
-NO_KEY = "error: No API key. Set OPENAI_API_KEY, ANTHROPIC_API_KEY, or add to config.yaml"
+NO_PROVIDER = ("error: :ask needs an LLM provider; this client's oracle is {oracle}. Set "
+               "OPENAI_API_KEY or ANTHROPIC_API_KEY, or OMEGA_ORACLE=openai|anthropic with "
+               "OPENAI_BASE_URL / ANTHROPIC_BASE_URL for a local server")
 
 
 def _tool(name: str, description: str, props: dict[str, Any] | None = None,
@@ -137,14 +139,18 @@ When the user asks a question:
 Always verify your results with actual evaluation rather than guessing."""  # noqa: E501
 
 
-def _provider(env: dict[str, str]) -> Any:
-    from omegad.oracle.select import provider_from_env
+def _provider(env: dict[str, str]) -> tuple[Any, str | None]:
+    """The provider the client's settings choose for its `infer.op` calls too, or the error
+    line saying why there is none (naming the settings that would give one)."""
+    from omegad.oracle.provider import ProviderOracle
+    from omegad.oracle.select import FailingOracle, describe, oracle_from_env
 
-    if env.get("OPENAI_API_KEY"):
-        return provider_from_env("openai", env)
-    if env.get("ANTHROPIC_API_KEY"):
-        return provider_from_env("anthropic", env)
-    return None
+    oracle = oracle_from_env(env)
+    if isinstance(oracle, ProviderOracle):
+        return oracle, None
+    if isinstance(oracle, FailingOracle):
+        return None, f"error: :ask: {oracle.message}"
+    return None, NO_PROVIDER.format(oracle=describe(oracle))
 
 
 def _wire_tools(provider: Any) -> list[dict[str, Any]]:
@@ -174,9 +180,9 @@ async def ask(actor: Session, question: str, reply: Reply, job: Job) -> None:
     if not question:
         reply.line("Usage: :ask <question>")
         return
-    provider = _provider(job.conn.env if job.conn is not None else {})
+    provider, why = _provider(job.conn.env if job.conn is not None else {})
     if provider is None:
-        reply.line(NO_KEY)
+        reply.line(why or "")
         return
     reply.lines(["; --- agentic session begins ---",
                  f"; using: {provider.name} (tools: native)", f'; question: "{question}"'])

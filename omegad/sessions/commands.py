@@ -265,6 +265,21 @@ async def help_(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
     reply.lines(HELP)
 
 
+async def doc(actor: Session, name: str, reply: Reply, _job: Job) -> None:
+    from omegad.sessions.lookup import lookup
+
+    if not name:
+        reply.line("Usage: :doc <name>")
+        return
+    reply.lines(lookup(actor, name).text.split("\n"))
+
+
+async def bt(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
+    from omegad.lang.backtrace import render
+
+    reply.lines(render(*actor.backtrace))
+
+
 async def defs(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
     found = actor.defs()
     reply.lines(found if found else ["(no user definitions yet)"])
@@ -289,6 +304,8 @@ EXACT: dict[str, Parser] = {
     ":help": _line(help_), ":h": _line(help_),
     ":server status": _line(server_status), ":server stop": _line(server_stop),
     ":defs": _line(defs),
+    ":doc": _line(doc),
+    ":bt": _line(bt),
     **note_commands.EXACT,  # snapshots, timeline annotations, metrics
     **debug_commands.EXACT,  # the stepping debugger, breakpoints, snapshots, history, inspection
 }
@@ -299,6 +316,7 @@ PREFIX: dict[str, Parser] = {
     ":session goto ": lambda arg: Goto(_js_int(arg)),
     ":session trace ": _line(session_trace),
     ":session delete ": _line(session_delete),
+    ":doc ": _line(doc),
     **note_commands.PREFIX,
     **debug_commands.PREFIX,
 }
@@ -485,7 +503,9 @@ HELP = [
     "  INSPECTION:",
     "  :env           — show current environment bindings",
     "  :env <name>    — lookup specific binding",
+    "  :doc <name>    — describe a name: arity, what it does, where it was defined",
     "  :defs          — show defined functions",
+    "  :bt            — the call frames active at the last error",
     "  :stack         — show call stack",
     "  :frame <n>     — inspect frame N",
     "  :control       — show current control (expr or value)",

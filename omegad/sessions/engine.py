@@ -7,11 +7,11 @@ loop and this module reads as "how one form is evaluated".
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import trio
 
-from omegad.lang import api
+from omegad.lang import api, backtrace
 
 SLICE_STEPS = 3_000  # steps between yields to trio: about 2 ms of evaluation
 
@@ -26,6 +26,8 @@ class Outcome:
     error: str | None
     control: str  # what the checkpoint's state holds as its value ("null" after a define)
     defined: str | None = None  # the name a top-level define bound
+    frames: list[backtrace.Frame] = field(default_factory=list)  # an error's, innermost first
+    more_frames: int = 0
 
 
 def forms(text: str) -> list[api.Form]:
@@ -72,7 +74,8 @@ class OracleFailure(Exception):
 
 def _outcome(form: api.Form, r: api.Done | api.Failed) -> Outcome:
     if isinstance(r, api.Failed):
-        return Outcome(False, r.printed, None, r.message, "")
+        return Outcome(False, r.printed, None, r.message, "", frames=r.frames,
+                       more_frames=r.more_frames)
     value = r.printed[3:]
     defined = api.define_name(form.datum)
     return Outcome(True, r.printed, value, None, "null" if defined else value, defined)

@@ -61,6 +61,8 @@ class Session(Protocol):
     legacy: Path | None             # a legacy batch file to import before the next job
     reevaluating: bool              # re-evaluating by itself: no provider is asked anew
     commit_answers: list[api.OracleResponse] | None  # what a committed debug run was told
+    def_seqs: dict[str, int]        # name -> seq of the input that defined it (lookup.py)
+    backtrace: tuple[list[Any], int]  # the last evaluated form's error frames (`:bt`)
 
     @property
     def seq(self) -> int: ...
@@ -69,6 +71,8 @@ class Session(Protocol):
     def busy(self) -> bool: ...
 
     def defs(self) -> list[str]: ...
+
+    def defs_by_name(self) -> dict[str, str]: ...
 
     def debugger(self) -> Debugger: ...
 

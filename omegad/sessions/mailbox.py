@@ -30,6 +30,8 @@ class Job:
     abandoned: bool = False
     data: Any = None  # what the operation made, for an RPC method to return typed (a snapshot …)
     callback: Callable[[Any], None] | None = None  # the connection's, when it awaits no task
+    detached: bool = False  # runs on when its connection ends (session.execute {detach})
+    started: float | None = None  # time.monotonic() when it started running
 
     def when_done(self, callback: Callable[[Any], None]) -> None:
         """Answer the request by calling back (dispatch.Answering) instead of a waiting task."""
@@ -45,7 +47,8 @@ class Job:
         try:
             await self.done.wait()
         except trio.Cancelled:
-            self.abandon()
+            if not (self.detached and self.conn is not None and self.conn.closed):
+                self.abandon()
             raise
         if self.error is not None:
             raise self.error

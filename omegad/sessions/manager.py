@@ -33,6 +33,7 @@ from omegad.sessions.states.sources import FileStates, LayeredStates, StateStore
 from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Timeline, read_timeline
 from protocol import errors
+from protocol import methods as m
 
 if TYPE_CHECKING:
     from omegad.sessions.interface import Session
@@ -83,6 +84,11 @@ class SessionManager:
 
     def live(self, store: SessionStore, name: str) -> SessionActor | None:
         return self.pool.get((store.root, name))
+
+    def running(self) -> list[m.RunningCommand]:
+        """Every session's running command, the longest running first."""
+        found = [r for a in self.pool.values() if (r := a.running()) is not None]
+        return sorted(found, key=lambda r: -r.seconds)
 
     def oracle_for(self, conn: Caller | None) -> Any:
         return self._oracle_from_env(conn.env if conn is not None else {})

@@ -121,3 +121,33 @@ def test_an_effect_reached_while_stepping_asks_the_provider_whose_tools_see_the_
         run(":goto 0")
         assert run(":run").split("\n")[2] == "Result: 100"
         assert len(FakeOpenAI.seen) == 2        # travel replays the answer too
+
+
+def test_ask_uses_the_oracle_settings_infer_op_uses(shared_daemon, tmp_path, fake_openai):
+    """A local server chosen with OMEGA_ORACLE and a base URL, no key: infer.op and :ask both
+    reach it."""
+    FakeOpenAI.answers = [tool_call("return", {"value": "7"}), text("Seven.")]
+    env = {"OMEGA_ORACLE": "openai", "OPENAI_BASE_URL": fake_openai}
+    with session_client(shared_daemon, tmp_path / "sd", env) as c:
+        def run(cmd):
+            return c.call("session.execute", {"session": "k", "command": cmd})["output"]
+
+        assert run('(effect infer.op "n?")') == "=> 7"
+        out = run(":ask what is n?").split("\n")
+        assert out[1] == "; using: openai (tools: native)" and out[4] == "Answer: Seven."
+    assert len(FakeOpenAI.seen) == 2
+
+
+@pytest.mark.parametrize(("env", "line"), [
+    ({"OMEGA_ORACLE": "anthropic"}, "error: :ask: anthropic: ANTHROPIC_API_KEY is not set"),
+    ({"OMEGA_ORACLE": "scripted", "OPENAI_API_KEY": "sk-test"},
+     "error: :ask needs an LLM provider; this client's oracle is scripted. Set OPENAI_API_KEY or"
+     " ANTHROPIC_API_KEY, or OMEGA_ORACLE=openai|anthropic with OPENAI_BASE_URL /"
+     " ANTHROPIC_BASE_URL for a local server"),
+])
+def test_ask_without_a_provider_names_the_settings_that_exist(shared_daemon, tmp_path, env, line):
+    with session_client(shared_daemon, tmp_path / "sd", env) as c:
+        out = c.call("session.execute", {"session": "n", "command": ":ask hi"})["output"]
+        assert out == line and "config.yaml" not in out
+        assert c.call("session.execute", {"session": "n", "command": "(+ 1 1)"})["output"] == \
+            "=> 2"

@@ -176,7 +176,9 @@ def test_breakpoints(client):
     (":snaps", "No snapshots saved."), (":run", "(no debug session - use :debug (expr) to start)"),
     (":stack", "(empty stack)"), (":control", "Value: null"),
     (":ask", "Usage: :ask <question>"),
-    (":ask why", "error: No API key. Set OPENAI_API_KEY, ANTHROPIC_API_KEY, or add to config.yaml"),
+    (":ask why", "error: :ask needs an LLM provider; this client's oracle is scripted. Set "
+     "OPENAI_API_KEY or ANTHROPIC_API_KEY, or OMEGA_ORACLE=openai|anthropic with "
+     "OPENAI_BASE_URL / ANTHROPIC_BASE_URL for a local server"),
     (":traces", "(no traces recorded yet)"), (":trace --last", "No traces recorded yet."),
     (":trace t-1 -v", "Trace 't-1' not found. Use :traces to list available traces."),
     (":trace -v", "Usage: :trace <id> [--verbose] or :trace --last [--verbose]"),
@@ -259,10 +261,13 @@ def test_inspection_in_a_paused_run(client):
     assert run(client, f":frame {depth}") == \
         f"(frame {depth} out of range, stack has {depth} frames)"
     assert run(client, ":control") == run(client, ":state").split("\n")[2][len("Control: "):]
-    out = run(client, ":env").split("\n")
-    assert out[:3] == ["(Current environment has primitives: +, -, *, /, =, <, >, etc.)",
-                       "User-defined:", "  " + FIB[:60] + "..."]
-    assert out[-1].endswith(" total bindings)")
+    out = run(client, ":env").split("\n")  # every binding it counts, the user's with values
+    assert out[:2] == ["User bindings (1):", "  fib = <closure (n)>"]
+    assert out[2].startswith("Built in (")
+    listed = " ".join(out[3:-1]).split()
+    assert "car" in listed and "sort" in listed and "fib" not in listed
+    assert out[2] == f"Built in ({len(listed)}; :doc NAME describes one):"
+    assert out[-1] == f"({len(listed) + 1} total bindings)"
     assert run(client, ":env nope") == "(binding 'nope' not found)"
 
 
@@ -348,6 +353,7 @@ def test_the_debugger_is_typed_rpc_too(client):
 def test_a_typed_breakpoint_keeps_its_whole_condition(client):
     """debug.break's condition is one value: `my tag` stays `my tag` (as a `:break` line, the
     condition is the first word, as in the reference)."""
+    client.call("session.open", {"session": "tags", "create": True})  # (looking never creates)
     r = client.call("debug.break", {"session": "tags", "type": "expr", "condition": "my tag"})
     assert r["output"] == "Breakpoint 1 added: expr = my tag"
     assert r["breakpoints"] == [{"id": 1, "type": "expr", "condition": "my tag",

@@ -50,7 +50,7 @@ def test_several_forms_in_one_input_each_print_and_journal(client, tmp_path):
 def test_display_output_streams_to_attached_clients(shared_daemon, tmp_path):
     with session_client(shared_daemon, tmp_path / "sd") as a, \
             session_client(shared_daemon, tmp_path / "sd") as b:
-        b.call("session.open", {"session": "shared"})
+        b.call("session.open", {"session": "shared", "create": True})
         assert execute(a, "shared", '(display "hi")')["output"] == "hi=> null"
         seen = []
         b.call("server.ping", on_notification=lambda m, p: seen.append((m, p["text"])))
@@ -61,7 +61,7 @@ def test_a_client_that_never_reads_does_not_stall_the_session(shared_daemon, tmp
     """Its display notifications queue in its outbox; the writer's commands go on."""
     with session_client(shared_daemon, tmp_path / "sd") as idle, \
             session_client(shared_daemon, tmp_path / "sd") as writer:
-        idle.call("session.open", {"session": "loud"})  # attached, and then never reads again
+        idle.call("session.open", {"session": "loud", "create": True})  # then never reads
         shout = f'(define (shout n) (if (> n 0) (begin (display "{"x" * 1000}") ' \
                 '(shout (- n 1))) "done"))'
         execute(writer, "loud", shout)
@@ -135,9 +135,12 @@ def test_a_runaway_allocation_ends_in_an_error_and_the_daemon_stays_up(client, m
 
 
 def test_a_client_that_disconnects_mid_command_does_not_kill_the_session(shared_daemon, tmp_path):
+    """Its command goes with it (dropped, or interrupted: tests/e2e/test_ownership.py); the
+    session stays usable."""
+    with session_client(shared_daemon, tmp_path / "sd") as b:
+        execute(b, "gone", "(define (s i) (if (= i 200000) i (s (+ i 1))))")
     a = session_client(shared_daemon, tmp_path / "sd")
-    count = "(define (s i) (if (= i 200000) i (s (+ i 1)))) (s 0)"
-    a.start("session.execute", {"session": "gone", "command": count})
+    a.start("session.execute", {"session": "gone", "command": "(s 0)"})
     a.close()
     with session_client(shared_daemon, tmp_path / "sd") as b:
         assert execute(b, "gone", "(s 199999)")["output"] == "=> 200000"

@@ -260,7 +260,7 @@ def test_receipt_keys_are_the_sha256_of_the_request(shared_daemon, tmp_path, fak
 def test_the_banner_says_which_oracle_answers(shared_daemon, tmp_path, fake):
     with session_client(shared_daemon, tmp_path, {}) as plain, \
             session_client(shared_daemon, tmp_path, openai_env(fake)) as configured:
-        assert plain.call("session.open", {"session": "b"})["oracle"] == (
+        assert plain.call("session.open", {"session": "b", "create": True})["oracle"] == (
             "scripted (no provider configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY "
             "or OMEGA_ORACLE)")
         opened = configured.call("session.open", {"session": "b"})

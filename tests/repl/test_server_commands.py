@@ -18,7 +18,7 @@ def test_an_attached_client_sees_another_clients_input_display_and_results_in_or
         inprocess_daemon, tmp_path):
     with connect(inprocess_daemon, tmp_path, "alice") as a, \
             connect(inprocess_daemon, tmp_path, "bob") as b:
-        b.call("session.open", {"session": "shared", "follow": True})
+        b.call("session.open", {"session": "shared", "follow": True, "create": True})
         r = a.call("session.execute", {"session": "shared",
                                        "command": '(display "one") (+ 1 2) (display "two")'})
         assert r["output"] == "one=> null\n=> 3\ntwo=> null"
@@ -35,7 +35,7 @@ def test_an_attached_client_sees_another_clients_input_display_and_results_in_or
 
 def test_a_command_output_is_streamed_as_result_lines(inprocess_daemon, tmp_path):
     with connect(inprocess_daemon, tmp_path, "alice") as a:
-        a.call("session.open", {"session": "s", "follow": True})
+        a.call("session.open", {"session": "s", "follow": True, "create": True})
         seen = []
         a.call("session.execute", {"session": "s", "command": ":session list"},
                on_notification=lambda m, p: seen.append((p["kind"], p["text"])))

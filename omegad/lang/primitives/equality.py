@@ -73,59 +73,60 @@ def equal(a: Value, b: Value) -> bool:
     return True
 
 
-prim("eq?")(eqv)
-prim("eqv?")(eqv)
-prim("equal?")(equal)
+prim("eq?", "a b", "Whether a and b are the same object (numbers and strings by value).")(eqv)
+prim("eqv?", "a b", "Whether a and b are the same object (numbers and strings by value).")(eqv)
+prim("equal?", "a b",
+     "Whether a and b have the same structure and contents (lists, vectors, strings).")(equal)
 
 
-@prim("null?")
+@prim("null?", "x", "Whether x is the empty list.")
 def null_p(x: Value) -> Value:
     return x is None or (type(x) is Vector and not x.items)
 
 
-@prim("pair?")
+@prim("pair?", "x", "Whether x is a pair (a non-empty list cell).")
 def pair_p(x: Value) -> Value:
     return type(x) is Pair
 
 
-@prim("list?")
+@prim("list?", "x", "Whether x is a proper list (ends in the empty list).")
 def list_p(x: Value) -> Value:
     while type(x) is Pair:
         x = x.cdr
     return x is None
 
 
-@prim("symbol?")
+@prim("symbol?", "x", "Whether x is a symbol.")
 def symbol_p(x: Value) -> Value:
     return type(x) is Sym
 
 
-@prim("string?")
+@prim("string?", "x", "Whether x is a string.")
 def string_p(x: Value) -> Value:
     return type(x) is str
 
 
-@prim("number?")
+@prim("number?", "x", "Whether x is a number.")
 def number_p(x: Value) -> Value:
     return type(x) is float
 
 
-@prim("boolean?")
+@prim("boolean?", "x", "Whether x is #t or #f.")
 def boolean_p(x: Value) -> Value:
     return type(x) is bool
 
 
-@prim("procedure?")
+@prim("procedure?", "x", "Whether x can be called: a primitive, a lambda or a continuation.")
 def procedure_p(x: Value) -> Value:
     return type(x) in (Closure, Prim, CPrim, Continuation, OracleProc)
 
 
-@prim("vector?")
+@prim("vector?", "x", "Whether x is a vector.")
 def vector_p(x: Value) -> Value:
     return type(x) is Vector
 
 
-@prim("not")
+@prim("not", "x", "#t when x is #f, else #f.")
 def not_(x: Value) -> Value:
     # the reference's `not` is #f only for #t
     return x is not True
@@ -133,7 +134,8 @@ def not_(x: Value) -> Value:
 
 # `and` / `or` are special forms in head position (they short-circuit); as values (for
 # `apply`, `fold-left`, ...) they are these procedures, with the same results.
-@prim("and")
+@prim("and", "x...",
+      "The procedure form of and: the last argument when none is #f, else #f (all are evaluated).")
 def and_(*args: Value) -> Value:
     last = True
     for a in args:
@@ -143,7 +145,8 @@ def and_(*args: Value) -> Value:
     return last
 
 
-@prim("or")
+@prim("or", "x...",
+      "The procedure form of or: the first argument that is not #f, else #f (all are evaluated).")
 def or_(*args: Value) -> Value:
     for a in args:
         if a is not False and a is not None:

@@ -78,7 +78,8 @@ def _map_resume(m: Value, fr: Value, val: Value) -> Value:
     return _map_loop(m, fr[1], fr[2], fr[3] + 1, (val, fr[4]))
 
 
-@cprim("map", control=True)
+@cprim("map", "f list lists...",
+       "A list of (f x ...) for the elements of the lists taken in parallel.", control=True)
 def map_(m: Value, args: Value) -> Value:
     if len(args) < 2:
         raise LispError("map: expected a procedure and a list")
@@ -102,7 +103,8 @@ def _each_resume(m: Value, fr: Value, val: Value) -> Value:
     return _each_loop(m, fr[1], fr[2], fr[3] + 1)
 
 
-@cprim("for-each", control=True)
+@cprim("for-each", "f list lists...",
+       "Call f on the elements of the lists in order, for their effects.", control=True)
 def for_each(m: Value, args: Value) -> Value:
     if len(args) < 2:
         raise LispError("for-each: expected a procedure and a list")
@@ -131,7 +133,8 @@ def _filter_resume(m: Value, fr: Value, val: Value) -> Value:
     return _filter_loop(m, f, items, i + 1, acc)
 
 
-@cprim("filter", control=True)
+@cprim("filter", "pred list",
+       "The elements of list for which pred is true, in order.", control=True)
 def filter_(m: Value, args: Value) -> Value:
     f = _proc("filter", args[0])
     return _filter_loop(m, f, _items(args[1]), 0, None)
@@ -157,7 +160,8 @@ def _remove_loop(m: Value, f: Value, items: Value, i: Value, acc: Value) -> Valu
     return _build(acc)
 
 
-@cprim("remove", control=True)
+@cprim("remove", "pred list",
+       "The elements of list for which pred is false, in order.", control=True)
 def remove(m: Value, args: Value) -> Value:
     f = _proc("remove", args[0])
     return _remove_loop(m, f, _items(args[1]), 0, None)
@@ -181,31 +185,33 @@ def _fold_resume(m: Value, fr: Value, val: Value) -> Value:
     return _fold_loop(m, fr[1], fr[2], fr[3] + 1, val, fr[4])
 
 
-@cprim("fold-left", control=True)
+@cprim("fold-left", "f init list", "Combine from the left: (f (f init x1) x2) ...", control=True)
 def fold_left(m: Value, args: Value) -> Value:
     f = _proc("fold-left", args[0])
     return _fold_loop(m, f, _items(args[2]), 0, args[1], True)
 
 
-@cprim("fold-right", control=True)
+@cprim("fold-right", "f init list", "Combine from the right: (f x1 (f x2 ... init)).", control=True)
 def fold_right(m: Value, args: Value) -> Value:
     f = _proc("fold-right", args[0])
     return _fold_loop(m, f, _items(args[2])[::-1], 0, args[1], False)
 
 
-@cprim("foldr", control=True)
+@cprim("foldr", "f init list", "fold-right: (f x1 (f x2 ... init)).", control=True)
 def foldr(m: Value, args: Value) -> Value:
     return fold_right(m, args)
 
 
-@cprim("fold", control=True)
+@cprim("fold", "kons init list",
+       "SRFI-1 fold: (kons xn ... (kons x1 init)), element first.", control=True)
 def fold(m: Value, args: Value) -> Value:
     """SRFI-1 fold: (kons element accumulator)."""
     f = _proc("fold", args[0])
     return _fold_loop(m, f, _items(args[2]), 0, args[1], False)
 
 
-@cprim("reduce", control=True)
+@cprim("reduce", "f init list",
+       "Combine the elements with f from the left; init when the list is empty.", control=True)
 def reduce(m: Value, args: Value) -> Value:
     f = _proc("reduce", args[0])
     items = _items(args[2])
@@ -215,7 +221,8 @@ def reduce(m: Value, args: Value) -> Value:
 
 
 # ---- apply, call/cc --------------------------------------------------------------------------
-@cprim("apply", control=True)
+@cprim("apply", "f arg... list",
+       "Call f with the args followed by the elements of list.", control=True)
 def apply_(m: Value, args: Value) -> Value:
     if not args:
         raise LispError("apply: expected a procedure")
@@ -226,7 +233,7 @@ def apply_(m: Value, args: Value) -> Value:
     return apply_proc(m, f, rest)
 
 
-@cprim("call/cc", control=True)
+@cprim("call/cc", "f", "Call f with the current continuation (an escape procedure).", control=True)
 def call_cc(m: Value, args: Value) -> Value:
     if not args or type(args[0]) not in _PROCS:
         raise LispError("call/cc expects a procedure")
@@ -234,12 +241,12 @@ def call_cc(m: Value, args: Value) -> Value:
     return apply_proc(m, args[0], [k])
 
 
-from .registry import PRIMS  # noqa: E402
+from .registry import alias  # noqa: E402
 
-PRIMS["call-with-current-continuation"] = PRIMS["call/cc"]
+alias("call-with-current-continuation", "call/cc")
 
 
-@prim("identity")
+@prim("identity", "x", "x itself.")
 def identity(x: Value) -> Value:
     return x
 
@@ -262,7 +269,9 @@ def force_start(m: Value, p: Promise) -> Value:
     return apply_proc(m, p.thunk, [])
 
 
-@cprim("force", control=True)
+@cprim("force", "promise",
+       "The value of a promise, computed on first use and kept (anything else as it is).",
+       control=True)
 def force(m: Value, args: Value) -> Value:
     p = args[0]
     if type(p) is not Promise:
@@ -272,37 +281,38 @@ def force(m: Value, args: Value) -> Value:
     return force_start(m, p)
 
 
-@prim("make-promise")
+@prim("make-promise", "thunk", "A promise that calls thunk when first forced.")
 def make_promise(thunk: Value) -> Value:
     if type(thunk) not in _PROCS:
         raise LispError("make-promise: expected procedure")
     return Promise(thunk)
 
 
-@prim("promise?")
+@prim("promise?", "x", "Whether x is a promise.")
 def promise_p(x: Value) -> Value:
     return type(x) is Promise
 
 
-@prim("promise-forced?")
+@prim("promise-forced?", "x", "Whether x is a promise whose value has been computed.")
 def promise_forced(x: Value) -> Value:
     return type(x) is Promise and x.done
 
 
-@prim("stream-cons")
+@prim("stream-cons", "head thunk",
+      "A stream pair: head, then the stream thunk returns (as the cons-stream form).")
 def stream_cons(head: Value, thunk: Value) -> Value:
     tail = Promise(thunk) if type(thunk) in _PROCS else Promise(None, True, thunk)
     return Pair(head, tail)
 
 
-@prim("stream-car")
+@prim("stream-car", "stream", "The first element of a stream.")
 def stream_car(s: Value) -> Value:
     if type(s) is not Pair:
         raise LispError("stream-car: expected stream pair")
     return s.car
 
 
-@cprim("stream-cdr", control=True)
+@cprim("stream-cdr", "stream", "The rest of a stream (forcing it).", control=True)
 def stream_cdr(m: Value, args: Value) -> Value:
     s = args[0]
     if type(s) is not Pair:
@@ -310,12 +320,12 @@ def stream_cdr(m: Value, args: Value) -> Value:
     return force(m, [s.cdr])
 
 
-@prim("stream-null?")
+@prim("stream-null?", "stream", "Whether a stream is empty.")
 def stream_null(s: Value) -> Value:
     return s is None
 
 
-@prim("list->stream")
+@prim("list->stream", "list", "A list as a stream.")
 def list_to_stream(lst: Value) -> Value:
     return lst
 
@@ -343,7 +353,8 @@ def _slist_resume(m: Value, fr: Value, val: Value) -> Value:
     return _slist_loop(m, val, fr[1], fr[2])
 
 
-@cprim("stream->list", control=True)
+@cprim("stream->list", "stream [n]",
+       "The stream's elements as a list (at most n of them).", control=True)
 def stream_to_list(m: Value, args: Value) -> Value:
     s = args[0]
     n = args[1] if len(args) > 1 else None

@@ -8,13 +8,13 @@ from .equality import equal, eqv
 from .registry import cprim, prim
 
 
-@prim("cons")
+@prim("cons", "a b", "A new pair of a and b: b with a in front when b is a list.")
 def cons(a: Value, b: Value) -> Value:
     ALLOC[0] += PAIR
     return Pair(a, b)
 
 
-@prim("car")
+@prim("car", "pair", "The first element of a pair (or of a vector).")
 def car(x: Value) -> Value:
     if type(x) is Pair:
         return x.car
@@ -23,7 +23,7 @@ def car(x: Value) -> Value:
     raise LispError("car: expected pair")
 
 
-@prim("cdr")
+@prim("cdr", "pair", "The rest of a pair after its first element.")
 def cdr(x: Value) -> Value:
     if type(x) is Pair:
         return x.cdr
@@ -32,7 +32,7 @@ def cdr(x: Value) -> Value:
     raise LispError("cdr: expected pair")
 
 
-@prim("cadr")
+@prim("cadr", "pair", "The second element of a list: (car (cdr x)).")
 def cadr(x: Value) -> Value:
     if type(x) is not Pair:
         raise LispError("cadr: expected pair")
@@ -42,7 +42,7 @@ def cadr(x: Value) -> Value:
     return x.car
 
 
-@prim("caddr")
+@prim("caddr", "pair", "The third element of a list: (car (cdr (cdr x))).")
 def caddr(x: Value) -> Value:
     if type(x) is not Pair:
         raise LispError("caddr: expected pair")
@@ -57,6 +57,7 @@ def caddr(x: Value) -> Value:
 
 def _path(name: str) -> None:
     ops = name[1:-1][::-1]  # applied right to left
+    spelled = "".join(f"(c{o}r " for o in name[1:-1]) + "x" + ")" * len(ops)
 
     def f(x: Value) -> Value:
         for o in ops:
@@ -64,14 +65,14 @@ def _path(name: str) -> None:
                 raise LispError(f"{name}: expected pair")
             x = x.car if o == "a" else x.cdr
         return x
-    prim(name)(f)
+    prim(name, "pair", f"{spelled}.")(f)
 
 
 for _n in ("caar", "cdar", "cddr", "caadr", "cdadr", "cddar", "cdddr", "cadddr", "cddddr"):
     _path(_n)
 
 
-@prim("list")
+@prim("list", "x...", "A new list of the arguments.")
 def list_(*items: Value) -> Value:
     charge(PAIR * len(items))
     out = None
@@ -80,7 +81,7 @@ def list_(*items: Value) -> Value:
     return out
 
 
-@prim("length")
+@prim("length", "list", "The number of elements of a list.")
 def length(x: Value) -> Value:
     n = 0
     while type(x) is Pair:
@@ -89,7 +90,7 @@ def length(x: Value) -> Value:
     return float(n)
 
 
-@prim("list-ref")
+@prim("list-ref", "list k", "The element of list at index k (from 0).")
 def list_ref(lst: Value, k: Value) -> Value:
     if type(k) is not float:
         raise LispError("list-ref: index out of bounds")
@@ -104,7 +105,7 @@ def list_ref(lst: Value, k: Value) -> Value:
     return lst.car
 
 
-@prim("list-tail")
+@prim("list-tail", "list k", "The list without its first k elements.")
 def list_tail(lst: Value, k: Value) -> Value:
     i = 0
     while i < k:
@@ -123,7 +124,7 @@ def _items(x: Value) -> list[Value]:
     return out
 
 
-@prim("reverse")
+@prim("reverse", "list", "A new list of the elements in reverse order.")
 def reverse(x: Value) -> Value:
     out = None
     n = 0
@@ -135,7 +136,7 @@ def reverse(x: Value) -> Value:
     return out
 
 
-@prim("append")
+@prim("append", "list...", "A list of the elements of all the lists (the last one is shared).")
 def append(*lists: Value) -> Value:
     if not lists:
         return None
@@ -150,7 +151,7 @@ def append(*lists: Value) -> Value:
     return out
 
 
-@prim("vector-ref")
+@prim("vector-ref", "vector k", "The element of a vector at index k (from 0).")
 def vector_ref(v: Value, k: Value) -> Value:
     if type(v) is Pair:
         return car(v) if k == 0 else cdr(v) if k == 1 else _oob("vector-ref")
@@ -165,32 +166,32 @@ def _oob(who: Value) -> None:
     raise LispError(f"{who}: index out of bounds")
 
 
-@prim("vector-length")
+@prim("vector-length", "vector", "The number of elements of a vector.")
 def vector_length(v: Value) -> Value:
     if type(v) is not Vector:
         raise LispError("vector-length: expected vector")
     return float(len(v.items))
 
 
-@prim("vector")
+@prim("vector", "x...", "A new vector of the arguments.")
 def vector(*items: Value) -> Value:
     charge(8 * len(items) + 56)
     return Vector(list(items))
 
 
-@prim("list->vector")
+@prim("list->vector", "list", "A new vector of the list's elements.")
 def list_to_vector(lst: Value) -> Value:
     return Vector(_items(lst))
 
 
-@prim("vector->list")
+@prim("vector->list", "vector", "A new list of the vector's elements.")
 def vector_to_list(v: Value) -> Value:
     if type(v) is not Vector:
         raise LispError("vector->list: expected vector")
     return list_(*v.items)
 
 
-@cprim("set-car!")
+@cprim("set-car!", "pair x", "Replace the first element of a pair.")
 def set_car(m: Value, args: Value) -> None:
     p, v = args
     if type(p) is not Pair:
@@ -200,7 +201,7 @@ def set_car(m: Value, args: Value) -> None:
     return None
 
 
-@cprim("set-cdr!")
+@cprim("set-cdr!", "pair x", "Replace the rest of a pair.")
 def set_cdr(m: Value, args: Value) -> None:
     p, v = args
     if type(p) is not Pair:
@@ -210,7 +211,7 @@ def set_cdr(m: Value, args: Value) -> None:
     return None
 
 
-def _find(name: Value, test: Value, key_of: Value) -> None:
+def _find(name: Value, test: Value, key_of: Value, doc: str) -> None:
     def f(x: Value, lst: Value) -> Value:
         while type(lst) is Pair:
             item = lst.car
@@ -218,7 +219,7 @@ def _find(name: Value, test: Value, key_of: Value) -> None:
                 return item if key_of is _key else lst
             lst = lst.cdr
         return False
-    prim(name)(f)
+    prim(name, "x list", doc)(f)
 
 
 def _key(item: Value, name: Value) -> Value:
@@ -231,15 +232,15 @@ def _self(item: Value, name: Value) -> Value:
     return item
 
 
-_find("assoc", equal, _key)
-_find("assv", eqv, _key)
-_find("assq", eqv, _key)
-_find("member", equal, _self)
-_find("memv", eqv, _self)
-_find("memq", eqv, _self)
+_find("assoc", equal, _key, "The first pair of an association list whose car is equal? to x, or #f")
+_find("assv", eqv, _key, "The first pair of an association list whose car is eqv? to x, or #f")
+_find("assq", eqv, _key, "The first pair of an association list whose car is eq? to x, or #f")
+_find("member", equal, _self, "The tail of list that starts with an element equal? to x, or #f.")
+_find("memv", eqv, _self, "The tail of list that starts with an element eqv? to x, or #f.")
+_find("memq", eqv, _self, "The tail of list that starts with an element eq? to x, or #f.")
 
 
-@prim("take")
+@prim("take", "list k", "A new list of the first k elements.")
 def take(lst: Value, k: Value) -> Value:
     out = []
     i = 0
@@ -252,7 +253,7 @@ def take(lst: Value, k: Value) -> Value:
     return list_(*out)
 
 
-@prim("drop")
+@prim("drop", "list k", "The list without its first k elements.")
 def drop(lst: Value, k: Value) -> Value:
     i = 0
     while i < k:
@@ -263,7 +264,7 @@ def drop(lst: Value, k: Value) -> Value:
     return lst
 
 
-@prim("last-pair")
+@prim("last-pair", "list", "The last pair of a list.")
 def last_pair(lst: Value) -> Value:
     if type(lst) is not Pair:
         raise LispError("last-pair: expected pair")
@@ -272,12 +273,12 @@ def last_pair(lst: Value) -> Value:
     return lst
 
 
-@prim("list-copy")
+@prim("list-copy", "list", "A new list with the same elements.")
 def list_copy(lst: Value) -> Value:
     return list_(*_items(lst))
 
 
-@prim("iota")
+@prim("iota", "n [start] [step]", "A list of n numbers: start (0), start+step (1), ...")
 def iota(n: Value, start: Value = 0.0, step: Value = 1.0) -> Value:
     if type(n) is not float or n < 0:
         raise LispError("iota: expected a non-negative count")
@@ -285,7 +286,8 @@ def iota(n: Value, start: Value = 0.0, step: Value = 1.0) -> Value:
     return list_(*[start + i * step for i in range(int(n))])
 
 
-@prim("range")
+@prim("range", "a [b] [step]",
+      "The numbers from a (or 0) up to but not including b (or a), by step (1).")
 def range_(a: Value, b: Value = None, step: Value = 1.0) -> Value:
     if b is None:
         a, b = 0.0, a

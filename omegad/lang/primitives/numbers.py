@@ -20,7 +20,7 @@ def _nums(args: Value) -> bool:
     return True
 
 
-@prim("+")
+@prim("+", "n...", "The sum of the numbers (0 for none); with strings, their concatenation.")
 def add(*a: Value) -> Value:
     if len(a) == 2:
         x, y = a
@@ -35,7 +35,7 @@ def add(*a: Value) -> Value:
     return s
 
 
-@prim("-")
+@prim("-", "n n...", "n minus the others; with one argument, its negation.")
 def sub(*a: Value) -> Value:
     if len(a) == 2:
         x, y = a
@@ -54,7 +54,7 @@ def sub(*a: Value) -> Value:
     return s
 
 
-@prim("*")
+@prim("*", "n...", "The product of the numbers (1 for none).")
 def mul(*a: Value) -> Value:
     if len(a) == 2:
         x, y = a
@@ -81,7 +81,7 @@ def _div2(x: Value, y: Value) -> Value:
         return -math.inf if neg else math.inf
 
 
-@prim("/")
+@prim("/", "n n...", "n divided by the others; with one argument, its reciprocal.")
 def div(*a: Value) -> Value:
     if len(a) == 1:
         return _div2(1.0, a[0])
@@ -93,19 +93,19 @@ def div(*a: Value) -> Value:
     return r
 
 
-@prim("modulo")
+@prim("modulo", "a b", "a modulo b, with the sign of b.")
 def modulo(x: Value, y: Value) -> Value:
     if type(x) is not F or type(y) is not F or y == 0 or math.isinf(x):
         return NAN
     return math.fmod(x, y)
 
 
-@prim("remainder")
+@prim("remainder", "a b", "The remainder of a divided by b, with the sign of a.")
 def remainder(x: Value, y: Value) -> Value:
     return modulo(x, y)
 
 
-@prim("quotient")
+@prim("quotient", "a b", "a divided by b, truncated toward zero.")
 def quotient(x: Value, y: Value) -> Value:
     q = _div2(x, y)
     if q != q or math.isinf(q):
@@ -121,11 +121,12 @@ def _cmp(op: Value) -> Value:
     return f
 
 
-prim("=")(_cmp(lambda a, b: a == b))
-prim("<")(_cmp(lambda a, b: a < b))
-prim(">")(_cmp(lambda a, b: a > b))
-prim("<=")(_cmp(lambda a, b: a <= b))
-prim(">=")(_cmp(lambda a, b: a >= b))
+_LATER = " (numbers; later arguments are not compared, as in the reference)."
+prim("=", "a b n...", "Whether a equals b" + _LATER)(_cmp(lambda a, b: a == b))
+prim("<", "a b n...", "Whether a is less than b" + _LATER)(_cmp(lambda a, b: a < b))
+prim(">", "a b n...", "Whether a is greater than b" + _LATER)(_cmp(lambda a, b: a > b))
+prim("<=", "a b n...", "Whether a is at most b" + _LATER)(_cmp(lambda a, b: a <= b))
+prim(">=", "a b n...", "Whether a is at least b" + _LATER)(_cmp(lambda a, b: a >= b))
 
 
 def _num(who: str, x: Value) -> Value:
@@ -134,42 +135,42 @@ def _num(who: str, x: Value) -> Value:
     return x
 
 
-@prim("even?")
+@prim("even?", "n", "Whether n is even.")
 def even(x: Value) -> Value:
     return type(x) is F and math.fmod(x, 2) == 0
 
 
-@prim("odd?")
+@prim("odd?", "n", "Whether n is odd.")
 def odd(x: Value) -> Value:
     return type(x) is F and abs(math.fmod(x, 2)) == 1
 
 
-@prim("zero?")
+@prim("zero?", "n", "Whether n is zero.")
 def zero(x: Value) -> Value:
     return type(x) is F and x == 0
 
 
-@prim("positive?")
+@prim("positive?", "n", "Whether n is greater than zero.")
 def positive(x: Value) -> Value:
     return type(x) is F and x > 0
 
 
-@prim("negative?")
+@prim("negative?", "n", "Whether n is less than zero.")
 def negative(x: Value) -> Value:
     return type(x) is F and x < 0
 
 
-@prim("integer?")
+@prim("integer?", "x", "Whether x is a number without a fractional part.")
 def integer(x: Value) -> Value:
     return type(x) is F and x == x and not math.isinf(x) and x.is_integer()
 
 
-@prim("abs")
+@prim("abs", "n", "The absolute value of n.")
 def abs_(x: Value) -> Value:
     return abs(_num("abs", x))
 
 
-@prim("min")
+@prim("min", "n...", "The smallest of the numbers.")
 def min_(*a: Value) -> Value:
     if not a:
         raise LispError("min: expected at least 1 argument")
@@ -178,7 +179,7 @@ def min_(*a: Value) -> Value:
     return NAN if any(x != x for x in a) else min(a)
 
 
-@prim("max")
+@prim("max", "n...", "The largest of the numbers.")
 def max_(*a: Value) -> Value:
     if not a:
         raise LispError("max: expected at least 1 argument")
@@ -187,7 +188,7 @@ def max_(*a: Value) -> Value:
     return NAN if any(x != x for x in a) else max(a)
 
 
-def _unary(name: Value, fn: Value, keep_non_finite: bool = False) -> None:
+def _unary(name: Value, fn: Value, doc: str, keep_non_finite: bool = False) -> None:
     def f(x: Value) -> Value:
         x = _num(name, x)
         if keep_non_finite and not math.isfinite(x):
@@ -198,7 +199,7 @@ def _unary(name: Value, fn: Value, keep_non_finite: bool = False) -> None:
             return math.inf
         except ValueError:
             return NAN
-    prim(name)(f)
+    prim(name, "n", doc)(f)
 
 
 def _log(x: float) -> float:
@@ -212,26 +213,26 @@ def _round(x: float) -> float:
     return float(math.floor(x + 0.5))
 
 
-_unary("floor", math.floor, True)
-_unary("ceiling", math.ceil, True)
-_unary("truncate", math.trunc, True)
-_unary("round", _round, True)
-_unary("sqrt", math.sqrt)
-_unary("exp", math.exp)
-_unary("log", _log)
-_unary("sin", math.sin)
-_unary("cos", math.cos)
-_unary("tan", math.tan)
-_unary("atan", math.atan)
-_unary("exact->inexact", lambda x: x)
-_unary("inexact->exact", lambda x: x)
-_unary("exact", lambda x: x)
-_unary("inexact", lambda x: x)
-_unary("1+", lambda x: x + 1)
-_unary("1-", lambda x: x - 1)
+_unary("floor", math.floor, "The largest integer not above n.", True)
+_unary("ceiling", math.ceil, "The smallest integer not below n.", True)
+_unary("truncate", math.trunc, "n without its fractional part (toward zero).", True)
+_unary("round", _round, "The integer nearest n (halves round up, as JavaScript).", True)
+_unary("sqrt", math.sqrt, "The square root of n.")
+_unary("exp", math.exp, "e raised to n.")
+_unary("log", _log, "The natural logarithm of n.")
+_unary("sin", math.sin, "The sine of n (radians).")
+_unary("cos", math.cos, "The cosine of n (radians).")
+_unary("tan", math.tan, "The tangent of n (radians).")
+_unary("atan", math.atan, "The arc tangent of n (radians).")
+_unary("exact->inexact", lambda x: x, "n itself (every number is a double).")
+_unary("inexact->exact", lambda x: x, "n itself (every number is a double).")
+_unary("exact", lambda x: x, "n itself (every number is a double).")
+_unary("inexact", lambda x: x, "n itself (every number is a double).")
+_unary("1+", lambda x: x + 1, "n plus one.")
+_unary("1-", lambda x: x - 1, "n minus one.")
 
 
-@prim("expt")
+@prim("expt", "base power", "base raised to power.")
 def expt(x: Value, y: Value) -> Value:
     x, y = _num("expt", x), _num("expt", y)
     try:
@@ -242,7 +243,7 @@ def expt(x: Value, y: Value) -> Value:
         return NAN
 
 
-@prim("number->string")
+@prim("number->string", "n [radix]", "n as a string (in radix, 10 by default).")
 def number_to_string(x: Value, *radix: Value) -> Value:
     if type(x) is not F:
         raise LispError("number->string: expected number")
@@ -252,7 +253,7 @@ def number_to_string(x: Value, *radix: Value) -> Value:
 _FLOAT = re.compile(r"\s*([+-]?(?:Infinity|\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))")
 
 
-@prim("string->number")
+@prim("string->number", "string [radix]", "The number a string spells (in radix), or #f.")
 def string_to_number(s: Value, *radix: Value) -> Value:
     if type(s) is not str:
         raise LispError("string->number: expected string")

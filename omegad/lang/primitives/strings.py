@@ -17,49 +17,50 @@ def _str(who: str, x: Value, plural: bool = False) -> str:
     return x
 
 
-@prim("string=?")
+@prim("string=?", "a b c...", "Whether the strings are equal.")
 def string_eq(a: Value, b: Value, *rest: Value) -> Value:
     _str("string=?", a, True), _str("string=?", b, True)
     return a == b
 
 
-def _strcmp(name: Value, op: Value) -> None:
+def _strcmp(name: Value, op: Value, relation: str) -> None:
     def f(a: Value, b: Value) -> Value:
         _str(name, a, True), _str(name, b, True)
         return op(a, b)
-    prim(name)(f)
+    prim(name, "a b", f"Whether string a sorts {relation} b.")(f)
 
 
-_strcmp("string<?", lambda a, b: a < b)
-_strcmp("string>?", lambda a, b: a > b)
-_strcmp("string<=?", lambda a, b: a <= b)
-_strcmp("string>=?", lambda a, b: a >= b)
+_strcmp("string<?", lambda a, b: a < b, "before")
+_strcmp("string>?", lambda a, b: a > b, "after")
+_strcmp("string<=?", lambda a, b: a <= b, "before or equal to")
+_strcmp("string>=?", lambda a, b: a >= b, "after or equal to")
 
 
-@prim("string-contains?")
+@prim("string-contains?", "string sub", "Whether sub occurs in string.")
 def string_contains(s: Value, sub: Value) -> Value:
     if type(s) is not str or type(sub) is not str:
         raise LispError("string-contains?: expected strings")
     return sub in s
 
 
-@prim("string-prefix?")
+@prim("string-prefix?", "prefix string", "Whether string starts with prefix.")
 def string_prefix(prefix: Value, s: Value) -> Value:
     return _str("string-prefix?", s, True).startswith(_str("string-prefix?", prefix, True))
 
 
-@prim("string-suffix?")
+@prim("string-suffix?", "suffix string", "Whether string ends with suffix.")
 def string_suffix(suffix: Value, s: Value) -> Value:
     return _str("string-suffix?", s, True).endswith(_str("string-suffix?", suffix, True))
 
 
-@prim("string-index")
+@prim("string-index", "string sub", "The index of sub's first occurrence in string, or #f.")
 def string_index(s: Value, sub: Value) -> Value:
     i = _str("string-index", s, True).find(_str("string-index", sub, True))
     return False if i < 0 else float(i)
 
 
-@prim("string-replace-all")
+@prim("string-replace-all", "string sub replacement",
+      "string with every occurrence of sub replaced.")
 def string_replace_all(s: Value, sub: Value, rep: Value) -> Value:
     if type(s) is not str or type(sub) is not str or type(rep) is not str:
         raise LispError("string-replace-all: expected strings")
@@ -71,7 +72,7 @@ def string_replace_all(s: Value, sub: Value, rep: Value) -> Value:
     return out
 
 
-@prim("string-split")
+@prim("string-split", "string separator", "The parts of string between separators, as a list.")
 def string_split(s: Value, sep: Value) -> Value:
     if type(s) is not str or type(sep) is not str:
         raise LispError("string-split: expected strings")
@@ -79,7 +80,7 @@ def string_split(s: Value, sep: Value) -> Value:
     return list_(*parts)
 
 
-@prim("string-join")
+@prim("string-join", "list [separator]", "The strings of list joined with separator (a space).")
 def string_join(lst: Value, sep: Value = " ") -> Value:
     if type(sep) is not str:
         raise LispError("string-join: delimiter must be string")
@@ -97,27 +98,27 @@ _JS_WS = " \t\n\r\v\f\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u200
     "\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 
 
-@prim("string-trim")
+@prim("string-trim", "string", "string without leading and trailing whitespace.")
 def string_trim(s: Value) -> Value:
     return _str("string-trim", s).strip(_JS_WS)
 
 
-@prim("string-downcase")
+@prim("string-downcase", "string", "string in lower case.")
 def string_downcase(s: Value) -> Value:
     return _str("string-downcase", s).lower()
 
 
-@prim("string-upcase")
+@prim("string-upcase", "string", "string in upper case.")
 def string_upcase(s: Value) -> Value:
     return _str("string-upcase", s).upper()
 
 
-@prim("string-length")
+@prim("string-length", "string", "The number of characters of string.")
 def string_length(s: Value) -> Value:
     return float(len(_str("string-length", s)))
 
 
-@prim("string-append")
+@prim("string-append", "string...", "The strings joined into one.")
 def string_append(*parts: Value) -> Value:
     for p in parts:
         if type(p) is not str:
@@ -135,7 +136,7 @@ def _js_index(x: float, n: int) -> int:
     return max(0, min(n, int(x)))
 
 
-@prim("substring")
+@prim("substring", "string start [end]", "The characters of string from start up to end (its end).")
 def substring(s: Value, start: Value, end: Value = None) -> Value:
     _str("substring", s)
     if type(start) is not float or (end is not None and type(end) is not float):
@@ -147,7 +148,7 @@ def substring(s: Value, start: Value, end: Value = None) -> Value:
     return s[a:b]
 
 
-@prim("string-ref")
+@prim("string-ref", "string k", "The character at index k, as a one-character string.")
 def string_ref(s: Value, k: Value) -> Value:
     _str("string-ref", s)
     if type(k) is not float or k < 0 or k >= len(s):
@@ -155,12 +156,12 @@ def string_ref(s: Value, k: Value) -> Value:
     return s[int(k)]
 
 
-@prim("string->list")
+@prim("string->list", "string", "The characters of string, as a list of one-character strings.")
 def string_to_list(s: Value) -> Value:
     return list_(*_str("string->list", s))
 
 
-@prim("list->string")
+@prim("list->string", "list", "The strings of list joined into one.")
 def list_to_string(lst: Value) -> Value:
     parts = []
     while type(lst) is Pair:
@@ -171,19 +172,19 @@ def list_to_string(lst: Value) -> Value:
     return "".join(parts)
 
 
-@prim("string")
+@prim("string", "x...", "The arguments displayed and joined into one string.")
 def string(*parts: Value) -> Value:
     return "".join(p if type(p) is str else "" for p in parts)
 
 
-@prim("symbol->string")
+@prim("symbol->string", "symbol", "The name of a symbol.")
 def symbol_to_string(x: Value) -> Value:
     if type(x) is not Sym:
         raise LispError("symbol->string: expected symbol")
     return x.name
 
 
-@prim("string->symbol")
+@prim("string->symbol", "string", "The symbol named string.")
 def string_to_symbol(s: Value) -> Value:
     return Sym(_str("string->symbol", s))
 
@@ -280,7 +281,7 @@ def read_sexp(src: str) -> Value:
         stack[-1][0].append(value)
 
 
-@prim("read")
+@prim("read", "string", "The datum the text of string spells (without evaluating it).")
 def read(s: Value) -> Value:
     if type(s) is not str:
         raise LispError("read: expected string")

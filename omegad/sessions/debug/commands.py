@@ -20,10 +20,9 @@ from omegad import client_files
 from omegad.client_files import ClientPathError
 from omegad.lang import api
 from omegad.lang.api import frame_tag
-from omegad.lang.printer import write_str
 from omegad.sessions import ask as agentic
 from omegad.sessions.debug.debugger import Breakpoint, Debugger, SavedStep, paused
-from omegad.sessions.debug.run import SLICE, DebugRun, cap
+from omegad.sessions.debug.run import SLICE, DebugRun
 from omegad.sessions.engine import OracleFailure
 from omegad.sessions.operations import (
     Command,
@@ -570,19 +569,9 @@ def _active_state(actor: Session) -> api.ReplState:
 
 
 async def env(actor: Session, name: str, reply: Reply, _job: Job) -> None:
-    st = _active_state(actor)
-    if name:
-        value = st.globals.get(name)
-        reply.line(f"{name} = {cap(write_str(value), 2000)}" if value is not None
-                   else f"(binding '{name}' not found)")
-        return
-    reply.line("(Current environment has primitives: +, -, *, /, =, <, >, etc.)")
-    found = actor.defs()
-    if found:
-        reply.line("User-defined:")
-        for d in found:
-            reply.line("  " + d[:60] + ("..." if len(d) > 60 else ""))
-    reply.line(f"({len(st.globals)} total bindings)")
+    from omegad.sessions.lookup import env_lines
+
+    reply.lines(env_lines(_active_state(actor), name))
 
 
 def _frames(actor: Session) -> list | None:
