@@ -7,7 +7,10 @@
 then daemon restarts: the first `session.list` over 1 000 sessions (median of 5 restarts),
 opening the session and `goto` to a random checkpoint, and `:session load / checkpoints / fork`
 and the first page of `trace` on the big session, in the daemon and as whole `omegacli -s … -c`
-processes; fsync policies side by side.
+processes; fsync policies side by side. Then the big session opened after each kind of damage to
+one of its files, beside its clean open in the same run (`--damage-only`: just these, on a
+session built for them), and the cost of a command's appends with the storage checks (a failed
+write rolled back, the checkpoint file's running CRC) and without them.
 Prints a table and writes bench/results/persistence.json.
 """
 
@@ -20,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +46,9 @@ def timed(fn) -> float:
 
 
 def main() -> None:
+    if "--damage-only" in sys.argv:
+        damage_only("--quick" in sys.argv)
+        return
     quick = "--quick" in sys.argv
     n = 2_000 if quick else 10_000
     block = n // 10
@@ -71,6 +78,8 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+    results |= damaged_opens(root, "big")
+    results |= append_costs(2_000)
     results |= list_after_restarts(root, 5)
     results["list_sessions"] = sessions + 1
     proc, sock = start_daemon(root)
@@ -131,6 +140,213 @@ def fsync_cost(policy: str, n: int) -> float:
         shutil.rmtree(root, ignore_errors=True)
 
 
+# --- damaged files (issue 17) ---------------------------------------------------------------------
+
+def _flip(path: Path, at: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[at] ^= 0x5A
+    path.write_bytes(bytes(data))
+
+
+def _ckpt_offsets(path: Path) -> list[int]:
+    from omegad.persist.checkpoints import CheckpointFile
+
+    return [e.offset for e in CheckpointFile.open(path).entries]
+
+
+def _damages(sessions: Path, name: str) -> dict[str, Callable[[], None]]:
+    """Each kind of damage, as a function that makes it to the files under `sessions`."""
+    ckpt, journal = sessions / f"{name}.ckpt", sessions / f"{name}.jsonl"
+
+    def record(which: float) -> Callable[[], None]:
+        def flip() -> None:
+            offsets = _ckpt_offsets(ckpt)
+            _flip(ckpt, offsets[int((len(offsets) - 1) * which)] + 30)
+        return flip
+
+    def middle_line() -> None:
+        data = journal.read_bytes()
+        _flip(journal, data.index(b"\n", len(data) // 2) + 1)
+
+    return {
+        "ckpt_first_record_flipped": record(0),
+        "ckpt_middle_record_flipped": record(0.5),
+        "ckpt_last_record_flipped": record(1),
+        "ckpt_header_flipped": lambda: _flip(ckpt, 3),
+        "ckpt_zeros_appended": lambda: ckpt.write_bytes(ckpt.read_bytes() + bytes(4096)),
+        "ckpt_deleted": lambda: ckpt.unlink(),
+        "ckpt_mark_stale": lambda: _flip(sessions / f"{name}.ckpt.sum", 9),
+        "index_flipped": lambda: _flip(sessions / f"{name}.index.json", 0),
+        "defs_flipped": lambda: _flip(sessions / f"{name}.defs", 3),
+        "journal_garbage_appended": lambda: journal.write_bytes(
+            journal.read_bytes() + b"\x00garbage\n" + os.urandom(100)),
+        "journal_middle_line_flipped": middle_line,
+    }
+
+
+def damaged_opens(root: Path, name: str, rounds: int = 3) -> dict[str, float]:
+    """`session.open` of the big session after a restart, on a fresh copy of its files each
+    time: clean (and, given OMEGA_BENCH_BASELINE, by that checkout's daemon) and after each
+    damage, in rounds that interleave them all (a loaded machine's noise falls on each alike);
+    medians."""
+    sessions = root / "sd" / "sessions"
+    pristine = root / "pristine"
+    shutil.rmtree(pristine, ignore_errors=True)
+    shutil.copytree(sessions, pristine)
+    baseline = os.environ.get("OMEGA_BENCH_BASELINE")  # another checkout (e.g. main before)
+    kinds = list(_damages(sessions, name))
+    times: dict[str, list[float]] = {}
+    for _round in range(rounds):
+        times.setdefault("open_clean_ms", []).append(_open_ms(root, name, pristine))
+        if baseline:
+            times.setdefault("open_clean_baseline_ms", []).append(
+                _open_ms(root, name, pristine, code=Path(baseline)))
+        for kind in kinds:
+            times.setdefault(f"open_{kind}_ms", []).append(_open_ms(root, name, pristine, kind))
+    out = {key: statistics.median(values) for key, values in times.items()}
+    clean = out["open_clean_ms"]
+    if baseline:
+        out["open_clean_to_baseline_ratio"] = clean / out["open_clean_baseline_ms"]
+        out |= ckpt_open_vs(Path(baseline), pristine / f"{name}.ckpt")
+    for kind in kinds:
+        out[f"open_{kind}_ratio"] = out[f"open_{kind}_ms"] / clean
+    shutil.rmtree(sessions)
+    shutil.copytree(pristine, sessions)
+    shutil.rmtree(pristine, ignore_errors=True)
+    return out
+
+
+def ckpt_open_vs(baseline: Path, ckpt: Path) -> dict[str, float]:
+    """The part of opening the storage checks changed, in this process and so without the
+    machine's noise between daemons: reading the checkpoint file's records (CRCs past the
+    clean mark checked) beside the baseline checkout's reading of them, interleaved."""
+    import importlib.util
+
+    from omegad.persist.checkpoints import CheckpointFile
+
+    spec = importlib.util.spec_from_file_location(
+        "baseline_checkpoints", baseline / "omegad" / "persist" / "checkpoints.py")
+    assert spec is not None and spec.loader is not None
+    old = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = old  # (its dataclasses look their module up)
+    spec.loader.exec_module(old)
+    work = Path(tempfile.mkdtemp(prefix="omc-", dir="/tmp"))
+    try:
+        copy = work / ckpt.name
+        shutil.copy(ckpt, copy)
+        if ckpt.with_name(ckpt.name + ".sum").exists():
+            shutil.copy(ckpt.with_name(ckpt.name + ".sum"), work)
+        ours, theirs = [], []
+        for _ in range(20):
+            ours.append(timed(lambda: CheckpointFile.open(copy)))
+            theirs.append(timed(lambda: old.CheckpointFile.open(copy)))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    mine, base = statistics.median(ours), statistics.median(theirs)
+    return {"ckpt_open_ms": mine, "ckpt_open_baseline_ms": base,
+            "ckpt_open_to_baseline_ratio": mine / base}
+
+
+def _open_ms(root: Path, name: str, pristine: Path, kind: str | None = None,
+             code: Path = ROOT) -> float:
+    """`session.open` of a fresh copy of the session's files (damaged by `kind`) in a daemon
+    run from the checkout at `code`."""
+    sessions = root / "sd" / "sessions"
+    shutil.rmtree(sessions)
+    shutil.copytree(pristine, sessions)
+    if kind is not None:
+        _damages(sessions, name)[kind]()
+    proc, sock = start_daemon(root, code=code)
+    try:
+        c = connect(sock, root)
+        return timed(lambda: c.call("session.open", {"session": name}))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def append_costs(n: int) -> dict[str, float]:
+    """A command's appends (its four journal events, then its state record) through the real
+    writers, with the storage checks (a failed write rolled back, the running CRC of the
+    checkpoint file) and with them switched off; rounds interleaved, medians compared."""
+    from omegad.persist import checkpoints, journal
+
+    checked = (journal.append_or_roll_back, checkpoints.append_or_roll_back,
+               checkpoints.CheckpointFile.count)
+
+    def plain_append(fd: int, blob: bytes, _size: int, _path: Path) -> None:
+        view = memoryview(blob)
+        while view:
+            view = view[os.write(fd, view):]
+
+    def switch(on: bool) -> None:
+        journal.append_or_roll_back, checkpoints.append_or_roll_back, \
+            checkpoints.CheckpointFile.count = checked if on else (  # type: ignore[method-assign]
+                plain_append, plain_append, lambda self, appended: None)
+
+    times: dict[bool, list[float]] = {True: [], False: []}
+    try:
+        for r in range(16):
+            for on in ((True, False) if r % 2 else (False, True)):  # (no order favoured)
+                switch(on)
+                times[on].append(_appends_us(n // 4))
+    finally:
+        switch(True)
+    with_checks, without = statistics.median(times[True]), statistics.median(times[False])
+    return {"appends_with_checks_us": with_checks, "appends_without_checks_us": without,
+            "appends_checks_ratio": with_checks / without}
+
+
+def _appends_us(n: int) -> float:
+    from omegad.persist import events as ev
+    from omegad.persist.checkpoints import DELTA, FULL, CheckpointFile, Record
+    from omegad.persist.journal import JournalWriter
+
+    root = Path(tempfile.mkdtemp(prefix="oma-", dir="/tmp"))
+    state = os.urandom(300)  # about a define's delta
+    try:
+        writer = JournalWriter.create(root / "a.jsonl", ev.header("a"))
+        ckpt = CheckpointFile.open(root / "a.ckpt")
+        t = time.perf_counter()
+        for i in range(n):
+            seq = writer.next_seq
+            writer.write([ev.input_event(seq, "(define x 1)"), ev.step_event(seq + 1, 0, "x"),
+                          ev.result_event(seq + 2, "x"), ev.checkpoint_event(seq + 3, 0, "manual")])
+            ckpt.append(Record(seq + 3, DELTA if i else FULL, "null", state, writer.size))
+        elapsed = time.perf_counter() - t
+        writer.close()
+        ckpt.close()
+        return elapsed / n * 1e6
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def damage_only(quick: bool) -> None:
+    n = 2_000 if quick else 10_000
+    root = Path(tempfile.mkdtemp(prefix="omd-", dir="/tmp"))
+    results: dict[str, float] = {"commands": n}
+    proc, sock = start_daemon(root)
+    try:
+        c = connect(sock, root)
+        for i in range(n):
+            run(c, "big", f"(define x{i} {i})")
+        c.call("server.flush")
+        t = time.perf_counter()
+        for i in range(200):
+            run(c, "big", f"(define y{i} {i})")
+        results["ms_per_cmd_after"] = (time.perf_counter() - t) / 200 * 1e3
+        c.call("server.flush")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    try:
+        results |= damaged_opens(root, "big")
+        results |= append_costs(2_000)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    report("persistence_damage", results, GOALS)
+
+
 GOALS = {
     "last_to_first_ratio": ("≤ 1.2", lambda v: v <= 1.2),
     "bytes_per_cmd": ("≤ 2048", lambda v: v <= 2048),
@@ -140,6 +356,14 @@ GOALS = {
     "checkpoints_ms": ("≤ 20", lambda v: v <= 20),
     "fork_ms": ("≤ 20", lambda v: v <= 20),
     "trace_page_ms": ("≤ 20", lambda v: v <= 20),
+    "appends_checks_ratio": ("≤ 1.05", lambda v: v <= 1.05),
+    "open_clean_to_baseline_ratio": ("≤ 1.10", lambda v: v <= 1.10),
+    "ckpt_open_to_baseline_ratio": ("≤ 1.10", lambda v: v <= 1.10),
+    **{f"open_{k}_ms": ("≤ 2000", lambda v: v <= 2000) for k in (
+        "ckpt_first_record_flipped", "ckpt_middle_record_flipped", "ckpt_last_record_flipped",
+        "ckpt_header_flipped", "ckpt_zeros_appended", "ckpt_deleted", "ckpt_mark_stale",
+        "index_flipped", "defs_flipped", "journal_garbage_appended",
+        "journal_middle_line_flipped")},
     "oneshot_checkpoints_ms": ("≤ 50 (quiet machine)", lambda v: v <= 50),
 }
 

@@ -43,9 +43,10 @@ def timed_calls(client: Client, method: str, params: dict, n: int) -> list[float
     return out
 
 
-def start_daemon(root: Path, *flags: str) -> tuple[subprocess.Popen, Path]:
+def start_daemon(root: Path, *flags: str, code: Path = ROOT) -> tuple[subprocess.Popen, Path]:
+    """omegad from the checkout at `code` (this one unless a baseline is measured)."""
     sock = root / "omegad.sock"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(code))
     proc = subprocess.Popen(
         [sys.executable, "-m", "omegad", "--foreground", "--socket", str(sock),
          "--session-dir", str(root / "sd"), "--log-level", "warning", *flags],

@@ -28,6 +28,7 @@ import msgspec
 from msgspec import UNSET
 
 from omegad.caller import Caller
+from omegad.persist.failures import CorruptRecord, storage_failure
 from protocol import errors
 from protocol.messages import Id, Request, encode_error, encode_result
 from protocol.methods import METHODS, MethodSpec, Params
@@ -132,6 +133,9 @@ async def run(route: Route, params: Params, rid: Id, req: Request, conn: Caller)
         return encode_result(rid, await route.handler(params, conn))
     except errors.RpcError as e:
         return encode_error(rid, e)
+    except (OSError, CorruptRecord) as e:  # the disk, named: never a traceback to the client
+        log.error("request %r (%s): %s", req.id, req.method, e)
+        return encode_error(rid, storage_failure(e, req.method))
     except Exception:
         log.exception("request %r (%s) failed", rid, req.method)
         return encode_error(rid, errors.InternalError("Internal error (see the daemon log)"))

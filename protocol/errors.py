@@ -111,3 +111,39 @@ class UntrustedPath(RpcError):
 
 class Interrupted(RpcError):
     code = INTERRUPTED
+
+
+# Storage (issue 17): a session's files could not be written or read as they are.
+STORAGE_FULL = -32010  # no space left (ENOSPC, EDQUOT, EFBIG): nothing was changed
+STORAGE_CORRUPT = -32011  # a file is damaged beyond what opening repairs
+STORAGE_PERMISSION = -32012  # a file or directory may not be read or written (EACCES, EROFS …)
+SESSION_BUSY = -32013  # the session is live and has its own writer: ask through it
+STORAGE_FAILED = -32014  # the disk failed a read or write (EIO …): nothing was changed
+
+MESSAGES |= {
+    STORAGE_FULL: "Storage full",
+    STORAGE_CORRUPT: "Storage corrupt",
+    STORAGE_PERMISSION: "Storage permission denied",
+    SESSION_BUSY: "Session busy elsewhere",
+    STORAGE_FAILED: "Storage failed",
+}
+
+
+class StorageFull(RpcError):
+    code = STORAGE_FULL
+
+
+class StorageCorrupt(RpcError):
+    code = STORAGE_CORRUPT
+
+
+class StoragePermission(RpcError):
+    code = STORAGE_PERMISSION
+
+
+class SessionBusy(RpcError):
+    code = SESSION_BUSY
+
+
+class StorageFailed(RpcError):
+    code = STORAGE_FAILED

@@ -5,6 +5,7 @@ with that method's params Struct. An absent `id` makes a request a notification;
 (discouraged, but valid) request id.
 """
 
+import re
 from typing import Any, Literal
 
 import msgspec
@@ -82,15 +83,38 @@ def error_object(exc: errors.RpcError) -> ErrorObject:
 
 
 def encode_result(id: Id, result: Any) -> bytes:
-    return encoder.encode(Response(id=id, result=result))
+    return _encode(Response(id=id, result=result))
 
 
 def encode_error(id: Id, exc: errors.RpcError) -> bytes:
-    return encoder.encode(ErrorResponse(id=id, error=error_object(exc)))
+    return _encode(ErrorResponse(id=id, error=error_object(exc)))
 
 
 def encode_notification(method: str, params: Any = UNSET) -> bytes:
-    return encoder.encode(Notification(method=method, params=params))
+    return _encode(Notification(method=method, params=params))
+
+
+def _encode(message: Any) -> bytes:
+    """UTF-8 JSON of a message. A string read from a file JavaScript wrote may hold a lone
+    surrogate (the half of an emoji a 200-unit preview cut), which UTF-8 cannot carry: it is
+    sent as U+FFFD, as Node prints it."""
+    try:
+        return encoder.encode(message)
+    except UnicodeEncodeError:
+        return encoder.encode(_printable(msgspec.to_builtins(message, builtin_types=(Raw,))))
+
+
+_LONE = re.compile("[\ud800-\udfff]")
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
 
 
 def encode_request(method: str, params: Any = UNSET, id: Id | UnsetType = UNSET) -> bytes:

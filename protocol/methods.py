@@ -120,6 +120,7 @@ class StatusResult(Result):
     connections: list[ConnectionInfo]
     session_dirs: list[str]
     config: ConfigInfo
+    storage: list[str] = []  # what opening sessions found damaged on disk and did (newest last)
     running: list[RunningCommand] = []  # every session's running command, longest first
 
 
@@ -177,12 +178,18 @@ class Components(Result):
     schemas: dict[str, Any]
 
 
+class ErrorInfo(Result):
+    code: int
+    message: str
+
+
 class DiscoverResult(Result):
     openrpc: str
     info: OpenRpcInfo
     methods: list[MethodInfo]
     components: Components
     protocol: int = msgspec.field(default=PROTOCOL_VERSION, name="x-protocol")
+    errors: list[ErrorInfo] = msgspec.field(default_factory=list, name="x-errors")  # every code
 
 
 class CancelParams(Params):
@@ -238,6 +245,7 @@ class OpenResult(Result):
     step_count: int = 0  # the debugger's current step
     trace_length: int = 0  # steps the debugger's trace holds
     breakpoints: int = 0  # breakpoints set in the session
+    storage: list[str] = []  # what opening it found damaged on disk and did about it
     running: RunningCommand | None = None  # the command the session is running, if any
     inputs: int = 0  # inputs in the session's journal (a notebook's execution count)
 

@@ -118,6 +118,7 @@ async def status(p: m.StatusParams, conn: Connection) -> m.StatusResult:
         cpu_seconds=round(cpu.user + cpu.system, 3),
         connections=connections,
         session_dirs=[str(d) for d in daemon.session_dirs],
+        storage=list(daemon.sessions.storage_notices),
         config=m.ConfigInfo(
             socket=str(cfg.socket),
             pidfile=str(cfg.pidfile),
@@ -173,8 +174,9 @@ def build_discover() -> m.DiscoverResult:
         for s in specs
     ]
     info = m.OpenRpcInfo(title="omegad", version=__version__, description=DESCRIPTION)
+    codes = [m.ErrorInfo(code=c, message=text) for c, text in sorted(errors.MESSAGES.items())]
     return m.DiscoverResult(openrpc=m.OPENRPC_VERSION, info=info, methods=methods,
-                            components=m.Components(schemas=schemas))
+                            components=m.Components(schemas=schemas), errors=codes)
 
 
 REF = "#/components/schemas/{name}"

@@ -84,7 +84,7 @@ def _opened(actor: SessionActor, conn: Connection) -> m.OpenResult:
     inputs = actor.journal.inputs() if actor.journal is not None else 0
     return m.OpenResult(session=actor.name, seq=actor.seq, lease_holder=who,
                         definitions=len(actor.defs()), oracle=oracle, inputs=inputs,
-                        running=actor.running(), **summary)
+                        storage=actor.notices, running=actor.running(), **summary)
 
 
 @method("session.execute", queues=True)
@@ -153,6 +153,11 @@ async def session_save(p: m.SaveParams, conn: Connection) -> m.OutputResult:
         await conn.daemon.persister.sync()
         return m.OutputResult(output="", session=actor.name)
     check_name(p.name)
+    store = _store(conn)
+    target = conn.daemon.sessions.live(store, p.name)
+    if target is not None and p.name != p.session and (target.busy or target.attached_live()):
+        raise errors.SessionBusy(f"session '{p.name}' is open (it has its own writer); save to"
+                                 " a new name, or close it first", {"session": p.name})
     return await _run(conn, p.session, Save(p.name))
 
 

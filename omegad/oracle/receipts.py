@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from omegad import owned
+from omegad.persist.jsjson import encode_text
 
 
 def append_receipt(path: Path, receipt: dict[str, Any]) -> None:
@@ -21,8 +22,8 @@ def append_receipt(path: Path, receipt: dict[str, Any]) -> None:
 
 
 def append_receipts(path: Path, receipts: list[dict[str, Any]]) -> None:
-    data = "".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n"
-                   for r in receipts).encode("utf-8")
+    data = encode_text("".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n"
+                               for r in receipts))
     fd = owned.open_owned(path, os.O_WRONLY | os.O_APPEND, create=True)
     try:
         view = memoryview(data)

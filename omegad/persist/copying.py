@@ -44,6 +44,24 @@ def _write_all(fd: int, blob: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def copy_files(pairs: list[tuple[Path, Path]]) -> None:
+    """Copy each source over its target, all or none: each is copied to a temp file beside its
+    target first, and only when every copy is whole are they renamed into place (a full disk
+    half way leaves every target as it was)."""
+    temps: list[tuple[Path, Path]] = []
+    try:
+        for source, target in pairs:
+            tmp = target.with_name(f".{target.name}.tmp")
+            temps.append((tmp, target))
+            write_with_copy(tmp, b"", source, 0, source.stat().st_size)
+    except OSError:
+        for tmp, _target in temps:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, target in temps:
+        os.replace(tmp, target)
+
+
 class WrittenFile:
     """A file written whole through another handle (a fork's copies), for the persistence
     worker's fsync rounds: its data, then its directory entry."""

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from omegad import owned
+from omegad.persist import jsjson
 
 
 class Checkpoint(msgspec.Struct, frozen=True):
@@ -51,9 +52,28 @@ class IndexCounts(msgspec.Struct):
     checkpoints: list[msgspec.Raw] = []
 
 
-_info = msgspec.json.Decoder(IndexInfo)
-_with_states = msgspec.json.Decoder(IndexWithStates)
-_counts = msgspec.json.Decoder(IndexCounts)
+class _StatesDecoder(jsjson.Decoder[IndexWithStates]):
+    """Falling back to JavaScript's reading, each state is kept as its (compact) JSON text."""
+
+    def convert(self, obj: Any) -> IndexWithStates:
+        states = obj.pop("states", None) if isinstance(obj, dict) else None
+        info = msgspec.convert(obj, IndexWithStates)
+        if isinstance(states, dict):
+            info.states = {k: msgspec.Raw(jsjson.dumps(v)) for k, v in states.items()}
+        return info
+
+
+class _CountsDecoder(jsjson.Decoder[IndexCounts]):
+    def convert(self, obj: Any) -> IndexCounts:
+        checkpoints = obj.pop("checkpoints", []) if isinstance(obj, dict) else []
+        counts = msgspec.convert(obj, IndexCounts)
+        counts.checkpoints = [msgspec.Raw(b"0")] * len(checkpoints)
+        return counts
+
+
+_info = jsjson.Decoder(IndexInfo)
+_with_states = _StatesDecoder(IndexWithStates)
+_counts = _CountsDecoder(IndexCounts)
 
 
 def read_index(path: Path) -> IndexInfo:
@@ -74,10 +94,10 @@ def read_counts(path: Path) -> tuple[int, int]:
 def render_index(info: IndexInfo, states: dict[str, msgspec.Raw] | None = None) -> bytes:
     """`JSON.stringify(index, null, 2)` of the reference's schema (what `json.dumps(doc,
     indent=2, ensure_ascii=False)` gives, written out by hand: an index of 10 000 checkpoints
-    is rendered in milliseconds); `states` (raw JSON texts, as read from a reference index) go
-    in as they are."""
+    is rendered in milliseconds; lone surrogates as escapes); `states` (raw JSON texts, as read
+    from a reference index) go in as they are."""
     receipts = json.dumps(info.receipts, indent=2, ensure_ascii=False).replace("\n", "\n  ")
-    return "".join((
+    return jsjson.encode_text("".join((
         "{\n",
         f'  "sessionId": {_js(info.sessionId)},\n',
         f'  "eventCount": {info.eventCount},\n',
@@ -85,7 +105,7 @@ def render_index(info: IndexInfo, states: dict[str, msgspec.Raw] | None = None) 
         f'  "states": {_render_states(states)},\n',
         f'  "receipts": {receipts}\n',
         "}",
-    )).encode()
+    )))
 
 
 def _render_states(states: dict[str, msgspec.Raw] | None) -> str:
@@ -125,7 +145,13 @@ def _js(text: str) -> str:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write a temp file, fsync it, rename it over `path`, fsync the directory."""
-    owned.replace_atomic(path, data)
+    try:
+        owned.replace_atomic(path, data)
+    except OSError as e:  # (a full disk): the file stays as it was, no temp file is left
+        path.with_name(f".{path.name}.tmp").unlink(missing_ok=True)
+        if e.filename is None:
+            e.filename = str(path)
+        raise
 
 
 def write_index(path: Path, info: IndexInfo,

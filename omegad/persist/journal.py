@@ -1,4 +1,9 @@
-"""`<name>.jsonl`: the reference's event journal, appended as events happen, read tolerantly."""
+"""`<name>.jsonl`: the reference's event journal, appended as events happen, read tolerantly.
+
+Lines are read as JavaScript's `JSON.parse` reads them (jsjson.py). Only an incomplete last line
+(no newline: a write cut short) is a torn tail; a whole line that does not decode is reported
+and skipped, never cut, and what is cut is first set aside (quarantine.py).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,11 @@ from pathlib import Path
 import msgspec
 
 from omegad import owned
+from omegad.persist import jsjson
 from omegad.persist.events import Event
+from omegad.persist.failures import append_or_roll_back
+from omegad.persist.quarantine import set_aside
 
-_encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
 
@@ -19,7 +26,7 @@ INPUT_MARK = b'"type":"input"'  # in a line of its own only in an input event (s
 
 
 def encode_line(event: Event) -> bytes:
-    return _encode(event) + b"\n"
+    return jsjson.dumps(event) + b"\n"
 
 
 @dataclass
@@ -30,7 +37,9 @@ class JournalView:
     events: list[Event] = field(default_factory=list)
     offsets: list[int] = field(default_factory=list)  # byte offset of each event's line
     size: int = 0  # bytes of whole lines; a torn tail lies beyond
-    torn: int = 0  # bytes after the last whole, parseable line
+    torn: int = 0  # bytes after the last whole line (a last line with no newline)
+    bad: list[tuple[int, int]] = field(default_factory=list)  # (offset, length) of whole lines
+    #                                                           that are not journal events
 
     @property
     def next_seq(self) -> int:
@@ -40,7 +49,7 @@ class JournalView:
 def read_journal(path: Path, start: int = 0, until: int | None = None) -> JournalView:
     """Every whole line of the journal (from byte `start` on, with the header line always read,
     up to the event with seq `until` when given: then only the blocks that hold it are read);
-    stops at the first line that is cut off or unparseable."""
+    a whole line that is not an event is noted in `bad` and skipped."""
     view = JournalView()
     try:
         f = open(path, "rb")
@@ -70,14 +79,14 @@ _BLOCK = 1 << 16
 def _take_lines(view: JournalView, data: bytes, offset: int, until: int | None) -> tuple[int,
                                                                                           bool]:
     """Take the whole lines of `data` (which starts at byte `offset`); returns where the lines
-    taken end, and whether reading is over (a bad line, or the event `until` reached)."""
+    taken end, and whether reading is over (the event `until` reached)."""
     pos = 0
     while pos < len(data):
         end = data.find(b"\n", pos)
         if end < 0:
             return pos, False
         if not _take(view, data[pos:end], offset + pos):
-            return pos, True
+            view.bad.append((offset + pos, end + 1 - pos))
         pos = end + 1
         if until is not None and view.events and view.events[-1]["seq"] >= until:
             return pos, True
@@ -85,16 +94,21 @@ def _take_lines(view: JournalView, data: bytes, offset: int, until: int | None) 
 
 
 def _take(view: JournalView, line: bytes, offset: int) -> bool:
-    """Add one line to the view; False when it is not a journal event (a torn or corrupt line)."""
+    """Add one line to the view; False when it is not a journal event (a corrupt line)."""
     if not line.strip():
         return True
     try:
         event = _decode(line)
     except msgspec.DecodeError:
-        return False
+        try:  # what JavaScript reads: a lone surrogate escape (a preview cut inside an emoji)
+            event = jsjson.js_loads(line)
+        except ValueError:
+            return False
     if not isinstance(event, dict):
         return False
     if "seq" in event:
+        if not isinstance(event["seq"], int) or not isinstance(event.get("type"), str):
+            return False
         view.events.append(event)
         view.offsets.append(offset)
     elif event.get("type") == "session" and view.header is None:
@@ -120,11 +134,15 @@ class JournalWriter:
         self.size = size
         self._fd = owned.open_owned(path, os.O_WRONLY | os.O_APPEND, create=True)
         self._held: list[bytes] = []
+        self.written_seq = next_seq  # the next seq after the events on disk
+        self.aside: Path | None = None  # where opening set a torn last line aside
         self.counted_inputs: int | None = None  # once `inputs()` was asked: kept up to date
 
     @classmethod
     def create(cls, path: Path, header: Event) -> JournalWriter:
         owned.ensure_dir(path.parent)
+        if path.exists() and path.stat().st_size:  # nothing in it was an event: keep it aside
+            set_aside(path, 0)
         writer = cls(path, 0, 0)
         os.ftruncate(writer._fd, 0)
         writer.write([header])
@@ -132,9 +150,13 @@ class JournalWriter:
 
     @classmethod
     def open_existing(cls, path: Path, view: JournalView, next_seq: int) -> JournalWriter:
+        """Append after the view's whole lines: a torn last line is set aside, then cut."""
+        aside = set_aside(path, view.size) if view.torn else None
         if view.torn:
             owned.truncate(path, view.size)
-        return cls(path, next_seq, view.size)
+        writer = cls(path, next_seq, view.size)
+        writer.aside = aside
+        return writer
 
     def hold(self, events: list[Event]) -> None:
         """Take events that go out with the next write (their seqs count at once): a command
@@ -181,11 +203,13 @@ class JournalWriter:
             offsets.append(pos)
             chunks.append(line)
             pos += len(line)
-        blob = b"".join(chunks)
-        written = 0
-        while written < len(blob):
-            written += os.write(self._fd, blob[written:])
+        try:
+            append_or_roll_back(self._fd, b"".join(chunks), self.size, self.path)
+        except OSError:  # (the file is as it was: so are the seqs; inputs are counted anew)
+            self.next_seq, self.counted_inputs = self.written_seq, None
+            raise
         self.size = pos
+        self.written_seq = self.next_seq
         return offsets
 
     def fsync(self) -> None:
@@ -197,3 +221,18 @@ class JournalWriter:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+def last_seq_before(path: Path, offset: int) -> int | None:
+    """The seq of the journal event whose line ends at byte `offset` (None if none does)."""
+    with open(path, "rb") as f:
+        f.seek(max(0, offset - 8192))
+        chunk = f.read(min(offset, 8192))
+    if not chunk.endswith(b"\n"):
+        return None
+    line = chunk[:-1].rsplit(b"\n", 1)[-1]
+    try:
+        event = jsjson.loads(line)
+    except ValueError:
+        return None
+    return event.get("seq") if isinstance(event, dict) else None

@@ -26,6 +26,7 @@ from omegad.caller import Caller
 from omegad.lang import api
 from omegad.persist import events as ev
 from omegad.persist.checkpoints import CheckpointFile
+from omegad.persist.failures import CorruptRecord, storage_error, storage_failure
 from omegad.persist.index import IndexInfo, write_index
 from omegad.persist.journal import JournalWriter
 from omegad.sessions import commands, engine
@@ -112,6 +113,7 @@ class SessionActor:
         self.commit_answers: list[api.OracleResponse] | None = None  # what a committed debug
         # run was told, answering its oracle calls again (oracle_calls.py)
         self._unsaved: tuple[int, int] | None = None  # (seq, journal end) of a state not saved
+        self.notices: list[str] = []  # what opening found on disk and did (actor.notice)
 
     # --- life -------------------------------------------------------------------------------------
 
@@ -119,6 +121,13 @@ class SessionActor:
         """Bring the session up: its last saved state, then any journal inputs after it."""
         seed, self.seed = self.seed, None
         await opening.open_session(self, seed)
+
+    def notice(self, text: str) -> None:
+        """What opening found on disk and did about it: logged, and kept for the session's
+        status (`session.open`, `server.status`)."""
+        log.warning("session %s: %s", self.name, text)
+        self.notices.append(text)
+        self.manager.storage_notice(f"session {self.name}: {text}")
 
     async def ready(self) -> None:
         await self._opened.wait()
@@ -129,6 +138,10 @@ class SessionActor:
         try:
             await self.open()
             self.manager.monitor.opened(self)
+        except OSError as e:
+            log.error("session %s could not be opened: %s", self.name, e)
+            self.open_error = storage_error(e, f"opening session '{self.name}'")
+            self.manager.dropped(self)
         except Exception as e:
             log.exception("session %s could not be opened", self.name)
             message = f"session '{self.name}' could not be opened: {e}"
@@ -158,6 +171,9 @@ class SessionActor:
                 job.error = errors.Interrupted("Interrupted: the command was interrupted")
         except errors.RpcError as e:
             job.error = e
+        except (OSError, CorruptRecord) as e:  # the disk: named, not a traceback
+            log.error("session %s: %s", self.name, e)
+            job.error = storage_failure(e, f"a command of session '{self.name}'")
         except Exception as e:  # a bug: answer it, keep the session alive
             log.exception("session %s: command failed", self.name)
             job.error = errors.InternalError(f"Internal error: {e}")
@@ -174,10 +190,16 @@ class SessionActor:
     @settled_first
     def close(self) -> None:
         self._send.close()
-        self.flush_index()
+        try:
+            self.flush_index()
+        except errors.RpcError:
+            pass  # logged; the journal has everything, the next open rebuilds the index
         self.manager.session_closed(self)
         for f in self.files():
-            f.fsync()
+            try:
+                f.fsync()
+            except OSError as e:
+                log.error("session %s: fsync at close failed: %s", self.name, e)
             f.close()
         self.closed = True
 
@@ -324,6 +346,8 @@ class SessionActor:
     @settled_first  # the previous form's state record goes first
     async def evaluate_form(self, form: api.Form, reply: Reply, job: Job) -> None:
         assert self.journal is not None
+        self.settle()  # the previous form's state record goes first
+        version = self.state.version
         code = form.text
         seq = self.seq
         self.journal.hold([ev.input_event(seq, code), ev.step_event(seq + 1, 0, code)])
@@ -350,7 +374,12 @@ class SessionActor:
             self.write_events([ev.error_event(self.seq, 0, "interrupted")])
             raise
         await flush_stream()
-        self._finish_form(outcome, reply)
+        try:
+            self._finish_form(outcome, reply)
+        except errors.RpcError:  # not journaled (a full disk): the form did not happen
+            if outcome.ok:
+                self.state = engine.discard(self.state, version)
+            raise
         if outcome.defined:  # before anything yields: a flush saves them with the journal's end
             defs = self._defs()
             defs.pop(outcome.defined, None)
@@ -410,9 +439,9 @@ class SessionActor:
         self.index_dirty = True
         try:
             return write(*args)
-        except OSError as e:
+        except OSError as e:  # the file is as it was before the write (failures.py)
             log.error("session %s: journal write failed: %s", self.name, e)
-            raise errors.InternalError(f"could not write the journal: {e.strerror or e}") \
+            raise storage_error(e, "writing the journal", self.store.journal(self.name)) \
                 from None
 
     async def _broadcast(self, text: str, job: Job,
@@ -478,7 +507,7 @@ class SessionActor:
             return
         try:
             self.save_state(*unsaved)
-        except errors.InternalError:
+        except errors.RpcError:
             return  # logged; the journal has the input, which a reopen replays
         if self.ckpt is not None:
             self.manager.persister.wrote(self.ckpt)
@@ -497,7 +526,7 @@ class SessionActor:
                             merges=merges)
         except OSError as e:
             log.error("session %s: checkpoint write failed: %s", self.name, e)
-            raise errors.InternalError(f"could not write the checkpoint file: {e.strerror}") \
+            raise storage_error(e, "writing the checkpoint file", self.store.ckpt(self.name)) \
                 from None
 
     # --- persistence ------------------------------------------------------------------------------
@@ -511,11 +540,20 @@ class SessionActor:
         )
 
     def flush_index(self) -> None:
+        """Refresh the index (and the defines, and the checkpoint file's clean mark); a write
+        that fails leaves the old index in place and raises the storage error."""
         if self.index_dirty and self.journal is not None:
-            write_index(self.store.index(self.name), self.index_info(), self.ref_states)
+            path = self.store.index(self.name)
+            try:
+                write_index(path, self.index_info(), self.ref_states)
+            except OSError as e:
+                log.error("session %s: index write failed: %s", self.name, e)
+                raise storage_error(e, "writing the index", path) from None
             self.index_dirty = False
             if self.state_defs is not None:
                 saved_defs.save(self.store.defs(self.name), self.journal.size, self.state_defs)
+        if self.ckpt is not None and self.ckpt.entries:
+            self.ckpt.mark_clean()
 
     def own_timeline(self) -> Timeline:
         """This session as a timeline: what the actor knows, events read only when needed."""

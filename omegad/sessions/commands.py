@@ -11,7 +11,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from omegad import owned
+from omegad.persist.copying import copy_files
 from omegad.sessions.debug import commands as debug_commands
 from omegad.sessions.names import check_name
 from omegad.sessions.notes import commands as note_commands
@@ -70,10 +70,12 @@ async def session_list(actor: Session, _arg: str, reply: Reply, _job: Job) -> No
 async def session_save(actor: Session, name: str, reply: Reply, _job: Job) -> None:
     try:
         check_name(name)
+        if name != actor.name:
+            actor.manager.release(actor.store, name, actor)
         actor.flush_index()
-        for src, dst in zip(actor.store.files(actor.name), actor.store.files(name), strict=True):
-            if src.exists():
-                owned.copy_file(src, dst)
+        if name != actor.name:  # (its own name: the flush saved it; its files stay its own)
+            pairs = zip(actor.store.files(actor.name), actor.store.files(name), strict=True)
+            copy_files([(src, dst) for src, dst in pairs if src.exists()])
         actor.manager.forget(actor.store, name)
         reply.line(f"Session saved as '{name}'")
     except (OSError, errors.RpcError) as e:

@@ -19,6 +19,7 @@ import msgspec
 from omegad.lang import api
 from omegad.persist.index import write_atomic
 from omegad.persist.journal import read_journal
+from omegad.persist.quarantine import set_aside
 
 log = logging.getLogger("omegad.sessions")
 
@@ -48,6 +49,11 @@ def load(path: Path, journal: Path) -> dict[str, str]:
         pass
     except (OSError, msgspec.DecodeError, msgspec.ValidationError) as e:
         log.warning("%s unreadable (%s): reading the journal", path.name, e)
+        try:  # set aside: the next refresh writes it again
+            set_aside(path)
+            path.unlink()
+        except OSError:
+            pass
     return defines_of(read_journal(journal).events)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import trio
 
 from omegad.lang import api, backtrace
+from omegad.lang.revision import restore
 
 SLICE_STEPS = 3_000  # steps between yields to trio: about 2 ms of evaluation
 
@@ -79,3 +80,14 @@ def _outcome(form: api.Form, r: api.Done | api.Failed) -> Outcome:
     value = r.printed[3:]
     defined = api.define_name(form.datum)
     return Outcome(True, r.printed, value, None, "null" if defined else value, defined)
+
+
+def discard(state: api.ReplState, version: int) -> api.ReplState:
+    """Undo a form that completed but could not be journaled: back to the state's last
+    checkpoint (taken after the previous form), as if it had never run. A state with none yet
+    has had no form succeed: that is a new state."""
+    if state.head is None:
+        return api.ReplState()
+    restore(state, state.head)
+    state.version = version
+    return state

@@ -8,7 +8,7 @@ session comes back from disk on its next use.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,7 @@ import trio
 from omegad.caller import Caller
 from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.copying import WrittenFile
+from omegad.persist.failures import storage_error
 from omegad.persist.worker import Persister
 from omegad.sessions.actor import SessionActor
 from omegad.sessions.engine import Oracle
@@ -59,6 +60,10 @@ class SessionManager:
 
         self._oracle_from_env = oracle_from_env
         self.fallback_oracle: Oracle = oracle_from_env({}).call
+        self.storage_notices: deque[str] = deque(maxlen=100)  # repairs on opening, newest last
+
+    def storage_notice(self, text: str) -> None:
+        self.storage_notices.append(text)
         self.on_dir_idle: Callable[[Path], None] = lambda root: None  # the daemon's, once set
 
     # --- finding actors ---------------------------------------------------------------------------
@@ -122,6 +127,9 @@ class SessionManager:
         live = self.live(actor.store, timeline.name)  # its records are known: no need to read
         ckpt = live.ckpt if live is not None and live.ckpt is not None else \
             CheckpointFile.open(actor.store.ckpt(timeline.name))
+        if ckpt.damage:
+            self.storage_notice(f"session {timeline.name}: {ckpt.damage}")
+            log.warning("session %s: %s", timeline.name, ckpt.damage)
         if live is None and _lags(ckpt, timeline):  # opening it writes the records it lacks
             live = await self.get(actor.store, timeline.name)
             ckpt = live.ckpt if live.ckpt is not None else ckpt
@@ -170,6 +178,20 @@ class SessionManager:
         forked.loaded_states = forked.states
         forked.session_seq = cut if cut >= 0 else None
         return forked
+
+    def release(self, store: SessionStore, name: str, asker: Session) -> None:
+        """Before writing session `name`'s files from elsewhere (`:session save NAME`): its
+        actor, when it is live, closes them first (its index written); when it is busy or a
+        client is attached to it, it keeps them and this refuses (SessionBusy)."""
+        actor = self.live(store, name)
+        if actor is None:
+            return
+        if actor is asker or actor.busy or actor.attached_live() or actor.lease is not None:
+            raise errors.SessionBusy(
+                f"session '{name}' is open (it has its own writer); save to a new name, or"
+                " close it first", {"session": name})
+        self.pool.pop((store.root, name), None)
+        actor.close()
 
     async def delete(self, store: SessionStore, name: str) -> bool:
         actor = self.pool.pop((store.root, name), None)
@@ -244,13 +266,22 @@ class SessionManager:
 
     async def flush_all(self) -> int:
         """Every session's index written and every file on disk; returns how many sessions."""
+        failed: list[errors.RpcError] = []
         for actor in self.pool.values():
-            actor.flush_index()
+            try:
+                actor.flush_index()
+            except errors.RpcError as e:  # (logged) the others are still flushed
+                failed.append(e)
             self.monitor.save(actor)
             self.persister.wrote(*actor.files())
         self.persister.wrote(*self.notes.open.values())
-        await self.persister.sync()
+        try:
+            await self.persister.sync()
+        except OSError as e:
+            failed.append(storage_error(e, "syncing the sessions' files"))
         self._save_catalogs()
+        if failed:
+            raise failed[0]
         return len(self.pool)
 
     def _save_catalogs(self) -> None:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from omegad.persist.events import Event
 from omegad.persist.index import Checkpoint, IndexWithStates, read_index_states
 from omegad.persist.journal import read_journal
 from omegad.sessions.render import render_trace
+
+log = logging.getLogger("omegad.sessions")
 
 
 class Timeline:
@@ -96,13 +99,23 @@ def read_timeline(sessions_dir: Path, name: str) -> Timeline | None:
     if not path.exists():
         return None
     view = read_journal(path)
+    if view.bad:
+        log.warning("session %s: %d line(s) of %s could not be read (the first at byte %d);"
+                    " skipped", name, len(view.bad), path.name, view.bad[0][0])
     checkpoints = [
         Checkpoint(e["seq"], e["reason"], e["stateId"], off)
         for e, off in zip(view.events, view.offsets, strict=True)
         if e["type"] == "checkpoint"
     ]
     index_path = sessions_dir / f"{name}.index.json"
-    info = read_index_states(index_path) if index_path.exists() else IndexWithStates()
+    try:
+        info = read_index_states(index_path)
+    except FileNotFoundError:
+        info = IndexWithStates()
+    except (OSError, ValueError) as e:  # the journal has the checkpoints; the states, replay
+        log.warning("session %s: %s could not be read (%s); using the journal alone", name,
+                    index_path.name, e)
+        info = IndexWithStates()
     # Receipts made since the index was last written (a crash) are in `<name>.receipts`.
     receipts = {**read_receipts(sessions_dir / f"{name}.receipts"), **info.receipts}
     return Timeline(name, view.header, view.events, checkpoints, receipts, states=info.states)

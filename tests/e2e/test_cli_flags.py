@@ -190,6 +190,27 @@ def test_daemon_status_is_a_summary_and_j_its_json(cli, shared_daemon):
         assert json.loads(cli(*args).stdout)["pid"] == shared_daemon.pid
 
 
+def test_daemon_status_names_the_commands_running(cli, shared_daemon, tmp_path):
+    loop = "(let loop ((i 0)) (loop (+ i 1)))"
+    with RawConn(shared_daemon.socket, timeout=15) as other:
+        other.call("server.hello", {"client": "looper", "session_dir": str(tmp_path / "sd")})
+        other.send({"jsonrpc": "2.0", "id": 7, "method": "session.execute",
+                    "params": {"session": "spin", "command": loop}})
+
+        def spinning() -> bool:
+            with RawConn(shared_daemon.socket) as c:
+                return any(r["session"] == "spin" for r in c.call("server.status")["running"])
+
+        wait_until(spinning, what="the loop to run")
+        lines = cli("daemon", "status").stdout.splitlines()
+        assert "1 command running:" in lines
+        assert any(line.startswith(f"  spin  `{loop}` from looper for ") for line in lines)
+        other.send({"jsonrpc": "2.0", "id": 8, "method": "session.interrupt",
+                    "params": {"session": "spin"}})
+        answers = {m["id"]: m for m in (other.recv(), other.recv())}
+        assert answers[7]["error"]["code"] == -32800 and answers[8]["result"]["interrupted"]
+
+
 # --- top -----------------------------------------------------------------------------------------
 
 

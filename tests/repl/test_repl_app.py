@@ -15,6 +15,7 @@ from omegacli.autostart import hello_params
 from omegacli.client import Client
 from omegacli.repl import editing
 from omegacli.repl.app import Repl, Target
+from protocol import errors
 from tests.conftest import pid_of_daemon
 
 TIMEOUT = 10.0
@@ -337,3 +338,82 @@ def test_no_daemon_and_no_autostart_ends_with_status_3(omega_env, tmp_path):
 
     asyncio.run(main())
 
+
+LOOP = "(let loop ((i 0)) (loop (+ i 1)))"
+
+
+def start_loop(socket: Path, session_dir: Path, name: str, lease: bool = False) -> tuple:
+    """Another client running an endless loop in `current` (holding the write lease if asked);
+    returns once the daemon reports it running: (client, request id)."""
+    client = client_of(socket, session_dir, name)
+    client.sock.settimeout(TIMEOUT)
+    client.call("session.open", {"session": "current", "mode": "write" if lease else "read",
+                                 "create": True})
+    rid = client.start("session.execute", {"session": "current", "command": LOOP})
+    with client_of(socket, session_dir, "watcher") as watcher:
+        deadline = time.monotonic() + TIMEOUT
+        while watcher.call("session.open", {"session": "current"})["running"] is None:
+            assert time.monotonic() < deadline, "the loop never started"
+            time.sleep(0.01)
+    return client, rid
+
+
+def interrupted(client: Client, rid: int) -> bool:
+    try:
+        client.wait(rid)
+    except errors.RpcError as e:
+        return e.code == errors.INTERRUPTED
+    return False
+
+
+def test_ctrl_c_while_another_client_holds_the_lease_says_so_then_takes_it(daemon, tmp_path):
+    bob, rid = start_loop(daemon.socket, tmp_path, "bob", lease=True)
+
+    async def main():
+        async with repl_driver(daemon.socket, tmp_path) as d:
+            await d.prompt()
+            assert f"busy: `{LOOP}` from bob for " in d.text
+            assert "bob holds the write lease; Ctrl-C twice takes it over" in d.text
+            await d.type("(half a line")
+            await d.until(lambda: d.repl.prompt.app.current_buffer.text, "the keys")
+            d.keys.send_text("\x03")  # on a line: clears it, and only that
+            await d.until(lambda: d.at_prompt() and not d.repl.prompt.app.current_buffer.text,
+                          "the cleared line")
+            assert "Ctrl-C again" not in d.text
+            d.keys.send_text("\x03")
+            await d.until(lambda: "Ctrl-C again takes it over (as :session take)" in d.text,
+                          "the lease explained")
+            with client_of(daemon.socket, tmp_path, "check") as c:  # still running
+                assert c.call("session.open", {"session": "current"})["running"] is not None
+            await d.prompt()
+            d.keys.send_text("\x03")
+            await d.until(lambda: "Interrupted `(let loop" in d.text, "the interrupt")
+            assert "This client took the write lease over from bob." in d.text
+            assert await asyncio.to_thread(interrupted, bob, rid)
+            await d.run("(+ 1 2)\r", "=> 3")
+
+    try:
+        asyncio.run(main())
+    finally:
+        bob.close()
+
+
+def test_ctrl_c_on_a_command_queued_behind_another_interrupts_that_one(daemon, tmp_path):
+    bob, rid = start_loop(daemon.socket, tmp_path, "bob")
+
+    async def main():
+        async with repl_driver(daemon.socket, tmp_path) as d:
+            await d.prompt()
+            assert "— Ctrl-C interrupts it" in d.text
+            await d.type("(define after 1)\r")
+            await d.until(lambda: d.repl.running is not None and d.repl.running.app is not None
+                          and d.repl.running.app.is_running, "our command to wait")
+            d.keys.send_text("\x03")
+            assert await asyncio.to_thread(interrupted, bob, rid)
+            await d.until(lambda: "error: interrupted" in d.text, "ours dropped too")
+            await d.run("(+ 1 2)\r", "=> 3")
+
+    try:
+        asyncio.run(main())
+    finally:
+        bob.close()

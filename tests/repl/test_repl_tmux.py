@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, wait_until
+from tests.conftest import ROOT, RawConn, wait_until
 
 
 def tmux_binary() -> str:
@@ -112,3 +112,27 @@ def test_a_terminal_session_define_call_interrupt_and_quit(pane, state):
     history = (state / "omega" / "repl_history").read_text()
     assert "+(sq 12)" in history and "+(define (sq x)\n+  (* x x))" in history
 
+
+def test_attaching_to_a_busy_session_shows_it_and_ctrl_c_frees_it(open_pane, daemon, omega_env):
+    loop = "(let loop ((i 0)) (loop (+ i 1)))"
+    with RawConn(daemon.socket, timeout=15) as other:
+        other.call("server.hello", {"client": "omegacli[5969]",
+                                    "session_dir": str(omega_env.session_dir)})
+        other.send({"jsonrpc": "2.0", "id": 99, "method": "session.execute",
+                    "params": {"session": "current", "command": "(define n 1)\n" + loop}})
+        wait_until(lambda: running(daemon, "current"), what="the other client's loop to run")
+        pane = open_pane()
+        pane.wait_for("busy: `(define n 1)` from omegacli[5969] for ", "the busy line")
+        pane.wait_for("— Ctrl-C interrupts it", "what Ctrl-C does")
+        pane.keys("C-c")
+        pane.wait_for("Interrupted `(define n 1)`", "the interrupt")
+        answer = other.recv()  # the loop's own client learns it was interrupted
+        assert answer["id"] == 99 and answer["error"]["code"] == -32800
+        pane.keys("(+ n 1)", "Enter")
+        pane.wait_for("=> 2", "the freed session")  # `n` stayed: only the loop rolled back
+        assert not running(daemon, "current")
+
+
+def running(daemon, session: str) -> bool:
+    with RawConn(daemon.socket) as c:
+        return any(r["session"] == session for r in c.call("server.status")["running"])

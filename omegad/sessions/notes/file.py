@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from omegad import owned
+from omegad.persist.failures import append_or_roll_back
+from omegad.persist.quarantine import set_aside
 
 FORMAT = "omega-notes"
 VERSION = 1
@@ -145,7 +147,8 @@ class Notes:
         pos = good
         notes.cut = len(data) - pos
         notes.written = pos
-        if notes.cut:
+        if notes.cut:  # (what is cut is set aside first: quarantine.py)
+            set_aside(path, pos)
             owned.truncate(path, pos)
         return notes
 
@@ -181,9 +184,7 @@ class Notes:
         if self.written == 0:
             lines.insert(0, _line(HEADER))
         blob = b"".join(lines)
-        view = memoryview(blob)
-        while view:
-            view = view[os.write(self._fd, view):]
+        append_or_roll_back(self._fd, blob, self.written, self.path)  # (a full disk: no change)
         self.written += len(blob)
         for rec in records:
             self.apply(rec)

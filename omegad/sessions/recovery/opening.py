@@ -5,6 +5,11 @@ checkpoints before it, and only the journal written after it. When the files do 
 before the index was refreshed, a fork's copied record) the whole journal is read. A session the
 reference wrote starts from the state its index holds. Inputs after the saved state are
 re-evaluated (replay.py: "catching up"), writing their missing state records as they go.
+
+Damage is repaired on the way and named (`actor.notice`): a damaged checkpoint file is cut at its
+first bad record (persist/checkpoints.py), a journal that ends before the file's states wins over
+them (persist/reconcile.py), an unreadable index is set aside and rebuilt from the journal, and
+a torn last journal line is set aside and cut; whatever is cut is copied aside first.
 """
 
 from __future__ import annotations
@@ -14,14 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
 from omegad.lang import api
 from omegad.oracle.receipts import read_receipts
 from omegad.persist import events as ev
 from omegad.persist.checkpoints import CheckpointFile
 from omegad.persist.index import IndexInfo, IndexWithStates, read_index_states
-from omegad.persist.journal import JournalWriter, read_journal
+from omegad.persist.journal import JournalView, JournalWriter, last_seq_before, read_journal
+from omegad.persist.quarantine import set_aside
+from omegad.persist.reconcile import reconcile
 from omegad.sessions.recovery.replay import replay
 from omegad.sessions.states.reference import ReferenceStates
 from omegad.sessions.states.saver import StateSaver
@@ -40,26 +45,32 @@ async def open_session(actor: Session, seed: Seed | None) -> None:
     """Bring the session up: its last saved state, then any journal inputs after it."""
     path = actor.store.journal(actor.name)
     actor.index_dirty = seed is not None  # a fork's index is written when it is flushed
-    actor.ckpt = seed.ckpt if seed else CheckpointFile.open(actor.store.ckpt(actor.name))
+    actor.ckpt = seed.ckpt if seed else CheckpointFile.open(actor.store.ckpt(actor.name), path)
     actor.saver = StateSaver(actor.ckpt)
-    if actor.ckpt.cut:
-        log.warning("session %s: cut a torn checkpoint tail of %d bytes", actor.name,
-                    actor.ckpt.cut)
+    if actor.ckpt.damage:
+        actor.notice(f"{actor.ckpt.damage}; the states after it are rebuilt from the journal")
     saved = FileStates(actor.ckpt)
     if await _open_from_checkpoints(actor, path, saved, seed):
         return
     log.debug("session %s: reading its whole journal", actor.name)
     view = read_journal(path)
-    if view.torn:
-        log.warning("session %s: cut a torn journal tail of %d bytes", actor.name, view.torn)
     if view.header is None and not view.events:
+        said, _ = reconcile(actor.ckpt, view)  # (a journal deleted under its states)
+        if said:
+            actor.notice(said)
         actor.state = api.ReplState()
         actor.header = ev.header(actor.name)
         actor.journal = JournalWriter.create(path, actor.header)
         return
     actor.header = view.header
-    actor.journal = JournalWriter.open_existing(path, view, view.next_seq)
     index = _index(actor)
+    said, next_seq = reconcile(actor.ckpt, view)
+    if said:
+        actor.notice(said)
+    if index is not None and index.eventCount > view.next_seq:
+        next_seq = max(next_seq, index.eventCount)  # (never give a seq out twice)
+    actor.journal = JournalWriter.open_existing(path, view, next_seq)
+    _note_journal(actor, view)
     actor.receipts = index.receipts if index is not None else {}
     actor.receipts = {**read_receipts(actor.store.receipts(actor.name)), **actor.receipts}
     actor.ref_states = index.states if index is not None else {}
@@ -113,11 +124,10 @@ async def _open_from_checkpoints(actor: Session, path: Path, saved: FileStates,
     first_new = view.events[0]["seq"] if view.events else last.seq + 1
     if view.header is None or index.eventCount < first_new:
         return False
-    if view.torn:
-        log.warning("session %s: cut a torn journal tail of %d bytes", actor.name, view.torn)
     actor.header = view.header
     next_seq = view.events[-1]["seq"] + 1 if view.events else last.seq + 1
     actor.journal = JournalWriter.open_existing(path, view, next_seq)
+    _note_journal(actor, view)
     actor.receipts = {**read_receipts(actor.store.receipts(actor.name)), **index.receipts}
     actor.ref_states = getattr(index, "states", {})
     actor.checkpoints = index.checkpoints
@@ -134,15 +144,41 @@ async def _open_from_checkpoints(actor: Session, path: Path, saved: FileStates,
 
 
 def _index(actor: Session) -> IndexWithStates | None:
-    """The session's index, or None when it is missing or unreadable (then: the journal)."""
+    """The session's index, or None when it is missing or unreadable (then: the journal, and
+    the index is written again at the next refresh; a damaged one is set aside first)."""
     path = actor.store.index(actor.name)
     try:
         return read_index_states(path)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as e:
-        log.warning("session %s: index unreadable (%s); reading the journal", actor.name, e)
+        actor.index_dirty = True
+        reason = (e.strerror or str(e)) if isinstance(e, OSError) else str(e)
+        actor.notice(f"{path.name} could not be read ({reason}); it is rebuilt from the journal"
+                     f"{_set_aside_note(path)}")
         return None
+
+
+def _set_aside_note(path: Path) -> str:
+    """Set a damaged file aside (when it can be read at all); a note saying where."""
+    try:
+        return f" (the damaged file was set aside as {set_aside(path).name})"
+    except OSError:
+        return ""
+
+
+def _note_journal(actor: Session, view: JournalView) -> None:
+    """Say what reading the journal found: lines skipped, a torn last line set aside."""
+    name = actor.store.journal(actor.name).name
+    if view.bad:
+        where = ", ".join(f"byte {offset}" for offset, _ in view.bad[:5])
+        more = f" and {len(view.bad) - 5} more" if len(view.bad) > 5 else ""
+        actor.notice(f"{name}: {len(view.bad)} line(s) could not be read (at {where}{more});"
+                     " they were skipped and left in place")
+    aside = actor.journal.aside if actor.journal is not None else None
+    if view.torn and aside is not None:
+        actor.notice(f"{name}: its last line was incomplete (a write cut short); its"
+                     f" {view.torn} bytes were set aside in {aside.name} and cut")
 
 
 async def _catch_up(actor: Session, view: Any, start: CheckpointState | None,
@@ -162,6 +198,9 @@ async def _catch_up(actor: Session, view: Any, start: CheckpointState | None,
     timeline = Timeline(actor.name, view.header, view.events, actor.checkpoints, actor.receipts)
     record = _record_replayed(actor, view) if saved is not None and start is not None else None
     rebuilt = await replay(timeline, actor.manager.fallback_oracle, start, after, record)
+    if rebuilt.skipped:  # (each is logged with its reason by replay)
+        actor.notice(f"{len(rebuilt.skipped)} input(s) of the journal could not be evaluated"
+                     " again (a receipt missing, never a new provider call); they were skipped")
     actor.state, actor.control = rebuilt.state, rebuilt.control
     actor.states = LayeredStates(rebuilt.at, saved, reference)
 
@@ -187,21 +226,6 @@ def _record_replayed(actor: Session,
             failed.append(e)
 
     return record
-
-
-def last_seq_before(path: Path, offset: int) -> int | None:
-    """The seq of the journal event whose line ends at byte `offset` (None if none does)."""
-    with open(path, "rb") as f:
-        f.seek(max(0, offset - 8192))
-        chunk = f.read(min(offset, 8192))
-    if not chunk.endswith(b"\n"):
-        return None
-    line = chunk[:-1].rsplit(b"\n", 1)[-1]
-    try:
-        event = msgspec.json.decode(line)
-    except msgspec.DecodeError:
-        return None
-    return event.get("seq") if isinstance(event, dict) else None
 
 
 def _checkpoints(view: Any) -> list[Checkpoint]:

@@ -15,6 +15,7 @@ from collections import OrderedDict
 import msgspec
 
 from omegad.lang.reference_state import UnconvertibleState, read_state
+from omegad.persist import jsjson
 from omegad.sessions import engine
 from omegad.sessions.states.state import CheckpointState, at_checkpoint
 from omegad.sessions.timeline import Timeline
@@ -72,7 +73,7 @@ class ReferenceStates:
         try:
             if raw is None:
                 raise UnconvertibleState("the index holds no such state")
-            built = read_state(msgspec.json.decode(raw))
+            built = read_state(jsjson.loads(raw))
         except (UnconvertibleState, msgspec.DecodeError) as e:
             self._failed.add(seq)
             log.warning("session %s: %s not read from the index (%s); re-evaluating instead",

@@ -69,6 +69,14 @@ class StateSaver:
         """Append `state`: a delta against the last record when it can, else in full; then the
         merges its position calls for (`merges=False` while an input runs: a merge would write
         live values of places the input changed)."""
+        try:
+            self._save(state, control, seq, journal_end, adopted, merges)
+        except OSError:  # nothing of it is in the file: the next record is a whole state
+            self.last, self.reopened, self.rebase = None, None, None
+            raise
+
+    def _save(self, state: api.ReplState, control: str, seq: int, journal_end: int,
+              adopted: bool, merges: bool) -> None:
         if not adopted and not self.can_delta(state):
             self._continue_reopened(state)
         self.reopened = None
@@ -112,8 +120,8 @@ class StateSaver:
         """The session went back to the state of its own record `index`: point at it (nothing
         copied). The next record is a delta when the state is still as read from that record's
         chain (`origin`), else full: a delta needs a base both sides share."""
-        self.ckpt.append(Record(seq, ADOPTED_REF, control, b"", journal_end, index))
         self.reopened, self.rebase, self.last = None, None, None
+        self.ckpt.append(Record(seq, ADOPTED_REF, control, b"", journal_end, index))
         known = self.known.get(index) if state.ser is self.known_table else None
         if origin is not None and self._can_refer(state, origin):
             self._based_on(state, origin)
@@ -129,10 +137,15 @@ class StateSaver:
         stands for it): those records, copied as they are, are its base (nothing serialized),
         and the next record is a delta against it."""
         parts = [r for r in origin.records if r.kind != ADOPTED_REF]  # (refs hold no state)
-        for i, record in enumerate(parts):
-            kind = ADOPTED if i == 0 else ADOPTED_PART
-            self.ckpt.append(Record(seq, kind, control, record.state, journal_end))
-        self.reopened = None
+        self.last, self.reopened = None, None
+        position = self.ckpt.position()
+        try:
+            for i, record in enumerate(parts):
+                kind = ADOPTED if i == 0 else ADOPTED_PART
+                self.ckpt.append(Record(seq, kind, control, record.state, journal_end))
+        except OSError:
+            self.ckpt.rewind(position)  # a base with parts missing would be a wrong state
+            raise
         self._based_on(state, origin, refs=0)
 
     def reopened_at(self, index: int, origin: Written) -> None:
