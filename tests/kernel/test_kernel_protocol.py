@@ -53,6 +53,7 @@ class TestOmegaKernel(jupyter_kernel_test.KernelTests):
         {"code": '(effect infer.op "the answer?")', "result": "42"},  # the scripted oracle
     ]
     code_generate_error = "(car 1)"
+    code_inspect_sample = "car"
 
     # --- beyond jupyter_kernel_test -------------------------------------------------------------
 
@@ -69,6 +70,29 @@ class TestOmegaKernel(jupyter_kernel_test.KernelTests):
         assert content["evalue"] == "car: expected pair"
         assert content["traceback"][0] == "error: car: expected pair"
         assert [m["msg_type"] for m in outputs] == ["error"]
+
+    def test_an_error_traceback_is_what_bt_prints(self) -> None:
+        self.flush_channels()
+        reply, _ = self.execute_helper("(define (head x) (car x)) (define (twice x) (head x) "
+                                       "(head x)) (twice 5)")
+        traceback = reply["content"]["traceback"]
+        _, outputs = self.execute_helper(":bt")
+        printed = "".join(m["content"]["text"] for m in outputs).splitlines()
+        assert traceback == ["error: car: expected pair", *printed]
+        assert printed[:2] == ["Backtrace (innermost first):", "  0: head  (car x)"]
+
+    def test_inspect_shows_a_primitive_and_a_users_procedure(self) -> None:
+        self.execute_helper("(define (area w h) (* w h))")
+        for code, cursor in (("(area 2 3)", 3), ("(area 2 3)", 8)):  # on the name, in the form
+            reply = self.kc.inspect(code, cursor, reply=True, timeout=10)["content"]
+            assert reply["found"], (code, cursor)
+            text = reply["data"]["text/plain"]
+            assert text.startswith("area: procedure, 2 arguments\n  (area w h)")
+            assert "(define (area w h) (* w h))" in text
+        reply = self.kc.inspect("(car x)", 2, reply=True, timeout=10)["content"]
+        assert reply["data"]["text/plain"].startswith("car: primitive, 1 argument")
+        reply = self.kc.inspect("(no-such-name 1)", 3, reply=True, timeout=10)["content"]
+        assert (reply["status"], reply["found"]) == ("ok", False)
 
     def test_earlier_forms_print_as_the_repl_prints_them(self) -> None:
         self.flush_channels()
