@@ -7,7 +7,7 @@ notebook server starts them, and are measured the same way in the same run:
 - a trivial cell's round trip — `(+ 1 2)` on omega (through omegad), `1+1` on ipykernel — from
   sending execute_request until its execute_reply and the kernel's `idle` have both come back
   (what a frontend waits for), p50/p99 over 500 cells, the two kernels taking turns in blocks;
-- start-up: from starting the kernel process to its first kernel_info_reply (median of 5 each).
+- start-up: from starting the kernel process to its first kernel_info_reply (median of 7 each).
 Goals: omega's cell ≤ 1.2× ipykernel's; omega's start-up ≤ ipykernel's + 100 ms.
 Prints a table and writes bench/results/kernel.json.
 """
@@ -38,7 +38,14 @@ BLOCK = 50  # cells per turn
 
 
 def install(prefix: Path) -> None:
+    """Both kernelspecs; omega's modules byte-compiled as pip compiles ipykernel's at install
+    (an editable checkout under PYTHONDONTWRITEBYTECODE would compile them at every start)."""
+    import compileall
+
     from ipykernel.kernelspec import install as install_ipykernel
+
+    for package in ("omegacli", "protocol"):
+        compileall.compile_dir(str(HERE.parent / package), quiet=1)
 
     spec.install(OMEGA, "bench", prefix=str(prefix))
     install_ipykernel(prefix=str(prefix), kernel_name=PYTHON)
@@ -85,7 +92,7 @@ def cell(kc: BlockingKernelClient, code: str, expected: str) -> float:
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    n_cells, n_starts = (100, 3) if quick else (500, 5)
+    n_cells, n_starts = (100, 3) if quick else (500, 7)
     root = Path(tempfile.mkdtemp(prefix="omk-bench-", dir="/tmp"))
     proc, sock = start_daemon(root)
     saved = dict(os.environ)

@@ -12,10 +12,12 @@ SYMBOL_CHARS = re.compile(r"[^\s()\[\]{}'`,\";]*$")  # the symbol ending where a
 SYMBOL_START = re.compile(r"[^\s()\[\]{}'`,\";]*")  # the symbol starting at a position
 
 
-def open_parens(text: str) -> int:
-    """How many parentheses are still open at the end of `text`. Those inside strings and `;`
-    comments do not count, nor `#\\(` characters; an unfinished string counts as one open."""
-    depth, i, n = 0, 0, len(text)
+def _scan(text: str) -> tuple[list[int], int, bool]:
+    """Where the parentheses still open at the end of `text` are, how many closing ones found
+    nothing to close, and whether a string is unfinished. Those inside strings and `;` comments
+    do not count, nor `#\\(` characters."""
+    opened: list[int] = []
+    unmatched, i, n = 0, 0, len(text)
     while i < n:
         ch = text[i]
         if ch == '"':
@@ -23,18 +25,29 @@ def open_parens(text: str) -> int:
             while i < n and text[i] != '"':
                 i += 2 if text[i] == "\\" else 1
             if i >= n:
-                return max(depth, 0) + 1
+                return opened, unmatched, True
         elif ch == ";":
             while i < n and text[i] != "\n":
                 i += 1
         elif ch == "#" and text.startswith("#\\", i):
             i += 2
         elif ch in "([":
-            depth += 1
+            opened.append(i)
         elif ch in ")]":
-            depth -= 1
+            if opened:
+                opened.pop()
+            else:
+                unmatched += 1
         i += 1
-    return depth
+    return opened, unmatched, False
+
+
+def open_parens(text: str) -> int:
+    """How many parentheses are still open at the end of `text` (negative: more closed than
+    opened); an unfinished string counts as one open."""
+    opened, unmatched, in_string = _scan(text)
+    depth = len(opened) - unmatched
+    return max(depth, 0) + 1 if in_string else depth
 
 
 def is_complete(text: str) -> bool:
@@ -48,3 +61,12 @@ def symbol_at(text: str, cursor: int) -> tuple[int, int]:
     before, after = SYMBOL_CHARS.search(text, 0, cursor), SYMBOL_START.match(text, cursor)
     assert before is not None and after is not None  # both match the empty string
     return before.start(), after.end()
+
+
+def operator_at(text: str, cursor: int) -> str:
+    """The operator of the innermost form open at `cursor` (`f` in `(f 1 |`), or ""."""
+    opened = _scan(text[:cursor])[0]
+    if not opened:
+        return ""
+    start = opened[-1] + 1
+    return text[start:symbol_at(text, start)[1]]

@@ -3,9 +3,7 @@
 It evaluates nothing itself. A cell goes to `session.execute` on the notebook's session; the
 daemon's `session.output` notices come back as the cell's streams (cells.py); other clients'
 inputs and outputs on the same session are published on IOPub under a parent naming that client
-(a request no frontend of this kernel sent). It reaches the daemon as omegacli does
-(omegacli.autostart: started when none runs) and talks to it over the REPL's asyncio connection,
-on ipykernel's own event loop.
+(a request no frontend of this kernel sent). link.py reaches the daemon and the session.
 """
 
 from __future__ import annotations
@@ -19,14 +17,13 @@ from typing import Any
 from ipykernel.kernelbase import Kernel
 from traitlets import Unicode
 
-from omegacli import autostart
-from omegacli.client import Client, DaemonUnreachable
+from omegacli.client import DaemonUnreachable
 from omegacli.inputs import with_paths
 from omegacli.kernel import choice
 from omegacli.kernel.cells import Cell, Publish
-from omegacli.repl.connection import Connection
-from omegacli.syntax import open_parens, symbol_at
-from protocol import __version__, errors, paths
+from omegacli.kernel.link import Link
+from omegacli.syntax import open_parens, operator_at, symbol_at
+from protocol import __version__, errors
 
 ENAME = "OmegaError"
 INTERRUPTED = "interrupted; the session is as it was before this command"
@@ -49,97 +46,23 @@ class OmegaKernel(Kernel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.session_name = choice.choose(self.omega_session or None, os.environ)
         self.client_name = f"omega-kernel[{os.getpid()}]"
-        self.socket, self.socket_named = paths.socket_path(), "OMEGAD_SOCKET" in os.environ
-        self.conn: Connection | None = None
-        self.hello: dict[str, Any] = {}
-        self.opened: dict[str, Any] = {}
-        self.problem: str | None = None  # why the daemon is not reached, when it is not
-        self.lost = False  # the connection went away: the next cell reattaches
         self.running: tuple[int, Cell] | None = None
-        self._adopting: Client | None = None  # reached before the loop ran, not adopted yet
-        self._reaching = asyncio.Lock()
-        self._create = True  # session.open's `create` (False against a daemon that predates it)
         self._others: dict[str, dict[str, str]] = {}  # client name -> its command's parent header
-        try:  # blocking, before the loop runs: kernel_info's banner names the daemon at once
-            self._adopting, self.hello, opened = self._reach()
-            self._attached(opened)
-        except (DaemonUnreachable, errors.RpcError) as e:
-            self.problem = str(e)
+        session = choice.choose(self.omega_session or None, os.environ)
+        self.link = Link(self.client_name, session, self._on_notification, self._on_opened)
+        self.link.reach_now()
 
-    # --- the daemon -------------------------------------------------------------------------------
+    @property
+    def session_name(self) -> str:
+        return self.link.session
 
-    def _reach(self) -> tuple[Client, dict[str, Any], dict[str, Any]]:
-        client, hello = autostart.connect(self.socket, client_name=self.client_name,
-                                          socket_named=self.socket_named)
-        try:
-            try:
-                opened = client.call("session.open", self._open_params(self.session_name))
-            except errors.RpcError as e:
-                if not self._refuses_create(e):
-                    raise
-                opened = client.call("session.open", self._open_params(self.session_name))
-        except BaseException:
-            client.close()
-            raise
-        return client, hello, opened
-
-    def _attached(self, opened: dict[str, Any]) -> None:
-        self.session_name, self.opened = opened["session"], opened
+    def _on_opened(self, opened: dict[str, Any]) -> None:
         self.execution_count = opened.get("inputs", self.execution_count)  # In [n]: the journal's
-
-    def _open_params(self, name: str) -> dict[str, Any]:
-        params: dict[str, Any] = {"session": name, "follow": True}  # every client's commands
-        if self._create:
-            params["create"] = True  # a notebook attaches to the session it is about to work in
-        return params
-
-    def _refuses_create(self, e: errors.RpcError) -> bool:
-        """A daemon from before `create` (its session.open always created) refuses the field."""
-        if self._create and e.code == errors.INVALID_PARAMS and "create" in (e.message or ""):
-            self._create = False
-            return True
-        return False
-
-    async def _open(self, name: str) -> dict[str, Any]:
-        try:
-            return await self._call("session.open", self._open_params(name))
-        except errors.RpcError as e:
-            if not self._refuses_create(e):
-                raise
-            return await self._call("session.open", self._open_params(name))
 
     def start(self) -> None:
         super().start()
-        self.io_loop.add_callback(self._up)  # other clients' output shows before the first cell
-
-    async def _up(self) -> bool:
-        """Connected and attached (reattaching after a loss, starting the daemon if need be)."""
-        async with self._reaching:  # one connection, however many handlers ask at once
-            if self.conn is not None and not self.conn.lost:
-                return True
-            if self._adopting is None:
-                try:
-                    self._adopting, self.hello, opened = await asyncio.to_thread(self._reach)
-                    self._attached(opened)
-                except (DaemonUnreachable, errors.RpcError) as e:
-                    self.problem = str(e)
-                    return False
-            client, self._adopting = self._adopting, None
-            assert client is not None
-            self.conn = await Connection.adopt(client, self._on_notification, self._on_lost)
-            self.problem = None
-            return True
-
-    def _on_lost(self) -> None:
-        self.lost = True
-
-    async def _call(self, method: str, params: dict[str, Any]) -> Any:
-        if not await self._up():
-            raise DaemonUnreachable(self.problem or "the daemon is not reachable")
-        assert self.conn is not None
-        return await self.conn.call(method, params)
+        self.io_loop.add_callback(self.link.up)  # other clients' output shows before a cell
 
     def _on_notification(self, method: str, params: dict[str, Any]) -> None:
         if method != "session.output" or params.get("session") != self.session_name:
@@ -175,14 +98,15 @@ class OmegaKernel(Kernel):
 
     @property
     def banner(self) -> str:  # type: ignore[override]
-        if not self.hello:
-            return (f"Omega kernel · omegad not reachable ({self.problem}); the next cell tries "
-                    f"again.\nSession '{self.session_name}'.")
-        oracle = self.opened.get("oracle") or self.hello.get("oracle") or "?"
-        return (f"Omega kernel · omegad {self.hello.get('server_version', '?')} "
-                f"(pid {self.hello.get('pid', '?')}) · oracle: {oracle}\n"
-                f"Session '{self.session_name}' in {self.hello.get('session_dir', '?')}, "
-                f"seq {self.opened.get('seq', '?')}, {self.opened.get('definitions', 0)} "
+        hello, opened = self.link.hello, self.link.opened
+        if not hello:
+            return (f"Omega kernel · omegad not reachable ({self.link.problem}); the next cell "
+                    f"tries again.\nSession '{self.session_name}'.")
+        oracle = opened.get("oracle") or hello.get("oracle") or "?"
+        return (f"Omega kernel · omegad {hello.get('server_version', '?')} "
+                f"(pid {hello.get('pid', '?')}) · oracle: {oracle}\n"
+                f"Session '{self.session_name}' in {hello.get('session_dir', '?')}, "
+                f"seq {opened.get('seq', '?')}, {opened.get('definitions', 0)} "
                 "definitions. %session NAME switches sessions; :help lists commands.")
 
     # --- execute ----------------------------------------------------------------------------------
@@ -204,14 +128,13 @@ class OmegaKernel(Kernel):
                 return self._error(problem, [f"error: {problem}"], silent, parent)
         if not code.strip():
             return self._ok()
-        was_lost = self.lost or self.conn is None
-        if not await self._up():
-            problem = f"omegad is not reachable ({self.problem}); the cell was not sent"
+        if not await self.link.up():
+            problem = f"omegad is not reachable ({self.link.problem}); the cell was not sent"
             return self._error(problem, [f"error: {problem}"], silent, parent)
-        if was_lost and self.lost:
-            self.lost = False
+        if self.link.lost:
+            self.link.lost = False
             publish("stderr", f"Reattached to session '{self.session_name}' "
-                              f"(seq {self.opened.get('seq', '?')}).\n")
+                              f"(seq {self.link.opened.get('seq', '?')}).\n")
         outcome = await self._run(code, publish, parent, silent)
         if not store_history:
             self.execution_count = outcome["execution_count"] = before  # the journal keeps it
@@ -219,9 +142,8 @@ class OmegaKernel(Kernel):
 
     async def _run(self, code: str, publish: Publish, parent: dict[str, Any],
                    silent: bool) -> dict[str, Any]:
-        assert self.conn is not None
         cell = Cell(publish, command=code.strip().startswith(":"))
-        rid, future = self.conn.start("session.execute",
+        rid, future = self.link.start("session.execute",
                                       {"session": self.session_name, "command": with_paths(code)})
         self.running = (rid, cell)
         note = asyncio.get_running_loop().create_task(self._note_waiting(publish))
@@ -237,7 +159,7 @@ class OmegaKernel(Kernel):
         ending = cell.finish(result)
         self.execution_count = result.get("inputs") or self.execution_count
         if result["session"] != self.session_name:  # after `:session fork NAME`: work in NAME
-            self.session_name = result["session"]
+            await self._switch(result["session"], lambda name, text: None)
         if ending.value is not None and not silent:
             self._iopub("execute_result", {"execution_count": self.execution_count,
                                            "data": {"text/plain": ending.value}, "metadata": {}},
@@ -273,7 +195,7 @@ class OmegaKernel(Kernel):
         """The `error:` line, then what `:bt` prints for it (when the daemon keeps a backtrace)."""
         lines = [f"error: {message}"]
         try:
-            bt = await self._call("session.backtrace", {"session": self.session_name})
+            bt = await self.link.call("session.backtrace", {"session": self.session_name})
         except (errors.RpcError, DaemonUnreachable):
             return lines
         return lines + bt.get("text", "").splitlines() if bt.get("frames") else lines
@@ -282,9 +204,10 @@ class OmegaKernel(Kernel):
         """The daemon went away mid-cell: its reply is lost and the cell is not sent again."""
         message = ("the daemon went away while running this cell: its reply was lost, and it is "
                    "not sent again")
-        if await self._up():
-            self.lost = False
-            message += (f"; session '{self.session_name}' is at seq {self.opened.get('seq')}: "
+        if await self.link.up():
+            self.link.lost = False
+            message += (f"; session '{self.session_name}' is at seq "
+                        f"{self.link.opened.get('seq')}: "
                         "check whether the cell ran before running it again")
         return self._error(message, [f"error: {message}"], silent, parent)
 
@@ -292,7 +215,7 @@ class OmegaKernel(Kernel):
         """A cell queued behind another client's command says whose, once it has waited a bit."""
         await asyncio.sleep(WAITING_NOTE_AFTER)
         try:
-            opened = await self._open(self.session_name)
+            opened = await self.link.call("session.open", {"session": self.session_name})
         except (errors.RpcError, DaemonUnreachable):
             return
         running = opened.get("running")
@@ -304,15 +227,14 @@ class OmegaKernel(Kernel):
         """`%session [NAME]`: show the session, or work in NAME from now on. A problem, or None."""
         if name is None:
             publish("stdout", f"Session '{self.session_name}' in "
-                              f"{self.hello.get('session_dir', '?')}.\n")
+                              f"{self.link.hello.get('session_dir', '?')}.\n")
             return None
         try:
-            opened = await self._open(name)
+            opened = await self.link.open(name)
         except errors.RpcError as e:
             return e.message or f"error {e.code}"
         except DaemonUnreachable as e:
             return f"omegad is not reachable ({e})"
-        self._attached(opened)
         publish("stdout", f"Now in session '{name}' (seq {opened['seq']}, "
                           f"{opened['definitions']} definitions).\n")
         return None
@@ -328,8 +250,8 @@ class OmegaKernel(Kernel):
     def _interrupt(self) -> None:
         # Our own request, not `session.interrupt`: that would stop whatever runs in the session,
         # maybe another client's command, while this cell still waits its turn behind it.
-        if self.running is not None and self.conn is not None:
-            self.conn.notify("$/cancelRequest", {"id": self.running[0]})
+        if self.running is not None:
+            self.link.notify("$/cancelRequest", {"id": self.running[0]})
 
     def pre_handler_hook(self) -> None:
         loop = asyncio.get_running_loop()
@@ -353,8 +275,8 @@ class OmegaKernel(Kernel):
         matches: list[str] = []
         if prefix:
             try:
-                found = await self._call("session.complete",
-                                         {"session": self.session_name, "prefix": prefix})
+                found = await self.link.call("session.complete",
+                                             {"session": self.session_name, "prefix": prefix})
                 matches = sorted(set(found["completions"]))
             except (errors.RpcError, DaemonUnreachable):
                 pass
@@ -363,21 +285,20 @@ class OmegaKernel(Kernel):
 
     async def do_inspect(self, code: str, cursor_pos: int | None, detail_level: int = 0,
                          omit_sections: Any = ()) -> dict[str, Any]:
-        name = _name_at(code, len(code) if cursor_pos is None else cursor_pos)
+        """What `:doc` says of the name under the cursor, else of the form's operator."""
         reply: dict[str, Any] = {"status": "ok", "found": False, "data": {}, "metadata": {}}
-        if not name:
-            return reply
-        try:
-            found = await self._call("session.lookup", {"session": self.session_name,
-                                                        "name": name})
-        except (errors.RpcError, DaemonUnreachable):
-            return reply
-        if found.get("kind") in (None, "unbound") or not found.get("text"):
-            return reply
-        text = found["text"]
-        if detail_level and found.get("source") and found["source"] not in text:
-            text += "\n" + found["source"]
-        return {**reply, "found": True, "data": {"text/plain": text}}
+        for name in _names_at(code, len(code) if cursor_pos is None else cursor_pos):
+            try:
+                found = await self.link.call("session.lookup", {"session": self.session_name,
+                                                                "name": name})
+            except (errors.RpcError, DaemonUnreachable):
+                return reply
+            if found.get("kind") not in (None, "unbound") and found.get("text"):
+                text = found["text"]
+                if detail_level and found.get("source") and found["source"] not in text:
+                    text += "\n" + found["source"]
+                return {**reply, "found": True, "data": {"text/plain": text}}
+        return reply
 
     async def do_is_complete(self, code: str) -> dict[str, Any]:
         stripped = code.strip()
@@ -390,26 +311,13 @@ class OmegaKernel(Kernel):
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:
         """Detach: the session stays alive in the daemon, for the next kernel or the REPL."""
-        if self.conn is not None:
-            self.conn.close()
-        if self._adopting is not None:
-            self._adopting.close()
+        self.link.close()
         return {"status": "ok", "restart": restart}
 
 
-def _name_at(code: str, cursor: int) -> str:
-    """The symbol under the cursor, else the operator of the form the cursor is in."""
+def _names_at(code: str, cursor: int) -> list[str]:
+    """The symbol under the cursor, then the operator of the form the cursor is in."""
     start, end = symbol_at(code, cursor)
-    if start < end:
-        return code[start:end]
-    depth = 0
-    for i in range(cursor - 1, -1, -1):
-        ch = code[i]
-        if ch in ")]":
-            depth += 1
-        elif ch in "([":
-            if depth == 0:
-                start, end = symbol_at(code, i + 1)
-                return code[start:end] if start == i + 1 else ""
-            depth -= 1
-    return ""
+    names = [code[start:end]] if start < end else []
+    operator = operator_at(code, cursor)
+    return names + [operator] if operator and operator not in names else names

@@ -70,3 +70,15 @@ def test_a_display_that_looks_like_an_error_is_output():
                             {"value": "null", "ok": True})
     assert published == [("stdout", "error: not really")]
     assert ending.errors == []
+
+
+def test_inspect_looks_at_the_name_under_the_cursor_then_the_forms_operator():
+    from omegacli.kernel.kernel import _names_at
+
+    assert _names_at("(area 2 3)", 3) == ["area"]
+    assert _names_at("(area 2 3)", 8) == ["3", "area"]
+    assert _names_at("(f (g 1) 2)", 10) == ["2", "f"]
+    assert _names_at("(f (g 1) 2)", 6) == ["1", "g"]
+    assert _names_at('(f "a(" ', 8) == ["f"]  # a parenthesis in a string opens nothing
+    assert _names_at("(f ; (g\n 1)", 10) == ["1", "f"]  # nor one in a comment
+    assert _names_at("", 0) == [] and _names_at("(area 2 3)", 0) == []

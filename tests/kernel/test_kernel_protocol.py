@@ -53,6 +53,7 @@ class TestOmegaKernel(jupyter_kernel_test.KernelTests):
         {"code": '(effect infer.op "the answer?")', "result": "42"},  # the scripted oracle
     ]
     code_generate_error = "(car 1)"
+    code_inspect_sample = "car"
 
     # --- beyond jupyter_kernel_test -------------------------------------------------------------
 
@@ -69,6 +70,29 @@ class TestOmegaKernel(jupyter_kernel_test.KernelTests):
         assert content["evalue"] == "car: expected pair"
         assert content["traceback"][0] == "error: car: expected pair"
         assert [m["msg_type"] for m in outputs] == ["error"]
+
+    def test_an_error_traceback_is_what_bt_prints(self) -> None:
+        self.flush_channels()
+        reply, _ = self.execute_helper("(define (head x) (car x)) (define (twice x) (head x) "
+                                       "(head x)) (twice 5)")
+        traceback = reply["content"]["traceback"]
+        _, outputs = self.execute_helper(":bt")
+        printed = "".join(m["content"]["text"] for m in outputs).splitlines()
+        assert traceback == ["error: car: expected pair", *printed]
+        assert printed[:2] == ["Backtrace (innermost first):", "  0: head  (car x)"]
+
+    def test_inspect_shows_a_primitive_and_a_users_procedure(self) -> None:
+        self.execute_helper("(define (area w h) (* w h))")
+        for code, cursor in (("(area 2 3)", 3), ("(area 2 3)", 8)):  # on the name, in the form
+            reply = self.kc.inspect(code, cursor, reply=True, timeout=10)["content"]
+            assert reply["found"], (code, cursor)
+            text = reply["data"]["text/plain"]
+            assert text.startswith("area: procedure, 2 arguments\n  (area w h)")
+            assert "(define (area w h) (* w h))" in text
+        reply = self.kc.inspect("(car x)", 2, reply=True, timeout=10)["content"]
+        assert reply["data"]["text/plain"].startswith("car: primitive, 1 argument")
+        reply = self.kc.inspect("(no-such-name 1)", 3, reply=True, timeout=10)["content"]
+        assert (reply["status"], reply["found"]) == ("ok", False)
 
     def test_earlier_forms_print_as_the_repl_prints_them(self) -> None:
         self.flush_channels()
@@ -136,6 +160,17 @@ class TestOmegaKernel(jupyter_kernel_test.KernelTests):
         assert reply["content"]["status"] == "error"
         reply, outputs = self.execute_helper("home")  # still here after the refused switch
         assert outputs[-1]["content"]["data"] == {"text/plain": "1"}
+
+    def test_after_a_fork_the_notebook_works_in_the_new_session(self) -> None:
+        self.flush_channels()
+        self.execute_helper("(define before-fork 1)")
+        reply, _ = self.execute_helper(":session fork jkt-fork")
+        assert reply["content"]["status"] == "ok"
+        self.execute_helper("(define after-fork 2)")
+        _, outputs = self.execute_helper("%session")
+        assert "Session 'jkt-fork'" in outputs[0]["content"]["text"]
+        _, outputs = self.execute_helper(f"%session {SESSION}\nafter-fork")
+        assert outputs[-1]["msg_type"] == "error"  # defined in the fork only
 
     def test_interrupt_ends_the_cell_and_leaves_the_session_as_it_was(self) -> None:
         self.check_interrupt(self.km.interrupt_kernel)  # interrupt_request (interrupt_mode)

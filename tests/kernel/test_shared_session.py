@@ -14,6 +14,7 @@ from jupyter_client.manager import KernelManager, start_new_kernel
 
 from omegacli.autostart import hello_params
 from omegacli.client import Client
+from protocol import errors
 from tests.conftest import pid_gone, wait_until
 from tests.kernel.conftest import KERNEL, JupyterEnv, install_kernel, jupyter_env
 
@@ -101,6 +102,26 @@ def test_a_runaway_cell_interrupted_leaves_the_session_as_it_was(jupyter, kernel
     assert done.stdout == "=> 100\n"
     _, outputs = run(kc, "balance")
     assert value(outputs) == "100"
+
+
+def test_a_cell_waits_its_turn_behind_another_clients_command_and_says_whose(jupyter, kernel):
+    _, kc = kernel
+    run(kc, "(define (spin) (spin))")
+    with other_client(jupyter, "tests-spinner") as other:
+        rid = other.start("session.execute", {"session": SESSION, "command": "(spin)"})
+        msg_id = kc.execute("(* 6 7)")
+        notes: list[str] = []
+        while not any("waiting for tests-spinner's command `(spin)`" in n for n in notes):
+            msg = kc.get_iopub_msg(timeout=TIMEOUT)
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
+                notes.append(msg["content"]["text"])
+        assert not kc.shell_channel.msg_ready()  # still waiting: (spin) runs
+        assert other.call("session.interrupt", {"session": SESSION})["interrupted"]
+        with pytest.raises(errors.RpcError):
+            other.wait(rid)
+    reply = kc.get_shell_msg(timeout=TIMEOUT)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    assert reply["content"]["status"] == "ok"
 
 
 def test_a_write_lease_refuses_cells_with_the_holders_name(jupyter, kernel):
