@@ -212,16 +212,25 @@ class OmegaKernel(Kernel):
         return self._error(message, [f"error: {message}"], silent, parent)
 
     async def _note_waiting(self, publish: Publish) -> None:
-        """A cell queued behind another client's command says whose, once it has waited a bit."""
-        await asyncio.sleep(WAITING_NOTE_AFTER)
-        try:
-            opened = await self.link.call("session.open", {"session": self.session_name})
-        except (errors.RpcError, DaemonUnreachable):
-            return
-        running = opened.get("running")
-        if running and running.get("client") != self.client_name:
-            publish("stderr", f"(waiting for {running['client']}'s command "
-                              f"`{running['first_line']}`, running {running['seconds']:.1f} s)\n")
+        """A cell queued behind another client's command says whose, once it has waited a bit,
+        and again whenever the command ahead of it changes (several may be queued)."""
+        told: tuple[str, str] | None = None
+        while True:
+            await asyncio.sleep(WAITING_NOTE_AFTER)
+            try:
+                opened = await self.link.call("session.open", {"session": self.session_name})
+            except (errors.RpcError, DaemonUnreachable):
+                return
+            running = opened.get("running")
+            if running and running.get("client") == self.client_name:
+                return  # this cell's turn came
+            if not running:
+                continue
+            ahead = (running["client"], running["first_line"])
+            if ahead != told:
+                told = ahead
+                publish("stderr", f"(waiting for {ahead[0]}'s command `{ahead[1]}`, "
+                                  f"running {running['seconds']:.1f} s)\n")
 
     async def _switch(self, name: str | None, publish: Publish) -> str | None:
         """`%session [NAME]`: show the session, or work in NAME from now on. A problem, or None."""
