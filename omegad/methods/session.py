@@ -102,10 +102,11 @@ def session_execute(p: m.ExecuteParams, conn: Connection) -> Job:
 
 
 @method("session.interrupt", inline=True)
-async def session_interrupt(p: m.SessionParams, conn: Connection) -> m.InterruptResult:
+async def session_interrupt(p: m.InterruptParams, conn: Connection) -> m.InterruptResult:
     check_name(p.session)
     actor = conn.daemon.sessions.live(_store(conn), p.session)
-    return m.InterruptResult(interrupted=actor is not None and actor.interrupt())
+    sender = conn if p.own else None
+    return m.InterruptResult(interrupted=actor is not None and actor.interrupt(sender))
 
 
 @method("session.checkpoints")
