@@ -183,7 +183,8 @@ def test_a_daemon_restart_loses_one_reply_and_never_reruns_the_cell():
             assert reply["parent_header"]["msg_id"] == msg_id
             assert "its reply was lost, and it is not sent again" in reply["content"]["evalue"]
             reply, outputs = run(kc, "(+ 1 2)")  # a daemon is started again for this cell
-            assert value(outputs) == "3"
+            assert reply["status"] == "ok", reply
+            assert value(outputs) == "3", (reply, outputs)
             assert journal.read_text().count('"code":"(spin)"') == 1
         finally:
             kc.stop_channels()
