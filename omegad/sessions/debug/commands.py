@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -469,18 +470,26 @@ async def dump(actor: Session, path: str, reply: Reply, job: Job) -> None:
     reply.line("To replay: load the code and step through, or use ':replay <file>'")
 
 
-async def replay(actor: Session, path: str, reply: Reply, job: Job) -> None:
-    if not path:
-        reply.line("Usage: :replay <filepath>")
-        return
+async def _read_file(job: Job, arg: str, reply: Reply, usage: str,
+                     failed: str) -> tuple[Path, str] | None:
+    """The client's file `arg` and its text; None when there is none (the reply says why)."""
+    if not arg:
+        reply.line(usage)
+        return None
     try:
-        found, text = await client_files.read(job.conn, path)
+        return await client_files.read(job.conn, arg)
     except ClientFileMissing as e:
         reply.line(f"File not found: {e.path}")
-        return
     except ClientPathError as e:
-        reply.line(f"Error loading dump: {e}")
+        reply.line(f"{failed}{e}")
+    return None
+
+
+async def replay(actor: Session, path: str, reply: Reply, job: Job) -> None:
+    read = await _read_file(job, path, reply, "Usage: :replay <filepath>", "Error loading dump: ")
+    if read is None:
         return
+    found, text = read
     try:
         data = json.loads(text)
         if not isinstance(data, dict):
@@ -510,17 +519,10 @@ async def replay(actor: Session, path: str, reply: Reply, job: Job) -> None:
 
 
 async def loadfile(actor: Session, path: str, reply: Reply, job: Job) -> None:
-    if not path:
-        reply.line("Usage: :loadfile <path>")
+    read = await _read_file(job, path, reply, "Usage: :loadfile <path>", "error: ")
+    if read is None:
         return
-    try:
-        found, code = await client_files.read(job.conn, path)
-    except ClientFileMissing as e:
-        reply.line(f"File not found: {e.path}")
-        return
-    except ClientPathError as e:
-        reply.line(f"error: {e}")
-        return
+    found, code = read
     forms = await engine.read_forms(code)
     if forms and forms[0].error:
         reply.line("error: " + forms[0].error)
