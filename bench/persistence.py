@@ -9,8 +9,8 @@ opening the session and `goto` to a random checkpoint, and `:session load / chec
 and the first page of `trace` on the big session, in the daemon and as whole `omegacli -s … -c`
 processes; fsync policies side by side. Then the big session opened after each kind of damage to
 one of its files, beside its clean open in the same run (`--damage-only`: just these, on a
-session built for them), and the cost of a command's appends with the storage checks (a failed
-write rolled back, the checkpoint file's running CRC) and without them.
+session built for them), and the cost of a command's appends, and of whole commands, with the
+storage checks (a failed write rolled back, the checkpoint file's running CRC) and without them.
 Prints a table and writes bench/results/persistence.json.
 """
 
@@ -80,6 +80,7 @@ def main() -> None:
         proc.wait(10)
     results |= damaged_opens(root, "big")
     results |= append_costs(2_000)
+    results |= command_costs(2_000)
     results |= list_after_restarts(root, 5)
     results["list_sessions"] = sessions + 1
     proc, sock = start_daemon(root)
@@ -297,6 +298,55 @@ def append_costs(n: int) -> dict[str, float]:
             "appends_checks_ratio": with_checks / without}
 
 
+def command_costs(n: int) -> dict[str, float]:
+    """Whole commands (`(define xI I)` over the socket of a real daemon in this process, its
+    actor, journal and checkpoint file) with the storage checks switched on and off as in
+    `append_costs`; rounds interleaved, medians compared."""
+    import trio
+
+    from omegad.persist import checkpoints, journal
+
+    checked = (journal.append_or_roll_back, checkpoints.append_or_roll_back,
+               checkpoints.CheckpointFile.count)
+
+    def plain_append(fd: int, blob: bytes, _size: int, _path: Path) -> None:
+        view = memoryview(blob)
+        while view:
+            view = view[os.write(fd, view):]
+
+    def switch(on: bool) -> None:
+        journal.append_or_roll_back, checkpoints.append_or_roll_back, \
+            checkpoints.CheckpointFile.count = checked if on else (  # type: ignore[method-assign]
+                plain_append, plain_append, lambda self, appended: None)
+
+    times: dict[bool, list[float]] = {True: [], False: []}
+    try:
+        for r in range(8):
+            for on in ((True, False) if r % 2 else (False, True)):
+                switch(on)
+                times[on].append(trio.run(_commands_ms, n // 8))
+    finally:
+        switch(True)
+    with_checks, without = statistics.median(times[True]), statistics.median(times[False])
+    return {"cmd_with_checks_ms": with_checks, "cmd_without_checks_ms": without,
+            "cmd_checks_ratio": with_checks / without}
+
+
+async def _commands_ms(n: int) -> float:
+    from tests.storage.inprocess import running
+
+    root = Path(tempfile.mkdtemp(prefix="omk-", dir="/tmp"))
+    try:
+        async with running(root) as d:
+            await d.execute("c", "(define warm 0)")
+            t = time.perf_counter()
+            for i in range(n):
+                await d.execute("c", f"(define x{i} {i})")
+            return (time.perf_counter() - t) / n * 1e3
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def _appends_us(n: int) -> float:
     from omegad.persist import events as ev
     from omegad.persist.checkpoints import DELTA, FULL, CheckpointFile, Record
@@ -342,6 +392,7 @@ def damage_only(quick: bool) -> None:
     try:
         results |= damaged_opens(root, "big")
         results |= append_costs(2_000)
+        results |= command_costs(2_000)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     report("persistence_damage", results, GOALS)
@@ -357,6 +408,7 @@ GOALS = {
     "fork_ms": ("≤ 20", lambda v: v <= 20),
     "trace_page_ms": ("≤ 20", lambda v: v <= 20),
     "appends_checks_ratio": ("≤ 1.05", lambda v: v <= 1.05),
+    "cmd_checks_ratio": ("≤ 1.05", lambda v: v <= 1.05),
     "open_clean_to_baseline_ratio": ("≤ 1.10", lambda v: v <= 1.10),
     "ckpt_open_to_baseline_ratio": ("≤ 1.10", lambda v: v <= 1.10),
     **{f"open_{k}_ms": ("≤ 2000", lambda v: v <= 2000) for k in (
