@@ -5,7 +5,6 @@ would write to its stdin: a fresh REPL per case, as a fresh process would be. On
 runner itself on a few case files, so the `python -m omegad.lang` entry stays covered; 130
 interpreter start-ups for the rest would only measure Python's start-up."""
 
-import importlib.util
 import io
 import os
 import subprocess
@@ -15,38 +14,20 @@ from pathlib import Path
 import pytest
 
 from omegad.lang.__main__ import drive
-from tests.conftest import SHARED
+from tests.conftest import CONFORMANCE_RUNNER, conformance_cases, load_conformance_runner
 
-RUNNER = SHARED / "conformance" / "run_reference.py"
-RUNNER = Path(os.environ.get("OMEGA_CONFORMANCE_RUNNER", RUNNER))
+RUNNER = Path(os.environ.get("OMEGA_CONFORMANCE_RUNNER", CONFORMANCE_RUNNER))
 needs_runner = pytest.mark.skipif(not RUNNER.exists(), reason="conformance transcripts not present")
 THROUGH_A_PROCESS = ["display.json", "oracle.json"]  # stdout interleaving; the oracle from env
 
 
-def load_runner():
-    """run_reference.py as a module: its case loading and line splitting are the contract."""
-    spec = importlib.util.spec_from_file_location("run_reference", RUNNER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def cases() -> list:
-    if not RUNNER.exists():
-        return [pytest.param(None, id="no-transcripts")]
-    runner = load_runner()
-    return [pytest.param(case, id=f"{data.get('group', path.stem)}/{case['name']}")
-            for path, data in runner.load_case_files([str(RUNNER.parent)])
-            for case in data["cases"]]
-
-
 @pytest.fixture(scope="module")
 def runner():
-    return load_runner()
+    return load_conformance_runner(RUNNER)
 
 
 @needs_runner
-@pytest.mark.parametrize("case", cases())
+@pytest.mark.parametrize("case", conformance_cases(RUNNER))
 def test_conformance_transcript(case, runner, monkeypatch, tmp_path):
     """What the runner does for one case, with the driver in this process: the same environment,
     stdin decoded as `sys.stdin` is (UTF-8, universal newlines), stdout split into lines."""
@@ -71,5 +52,6 @@ def test_conformance_transcripts_pass_through_the_stdin_driver_process():
         cwd=repo, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "cases passed" in proc.stdout
-    total = sum(len(data["cases"]) for _, data in load_runner().load_case_files(files))
+    loaded = load_conformance_runner(RUNNER).load_case_files(files)
+    total = sum(len(data["cases"]) for _, data in loaded)
     assert f"{total}/{total} cases passed" in proc.stdout
