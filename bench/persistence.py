@@ -23,7 +23,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -268,42 +269,40 @@ def _open_ms(root: Path, name: str, pristine: Path, kind: str | None = None,
 
 def append_costs(n: int) -> dict[str, float]:
     """A command's appends (its four journal events, then its state record) through the real
-    writers, with the storage checks (a failed write rolled back, the running CRC of the
-    checkpoint file) and with them switched off; rounds interleaved, medians compared."""
-    from omegad.persist import checkpoints, journal
-
-    checked = (journal.append_or_roll_back, checkpoints.append_or_roll_back,
-               checkpoints.CheckpointFile.count)
-
-    def plain_append(fd: int, blob: bytes, _size: int, _path: Path) -> None:
-        view = memoryview(blob)
-        while view:
-            view = view[os.write(fd, view):]
-
-    def switch(on: bool) -> None:
-        journal.append_or_roll_back, checkpoints.append_or_roll_back, \
-            checkpoints.CheckpointFile.count = checked if on else (  # type: ignore[method-assign]
-                plain_append, plain_append, lambda self, appended: None)
-
-    times: dict[bool, list[float]] = {True: [], False: []}
-    try:
-        for r in range(16):
-            for on in ((True, False) if r % 2 else (False, True)):  # (no order favoured)
-                switch(on)
-                times[on].append(_appends_us(n // 4))
-    finally:
-        switch(True)
-    with_checks, without = statistics.median(times[True]), statistics.median(times[False])
+    writers, with the storage checks and without them (`checks_off`)."""
+    with_checks, without = _with_and_without_checks(lambda: _appends_us(n // 4), 16)
     return {"appends_with_checks_us": with_checks, "appends_without_checks_us": without,
             "appends_checks_ratio": with_checks / without}
 
 
 def command_costs(n: int) -> dict[str, float]:
-    """Whole commands (`(define xI I)` over the socket of a real daemon in this process, its
-    actor, journal and checkpoint file) with the storage checks switched on and off as in
-    `append_costs`; rounds interleaved, medians compared."""
+    """Whole commands (`(define xI I)` over the socket of a real daemon in this process: its
+    actor, journal and checkpoint file) with the storage checks and without them."""
     import trio
 
+    with_checks, without = _with_and_without_checks(lambda: trio.run(_commands_ms, n // 8), 8)
+    return {"cmd_with_checks_ms": with_checks, "cmd_without_checks_ms": without,
+            "cmd_checks_ratio": with_checks / without}
+
+
+def _with_and_without_checks(measure: Callable[[], float], rounds: int) -> tuple[float, float]:
+    """Medians of `measure()` with the storage checks on and off, in interleaved rounds that
+    alternate which goes first (no order favoured)."""
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for r in range(rounds):
+        for on in ((True, False) if r % 2 else (False, True)):
+            if on:
+                times[on].append(measure())
+            else:
+                with checks_off():
+                    times[on].append(measure())
+    return statistics.median(times[True]), statistics.median(times[False])
+
+
+@contextmanager
+def checks_off() -> Iterator[None]:
+    """The appends without the storage checks: a failed write not rolled back (a plain write
+    loop) and the checkpoint file's running CRC not counted."""
     from omegad.persist import checkpoints, journal
 
     checked = (journal.append_or_roll_back, checkpoints.append_or_roll_back,
@@ -314,22 +313,13 @@ def command_costs(n: int) -> dict[str, float]:
         while view:
             view = view[os.write(fd, view):]
 
-    def switch(on: bool) -> None:
-        journal.append_or_roll_back, checkpoints.append_or_roll_back, \
-            checkpoints.CheckpointFile.count = checked if on else (  # type: ignore[method-assign]
-                plain_append, plain_append, lambda self, appended: None)
-
-    times: dict[bool, list[float]] = {True: [], False: []}
+    journal.append_or_roll_back = checkpoints.append_or_roll_back = plain_append
+    checkpoints.CheckpointFile.count = lambda self, appended: None  # type: ignore[method-assign]
     try:
-        for r in range(8):
-            for on in ((True, False) if r % 2 else (False, True)):
-                switch(on)
-                times[on].append(trio.run(_commands_ms, n // 8))
+        yield
     finally:
-        switch(True)
-    with_checks, without = statistics.median(times[True]), statistics.median(times[False])
-    return {"cmd_with_checks_ms": with_checks, "cmd_without_checks_ms": without,
-            "cmd_checks_ratio": with_checks / without}
+        journal.append_or_roll_back, checkpoints.append_or_roll_back, \
+            checkpoints.CheckpointFile.count = checked  # type: ignore[method-assign]
 
 
 async def _commands_ms(n: int) -> float:
