@@ -349,8 +349,12 @@ class SessionActor:
         self.settle()  # the previous form's state record goes first
         version = self.state.version
         code = form.text
+        journaled = await engine.journal_text(code)
         seq = self.seq
-        self.journal.hold([ev.input_event(seq, code), ev.step_event(seq + 1, 0, code)])
+        events = [ev.input_event(seq, code), ev.step_event(seq + 1, 0, code)]
+        if journaled is not code:
+            events[0]["code"] = events[1]["ctrl"] = journaled
+        self.journal.hold(events)
         streamed: list[str] = []
 
         def sink(chunk: str) -> None:
