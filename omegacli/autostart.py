@@ -61,7 +61,7 @@ def connect(
     sock: Path,
     *,
     autostart: bool = True,
-    client_name: str = "omegacli",
+    client_name: str | None = None,
     session_dir: str | None = None,
     socket_named: bool = False,
     timeout: float | None = None,
@@ -70,7 +70,7 @@ def connect(
 
     Raises DaemonUnreachable (StartFailed when a start failed) or RpcError (hello refused).
     """
-    params = hello_params(client_name, session_dir)
+    params = hello_params(client_name or f"omegacli[{os.getpid()}]", session_dir)
     for attempt in (1, 2):
         try:
             client = Client.connect(str(sock), timeout)

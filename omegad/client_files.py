@@ -1,4 +1,4 @@
-"""Files that `:` commands read or write on a client's behalf (:dump, :export, :replay,
+"""Files that `:` commands read or write on a client's behalf (:dump, :export, :replay, :loadfile,
 :session export-annotations / import-annotations).
 
 A path is absolute, or relative to the client's working directory (`cwd` in `server.hello`);
@@ -6,6 +6,7 @@ a relative path from a client that sent none is refused (it would resolve agains
 working directory). A command never writes into a session dir other than the client's own, nor
 over the files omega keeps in the client's own (its `sessions/` dir and its lock). Files are
 written through omegad/owned.py: a symlink or someone else's file at the target is refused.
+Files are read as user_files.py reads them: a regular file of bounded size, off the event loop.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omegad import owned
+from omegad.user_files import NotLoadable, read_user_file
 from protocol.errors import UntrustedPath
 from protocol.paths import SESSION_DIR_LOCK
 
@@ -24,6 +26,19 @@ if TYPE_CHECKING:
 
 class ClientPathError(Exception):
     """A path a `:` command cannot use; the message says which and why."""
+
+
+class ClientFileMissing(ClientPathError):
+    """The file to read does not exist."""
+
+    def __init__(self, path: Path):
+        super().__init__(f"No such file or directory: {path}")
+        self.path = path
+
+
+def os_message(e: OSError) -> str:
+    """An OSError as one line: its reason, and the file when it names one."""
+    return f"{e.strerror or e}: {e.filename}" if e.filename else str(e.strerror or e)
 
 
 def resolve(conn: Caller | None, arg: str) -> Path:
@@ -59,11 +74,26 @@ def writable(conn: Caller | None, arg: str) -> Path:
     return path
 
 
-def write(conn: Caller | None, arg: str, data: bytes) -> Path:
-    """Write `data` to the file `arg` names (created with the usual 0666 & umask); its path."""
+def write(conn: Caller | None, arg: str, text: str) -> Path:
+    """Write `text` to the file `arg` names (created with the usual 0666 & umask); its path."""
     path = writable(conn, arg)
     try:
-        owned.write_file(path, data, private=False, mode=0o666)
+        owned.write_file(path, text.encode(), private=False, mode=0o666)
     except UntrustedPath as e:
         raise ClientPathError(e.message) from None
+    except OSError as e:
+        raise ClientPathError(os_message(e)) from None
     return path
+
+
+async def read(conn: Caller | None, arg: str) -> tuple[Path, str]:
+    """The file `arg` names and its UTF-8 text."""
+    path = resolve(conn, arg)
+    try:
+        return path, await read_user_file(str(path))
+    except FileNotFoundError:
+        raise ClientFileMissing(path) from None
+    except OSError as e:
+        raise ClientPathError(os_message(e)) from None
+    except (NotLoadable, UnicodeDecodeError) as e:
+        raise ClientPathError(str(e)) from None

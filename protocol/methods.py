@@ -285,6 +285,10 @@ class ExecuteResult(Result):
     inputs: int | None = None  # inputs in the session's journal, once a session.open counted them
 
 
+class InterruptParams(SessionParams):
+    own: bool = False  # only a command this connection sent (a client that waits its turn)
+
+
 class InterruptResult(Result):
     interrupted: bool  # False when nothing was running
 
@@ -644,7 +648,8 @@ _method(
 _method("session.list", ListParams, ListResult, "The sessions of this connection's session dir.")
 _method("session.open", OpenParams, OpenResult, "Attach to a session (mode read|write).")
 _method("session.execute", ExecuteParams, ExecuteResult, "Run one REPL command in a session.")
-_method("session.interrupt", SessionParams, InterruptResult, "Stop the session's running command.")
+_method("session.interrupt", InterruptParams, InterruptResult,
+        "Stop the session's running command (with `own`: only if this connection sent it).")
 _method("session.take", SessionParams, OpenResult, "Take the session's write lease over.")
 _method("session.checkpoints", SessionParams, CheckpointsResult, "Checkpoints of the session.")
 _method("session.trace", TraceParams, TraceResult, "A page of the session's rendered journal.")

@@ -257,10 +257,19 @@ class OmegaKernel(Kernel):
             self.session.send(stream, "interrupt_reply", {"status": "ok"}, parent, ident=ident)
 
     def _interrupt(self) -> None:
-        # Our own request, not `session.interrupt`: that would stop whatever runs in the session,
-        # maybe another client's command, while this cell still waits its turn behind it.
         if self.running is not None:
-            self.link.notify("$/cancelRequest", {"id": self.running[0]})
+            asyncio.get_running_loop().create_task(self._interrupt_cell(self.running[0]))
+
+    async def _interrupt_cell(self, rid: int) -> None:
+        """`session.interrupt` of this cell's command only (`own`): another client's command,
+        which the cell may still wait behind, runs on; a cell still waiting is withdrawn."""
+        try:
+            stopped = await self.link.call("session.interrupt",
+                                           {"session": self.session_name, "own": True})
+        except (errors.RpcError, DaemonUnreachable):
+            stopped = {"interrupted": False}
+        if not stopped["interrupted"] and self.running is not None and self.running[0] == rid:
+            self.link.notify("$/cancelRequest", {"id": rid})
 
     def pre_handler_hook(self) -> None:
         loop = asyncio.get_running_loop()

@@ -5,7 +5,7 @@ debugger's state typed."""
 from __future__ import annotations
 
 from omegad.dispatch import method
-from omegad.methods.session import _actor
+from omegad.methods.finding import actor_of
 from omegad.server import Connection
 from omegad.sessions import commands
 from omegad.sessions import operations as op
@@ -13,7 +13,7 @@ from protocol import methods as m
 
 
 async def _debug(conn: Connection, session: str, operation: op.DebugOperation) -> m.DebugResult:
-    actor = await _actor(conn, session)
+    actor = await actor_of(conn, session)
     job = actor.submit(commands.line_of(operation), conn, piped=False, op=operation)
     result = await job.wait()
     return m.DebugResult(session=actor.name, output=result.output,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from omegad.dispatch import method
-from omegad.methods.session import _actor, _store
+from omegad.methods.finding import actor_of, store_of
 from omegad.server import Connection
 from omegad.sessions import commands
 from omegad.sessions.actor import SessionActor
@@ -48,7 +48,7 @@ def annotation_info(n: Note) -> m.AnnotationInfo:
 
 async def _queued(conn: Connection, session: str, operation: Operation) -> Any:
     """Run the operation as the session's next job; what it made (its errors: invalid params)."""
-    actor = await _actor(conn, session)
+    actor = await actor_of(conn, session)
     job = actor.submit(commands.line_of(operation), conn, piped=False, op=operation)
     await job.wait()
     return job.data
@@ -81,7 +81,7 @@ def _notes(actor: SessionActor, name: str):
 
 @method("snapshot.list")
 async def snapshot_list(p: m.SnapshotListParams, conn: Connection) -> m.SnapshotListResult:
-    actor = await _actor(conn, p.session)
+    actor = await actor_of(conn, p.session)
     t = tn.target(actor)
     snaps = _notes(actor, t.name).listing(p.tag.lstrip("#") if p.tag else None)
     return m.SnapshotListResult(session=t.name, snapshots=[snapshot_info(t.name, s)
@@ -97,13 +97,13 @@ async def timeline_annotate(p: m.AnnotateParams, conn: Connection) -> m.Annotati
 @method("timeline.import")
 async def timeline_import(p: m.ImportParams, conn: Connection) -> m.ImportResult:
     added = await _queued(conn, p.session, ImportAnnotations(p.document))
-    actor = await _actor(conn, p.session)
+    actor = await actor_of(conn, p.session)
     return m.ImportResult(session=tn.target(actor).name, imported=len(added))
 
 
 @method("timeline.get")
 async def timeline_get(p: m.TimelineParams, conn: Connection) -> m.TimelineResult:
-    actor = await _actor(conn, p.session)
+    actor = await actor_of(conn, p.session)
     if p.limit < 0:
         raise errors.InvalidParams("Invalid params: `limit` must be >= 0")
     if p.find is not None:
@@ -126,7 +126,7 @@ async def timeline_get(p: m.TimelineParams, conn: Connection) -> m.TimelineResul
 
 @method("timeline.export")
 async def timeline_export(p: m.SessionParams, conn: Connection) -> m.ExportResult:
-    actor = await _actor(conn, p.session)
+    actor = await actor_of(conn, p.session)
     t = tn.target(actor)
     return m.ExportResult(session=t.name, document=_notes(actor, t.name).export())
 
@@ -142,7 +142,7 @@ def _session_metrics(name: str, metrics: SessionMetrics, size: int, last: float,
 
 @method("session.metrics")
 async def session_metrics(p: m.SessionParams, conn: Connection) -> m.SessionMetricsResult:
-    actor = await _actor(conn, p.session)
+    actor = await actor_of(conn, p.session)
     name, metrics, size, last = tn.session_metrics(actor)
     in_memory = actor.manager.live(actor.store, name) is not None
     return _session_metrics(name, metrics, size, last, in_memory)
@@ -173,7 +173,7 @@ async def server_metrics(p: m.ServerMetricsParams, conn: Connection) -> m.Server
         cpu = daemon.process.cpu_times()
         cpu_percent = daemon.process.cpu_percent(None)
     on_disk = sum(len(SessionStore(d).names()) for d in daemon.session_dirs)
-    rows = _all_sessions(conn, _store(conn)) if p.sessions else []
+    rows = _all_sessions(conn, store_of(conn)) if p.sessions else []
     return m.ServerMetricsResult(
         sessions_in_memory=len(manager.pool), sessions_on_disk=on_disk, total_commands=commands,
         total_errors=sum(x.errors for x in all_metrics),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from omegad.dispatch import method
 from omegad.lang import backtrace
+from omegad.methods.finding import actor_of, store_of
 from omegad.oracle.select import oracle_description
 from omegad.server import Connection
 from omegad.sessions import commands, legacy
@@ -13,40 +14,19 @@ from omegad.sessions.mailbox import Job
 from omegad.sessions.names import check_name
 from omegad.sessions.operations import Fork, Goto, Operation, Resume, Save
 from omegad.sessions.render import render_trace
-from omegad.sessions.store import SessionStore
 from protocol import errors
 from protocol import methods as m
 
 
-def _store(conn: Connection) -> SessionStore:
-    return SessionStore(conn.effective_session_dir())
-
-
-async def _actor(conn: Connection, name: str, create: bool = False) -> SessionActor:
-    """The session's actor, once open. Only a request that writes may `create` the session:
-    for any other a session that does not exist answers -32001 and nothing is created
-    (opening an actor creates its journal)."""
-    check_name(name)
-    store = _store(conn)
-    fresh = conn.daemon.sessions.live(store, name) is None
-    if fresh and not create and not store.journal(name).exists():
-        raise errors.SessionNotFound(f"Session '{name}' not found")
-    actor = conn.daemon.sessions.actor(store, name)
-    if fresh and legacy.note_legacy(actor, conn.env):
-        await actor.execute("", conn, piped=False)  # the import runs as the actor's next job
-    await actor.ready()
-    return actor
-
-
 async def _run(conn: Connection, name: str, op: Operation) -> m.OutputResult:
-    actor = await _actor(conn, name)
+    actor = await actor_of(conn, name)
     result = await actor.execute(commands.line_of(op), conn, piped=False, op=op)
     return m.OutputResult(output=result.output, session=result.session)
 
 
 @method("session.list", inline=True)  # never waits: answered in the read loop
 async def session_list(p: m.ListParams, conn: Connection) -> m.ListResult:
-    store = _store(conn)
+    store = store_of(conn)
     manager = conn.daemon.sessions
     rows = [
         m.SessionInfo(name=name, events=counts[0] if counts else None,
@@ -59,7 +39,7 @@ async def session_list(p: m.ListParams, conn: Connection) -> m.ListResult:
 
 @method("session.open")
 async def session_open(p: m.OpenParams, conn: Connection) -> m.OpenResult:
-    actor = await _actor(conn, p.session, create=p.mode == "write" or p.create)
+    actor = await actor_of(conn, p.session, create=p.mode == "write" or p.create)
     if p.mode == "write":
         actor.take_lease(conn, force=False)
     else:
@@ -71,7 +51,7 @@ async def session_open(p: m.OpenParams, conn: Connection) -> m.OpenResult:
 
 @method("session.take")
 async def session_take(p: m.SessionParams, conn: Connection) -> m.OpenResult:
-    actor = await _actor(conn, p.session)
+    actor = await actor_of(conn, p.session)
     actor.take_lease(conn, force=True)
     return _opened(actor, conn)
 
@@ -91,7 +71,7 @@ def _opened(actor: SessionActor, conn: Connection) -> m.OpenResult:
 def session_execute(p: m.ExecuteParams, conn: Connection) -> Job:
     """Queue the command as it arrives, so one client's commands run in the order it sent them;
     the actor answers when it has run (dispatch.py: `queues`)."""
-    store = _store(conn)
+    store = store_of(conn)
     fresh = conn.daemon.sessions.live(store, p.session) is None
     actor = conn.daemon.sessions.actor(store, p.session)
     if fresh:
@@ -102,15 +82,16 @@ def session_execute(p: m.ExecuteParams, conn: Connection) -> Job:
 
 
 @method("session.interrupt", inline=True)
-async def session_interrupt(p: m.SessionParams, conn: Connection) -> m.InterruptResult:
+async def session_interrupt(p: m.InterruptParams, conn: Connection) -> m.InterruptResult:
     check_name(p.session)
-    actor = conn.daemon.sessions.live(_store(conn), p.session)
-    return m.InterruptResult(interrupted=actor is not None and actor.interrupt())
+    actor = conn.daemon.sessions.live(store_of(conn), p.session)
+    sender = conn if p.own else None
+    return m.InterruptResult(interrupted=actor is not None and actor.interrupt(sender))
 
 
 @method("session.checkpoints")
 async def session_checkpoints(p: m.SessionParams, conn: Connection) -> m.CheckpointsResult:
-    actor = await _actor(conn, p.session)
+    actor = await actor_of(conn, p.session)
     timeline = actor.loaded or actor.own_timeline()
     return m.CheckpointsResult(
         session=timeline.name,
@@ -121,7 +102,7 @@ async def session_checkpoints(p: m.SessionParams, conn: Connection) -> m.Checkpo
 
 @method("session.trace")
 async def session_trace(p: m.TraceParams, conn: Connection) -> m.TraceResult:
-    actor = await _actor(conn, p.session)
+    actor = await actor_of(conn, p.session)
     timeline = actor.loaded or actor.own_timeline()
     first = max(0, p.from_seq)
     page = timeline.between(first - 1, first + max(0, p.limit) - 1)  # seqs are consecutive
@@ -149,13 +130,13 @@ async def session_fork(p: m.ForkParams, conn: Connection) -> m.OutputResult:
 @method("session.save")
 async def session_save(p: m.SaveParams, conn: Connection) -> m.OutputResult:
     if p.name is None:
-        actor = await _actor(conn, p.session)
+        actor = await actor_of(conn, p.session)
         actor.flush_index()
         conn.daemon.persister.wrote(*actor.files())
         await conn.daemon.persister.sync()
         return m.OutputResult(output="", session=actor.name)
     check_name(p.name)
-    store = _store(conn)
+    store = store_of(conn)
     target = conn.daemon.sessions.live(store, p.name)
     if target is not None and p.name != p.session and (target.busy or target.attached_live()):
         raise errors.SessionBusy(f"session '{p.name}' is open (it has its own writer); save to"
@@ -166,7 +147,7 @@ async def session_save(p: m.SaveParams, conn: Connection) -> m.OutputResult:
 @method("session.delete")
 async def session_delete(p: m.SessionParams, conn: Connection) -> m.DeleteResult:
     check_name(p.session)
-    deleted = await conn.daemon.sessions.delete(_store(conn), p.session)
+    deleted = await conn.daemon.sessions.delete(store_of(conn), p.session)
     if not deleted:
         raise errors.SessionNotFound(f"Session '{p.session}' not found")
     return m.DeleteResult(deleted=True)
@@ -174,7 +155,7 @@ async def session_delete(p: m.SessionParams, conn: Connection) -> m.DeleteResult
 
 @method("session.complete")
 async def session_complete(p: m.CompleteParams, conn: Connection) -> m.CompleteResult:
-    actor = await _actor(conn, p.session)
+    actor = await actor_of(conn, p.session)
     if p.prefix.startswith(":"):
         pool = commands.command_names()
     else:
@@ -184,7 +165,7 @@ async def session_complete(p: m.CompleteParams, conn: Connection) -> m.CompleteR
 
 @method("session.backtrace")
 async def session_backtrace(p: m.SessionParams, conn: Connection) -> m.BacktraceResult:
-    actor = await _actor(conn, p.session)
+    actor = await actor_of(conn, p.session)
     found, more = actor.backtrace
     return m.BacktraceResult(
         session=actor.name, more=more, text="\n".join(backtrace.render(found, more)),
@@ -193,7 +174,7 @@ async def session_backtrace(p: m.SessionParams, conn: Connection) -> m.Backtrace
 
 @method("session.lookup")
 async def session_lookup(p: m.LookupParams, conn: Connection) -> m.LookupResult:
-    return lookup(await _actor(conn, p.session), p.name)
+    return lookup(await actor_of(conn, p.session), p.name)
 
 
 @method("server.flush")

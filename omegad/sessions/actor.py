@@ -249,9 +249,12 @@ class SessionActor:
             detached=job.detached,
         )
 
-    def interrupt(self) -> bool:
+    def interrupt(self, sender: Caller | None = None) -> bool:
+        """Stop the running command (only if `sender` sent it, when given)."""
         job = self._current
         if job is None or job.scope is None:
+            return False
+        if sender is not None and job.conn is not sender:
             return False
         job.scope.cancel()
         return True

@@ -1,6 +1,7 @@
 """Every debugger command and alias through a real daemon (raw RPC `session.execute`)."""
 
 import json
+import os
 import threading
 import time
 
@@ -284,6 +285,33 @@ def test_loadfile_evaluates_a_file_and_refuses_directories_and_huge_files(client
         f.truncate(50 * 1024 * 1024)
     assert run(client, f":loadfile {big}").startswith(f"error: {big} is too large to load (")
     assert seq(client) == n
+
+
+@pytest.mark.parametrize(("command", "prefix"), [
+    (":replay", "Error loading dump: "),
+    (":session import-annotations", "Error importing annotations: "),
+])
+def test_every_command_that_reads_a_file_refuses_devices_fifos_and_huge_files(
+        client, tmp_path, command, prefix):
+    """Read off the loop as :loadfile reads (a regular file, at most 16 MiB): `/dev/zero` or a
+    FIFO with no writer never holds the daemon, and nothing changes in the session."""
+    run(client, "(define kept 1)")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    big = tmp_path / "big.json"
+    with open(big, "wb") as f:
+        f.truncate(50 * 1024 * 1024)
+    n, notes = seq(client), run(client, ":session annotations")
+    assert run(client, f"{command} /dev/zero") == \
+        f"{prefix}/dev/zero is a character device, not a regular file"
+    assert run(client, f"{command} {fifo}") == f"{prefix}{fifo} is a FIFO, not a regular file"
+    assert run(client, f"{command} {big}").startswith(f"{prefix}{big} is too large to load (")
+    assert run(client, f"{command} {tmp_path}/none.json") in (
+        f"File not found: {tmp_path}/none.json",
+        f"{prefix}No such file or directory: {tmp_path}/none.json")
+    assert (seq(client), run(client, ":session annotations")) == (n, notes)
+    assert run(client, "kept") == "=> 1"
+    assert client.call("server.ping")["pong"]
 
 
 def test_a_run_that_never_ends_is_interrupted_quickly_and_the_session_stays_usable(

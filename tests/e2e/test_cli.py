@@ -42,7 +42,7 @@ def test_call_sends_hello_with_the_session_dir_and_env(inprocess_daemon, omega_e
     monkeypatch.setenv("OMEGA_MODEL", "m-1")
     out = omegacli("call", "server.status")
     status = json.loads(out.stdout)
-    me = [c for c in status["connections"] if c["client"] == "omegacli"]
+    me = [c for c in status["connections"] if c["client"] == f"omegacli[{c['peer_pid']}]"]
     assert len(me) == 1 and me[0]["session_dir"] == str(omega_env.session_dir)
 
 

@@ -96,6 +96,26 @@ def test_an_endless_loop_is_interrupted_and_the_session_keeps_its_state(shared_d
         assert execute(a, "spin", "n")["output"] == "=> 5"
 
 
+def test_interrupt_own_stops_only_the_callers_command(shared_daemon, tmp_path):
+    """`session.interrupt {own: true}` (a kernel's interrupt while its cell waits its turn):
+    another client's command runs on; the caller's own running command stops."""
+    with session_client(shared_daemon, tmp_path / "sd") as a, \
+            session_client(shared_daemon, tmp_path / "sd") as b:
+        execute(a, "own", "(define n 5) (define (f) (begin (set! n (+ n 1)) (f)))")
+        rid = a.start("session.execute", {"session": "own", "command": "(f)"})
+        wait_until(lambda: b.call("session.open", {"session": "own"}).get("running"),
+                   what="a's command to run")
+        assert b.call("session.interrupt", {"session": "own", "own": True}) == {
+            "interrupted": False}
+        assert b.call("session.open", {"session": "own"})["running"]["first_line"] == "(f)"
+        assert a.call("session.interrupt", {"session": "own", "own": True}) == {
+            "interrupted": True}
+        with pytest.raises(errors.RpcError) as e:
+            a.wait(rid)
+        assert e.value.code == errors.INTERRUPTED
+        assert execute(b, "own", "n")["output"] == "=> 5"
+
+
 def test_cancel_request_interrupts_a_running_command(client):
     execute(client, "cancel", "(define n 5)")
     rid = client.start("session.execute",

@@ -14,6 +14,7 @@ from jupyter_client.manager import KernelManager, start_new_kernel
 
 from omegacli.autostart import hello_params
 from omegacli.client import Client
+from omegacli.kernel.kernel import INTERRUPTED
 from protocol import errors
 from tests.conftest import pid_gone, wait_until
 from tests.kernel.conftest import KERNEL, JupyterEnv, install_kernel, jupyter_env
@@ -124,6 +125,31 @@ def test_a_cell_waits_its_turn_behind_another_clients_command_and_says_whose(jup
     assert reply["content"]["status"] == "ok"
 
 
+def test_interrupting_a_waiting_cell_withdraws_it_and_leaves_the_other_command_running(
+        jupyter, kernel):
+    km, kc = kernel
+    run(kc, "(define (spin) (spin))")
+    with other_client(jupyter, "tests-spinner") as other:
+        rid = other.start("session.execute", {"session": SESSION, "command": "(spin)"})
+        wait_until(lambda: other.call("session.open", {"session": SESSION}).get("running"),
+                   what="the other client's command to run")
+        msg_id = kc.execute("(define withdrawn 1)")
+        wait_until(lambda: any(c["client"].startswith("omega-kernel") and c["in_flight"]
+                               for c in other.call("server.status")["connections"]),
+                   what="the cell to be queued")
+        km.interrupt_kernel()
+        reply = kc.get_shell_msg(timeout=TIMEOUT)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        assert reply["content"]["evalue"] == INTERRUPTED
+        running = other.call("session.open", {"session": SESSION})["running"]
+        assert running["client"] == "tests-spinner" and running["first_line"] == "(spin)"
+        assert other.call("session.interrupt", {"session": SESSION})["interrupted"]
+        with pytest.raises(errors.RpcError):
+            other.wait(rid)
+    done = jupyter.omegacli("-s", SESSION, "-c", "withdrawn")
+    assert "unbound" in done.stdout
+
+
 def test_a_write_lease_refuses_cells_with_the_holders_name(jupyter, kernel):
     _, kc = kernel
     holder = other_client(jupyter, "tests-holder")
@@ -157,7 +183,8 @@ def test_a_daemon_restart_loses_one_reply_and_never_reruns_the_cell():
             assert reply["parent_header"]["msg_id"] == msg_id
             assert "its reply was lost, and it is not sent again" in reply["content"]["evalue"]
             reply, outputs = run(kc, "(+ 1 2)")  # a daemon is started again for this cell
-            assert value(outputs) == "3"
+            assert reply["status"] == "ok", reply
+            assert value(outputs) == "3", (reply, outputs)
             assert journal.read_text().count('"code":"(spin)"') == 1
         finally:
             kc.stop_channels()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from omegad import client_files
-from omegad.client_files import ClientPathError
+from omegad.client_files import ClientFileMissing, ClientPathError
 from omegad.lang import api
 from omegad.lang.api import frame_tag
 from omegad.sessions import ask as agentic
@@ -42,7 +42,6 @@ from omegad.sessions.operations import (
     Operation,
 )
 from omegad.sessions.oracle_calls import evaluate_nested, observe
-from omegad.user_files import read_user_file
 
 if TYPE_CHECKING:
     from omegad.sessions.interface import Session
@@ -397,12 +396,9 @@ async def export(actor: Session, arg: str, reply: Reply, job: Job) -> None:
     data = {"name": name, "step": snap.step, "timestamp": snap.timestamp, "controlTag": tag,
             "stackDepth": depth}
     try:
-        target = client_files.write(job.conn, path, json.dumps(data, indent=2).encode())
+        target = client_files.write(job.conn, path, json.dumps(data, indent=2))
     except ClientPathError as e:
         reply.line(f"Error exporting: {e}")
-        return
-    except OSError as e:
-        reply.line(f"Error exporting: {_os_message(e)}")
         return
     reply.line(f"Exported snapshot metadata to {target}")
 
@@ -466,40 +462,44 @@ async def dump(actor: Session, path: str, reply: Reply, job: Job) -> None:
             "traceSummary": [{"step": s, "control": seen[s][0], "stackDepth": seen[s][1]}
                              for s in range(total)]}
     try:
-        text = json.dumps(data, indent=2, ensure_ascii=False)
-        target = client_files.write(job.conn, path, text.encode())
+        target = client_files.write(job.conn, path, json.dumps(data, indent=2, ensure_ascii=False))
     except ClientPathError as e:
         reply.line(f"Error dumping: {e}")
-        return
-    except OSError as e:
-        reply.line(f"Error dumping: {_os_message(e)}")
         return
     reply.line(f"Dumped trace summary to {target} ({total} steps)")
     reply.line("To replay: load the code and step through, or use ':replay <file>'")
 
 
-async def replay(actor: Session, path: str, reply: Reply, job: Job) -> None:
-    if not path:
-        reply.line("Usage: :replay <filepath>")
-        return
+async def _read_file(job: Job, arg: str, reply: Reply, usage: str,
+                     failed: str) -> tuple[Path, str] | None:
+    """The client's file `arg` and its text; None when there is none (the reply says why)."""
+    if not arg:
+        reply.line(usage)
+        return None
     try:
-        path = str(client_files.resolve(job.conn, path))
+        return await client_files.read(job.conn, arg)
+    except ClientFileMissing as e:
+        reply.line(f"File not found: {e.path}")
     except ClientPathError as e:
-        reply.line(f"Error loading dump: {e}")
+        reply.line(f"{failed}{e}")
+    return None
+
+
+async def replay(actor: Session, path: str, reply: Reply, job: Job) -> None:
+    read = await _read_file(job, path, reply, "Usage: :replay <filepath>", "Error loading dump: ")
+    if read is None:
         return
-    if not Path(path).exists():
-        reply.line(f"File not found: {path}")
-        return
+    found, text = read
     try:
-        data = json.loads(await read_user_file(path))
+        data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("not a dump (expected a JSON object)")
         code = data.get("code")
         total = data.get("totalSteps") or MAX_RUN
         if code and not isinstance(code, str) or not isinstance(total, int) or total < 0:
             raise ValueError("not a dump (bad 'code' or 'totalSteps')")
-    except (OSError, ValueError, UnicodeDecodeError) as e:
-        reply.line(f"Error loading dump: {_os_message(e) if isinstance(e, OSError) else e}")
+    except ValueError as e:
+        reply.line(f"Error loading dump: {e}")
         return
     if not code:
         reply.line("Dump file missing 'code' field - cannot replay.")
@@ -508,7 +508,7 @@ async def replay(actor: Session, path: str, reply: Reply, job: Job) -> None:
     if len(forms) != 1 or forms[0].error:
         reply.line(f"Error loading dump: {forms[0].error or 'code is not one expression'}")
         return
-    reply.lines([f"Loading dump from: {path}", f"Original timestamp: {data.get('timestamp')}",
+    reply.lines([f"Loading dump from: {found}", f"Original timestamp: {data.get('timestamp')}",
                  f"Total steps: {data.get('totalSteps')}", "", "Replaying execution..."])
     dbg = actor.debugger()
     dbg.run = DebugRun(code, api.serialize(actor.state))
@@ -519,27 +519,15 @@ async def replay(actor: Session, path: str, reply: Reply, job: Job) -> None:
 
 
 async def loadfile(actor: Session, path: str, reply: Reply, job: Job) -> None:
-    if not path:
-        reply.line("Usage: :loadfile <path>")
+    read = await _read_file(job, path, reply, "Usage: :loadfile <path>", "error: ")
+    if read is None:
         return
-    try:
-        path = str(client_files.resolve(job.conn, path))
-    except ClientPathError as e:
-        reply.line(f"error: {e}")
-        return
-    if not Path(path).exists():
-        reply.line(f"File not found: {path}")
-        return
-    try:
-        code = await read_user_file(path)
-    except (OSError, ValueError) as e:
-        reply.line(f"error: {_os_message(e) if isinstance(e, OSError) else e}")
-        return
+    found, code = read
     forms = await engine.read_forms(code)
     if forms and forms[0].error:
         reply.line("error: " + forms[0].error)
         return
-    reply.line(f"Loaded from: {path}")
+    reply.line(f"Loaded from: {found}")
     for form in forms:
         await actor.evaluate_form(form, reply, job)
 
@@ -630,10 +618,6 @@ async def opr(actor: Session, _arg: str, reply: Reply, _job: Job) -> None:
 
 def _iso_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _os_message(e: OSError) -> str:
-    return f"{e.strerror or e}: {e.filename}" if e.filename else str(e.strerror or e)
 
 
 def _usage(text: str):

@@ -368,12 +368,9 @@ async def export_cmd(actor: Session, arg: str, reply: Reply, job: Job) -> None:
     document = notes_of(actor, t.name).export()
     try:
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-        path = client_files.write(job.conn, arg, text.encode())
+        path = client_files.write(job.conn, arg, text)
     except ClientPathError as e:
         reply.line(f"Error exporting annotations: {e}")
-        return
-    except OSError as e:
-        reply.line(f"Error exporting annotations: {e.strerror or e}")
         return
     reply.line(f"Exported {len(document['annotations'])} annotation(s) of session '{t.name}' "
                f"to {path}")
@@ -381,15 +378,12 @@ async def export_cmd(actor: Session, arg: str, reply: Reply, job: Job) -> None:
 
 async def import_cmd(actor: Session, arg: str, reply: Reply, job: Job) -> None:
     try:
-        path = client_files.resolve(job.conn, arg)
+        path, text = await client_files.read(job.conn, arg)
     except ClientPathError as e:
         reply.line(f"Error importing annotations: {e}")
         return
     try:
-        document = json.loads(path.read_bytes())
-    except OSError as e:
-        reply.line(f"Error importing annotations: {e.strerror or e}: {path}")
-        return
+        document = json.loads(text)
     except ValueError as e:
         reply.line(f"Error importing annotations: {path} is not JSON ({e})")
         return

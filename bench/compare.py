@@ -1,0 +1,91 @@
+"""This checkout's benchmarks beside another commit's, measured in one run.
+
+    python bench/compare.py BASE [--suites rpc eval sessions …] [--rounds N] [--full]
+
+Checks BASE (a commit, e.g. the one before a change) out into a temporary worktree, then runs each
+suite's script from both checkouts in turn (base, this, base, this, …: a noisy machine loads both
+alike), each from its own tree (its daemon started from that tree's code). For every figure both
+report, the median over rounds of each and the ratio this/base. Suites run with --quick unless
+--full. Prints a table and writes bench/results/compare.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SUITES = ["rpc", "eval", "sessions", "debugger", "timeline"]
+RESULTS = HERE / "results"
+
+
+def run_suite(tree: Path, suite: str, full: bool) -> dict[str, float]:
+    """One run of `tree`'s bench/SUITE.py (its modules first on the path); its figures."""
+    script = tree / "bench" / f"{suite}.py"
+    args = [sys.executable, str(script)] + ([] if full else ["--quick"])
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    subprocess.run(args, cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)
+    return dict(_numbers(json.loads((tree / "bench" / "results" / f"{suite}.json").read_text())))
+
+
+def _numbers(figures: object, prefix: str = "") -> list[tuple[str, float]]:
+    """The numbers in a suite's JSON, by dotted path."""
+    if isinstance(figures, dict):
+        return [pair for key, value in figures.items()
+                for pair in _numbers(value, f"{prefix}{key}.")]
+    if isinstance(figures, int | float) and not isinstance(figures, bool):
+        return [(prefix.rstrip("."), float(figures))]
+    return []
+
+
+def compare(base: Path, suites: list[str], rounds: int, full: bool) -> dict[str, dict]:
+    table: dict[str, dict] = {}
+    for suite in suites:
+        if not (base / "bench" / f"{suite}.py").exists():
+            print(f"{suite}: not in the base checkout, skipped")
+            continue
+        runs: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
+        for _ in range(rounds):
+            runs["base"].append(run_suite(base, suite, full))
+            runs["this"].append(run_suite(ROOT, suite, full))
+        for key in sorted(set(runs["base"][0]) & set(runs["this"][0])):
+            b = statistics.median(r[key] for r in runs["base"] if key in r)
+            t = statistics.median(r[key] for r in runs["this"] if key in r)
+            table[f"{suite}.{key}"] = {"base": b, "this": t, "ratio": t / b if b else float("nan")}
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("base", help="the commit to measure beside this checkout")
+    parser.add_argument("--suites", nargs="+", default=SUITES, choices=SUITES)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--full", action="store_true", help="the suites' full sizes")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="omega-base-") as tmp:
+        base = Path(tmp) / "base"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(base),
+                        args.base], check=True)
+        try:
+            table = compare(base, args.suites, args.rounds, args.full)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)],
+                           check=False)
+    print(f"\nbase {args.base} vs this checkout, median of {args.rounds} rounds each "
+          f"(load average {os.getloadavg()[0]:.1f})")
+    print(f"{'measure':48} {'base':>12} {'this':>12} {'ratio':>7}")
+    for key, row in table.items():
+        print(f"{key:48} {row['base']:12.3f} {row['this']:12.3f} {row['ratio']:7.3f}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "compare.json").write_text(json.dumps({"base": args.base, **table}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
