@@ -156,6 +156,7 @@ class SessionActor:
                 continue
             if not job.abandoned:
                 await self._run_job(job)
+                await engine.tidy()
 
     async def _run_job(self, job: Job) -> None:
         self._current = job

@@ -109,12 +109,27 @@ async def evaluate(
 
 async def _slices(run: api.Run, form: api.Form, capped: OutputCap, watch: RssWatch,
                   oracle: Oracle, on_slice: Callable[[], Awaitable[None]] | None) -> Outcome:
+    r = await drive(run, watch, oracle, on_slice)
+    capped.close()
+    outcome = _outcome(form, r)
+    run.release()
+    del r
+    await _bury()
+    watch.give_back()
+    return outcome
+
+
+async def drive(run: api.Run, watch: RssWatch, oracle: Oracle,
+                on_slice: Callable[[], Awaitable[None]] | None = None) -> api.Done | api.Failed:
+    """Run `run` to its end in slices of SLICE_SECONDS, answering its oracle calls; between
+    slices the process's real size is checked against `watch` (a form's, or an oracle's nested
+    evaluation's: the same accounting for both)."""
     while True:
         r = run.run(SLICE_STEPS, slice_clock(), watch.grown)
         if isinstance(r, api.Running):
             over = watch.over()
             if over is not None:
-                r = run.stop(over)
+                run.stop(over)
                 continue
             if on_slice is not None:
                 await on_slice()
@@ -127,18 +142,20 @@ async def _slices(run: api.Run, form: api.Form, capped: OutputCap, watch: RssWat
             else:
                 run.resume(response)
         else:
-            capped.close()
-            outcome = _outcome(form, r)
-            run.release()
-            del r
-            await _bury()
-            watch.give_back()
-            return outcome
+            return r
 
 
 async def _bury() -> None:
     """The big lists the form made and left behind are freed in slices, not in one go."""
     await in_slices(api.bury_steps())
+
+
+async def tidy() -> None:
+    """After a job (its answer has left): what an interrupted form left to free is freed in
+    slices, and the memory given back, before the next job starts."""
+    if api.unburied():
+        await _bury()
+        memory.trim()
 
 
 class RssWatch:
