@@ -15,11 +15,15 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Two workers (pytest-xdist): the suite is mostly one process's CPU, and the machine has two cores.
+# Work stealing: a worker that runs out takes tests queued for the other, so both finish together.
+# Bytecode is cached (in __pycache__, ignored by git) even where PYTHONDONTWRITEBYTECODE is set: the
+# suite starts a few hundred Python processes (daemons, clients, kernels), and without the cache
+# each compiles omegad anew, and each worker rewrites every test module's asserts anew.
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n 2 --dist worksteal
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -q -s -m slow
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -s -m slow
 
 bench: $(STAMP)
 	$(PY) bench/run.py

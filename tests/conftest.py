@@ -55,6 +55,29 @@ SHARED = ROOT.parent / "shared"  # the project's shared notes and fixtures (CI h
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"needs {SHARED}")
 
 
+CONFORMANCE_RUNNER = SHARED / "conformance" / "run_reference.py"
+
+
+def load_conformance_runner(path: Path = CONFORMANCE_RUNNER):
+    """The transcripts' runner as a module: its case loading, stdin text and line splitting are
+    the contract a test that runs cases in this process follows."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def conformance_cases(path: Path = CONFORMANCE_RUNNER) -> list:
+    """One pytest.param per transcript case next to the runner at `path`, with its group/name."""
+    if not path.exists():
+        return [pytest.param(None, id="no-transcripts")]
+    return [pytest.param(case, id=f"{data.get('group', file.stem)}/{case['name']}")
+            for file, data in load_conformance_runner(path).load_case_files([str(path.parent)])
+            for case in data["cases"]]
+
+
 def require_shared() -> None:
     """Skip the calling test module when the shared fixtures are not beside the checkout."""
     if not SHARED.is_dir():

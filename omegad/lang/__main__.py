@@ -15,6 +15,7 @@ import io
 import os
 import re
 import sys
+from collections.abc import Callable, Iterable
 from typing import cast
 
 from omegad.oracle.base import OracleError, call_sync
@@ -58,16 +59,14 @@ def evaluate(state: ReplState, text: str, out: Value, oracle: Value) -> None:
             break
 
 
-def main() -> int:
-    cast(io.TextIOWrapper, sys.stdin).reconfigure(encoding="utf-8", errors="replace")
-    cast(io.TextIOWrapper, sys.stdout).reconfigure(encoding="utf-8")
-    stdout = sys.stdout
-    write = stdout.write
+def drive(lines: Iterable[str], write: Callable[[str], object],
+          flush: Callable[[], object] = lambda: None) -> None:
+    """The REPL over `lines` (stdin's, or a test's), from a fresh state, printing with `write`."""
     state = ReplState()
     oracle = make_oracle()
     buffer: list[str] = []
     depth = 0
-    for raw in sys.stdin:
+    for raw in lines:
         line = raw.rstrip("\n").rstrip("\r")
         trimmed = line.strip()
         if trimmed in (":quit", ":q"):
@@ -78,12 +77,18 @@ def main() -> int:
         depth += line.count("(") - line.count(")")
         if depth <= 0:
             evaluate(state, "\n".join(buffer), write, oracle)
-            stdout.flush()
+            flush()
             buffer = []
             depth = 0
     if buffer:
         evaluate(state, "\n".join(buffer), write, oracle)
-    stdout.flush()
+    flush()
+
+
+def main() -> int:
+    cast(io.TextIOWrapper, sys.stdin).reconfigure(encoding="utf-8", errors="replace")
+    cast(io.TextIOWrapper, sys.stdout).reconfigure(encoding="utf-8")
+    drive(sys.stdin, sys.stdout.write, sys.stdout.flush)
     return 0
 
 

@@ -1,5 +1,6 @@
 """Sessions through a real daemon: names, queues, interrupts, budgets, leases, one-shot flags."""
 
+import io
 import os
 import subprocess
 import sys
@@ -12,11 +13,17 @@ from omegacli.client import Client
 from omegad.lang import api
 from omegad.sessions import engine
 from protocol import errors
-from tests.conftest import SHARED, needs_shared, wait_until
+from tests.conftest import (
+    CONFORMANCE_RUNNER,
+    conformance_cases,
+    load_conformance_runner,
+    needs_shared,
+    wait_until,
+)
 from tests.e2e.conftest import session_client
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFORMANCE = SHARED / "conformance" / "run_reference.py"
+CONFORMANCE = CONFORMANCE_RUNNER
 
 
 @pytest.fixture
@@ -233,14 +240,45 @@ def test_file_and_json_flags(omega_env, tmp_path):
     assert doc["output"] == "=> sq\n=> 49" and doc["defsCount"] == 1 and doc["session"] == "f"
 
 
+THROUGH_A_PROCESS = ["display.json", "oracle.json"]  # stdout interleaving; the oracle from env
+
+
 @needs_shared
-def test_conformance_passes_through_omegacli_repl(omega_env, tmp_path):
+@pytest.mark.parametrize("case", conformance_cases(CONFORMANCE))
+def test_conformance_passes_through_omegacli_repl(case, shared_daemon, omega_env, monkeypatch,
+                                                  capsys):
+    """What the runner does for one case with `omegacli repl` as the command, the client's main
+    run in this process against a daemon in it: one session dir and daemon for all the cases (as
+    the runner's one auto-started daemon), stdin decoded as `sys.stdin` is, stdout in lines."""
+    import omegacli.__main__ as omegacli
+
+    runner = load_conformance_runner(CONFORMANCE)
+    monkeypatch.setenv("OMEGAD_SOCKET", str(shared_daemon.socket))
+    monkeypatch.setenv("OMEGA_SESSION_DIR", str(shared_daemon.env.session_dir))
+    monkeypatch.setenv("OMEGA_SCRIPTED_ORACLE", "1")
+    monkeypatch.delenv("OMEGA_MOCK_EFFECTS", raising=False)
+    monkeypatch.chdir(omega_env.root)
+    stdin = io.TextIOWrapper(io.BytesIO(runner.stdin_text(case["inputs"]).encode("utf-8")),
+                             encoding="utf-8", errors="replace")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    omegacli.main(["repl"])
+    assert runner.split_lines(capsys.readouterr().out) == case["expect"]
+
+
+@needs_shared
+def test_conformance_passes_through_the_omegacli_repl_process(omega_env, tmp_path):
+    """The runner itself, `omegacli repl` a process per case (auto-starting the daemon)."""
     command = f"{sys.executable} -m omegacli repl"
-    done = subprocess.run([sys.executable, str(CONFORMANCE), command, "--jobs", "4"],
+    files = [str(CONFORMANCE.parent / name) for name in THROUGH_A_PROCESS]
+    total = sum(len(data["cases"])
+                for _, data in load_conformance_runner(CONFORMANCE).load_case_files(files))
+    done = subprocess.run([sys.executable, str(CONFORMANCE), command, "--jobs", "4",
+                           *(arg for f in files for arg in ("--cases", f))],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert done.returncode == 0, done.stdout[-3000:]
-    assert "130/130 cases passed" in done.stdout
+    assert f"{total}/{total} cases passed" in done.stdout
+    assert len(conformance_cases(CONFORMANCE)) == 130
 
 
 def test_session_lock_and_take_commands(shared_daemon, tmp_path):
