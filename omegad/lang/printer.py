@@ -1,12 +1,16 @@
 """Printing values: the REPL's `=> ` form (write) and `display`'s form.
 
 Both terminate on cyclic structure (a repeated pair on the current path prints as `#cycle#`) and
-cap their output (MAX_CHARS) so a huge value cannot flood a client."""
+cap their text by the one rule a form's `display` output also follows (engine.OutputCap): at most
+TEXT_CAP characters, then `… [N more bytes]` naming the UTF-8 bytes left out. What is left out is
+still walked, in steps, to count it, up to COUNT_LIMIT more characters (a value with much
+sharing prints far longer than it is big): past that the marker says `… [at least N more bytes]`."""
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Generator
 from decimal import Decimal
 
@@ -28,9 +32,29 @@ from .values import (
     Vector,
 )
 
-MAX_CHARS = 1_000_000
+TEXT_CAP = 1 << 20       # characters of a printed value, and of one form's display output
+COUNT_LIMIT = 16 << 20   # characters past the cap counted for the marker, at most
 CYCLE = "#cycle#"
-ELLIPSIS = "..."
+
+
+def more_marker(dropped: int, exact: bool = True) -> str:
+    """What stands for the text left out of a capped one."""
+    return f"… [{dropped} more bytes]" if exact else f"… [at least {dropped} more bytes]"
+
+
+_MARKER = re.compile(r" … \[(at least )?(\d+) more bytes\]\Z")
+
+
+def cut_off(text: str) -> tuple[str, int, bool]:
+    """A printed text without the marker it may end with: (text, bytes it stood for, exact)."""
+    m = _MARKER.search(text, max(0, len(text) - 48))
+    if m is None:
+        return text, 0, True
+    return text[:m.start()], int(m.group(2)), m.group(1) is None
+
+
+def utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def js_number(x: float) -> str:
@@ -66,21 +90,40 @@ def js_number(x: float) -> str:
 
 
 class _Out:
-    __slots__ = ("parts", "size")
+    """The text printed so far; past the cap, only the size of what is left out."""
+
+    __slots__ = ("parts", "size", "dropped", "counted")
 
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.size = 0
+        self.dropped = 0        # UTF-8 bytes past the cap
+        self.counted = 0        # characters past the cap
 
     def add(self, s: str) -> None:
-        if self.size >= MAX_CHARS:
+        room = TEXT_CAP - self.size
+        if room > 0:
+            if len(s) <= room:
+                self.parts.append(s)
+                self.size += len(s)
+                return
+            self.parts.append(s[:room])
+            self.size = TEXT_CAP
+            s = s[room:]
+        self.dropped += utf8_size(s)
+        self.counted += len(s)
+        if self.counted > COUNT_LIMIT:
             raise _Full
-        self.parts.append(s)
-        self.size += len(s)
+
+    def text(self, exact: bool) -> str:
+        text = "".join(self.parts)
+        if self.dropped:
+            text += " " + more_marker(self.dropped, exact)
+        return text
 
 
 class _Full(Exception):
-    pass
+    """Counting what is left out went on long enough."""
 
 
 _VAL, _STR, _LIST, _CLOSE = range(4)
@@ -212,11 +255,8 @@ def _text_steps(v: Value, display: bool) -> Generator[None, None, str]:
     try:
         yield from _render(v, out, display)
     except _Full:
-        out.parts.append(ELLIPSIS)
-    text = "".join(out.parts)
-    if len(text) > MAX_CHARS + len(ELLIPSIS):
-        text = text[:MAX_CHARS] + ELLIPSIS
-    return text
+        return out.text(exact=False)
+    return out.text(exact=True)
 
 
 def write_str(v: Value) -> str:

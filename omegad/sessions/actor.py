@@ -156,6 +156,7 @@ class SessionActor:
                 continue
             if not job.abandoned:
                 await self._run_job(job)
+                await engine.tidy()
 
     async def _run_job(self, job: Job) -> None:
         self._current = job
@@ -352,8 +353,12 @@ class SessionActor:
         self.settle()  # the previous form's state record goes first
         version = self.state.version
         code = form.text
+        journaled = await engine.journal_text(code)
         seq = self.seq
-        self.journal.hold([ev.input_event(seq, code), ev.step_event(seq + 1, 0, code)])
+        events = [ev.input_event(seq, code), ev.step_event(seq + 1, 0, code)]
+        if journaled is not code:
+            events[0]["code"] = events[1]["ctrl"] = journaled
+        self.journal.hold(events)
         streamed: list[str] = []
 
         def sink(chunk: str) -> None:

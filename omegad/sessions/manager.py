@@ -54,6 +54,7 @@ class SessionManager:
         self.max_sessions = max_sessions
         self.max_memory = max_memory  # also the daemon's real size no command may pass
         self.command_memory = DEFAULT_MEMORY_BUDGET  # a command's budget (--command-memory)
+        memory.return_big_blocks()
         memory.baseline()  # the daemon's own size, before any session: what --max-memory is over
         self.pool: OrderedDict[Key, SessionActor] = OrderedDict()
         self._catalogs: dict[Path, Catalog] = {}

@@ -24,9 +24,16 @@ TIMEOUT = 30
 
 
 @pytest.fixture(scope="module")
-def kernel(jupyter: JupyterEnv) -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
+def shared_spec(jupyter: JupyterEnv) -> str:
+    """The kernelspec whose notebooks all work in SESSION, installed once per module (per worker:
+    the tests that start their own kernel from it may run on either)."""
     install_kernel(jupyter.prefix, "--session", SESSION)
-    km, kc = start_new_kernel(kernel_name=f"{KERNEL}-{SESSION}")
+    return f"{KERNEL}-{SESSION}"
+
+
+@pytest.fixture(scope="module")
+def kernel(shared_spec: str) -> Iterator[tuple[KernelManager, BlockingKernelClient]]:
+    km, kc = start_new_kernel(kernel_name=shared_spec)
     try:
         yield km, kc
     finally:
@@ -191,8 +198,8 @@ def test_a_daemon_restart_loses_one_reply_and_never_reruns_the_cell():
             km.shutdown_kernel(now=True)
 
 
-def test_shutdown_detaches_and_leaves_the_session_alive(jupyter):
-    km, kc = start_new_kernel(kernel_name=f"{KERNEL}-{SESSION}")
+def test_shutdown_detaches_and_leaves_the_session_alive(jupyter, shared_spec):
+    km, kc = start_new_kernel(kernel_name=shared_spec)
     pid = km.provisioner.pid
     try:
         run(kc, "(define kept 'yes)")
