@@ -1,7 +1,8 @@
 """Rebuild a session's states by re-evaluating its journal: for journals with no states to read
 (neither omega's checkpoint file nor the reference's states in its index: index-less journals,
-and reference checkpoints whose state omega cannot rebuild) and for the inputs a session's
-journal holds after its newest saved state.
+reference checkpoints whose state omega cannot rebuild, checkpoints whose records a damaged or
+deleted checkpoint file lost: JournalStates) and for the inputs a session's journal holds after
+its newest saved state.
 
 Only inputs that succeeded are re-evaluated (a failed input changed nothing). Oracle calls are
 answered from the journal's receipts, call by call in journal order (each `effect` event and the
@@ -111,6 +112,32 @@ class _Slices:
         if self.over():
             await trio.lowlevel.checkpoint()
             self.over = engine.slice_clock()
+
+
+class JournalStates:
+    """The states at checkpoints that no file holds (the checkpoint file was deleted or cut,
+    and holds only what was written since): the journal's inputs re-evaluated once, on the
+    first need (recovery/replay.py), from the timeline as it is then."""
+
+    def __init__(self, timeline: Callable[[], Timeline], fallback: engine.Oracle) -> None:
+        self.timeline = timeline
+        self.fallback = fallback
+        self._replayed: dict[int, CheckpointState] | None = None
+
+    def __contains__(self, seq: object) -> bool:
+        return isinstance(seq, int) and any(c.seq == seq for c in self.timeline().checkpoints)
+
+    async def prepare(self, seq: int) -> None:
+        if self._replayed is None and seq in self:
+            timeline = self.timeline()
+            log.info("session %s: re-evaluating its journal for states no file holds",
+                     timeline.name)
+            self._replayed = (await replay(timeline, self.fallback)).at
+
+    def __getitem__(self, seq: int) -> CheckpointState:
+        if self._replayed is None or seq not in self._replayed:
+            raise KeyError(seq)
+        return self._replayed[seq]
 
 
 @dataclass
