@@ -21,6 +21,7 @@ from omegad.persist.failures import append_or_roll_back
 from omegad.persist.quarantine import set_aside
 
 _decode = msgspec.json.Decoder().decode
+_decode_lines = msgspec.json.Decoder().decode_lines
 
 
 INPUT_MARK = b'"type":"input"'  # in a line of its own only in an input event (strings escape it)
@@ -81,6 +82,10 @@ def _take_lines(view: JournalView, data: bytes, offset: int, until: int | None) 
                                                                                           bool]:
     """Take the whole lines of `data` (which starts at byte `offset`); returns where the lines
     taken end, and whether reading is over (the event `until` reached)."""
+    if until is None:
+        end = data.rfind(b"\n") + 1
+        if _take_all(view, data[:end], offset):
+            return end, False
     pos = 0
     while pos < len(data):
         end = data.find(b"\n", pos)
@@ -92,6 +97,38 @@ def _take_lines(view: JournalView, data: bytes, offset: int, until: int | None) 
         if until is not None and view.events and view.events[-1]["seq"] >= until:
             return pos, True
     return pos, False
+
+
+def _take_all(view: JournalView, data: bytes, offset: int) -> bool:
+    """Take every line of `data` (whole lines) in one decoding, when each is one JSON object
+    (it starts with `{` and ends with `}`: then no value spans two lines, and as many values as
+    lines means one per line) and an event or the header. False (nothing taken) otherwise: then
+    they are read one by one, and a line that is not an event is found and reported."""
+    lines = data.split(b"\n")
+    lines.pop()  # (after the last newline)
+    if not all(line[:1] == b"{" and line[-1:] == b"}" for line in lines):
+        return False
+    try:
+        decoded = _decode_lines(data)
+    except msgspec.DecodeError:
+        return False
+    if len(decoded) != len(lines):
+        return False
+    events, offsets = [], []
+    header = view.header
+    for line, event in zip(lines, decoded, strict=True):
+        if "seq" in event:
+            if type(event["seq"]) is not int or type(event.get("type")) is not str:
+                return False
+            events.append(event)
+            offsets.append(offset)
+        elif event.get("type") == "session" and header is None:
+            header = event
+        offset += len(line) + 1
+    view.header = header
+    view.events += events
+    view.offsets += offsets
+    return True
 
 
 def _take(view: JournalView, line: bytes, offset: int) -> bool:
