@@ -92,9 +92,11 @@ def js_number(x: float) -> str:
 class _Out:
     """The text printed so far; past the cap, only the size of what is left out."""
 
-    __slots__ = ("parts", "size", "dropped", "counted")
+    __slots__ = ("parts", "size", "dropped", "counted", "path", "work")
 
     def __init__(self) -> None:
+        self.path: set[int] = set()      # the pairs and vectors from the root to here (ids)
+        self.work: list[Value] = []      # what is left to render, last first
         self.parts: list[str] = []
         self.size = 0
         self.dropped = 0        # UTF-8 bytes past the cap
@@ -168,8 +170,9 @@ def _render(v: Value, out: _Out, display: bool) -> Generator[None, None, None]:
     """Iterative, so deeply nested data cannot exhaust the Python stack; yields after every
     PRINT_PIECE items, so a caller can print a huge value in steps. A pair or vector met again
     on the path from the root prints as CYCLE."""
-    path: set[int] = set()
-    work: list[Value] = [(_VAL, v)]
+    path = out.path
+    work = out.work
+    work.append((_VAL, v))
     add = out.add
     pause = PRINT_PIECE
     while work:
@@ -182,8 +185,16 @@ def _render(v: Value, out: _Out, display: bool) -> Generator[None, None, None]:
         if kind is _STR:
             add(item[1])
         elif kind is _CLOSE:
+            added = item[1]
+            if len(added) > PRINT_PIECE:    # a long list's cells leave the path in pieces
+                path.difference_update(added[-PRINT_PIECE:])
+                del added[-PRINT_PIECE:]
+                work.append(item)
+                pause = PRINT_PIECE
+                yield
+                continue
             add(item[2])
-            path.difference_update(item[1])
+            path.difference_update(added)
         elif kind is _LIST:
             cur, first, added = item[1], item[2], item[3]
             if type(cur) is Pair:
@@ -191,8 +202,9 @@ def _render(v: Value, out: _Out, display: bool) -> Generator[None, None, None]:
                     add(CYCLE if first else " . " + CYCLE)
                     work.append((_CLOSE, added, ")"))
                     continue
-                path.add(id(cur))
-                added.append(id(cur))
+                cell = id(cur)
+                path.add(cell)
+                added.append(cell)
                 if not first:
                     add(" ")
                 work.append((_LIST, cur.cdr, False, added))
@@ -255,8 +267,21 @@ def _text_steps(v: Value, display: bool) -> Generator[None, None, str]:
     try:
         yield from _render(v, out, display)
     except _Full:
+        yield from _forget(out)
         return out.text(exact=False)
     return out.text(exact=True)
+
+
+def _forget(out: _Out) -> Generator[None, None, None]:
+    """Let go of a render stopped halfway a piece at a time (a path of millions of cells)."""
+    work, path = out.work, out.path
+    while work:
+        del work[-PRINT_PIECE:]
+        yield
+    while path:
+        for _ in range(min(PRINT_PIECE, len(path))):
+            path.pop()
+        yield
 
 
 def write_str(v: Value) -> str:
