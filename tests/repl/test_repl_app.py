@@ -366,12 +366,11 @@ def interrupted(client: Client, rid: int) -> bool:
     return False
 
 
-def test_ctrl_c_while_another_client_holds_the_lease_says_so_then_takes_it(inprocess_daemon,
-                                                                          tmp_path):
-    bob, rid = start_loop(inprocess_daemon.socket, tmp_path, "bob", lease=True)
+def test_ctrl_c_while_another_client_holds_the_lease_says_so_then_takes_it(daemon, tmp_path):
+    bob, rid = start_loop(daemon.socket, tmp_path, "bob", lease=True)
 
     async def main():
-        async with repl_driver(inprocess_daemon.socket, tmp_path) as d:
+        async with repl_driver(daemon.socket, tmp_path) as d:
             await d.prompt()
             assert f"busy: `{LOOP}` from bob for " in d.text
             assert "bob holds the write lease; Ctrl-C twice takes it over" in d.text
@@ -384,7 +383,7 @@ def test_ctrl_c_while_another_client_holds_the_lease_says_so_then_takes_it(inpro
             d.keys.send_text("\x03")
             await d.until(lambda: "Ctrl-C again takes it over (as :session take)" in d.text,
                           "the lease explained")
-            with client_of(inprocess_daemon.socket, tmp_path, "check") as c:  # still running
+            with client_of(daemon.socket, tmp_path, "check") as c:  # still running
                 assert c.call("session.open", {"session": "current"})["running"] is not None
             await d.prompt()
             d.keys.send_text("\x03")
@@ -399,11 +398,11 @@ def test_ctrl_c_while_another_client_holds_the_lease_says_so_then_takes_it(inpro
         bob.close()
 
 
-def test_ctrl_c_on_a_command_queued_behind_another_interrupts_that_one(inprocess_daemon, tmp_path):
-    bob, rid = start_loop(inprocess_daemon.socket, tmp_path, "bob")
+def test_ctrl_c_on_a_command_queued_behind_another_interrupts_that_one(daemon, tmp_path):
+    bob, rid = start_loop(daemon.socket, tmp_path, "bob")
 
     async def main():
-        async with repl_driver(inprocess_daemon.socket, tmp_path) as d:
+        async with repl_driver(daemon.socket, tmp_path) as d:
             await d.prompt()
             assert "— Ctrl-C interrupts it" in d.text
             await d.type("(define after 1)\r")
