@@ -9,8 +9,8 @@ opening the session and `goto` to a random checkpoint, and `:session load / chec
 and the first page of `trace` on the big session, in the daemon and as whole `omegacli -s … -c`
 processes; fsync policies side by side. Then the big session opened after each kind of damage to
 one of its files, beside its clean open in the same run (`--damage-only`: just these, on a
-session built for them), and the cost of a command's appends with the storage checks (a failed
-write rolled back, the checkpoint file's running CRC) and without them.
+session built for them), and the cost of a command's appends, and of whole commands, with the
+storage checks (a failed write rolled back, the checkpoint file's running CRC) and without them.
 Prints a table and writes bench/results/persistence.json.
 """
 
@@ -23,7 +23,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +81,7 @@ def main() -> None:
         proc.wait(10)
     results |= damaged_opens(root, "big")
     results |= append_costs(2_000)
+    results |= command_costs(2_000)
     results |= list_after_restarts(root, 5)
     results["list_sessions"] = sessions + 1
     proc, sock = start_daemon(root)
@@ -267,8 +269,40 @@ def _open_ms(root: Path, name: str, pristine: Path, kind: str | None = None,
 
 def append_costs(n: int) -> dict[str, float]:
     """A command's appends (its four journal events, then its state record) through the real
-    writers, with the storage checks (a failed write rolled back, the running CRC of the
-    checkpoint file) and with them switched off; rounds interleaved, medians compared."""
+    writers, with the storage checks and without them (`checks_off`)."""
+    with_checks, without = _with_and_without_checks(lambda: _appends_us(n // 4), 16)
+    return {"appends_with_checks_us": with_checks, "appends_without_checks_us": without,
+            "appends_checks_ratio": with_checks / without}
+
+
+def command_costs(n: int) -> dict[str, float]:
+    """Whole commands (`(define xI I)` over the socket of a real daemon in this process: its
+    actor, journal and checkpoint file) with the storage checks and without them."""
+    import trio
+
+    with_checks, without = _with_and_without_checks(lambda: trio.run(_commands_ms, n // 8), 8)
+    return {"cmd_with_checks_ms": with_checks, "cmd_without_checks_ms": without,
+            "cmd_checks_ratio": with_checks / without}
+
+
+def _with_and_without_checks(measure: Callable[[], float], rounds: int) -> tuple[float, float]:
+    """Medians of `measure()` with the storage checks on and off, in interleaved rounds that
+    alternate which goes first (no order favoured)."""
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for r in range(rounds):
+        for on in ((True, False) if r % 2 else (False, True)):
+            if on:
+                times[on].append(measure())
+            else:
+                with checks_off():
+                    times[on].append(measure())
+    return statistics.median(times[True]), statistics.median(times[False])
+
+
+@contextmanager
+def checks_off() -> Iterator[None]:
+    """The appends without the storage checks: a failed write not rolled back (a plain write
+    loop) and the checkpoint file's running CRC not counted."""
     from omegad.persist import checkpoints, journal
 
     checked = (journal.append_or_roll_back, checkpoints.append_or_roll_back,
@@ -279,22 +313,28 @@ def append_costs(n: int) -> dict[str, float]:
         while view:
             view = view[os.write(fd, view):]
 
-    def switch(on: bool) -> None:
-        journal.append_or_roll_back, checkpoints.append_or_roll_back, \
-            checkpoints.CheckpointFile.count = checked if on else (  # type: ignore[method-assign]
-                plain_append, plain_append, lambda self, appended: None)
-
-    times: dict[bool, list[float]] = {True: [], False: []}
+    journal.append_or_roll_back = checkpoints.append_or_roll_back = plain_append
+    checkpoints.CheckpointFile.count = lambda self, appended: None  # type: ignore[method-assign]
     try:
-        for r in range(16):
-            for on in ((True, False) if r % 2 else (False, True)):  # (no order favoured)
-                switch(on)
-                times[on].append(_appends_us(n // 4))
+        yield
     finally:
-        switch(True)
-    with_checks, without = statistics.median(times[True]), statistics.median(times[False])
-    return {"appends_with_checks_us": with_checks, "appends_without_checks_us": without,
-            "appends_checks_ratio": with_checks / without}
+        journal.append_or_roll_back, checkpoints.append_or_roll_back, \
+            checkpoints.CheckpointFile.count = checked  # type: ignore[method-assign]
+
+
+async def _commands_ms(n: int) -> float:
+    from tests.storage.inprocess import running
+
+    root = Path(tempfile.mkdtemp(prefix="omk-", dir="/tmp"))
+    try:
+        async with running(root) as d:
+            await d.execute("c", "(define warm 0)")
+            t = time.perf_counter()
+            for i in range(n):
+                await d.execute("c", f"(define x{i} {i})")
+            return (time.perf_counter() - t) / n * 1e3
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _appends_us(n: int) -> float:
@@ -342,6 +382,7 @@ def damage_only(quick: bool) -> None:
     try:
         results |= damaged_opens(root, "big")
         results |= append_costs(2_000)
+        results |= command_costs(2_000)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     report("persistence_damage", results, GOALS)
@@ -357,6 +398,7 @@ GOALS = {
     "fork_ms": ("≤ 20", lambda v: v <= 20),
     "trace_page_ms": ("≤ 20", lambda v: v <= 20),
     "appends_checks_ratio": ("≤ 1.05", lambda v: v <= 1.05),
+    "cmd_checks_ratio": ("≤ 1.05", lambda v: v <= 1.05),
     "open_clean_to_baseline_ratio": ("≤ 1.10", lambda v: v <= 1.10),
     "ckpt_open_to_baseline_ratio": ("≤ 1.10", lambda v: v <= 1.10),
     **{f"open_{k}_ms": ("≤ 2000", lambda v: v <= 2000) for k in (

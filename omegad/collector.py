@@ -46,8 +46,8 @@ async def run(no_sessions: Callable[[], bool]) -> None:
     try:
         while True:
             await trio.sleep(IDLE)
-            if time.monotonic() - _last_activity < IDLE:
-                continue
+            if time.monotonic() - _last_activity < IDLE or _evaluating[0]:
+                continue  # (a slice that runs long also looks idle: no request is read)
             if not warm:
                 warm = True
                 if no_sessions():

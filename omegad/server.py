@@ -64,6 +64,7 @@ log = logging.getLogger("omegad.server")
 
 RECV_SIZE = 256 * 1024
 BUSY_READS = 4  # reads in a row that found data waiting, after which the read loop yields
+BIG_LINE = 1 << 20  # bytes: a request line this long is decoded in a task step of its own
 OUTBOX_LIMIT = 64 << 20  # bytes a client may fall behind before it is disconnected
 HANG_UP_POLL = 0.05  # seconds between checks for a half-closed client's hang-up
 _ACCEPT_RETRY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
@@ -308,6 +309,8 @@ class Connection:
 
     async def _on_line(self, line: bytes, nursery: trio.Nursery) -> None:
         collector.activity()  # a request: no time for a full collection or the warm-up
+        if len(line) > BIG_LINE:  # reading it was one step; decoding it is another
+            await trio.lowlevel.checkpoint()
         try:
             req = request_decoder.decode(line)
         except msgspec.ValidationError:

@@ -43,7 +43,8 @@ class LineBuffer:
         while pos != -1:
             if pos - start > self._limit:
                 raise LineTooLong(self._limit)
-            line = bytes(buf[start:pos])
+            with memoryview(buf) as view:  # one copy (a bytearray slice would be a second)
+                line = bytes(view[start:pos])
             if line.strip():
                 lines.append(line)
             start = pos + 1

@@ -26,7 +26,7 @@ from .effects import OracleRequest as OracleRequest  # (part of this module's in
 from .effects import OracleResponse as OracleResponse
 from .effects import request_for, response_value
 from .machine import Machine, Suspend
-from .pieces import bury
+from .pieces import GRAVE, bury
 from .prelude import CONSTANTS, PRELUDE
 from .primitives import load_all
 from .printer import write_steps, write_str
@@ -430,6 +430,12 @@ def bury_steps() -> Generator[None, None, None]:
     """After a command: free, a piece at a time, the big lists it made that nothing holds."""
     while bury(final=True):
         yield
+
+
+def unburied() -> bool:
+    """Whether big lists made by a command still wait to be freed (an interrupted command's:
+    its answer does not wait for that)."""
+    return bool(GRAVE)
 
 
 def global_names(state: ReplState) -> list[str]:

@@ -1,12 +1,16 @@
 """Printing values: the REPL's `=> ` form (write) and `display`'s form.
 
 Both terminate on cyclic structure (a repeated pair on the current path prints as `#cycle#`) and
-cap their output (MAX_CHARS) so a huge value cannot flood a client."""
+cap their text by the one rule a form's `display` output also follows (engine.OutputCap): at most
+TEXT_CAP characters, then `… [N more bytes]` naming the UTF-8 bytes left out. What is left out is
+still walked, in steps, to count it, up to COUNT_LIMIT more characters (a value with much
+sharing prints far longer than it is big): past that the marker says `… [at least N more bytes]`."""
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Generator
 from decimal import Decimal
 
@@ -28,9 +32,29 @@ from .values import (
     Vector,
 )
 
-MAX_CHARS = 1_000_000
+TEXT_CAP = 1 << 20       # characters of a printed value, and of one form's display output
+COUNT_LIMIT = 16 << 20   # characters past the cap counted for the marker, at most
 CYCLE = "#cycle#"
-ELLIPSIS = "..."
+
+
+def more_marker(dropped: int, exact: bool = True) -> str:
+    """What stands for the text left out of a capped one."""
+    return f"… [{dropped} more bytes]" if exact else f"… [at least {dropped} more bytes]"
+
+
+_MARKER = re.compile(r" … \[(at least )?(\d+) more bytes\]\Z")
+
+
+def cut_off(text: str) -> tuple[str, int, bool]:
+    """A printed text without the marker it may end with: (text, bytes it stood for, exact)."""
+    m = _MARKER.search(text, max(0, len(text) - 48))
+    if m is None:
+        return text, 0, True
+    return text[:m.start()], int(m.group(2)), m.group(1) is None
+
+
+def utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def js_number(x: float) -> str:
@@ -66,21 +90,42 @@ def js_number(x: float) -> str:
 
 
 class _Out:
-    __slots__ = ("parts", "size")
+    """The text printed so far; past the cap, only the size of what is left out."""
+
+    __slots__ = ("parts", "size", "dropped", "counted", "path", "work")
 
     def __init__(self) -> None:
+        self.path: set[int] = set()      # the pairs and vectors from the root to here (ids)
+        self.work: list[Value] = []      # what is left to render, last first
         self.parts: list[str] = []
         self.size = 0
+        self.dropped = 0        # UTF-8 bytes past the cap
+        self.counted = 0        # characters past the cap
 
     def add(self, s: str) -> None:
-        if self.size >= MAX_CHARS:
+        room = TEXT_CAP - self.size
+        if room > 0:
+            if len(s) <= room:
+                self.parts.append(s)
+                self.size += len(s)
+                return
+            self.parts.append(s[:room])
+            self.size = TEXT_CAP
+            s = s[room:]
+        self.dropped += utf8_size(s)
+        self.counted += len(s)
+        if self.counted > COUNT_LIMIT:
             raise _Full
-        self.parts.append(s)
-        self.size += len(s)
+
+    def text(self, exact: bool) -> str:
+        text = "".join(self.parts)
+        if self.dropped:
+            text += " " + more_marker(self.dropped, exact)
+        return text
 
 
 class _Full(Exception):
-    pass
+    """Counting what is left out went on long enough."""
 
 
 _VAL, _STR, _LIST, _CLOSE = range(4)
@@ -125,8 +170,9 @@ def _render(v: Value, out: _Out, display: bool) -> Generator[None, None, None]:
     """Iterative, so deeply nested data cannot exhaust the Python stack; yields after every
     PRINT_PIECE items, so a caller can print a huge value in steps. A pair or vector met again
     on the path from the root prints as CYCLE."""
-    path: set[int] = set()
-    work: list[Value] = [(_VAL, v)]
+    path = out.path
+    work = out.work
+    work.append((_VAL, v))
     add = out.add
     pause = PRINT_PIECE
     while work:
@@ -139,8 +185,16 @@ def _render(v: Value, out: _Out, display: bool) -> Generator[None, None, None]:
         if kind is _STR:
             add(item[1])
         elif kind is _CLOSE:
+            added = item[1]
+            if len(added) > PRINT_PIECE:    # a long list's cells leave the path in pieces
+                path.difference_update(added[-PRINT_PIECE:])
+                del added[-PRINT_PIECE:]
+                work.append(item)
+                pause = PRINT_PIECE
+                yield
+                continue
             add(item[2])
-            path.difference_update(item[1])
+            path.difference_update(added)
         elif kind is _LIST:
             cur, first, added = item[1], item[2], item[3]
             if type(cur) is Pair:
@@ -148,8 +202,9 @@ def _render(v: Value, out: _Out, display: bool) -> Generator[None, None, None]:
                     add(CYCLE if first else " . " + CYCLE)
                     work.append((_CLOSE, added, ")"))
                     continue
-                path.add(id(cur))
-                added.append(id(cur))
+                cell = id(cur)
+                path.add(cell)
+                added.append(cell)
                 if not first:
                     add(" ")
                 work.append((_LIST, cur.cdr, False, added))
@@ -212,11 +267,21 @@ def _text_steps(v: Value, display: bool) -> Generator[None, None, str]:
     try:
         yield from _render(v, out, display)
     except _Full:
-        out.parts.append(ELLIPSIS)
-    text = "".join(out.parts)
-    if len(text) > MAX_CHARS + len(ELLIPSIS):
-        text = text[:MAX_CHARS] + ELLIPSIS
-    return text
+        yield from _forget(out)
+        return out.text(exact=False)
+    return out.text(exact=True)
+
+
+def _forget(out: _Out) -> Generator[None, None, None]:
+    """Let go of a render stopped halfway a piece at a time (a path of millions of cells)."""
+    work, path = out.work, out.path
+    while work:
+        del work[-PRINT_PIECE:]
+        yield
+    while path:
+        for _ in range(min(PRINT_PIECE, len(path))):
+            path.pop()
+        yield
 
 
 def write_str(v: Value) -> str:

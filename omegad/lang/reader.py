@@ -6,7 +6,8 @@ It follows the reference's minimal reader: `;` comments, `'x`, strings with `\\n
 from __future__ import annotations
 
 import re
-from collections.abc import Generator
+from array import array
+from collections.abc import Generator, Iterator
 
 from .steps import finish
 from .values import NIL, LispError, Pair, Sym, Value
@@ -16,50 +17,54 @@ _WS = " \t\r\n"
 QUOTE = Sym("quote")
 
 
-class Token:
-    __slots__ = ("kind", "text", "start", "end")
-
-    def __init__(self, kind: str, text: Value, start: int, end: int) -> None:
-        self.kind = kind    # "(" ")" "'" "str" "atom"
-        self.text = text
-        self.start = start
-        self.end = end
+Token = tuple[str, Value, int, int]   # kind ("(" ")" "'" "str" "atom"), text, start, end
+PAUSE = None    # what the token stream gives between two tokens when it has read for a while
 
 
-STEP = 4096  # tokens between two yields of the stepped reader (steps.py)
+STEP = 4096  # tokens (or loop turns) between two pauses of the stepped reader (steps.py)
 _STR_RUN = re.compile(r'[^"\\]*')          # a string's characters up to a quote or backslash
 _ATOM_RUN = re.compile(r"[^ \t\r\n()';]*")
 _SPACE_RUN = re.compile(r"[ \t\r\n]*")
+RUN = 1 << 16  # characters one match of a run reads; a longer run is read a RUN per pause
 
 
 def _run_end(run: re.Pattern[str], src: str, i: int) -> int:
-    m = run.match(src, i)
+    m = run.match(src, i, i + RUN)
     return i if m is None else m.end()
 
 
-def tokenize(src: str) -> list[Token]:
-    return finish(tokenize_steps(src))
+def _long_run_end(run: re.Pattern[str], src: str, i: int) -> Generator[None, None, int]:
+    """The end of the run starting at `i`, pausing after every RUN characters (a 15 MiB string
+    is a few hundred pauses, not one match that holds the loop)."""
+    while True:
+        j = _run_end(run, src, i)
+        if j - i < RUN:
+            return j
+        i = j
+        yield PAUSE
 
 
-def tokenize_steps(src: str) -> Generator[None, None, list[Token]]:
-    """The tokens of `src`, yielding after every STEP of them (runs of characters are matched
-    by regular expressions, so a long string or atom costs one match, not a Python loop)."""
-    toks: list[Token] = []
+def tokens(src: str) -> Iterator[Token | None]:
+    """The tokens of `src`, one at a time, with a PAUSE after every STEP turns of its loop and
+    every RUN characters of a long run (runs of characters are matched by regular expressions,
+    so a long string or atom costs a match per RUN characters, not a Python loop). Nothing is
+    kept: a reader takes the tokens as they come."""
     i, n = 0, len(src)
     pause = STEP
     while i < n:
         pause -= 1
         if not pause:
             pause = STEP
-            yield
+            yield PAUSE
         c = src[i]
         if c in _WS:
-            i = _run_end(_SPACE_RUN, src, i)
+            j = _run_end(_SPACE_RUN, src, i)
+            i = j if j - i < RUN else (yield from _long_run_end(_SPACE_RUN, src, j))
         elif c == ";":
             j = src.find("\n", i)
             i = n if j < 0 else j
         elif c in "()'":
-            toks.append(Token(c, c, i, i + 1))
+            yield (c, c, i, i + 1)
             i += 1
         elif c == '"':
             start = i
@@ -69,6 +74,10 @@ def tokenize_steps(src: str) -> Generator[None, None, list[Token]]:
                 j = _run_end(_STR_RUN, src, i)
                 if j > i:
                     buf.append(src[i:j])
+                    if j - i == RUN:    # (more of the run may follow)
+                        i = j
+                        yield PAUSE
+                        continue
                     i = j
                 if i >= n:
                     break
@@ -78,12 +87,16 @@ def tokenize_steps(src: str) -> Generator[None, None, list[Token]]:
                 e = src[i + 1] if i + 1 < n else ""          # a backslash
                 buf.append("\n" if e == "n" else "\t" if e == "t" else e)
                 i += 2
-            toks.append(Token("str", "".join(buf), start, i))
+            yield ("str", "".join(buf), start, i)
         else:
             start = i
-            i = _run_end(_ATOM_RUN, src, i)
-            toks.append(Token("atom", src[start:i], start, i))
-    return toks
+            j = _run_end(_ATOM_RUN, src, i)
+            i = j if j - i < RUN else (yield from _long_run_end(_ATOM_RUN, src, j))
+            yield ("atom", src[start:i], start, i)
+
+
+def tokenize(src: str) -> list[Token]:
+    return [t for t in tokens(src) if t is not PAUSE]
 
 
 def atom(text: str) -> Value:
@@ -99,68 +112,94 @@ def atom(text: str) -> Value:
 
 
 class _Parser:
-    def __init__(self, toks: list[Token]) -> None:
-        self.toks = toks
-        self.i = 0
+    """Reads data off a token stream; `start` and `end` are where the last datum's first token
+    began and its last token ended."""
 
-    def datum(self) -> Value:
-        return finish(self.datum_steps())
+    def __init__(self, src: str) -> None:
+        self.toks = tokens(src)
+        self.ahead: Token | None = None
+        self.start = self.end = 0
+
+    def more_steps(self) -> Generator[None, None, bool]:
+        """Whether another datum follows (its first token is then read ahead)."""
+        for t in self.toks:
+            if t is PAUSE:
+                yield
+                continue
+            self.ahead = t
+            return True
+        return False
 
     def datum_steps(self) -> Generator[None, None, object]:
-        """One datum, read iteratively (deep nesting cannot exhaust the Python stack), yielding
-        after every STEP tokens."""
-        toks = self.toks
-        stack: list[list[Value]] = []      # open lists: [items, quote_count_before_it]
+        """The datum whose first token more_steps() read ahead. Iterative (deep nesting cannot
+        exhaust the Python stack) and flat: the items of the lists still open are one list and
+        where each begins one array, so a million open parentheses cost 16 MB, not a million
+        lists. Pauses after every STEP tokens and pairs."""
+        t = self.ahead
+        assert t is not None
+        self.ahead = None
+        self.start = t[2]
+        items: list[Value] = []            # the items of every open list, outermost first
+        opened = array("q")                # per open list: where its items begin in `items`
+        quoted = array("q")                # per open list: the quotes read before its "("
         quotes = 0
         pause = STEP
+        toks = self.toks
         while True:
+            self.end = t[3]
+            kind = t[0]
+            if kind == "'":
+                quotes += 1
+            elif kind == "(":
+                opened.append(len(items))
+                quoted.append(quotes)
+                quotes = 0
+            else:
+                if kind == ")":
+                    if not opened or quotes:
+                        yield from drain(items)
+                        raise LispError("parse: unexpected ')'")
+                    first = opened.pop()
+                    quotes = quoted.pop()
+                    value = NIL
+                    for k in range(len(items) - 1, first - 1, -1):
+                        value = Pair(items[k], value)
+                        pause -= 1
+                        if not pause:
+                            pause = STEP
+                            yield
+                    del items[first:]
+                elif kind == "str":
+                    value = t[1]
+                else:
+                    value = atom(t[1])
+                for _ in range(quotes):
+                    value = Pair(QUOTE, Pair(value, NIL))
+                quotes = 0
+                if not opened:
+                    return value
+                items.append(value)
             pause -= 1
             if not pause:
                 pause = STEP
                 yield
-            if self.i >= len(toks):
-                missing = bool(stack) and not quotes
-                yield from drain(stack)
+            nxt = next(toks, _END)
+            while nxt is PAUSE:
+                yield
+                nxt = next(toks, _END)
+            if nxt is _END:
+                missing = bool(opened) and not quotes
+                yield from drain(items)
                 raise LispError("parse: missing ')'" if missing else "parse: unexpected EOF")
-            t = toks[self.i]
-            self.i += 1
-            if t.kind == "'":
-                quotes += 1
-                continue
-            if t.kind == "(":
-                stack.append([[], quotes])
-                quotes = 0
-                continue
-            if t.kind == ")":
-                if not stack or quotes:
-                    raise LispError("parse: unexpected ')'")
-                items, quotes = stack.pop()
-                value = NIL
-                for x in reversed(items):
-                    value = Pair(x, value)
-                    pause -= 1
-                    if not pause:
-                        pause = STEP
-                        yield
-            elif t.kind == "str":
-                value = t.text
-            else:
-                value = atom(t.text)
-            for _ in range(quotes):
-                value = Pair(QUOTE, Pair(value, NIL))
-            quotes = 0
-            if not stack:
-                return value
-            stack[-1][0].append(value)
+            t = nxt  # type: ignore[assignment]
+
+
+_END = object()   # the token stream has ended
 
 
 def read_all(src: str) -> list[Value]:
     """All top-level data of `src` (raises LispError with the reference's parse messages)."""
-    p = _Parser(tokenize(src))
-    out = []
-    while p.i < len(p.toks):
-        out.append(p.datum())
-    return out
+    return [d for _, d in split_forms(src)]
 
 
 def split_forms(src: str) -> list[tuple[str, object]]:
@@ -170,18 +209,11 @@ def split_forms(src: str) -> list[tuple[str, object]]:
 
 def split_forms_steps(src: str) -> Generator[None, None, list[tuple[str, object]]]:
     """`split_forms` in steps: a caller may let others run between them."""
-    toks = yield from tokenize_steps(src)
-    p = _Parser(toks)
+    p = _Parser(src)
     out = []
-    try:
-        while p.i < len(toks):
-            start = toks[p.i].start
-            d = yield from p.datum_steps()
-            out.append((src[start:toks[p.i - 1].end], d))
-    except LispError:
-        yield from drain(toks)
-        raise
-    yield from drain(toks)
+    while (yield from p.more_steps()):
+        d = yield from p.datum_steps()
+        out.append((src[p.start:p.end], d))
     return out
 
 

@@ -147,7 +147,7 @@ async def session_save(p: m.SaveParams, conn: Connection) -> m.OutputResult:
 @method("session.delete")
 async def session_delete(p: m.SessionParams, conn: Connection) -> m.DeleteResult:
     check_name(p.session)
-    deleted = await conn.daemon.sessions.delete(store_of(conn), p.session)
+    deleted = await conn.daemon.sessions.delete(store_of(conn), p.session, conn)
     if not deleted:
         raise errors.SessionNotFound(f"Session '{p.session}' not found")
     return m.DeleteResult(deleted=True)

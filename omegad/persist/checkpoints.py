@@ -27,6 +27,12 @@ for 10 000 inputs) vouches for every record before it, and when it does not matc
 no mark) each record is checked on its own. From the first damaged record on, the file is set
 aside (quarantine.py) and cut: the states after it are rebuilt from the journal. A file whose
 first line is damaged is set aside whole.
+
+A session's own opening first tries to repair a damaged record whose header still chains
+(`keep_damaged`): it computes the record again from the journal (recovery/records.py) and writes
+it back in place only when its CRC is the one the header stored, i.e. the bytes are exactly the
+ones written; the records after it then stay (no states to rebuild). When that cannot be done,
+the file is cut at that record as above.
 """
 
 from __future__ import annotations
@@ -112,13 +118,17 @@ class CheckpointFile:
     start: int = FIRST_LINE  # where the records begin
     seqs: list[int] = field(default_factory=list)  # each entry's seq (non-decreasing)
     bases: list[int] = field(default_factory=list)  # the entries that start a run
+    damaged: list[int] = field(default_factory=list)  # kept entries that fail their CRC
     _fd: int = -1
 
     @classmethod
-    def open(cls, path: Path, journal: Path | None = None) -> CheckpointFile:
+    def open(cls, path: Path, journal: Path | None = None,
+             keep_damaged: bool = False) -> CheckpointFile:
         """The file's records, damage repaired (the module's docstring says how); `journal`
         lets a damaged first line be rewritten when the records after it are all intact and
-        their journal positions fit that journal as they are (an unforked session's)."""
+        their journal positions fit that journal as they are (an unforked session's).
+        `keep_damaged`: records that fail their CRC (their headers chaining) are kept and
+        listed in `damaged`; the caller then calls `rewrite_record` or `cut_records` for each."""
         ckpt = cls(path)
         try:
             data = path.read_bytes()
@@ -137,10 +147,10 @@ class CheckpointFile:
                 ckpt._cut(data, 0, "its first line is damaged")
                 ckpt.start = FIRST_LINE
             return ckpt
-        ckpt._scan(data)
+        ckpt._scan(data, keep_damaged)
         return ckpt
 
-    def _scan(self, data: bytes) -> None:
+    def _scan(self, data: bytes, keep_damaged: bool = False) -> None:
         pos = self._scan_records(data)
         end = len(data)
         how = "is incomplete" if pos + _HEAD.size > end or \
@@ -150,13 +160,47 @@ class CheckpointFile:
         first = bisect.bisect_left(self.entries, checked, key=lambda e: e.offset)
         for i in range(first, len(self.entries)):
             if not _intact(view, self.entries[i]):
+                if keep_damaged:
+                    self.damaged.append(i)
+                    continue
                 pos, how = self.entries[i].offset, "fails its checksum"
                 self._drop_from(i)
                 break
+        tail = len(self.entries)  # damaged records up to the end are a damaged tail: cut
+        while self.damaged and self.damaged[-1] == tail - 1:
+            tail = self.damaged.pop()
+        if tail < len(self.entries):
+            pos, how = self.entries[tail].offset, "fails its checksum"
+            self._drop_from(tail)
         self.size = pos
         self.crc = zlib.crc32(view[checked:pos], crc)
         if pos < end:
             self._cut(data, pos, f"the record at byte {pos} {how}")
+
+    def rewrite_record(self, index: int, control: str, state: bytes, ref: int = -1) -> Path | None:
+        """Write damaged record `index` back as (control, state, ref) when that is exactly what
+        was written (its CRC is the one its header holds); the damaged bytes from it on are set
+        aside first. The quarantine file's path, or None (nothing done) when the CRC differs."""
+        entry = self.entries[index]
+        with open(self.path, "rb") as f:
+            f.seek(entry.offset)
+            head = f.read(_HEAD.size)
+        size, crc, seq, kind, journal_end = _HEAD.unpack(head)
+        body = _encode(Body(control, state, ref))
+        meta = _META.pack(seq, kind, journal_end)
+        if len(body) != size or zlib.crc32(body, zlib.crc32(meta)) != crc:
+            return None
+        aside = set_aside(self.path, entry.offset)
+        fd = owned.open_owned(self.path, os.O_WRONLY)
+        try:
+            _write_all_at(fd, body, entry.offset + _HEAD.size)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self.damaged.remove(index)
+        with open(self.path, "rb") as f:
+            self.crc = zlib.crc32(f.read(self.size))
+        return aside
 
     def _new_first_line(self, data: bytes, journal: Path) -> bool:
         """A damaged first line over intact records: when every record checks and the newest
@@ -248,9 +292,11 @@ class CheckpointFile:
                        f" {pos} on aside in {aside.name}")
 
     def cut_records(self, i: int, why: str) -> None:
-        """Set records `i` and after aside and cut them off (they disagree with the journal)."""
+        """Set records `i` and after aside and cut them off (they disagree with the journal,
+        or are damaged)."""
         data = self.path.read_bytes()
         self._drop_from(i)
+        self.damaged = [d for d in self.damaged if d < i]
         end = self.entries[-1].offset + self.entries[-1].size if self.entries else 0
         self._cut(data, end, why)
 
@@ -484,7 +530,8 @@ def _intact(data: bytes | memoryview, entry: Entry) -> bool:
     return zlib.crc32(data[start : start + _META.size + size]) == crc
 
 
-def _write_all(fd: int, blob: bytes) -> None:
+def _write_all_at(fd: int, blob: bytes, offset: int) -> None:
     view = memoryview(blob)
     while view:
-        view = view[os.write(fd, view) :]
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written

@@ -8,6 +8,7 @@ and skipped, never cut, and what is cut is first set aside (quarantine.py).
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from omegad.persist.failures import append_or_roll_back
 from omegad.persist.quarantine import set_aside
 
 _decode = msgspec.json.Decoder().decode
+_decode_lines = msgspec.json.Decoder().decode_lines
 
 
 INPUT_MARK = b'"type":"input"'  # in a line of its own only in an input event (strings escape it)
@@ -80,6 +82,10 @@ def _take_lines(view: JournalView, data: bytes, offset: int, until: int | None) 
                                                                                           bool]:
     """Take the whole lines of `data` (which starts at byte `offset`); returns where the lines
     taken end, and whether reading is over (the event `until` reached)."""
+    if until is None:
+        end = data.rfind(b"\n") + 1
+        if _take_all(view, data[:end], offset):
+            return end, False
     pos = 0
     while pos < len(data):
         end = data.find(b"\n", pos)
@@ -91,6 +97,38 @@ def _take_lines(view: JournalView, data: bytes, offset: int, until: int | None) 
         if until is not None and view.events and view.events[-1]["seq"] >= until:
             return pos, True
     return pos, False
+
+
+def _take_all(view: JournalView, data: bytes, offset: int) -> bool:
+    """Take every line of `data` (whole lines) in one decoding, when each is one JSON object
+    (it starts with `{` and ends with `}`: then no value spans two lines, and as many values as
+    lines means one per line) and an event or the header. False (nothing taken) otherwise: then
+    they are read one by one, and a line that is not an event is found and reported."""
+    lines = data.split(b"\n")
+    lines.pop()  # (after the last newline)
+    if not all(line[:1] == b"{" and line[-1:] == b"}" for line in lines):
+        return False
+    try:
+        decoded = _decode_lines(data)
+    except msgspec.DecodeError:
+        return False
+    if len(decoded) != len(lines):
+        return False
+    events, offsets = [], []
+    header = view.header
+    for line, event in zip(lines, decoded, strict=True):
+        if "seq" in event:
+            if type(event["seq"]) is not int or type(event.get("type")) is not str:
+                return False
+            events.append(event)
+            offsets.append(offset)
+        elif event.get("type") == "session" and header is None:
+            header = event
+        offset += len(line) + 1
+    view.header = header
+    view.events += events
+    view.offsets += offsets
+    return True
 
 
 def _take(view: JournalView, line: bytes, offset: int) -> bool:
@@ -183,6 +221,29 @@ class JournalWriter:
     def flush(self) -> None:
         if self._held:
             self.write([])
+
+    def flush_steps(self, piece: int = 1 << 20) -> Generator[None, None, None]:
+        """`flush` in steps of `piece` bytes (a 15 MiB input's two events are 30 MB: one write
+        of them holds the event loop). Run it to its end: a write that fails cuts the file back
+        to where the held lines began and raises, as `write` does."""
+        if not self._held:
+            return
+        if os.fstat(self._fd).st_size != self.size:
+            raise JournalChanged(self.path, self.size)
+        pos = self.size
+        lines, self._held = self._held, []
+        try:
+            for line in lines:
+                for i in range(0, len(line), piece):
+                    part = line[i:i + piece]
+                    append_or_roll_back(self._fd, part, self.size, self.path)
+                    pos += len(part)
+                    yield
+        except OSError:  # (cut back already: the seqs are as on disk, inputs counted anew)
+            self.next_seq, self.counted_inputs = self.written_seq, None
+            raise
+        self.size = pos
+        self.written_seq = self.next_seq
 
     def write(self, events: list[Event]) -> list[int]:
         """Append the held events and these; returns the byte offset at which each of these

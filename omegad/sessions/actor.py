@@ -156,6 +156,7 @@ class SessionActor:
                 continue
             if not job.abandoned:
                 await self._run_job(job)
+                await engine.tidy()
 
     async def _run_job(self, job: Job) -> None:
         self._current = job
@@ -352,8 +353,14 @@ class SessionActor:
         self.settle()  # the previous form's state record goes first
         version = self.state.version
         code = form.text
+        journaled = await engine.journal_text(code)
         seq = self.seq
-        self.journal.hold([ev.input_event(seq, code), ev.step_event(seq + 1, 0, code)])
+        events = [ev.input_event(seq, code), ev.step_event(seq + 1, 0, code)]
+        if journaled is not code:
+            events[0]["code"] = events[1]["ctrl"] = journaled
+        self.journal.hold(events)
+        if journaled is not code:  # a big input: its events go out now, in slices
+            await self._flush_big_input()
         streamed: list[str] = []
 
         def sink(chunk: str) -> None:
@@ -432,6 +439,19 @@ class SessionActor:
             return await journaled[0](request)
 
         return oracle
+
+    async def _flush_big_input(self) -> None:
+        """Write the held events of a big input in slices (journal.flush_steps); shielded: a
+        write stopped halfway would leave half a line (it takes a few slices)."""
+        assert self.journal is not None
+        self.index_dirty = True
+        with trio.CancelScope(shield=True):
+            try:
+                await engine.in_slices(self.journal.flush_steps())
+            except OSError as e:  # the file is as it was before the write (failures.py)
+                log.error("session %s: journal write failed: %s", self.name, e)
+                raise storage_error(e, "writing the journal", self.store.journal(self.name)) \
+                    from None
 
     def _flush_journal(self) -> None:
         if self.journal is not None:

@@ -194,7 +194,7 @@ async def session_resume(actor: Session, _arg: str, reply: Reply, _job: Job) -> 
     reply.line(f"Resumed to seq {nxt.seq}")
 
 
-async def session_delete(actor: Session, name: str, reply: Reply, _job: Job) -> None:
+async def session_delete(actor: Session, name: str, reply: Reply, job: Job) -> None:
     try:
         check_name(name)
     except errors.RpcError as e:
@@ -203,7 +203,12 @@ async def session_delete(actor: Session, name: str, reply: Reply, _job: Job) -> 
     if name == actor.name:
         reply.line("Cannot delete the session you are in; use :session reset to empty it.")
         return
-    if await actor.manager.delete(actor.store, name):
+    try:
+        deleted = await actor.manager.delete(actor.store, name, job.conn)
+    except errors.RpcError as e:
+        reply.line(f"Error deleting session: {_message(e)}")
+        return
+    if deleted:
         reply.line(f"Session '{name}' deleted")
     else:
         reply.line(f"Session '{name}' not found")

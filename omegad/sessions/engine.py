@@ -9,20 +9,24 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+import msgspec
 import trio
 
 from omegad import collector, memory
-from omegad.lang import api, backtrace
+from omegad.lang import api, backtrace, printer
 from omegad.lang.revision import restore
-from omegad.lang.steps import advance
+from omegad.lang.steps import Steps, advance
+from omegad.persist import jsjson
 
 SLICE_SECONDS = 0.002  # a slice of evaluation ends after this much wall time, then trio runs
 SLICE_STEPS = 1_000_000  # and after this many steps, whatever the clock says
 MIN_GROWTH = 16 << 20  # bytes a form must have grown the daemon by to be ended for --max-memory
-TRIM_AFTER = 4 << 20  # bytes a failed form grew the process by before memory is given back
-OUTPUT_CAP = 1 << 20  # characters of `display` output one form may print (README)
+TRIM_AFTER = 4 << 20  # bytes a form grew the process by before freed memory is given back
+OUTPUT_CAP = printer.TEXT_CAP  # characters of `display` output one form may print (README)
 
+T = TypeVar("T")
 Oracle = Callable[[api.OracleRequest], Awaitable[api.OracleResponse]]
 
 
@@ -49,14 +53,27 @@ async def read_forms(text: str) -> list[api.Form]:
     """`forms`; a big input in slices of SLICE_SECONDS, between which others are served."""
     if len(text) <= BIG_INPUT:
         return forms(text)
-    steps = api.parse_inputs_steps(text)
+    return await in_slices(api.parse_inputs_steps(text))
+
+
+async def journal_text(text: str) -> str | msgspec.Raw:
+    """An input's text as its journal events hold it: a big one encoded in slices (jsjson)."""
+    if len(text) <= BIG_INPUT:
+        return text
+    return await in_slices(jsjson.string_steps(text))
+
+
+async def in_slices(steps: Steps[T]) -> T:
+    """Run work done in steps (steps.py) in slices of SLICE_SECONDS, between which others are
+    served; returns its result."""
     with collector.evaluating():   # (no full collection inside a slice: it walks everything)
         while True:
             over = slice_clock()
             while not over():
                 done, result = advance(steps)
                 if done:
-                    return result
+                    value: T = result
+                    return value
             await trio.lowlevel.checkpoint()
 
 
@@ -92,12 +109,27 @@ async def evaluate(
 
 async def _slices(run: api.Run, form: api.Form, capped: OutputCap, watch: RssWatch,
                   oracle: Oracle, on_slice: Callable[[], Awaitable[None]] | None) -> Outcome:
+    r = await drive(run, watch, oracle, on_slice)
+    capped.close()
+    outcome = _outcome(form, r)
+    run.release()
+    del r
+    await _bury()
+    watch.give_back()
+    return outcome
+
+
+async def drive(run: api.Run, watch: RssWatch, oracle: Oracle,
+                on_slice: Callable[[], Awaitable[None]] | None = None) -> api.Done | api.Failed:
+    """Run `run` to its end in slices of SLICE_SECONDS, answering its oracle calls; between
+    slices the process's real size is checked against `watch` (a form's, or an oracle's nested
+    evaluation's: the same accounting for both)."""
     while True:
         r = run.run(SLICE_STEPS, slice_clock(), watch.grown)
         if isinstance(r, api.Running):
             over = watch.over()
             if over is not None:
-                r = run.stop(over)
+                run.stop(over)
                 continue
             if on_slice is not None:
                 await on_slice()
@@ -110,26 +142,20 @@ async def _slices(run: api.Run, form: api.Form, capped: OutputCap, watch: RssWat
             else:
                 run.resume(response)
         else:
-            capped.close()
-            outcome = _outcome(form, r)
-            run.release()
-            del r
-            await _bury()
-            if not outcome.ok:
-                watch.give_back()
-            return outcome
+            return r
 
 
 async def _bury() -> None:
     """The big lists the form made and left behind are freed in slices, not in one go."""
-    steps = api.bury_steps()
-    while True:
-        over = slice_clock()
-        while not over():
-            done, _ = advance(steps)
-            if done:
-                return
-        await trio.lowlevel.checkpoint()
+    await in_slices(api.bury_steps())
+
+
+async def tidy() -> None:
+    """After a job (its answer has left): what an interrupted form left to free is freed in
+    slices, and the memory given back, before the next job starts."""
+    if api.unburied():
+        await _bury()
+        memory.trim()
 
 
 class RssWatch:
@@ -156,19 +182,23 @@ class RssWatch:
         return None
 
     def give_back(self) -> None:
-        """After a failed or interrupted form: what it made is garbage; return it."""
+        """After a form: what it made and no longer holds (all of it, when it failed or was
+        interrupted; its printed value's pieces when it succeeded) goes back to the system."""
         if memory.rss() > self.start + TRIM_AFTER:
             memory.trim()
 
 
 class OutputCap:
     """A sink passing on at most `limit` characters of a form's `display` output; what it
-    held back is counted and named by one last line, `… [N more bytes]`."""
+    held back is counted and named by one last line, `… [N more bytes]` (the rule a printed
+    value follows too: printer.py). A displayed value the printer cut already comes with its
+    marker: what that marker counts is added, so N is every byte not shown."""
 
     def __init__(self, sink: Callable[[str], None], limit: int = OUTPUT_CAP) -> None:
         self.sink = sink
         self.room = limit
         self.dropped = 0
+        self.exact = True
 
     def __call__(self, chunk: str) -> None:
         if len(chunk) <= self.room:
@@ -179,11 +209,13 @@ class OutputCap:
             self.sink(chunk[:self.room])
             chunk = chunk[self.room:]
             self.room = 0
-        self.dropped += len(chunk.encode("utf-8", "surrogatepass"))
+        chunk, more, exact = printer.cut_off(chunk)
+        self.dropped += printer.utf8_size(chunk) + more
+        self.exact = self.exact and exact
 
     def close(self) -> None:
         if self.dropped:
-            self.sink(f"\n… [{self.dropped} more bytes]\n")
+            self.sink("\n" + printer.more_marker(self.dropped, self.exact) + "\n")
             self.dropped = 0
 
 

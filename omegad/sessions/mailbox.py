@@ -59,8 +59,9 @@ class Job:
 
     def finish(self) -> None:
         self.done.set()
-        if self.callback is not None:
-            self.callback(self.error if self.error is not None else self.result)
+        callback, self.callback = self.callback, None  # (it holds the job: a cycle otherwise)
+        if callback is not None:
+            callback(self.error if self.error is not None else self.result)
 
 
 @dataclass(slots=True)

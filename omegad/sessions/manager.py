@@ -54,6 +54,7 @@ class SessionManager:
         self.max_sessions = max_sessions
         self.max_memory = max_memory  # also the daemon's real size no command may pass
         self.command_memory = DEFAULT_MEMORY_BUDGET  # a command's budget (--command-memory)
+        memory.return_big_blocks()
         memory.baseline()  # the daemon's own size, before any session: what --max-memory is over
         self.pool: OrderedDict[Key, SessionActor] = OrderedDict()
         self._catalogs: dict[Path, Catalog] = {}
@@ -197,9 +198,19 @@ class SessionManager:
         self.pool.pop((store.root, name), None)
         actor.close()
 
-    async def delete(self, store: SessionStore, name: str) -> bool:
-        actor = self.pool.pop((store.root, name), None)
+    async def delete(self, store: SessionStore, name: str, asker: Caller | None = None) -> bool:
+        """Delete session `name`'s files. Its actor, when it is live, closes them first; when a
+        command runs or waits in it, or another client holds its lease or is attached to it,
+        its files are that actor's and this refuses (SessionBusy)."""
+        actor = self.live(store, name)
         if actor is not None:
+            others = [c for c in actor.attached.values()
+                      if not c.closed and (asker is None or c.id != asker.id)]
+            if actor.busy or others or (actor.lease is not None and actor.lease is not asker):
+                raise errors.SessionBusy(
+                    f"session '{name}' is open in another client (it has its own writer); close"
+                    " it there first", {"session": name})
+            self.pool.pop((store.root, name), None)
             actor.close()
             self.on_dir_idle(store.root)
         found = False

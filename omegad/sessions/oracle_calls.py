@@ -141,36 +141,33 @@ class SessionHost:
         calls = self.calls
         nested = JournaledOracle(calls.actor, calls.oracle, calls.sink, calls.depth + 1)
         async with calls.evaluating:
-            return await evaluate_nested(calls.actor.state, code, calls.sink, nested)
+            pool = calls.actor.manager
+            return await evaluate_nested(calls.actor.state, code, calls.sink, nested,
+                                         pool.command_memory, pool.max_memory)
 
     def observe(self, what: str) -> Any:
         return observe(self.calls.actor.state, self.calls.actor.defs(), what)
 
 
 async def evaluate_nested(state: api.ReplState, code: str, sink: Callable[[str], None],
-                          oracle: engine.Oracle) -> Any:
-    """The model's `eval`: run `code` in the paused session; its value, or ToolError."""
-    run = api.start(state, code, output_sink=sink, nested=True,
+                          oracle: engine.Oracle, memory_budget: int | None = None,
+                          max_memory: int | None = None) -> Any:
+    """The model's `eval`: run `code` in the paused session; its value, or ToolError. Its
+    memory is watched as a command's is (engine.RssWatch: the process's real size, no walk of
+    the heap), against the command budget (`memory_budget`, else the evaluator's default)."""
+    budget = memory_budget or api.DEFAULT_MEMORY_BUDGET
+    run = api.start(state, code, output_sink=sink, nested=True, memory_budget=budget,
                     step_budget=NESTED_STEP_BUDGET)
+    watch = engine.RssWatch(budget, max_memory)
     try:
-        while True:
-            r = run.run(engine.SLICE_STEPS, engine.slice_clock())
-            if isinstance(r, api.Running):
-                await trio.lowlevel.checkpoint()
-            elif isinstance(r, api.NeedsOracle):
-                try:
-                    response = await oracle(r.request)
-                except engine.OracleFailure as e:
-                    run.resume_error(str(e))
-                else:
-                    run.resume(response)
-            elif isinstance(r, api.Done):
-                return r.value
-            else:
-                raise ToolError(r.message)
+        r = await engine.drive(run, watch, oracle)
     except BaseException:
         run.abandon()
         raise
+    if isinstance(r, api.Done):
+        return r.value
+    watch.give_back()
+    raise ToolError(r.message)
 
 
 def observe(state: api.ReplState, defs: list[str], what: str) -> Any:

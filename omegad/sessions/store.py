@@ -42,8 +42,10 @@ class SessionStore:
 
     def files(self, name: str) -> list[Path]:
         debug = self.debugger(name)
-        return [self.journal(name), self.index(name), self.ckpt(name), debug,
-                debug.with_suffix(".base"), self.receipts(name), self.notes(name), self.defs(name)]
+        ckpt = self.ckpt(name)
+        return [self.journal(name), self.index(name), ckpt, ckpt.with_name(ckpt.name + ".sum"),
+                debug, debug.with_suffix(".base"), self.receipts(name), self.notes(name),
+                self.defs(name)]
 
     def names(self) -> list[str]:
         """Every session with a journal, in the byte order of file names (as the reference)."""

@@ -419,3 +419,17 @@ def test_a_command_line_and_a_typed_method_make_the_same_operation():
                   op.DebugBreak("expr", "If"), op.DebugStep(5), op.DebugTrace(2, 4),
                   op.DebugToggle(1), op.DebugStart("(f 1)")):
         assert commands.parse(commands.line_of(typed)) == typed
+
+
+def test_a_debug_run_past_the_command_budget_ends_as_a_command_would(
+        start_inprocess_daemon, tmp_path):
+    daemon = start_inprocess_daemon("--command-memory", str(16 << 20))
+    grow = "(let loop ((l '()) (i 0)) (if (< i 3000000) (loop (cons i l) (+ i 1)) (length l)))"
+    with session_client(daemon, tmp_path / "sd") as c:
+        run(c, "(define kept 1)")
+        run(c, f":debug (begin (set! kept 2) {grow})")
+        out = run(c, ":continue")
+        assert out.split("\n")[-1].startswith("error: memory budget exceeded"), out[-300:]
+        assert run(c, "kept") == "=> 1"
+        with session_client(daemon, tmp_path / "sd") as other:
+            assert other.call("server.ping") == {"pong": True}

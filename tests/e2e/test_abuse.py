@@ -7,6 +7,7 @@ A subprocess daemon: its RSS is what is measured."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -37,15 +38,7 @@ def _items() -> list[Item]:
 
 ITEMS = _items()
 
-# Known gap: after an interrupted loop of `equal?` on long lists, the daemon's RSS settles about
-# 15 MB above where it started when other tests run beside it (within bounds when run alone).
-RSS_GAPS = {"loop of equal?"}
-PARAMS = [pytest.param(i, id=i.name, marks=pytest.mark.xfail(
-    reason="RSS after stays ~15 MB high under parallel load", strict=False))
-    if i.name in RSS_GAPS else pytest.param(i, id=i.name) for i in ITEMS]
-
-
-@pytest.mark.parametrize("item", PARAMS)
+@pytest.mark.parametrize("item", ITEMS, ids=[i.name for i in ITEMS])
 def test_bad_input_ends_cleanly_and_others_are_answered_throughout(harness, item):
     out = harness.run(item)
     assert check(item, out) == []
@@ -69,3 +62,22 @@ def test_a_budget_given_per_call_is_used(harness):
     reply = harness.client.call("session.execute", {
         "session": "abuse", "command": "1", "memory_budget": 0})
     assert reply["error"]["code"] == -32602
+
+
+def test_a_printed_value_and_display_output_are_cut_by_one_rule(harness):
+    whole = "(" + " ".join(str(i) for i in range(200_000)) + ")"
+    left_out = len(whole) - MB
+    out = harness.execute("(iota 200000)")["output"]
+    assert out == "=> " + whole[:MB] + f" … [{left_out} more bytes]"
+    out = harness.execute("(begin (display (iota 200000)) (display \"é\") 1)")["output"]
+    assert out == whole[:MB] + f"\n… [{left_out + 2} more bytes]\n=> 1"
+    assert harness.execute("(+ 1 1)")["output"] == "=> 2"
+
+
+def test_a_big_input_is_journaled_as_it_was_sent(harness):
+    text = '(string-length "' + "é\\\"x\\n" * 40_000 + '")'
+    assert harness.execute(text)["output"] == "=> 160000"
+    journal = harness.root / "sd" / "sessions" / "abuse.jsonl"
+    codes = [e.get("code") for e in map(json.loads, journal.read_bytes().splitlines())
+             if e.get("type") == "input"]
+    assert codes[-1] == text

@@ -2,7 +2,8 @@ import math
 
 import pytest
 
-from omegad.lang.printer import MAX_CHARS, display_str, js_number, write_str
+from omegad.lang import printer
+from omegad.lang.printer import display_str, js_number, write_str
 from omegad.lang.values import Pair, Sym, make_list
 
 
@@ -37,10 +38,27 @@ def test_cyclic_list_terminates_with_marker():
     assert "#cycle#" in write_str(q)
 
 
-def test_huge_value_is_capped():
-    big = make_list([float(i) for i in range(400_000)])
-    text = write_str(big)
-    assert len(text) <= MAX_CHARS + 10 and text.endswith("...")
+def test_huge_value_is_capped_with_the_size_of_what_is_left_out(monkeypatch):
+    monkeypatch.setattr(printer, "TEXT_CAP", 1000)   # (the rule is the same at 1 MiB)
+    whole = "(" + " ".join(str(i) for i in range(4000)) + ")"
+    text = write_str(make_list([float(i) for i in range(4000)]))
+    assert text == whole[:1000] + f" … [{len(whole) - 1000} more bytes]"
+    whole = "(" + " ".join(['"' + "é" * 10 + '"'] * 2000) + ")"
+    left_out = len(whole[1000:].encode())
+    assert display_str(make_list(["é" * 10] * 2000)) == \
+        whole[:1000] + f" … [{left_out} more bytes]"
+    assert write_str(make_list([1.0] * 10)) == "(1 1 1 1 1 1 1 1 1 1)"   # under the cap: whole
+
+
+def test_a_value_that_prints_far_longer_than_it_is_big_stops_counting(monkeypatch):
+    monkeypatch.setattr(printer, "TEXT_CAP", 1000)
+    monkeypatch.setattr(printer, "COUNT_LIMIT", 100_000)
+    x = make_list([1.0])
+    for _ in range(40):       # 2**40 leaves from 80 pairs
+        x = make_list([x, x])
+    text = write_str(x)
+    assert text.startswith("((((") and len(text) < 1100
+    assert text.endswith(" more bytes]") and " … [at least " in text
 
 
 def test_cycles_made_in_lisp(repl):

@@ -309,3 +309,20 @@ def test_a_legacy_import_never_asks_the_provider(shared_daemon, tmp_path, fake):
         assert execute(c, "leg", "(list a c)")["output"] == "=> (1 3)"
         assert execute(c, "leg", "b")["output"].startswith("error: ")
     assert fake.requests == []
+
+
+def test_a_models_eval_past_the_command_budget_fails_as_a_command_would(
+        start_inprocess_daemon, tmp_path, fake):
+    daemon = start_inprocess_daemon("--command-memory", str(16 << 20))
+    grow = "(let loop ((l '()) (i 0)) (if (< i 3000000) (loop (cons i l) (+ i 1)) (length l)))"
+    fake.answer(openai_tool_call("eval", {"expr": f"(begin (define tmp 1) {grow})"}),
+                openai_tool_call("return", {"value": "ok"}))
+    with session_client(daemon, tmp_path, openai_env(fake)) as c:
+        execute(c, "m", "(define kept 1)")
+        assert execute(c, "m", '(effect infer.op "grow")')["output"] == '=> "ok"'
+        assert execute(c, "m", "tmp")["output"].startswith("error: ")
+        assert execute(c, "m", "kept")["output"] == "=> 1"
+        with session_client(daemon, tmp_path) as other:
+            assert other.call("server.ping") == {"pong": True}
+    told = fake.requests[1]["body"]["messages"][-1]["content"]
+    assert told.startswith("Error: memory budget exceeded"), told

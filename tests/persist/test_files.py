@@ -129,3 +129,58 @@ def test_the_index_renders_as_json_stringify_with_two_spaces():
                                 "reason": c.reason} for c in info.checkpoints],
                "states": {}, "receipts": info.receipts}
         assert render_index(info) == json.dumps(doc, indent=2, ensure_ascii=False).encode()
+
+
+def _big_input_events(seq: int, code: str) -> list[dict]:
+    from omegad.lang.steps import finish
+    from omegad.persist import jsjson
+
+    raw = finish(jsjson.string_steps(code))
+    events = [ev.input_event(seq, code), ev.step_event(seq + 1, 0, code)]
+    events[0]["code"] = events[1]["ctrl"] = raw
+    return events
+
+
+def test_a_big_input_is_written_in_steps_as_one_write_would_write_it(tmp_path):
+    code = '(display "' + "é\ud800x\\\"" * 300_000 + '")'
+    path = tmp_path / "s.jsonl"
+    writer = JournalWriter.create(path, ev.header("s"))
+    writer.hold(_big_input_events(0, code))
+    steps = list(writer.flush_steps(piece=1 << 18))
+    writer.write([ev.result_event(2, "ok")])
+    writer.close()
+    assert len(steps) > 4
+    view = read_journal(path)
+    assert [e["type"] for e in view.events] == ["input", "step", "result"]
+    assert view.events[0]["code"] == view.events[1]["ctrl"] == code
+    assert view.next_seq == 3 and view.torn == 0
+
+
+def test_a_big_input_whose_write_fails_halfway_leaves_the_journal_as_it_was(
+        tmp_path, monkeypatch):
+    import errno
+    import os
+
+    path = tmp_path / "s.jsonl"
+    writer = JournalWriter.create(path, ev.header("s"))
+    before = path.read_bytes()
+    real_write, writes = os.write, []
+
+    def failing_disk(fd: int, data) -> int:   # the third piece finds the disk full
+        writes.append(len(data))
+        if len(writes) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    writer.hold(_big_input_events(0, "(quote " + "x" * 2_000_000 + ")"))
+    monkeypatch.setattr(os, "write", failing_disk)
+    try:
+        list(writer.flush_steps(piece=1 << 18))
+    except OSError as e:
+        assert e.errno == errno.ENOSPC
+    else:
+        raise AssertionError("the write went through")
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    writer.write([ev.input_event(writer.next_seq, "1")])   # the next write goes on from there
+    assert [e["seq"] for e in read_journal(path).events] == [0]

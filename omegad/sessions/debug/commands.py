@@ -77,6 +77,7 @@ async def _go(actor: Session, job: Job, reply: Reply, dbg: Debugger, limit: int 
     `breaks`), an oracle call (dispatched, then reported), the end or an error."""
     run = dbg.run
     assert run is not None
+    watch = engine.RssWatch(actor.manager.command_memory, actor.manager.max_memory)
     taken = 0
     while limit is None or taken < limit:
         if breaks and taken > 0:
@@ -93,7 +94,7 @@ async def _go(actor: Session, job: Job, reply: Reply, dbg: Debugger, limit: int 
             if nxt is not None:
                 n = min(n, nxt - run.step)
         before = run.step
-        r = run.advance(n, engine.slice_clock())
+        r = run.advance(n, engine.slice_clock(), watch.grown)
         taken += run.step - before
         dbg.push_history(before, run.step)
         dbg.record_to(run.step)
@@ -108,6 +109,12 @@ async def _go(actor: Session, job: Job, reply: Reply, dbg: Debugger, limit: int 
                 return
         elif isinstance(r, (api.Done, api.Failed)):
             await _finish(actor, job, dbg, run, reply)
+            return
+        over = watch.over()
+        if over is not None:     # as for a command: the run ends, its changes undone
+            run.result, run.end_step = run.run.stop(over), run.step
+            _ended(dbg, run, reply)
+            watch.give_back()
             return
         await trio.lowlevel.checkpoint()
 
@@ -143,7 +150,9 @@ class DebugHost:
         async def deeper(request: Any) -> Any:
             return await self.oracle.call(request, self)
 
-        return await evaluate_nested(self.run.state, code, self.run.sink, deeper)
+        pool = self.actor.manager
+        return await evaluate_nested(self.run.state, code, self.run.sink, deeper,
+                                     pool.command_memory, pool.max_memory)
 
     def observe(self, what: str) -> Any:
         return observe(self.run.state, self.actor.defs(), what)

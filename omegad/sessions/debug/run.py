@@ -167,10 +167,12 @@ class DebugRun:
         self.anchor = j
         self._set_machine(j)
 
-    def advance(self, n: int, should_yield: Callable[[], bool] | None = None):
+    def advance(self, n: int, should_yield: Callable[[], bool] | None = None,
+                grown: Callable[[], int] | None = None):
         """Up to n steps (stopping at an oracle call, the end or an error, or earlier when
         `should_yield()` says the slice had its time). Returns the last slice result: Running,
-        Done, Failed or NeedsOracle (answered already if recorded)."""
+        Done, Failed or NeedsOracle (answered already if recorded). `grown()`: how much the
+        process grew since the stepping began (a memory budget counts that: Run.run)."""
         r: Any = api.Running(self.step)
         target = self.step + n
         while self.step < target:
@@ -179,7 +181,7 @@ class DebugRun:
             if should_yield is not None and should_yield():
                 return r
             limit = min(target - self.step, max(1, self._next_keyframe() - self.step))
-            r = self.run.run(limit, should_yield)
+            r = self.run.run(limit, should_yield, grown)
             if isinstance(r, api.NeedsOracle):
                 answer = self.answers.get(self.step)
                 if answer is None:

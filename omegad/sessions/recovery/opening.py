@@ -6,10 +6,12 @@ before the index was refreshed, a fork's copied record) the whole journal is rea
 reference wrote starts from the state its index holds. Inputs after the saved state are
 re-evaluated (replay.py: "catching up"), writing their missing state records as they go.
 
-Damage is repaired on the way and named (`actor.notice`): a damaged checkpoint file is cut at its
-first bad record (persist/checkpoints.py), a journal that ends before the file's states wins over
-them (persist/reconcile.py), an unreadable index is set aside and rebuilt from the journal, and
-a torn last journal line is set aside and cut; whatever is cut is copied aside first.
+Damage is repaired on the way and named (`actor.notice`): a damaged checkpoint record is
+computed again from the journal and written back when it comes out exactly as written
+(records.py), else the file is cut at it (persist/checkpoints.py); a journal that ends before
+the file's states wins over them (persist/reconcile.py); an unreadable index is set aside and
+rebuilt from the journal; a torn last journal line is set aside and cut. Whatever is cut is
+copied aside first.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from omegad.persist.index import IndexInfo, IndexWithStates, read_index_states
 from omegad.persist.journal import JournalView, JournalWriter, last_seq_before, read_journal
 from omegad.persist.quarantine import set_aside
 from omegad.persist.reconcile import reconcile
+from omegad.sessions.recovery.records import repair_records
 from omegad.sessions.recovery.replay import replay
 from omegad.sessions.states.reference import ReferenceStates
 from omegad.sessions.states.saver import StateSaver
@@ -45,7 +48,10 @@ async def open_session(actor: Session, seed: Seed | None) -> None:
     """Bring the session up: its last saved state, then any journal inputs after it."""
     path = actor.store.journal(actor.name)
     actor.index_dirty = seed is not None  # a fork's index is written when it is flushed
-    actor.ckpt = seed.ckpt if seed else CheckpointFile.open(actor.store.ckpt(actor.name), path)
+    actor.ckpt = seed.ckpt if seed else CheckpointFile.open(actor.store.ckpt(actor.name), path,
+                                                            keep_damaged=True)
+    if actor.ckpt.damaged:
+        await repair_records(actor, path)
     actor.saver = StateSaver(actor.ckpt)
     if actor.ckpt.damage:
         actor.notice(f"{actor.ckpt.damage}; the states after it are rebuilt from the journal")

@@ -11,6 +11,11 @@ receipt by key, so the model's `eval`s re-run in the rebuilt state and no reques
 daemon; a request without a receipt fails the input with "Receipt not found: <key>". An input
 that journaled no oracle call at all (the reference's own sessions, whose calls left no trace)
 gets the fallback, the scripted oracle, as the reference recorded them.
+
+Re-evaluating is a batch: the inputs run back to back in slices of a shared clock (others are
+served between slices, not after every input), with no output, notifications or per-input
+bookkeeping beyond what an input's outcome needs; each input still runs under the same budgets
+as a live one (the memory budget against the process's growth, the depth limit).
 """
 
 from __future__ import annotations
@@ -18,14 +23,18 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+import trio
 
+from omegad import collector
 from omegad.lang import api
 from omegad.lang.revision import capture
+from omegad.lang.steps import advance
 from omegad.oracle.base import OracleError
 from omegad.oracle.provider import Exchange, receipt_key
 from omegad.persist.events import Event
@@ -52,6 +61,14 @@ async def replay(timeline: Timeline, fallback: engine.Oracle,
     done = Replayed(api.ReplState())
     if start is not None:
         done.state, done.control = start.resume(), start.control
+    with collector.evaluating():
+        await _replay_events(done, timeline, fallback, after, on_checkpoint, _Slices())
+    return done
+
+
+async def _replay_events(done: Replayed, timeline: Timeline, fallback: engine.Oracle, after: int,
+                         on_checkpoint: Callable[[int, CheckpointState], None] | None,
+                         slices: _Slices) -> None:
     pending: Event | None = None
     receipts: list[Event] = []
     calls: list[_Call] = []
@@ -67,7 +84,7 @@ async def replay(timeline: Timeline, fallback: engine.Oracle,
         elif kind in ("effect", "resume"):
             _add_call_event(calls, event)
         elif kind == "result" and pending is not None:
-            await _apply(done, timeline, pending, receipts, calls, fallback)
+            await _apply(done, timeline, pending, receipts, calls, fallback, slices)
             pending = None
         elif kind == "checkpoint":
             if receipts and event["reason"] == "llm_boundary":
@@ -80,7 +97,24 @@ async def replay(timeline: Timeline, fallback: engine.Oracle,
                                                     done.control)
             if on_checkpoint is not None:
                 on_checkpoint(event["seq"], snap)
-    return done
+            await slices.between()
+
+
+class _Slices:
+    """One clock for a whole replay: it lets others run when a slice has had its time, whether
+    that falls inside an input or between two of them."""
+
+    def __init__(self) -> None:
+        self.over = engine.slice_clock()
+
+    async def between(self) -> None:
+        if self.over():
+            await trio.lowlevel.checkpoint()
+            self.over = engine.slice_clock()
+
+    async def next_slice(self) -> None:
+        await trio.lowlevel.checkpoint()
+        self.over = engine.slice_clock()
 
 
 @dataclass
@@ -109,7 +143,7 @@ def _add_call_event(calls: list[_Call], event: Event) -> None:
 
 
 async def _apply(done: Replayed, timeline: Timeline, entry: Event, receipts: list[Event],
-                 calls: list[_Call], fallback: engine.Oracle) -> None:
+                 calls: list[_Call], fallback: engine.Oracle, slices: _Slices) -> None:
     code = entry["code"]
     if receipts and _is_mock(timeline, receipts[0]):
         done.control = json.dumps(receipt_content(timeline, receipts[-1]), ensure_ascii=False)
@@ -118,13 +152,55 @@ async def _apply(done: Replayed, timeline: Timeline, entry: Event, receipts: lis
     # The reference evaluated only the last form of a multi-form input; its states say so.
     form = forms[-1]
     oracle = ReceiptOracle(timeline.receipts, calls, fallback, done.state)
-    outcome = await engine.evaluate(done.state, form, lambda _s: None, oracle)
-    if outcome.ok:
-        done.control = outcome.control
+    r = await _evaluate(done.state, form, oracle, slices)
+    if isinstance(r, api.Done):
+        done.control = "null" if api.define_name(form.datum) else r.printed[3:]
     else:
         log.warning("session %s: input at seq %s not replayed: %s", timeline.name,
-                    entry["seq"], outcome.error)
+                    entry["seq"], r.message)
         done.skipped.append(code)
+
+
+async def _evaluate(state: api.ReplState, form: api.Form, oracle: ReceiptOracle,
+                    slices: _Slices) -> api.Done | api.Failed:
+    """engine.evaluate's run of one form, as a replay needs it: no output, the slices' clock
+    shared with the other inputs, the same budgets and oracle answers."""
+    run = api.start(state, form)
+    watch = engine.RssWatch(api.DEFAULT_MEMORY_BUDGET, None)
+    with _released(run):
+        while True:
+            r = run.run(engine.SLICE_STEPS, slices.over, watch.grown)
+            if isinstance(r, api.Running):
+                over = watch.over()
+                if over is not None:
+                    r = run.stop(over)
+                    continue
+                await slices.next_slice()
+            elif isinstance(r, api.NeedsOracle):
+                try:
+                    run.resume(await oracle(r.request))
+                except engine.OracleFailure as e:
+                    run.resume_error(str(e))
+            else:
+                break
+    steps = api.bury_steps()
+    while not advance(steps)[0]:
+        await slices.between()
+    if isinstance(r, api.Failed):
+        watch.give_back()
+    return r
+
+
+@contextmanager
+def _released(run: api.Run) -> Iterator[None]:
+    """A run interrupted (the opening cancelled) leaves the state as it was before it."""
+    try:
+        yield
+    except BaseException:
+        run.abandon()
+        raise
+    finally:
+        run.release()
 
 
 class ReceiptOracle:
