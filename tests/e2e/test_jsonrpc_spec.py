@@ -93,8 +93,8 @@ def test_invalid_batch(inprocess_daemon):
         assert all(r["id"] is None for r in reply)
 
 
-def test_mixed_batch(daemon):
-    with RawConn(daemon.socket) as c:
+def test_mixed_batch(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket) as c:
         c.send(
             "["
             '{"jsonrpc": "2.0", "method": "server.ping", "params": [0], "id": "1"},'
@@ -110,7 +110,7 @@ def test_mixed_batch(daemon):
         assert reply["1"]["result"] == PING and reply["2"]["result"] == PING
         assert reply["null"]["error"]["code"] == -32600
         assert reply["5"]["error"]["code"] == -32601
-        assert reply["9"]["result"]["pid"] == daemon.pid
+        assert reply["9"]["result"]["pid"] == inprocess_daemon.pid
 
 
 def test_batch_of_only_notifications_gets_nothing(inprocess_daemon):

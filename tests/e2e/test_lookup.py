@@ -42,10 +42,10 @@ def test_doc_of_a_user_function_gives_parameters_place_and_source(client):
                                         "    (* w h))")
 
 
-def test_where_a_definition_was_made_survives_a_daemon_restart(start_daemon, omega_env):
+def test_where_a_definition_was_made_survives_a_daemon_restart(start_inprocess_daemon, omega_env):
     """After a restart the place comes from the journal (the defs file keeps only sources)."""
     for round_ in (1, 2):
-        daemon = start_daemon()
+        daemon = start_inprocess_daemon()
         with session_client(daemon, omega_env.session_dir) as c:
             if round_ == 1:
                 run(c, "(define (sq n) (* n n))", "kept")

@@ -79,12 +79,12 @@ def test_kill_9_of_a_client_interrupts_its_running_command_and_drops_its_queue(d
         assert c.call("session.open", {"session": "work"})["running"] is None
 
 
-def test_closing_the_connection_interrupts_its_command(daemon):
-    with RawConn(daemon.socket, timeout=30) as c:
-        _start(c, daemon.env.session_dir)
-        with RawConn(daemon.socket, timeout=30) as doomed:
+def test_closing_the_connection_interrupts_its_command(inprocess_daemon):
+    with RawConn(inprocess_daemon.socket, timeout=30) as c:
+        _start(c, inprocess_daemon.env.session_dir)
+        with RawConn(inprocess_daemon.socket, timeout=30) as doomed:
             doomed.call("server.hello", {"client": "doomed",
-                                         "session_dir": str(daemon.env.session_dir)})
+                                         "session_dir": str(inprocess_daemon.env.session_dir)})
             doomed.send({"jsonrpc": "2.0", "id": 1, "method": "session.execute",
                          "params": {"session": "work", "command": LOOP}})
             wait_until(lambda: _running(c), what="the loop to run")
@@ -112,9 +112,9 @@ def test_a_detached_command_outlives_its_client(daemon):
         assert _value(c, "x") == "=> 1"
 
 
-def test_a_client_that_only_stops_writing_still_gets_its_answer(daemon):
+def test_a_client_that_only_stops_writing_still_gets_its_answer(inprocess_daemon):
     """`socat` and `nc -N` send their input, shut down their writing half, then read."""
-    with RawConn(daemon.socket, timeout=30) as c:
+    with RawConn(inprocess_daemon.socket, timeout=30) as c:
         c.send({"jsonrpc": "2.0", "id": 1, "method": "session.execute",
                 "params": {"session": "work", "command":
                            "(let loop ((i 0)) (if (< i 20000) (loop (+ i 1)) 'done))"}})

@@ -120,7 +120,7 @@ def test_a_planted_dotenv_never_gets_the_victims_key(omega_env, shared, attacker
     assert SECRET not in status.stdout
 
 
-def test_the_repl_banner_says_a_dotenv_was_ignored(daemon, tmp_path, monkeypatch):
+def test_the_repl_banner_says_a_dotenv_was_ignored(inprocess_daemon, tmp_path, monkeypatch):
     import asyncio
 
     from tests.repl.test_repl_app import repl_driver
@@ -131,7 +131,7 @@ def test_the_repl_banner_says_a_dotenv_was_ignored(daemon, tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
 
     async def main():
-        async with repl_driver(daemon.socket, tmp_path / "sd") as d:
+        async with repl_driver(inprocess_daemon.socket, tmp_path / "sd") as d:
             await d.prompt()
             assert (f"Note: ignoring {env}: it is writable by group or others (mode 0666)"
                     in d.text)
