@@ -80,16 +80,18 @@ def return_big_blocks() -> None:
 SMALL_HEAP = 48 << 20  # sessions hold less (RSS over the baseline): trim() collects fully
 
 
-def trim() -> None:
+def trim(before: int | None = None) -> None:
     """Free what a command left unreachable and give it back.
 
     CPython's free lists (tuples, floats, lists, dicts) keep the last objects freed, and each
     one keeps its whole 1 MiB arena mapped: after a million-pair list was freed, about fifteen
     arenas stayed for a few hundred such objects (measured with sys._debugmallocstats). Only a
     full collection empties the free lists; it walks every object not frozen, so it is made
-    only while the sessions hold little (below SMALL_HEAP: a few milliseconds). Above that, the
-    arenas kept are a few percent of what the sessions hold, and they are used again."""
-    if rss() - baseline() < SMALL_HEAP:
+    only while the sessions held little before the command (`before`: the RSS then, else now)
+    below SMALL_HEAP: a few milliseconds. Above that, the arenas kept are a few percent of
+    what the sessions hold, and they are used again."""
+    held = (rss() if before is None else before) - baseline()
+    if held < SMALL_HEAP:
         gc.collect()
     else:
         gc.collect(1)

@@ -99,11 +99,11 @@ async def evaluate(
     try:
         with collector.evaluating():
             return await _slices(run, form, capped, watch, oracle, on_slice)
-    except BaseException:
+    except BaseException:   # (interrupted: the answer does not wait for memory to go back)
         run.abandon()
         capped.close()
         run.release()
-        watch.give_back()
+        _owed.append(watch)
         raise
 
 
@@ -150,12 +150,16 @@ async def _bury() -> None:
     await in_slices(api.bury_steps())
 
 
+_owed: list[RssWatch] = []  # interrupted forms whose memory is given back after their answer
+
+
 async def tidy() -> None:
     """After a job (its answer has left): what an interrupted form left to free is freed in
     slices, and the memory given back, before the next job starts."""
     if api.unburied():
         await _bury()
-        memory.trim()
+    while _owed:
+        _owed.pop().give_back()
 
 
 class RssWatch:
@@ -185,7 +189,7 @@ class RssWatch:
         """After a form: what it made and no longer holds (all of it, when it failed or was
         interrupted; its printed value's pieces when it succeeded) goes back to the system."""
         if memory.rss() > self.start + TRIM_AFTER:
-            memory.trim()
+            memory.trim(self.start)
 
 
 class OutputCap:
