@@ -69,6 +69,13 @@ def load_conformance_runner(path: Path = CONFORMANCE_RUNNER):
     return module
 
 
+def conformance_stdin(runner, case: dict) -> io.TextIOWrapper:
+    """A case's inputs as the runner writes them to a process's stdin, read back as `sys.stdin`
+    reads them (UTF-8, errors replaced, universal newlines)."""
+    data = runner.stdin_text(case["inputs"]).encode("utf-8")
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace")
+
+
 def conformance_cases(path: Path = CONFORMANCE_RUNNER) -> list:
     """One pytest.param per transcript case next to the runner at `path`, with its group/name."""
     if not path.exists():

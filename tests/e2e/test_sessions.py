@@ -1,6 +1,5 @@
 """Sessions through a real daemon: names, queues, interrupts, budgets, leases, one-shot flags."""
 
-import io
 import os
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from protocol import errors
 from tests.conftest import (
     CONFORMANCE_RUNNER,
     conformance_cases,
+    conformance_stdin,
     load_conformance_runner,
     needs_shared,
     wait_until,
@@ -258,9 +258,7 @@ def test_conformance_passes_through_omegacli_repl(case, shared_daemon, omega_env
     monkeypatch.setenv("OMEGA_SCRIPTED_ORACLE", "1")
     monkeypatch.delenv("OMEGA_MOCK_EFFECTS", raising=False)
     monkeypatch.chdir(omega_env.root)
-    stdin = io.TextIOWrapper(io.BytesIO(runner.stdin_text(case["inputs"]).encode("utf-8")),
-                             encoding="utf-8", errors="replace")
-    monkeypatch.setattr(sys, "stdin", stdin)
+    monkeypatch.setattr(sys, "stdin", conformance_stdin(runner, case))
     omegacli.main(["repl"])
     assert runner.split_lines(capsys.readouterr().out) == case["expect"]
 

@@ -5,7 +5,6 @@ would write to its stdin: a fresh REPL per case, as a fresh process would be. On
 runner itself on a few case files, so the `python -m omegad.lang` entry stays covered; 130
 interpreter start-ups for the rest would only measure Python's start-up."""
 
-import io
 import os
 import subprocess
 import sys
@@ -14,7 +13,12 @@ from pathlib import Path
 import pytest
 
 from omegad.lang.__main__ import drive
-from tests.conftest import CONFORMANCE_RUNNER, conformance_cases, load_conformance_runner
+from tests.conftest import (
+    CONFORMANCE_RUNNER,
+    conformance_cases,
+    conformance_stdin,
+    load_conformance_runner,
+)
 
 RUNNER = Path(os.environ.get("OMEGA_CONFORMANCE_RUNNER", CONFORMANCE_RUNNER))
 needs_runner = pytest.mark.skipif(not RUNNER.exists(), reason="conformance transcripts not present")
@@ -34,8 +38,7 @@ def test_conformance_transcript(case, runner, monkeypatch, tmp_path):
     monkeypatch.setenv("OMEGA_SCRIPTED_ORACLE", "1")
     monkeypatch.delenv("OMEGA_MOCK_EFFECTS", raising=False)
     monkeypatch.setenv("OMEGA_SESSION_DIR", str(tmp_path))
-    stdin = io.TextIOWrapper(io.BytesIO(runner.stdin_text(case["inputs"]).encode("utf-8")),
-                             encoding="utf-8", errors="replace")
+    stdin = conformance_stdin(runner, case)
     out: list[str] = []
     drive(stdin, out.append)
     assert runner.split_lines("".join(out)) == case["expect"]
