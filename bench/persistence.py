@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +80,7 @@ def main() -> None:
         proc.terminate()
         proc.wait(10)
     results |= damaged_opens(root, "big")
-    results |= append_costs(2_000)
+    results |= append_costs(20_000)
     results |= command_costs(2_000)
     results |= list_after_restarts(root, 5)
     results["list_sessions"] = sessions + 1
@@ -188,9 +188,9 @@ def _damages(sessions: Path, name: str) -> dict[str, Callable[[], None]]:
 
 def damaged_opens(root: Path, name: str, rounds: int = 3) -> dict[str, float]:
     """`session.open` of the big session after a restart, on a fresh copy of its files each
-    time: clean (and, given OMEGA_BENCH_BASELINE, by that checkout's daemon) and after each
-    damage, in rounds that interleave them all (a loaded machine's noise falls on each alike);
-    medians."""
+    time: clean (and, given OMEGA_BENCH_BASELINE, by that checkout's daemon, three times each
+    per round, alternating which goes first) and after each damage, in rounds that interleave
+    them all (a loaded machine's noise falls on each alike); medians."""
     sessions = root / "sd" / "sessions"
     pristine = root / "pristine"
     shutil.rmtree(pristine, ignore_errors=True)
@@ -199,10 +199,12 @@ def damaged_opens(root: Path, name: str, rounds: int = 3) -> dict[str, float]:
     kinds = list(_damages(sessions, name))
     times: dict[str, list[float]] = {}
     for _round in range(rounds):
-        times.setdefault("open_clean_ms", []).append(_open_ms(root, name, pristine))
-        if baseline:
-            times.setdefault("open_clean_baseline_ms", []).append(
-                _open_ms(root, name, pristine, code=Path(baseline)))
+        for pair in range(3 if baseline else 1):  # (the clean open's ratio: more samples)
+            order = (ROOT, Path(baseline)) if pair % 2 or not baseline else \
+                (Path(baseline), ROOT)
+            for code in order:
+                key = "open_clean_ms" if code == ROOT else "open_clean_baseline_ms"
+                times.setdefault(key, []).append(_open_ms(root, name, pristine, code=code))
         for kind in kinds:
             times.setdefault(f"open_{kind}_ms", []).append(_open_ms(root, name, pristine, kind))
     out = {key: statistics.median(values) for key, values in times.items()}
@@ -269,8 +271,11 @@ def _open_ms(root: Path, name: str, pristine: Path, kind: str | None = None,
 
 def append_costs(n: int) -> dict[str, float]:
     """A command's appends (its four journal events, then its state record) through the real
-    writers, with the storage checks and without them (`checks_off`)."""
-    with_checks, without = _with_and_without_checks(lambda: _appends_us(n // 4), 16)
+    writers, with the storage checks and without them (`checks_off`): in the same two files,
+    alternating every few commands (so the file system's state and the machine's load fall on
+    both alike); medians of the blocks."""
+    times = _appends_us(n)
+    with_checks, without = statistics.median(times[True]), statistics.median(times[False])
     return {"appends_with_checks_us": with_checks, "appends_without_checks_us": without,
             "appends_checks_ratio": with_checks / without}
 
@@ -337,26 +342,34 @@ async def _commands_ms(n: int) -> float:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _appends_us(n: int) -> float:
+def _appends_us(n: int, block: int = 50) -> dict[bool, list[float]]:
+    """Microseconds per command's appends, per block of `block` commands, by whether the
+    storage checks were on (blocks alternate, each pair in turn starting with the other)."""
     from omegad.persist import events as ev
     from omegad.persist.checkpoints import DELTA, FULL, CheckpointFile, Record
     from omegad.persist.journal import JournalWriter
 
     root = Path(tempfile.mkdtemp(prefix="oma-", dir="/tmp"))
     state = os.urandom(300)  # about a define's delta
+    times: dict[bool, list[float]] = {True: [], False: []}
     try:
         writer = JournalWriter.create(root / "a.jsonl", ev.header("a"))
         ckpt = CheckpointFile.open(root / "a.ckpt")
-        t = time.perf_counter()
-        for i in range(n):
-            seq = writer.next_seq
-            writer.write([ev.input_event(seq, "(define x 1)"), ev.step_event(seq + 1, 0, "x"),
-                          ev.result_event(seq + 2, "x"), ev.checkpoint_event(seq + 3, 0, "manual")])
-            ckpt.append(Record(seq + 3, DELTA if i else FULL, "null", state, writer.size))
-        elapsed = time.perf_counter() - t
+        for b in range(n // block):
+            on = (b % 2 == 0) == (b // 2 % 2 == 0)
+            with nullcontext() if on else checks_off():
+                t = time.perf_counter()
+                for i in range(b * block, (b + 1) * block):
+                    seq = writer.next_seq
+                    writer.write([ev.input_event(seq, "(define x 1)"),
+                                  ev.step_event(seq + 1, 0, "x"), ev.result_event(seq + 2, "x"),
+                                  ev.checkpoint_event(seq + 3, 0, "manual")])
+                    ckpt.append(Record(seq + 3, DELTA if i else FULL, "null", state,
+                                       writer.size))
+                times[on].append((time.perf_counter() - t) / block * 1e6)
         writer.close()
         ckpt.close()
-        return elapsed / n * 1e6
+        return times
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -381,7 +394,7 @@ def damage_only(quick: bool) -> None:
         proc.wait(10)
     try:
         results |= damaged_opens(root, "big")
-        results |= append_costs(2_000)
+        results |= append_costs(20_000)
         results |= command_costs(2_000)
     finally:
         shutil.rmtree(root, ignore_errors=True)

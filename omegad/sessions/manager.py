@@ -30,7 +30,7 @@ from omegad.sessions.listing.listing import Listing
 from omegad.sessions.names import check_name
 from omegad.sessions.notes.file import NotesBook, copy_notes
 from omegad.sessions.notes.metrics import Monitor
-from omegad.sessions.recovery.replay import replay
+from omegad.sessions.recovery.replay import JournalStates, replay
 from omegad.sessions.states.reference import ReferenceStates
 from omegad.sessions.states.sources import FileStates, LayeredStates, StateStore
 from omegad.sessions.store import SessionStore
@@ -141,8 +141,8 @@ class SessionManager:
         saved = FileStates(ckpt) if ckpt.entries else None
         if timeline.states:  # the reference's checkpoints: their states are in its index
             return LayeredStates({}, saved, ReferenceStates(timeline, self.fallback_oracle))
-        if saved is not None:
-            return saved
+        if saved is not None:  # (the journal's inputs give those its file lost, if any)
+            return LayeredStates({}, saved, JournalStates(lambda: timeline, self.fallback_oracle))
         rebuilt = await replay(timeline, self.fallback_oracle)
         return rebuilt.at
 

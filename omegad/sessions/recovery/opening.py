@@ -30,7 +30,7 @@ from omegad.persist.journal import JournalView, JournalWriter, last_seq_before, 
 from omegad.persist.quarantine import set_aside
 from omegad.persist.reconcile import reconcile
 from omegad.sessions.recovery.records import repair_records
-from omegad.sessions.recovery.replay import replay
+from omegad.sessions.recovery.replay import JournalStates, replay
 from omegad.sessions.states.reference import ReferenceStates
 from omegad.sessions.states.saver import StateSaver
 from omegad.sessions.states.sources import FileStates, LayeredStates
@@ -189,9 +189,12 @@ def _note_journal(actor: Session, view: JournalView) -> None:
 
 async def _catch_up(actor: Session, view: Any, start: CheckpointState | None,
                     after: int, saved: FileStates | None,
-                    reference: ReferenceStates | None = None) -> None:
-    """Re-evaluate what the journal holds after the saved state (normally nothing)."""
+                    reference: ReferenceStates | JournalStates | None = None) -> None:
+    """Re-evaluate what the journal holds after the saved state (normally nothing). States
+    at checkpoints no file holds (a checkpoint file deleted or cut) come from the journal."""
     actor.state_defs = None
+    if reference is None:
+        reference = JournalStates(actor.own_timeline, actor.manager.fallback_oracle)
     own = start is not None and saved is not None and saved.ckpt.newest_is(after)
     if own and start is not None and saved is not None and start.origin is not None \
             and actor.saver is not None:  # (a reopening)

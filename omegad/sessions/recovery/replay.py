@@ -1,7 +1,8 @@
 """Rebuild a session's states by re-evaluating its journal: for journals with no states to read
 (neither omega's checkpoint file nor the reference's states in its index: index-less journals,
-and reference checkpoints whose state omega cannot rebuild) and for the inputs a session's
-journal holds after its newest saved state.
+reference checkpoints whose state omega cannot rebuild, checkpoints whose records a damaged or
+deleted checkpoint file lost: JournalStates) and for the inputs a session's journal holds after
+its newest saved state.
 
 Only inputs that succeeded are re-evaluated (a failed input changed nothing). Oracle calls are
 answered from the journal's receipts, call by call in journal order (each `effect` event and the
@@ -12,8 +13,8 @@ daemon; a request without a receipt fails the input with "Receipt not found: <ke
 that journaled no oracle call at all (the reference's own sessions, whose calls left no trace)
 gets the fallback, the scripted oracle, as the reference recorded them.
 
-Re-evaluating is a batch: the inputs run back to back in slices of a shared clock (others are
-served between slices, not after every input), with no output, notifications or per-input
+Re-evaluating is a batch: the inputs run back to back (others are served whenever a slice's
+time is up, between inputs as within one), with no output, notifications or per-input
 bookkeeping beyond what an input's outcome needs; each input still runs under the same budgets
 as a live one (the memory budget against the process's growth, the depth limit).
 """
@@ -101,8 +102,8 @@ async def _replay_events(done: Replayed, timeline: Timeline, fallback: engine.Or
 
 
 class _Slices:
-    """One clock for a whole replay: it lets others run when a slice has had its time, whether
-    that falls inside an input or between two of them."""
+    """One clock for a whole replay: others run whenever a slice has had its time, between two
+    inputs as within one (engine.drive), not only when one input takes a slice's time."""
 
     def __init__(self) -> None:
         self.over = engine.slice_clock()
@@ -112,9 +113,31 @@ class _Slices:
             await trio.lowlevel.checkpoint()
             self.over = engine.slice_clock()
 
-    async def next_slice(self) -> None:
-        await trio.lowlevel.checkpoint()
-        self.over = engine.slice_clock()
+
+class JournalStates:
+    """The states at checkpoints that no file holds (the checkpoint file was deleted or cut,
+    and holds only what was written since): the journal's inputs re-evaluated once, on the
+    first need (recovery/replay.py), from the timeline as it is then."""
+
+    def __init__(self, timeline: Callable[[], Timeline], fallback: engine.Oracle) -> None:
+        self.timeline = timeline
+        self.fallback = fallback
+        self._replayed: dict[int, CheckpointState] | None = None
+
+    def __contains__(self, seq: object) -> bool:
+        return isinstance(seq, int) and any(c.seq == seq for c in self.timeline().checkpoints)
+
+    async def prepare(self, seq: int) -> None:
+        if self._replayed is None and seq in self:
+            timeline = self.timeline()
+            log.info("session %s: re-evaluating its journal for states no file holds",
+                     timeline.name)
+            self._replayed = (await replay(timeline, self.fallback)).at
+
+    def __getitem__(self, seq: int) -> CheckpointState:
+        if self._replayed is None or seq not in self._replayed:
+            raise KeyError(seq)
+        return self._replayed[seq]
 
 
 @dataclass
@@ -163,26 +186,12 @@ async def _apply(done: Replayed, timeline: Timeline, entry: Event, receipts: lis
 
 async def _evaluate(state: api.ReplState, form: api.Form, oracle: ReceiptOracle,
                     slices: _Slices) -> api.Done | api.Failed:
-    """engine.evaluate's run of one form, as a replay needs it: no output, the slices' clock
-    shared with the other inputs, the same budgets and oracle answers."""
+    """engine.evaluate's run of one form, as a replay needs it: no output, the same budgets
+    and oracle answers, and what it left to free freed as the replay goes on."""
     run = api.start(state, form)
     watch = engine.RssWatch(api.DEFAULT_MEMORY_BUDGET, None)
     with _released(run):
-        while True:
-            r = run.run(engine.SLICE_STEPS, slices.over, watch.grown)
-            if isinstance(r, api.Running):
-                over = watch.over()
-                if over is not None:
-                    r = run.stop(over)
-                    continue
-                await slices.next_slice()
-            elif isinstance(r, api.NeedsOracle):
-                try:
-                    run.resume(await oracle(r.request))
-                except engine.OracleFailure as e:
-                    run.resume_error(str(e))
-            else:
-                break
+        r = await engine.drive(run, watch, oracle)
     steps = api.bury_steps()
     while not advance(steps)[0]:
         await slices.between()
