@@ -1,6 +1,6 @@
 """Bad input against a real daemon, with a second client pinging every millisecond (issue 16).
 
-    python bench/abuse.py [--quick] [--base COMMIT | --no-base] [NAME-PART ...]
+    python bench/abuse.py [--quick] [--base COMMIT [--rounds N] | --no-base] [NAME-PART ...]
 
 Each item of the corpus runs in one session of a daemon started for this run. Per item the table
 gives: the longest ping stall and ping p99 (ms), the time to end it (ms; interrupted items: from
@@ -435,7 +435,8 @@ def main() -> None:
         items = [Item("plain spinner (baseline)", "(let loop () (loop))", "interrupted",
                       interrupt_after=0.5, fails=False)]
         items += [i for i in corpus(root) if i.quick or not quick]
-        only = [a for a in sys.argv[1:] if not a.startswith("--") and a != _option("--base", "")]
+        values = (_option("--base", ""), _option("--rounds", ""))
+        only = [a for a in sys.argv[1:] if not a.startswith("--") and a not in values]
         if only:
             items = [i for i in items if any(o in i.name for o in only)]
         print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores here: a figure is "
@@ -455,9 +456,11 @@ def main() -> None:
         for key, value in calibration.items():
             print(f"{key:36} {value:8.2f}")
         if "--no-base" not in sys.argv:
-            cost = costs(_option("--base", BASE), root)
+            rounds = int(_option("--rounds", "3"))
+            cost = costs(_option("--base", BASE), root, rounds)
             print(f"\nthe limits' cost: {_option('--base', BASE)} (before issue 16) vs this "
-                  f"checkout, median of 3 rounds each (load average {os.getloadavg()[0]:.1f})")
+                  f"checkout, median of {rounds} rounds each "
+                  f"(load average {os.getloadavg()[0]:.1f})")
             print(f"{'measure':36} {'base':>9} {'this':>9} {'ratio':>6}")
             for key, row in cost.items():
                 print(f"{key:36} {row['base']:9.3f} {row['this']:9.3f} {row['ratio']:6.2f}")

@@ -147,7 +147,8 @@ async def drive(run: api.Run, watch: RssWatch, oracle: Oracle,
 
 async def _bury() -> None:
     """The big lists the form made and left behind are freed in slices, not in one go."""
-    await in_slices(api.bury_steps())
+    if api.unburied():
+        await in_slices(api.bury_steps())
 
 
 _owed: list[RssWatch] = []  # interrupted forms whose memory is given back after their answer
@@ -156,8 +157,7 @@ _owed: list[RssWatch] = []  # interrupted forms whose memory is given back after
 async def tidy() -> None:
     """After a job (its answer has left): what an interrupted form left to free is freed in
     slices, and the memory given back, before the next job starts."""
-    if api.unburied():
-        await _bury()
+    await _bury()
     while _owed:
         _owed.pop().give_back()
 

@@ -206,7 +206,10 @@ async def _catch_up(actor: Session, view: Any, start: CheckpointState | None,
         return
     timeline = Timeline(actor.name, view.header, view.events, actor.checkpoints, actor.receipts)
     record = _record_replayed(actor, view) if saved is not None and start is not None else None
-    rebuilt = await replay(timeline, actor.manager.fallback_oracle, start, after, record)
+    # (states not written to the file as they are reached are not kept either: the few
+    # a goto may want come from JournalStates, and opening does not capture thousands)
+    rebuilt = await replay(timeline, actor.manager.fallback_oracle, start, after, record,
+                           every_state=record is not None)
     if rebuilt.skipped:  # (each is logged with its reason by replay)
         actor.notice(f"{len(rebuilt.skipped)} input(s) of the journal could not be evaluated"
                      " again (a receipt missing, never a new provider call); they were skipped")

@@ -56,20 +56,25 @@ class Replayed:
 
 async def replay(timeline: Timeline, fallback: engine.Oracle,
                  start: CheckpointState | None = None, after: int = -1,
-                 on_checkpoint: Callable[[int, CheckpointState], None] | None = None) -> Replayed:
+                 on_checkpoint: Callable[[int, CheckpointState], None] | None = None,
+                 every_state: bool = True) -> Replayed:
     """Re-evaluate the journal's inputs after seq `after`, from `start` (else an empty state);
-    `on_checkpoint(seq, state)` sees each checkpoint as it is reached."""
+    `on_checkpoint(seq, state)` sees each checkpoint as it is reached. `every_state=False`:
+    only the last checkpoint's state is kept (`at`), the others are not captured."""
     done = Replayed(api.ReplState())
     if start is not None:
         done.state, done.control = start.resume(), start.control
+    last = -1 if every_state or on_checkpoint is not None else next(
+        (e["seq"] for e in reversed(timeline.events) if e["type"] == "checkpoint"), -1)
     with collector.evaluating():
-        await _replay_events(done, timeline, fallback, after, on_checkpoint, _Slices())
+        await _replay_events(done, timeline, fallback, after, on_checkpoint, _Slices(), last)
     return done
 
 
 async def _replay_events(done: Replayed, timeline: Timeline, fallback: engine.Oracle, after: int,
                          on_checkpoint: Callable[[int, CheckpointState], None] | None,
-                         slices: _Slices) -> None:
+                         slices: _Slices, last: int) -> None:
+    """(`last`: the only checkpoint whose state is kept, or -1 for every one.)"""
     pending: Event | None = None
     receipts: list[Event] = []
     calls: list[_Call] = []
@@ -94,10 +99,11 @@ async def _replay_events(done: Replayed, timeline: Timeline, fallback: engine.Or
                                               ensure_ascii=False)
                 except LookupError:
                     pass  # the input is reported when it is re-evaluated
-            snap = done.at[event["seq"]] = CheckpointState(done.state, capture(done.state),
-                                                    done.control)
-            if on_checkpoint is not None:
-                on_checkpoint(event["seq"], snap)
+            if last < 0 or event["seq"] == last:
+                snap = done.at[event["seq"]] = CheckpointState(done.state, capture(done.state),
+                                                        done.control)
+                if on_checkpoint is not None:
+                    on_checkpoint(event["seq"], snap)
             await slices.between()
 
 
@@ -116,8 +122,9 @@ class _Slices:
 
 class JournalStates:
     """The states at checkpoints that no file holds (the checkpoint file was deleted or cut,
-    and holds only what was written since): the journal's inputs re-evaluated once, on the
-    first need (recovery/replay.py), from the timeline as it is then."""
+    and holds only what was written since; an opening that re-evaluated the whole journal kept
+    only the last): the journal's inputs re-evaluated once, on the first need, from the
+    timeline as it is then."""
 
     def __init__(self, timeline: Callable[[], Timeline], fallback: engine.Oracle) -> None:
         self.timeline = timeline
