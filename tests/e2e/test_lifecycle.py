@@ -112,6 +112,8 @@ def test_status_reports_the_daemon(daemon, omega_env):
     with RawConn(daemon.socket) as c:
         c.call("server.hello", {"client": "status-test"})
         status = c.call("server.status")
+        # While the connection holds the session dir: the daemon lets it go once none does.
+        assert (omega_env.session_dir / ".omegad.lock").read_text().strip() == str(daemon.pid)
     assert status["pid"] == daemon.pid and status["version"] == "0.1.0"
     assert status["uptime_seconds"] >= 0 and status["rss_bytes"] > 1_000_000
     assert status["cpu_seconds"] > 0 and status["cpu_percent"] >= 0
@@ -120,7 +122,6 @@ def test_status_reports_the_daemon(daemon, omega_env):
     assert status["session_dirs"] == [str(omega_env.session_dir)]
     assert status["config"]["socket"] == str(omega_env.socket)
     assert status["config"]["log_level"] == "debug"
-    assert (omega_env.session_dir / ".omegad.lock").read_text().strip() == str(daemon.pid)
 
 
 def test_the_log_file_has_levels(daemon, omega_env):
