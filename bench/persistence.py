@@ -200,8 +200,8 @@ def damaged_opens(root: Path, name: str, rounds: int = 3) -> dict[str, float]:
     times: dict[str, list[float]] = {}
     for _round in range(rounds):
         for pair in range(3 if baseline else 1):  # (the clean open's ratio: more samples)
-            order = (ROOT, Path(baseline)) if pair % 2 or not baseline else \
-                (Path(baseline), ROOT)
+            order = (ROOT,) if not baseline else \
+                (ROOT, Path(baseline)) if pair % 2 else (Path(baseline), ROOT)
             for code in order:
                 key = "open_clean_ms" if code == ROOT else "open_clean_baseline_ms"
                 times.setdefault(key, []).append(_open_ms(root, name, pristine, code=code))
