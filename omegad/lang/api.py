@@ -31,6 +31,7 @@ from .prelude import CONSTANTS, PRELUDE
 from .primitives import load_all
 from .printer import write_steps, write_str
 from .reader import read_all, split_forms_steps
+from .revision import set_place
 from .steps import advance, finish
 from .values import UNDEF, Pair, Sym, Value
 from .values import LispError as LispError
@@ -163,16 +164,7 @@ def rollback(state: ReplState, mark: int) -> None:
     undo = state.undo
     while len(undo) > mark:
         target, key, old = undo.pop()
-        tt = type(target)
-        if tt is dict:
-            if old is UNDEF:
-                target.pop(key, None)
-            else:
-                target[key] = old
-        elif tt is list:
-            target[key] = old
-        else:
-            setattr(target, key, old)
+        set_place(target, key, old)
 
 
 def commit(state: ReplState) -> None:
