@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-import msgspec
 import trio
 
 from omegad import collector, memory
@@ -56,7 +55,7 @@ async def read_forms(text: str) -> list[api.Form]:
     return await in_slices(api.parse_inputs_steps(text))
 
 
-async def journal_text(text: str) -> str | msgspec.Raw:
+async def journal_text(text: str) -> str | jsjson.Pieces:
     """An input's text as its journal events hold it: a big one encoded in slices (jsjson)."""
     if len(text) <= BIG_INPUT:
         return text
