@@ -109,7 +109,7 @@ def _reference_write(v, path=()) -> str:
     out, cur, first = [], v, True
     while type(cur) is Pair:
         if id(cur) in path:
-            out.append(("#cycle#" if first else ". #cycle#"))
+            out.append("#cycle#" if first else ". #cycle#")
             return "(" + " ".join(out) + ")"
         path = (*path, id(cur))
         out.append(_reference_write(cur.car, path))
