@@ -269,8 +269,10 @@ class Harness:
     def run(self, item: Item) -> Outcome:
         self.execute("(set! probe 0)")
         seq = self.execute("(+ 1 1)")["seq"]
-        before = self.rss()
-        start, _ = self.pinger.window()
+        method, params = item.call or ("session.execute", {"command": item.command})
+        line = self.client.encode(method, {"session": "abuse", **params})  # (outside the window:
+        before = self.rss()                 # json.dumps of 15 MiB holds this process's GIL, and
+        start, _ = self.pinger.window()     # the pinger's replies wait for it)
         timer = None
         interrupted: list[float] = []
         if item.interrupt_after is not None:
@@ -281,8 +283,6 @@ class Harness:
                 c.close()
             timer = threading.Timer(item.interrupt_after, interrupt)
             timer.start()
-        method, params = item.call or ("session.execute", {"command": item.command})
-        line = self.client.encode(method, {"session": "abuse", **params})
         t0 = time.perf_counter()
         reply = self.client.send(line)
         if item.call is not None:
