@@ -29,7 +29,7 @@ from .machine import Machine, Suspend
 from .pieces import GRAVE, bury
 from .prelude import CONSTANTS, PRELUDE
 from .primitives import load_all
-from .printer import write_steps, write_str
+from .printer import PRINTED_AT_ONCE, write_atom, write_steps, write_str
 from .reader import read_all, split_forms_steps
 from .revision import set_place
 from .steps import advance, finish
@@ -243,6 +243,8 @@ class Run:
         name = define_name(self.datum)
         if name is not None:
             return self._done(value, "=> " + name)
+        if type(value) in PRINTED_AT_ONCE:
+            return self._done(value, "=> " + write_atom(value))
         self.printing = (value, write_steps(value))
         return self._print(should_yield)
 
