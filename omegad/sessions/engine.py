@@ -145,9 +145,9 @@ async def drive(run: api.Run, watch: RssWatch, oracle: Oracle,
 
 
 async def _bury() -> None:
-    """The big lists the form made and left behind are freed in slices, not in one go."""
-    if api.unburied():
-        await in_slices(api.bury_steps())
+    """The big lists the form made and left behind are freed in slices, not in one go (asked
+    only when `api.unburied()`: most forms leave none)."""
+    await in_slices(api.bury_steps())
 
 
 _owed: list[RssWatch] = []  # interrupted forms whose memory is given back after their answer
@@ -156,7 +156,8 @@ _owed: list[RssWatch] = []  # interrupted forms whose memory is given back after
 async def tidy() -> None:
     """After a job (its answer has left): what an interrupted form left to free is freed in
     slices, and the memory given back, before the next job starts."""
-    await _bury()
+    if api.unburied():
+        await _bury()
     while _owed:
         _owed.pop().give_back()
 
