@@ -107,8 +107,8 @@ async def evaluate(
             del r
             if api.unburied():
                 await _bury()
-            if watch.grew():  # (a step of its own: it takes milliseconds, as building the
-                # answer does)
+            # (giving memory back is a step of its own: milliseconds, as building the answer)
+            if watch.grew():
                 await trio.lowlevel.checkpoint()
                 watch.give_back()
                 await trio.lowlevel.checkpoint()
