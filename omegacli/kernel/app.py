@@ -1,4 +1,4 @@
-"""The kernel's process: ipykernel's application, with its threads ended in an order that lets it exit."""
+"""The kernel's process: ipykernel's application, its threads ended in an order that exits."""
 
 from __future__ import annotations
 
