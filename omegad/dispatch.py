@@ -103,25 +103,46 @@ def decode_params(route: Route, raw: msgspec.Raw | Any) -> Params:
     try:
         if first == b"{":
             return route.decoder.decode(raw)
-        if first == b"[":  # by position: the Struct's fields in declaration order
-            items = msgspec.json.decode(raw)
-            fields = route.spec.params.__struct_fields__
-            if len(items) > len(fields):
-                raise errors.InvalidParams(
-                    f"Invalid params: {route.spec.name} takes at most {len(fields)} positional"
-                    f" params ({', '.join(fields) or 'none'}), got {len(items)}"
-                )
-            return msgspec.convert(dict(zip(fields, items, strict=False)), route.spec.params)
+        if first == b"[":
+            return _by_position(route, msgspec.json.decode(raw))
     except msgspec.ValidationError as e:
         raise _invalid_params(e) from None
     raise errors.InvalidRequest("Invalid Request: params must be an object or an array")
 
 
-def prepare(req: Request) -> tuple[Route, Any]:
-    """The route and decoded params of a request; raises MethodNotFound / InvalidParams."""
+def params_from(route: Route, value: Any) -> Params:
+    """`decode_params` from the params' JSON value, decoded already (a long line's, whose long
+    strings were decoded in steps: server.py): msgspec's conversion from JSON data follows the
+    same rules, and says the same things, as its decoder."""
+    try:
+        if isinstance(value, dict):
+            return msgspec.convert(value, route.spec.params, str_keys=True)
+        if isinstance(value, list):
+            return _by_position(route, value)
+    except msgspec.ValidationError as e:
+        raise _invalid_params(e) from None
+    raise errors.InvalidRequest("Invalid Request: params must be an object or an array")
+
+
+def _by_position(route: Route, items: list[Any]) -> Params:
+    """Params by position: the Struct's fields in declaration order."""
+    fields = route.spec.params.__struct_fields__
+    if len(items) > len(fields):
+        raise errors.InvalidParams(
+            f"Invalid params: {route.spec.name} takes at most {len(fields)} positional"
+            f" params ({', '.join(fields) or 'none'}), got {len(items)}"
+        )
+    return msgspec.convert(dict(zip(fields, items, strict=False)), route.spec.params)
+
+
+def prepare(req: Request, params: Any = UNSET) -> tuple[Route, Any]:
+    """The route and decoded params of a request (`params`: their JSON value, when it was
+    decoded already); raises MethodNotFound / InvalidParams."""
     route = ROUTES.get(req.method)
     if route is None:
         raise errors.MethodNotFound(f"Method not found: {req.method}")
+    if params is not UNSET:
+        return route, params_from(route, params)
     return route, decode_params(route, req.params)
 
 

@@ -37,7 +37,8 @@ from omegad.dispatch import (
     unanswered,
 )
 from omegad.outbox import Outbox
-from protocol import errors
+from omegad.sessions import engine
+from protocol import errors, long_strings
 from protocol.framing import LineBuffer, LineTooLong
 from protocol.messages import (
     Id,
@@ -307,10 +308,14 @@ class Connection:
     async def _send(self, line: bytes) -> None:
         await self.outbox.send(line)
 
-    async def _on_line(self, line: bytes, nursery: trio.Nursery) -> None:
+    async def _on_line(self, line: bytes | bytearray, nursery: trio.Nursery) -> None:
         collector.activity()  # a request: no time for a full collection or the warm-up
-        if len(line) > BIG_LINE:  # reading it was one step; decoding it is another
+        if len(line) > BIG_LINE:  # reading it was one step; decoding it is others
             await trio.lowlevel.checkpoint()
+            lifted = await _decode_long_request(line)
+            if lifted is not None:
+                await self._start(*lifted, nursery)
+                return
         try:
             req = request_decoder.decode(line)
         except msgspec.ValidationError:
@@ -319,9 +324,9 @@ class Connection:
         except (msgspec.DecodeError, UnicodeDecodeError) as e:
             await self._send(encode_error(None, errors.ParseError(f"Parse error: {e}")))
             return
-        await self._start(req, nursery)
+        await self._start(req, UNSET, nursery)
 
-    async def _on_non_request(self, line: bytes, nursery: trio.Nursery) -> None:
+    async def _on_non_request(self, line: bytes | bytearray, nursery: trio.Nursery) -> None:
         """Not a request: malformed JSON, a batch, or valid JSON that is no request."""
         try:
             obj = msgspec.json.decode(line)
@@ -337,12 +342,13 @@ class Connection:
             return
         nursery.start_soon(self._run_batch, batch_decoder.decode(line))
 
-    async def _start(self, req: Request, nursery: trio.Nursery) -> None:
+    async def _start(self, req: Request, decoded: Any, nursery: trio.Nursery) -> None:
+        """Run a request; `decoded`: its params' JSON value, if decoded already (else UNSET)."""
         if req.id is not UNSET and req.id in self.in_flight:
             await self._send(_duplicate(req.id))
             return
         try:
-            route, params = prepare(req)
+            route, params = prepare(req, decoded)
             work = route.handler(params, self) if route.queues else None  # in arrival order
         except errors.RpcError as e:
             if req.id is not UNSET:  # a notification is never answered, even with an error
@@ -486,6 +492,25 @@ class _Answer:
         self.answer(errors.Interrupted("Interrupted: request cancelled"))
 
 
+async def _decode_long_request(line: bytes | bytearray) -> tuple[Request, Any] | None:
+    """A long request whose long strings are in its params: the request and its params' value,
+    decoded in slices (long_strings.py), so that no one pass holds the loop. None for any other
+    line (no long strings, one in the method or id, not a request, not valid JSON): it is
+    decoded as every line is, the one way that says exactly what is wrong with it."""
+    lifted = await engine.in_slices(long_strings.lift_steps(line))
+    if not lifted.spans:
+        return None
+    try:
+        req = request_decoder.decode(lifted.skeleton)
+        if lifted.holds(req.method) or lifted.holds(req.id) or req.params is UNSET:
+            return None
+        params = msgspec.json.decode(req.params)
+        strings = await engine.in_slices(lifted.strings_steps(line))
+    except msgspec.DecodeError:  # (a ValidationError is one)
+        return None
+    return req, long_strings.put_back(params, strings)
+
+
 def _salvage_id(obj: Any) -> Id:
     """The id of an invalid request, when it has a usable one (else null, as the spec says)."""
     if isinstance(obj, dict):
@@ -495,7 +520,7 @@ def _salvage_id(obj: Any) -> Id:
     return None
 
 
-def _invalid_request(raw: bytes | Raw) -> errors.InvalidRequest:
+def _invalid_request(raw: bytes | bytearray | Raw) -> errors.InvalidRequest:
     try:
         request_decoder.decode(raw)
     except msgspec.ValidationError as e:

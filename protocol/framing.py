@@ -5,6 +5,7 @@ an unfinished tail) over the limit raises `LineTooLong`; the server answers -326
 """
 
 MAX_LINE = 16 * 1024 * 1024  # 16 MiB, the default size limit of one message
+HAND_OVER = 1 << 20  # bytes: a line this long that starts the buffer is handed over, not copied
 
 
 class LineTooLong(Exception):
@@ -28,7 +29,11 @@ class LineBuffer:
         """Bytes of an unfinished line held back."""
         return len(self._buf)
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: bytes) -> list[bytes | bytearray]:
+        """The lines `data` completes. A long line (HAND_OVER bytes or more) that fills the
+        buffer up to its newline comes back as that buffer (a bytearray) and a new one takes
+        the rest: copying 15 MiB into fresh memory is one pass that holds the caller's event
+        loop for tens of milliseconds, where the buffer grew a read at a time."""
         if not self._buf and data.endswith(b"\n") and data.count(b"\n") == 1:
             # The common case: exactly one whole message in one read.
             if len(data) - 1 > self._limit:
@@ -37,12 +42,20 @@ class LineBuffer:
             return [line] if line.strip() else []
         buf = self._buf
         buf += data
-        lines: list[bytes] = []
+        lines: list[bytes | bytearray] = []
         start = 0
         pos = buf.find(b"\n", self._scanned)
         while pos != -1:
             if pos - start > self._limit:
                 raise LineTooLong(self._limit)
+            if not start and pos >= HAND_OVER:
+                whole = buf
+                buf = self._buf = buf[pos + 1:]
+                del whole[pos:]
+                if not whole.isspace():
+                    lines.append(whole)
+                pos = buf.find(b"\n")
+                continue
             with memoryview(buf) as view:  # one copy (a bytearray slice would be a second)
                 line = bytes(view[start:pos])
             if line.strip():

@@ -43,6 +43,10 @@ def test_unfinished_tail_over_the_limit_raises_before_its_newline():
     cuts=st.lists(st.integers(min_value=0, max_value=400)),
 )
 def test_any_split_of_the_stream_gives_the_same_lines(lines, cuts):
+    assert_split_gives_the_same_lines(lines, cuts)
+
+
+def assert_split_gives_the_same_lines(lines: list[bytes], cuts: list[int]) -> None:
     stream = b"".join(line + b"\n" for line in lines)
     points = sorted({min(c, len(stream)) for c in cuts} | {0, len(stream)})
     buf = LineBuffer()
@@ -50,3 +54,39 @@ def test_any_split_of_the_stream_gives_the_same_lines(lines, cuts):
     for a, b in zip(points, points[1:], strict=False):
         out += buf.feed(stream[a:b])
     assert out == [line for line in lines if line.strip()]
+
+
+def test_a_long_line_comes_back_whole_and_what_follows_it_stays():
+    from protocol.framing import HAND_OVER
+
+    long = b'{"x":"' + b"y" * (2 * HAND_OVER) + b'"}'
+    stream = long + b"\nnext\n  \nlast"
+    buf = LineBuffer()
+    out = []
+    for i in range(0, len(stream), 256 * 1024):
+        out += buf.feed(stream[i:i + 256 * 1024])
+    assert out == [long, b"next"]
+    assert buf.pending == 4
+    assert buf.feed(b"\n") == [b"last"]
+
+
+def test_a_long_blank_line_is_skipped_and_a_long_one_over_the_limit_raises():
+    from protocol.framing import HAND_OVER
+
+    assert LineBuffer().feed(b" " * (HAND_OVER + 5) + b"\nx\n") == [b"x"]
+    with pytest.raises(LineTooLong):
+        LineBuffer(limit=HAND_OVER + 1).feed(b"z" * (HAND_OVER + 2) + b"\n")
+
+
+@given(
+    lines=st.lists(st.binary(min_size=1, max_size=20).map(lambda b: b.replace(b"\n", b"x") + b"z")),
+    cuts=st.lists(st.integers(min_value=0, max_value=400)),
+)
+def test_any_split_gives_the_same_lines_when_long_lines_are_handed_over(lines, cuts):
+    import protocol.framing
+
+    saved, protocol.framing.HAND_OVER = protocol.framing.HAND_OVER, 4  # most lines are "long"
+    try:
+        assert_split_gives_the_same_lines(lines, cuts)
+    finally:
+        protocol.framing.HAND_OVER = saved

@@ -45,20 +45,35 @@ def more_marker(dropped: int, exact: bool = True) -> str:
 _MARKER = re.compile(r" … \[(at least )?(\d+) more bytes\]\Z")
 
 
-def cut_off(text: str) -> tuple[str, int, bool]:
-    """A printed text without the marker it may end with: (text, bytes it stood for, exact)."""
-    m = _MARKER.search(text, max(0, len(text) - 48))
+def cut_off(text: str, start: int = 0) -> tuple[int, int, bool]:
+    """Where `text` (from `start` on) ends before the marker it may end with: (that index, the
+    bytes the marker stood for, whether exactly)."""
+    m = _MARKER.search(text, max(start, len(text) - 48))
     if m is None:
-        return text, 0, True
-    return text[:m.start()], int(m.group(2)), m.group(1) is None
+        return len(text), 0, True
+    return m.start(), int(m.group(2)), m.group(1) is None
 
 
-def utf8_size(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+MEASURE_PIECE = 1 << 20  # characters encoded at a time to measure a long non-ASCII text
+
+
+def utf8_size(text: str, start: int = 0, end: int | None = None) -> int:
+    """UTF-8 bytes of text[start:end], without copying it: ASCII is known at once (the string
+    knows its widest character); other text is encoded a MEASURE_PIECE at a time."""
+    end = len(text) if end is None else end
+    if text.isascii():
+        return end - start
+    return sum(len(text[i:min(end, i + MEASURE_PIECE)].encode("utf-8", "surrogatepass"))
+               for i in range(start, end, MEASURE_PIECE))
+
+
+_SAFE = 9007199254740992.0  # 2**53: integers below it print as themselves
 
 
 def js_number(x: float) -> str:
     """JavaScript's String(n) for a double."""
+    if x.is_integer() and -_SAFE < x < _SAFE:  # (the common case first: NaN and ±inf are not)
+        return str(int(x))
     if x != x:
         return "NaN"
     if x == math.inf:
@@ -104,6 +119,12 @@ class _Out:
 
     def add(self, s: str) -> None:
         room = TEXT_CAP - self.size
+        if not room and s.isascii():  # (past the cap, the common case)
+            self.dropped += len(s)
+            self.counted += len(s)
+            if self.counted > COUNT_LIMIT:
+                raise _Full
+            return
         if room > 0:
             if len(s) <= room:
                 self.parts.append(s)
@@ -111,9 +132,10 @@ class _Out:
                 return
             self.parts.append(s[:room])
             self.size = TEXT_CAP
-            s = s[room:]
-        self.dropped += utf8_size(s)
-        self.counted += len(s)
+        else:
+            room = 0
+        self.dropped += utf8_size(s, room)
+        self.counted += len(s) - room
         if self.counted > COUNT_LIMIT:
             raise _Full
 
@@ -163,7 +185,7 @@ def _atom(v: Value, t: Value, display: bool) -> str:
     return f"<{t.__name__}>"
 
 
-PRINT_PIECE = 4096  # items rendered between two yields of the stepped printer
+PRINT_PIECE = 1024  # items rendered between two yields of the stepped printer (~1 ms)
 
 
 def _render(v: Value, out: _Out, display: bool) -> Generator[None, None, None]:
@@ -177,7 +199,7 @@ def _render(v: Value, out: _Out, display: bool) -> Generator[None, None, None]:
     pause = PRINT_PIECE
     while work:
         pause -= 1
-        if not pause:
+        if pause <= 0:
             pause = PRINT_PIECE
             yield
         item = work.pop()
@@ -195,26 +217,39 @@ def _render(v: Value, out: _Out, display: bool) -> Generator[None, None, None]:
                 continue
             add(item[2])
             path.difference_update(added)
-        elif kind is _LIST:
+        elif kind is _LIST:  # the rest of a list from `cur`: a run of atoms is done here
             cur, first, added = item[1], item[2], item[3]
-            if type(cur) is Pair:
-                if id(cur) in path:
+            while type(cur) is Pair:
+                cell = id(cur)
+                if cell in path:
                     add(CYCLE if first else " . " + CYCLE)
                     work.append((_CLOSE, added, ")"))
-                    continue
-                cell = id(cur)
+                    break
                 path.add(cell)
                 added.append(cell)
-                if not first:
-                    add(" ")
-                work.append((_LIST, cur.cdr, False, added))
-                work.append((_VAL, cur.car))
-            elif cur is None:
-                work.append((_CLOSE, added, ")"))
+                x = cur.car
+                t = type(x)
+                if t is Pair or t is Vector or t is Meaning or pause <= 0:
+                    if not first:
+                        add(" ")
+                    work.append((_LIST, cur.cdr, False, added))
+                    work.append((_VAL, x))
+                    break
+                if t is float and x.is_integer() and -_SAFE < x < _SAFE:
+                    text = str(int(x))  # (js_number's common case, without two calls)
+                else:
+                    text = _atom(x, t, display)
+                add(text if first else " " + text)
+                first = False
+                cur = cur.cdr
+                pause -= 1
             else:
-                add(" . ")
-                work.append((_CLOSE, added, ")"))
-                work.append((_VAL, cur))
+                if cur is not None:
+                    add(" . ")
+                    work.append((_CLOSE, added, ")"))
+                    work.append((_VAL, cur))
+                else:
+                    work.append((_CLOSE, added, ")"))
         else:
             x = item[1]
             t = type(x)

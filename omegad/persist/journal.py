@@ -31,6 +31,13 @@ def encode_line(event: Event) -> bytes:
     return jsjson.dumps(event) + b"\n"
 
 
+def encode_parts(event: Event) -> list[bytes]:
+    """`encode_line` as parts: a long string's Pieces (jsjson) go in as they are, not joined."""
+    if not any(type(value) is jsjson.Pieces for value in event.values()):
+        return [encode_line(event)]
+    return [*jsjson.dumps_parts(event), b"\n"]
+
+
 @dataclass
 class JournalView:
     """A journal as read from disk: the header, the seq'd events, and where each line starts."""
@@ -171,7 +178,7 @@ class JournalWriter:
         self.next_seq = next_seq
         self.size = size
         self._fd = owned.open_owned(path, os.O_WRONLY | os.O_APPEND, create=True)
-        self._held: list[bytes] = []
+        self._held: list[bytes] = []  # the held events' lines, in parts (encode_parts)
         self.written_seq = next_seq  # the next seq after the events on disk
         self.aside: Path | None = None  # where opening set a torn last line aside
         self.counted_inputs: int | None = None  # once `inputs()` was asked: kept up to date
@@ -201,7 +208,7 @@ class JournalWriter:
         that finishes without yielding writes its input and its result in one system call."""
         for event in events:
             self.next_seq = event["seq"] + 1
-            self._held.append(encode_line(event))
+            self._held += encode_parts(event)
         self._count(events)
 
     def inputs(self) -> int:

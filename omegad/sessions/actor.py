@@ -487,9 +487,9 @@ class SessionActor:
         """Stream the lines printed since the last call (`=> …`, `error: …`, a command's text).
         Shielded: the form is committed already, an interrupt must not land here."""
         if reply.unsent:
-            text = "".join(reply.unsent)
-            reply.unsent.clear()
-            if not self.followers:
+            text = "".join(reply.unsent) if self.followers else ""  # (no copy of a 1 MiB
+            reply.unsent.clear()                                     # value nobody follows)
+            if not text:
                 return
             with trio.CancelScope(shield=True):
                 await self._broadcast(text, job, "result")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.abuse import MB, Harness, Item, check, corpus
+from tests.conftest import RawConn
 
 BUDGET = 64 * MB
 STALL_LIMIT_MS = 3000  # generous for a loaded CI machine: a hang is minutes, not this
@@ -81,3 +82,67 @@ def test_a_big_input_is_journaled_as_it_was_sent(harness):
     codes = [e.get("code") for e in map(json.loads, journal.read_bytes().splitlines())
              if e.get("type") == "input"]
     assert codes[-1] == text
+
+
+def _raw(harness) -> RawConn:
+    c = RawConn(harness.sock, timeout=60)
+    c.call("server.hello", {"client": "t", "session_dir": str(harness.root / "sd"), "env": {}})
+    return c
+
+
+def test_a_long_request_line_is_answered_as_a_short_one_is(harness):
+    """A line over 1 MiB has its long strings decoded in steps (protocol/long_strings.py):
+    escapes, surrogate pairs (json.dumps writes 😀 as two escapes) and UTF-8 across the cuts."""
+    unit = 'é\\"x\\n😀\\\\ab'
+    one = int(harness.execute(f'(string-length "{unit}")')["output"][3:])
+    text = f'(string-length "{unit * 150_000}")'
+    start = harness.pinger.window()[0]
+    assert harness.execute(text)["output"] == f"=> {one * 150_000}"
+    with _raw(harness) as c:
+        reply = c.request("session.execute", {"session": "abuse", "command": text})
+        assert reply["result"]["output"] == f"=> {one * 150_000}"
+        c.send_raw(json.dumps({"jsonrpc": "2.0", "method": "session.execute", "id": 7, "params": {
+            "session": "abuse", "command": text}}, ensure_ascii=False).encode() + b"\n")
+        assert c.recv()["result"]["output"] == f"=> {one * 150_000}"
+    journal = harness.root / "sd" / "sessions" / "abuse.jsonl"
+    codes = [e.get("code") for e in map(json.loads, journal.read_bytes().splitlines())
+             if e.get("type") == "input"]
+    assert codes[-3:] == [text] * 3
+    assert harness.pinger.since(start)[0] and harness.pinger.error is None
+
+
+@pytest.mark.parametrize("case", ["bad escape", "long method", "long string for a number",
+                                  "unfinished string", "batch"])
+def test_a_long_bad_request_line_is_answered_as_before(harness, case):
+    """Each long line that is not a request with long strings in its params is decoded whole,
+    as any line is: the same error names what is wrong; the session is unchanged."""
+    harness.execute("(set! probe 0)")
+    command = f'(begin (set! probe 1) (string-length "{"x" * (2 * MB)}"))'
+    request = {"jsonrpc": "2.0", "method": "session.execute", "id": 1,
+               "params": {"session": "abuse", "command": command}}
+    line = json.dumps(request).encode()
+    start = harness.pinger.window()[0]
+    with _raw(harness) as c:
+        if case == "bad escape":
+            c.send_raw(line.replace(b"xxxx", b"x\\qx", 1) + b"\n")
+            error = c.recv()["error"]
+            assert error["code"] == -32700 and "Parse error" in error["message"]
+        elif case == "long method":
+            c.send({**request, "method": "x" * (2 * MB)})
+            error = c.recv()["error"]
+            assert error["code"] == -32601 and error["message"].startswith("Method not found: xx")
+        elif case == "long string for a number":
+            c.send({**request, "params": {**request["params"], "memory_budget": "9" * (2 * MB)}})
+            assert c.recv()["error"] == {"code": -32602, "message": "Invalid params: Expected "
+                                         "`int | null`, got `str` - at `params.memory_budget`"}
+        elif case == "unfinished string":
+            c.send_raw(line[:-40] + b"\n")
+            assert c.recv()["error"]["code"] == -32700
+        else:
+            c.send_raw(b"[" + line + b"]\n")
+            [answer] = c.recv()
+            assert answer["result"]["output"] == f"=> {2 * MB}"
+            harness.execute("(set! probe 0)")
+        assert c.call("server.ping") == {"pong": True}
+    assert harness.execute("probe")["output"] == "=> 0"
+    assert harness.pinger.since(start)[0] and harness.pinger.error is None

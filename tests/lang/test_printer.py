@@ -76,3 +76,63 @@ def test_deeply_nested_data_prints_in_full():
         v = make_list([v])
     text = write_str(v)
     assert text.startswith("((((") and text.endswith("))))") and len(text) == 2 * 50_000 + 4
+
+
+@pytest.mark.parametrize("text", ["abc" * 50, "é€😀\ud800x" * 30, "x" * 90 + "é"])
+def test_utf8_size_measures_a_range_in_place_a_piece_at_a_time(monkeypatch, text):
+    monkeypatch.setattr(printer, "MEASURE_PIECE", 7)
+    for start, end in [(0, None), (5, None), (3, 50), (len(text), None), (10, 11)]:
+        want = len(text[start:end].encode("utf-8", "surrogatepass"))
+        assert printer.utf8_size(text, start, end) == want
+
+
+def test_the_output_cap_counts_what_it_leaves_out_without_the_marker(monkeypatch):
+    from omegad.sessions.engine import OutputCap
+
+    shown: list[str] = []
+    cap = OutputCap(shown.append, limit=10)
+    cap("abcdefgh")
+    cap("ijklé€😀" * 3)                       # 2 shown, the rest left out
+    cap("xyz … [1000 more bytes]")           # a value the printer cut: its marker counts
+    cap.close()
+    left = len(("klé€😀" + "ijklé€😀" * 2).encode()) + 3 + 1000
+    assert shown == ["abcdefgh", "ij", f"\n… [{left} more bytes]\n"]
+
+
+def _reference_write(v, path=()) -> str:
+    """The printer's rule, written the plain recursive way: a pair met again on the path from
+    the root (the cells of every list still open) prints as #cycle#."""
+    if type(v) is not Pair:
+        return write_str(v)
+    if id(v) in path:
+        return "#cycle#"
+    out, cur, first = [], v, True
+    while type(cur) is Pair:
+        if id(cur) in path:
+            out.append("#cycle#" if first else ". #cycle#")
+            return "(" + " ".join(out) + ")"
+        path = (*path, id(cur))
+        out.append(_reference_write(cur.car, path))
+        first = False
+        cur = cur.cdr
+    if cur is not None:
+        out += [".", write_str(cur)]
+    return "(" + " ".join(out) + ")"
+
+
+@pytest.mark.parametrize("piece", [1, 2, 7, 1024])
+def test_runs_of_atoms_print_as_the_recursive_rule_says_at_any_pause(monkeypatch, piece):
+    monkeypatch.setattr(printer, "PRINT_PIECE", piece)
+    inner = make_list([1.5, "s\"", Sym("q")])
+    items = [float(i) if i % 7 else (inner if i % 2 else make_list([float(i), None]))
+             for i in range(300)]
+    x = make_list(items + [True, -0.0, 2.0 ** 60, math.nan])
+    assert write_str(x) == _reference_write(x)
+    tail = x
+    while tail.cdr is not None:
+        tail = tail.cdr
+    tail.cdr = x.cdr.cdr.cdr                    # a cycle back into the spine
+    x.cdr.car = x.cdr.cdr                       # an element that is a later part of the spine
+    inner.cdr.cdr.car = x                       # an element pointing back at the root
+    assert write_str(x) == _reference_write(x)
+    assert "#cycle#" in write_str(x)
