@@ -10,7 +10,6 @@ omegad/oracle/select.py and the README's provider section).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from protocol import owned
@@ -19,11 +18,17 @@ from protocol.errors import UntrustedPath
 MAX_SIZE = 1 << 20  # a larger .env is not a settings file
 
 
-@dataclass
 class DotEnv:
-    path: Path
-    values: dict[str, str] = field(default_factory=dict)
-    ignored: str = ""  # why it was not read ("" when it was)
+    """A plain class: `dataclasses` (with `inspect` and `ast`) would cost every one-shot
+    client ~8 ms of imports (omegacli/client.py leaves `typing` out for the same reason)."""
+
+    __slots__ = ("path", "values", "ignored")
+
+    def __init__(self, path: Path, values: dict[str, str] | None = None,
+                 ignored: str = "") -> None:
+        self.path = path
+        self.values = {} if values is None else values
+        self.ignored = ignored  # why it was not read ("" when it was)
 
     def report(self, taken: list[str]) -> dict[str, object]:
         """`server.hello`'s `dotenv`; `taken`: the variables whose values came from the file."""

@@ -11,15 +11,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--session", metavar="NAME")
     args, rest = ap.parse_known_args(sys.argv[1:] if argv is None else argv)
 
-    from ipykernel.kernelapp import IPKernelApp
     from traitlets.config import Config
 
+    from omegacli.kernel.app import OmegaKernelApp
     from omegacli.kernel.kernel import OmegaKernel
 
     config = Config()
     if args.session:
         config.OmegaKernel.omega_session = args.session
-    IPKernelApp.launch_instance(argv=rest, kernel_class=OmegaKernel, config=config)
+    OmegaKernelApp.launch_instance(argv=rest, kernel_class=OmegaKernel, config=config)
 
 
 if __name__ == "__main__":

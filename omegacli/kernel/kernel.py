@@ -328,8 +328,11 @@ class OmegaKernel(Kernel):
         return {"status": "invalid" if depth < 0 else "complete"}
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:
-        """Detach: the session stays alive in the daemon, for the next kernel or the REPL."""
-        self.link.close()
+        """Detach: the session stays alive in the daemon, for the next kernel or the REPL.
+
+        This runs on the control thread, and the connection belongs to the shell's loop: closing
+        it from here left a callback that the kernel's exit then waited for until it was killed."""
+        self.io_loop.add_callback(self.link.close)
         return {"status": "ok", "restart": restart}
 
 

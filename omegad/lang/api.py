@@ -21,7 +21,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 from . import backtrace
-from .compile import Compiler
+from .compile import Compiler, SharedCompiler
 from .effects import OracleRequest as OracleRequest  # (part of this module's interface)
 from .effects import OracleResponse as OracleResponse
 from .effects import request_for, response_value
@@ -29,7 +29,7 @@ from .machine import Machine, Suspend
 from .pieces import GRAVE, bury
 from .prelude import CONSTANTS, PRELUDE
 from .primitives import load_all
-from .printer import write_steps, write_str
+from .printer import PRINTED_AT_ONCE, write_atom, write_steps, write_str
 from .reader import read_all, split_forms_steps
 from .revision import set_place
 from .steps import advance, finish
@@ -49,7 +49,7 @@ MIN_RECURSION_LIMIT = 20_000
 class ReplState:
     """Everything that persists between inputs: globals, gensym counter, macro table."""
 
-    def __init__(self) -> None:
+    def __init__(self, prelude: bool = True) -> None:
         if sys.getrecursionlimit() < MIN_RECURSION_LIMIT:
             sys.setrecursionlimit(MIN_RECURSION_LIMIT)
         self.globals: dict[Value, Value] = {}
@@ -65,7 +65,8 @@ class ReplState:
         self.compiler = Compiler(self.globals, self.undo, self.macros)
         self.globals.update(load_all())
         self.globals.update(CONSTANTS)
-        _load_prelude(self)
+        if prelude:
+            self.globals.update(_prelude())
         self.builtins: dict[str, Value] = dict(self.globals)  # name -> builtin (not serialized)
         self.version = 0
         self.allocated = 0
@@ -80,20 +81,18 @@ class ReplState:
 
 
 @functools.cache
-def _prelude_forms() -> tuple[Value, ...]:
-    """The prelude, read once per process: every state compiles it against its own globals,
-    but the data it is read into is never changed (compiling builds new objects)."""
-    return tuple(read_all(PRELUDE))
-
-
-def _load_prelude(state: ReplState) -> None:
-    for datum in _prelude_forms():
-        run = Run(state, datum, lambda s: None, None, None, None)
-        r = run.run(10_000_000)
+def _prelude() -> dict[Value, Value]:
+    """The prelude's procedures, compiled and defined once per process and bound in every state.
+    Compiling it for each state took 3 ms, which every new session, fork and state read paid.
+    Sharing them is safe: a closure is never changed, and their code finds the globals of the
+    session running it (SharedCompiler), so it still sees a session's own redefinitions."""
+    state = ReplState(prelude=False)
+    state.compiler = SharedCompiler(state.globals, state.undo, state.macros)
+    for datum in read_all(PRELUDE):
+        r = Run(state, datum, lambda s: None, None, None, None).run(10_000_000)
         if not isinstance(r, Done):
             raise RuntimeError(f"prelude failed: {r}")
-    state.undo.clear()
-    state.dirty.clear()
+    return {name: v for name, v in state.globals.items() if state.builtins.get(name) is not v}
 
 
 # ---- results of a slice ----------------------------------------------------------------------
@@ -243,6 +242,8 @@ class Run:
         name = define_name(self.datum)
         if name is not None:
             return self._done(value, "=> " + name)
+        if type(value) in PRINTED_AT_ONCE:
+            return self._done(value, "=> " + write_atom(value))
         self.printing = (value, write_steps(value))
         return self._print(should_yield)
 

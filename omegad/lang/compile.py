@@ -97,6 +97,22 @@ ELSE = S("else")
 DOT = S(".")
 
 
+def _write_global(table: dict[Value, Value], undo: list[Value], name: str, v: Value,
+                  define: bool) -> None:
+    old = table.get(name, UNDEF)
+    if old is UNDEF and not define:
+        raise LispError("set! target did not resolve")
+    undo.append((table, name, old))
+    table[name] = v
+
+
+def _write_local(undo: list[Value], env: Value, depth: int, i: int, v: Value) -> None:
+    for _ in range(depth):
+        env = env[0]
+    undo.append((env, i, env[i]))
+    env[i] = v
+
+
 def syms(lst: Value) -> list[Value]:
     return list_to_py(lst)
 
@@ -162,14 +178,7 @@ class Compiler:
     def comp_var(self, name: str, scope: Value) -> Value:
         loc = scope.lookup(name) if scope is not None else None
         if loc is None:
-            G = self.G
-
-            def gvar(m: Value, env: Value) -> Value:
-                try:
-                    return G[name]
-                except KeyError:
-                    raise LispError(f"unbound var {name}") from None
-            return _pure(gvar)
+            return _pure(self.global_ref(name))
         depth, i = loc
 
         def check(v: Value) -> Value:
@@ -198,6 +207,16 @@ class Compiler:
             v = env[i]
             return check(v) if v is UNDEF else v
         return _pure(lvarn)
+
+    def global_ref(self, name: str) -> Value:
+        G = self.G
+
+        def gvar(m: Value, env: Value) -> Value:
+            try:
+                return G[name]
+            except KeyError:
+                raise LispError(f"unbound var {name}") from None
+        return gvar
 
     # ---- sequencing helper ---------------------------------------------------------------
     def seq(self, exs: list[Value]) -> Value:
@@ -437,48 +456,47 @@ class Compiler:
         return self.local_write(loc[0], loc[1], value)
 
     def global_write(self, name: str, value: Value, define: bool) -> Value:
-        G = self.G
-        undo = self.undo
-
-        def write(v: Value) -> None:
-            old = G.get(name, UNDEF)
-            if old is UNDEF and not define:
-                raise LispError("set! target did not resolve")
-            undo.append((G, name, old))
-            G[name] = v
-            return None
+        write = self.global_writer(name, define)
 
         def resume(m: Value, fr: Value, val: Value) -> Value:
-            return write(val)
+            return write(m, val)
 
         def gwrite(m: Value, env: Value) -> Value:
             v = value(m, env)
             if type(v) is tuple:
                 m.stack.insert(m.mark, (resume,))
                 return v
-            return write(v)
+            return write(m, v)
         return _shows(resume, gwrite)
 
-    def local_write(self, depth: int, i: int, value: Value) -> Value:
+    def global_writer(self, name: str, define: bool) -> Value:
+        G = self.G
         undo = self.undo
 
-        def write(env: Value, v: Value) -> None:
-            for _ in range(depth):
-                env = env[0]
-            undo.append((env, i, env[i]))
-            env[i] = v
-            return None
+        def write(m: Value, v: Value) -> None:
+            _write_global(G, undo, name, v, define)
+        return write
+
+    def local_write(self, depth: int, i: int, value: Value) -> Value:
+        write = self.local_writer(depth, i)
 
         def resume(m: Value, fr: Value, val: Value) -> Value:
-            return write(fr[1], val)
+            return write(m, fr[1], val)
 
         def lwrite(m: Value, env: Value) -> Value:
             v = value(m, env)
             if type(v) is tuple:
                 m.stack.insert(m.mark, (resume, env))
                 return v
-            return write(env, v)
+            return write(m, env, v)
         return _shows(resume, lwrite)
+
+    def local_writer(self, depth: int, i: int) -> Value:
+        undo = self.undo
+
+        def write(m: Value, env: Value, v: Value) -> None:
+            _write_local(undo, env, depth, i, v)
+        return write
 
     def c_let(self, x: Value, scope: Value) -> Value:
         items = syms(x)
@@ -535,13 +553,14 @@ class Compiler:
         name = items[1].name
         macro = make_syntax_rules(name, items[2])
         self.pending[name] = macro
+        return self.macro_writer(name, macro)
+
+    def macro_writer(self, name: str, macro: Value) -> Value:
         macros = self.macros
         undo = self.undo
 
         def define_syntax(m: Value, env: Value) -> None:
-            undo.append((macros, name, macros.get(name, UNDEF)))
-            macros[name] = macro
-            return None
+            _write_global(macros, undo, name, macro, True)
         return define_syntax
 
     def c_let_star(self, x: Value, scope: Value) -> Value:
@@ -1018,3 +1037,32 @@ def make_app(parts: list[Value]) -> Value:
 
 
 __all__ = ["Compiler", "Scope", "UNDEF", "scope_from_chain", "CPrim", "NIL"]
+
+
+class SharedCompiler(Compiler):
+    """Compiles code that every session shares (the prelude, compiled once per process): its
+    nodes reach the globals, undo log and macros of the state that runs them (`m.state`), never
+    those of the state they were compiled in."""
+
+    def global_ref(self, name: str) -> Value:
+        def gvar(m: Value, env: Value) -> Value:
+            try:
+                return m.state.globals[name]
+            except KeyError:
+                raise LispError(f"unbound var {name}") from None
+        return gvar
+
+    def global_writer(self, name: str, define: bool) -> Value:
+        def write(m: Value, v: Value) -> None:
+            _write_global(m.state.globals, m.state.undo, name, v, define)
+        return write
+
+    def local_writer(self, depth: int, i: int) -> Value:
+        def write(m: Value, env: Value, v: Value) -> None:
+            _write_local(m.state.undo, env, depth, i, v)
+        return write
+
+    def macro_writer(self, name: str, macro: Value) -> Value:
+        def define_syntax(m: Value, env: Value) -> None:
+            _write_global(m.state.macros, m.state.undo, name, macro, True)
+        return define_syntax

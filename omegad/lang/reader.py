@@ -58,8 +58,10 @@ def tokens(src: str) -> Iterator[Token | None]:
             yield PAUSE
         c = src[i]
         if c in _WS:
-            j = _run_end(_SPACE_RUN, src, i)
-            i = j if j - i < RUN else (yield from _long_run_end(_SPACE_RUN, src, j))
+            i += 1
+            if i < n and src[i] in _WS:     # (one blank, the common case, needs no match)
+                j = _run_end(_SPACE_RUN, src, i)
+                i = j if j - i < RUN else (yield from _long_run_end(_SPACE_RUN, src, j))
         elif c == ";":
             j = src.find("\n", i)
             i = n if j < 0 else j
@@ -90,7 +92,7 @@ def tokens(src: str) -> Iterator[Token | None]:
             yield ("str", "".join(buf), start, i)
         else:
             start = i
-            j = _run_end(_ATOM_RUN, src, i)
+            j = _ATOM_RUN.match(src, i, i + RUN).end()  # type: ignore[union-attr]  # (`*`)
             i = j if j - i < RUN else (yield from _long_run_end(_ATOM_RUN, src, j))
             yield ("atom", src[start:i], start, i)
 

@@ -10,7 +10,6 @@ behind a running command. What other modules may use of an actor is declared in 
 from __future__ import annotations
 
 import functools
-import inspect
 import logging
 import math
 import time
@@ -56,14 +55,8 @@ Method = TypeVar("Method", bound=Callable[..., Any])
 
 def settled_first(method: Method) -> Method:
     """Marks what changes the session's state or writes its files: the state record the last
-    form left pending is written first (`SessionActor.settle`), so records keep their order."""
-    if inspect.iscoroutinefunction(method):
-        @functools.wraps(method)
-        async def settled_async(self: SessionActor, *args: Any, **kwargs: Any) -> Any:
-            self.settle()
-            return await method(self, *args, **kwargs)
-
-        return cast(Method, settled_async)
+    form left pending is written first (`SessionActor.settle`), so records keep their order.
+    For a coroutine method, as it is called (it is awaited at once: no await layer added)."""
 
     @functools.wraps(method)
     def settled(self: SessionActor, *args: Any, **kwargs: Any) -> Any:
@@ -350,7 +343,6 @@ class SessionActor:
     @settled_first  # the previous form's state record goes first
     async def evaluate_form(self, form: api.Form, reply: Reply, job: Job) -> None:
         assert self.journal is not None
-        self.settle()  # the previous form's state record goes first
         version = self.state.version
         code = form.text
         journaled = await engine.journal_text(code)

@@ -23,6 +23,9 @@ SLICE_SECONDS = 0.002  # a slice of evaluation ends after this much wall time, t
 SLICE_STEPS = 1_000_000  # and after this many steps, whatever the clock says
 MIN_GROWTH = 16 << 20  # bytes a form must have grown the daemon by to be ended for --max-memory
 TRIM_AFTER = 4 << 20  # bytes a form grew the process by before freed memory is given back
+# Far less time than growing by TRIM_AFTER takes: a page becomes resident only once the kernel
+# has faulted it in and zeroed it (measured: 3-4 ms for 4 MiB, a `bytes` or a list made at once).
+QUICK = 100e-6
 OUTPUT_CAP = printer.TEXT_CAP  # characters of `display` output one form may print (README)
 
 T = TypeVar("T")
@@ -97,28 +100,25 @@ async def evaluate(
     watch = RssWatch(memory_budget, max_memory)
     try:
         with collector.evaluating():
-            return await _slices(run, form, capped, watch, oracle, on_slice)
+            r = await drive(run, watch, oracle, on_slice)
+            capped.close()
+            outcome = _outcome(form, r)
+            run.release()
+            del r
+            if api.unburied():
+                await _bury()
+            # (giving memory back is a step of its own: milliseconds, as building the answer)
+            if watch.grew():
+                await trio.lowlevel.checkpoint()
+                watch.give_back()
+                await trio.lowlevel.checkpoint()
+            return outcome
     except BaseException:   # (interrupted: the answer does not wait for memory to go back)
         run.abandon()
         capped.close()
         run.release()
         _owed.append(watch)
         raise
-
-
-async def _slices(run: api.Run, form: api.Form, capped: OutputCap, watch: RssWatch,
-                  oracle: Oracle, on_slice: Callable[[], Awaitable[None]] | None) -> Outcome:
-    r = await drive(run, watch, oracle, on_slice)
-    capped.close()
-    outcome = _outcome(form, r)
-    run.release()
-    del r
-    await _bury()
-    if watch.grew():  # (a step of its own: it takes milliseconds, as building the answer does)
-        await trio.lowlevel.checkpoint()
-        watch.give_back()
-        await trio.lowlevel.checkpoint()
-    return outcome
 
 
 async def drive(run: api.Run, watch: RssWatch, oracle: Oracle,
@@ -148,9 +148,9 @@ async def drive(run: api.Run, watch: RssWatch, oracle: Oracle,
 
 
 async def _bury() -> None:
-    """The big lists the form made and left behind are freed in slices, not in one go."""
-    if api.unburied():
-        await in_slices(api.bury_steps())
+    """The big lists the form made and left behind are freed in slices, not in one go (asked
+    only when `api.unburied()`: most forms leave none)."""
+    await in_slices(api.bury_steps())
 
 
 _owed: list[RssWatch] = []  # interrupted forms whose memory is given back after their answer
@@ -159,7 +159,8 @@ _owed: list[RssWatch] = []  # interrupted forms whose memory is given back after
 async def tidy() -> None:
     """After a job (its answer has left): what an interrupted form left to free is freed in
     slices, and the memory given back, before the next job starts."""
-    await _bury()
+    if api.unburied():
+        await _bury()
     while _owed:
         _owed.pop().give_back()
 
@@ -172,6 +173,7 @@ class RssWatch:
         self.budget = budget
         self.limit = limit
         self.start = memory.rss()
+        self.since = time.perf_counter()
 
     def grown(self) -> int:
         return max(0, memory.rss() - self.start)
@@ -188,7 +190,11 @@ class RssWatch:
         return None
 
     def grew(self) -> bool:
-        """The form grew the process enough for freed memory to be given back."""
+        """The form grew the process enough for freed memory to be given back. One that ended
+        within QUICK of its start did not: its size is not read again (most forms; the read is
+        a system call)."""
+        if time.perf_counter() - self.since < QUICK:
+            return False
         return memory.rss() > self.start + TRIM_AFTER
 
     def give_back(self) -> None:

@@ -203,9 +203,11 @@ def test_shutdown_detaches_and_leaves_the_session_alive(jupyter, shared_spec):
     pid = km.provisioner.pid
     try:
         run(kc, "(define kept 'yes)")
+        kc.shutdown()  # what a notebook sends: the kernel then exits by itself, nobody kills it
+        assert km.provisioner.process.wait(timeout=TIMEOUT) == 0
     finally:
         kc.stop_channels()
-        km.shutdown_kernel()
+        km.shutdown_kernel(now=True)
     assert pid_gone(pid)
     with other_client(jupyter) as client:
         def detached() -> bool:
