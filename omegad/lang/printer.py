@@ -104,13 +104,43 @@ def js_number(x: float) -> str:
     return sign + out
 
 
+_REGION = 20  # bits of an address: the pairs of one 1 MiB stretch of memory share a set
+
+
+class _Path:
+    """The pairs and vectors from the root to here (their ids), one set per 1 MiB region of
+    memory they lie in (at most ~20 000 pairs): one set of a million ids grows by rehashing
+    them all at once, a step of 90 ms on a loaded machine; a region's set stays small."""
+
+    __slots__ = ("regions",)
+
+    def __init__(self) -> None:
+        self.regions: dict[int, set[int]] = {}
+
+    def __contains__(self, cell: int) -> bool:
+        region = self.regions.get(cell >> _REGION)
+        return region is not None and cell in region
+
+    def add(self, cell: int) -> None:
+        region = self.regions.get(cell >> _REGION)
+        if region is None:
+            self.regions[cell >> _REGION] = {cell}
+        else:
+            region.add(cell)
+
+    def remove_all(self, cells: list[int]) -> None:
+        regions = self.regions
+        for cell in cells:
+            regions[cell >> _REGION].discard(cell)
+
+
 class _Out:
     """The text printed so far; past the cap, only the size of what is left out."""
 
     __slots__ = ("parts", "size", "dropped", "counted", "path", "work")
 
     def __init__(self) -> None:
-        self.path: set[int] = set()      # the pairs and vectors from the root to here (ids)
+        self.path = _Path()
         self.work: list[Value] = []      # what is left to render, last first
         self.parts: list[str] = []
         self.size = 0
@@ -140,10 +170,9 @@ class _Out:
             raise _Full
 
     def text(self, exact: bool) -> str:
-        text = "".join(self.parts)
-        if self.dropped:
-            text += " " + more_marker(self.dropped, exact)
-        return text
+        if self.dropped:  # (joined with the text: not a second copy of a 1 MiB one)
+            self.parts.append(" " + more_marker(self.dropped, exact))
+        return "".join(self.parts)
 
 
 class _Full(Exception):
@@ -193,6 +222,7 @@ def _render(v: Value, out: _Out, display: bool) -> Generator[None, None, None]:
     PRINT_PIECE items, so a caller can print a huge value in steps. A pair or vector met again
     on the path from the root prints as CYCLE."""
     path = out.path
+    regions = path.regions
     work = out.work
     work.append((_VAL, v))
     add = out.add
@@ -209,23 +239,26 @@ def _render(v: Value, out: _Out, display: bool) -> Generator[None, None, None]:
         elif kind is _CLOSE:
             added = item[1]
             if len(added) > PRINT_PIECE:    # a long list's cells leave the path in pieces
-                path.difference_update(added[-PRINT_PIECE:])
+                path.remove_all(added[-PRINT_PIECE:])
                 del added[-PRINT_PIECE:]
                 work.append(item)
                 pause = PRINT_PIECE
                 yield
                 continue
             add(item[2])
-            path.difference_update(added)
+            path.remove_all(added)
         elif kind is _LIST:  # the rest of a list from `cur`: a run of atoms is done here
             cur, first, added = item[1], item[2], item[3]
             while type(cur) is Pair:
                 cell = id(cur)
-                if cell in path:
+                region = regions.get(cell >> _REGION)  # (path.add and `in`, inline)
+                if region is None:
+                    region = regions[cell >> _REGION] = set()
+                elif cell in region:
                     add(CYCLE if first else " . " + CYCLE)
                     work.append((_CLOSE, added, ")"))
                     break
-                path.add(cell)
+                region.add(cell)
                 added.append(cell)
                 x = cur.car
                 t = type(x)
@@ -309,13 +342,13 @@ def _text_steps(v: Value, display: bool) -> Generator[None, None, str]:
 
 def _forget(out: _Out) -> Generator[None, None, None]:
     """Let go of a render stopped halfway a piece at a time (a path of millions of cells)."""
-    work, path = out.work, out.path
+    work, regions = out.work, out.path.regions
     while work:
         del work[-PRINT_PIECE:]
         yield
-    while path:
-        for _ in range(min(PRINT_PIECE, len(path))):
-            path.pop()
+    while regions:
+        for _ in range(min(16, len(regions))):
+            regions.popitem()
         yield
 
 

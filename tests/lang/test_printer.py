@@ -136,3 +136,17 @@ def test_runs_of_atoms_print_as_the_recursive_rule_says_at_any_pause(monkeypatch
     inner.cdr.cdr.car = x                       # an element pointing back at the root
     assert write_str(x) == _reference_write(x)
     assert "#cycle#" in write_str(x)
+
+
+def test_a_cycle_back_to_the_start_of_a_long_list_is_found_whatever_memory_it_spans():
+    """The path is kept in one set per region of memory (_Path): a list of 200 000 pairs spans
+    many, and its last cdr, pointing back at its second pair, still meets it."""
+    x = make_list([float(i) for i in range(200_000)])
+    tail = x
+    while tail.cdr is not None:
+        tail = tail.cdr
+    tail.cdr = x.cdr
+    whole = "(" + " ".join(str(i) for i in range(200_000)) + " . #cycle#)"
+    text = write_str(x)
+    assert text == whole[:printer.TEXT_CAP] + f" … [{len(whole) - printer.TEXT_CAP} more bytes]"
+    assert len({id(p) >> printer._REGION for p in (x, tail)}) == 2
