@@ -117,6 +117,9 @@ def test_a_cell_waits_its_turn_behind_another_clients_command_and_says_whose(jup
     run(kc, "(define (spin) (spin))")
     with other_client(jupyter, "tests-spinner") as other:
         rid = other.start("session.execute", {"session": SESSION, "command": "(spin)"})
+        # Running before the cell is sent: a loaded daemon may read the kernel's request first.
+        wait_until(lambda: other.call("session.open", {"session": SESSION}).get("running"),
+                   what="the other client's command to run")
         msg_id = kc.execute("(* 6 7)")
         notes: list[str] = []
         while not any("waiting for tests-spinner's command `(spin)`" in n for n in notes):
