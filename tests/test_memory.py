@@ -1,6 +1,7 @@
 """omegad/memory.py: giving memory back after a command collects fully only when that is cheap."""
 
 import gc
+import sys
 
 import pytest
 
@@ -10,7 +11,9 @@ from omegad.lang.values import make_list
 
 @pytest.fixture
 def collections(monkeypatch):
-    """The generations trim() asked gc to collect."""
+    """The generations trim() asked gc to collect, counting from a baseline taken now (as the
+    daemon takes it as it starts: in this process, other tests left objects behind)."""
+    monkeypatch.setattr(memory, "_baseline", [memory.rss(), sys.getallocatedblocks()])
     asked: list[int] = []
     real = gc.collect
 
