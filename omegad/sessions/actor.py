@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +50,10 @@ if TYPE_CHECKING:
     from omegad.sessions.interface import Pool
 
 log = logging.getLogger("omegad.sessions")
+
+# Bytes the forms since the last state record allocated (the evaluator's accounting) above which
+# that record is written in a worker thread: serializing a million new pairs takes seconds.
+BIG_RECORD = 8 << 20
 
 Method = TypeVar("Method", bound=Callable[..., Any])
 
@@ -106,6 +111,8 @@ class SessionActor:
         self.commit_answers: list[api.OracleResponse] | None = None  # what a committed debug
         # run was told, answering its oracle calls again (oracle_calls.py)
         self._unsaved: tuple[int, int] | None = None  # (seq, journal end) of a state not saved
+        self._settling = threading.RLock()  # held while a state record is written (settle)
+        self._allocated_saved = 0  # state.allocated when the last state record was written
         self.notices: list[str] = []  # what opening found on disk and did (actor.notice)
 
     # --- life -------------------------------------------------------------------------------------
@@ -174,9 +181,9 @@ class SessionActor:
         finally:
             self._current = None
             job.finish()
-            # After the answer, before anything else runs (nothing here awaits): what no one
-            # can see until the next job, off the client's round trip.
-            self.settle()
+            # After the answer, before this session's next job: what no one can see until then,
+            # off the client's round trip.
+            await self.settle_after_answer()
             self.last_used = time.monotonic()
             self.manager.monitor.record(self, job)
             collector.activity()
@@ -520,15 +527,32 @@ class SessionActor:
         `settled_first`: after the job's answer has left (`_run_job`; with the answer, under the
         "always" fsync policy), and before whatever `settled_first` marks: every other state
         write, the next form, a restore or reset, closing the files."""
-        unsaved, self._unsaved = self._unsaved, None
-        if unsaved is None:
-            return
-        try:
-            self.save_state(*unsaved)
-        except errors.RpcError:
-            return  # logged; the journal has the input, which a reopen replays
-        if self.ckpt is not None:
+        if self._write_unsaved() and self.ckpt is not None:
             self.manager.persister.wrote(self.ckpt)
+
+    async def settle_after_answer(self) -> None:
+        """`settle`, in a worker thread when the record is big (its forms allocated more than
+        BIG_RECORD): the event loop, which takes the GIL back every switch interval (5 ms), goes
+        on answering every other client meanwhile. The session's next job waits for it (this
+        actor awaits it), and anything else that settles meanwhile waits on the lock, so the
+        records keep their order."""
+        if self._unsaved is None or self.state.allocated - self._allocated_saved <= BIG_RECORD:
+            self.settle()
+        elif await trio.to_thread.run_sync(self._write_unsaved) and self.ckpt is not None:
+            self.manager.persister.wrote(self.ckpt)
+
+    def _write_unsaved(self) -> bool:
+        """Write the pending state record, if any; whether one was written."""
+        with self._settling:
+            unsaved, self._unsaved = self._unsaved, None
+            if unsaved is None:
+                return False
+            try:
+                self.save_state(*unsaved)
+            except errors.RpcError:
+                return False  # logged; the journal has the input, which a reopen replays
+            self._allocated_saved = self.state.allocated
+            return True
 
     @settled_first
     def save_state(self, seq: int, journal_end: int | None = None, adopted: bool = False,
