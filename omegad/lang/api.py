@@ -92,7 +92,14 @@ def _prelude() -> dict[Value, Value]:
         r = Run(state, datum, lambda s: None, None, None, None).run(10_000_000)
         if not isinstance(r, Done):
             raise RuntimeError(f"prelude failed: {r}")
+    _NAMES_KEPT.update(Sym(name) for name in state.globals)
     return {name: v for name, v in state.globals.items() if state.builtins.get(name) is not v}
+
+
+# The builtins' and the prelude's names as symbols, kept for the process's life: a symbol is
+# interned only while something holds it (values.Sym), so reading `(+ 1 2)` made and freed the
+# symbol `+` each time (3 of its 14 µs).
+_NAMES_KEPT: set[Sym] = set()
 
 
 # ---- results of a slice ----------------------------------------------------------------------
