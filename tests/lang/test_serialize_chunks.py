@@ -1,16 +1,44 @@
-"""A record's objects are encoded a chunk at a time, into the very bytes of one encoding."""
+"""A big record's objects are written in chunks (each decoded in a step of its own when read in
+steps); small records are written as before (format 1)."""
 
 import msgspec
-import pytest
 
-from omegad.lang.serialize import ENCODE_CHUNK, encode_in_chunks
+from omegad.lang import ReplState, start
+from omegad.lang.serialize import (
+    CHUNK,
+    CHUNKED_FORMAT,
+    FORMAT_VERSION,
+    deserialize,
+    serialize,
+    serialize_delta,
+)
 
-ENC = msgspec.msgpack.Encoder()
+
+def run(state: ReplState, text: str) -> str:
+    return start(state, text).run(10**8).printed
 
 
-@pytest.mark.parametrize("n", [0, 1, 15, 16, ENCODE_CHUNK, ENCODE_CHUNK + 1, 65_535, 65_536,
-                               3 * ENCODE_CHUNK + 7])
-def test_chunks_encode_to_the_bytes_of_one_encoding(n):
-    items = [[i, ["pair", i, None if i % 3 else "x" * (i % 40)]] for i in range(n)]
-    assert ENC.encode({"objects": encode_in_chunks(items)}) == ENC.encode({"objects": items})
-    assert msgspec.msgpack.decode(ENC.encode(encode_in_chunks(items))) == items
+def test_a_big_state_is_written_in_chunks_and_read_a_chunk_per_step():
+    state = ReplState()
+    serialize(state)
+    assert run(state, f"(define big (iota {3 * CHUNK + 7}))") == "=> big"
+    assert run(state, "(define small (list 1 2))") == "=> small"
+    full = serialize(state)
+    doc = msgspec.msgpack.decode(full)
+    assert doc["format"] == CHUNKED_FORMAT and doc["objects"] == []
+    assert [len(msgspec.msgpack.decode(c)) for c in doc["chunks"]][:3] == [CHUNK] * 3
+    back = deserialize(full, fresh=ReplState)
+    assert run(back, "(list (length big) (list-ref big 60006) small)") == "=> (60007 60006 (1 2))"
+    run(state, "(set-car! small 9)")
+    delta = msgspec.msgpack.decode(serialize_delta(state, None))
+    assert delta["format"] == FORMAT_VERSION and "chunks" not in delta  # small: as before
+
+
+def test_a_record_of_another_format_is_refused_by_name():
+    data = msgspec.msgpack.encode({"format": 3, "kind": "full"})
+    try:
+        deserialize(data, fresh=ReplState)
+    except ValueError as e:
+        assert "unsupported state format 3" in str(e)
+    else:
+        raise AssertionError("read a record of format 3")
