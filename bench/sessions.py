@@ -44,13 +44,15 @@ def timed_calls(client: Client, method: str, params: dict, n: int) -> list[float
 
 
 def start_daemon(root: Path, *flags: str, code: Path = ROOT) -> tuple[subprocess.Popen, Path]:
-    """omegad from the checkout at `code` (this one unless a baseline is measured)."""
+    """omegad from the checkout at `code` (this one unless a baseline is measured). It runs in
+    `code`: `python -m` puts the working directory before PYTHONPATH, so a baseline daemon
+    started from this checkout's directory ran this checkout's omegad."""
     sock = root / "omegad.sock"
     env = dict(os.environ, PYTHONPATH=str(code))
     proc = subprocess.Popen(
         [sys.executable, "-m", "omegad", "--foreground", "--socket", str(sock),
          "--session-dir", str(root / "sd"), "--log-level", "warning", *flags],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env=env, cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         s = socket.socket(socket.AF_UNIX)
