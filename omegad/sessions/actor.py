@@ -113,6 +113,8 @@ class SessionActor:
         self._unsaved: tuple[int, int] | None = None  # (seq, journal end) of a state not saved
         self._settling = threading.RLock()  # held while a state record is written (settle)
         self._allocated_saved = 0  # state.allocated when the last state record was written
+        self._record_written = trio.Event()  # set: no state record is being written in a thread
+        self._record_written.set()
         self.notices: list[str] = []  # what opening found on disk and did (actor.notice)
 
     # --- life -------------------------------------------------------------------------------------
@@ -133,6 +135,12 @@ class SessionActor:
         await self._opened.wait()
         if self.open_error is not None:
             raise self.open_error
+
+    async def records_written(self) -> None:
+        """Once the state record being written in a worker thread (settle_after_answer), if
+        any, is in the checkpoint file: what reads this session's files from elsewhere (a load,
+        a fork) waits for it, as this session's own next job does."""
+        await self._record_written.wait()
 
     async def run(self) -> None:
         try:
@@ -538,7 +546,13 @@ class SessionActor:
         records keep their order."""
         if self._unsaved is None or self.state.allocated - self._allocated_saved <= BIG_RECORD:
             self.settle()
-        elif await trio.to_thread.run_sync(self._write_unsaved) and self.ckpt is not None:
+            return
+        self._record_written = trio.Event()
+        try:
+            wrote = await trio.to_thread.run_sync(self._write_unsaved)
+        finally:
+            self._record_written.set()
+        if wrote and self.ckpt is not None:
             self.manager.persister.wrote(self.ckpt)
 
     def _write_unsaved(self) -> bool:

@@ -106,6 +106,8 @@ class Session(Protocol):
 
     async def ready(self) -> None: ...
 
+    async def records_written(self) -> None: ...
+
 
 class Pool(Protocol):
     persister: Persister

@@ -130,6 +130,8 @@ class SessionManager:
         if timeline.name == actor.name:
             return actor.states
         live = self.live(actor.store, timeline.name)  # its records are known: no need to read
+        if live is not None:
+            await live.records_written()
         ckpt = live.ckpt if live is not None and live.ckpt is not None else \
             CheckpointFile.open(actor.store.ckpt(timeline.name))
         if ckpt.damage:
@@ -156,6 +158,7 @@ class SessionManager:
             owner = await self.get(store, source)  # omega's own session: opening it is cheap
         elif owner is not None and owner is not actor:
             await owner.ready()  # (it may still be opening)
+            await owner.records_written()
         if owner is None and not (store.journal(source).exists()
                                   and store.index(source).exists()):
             return None

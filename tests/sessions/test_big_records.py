@@ -1,5 +1,6 @@
 """A big state record (a form that kept a million pairs) is written after the answer in a worker
-thread: the daemon answers every other client meanwhile, and the session's next command waits."""
+thread: the daemon answers every other client meanwhile; the session's next command, and a load
+of the session from another, wait for it."""
 
 import threading
 
@@ -36,9 +37,14 @@ def test_a_big_state_record_is_written_while_the_daemon_answers_others(
             assert b.call("session.execute", {"session": "other", "command": "(+ 1 2)"})["output"] \
                 == "=> 3"
             waiting = a.start("session.execute", {"session": "big", "command": "(length big)"})
+            load = {"session": "other", "command": ":session load big"}
+            loading = b.start("session.execute", load)
         finally:
             release.set()
         assert a.wait(waiting)["output"] == f"=> {PAIRS}"
+        assert b.wait(loading)["output"].startswith("Loaded session 'big'")
+        length = {"session": "other", "command": "(length big)"}
+        assert b.call("session.execute", length)["output"] == f"=> {PAIRS}"
     assert daemon.stop() == 0
     records = CheckpointFile.open(ckpt)  # the first record, written in the thread, holds big
     first = FileStates(records)[records.seqs[0]].resume()
