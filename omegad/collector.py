@@ -43,8 +43,8 @@ async def run(no_sessions: Callable[[], bool]) -> None:
     whether or not the warm-up comes: a full collection after a session's first big form
     (memory.trim) walked them, 20-30 ms of one step on a loaded machine, instead of 1."""
     gc.freeze()
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(young, middle, BACKSTOP)
+    young, middle, old = _between
+    _set_between(young, middle, BACKSTOP)
     warm = False
     try:
         while True:
@@ -58,11 +58,20 @@ async def run(no_sessions: Callable[[], bool]) -> None:
             elif gc.get_count()[2] >= DUE:
                 gc.collect()
     finally:
-        gc.set_threshold(young, middle, old)
+        _set_between(young, middle, old)
 
 
 _evaluating = [0]
 NO_FULL = 1 << 30  # the oldest generation's threshold while evaluations run: never reached
+# The thresholds while no evaluation runs. They are changed only here (each read or change is a
+# call that parses its arguments: four of them cost a small command ~1 µs).
+_between = list(gc.get_threshold())
+
+
+def _set_between(young: int, middle: int, old: int) -> None:
+    _between[:] = [young, middle, old]
+    if not _evaluating[0]:
+        gc.set_threshold(young, middle, old)
 
 
 class _Evaluating:
@@ -74,16 +83,13 @@ class _Evaluating:
 
     def __enter__(self) -> None:
         if not _evaluating[0]:
-            young, middle, old = gc.get_threshold()
-            _saved[:] = [old]
-            gc.set_threshold(young, middle, NO_FULL)
+            gc.set_threshold(_between[0], _between[1], NO_FULL)
         _evaluating[0] += 1
 
     def __exit__(self, *exc: object) -> None:
         _evaluating[0] -= 1
         if not _evaluating[0]:
-            young, middle, _ = gc.get_threshold()
-            gc.set_threshold(young, middle, _saved[0] if _saved else BACKSTOP)
+            gc.set_threshold(*_between)
 
 
 _EVALUATING = _Evaluating()
@@ -92,9 +98,6 @@ _EVALUATING = _Evaluating()
 def evaluating() -> _Evaluating:
     """`with evaluating():` around an evaluation (see _Evaluating)."""
     return _EVALUATING
-
-
-_saved: list[int] = []
 
 
 def warm_up() -> None:

@@ -101,15 +101,19 @@ def tokenize(src: str) -> list[Token]:
     return [t for t in tokens(src) if t is not PAUSE]
 
 
+_NUMBER_START = frozenset("-0123456789")
+
+
 def atom(text: str) -> Value:
-    if text == "#t":
+    if text[0] in _NUMBER_START:  # (a symbol, most atoms, needs no match)
+        if _NUMBER.match(text):
+            return float(text)
+    elif text == "#t":
         return True
-    if text == "#f":
+    elif text == "#f":
         return False
-    if text == "null":
+    elif text == "null":
         return NIL
-    if _NUMBER.match(text):
-        return float(text)
     return Sym(text)
 
 
@@ -175,9 +179,10 @@ class _Parser:
                     value = t[1]
                 else:
                     value = atom(t[1])
-                for _ in range(quotes):
-                    value = Pair(QUOTE, Pair(value, NIL))
-                quotes = 0
+                if quotes:
+                    for _ in range(quotes):
+                        value = Pair(QUOTE, Pair(value, NIL))
+                    quotes = 0
                 if not opened:
                     return value
                 items.append(value)
@@ -185,18 +190,14 @@ class _Parser:
             if not pause:
                 pause = STEP
                 yield
-            nxt = next(toks, _END)
-            while nxt is PAUSE:
+            for t in toks:  # the next token (a PAUSE before it is a step)
+                if t is not PAUSE:
+                    break
                 yield
-                nxt = next(toks, _END)
-            if nxt is _END:
+            else:  # the token stream has ended
                 missing = bool(opened) and not quotes
                 yield from drain(items)
                 raise LispError("parse: missing ')'" if missing else "parse: unexpected EOF")
-            t = nxt  # type: ignore[assignment]
-
-
-_END = object()   # the token stream has ended
 
 
 def read_all(src: str) -> list[Value]:

@@ -33,7 +33,7 @@ def encode_line(event: Event) -> bytes:
 
 def encode_parts(event: Event) -> list[bytes]:
     """`encode_line` as parts: a long string's Pieces (jsjson) go in as they are, not joined."""
-    if not any(type(value) is jsjson.Pieces for value in event.values()):
+    if jsjson.Pieces not in map(type, event.values()):
         return [encode_line(event)]
     return [*jsjson.dumps_parts(event), b"\n"]
 
@@ -223,7 +223,7 @@ class JournalWriter:
 
     def _count(self, events: list[Event]) -> None:
         if self.counted_inputs is not None:
-            self.counted_inputs += sum(1 for e in events if e.get("type") == "input")
+            self.counted_inputs += [e.get("type") for e in events].count("input")
 
     def flush(self) -> None:
         if self._held:

@@ -535,6 +535,8 @@ class SessionActor:
         `settled_first`: after the job's answer has left (`_run_job`; with the answer, under the
         "always" fsync policy), and before whatever `settled_first` marks: every other state
         write, the next form, a restore or reset, closing the files."""
+        if self._unsaved is None and self._record_written.is_set():
+            return  # nothing pending, none being written in a thread (most calls: no lock)
         if self._write_unsaved() and self.ckpt is not None:
             self.manager.persister.wrote(self.ckpt)
 
