@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import sys
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 
 from .pieces import More, piece_go, pieces
 from .values import Value
@@ -77,6 +77,21 @@ def joined(sep: str, parts: Sequence[str], size: int) -> Value:
     """`sep.join(parts)` (`size` characters long), as the control that makes it in pieces: first
     the parts' widest kind, found in runs of _RUN_PARTS parts; then the copy."""
     return pieces(_scan_step, (sep, parts, size, 0, _kind(sep) if sep else 1, sep.isascii()))
+
+
+def join_steps(parts: Sequence[str]) -> Generator[None, None, str]:
+    """`"".join(parts)` made in steps (steps.py), for callers outside the machine."""
+    size = sum(map(len, parts))
+    if not LAYOUT_KNOWN or size < PIECE_BYTES:
+        return "".join(parts)
+    ctl = joined("", parts, size)
+    while type(ctl) is tuple:
+        _, (step, state) = ctl
+        r = step(state)
+        ctl = (piece_go, (step, r.state)) if type(r) is More else r
+        yield
+    made: str = ctl
+    return made
 
 
 def _scan_step(st: Value) -> Value:

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from omegad.lang import api
-from omegad.lang.string_pieces import LAYOUT_KNOWN, PIECE_BYTES
+from omegad.lang.steps import advance
+from omegad.lang.string_pieces import LAYOUT_KNOWN, PIECE_BYTES, join_steps
 
 from .test_limits import run
 
@@ -73,3 +74,26 @@ def test_a_long_join_of_many_short_strings_is_made_in_pieces(state, sep):
     assert slices > 3
     run(state, "(define r (list->string parts))")
     same(value(state, "r"), "".join(items))
+
+
+def steps_of(steps):
+    n = 0
+    while True:
+        done, value = advance(steps)
+        if done:
+            return value, n
+        n += 1
+
+
+def test_a_join_outside_the_machine_is_made_in_steps():
+    parts = ["a" * (1 << 20), "é" * (1 << 20), "Ω" + "b" * (1 << 20)]
+    made, steps = steps_of(join_steps(parts))
+    same(made, "".join(parts))
+    assert steps >= 3
+
+
+def test_a_long_string_literal_read_in_steps_is_the_same_string():
+    body = ("é" * 1000 + "\\n") * 3000                    # 3 M characters, in 6 000 runs
+    forms, steps = steps_of(api.parse_inputs_steps(f'(f "{body}")'))
+    same(forms[0].datum.cdr.car, body.replace("\\n", "\n"))
+    assert steps > 3
