@@ -36,6 +36,7 @@ from omegad.dispatch import (
     run,
     unanswered,
 )
+from omegad.lang import string_pieces
 from omegad.outbox import Outbox
 from omegad.sessions import engine
 from protocol import errors, long_strings
@@ -514,7 +515,8 @@ async def _decode_long_request(line: bytes | bytearray) -> tuple[Request, Any] |
         if lifted.holds(req.method) or lifted.holds(req.id) or req.params is UNSET:
             return None
         params = msgspec.json.decode(req.params)
-        strings = await engine.in_slices(lifted.strings_steps(line))
+        made = lifted.strings_steps(line, string_pieces.join_steps)
+        strings = await engine.in_slices(made)
     except msgspec.DecodeError:  # (a ValidationError is one)
         return None
     return req, long_strings.put_back(params, strings)

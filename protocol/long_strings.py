@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,14 @@ _decode_str = msgspec.json.Decoder(str).decode
 Buffer = bytes | bytearray
 
 
+JoinSteps = Callable[[list[str]], Generator[None, None, str]]
+
+
+def _join_at_once(pieces: list[str]) -> Generator[None, None, str]:
+    return "".join(pieces)
+    yield  # (a generator)
+
+
 @dataclass
 class Lifted:
     """A text with its long strings lifted out: `skeleton` holds a placeholder string for each,
@@ -47,9 +55,11 @@ class Lifted:
         """`value` is one of the placeholders."""
         return isinstance(value, str) and value in self.spans
 
-    def strings_steps(self, text: Buffer) -> Generator[None, None, dict[str, str]]:
+    def strings_steps(self, text: Buffer, join_steps: JoinSteps = _join_at_once
+                      ) -> Generator[None, None, dict[str, str]]:
         """Each long string decoded, by its placeholder. Raises msgspec.DecodeError when a piece
-        is not valid JSON string content."""
+        is not valid JSON string content. `join_steps` puts a string's decoded pieces together
+        (a caller may do it in steps too: one join of 15 MiB is ~20 ms of page faults)."""
         strings = {}
         for name, (start, end) in self.spans.items():
             pieces = []
@@ -58,7 +68,7 @@ class Lifted:
                 pieces.append(_decode_str(b'"' + text[start:cut] + b'"'))
                 start = cut
                 yield
-            strings[name] = "".join(pieces)
+            strings[name] = yield from join_steps(pieces)
             yield
         return strings
 

@@ -7,8 +7,9 @@ import re
 from collections.abc import Generator, Sequence
 
 from ..accounting import PAIR, STR, charge
-from ..pieces import More, big, build, pieces, walk
+from ..pieces import BIG_WORK, More, big, build, pieces, walk
 from ..steps import advance, finish
+from ..string_pieces import LAYOUT_KNOWN, joined, sliced
 from ..values import LispError, Sym, Value, Vector
 from .registry import prim
 
@@ -140,6 +141,8 @@ def _joined(who: str, sep: str, parts: Sequence[str]) -> Value:
     size = sum(map(len, parts)) + len(sep) * max(0, len(parts) - 1)
     _fits(who, size)
     charge(size)
+    if size >= BIG_WORK and LAYOUT_KNOWN and len(sep) < BIG_WORK // 4:
+        return joined(sep, parts, size)
     return big(size, lambda: sep.join(parts))
 
 
@@ -161,6 +164,8 @@ def substring(s: Value, start: Value, end: Value = None) -> Value:
     if a > b:
         a, b = b, a
     charge(b - a)
+    if b - a >= BIG_WORK and LAYOUT_KNOWN:
+        return sliced(s, a, b)
     return big(b - a, lambda: s[a:b])
 
 
@@ -191,7 +196,7 @@ def list_to_string(lst: Value) -> Value:
 
 @prim("string", "x...", "The arguments displayed and joined into one string.")
 def string(*parts: Value) -> Value:
-    return "".join(p if type(p) is str else "" for p in parts)
+    return _joined("string", "", [p for p in parts if type(p) is str])
 
 
 @prim("symbol->string", "symbol", "The name of a symbol.")
