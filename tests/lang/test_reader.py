@@ -1,6 +1,8 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from omegad.lang.reader import read_all
+from omegad.lang.reader import plain_tokens, read_all, tokenize
 from omegad.lang.values import NIL, LispError, Pair, Sym
 
 
@@ -33,3 +35,8 @@ def test_reader_errors(src, msg):
 
 def test_reader_errors_print_through_the_repl(repl):
     assert repl.lines("(+ 1 2))") == ["error: parse: unexpected ')'"]
+
+
+@given(st.text(alphabet="()' \t\r\nab1-.#é\f+", max_size=40))
+def test_a_plain_source_is_tokenized_in_one_match_as_by_the_stepped_tokenizer(src):
+    assert list(plain_tokens(src)) == tokenize(src)
