@@ -119,8 +119,8 @@ _PLAIN_TOKEN = re.compile(r"[()']|[^ \t\r\n()';]+")
 
 def plain_tokens(src: str) -> Iterator[Token]:
     """`tokens` of a short source with no string and no comment (most inputs), matched in one
-    pass of a regular expression rather than a Python loop per character (a small command
-    is read in half the time). Short: a long one is read a STEP at a time, by `tokens`."""
+    pass of a regular expression rather than a Python loop per character (`(+ 1 2)`: a fifth
+    fewer instructions). Short: a long one is read a STEP at a time, by `tokens`."""
     return iter([(t if t in "()'" else "atom", t, m.start(), m.end())
                  for m in _PLAIN_TOKEN.finditer(src) for t in (m[0],)])
 
