@@ -418,14 +418,16 @@ class RunningCommand:
     def interrupt(self) -> None:
         """Ctrl-C: interrupt whatever the session is running (ours, or another client's that
         ours waits behind), then drop ours if it is still queued. In that order, the cancel can
-        never reach a command that started after ours."""
+        never reach a command that started after ours; in one write, ours cannot start between
+        the two either (the daemon handles both in one go)."""
         conn = self.repl.conn
         if self.future.done() or conn is None:
             return
         self.interrupted_at = time.monotonic()
-        _, answer = conn.start("session.interrupt", {"session": self.repl.session})
+        with conn.together():
+            _, answer = conn.start("session.interrupt", {"session": self.repl.session})
+            conn.notify("$/cancelRequest", {"id": self.rid})
         answer.add_done_callback(lambda f: f.cancelled() or f.exception())  # none is awaited
-        conn.notify("$/cancelRequest", {"id": self.rid})
         if self.app is not None:
             self.app.invalidate()
 

@@ -8,9 +8,10 @@ that part), and takes its socket over.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from omegacli.client import Client, DaemonUnreachable
 from protocol import errors
@@ -27,6 +28,7 @@ class Connection:
         self.pending: dict[int, asyncio.Future] = {}
         self.ids = itertools.count(1)
         self.lost = False
+        self._held: list[bytes] | None = None  # messages of a `together()` block
         self.task = asyncio.get_running_loop().create_task(self._read_loop())
 
     @classmethod
@@ -57,8 +59,24 @@ class Connection:
         if not self.lost:
             self._send({"jsonrpc": "2.0", "method": method, "params": params})
 
+    @contextlib.contextmanager
+    def together(self) -> Iterator[None]:
+        """The messages sent inside the block leave in one write, so that the daemon reads and
+        handles them in one go (with two writes it may act on the first alone)."""
+        self._held = []
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            if held:
+                self.writer.write(b"".join(held))
+
     def _send(self, message: dict) -> None:
-        self.writer.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+        data = json.dumps(message, separators=(",", ":")).encode() + b"\n"
+        if self._held is not None:
+            self._held.append(data)
+        else:
+            self.writer.write(data)
 
     async def _read_loop(self) -> None:
         try:
