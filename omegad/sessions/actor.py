@@ -54,6 +54,9 @@ log = logging.getLogger("omegad.sessions")
 # Bytes the forms since the last state record allocated (the evaluator's accounting) above which
 # that record is written in a worker thread: serializing a million new pairs takes seconds.
 BIG_RECORD = 8 << 20
+# Characters of output (a streamed chunk, a command's whole text) after which the actor lets
+# others run before going on: a 1 MiB text is ~5 ms an encoding or a send here.
+BIG_OUTPUT = 64 << 10
 
 Method = TypeVar("Method", bound=Callable[..., Any])
 
@@ -336,6 +339,8 @@ class SessionActor:
             await self._broadcast(job.command, job, "input")
         job.data = await commands.perform(self, job.op, reply, job)
         await self._stream_result(reply, job)
+        if sum(map(len, reply.text)) > BIG_OUTPUT:   # (committed: no interrupt lands here)
+            await trio.lowlevel.cancel_shielded_checkpoint()
         return m.ExecuteResult(
             output=reply.output(), ok=reply.ok, value=reply.value, error=reply.error,
             seq=self.seq, should_exit=reply.should_exit,
@@ -379,6 +384,8 @@ class SessionActor:
                 chunk = "".join(streamed)
                 streamed.clear()
                 await self._broadcast(chunk, job)
+                if len(chunk) > BIG_OUTPUT:
+                    await trio.lowlevel.cancel_shielded_checkpoint()
 
         async def between_slices() -> None:  # a long command's input is on disk while it runs
             self._flush_journal()
