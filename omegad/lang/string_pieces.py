@@ -148,9 +148,8 @@ def _write(out: str, kind: int, pos: int, src: str, start: int, n: int) -> int:
 def sliced(s: str, start: int, end: int) -> Value:
     """`s[start:end]`, as the control that makes it in pieces: the slice's widest kind (a slice
     of a wide string may be narrower), then the copy."""
-    if s.isascii():
-        return pieces(_slice_scan_step, (s, start, end, end, 1, True))
-    return pieces(_slice_scan_step, (s, start, end, start, 1, True))
+    scan_from = end if s.isascii() else start          # (an ASCII string's slices are ASCII)
+    return pieces(_slice_scan_step, (s, start, end, scan_from, 1, True))
 
 
 def _slice_scan_step(st: Value) -> Value:
