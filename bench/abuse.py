@@ -397,7 +397,12 @@ def costed_figures(tree: Path, root: Path) -> dict[str, float]:
     return out
 
 
-def costs(base: str, root: Path, rounds: int = 3) -> dict[str, dict[str, float]]:
+# Rounds of the limits' cost, base and this in turn. On this shared 2-core machine the median of
+# three swung 0.81-1.31 for (fib 25) between runs of the same code; of seven, far less.
+COST_ROUNDS = 7
+
+
+def costs(base: str, root: Path, rounds: int = COST_ROUNDS) -> dict[str, dict[str, float]]:
     """costed_figures for `base` (a temporary worktree) and this checkout, in turns, median of
     `rounds` each: a loaded machine loads both alike."""
     import statistics
@@ -456,7 +461,7 @@ def main() -> None:
         for key, value in calibration.items():
             print(f"{key:36} {value:8.2f}")
         if "--no-base" not in sys.argv:
-            rounds = int(_option("--rounds", "3"))
+            rounds = int(_option("--rounds", str(COST_ROUNDS)))
             cost = costs(_option("--base", BASE), root, rounds)
             print(f"\nthe limits' cost: {_option('--base', BASE)} (before issue 16) vs this "
                   f"checkout, median of {rounds} rounds each "
