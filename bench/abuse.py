@@ -398,7 +398,7 @@ def costed_figures(tree: Path, root: Path) -> dict[str, float]:
 
 
 # Rounds of the limits' cost, base and this in turn. On this shared 2-core machine the median of
-# three swung 0.81-1.31 for (fib 25) between runs of the same code; of seven, far less.
+# three swung 0.81-1.31 for (fib 25) between runs of the same code.
 COST_ROUNDS = 7
 
 
