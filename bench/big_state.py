@@ -50,7 +50,10 @@ def input_writes(c, ckpt: Path, session: str, command: str) -> tuple[float, floa
 def grown(ckpt: Path, size: int) -> int:
     """The file's size once it is larger than `size`: an input's state record is written after
     its answer has left."""
+    deadline = time.monotonic() + 120
     while not ckpt.exists() or ckpt.stat().st_size <= size:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{ckpt} did not grow past {size} bytes in 120 s")
         time.sleep(0.001)
     return ckpt.stat().st_size
 

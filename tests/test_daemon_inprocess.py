@@ -131,3 +131,28 @@ async def test_a_trio_test_drives_the_real_daemon_in_its_own_loop(omega_env):
         assert ("session.output", "hi") in seen
         assert (omega_env.session_dir / "sessions" / "s.jsonl").exists()
         assert len(d.daemon.connections) == 2  # the daemon's own state is at hand
+
+
+async def test_a_sessions_output_is_encoded_once_for_all_the_clients_it_goes_to(
+        omega_env, monkeypatch):
+    from omegad.sessions import actor
+
+    encoded: list[str] = []
+    real = actor.encode_notification
+
+    def counted(method, params):
+        encoded.append(params.text)
+        return real(method, params)
+
+    monkeypatch.setattr(actor, "encode_notification", counted)
+    async with daemon_in_loop(omega_env) as d:
+        writer, one, two = await d.client(), await d.client(), await d.client()
+        for watcher in (one, two):
+            await watcher.call("session.open", {"session": "s", "create": True})
+        r = await writer.call("session.execute", {"session": "s", "command": '(display "hi") 7'})
+        assert r["output"] == "hi=> null\n=> 7"
+        seen: list[str] = []
+        for watcher in (one, two):
+            await watcher.call("server.ping", on_notification=lambda m, p: seen.append(p["text"]))
+        assert seen.count("hi") == 2                  # each watcher got it
+        assert encoded.count("hi") == 1

@@ -9,7 +9,7 @@ import re
 from array import array
 from collections.abc import Generator, Iterator
 
-from .steps import advance, finish
+from .steps import finish
 from .string_pieces import join_steps
 from .values import NIL, LispError, Pair, Sym, Value
 
@@ -90,24 +90,13 @@ def tokens(src: str) -> Iterator[Token | None]:
                 e = src[i + 1] if i + 1 < n else ""          # a backslash
                 buf.append("\n" if e == "n" else "\t" if e == "t" else e)
                 i += 2
-            text = "".join(buf) if len(buf) < 2 else (yield from _joined(buf))
+            text = "".join(buf) if len(buf) < 2 else (yield from join_steps(buf))  # (PAUSEs)
             yield ("str", text, start, i)
         else:
             start = i
             j = _ATOM_RUN.match(src, i, i + RUN).end()  # type: ignore[union-attr]  # (`*`)
             i = j if j - i < RUN else (yield from _long_run_end(_ATOM_RUN, src, j))
             yield ("atom", src[start:i], start, i)
-
-
-def _joined(buf: list[str]) -> Generator[None, None, str]:
-    """The pieces of a string literal joined, in steps (a long literal's join is ~1 ms a MiB)."""
-    steps = join_steps(buf)
-    while True:
-        done, text = advance(steps)
-        if done:
-            joined: str = text
-            return joined
-        yield PAUSE
 
 
 def tokenize(src: str) -> list[Token]:

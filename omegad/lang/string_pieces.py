@@ -110,13 +110,13 @@ def _scan_step(st: Value) -> Value:
 
 def _copy_step(st: Value) -> Value:
     out, kind, sep, parts, i, off, pos = st
-    if i >= len(parts):
+    if i >= len(parts) or pos == len(out):          # (a slice ends inside its one part)
         return out
     part = parts[i]
     if off == 0 and i > 0 and sep:
         pos = _write(out, kind, pos, sep, 0, len(sep))
-    if len(part) * kind > PIECE_BYTES:              # a long part: one slice of it
-        n = min(len(part) - off, PIECE_BYTES // kind)
+    if len(part) * kind > PIECE_BYTES or off:       # a long part: one slice of it
+        n = min(len(part) - off, len(out) - pos, PIECE_BYTES // kind)
         pos = _write(out, kind, pos, part, off, n)
         off += n
         if off < len(part):
@@ -160,14 +160,4 @@ def _slice_scan_step(st: Value) -> Value:
             ascii_only = False
         return More((s, start, end, at + len(run), max(kind, _kind(run)), ascii_only))
     out = _new(end - start, 0x7F if ascii_only else _MAXCHAR[kind])
-    return (piece_go, (_slice_copy_step, (out, kind, s, start, end)))
-
-
-def _slice_copy_step(st: Value) -> Value:
-    out, kind, s, at, end = st
-    pos = len(out) - (end - at)
-    n = min(end - at, PIECE_BYTES // kind)
-    if not n:
-        return out
-    _write(out, kind, pos, s, at, n)
-    return More((out, kind, s, at + n, end))
+    return (piece_go, (_copy_step, (out, kind, "", (s,), 0, start, 0)))

@@ -44,6 +44,7 @@ from omegad.sessions.store import SessionStore
 from omegad.sessions.timeline import Checkpoint, Timeline
 from protocol import errors
 from protocol import methods as m
+from protocol.messages import encode_notification
 
 if TYPE_CHECKING:
     from omegad.sessions.fork import Seed
@@ -489,13 +490,15 @@ class SessionActor:
         """`display` output goes to every attached client, `input` and `result` to followers."""
         who = job.conn.client if job.conn is not None else ""
         notice = m.OutputNotice(session=self.name, text=text, client=who, kind=kind)
+        line: bytes | None = None  # encoded once, for the first client it goes to
         for conn in list(self.attached.values()):
             if conn.closed:
                 self.attached.pop(conn.id, None)
                 self.followers.discard(conn.id)
                 continue
             if kind == "display" or conn.id in self.followers:
-                await conn.notify("session.output", notice)
+                line = line or encode_notification("session.output", notice)
+                conn.notify_encoded("session.output", line)
 
     async def _stream_result(self, reply: Reply, job: Job) -> None:
         """Stream the lines printed since the last call (`=> …`, `error: …`, a command's text).
