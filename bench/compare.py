@@ -3,10 +3,13 @@
     python bench/compare.py BASE [--suites rpc eval sessions …] [--rounds N] [--full]
 
 Checks BASE (a commit, e.g. the one before a change) out into a temporary worktree, then runs each
-suite's script from both checkouts in turn (base, this, base, this, …: a noisy machine loads both
-alike), each from its own tree (its daemon started from that tree's code). For every figure both
-report, the median over rounds of each and the ratio this/base. Suites run with --quick unless
---full. Prints a table and writes bench/results/compare.json.
+suite's script from both checkouts in turn, each from its own tree (its daemon started from that
+tree's code). The order swaps every round (base, this; this, base; …): a machine whose speed drifts
+during the run, or that favours whichever runs second, loads both alike. For every figure both
+report: the median over rounds of each, the ratio this/base of the medians, and the middle half of
+the rounds' own ratios (this round's figure over the base's in the same round), which shows how far
+the machine's noise moves the ratio. Suites run with --quick unless --full. Prints a table and
+writes bench/results/compare.json.
 """
 
 from __future__ import annotations
@@ -52,14 +55,26 @@ def compare(base: Path, suites: list[str], rounds: int, full: bool) -> dict[str,
             print(f"{suite}: not in the base checkout, skipped")
             continue
         runs: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
-        for _ in range(rounds):
-            runs["base"].append(run_suite(base, suite, full))
-            runs["this"].append(run_suite(ROOT, suite, full))
+        trees = {"base": base, "this": ROOT}
+        for i in range(rounds):
+            for name in ("base", "this") if i % 2 == 0 else ("this", "base"):
+                runs[name].append(run_suite(trees[name], suite, full))
         for key in sorted(set(runs["base"][0]) & set(runs["this"][0])):
-            b = statistics.median(r[key] for r in runs["base"] if key in r)
-            t = statistics.median(r[key] for r in runs["this"] if key in r)
-            table[f"{suite}.{key}"] = {"base": b, "this": t, "ratio": t / b if b else float("nan")}
+            table[f"{suite}.{key}"] = _row([r.get(key) for r in runs["base"]],
+                                           [r.get(key) for r in runs["this"]])
     return table
+
+
+def _row(base: list[float | None], this: list[float | None]) -> dict[str, float]:
+    """One figure over the rounds: the medians, their ratio, and the quartiles of the rounds'
+    own ratios."""
+    pairs = [(b, t) for b, t in zip(base, this, strict=True) if b is not None and t is not None]
+    b = statistics.median(p[0] for p in pairs)
+    t = statistics.median(p[1] for p in pairs)
+    ratios = [t_ / b_ for b_, t_ in pairs if b_] or [float("nan")]
+    q1, q3 = (statistics.quantiles(ratios, n=4)[::2] if len(ratios) > 1 else ratios * 2)
+    return {"base": b, "this": t, "ratio": t / b if b else float("nan"),
+            "round_ratio_q1": q1, "round_ratio_q3": q3}
 
 
 def main() -> None:
@@ -80,9 +95,10 @@ def main() -> None:
                            check=False)
     print(f"\nbase {args.base} vs this checkout, median of {args.rounds} rounds each "
           f"(load average {os.getloadavg()[0]:.1f})")
-    print(f"{'measure':48} {'base':>12} {'this':>12} {'ratio':>7}")
+    print(f"{'measure':48} {'base':>12} {'this':>12} {'ratio':>7}  rounds' ratios (middle half)")
     for key, row in table.items():
-        print(f"{key:48} {row['base']:12.3f} {row['this']:12.3f} {row['ratio']:7.3f}")
+        print(f"{key:48} {row['base']:12.3f} {row['this']:12.3f} {row['ratio']:7.3f}  "
+              f"{row['round_ratio_q1']:.3f}–{row['round_ratio_q3']:.3f}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "compare.json").write_text(json.dumps({"base": args.base, **table}, indent=2))
 
