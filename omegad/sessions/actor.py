@@ -161,44 +161,65 @@ class SessionActor:
             self.manager.dropped(self)
         finally:
             self._opened.set()
-        async for job in self._inbox:
-            if self.open_error is not None:
-                job.error = self.open_error
-                job.finish()
-                continue
-            if not job.abandoned:
-                await self._run_job(job)
-                await engine.tidy()
+        await self._run_jobs()
 
-    async def _run_job(self, job: Job) -> None:
+    async def _run_jobs(self) -> None:
+        """Run the jobs in arrival order. They share one cancel scope until one is interrupted;
+        the next job then gets a new one. (Opening and closing a trio CancelScope is ~47 000
+        instructions, 7 % of a small command's.)"""
+        while True:
+            running: Job | None = None
+            with trio.CancelScope() as scope:
+                async for job in self._inbox:
+                    if self.open_error is not None:
+                        job.error = self.open_error
+                        job.finish()
+                    elif not job.abandoned:
+                        running = job
+                        await self._run_job(job, scope)
+                        if scope.cancel_called:
+                            break  # (its cancel must reach neither the job's end nor the next)
+                        running = None
+                        await self._end_job(job, interrupted=False)
+                else:
+                    return  # the inbox was closed
+            if running is not None:
+                await self._end_job(running, interrupted=scope.cancelled_caught)
+
+    async def _run_job(self, job: Job, scope: trio.CancelScope) -> None:
+        """Run `job` in `scope`; its errors become its answer. An interrupt's Cancelled leaves
+        the scope, and the job is ended outside it."""
         self._current = job
         job.started = time.monotonic()
+        job.scope = scope
         try:
-            with trio.CancelScope() as job.scope:
-                job.result = await self._execute(job)
-            persister = self.manager.persister
-            if persister.policy == "always":  # the answer waits for the disk: the record goes too
-                self.settle()
-            await persister.commit(*self.files())
-            if job.scope.cancelled_caught:
+            job.result = await self._execute(job)
+        except Exception as e:
+            job.error = _as_answer(e, self.name)
+        finally:
+            job.scope = None  # (a request cancelled after its job ran must not stop the next)
+
+    async def _end_job(self, job: Job, interrupted: bool) -> None:
+        """After a job ran: its files committed as the persistence policy says, its answer,
+        then what no one can see until this session's next job, off the client's round trip."""
+        try:
+            if job.error is None:
+                persister = self.manager.persister
+                if persister.policy == "always":  # the answer waits for the disk: the record too
+                    self.settle()
+                await persister.commit(*self.files())
+            if interrupted:
                 job.error = errors.Interrupted("Interrupted: the command was interrupted")
-        except errors.RpcError as e:
-            job.error = e
-        except (OSError, CorruptRecord) as e:  # the disk: named, not a traceback
-            log.error("session %s: %s", self.name, e)
-            job.error = storage_failure(e, f"a command of session '{self.name}'")
-        except Exception as e:  # a bug: answer it, keep the session alive
-            log.exception("session %s: command failed", self.name)
-            job.error = errors.InternalError(f"Internal error: {e}")
+        except Exception as e:
+            job.error = _as_answer(e, self.name)
         finally:
             self._current = None
             job.finish()
-            # After the answer, before this session's next job: what no one can see until then,
-            # off the client's round trip.
             await self.settle_after_answer()
             self.last_used = time.monotonic()
             self.manager.monitor.record(self, job)
             collector.activity()
+        await engine.tidy()
 
     @settled_first
     def close(self) -> None:
@@ -265,11 +286,12 @@ class SessionActor:
     def interrupt(self, sender: Caller | None = None) -> bool:
         """Stop the running command (only if `sender` sent it, when given)."""
         job = self._current
-        if job is None or job.scope is None:
+        if job is None:
             return False
         if sender is not None and job.conn is not sender:
             return False
-        job.scope.cancel()
+        if job.scope is not None:  # (None once it has run: it is being committed and answered)
+            job.scope.cancel()
         return True
 
     def _check_lease(self, conn: Caller | None) -> None:
@@ -637,3 +659,15 @@ def _unopened() -> api.ReplState:
     if not _UNOPENED:
         _UNOPENED.append(api.ReplState())
     return _UNOPENED[0]
+
+
+def _as_answer(e: Exception, session: str) -> errors.RpcError:
+    """A job's exception as its answer: an RPC error as it is, the disk's named, a bug's logged
+    (the session stays alive)."""
+    if isinstance(e, errors.RpcError):
+        return e
+    if isinstance(e, (OSError, CorruptRecord)):
+        log.error("session %s: %s", session, e)
+        return storage_failure(e, f"a command of session '{session}'")
+    log.exception("session %s: command failed", session)
+    return errors.InternalError(f"Internal error: {e}")
