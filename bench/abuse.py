@@ -406,19 +406,14 @@ def costs(base: str, root: Path, rounds: int = COST_ROUNDS) -> dict[str, dict[st
     """costed_figures for `base` (a temporary worktree) and this checkout, in turns, median of
     `rounds` each: a loaded machine loads both alike."""
     import statistics
-    import subprocess
 
-    tree = root / "base"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(tree), base],
-                   check=True)
+    from bench.worktree import checked_out
+
     runs: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
-    try:
+    with checked_out(base, root / "base") as tree:
         for i in range(rounds):
             runs["base"].append(costed_figures(tree, root / f"cost-base-{i}"))
             runs["this"].append(costed_figures(ROOT, root / f"cost-this-{i}"))
-    finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-                       check=False)
     table = {}
     for key in runs["this"][0]:
         b = statistics.median(r[key] for r in runs["base"])

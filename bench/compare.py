@@ -25,6 +25,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.worktree import checked_out  # noqa: E402
+
 SUITES = ["rpc", "eval", "sessions", "debugger", "timeline"]
 RESULTS = HERE / "results"
 
@@ -84,15 +89,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--full", action="store_true", help="the suites' full sizes")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="omega-base-") as tmp:
-        base = Path(tmp) / "base"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(base),
-                        args.base], check=True)
-        try:
-            table = compare(base, args.suites, args.rounds, args.full)
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)],
-                           check=False)
+    with tempfile.TemporaryDirectory(prefix="omega-base-") as tmp, \
+            checked_out(args.base, Path(tmp) / "base") as base:
+        table = compare(base, args.suites, args.rounds, args.full)
     print(f"\nbase {args.base} vs this checkout, median of {args.rounds} rounds each "
           f"(load average {os.getloadavg()[0]:.1f})")
     print(f"{'measure':48} {'base':>12} {'this':>12} {'ratio':>7}  rounds' ratios (middle half)")

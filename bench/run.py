@@ -6,7 +6,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 SUITES = ["rpc.py", "eval.py", "sessions.py", "persistence.py", "big_journal.py", "big_state.py",
-          "debugger.py", "timeline.py", "kernel.py", "abuse.py"]
+          "debugger.py", "timeline.py", "kernel.py", "abuse.py", "instructions.py"]
 
 
 def main() -> None:
