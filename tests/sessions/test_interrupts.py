@@ -9,8 +9,9 @@ from protocol import errors
 from tests.conftest import daemon_in_loop
 
 LOOP = "(begin (set! x 2) (let loop ((i 0)) (loop (+ i 1))))"
-# Long enough to run in many slices, so a cancel left behind would stop it.
-COUNT = "(let loop ((i 0)) (if (< i 300000) (loop (+ i 1)) 'done))"
+# Long enough to run in many slices (of 2 ms), so a cancel left behind would stop it.
+COUNT = "(let loop ((i 0)) (if (< i 20000) (loop (+ i 1)) 'done))"
+LONG_COUNT = "(let loop ((i 0)) (if (< i 200000) (loop (+ i 1)) 'done))"  # a second or so
 
 
 async def _until_running(watcher) -> None:
@@ -50,11 +51,14 @@ async def test_a_cancel_that_comes_after_its_command_ran_stops_nothing_else(
 
     monkeypatch.setattr(Job, "finish", finish)
     async with daemon_in_loop(omega_env) as d:
-        c = await d.client()
+        c, watcher = await d.client(), await d.client()
         await c.call("session.execute", {"session": "s", "command": "(define x 1)"})
-        finished[-1].abandon()  # as a request cancelled just after its command ran
-        r = await c.call("session.execute", {"session": "s", "command": COUNT})
-        assert r["output"] == "=> done"
+        ran = finished[-1]
+        rid = await c.start("session.execute", {"session": "s", "command": LONG_COUNT})
+        await _until_running(watcher)
+        ran.abandon()  # as the cancel of a request whose command has run, come late
+        assert (await watcher.call("server.status"))["running"]  # it came while the next ran
+        assert (await c.wait(rid))["output"] == "=> done"
         r = await c.call("session.execute", {"session": "s", "command": "x"})
         assert r["output"] == "=> 1"
         assert len({id(job) for job in finished}) == len(finished) == 3  # each answered once
