@@ -47,7 +47,8 @@ async def test_relative_paths_resolve_against_the_clients_cwd(inproc):
 
 async def test_relative_paths_are_refused_without_a_cwd(inproc):
     daemon_cwd = Path(os.getcwd())
-    written = [daemon_cwd / "t.json", daemon_cwd / "s.json", daemon_cwd.parent.parent / "x"]
+    up = f"x-{os.getpid()}"  # (two levels up from a clone may be /tmp: a name no one else uses)
+    written = [daemon_cwd / "t.json", daemon_cwd / "s.json", daemon_cwd.parent.parent / up]
     assert not any(p.exists() for p in written)
     async with inproc.wire() as w:
         await w.result("server.hello", {"client": "t", "session_dir": str(inproc.root / "sd")})
@@ -56,13 +57,13 @@ async def test_relative_paths_are_refused_without_a_cwd(inproc):
         said = await out(w, ":dump t.json")
         assert said == f"Error dumping: t.json {why} (give an absolute path)"
         assert (await out(w, ":export four s.json")).startswith(f"Error exporting: s.json {why}")
-        assert (await out(w, ":session export-annotations ../../x")).startswith(
-            f"Error exporting annotations: ../../x {why}")
+        assert (await out(w, f":session export-annotations ../../{up}")).startswith(
+            f"Error exporting annotations: ../../{up} {why}")
         assert (await out(w, ":replay t.json")).startswith(f"Error loading dump: t.json {why}")
         assert (await out(w, ":loadfile lib.omega")).startswith(f"error: lib.omega {why}")
         assert (await w.result("server.ping")) == {"pong": True}
     assert not any(p.exists() for p in written)
-    assert not (inproc.root / "x").exists() and not (inproc.root / "sd" / "x").exists()
+    assert not (inproc.root / up).exists() and not (inproc.root / "sd" / up).exists()
 
 
 async def test_no_writing_into_another_session_dir_or_over_our_own_files(inproc):
