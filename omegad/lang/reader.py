@@ -239,8 +239,8 @@ def stepped_forms(src: str) -> Generator[None, None, list[tuple[str, object]]]:
 
 def plain_forms(src: str) -> list[tuple[str, object]]:
     """`split_forms` of a plain source (is_plain), read in one pass of a regular expression's
-    matches with no pause to count: (+ 1 2) takes a third of the stepped reader's
-    instructions. The same data and errors (a property test holds it to stepped_forms)."""
+    matches with no pause to count (a daemon's `(+ 1 2)` takes 18 000 fewer instructions, of
+    ~630 000). The same data and errors (a property test holds it to stepped_forms)."""
     out: list[tuple[str, object]] = []
     opened: list[list[Value]] = []  # the items of each open list
     quoted: list[int] = []          # per open list: the quotes read before its "("
