@@ -77,7 +77,10 @@ def _row(base: list[float | None], this: list[float | None]) -> dict[str, float]
     b = statistics.median(p[0] for p in pairs)
     t = statistics.median(p[1] for p in pairs)
     ratios = [t_ / b_ for b_, t_ in pairs if b_] or [float("nan")]
-    q1, q3 = (statistics.quantiles(ratios, n=4)[::2] if len(ratios) > 1 else ratios * 2)
+    if len(ratios) > 1:
+        q1, _, q3 = statistics.quantiles(ratios, n=4)
+    else:
+        q1 = q3 = ratios[0]
     return {"base": b, "this": t, "ratio": t / b if b else float("nan"),
             "round_ratio_q1": q1, "round_ratio_q3": q3}
 

@@ -43,25 +43,29 @@ def timed_calls(client: Client, method: str, params: dict, n: int) -> list[float
     return out
 
 
-def start_daemon(root: Path, *flags: str, code: Path = ROOT) -> tuple[subprocess.Popen, Path]:
-    """omegad from the checkout at `code` (this one unless a baseline is measured). It runs in
+def start_daemon(root: Path, *flags: str, code: Path = ROOT, under: tuple[str, ...] = (),
+                 timeout: float = 10) -> tuple[subprocess.Popen, Path]:
+    """omegad from the checkout at `code` (this one unless a baseline is measured), run `under`
+    another program if given (valgrind …), listening within `timeout` seconds. It runs in
     `code`: `python -m` puts the working directory before PYTHONPATH, so a baseline daemon
     started from this checkout's directory ran this checkout's omegad."""
     sock = root / "omegad.sock"
     env = dict(os.environ, PYTHONPATH=str(code))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "omegad", "--foreground", "--socket", str(sock),
+        [*under, sys.executable, "-m", "omegad", "--foreground", "--socket", str(sock),
          "--session-dir", str(root / "sd"), "--log-level", "warning", *flags],
         env=env, cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
         s = socket.socket(socket.AF_UNIX)
         try:
             s.connect(str(sock))
-            s.close()
             return proc, sock
         except OSError:
             time.sleep(0.01)
+        finally:
+            s.close()
+    proc.kill()
     raise SystemExit("omegad did not start")
 
 

@@ -37,7 +37,7 @@ async def test_after_an_interrupt_the_next_commands_run_and_can_be_interrupted_i
             assert r["output"] == "=> 1"  # the interrupted (set! x 2) was rolled back
         assert await watcher.call("session.interrupt", {"session": "s"}) == \
             {"interrupted": False}
-        assert (await watcher.call("server.ping")) is not None
+        assert (await watcher.call("server.ping")) == {"pong": True}
 
 
 async def test_a_cancel_that_comes_after_its_command_ran_stops_nothing_else(
