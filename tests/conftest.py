@@ -19,7 +19,7 @@ Which daemon a test takes (in-process unless a process boundary is what it tests
             c = await d.client()
             assert await c.call("server.ping") == {"pong": True}
 
-    def test_w(daemon):                       # `python -m omegad` (DaemonProcess): only where a
+    def test_w(daemon):                       # `omegad` in its own process (DaemonProcess): where a
         os.kill(daemon.pid, signal.SIGKILL)   # process matters: signals, kill -9, pid, log file,
                                               # startup, auto-start, the CLI's own lifecycle
     RawConn(daemon.socket)                    # a line-level JSON client for either kind
@@ -37,8 +37,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -49,6 +47,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.forked_daemons import DaemonForks
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"  # the project's shared notes and fixtures (CI has them there)
@@ -172,7 +172,11 @@ def omega_env(monkeypatch):
 
 
 class DaemonProcess:
-    """`python -m omegad --foreground` on the env's socket, its stderr in a file of its own."""
+    """`omegad --foreground` on the env's socket, in a process of its own, its stderr in a file
+    of its own. The process is forked from this worker's fork server (tests/forked_daemons.py),
+    which has imported omegad once, and runs `omegad.__main__.main` as `python -m omegad` would:
+    the tests that start an `omegad` by its command line (auto-start, `omegacli daemon`, the
+    kernel) are what exercise the interpreter's start."""
 
     _started = itertools.count(1)
 
@@ -182,12 +186,9 @@ class DaemonProcess:
         # One file per process: a second daemon on the same socket (started while the first still
         # writes) must neither truncate the first's stderr nor have its own overwritten by it.
         self.stderr_path = self.socket.with_suffix(f".{next(self._started)}.stderr")
-        cmd = [sys.executable, "-m", "omegad", "--foreground", "--socket", str(self.socket)]
-        cmd += ["--session-dir", str(env.session_dir), "--log-level", "debug", *args]
-        with open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err
-            )
+        argv = ["--foreground", "--socket", str(self.socket), "--session-dir",
+                str(env.session_dir), "--log-level", "debug", *args]
+        self.proc = DaemonForks.of_this_worker().spawn(argv, stderr=self.stderr_path)
 
     @property
     def pid(self) -> int:
