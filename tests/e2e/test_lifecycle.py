@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 
 from tests.conftest import RawConn, listening, pid_gone, wait_until
@@ -111,12 +112,18 @@ def test_a_peer_of_another_uid_is_refused(daemon, omega_env):
 def test_status_reports_the_daemon(daemon, omega_env):
     with RawConn(daemon.socket) as c:
         c.call("server.hello", {"client": "status-test"})
+        spin = "(define (spin n) (if (= n 0) 'done (spin (- n 1))))"
+        c.call("session.execute", {"session": "s", "command": spin})
+        # some CPU to count: a forked daemon (see DaemonProcess) starts at 0 clock ticks
+        assert c.call("session.execute", {"session": "s", "command": "(spin 20000)"})["ok"]
         status = c.call("server.status")
+        used = psutil.Process(daemon.pid).cpu_times()
         # While the connection holds the session dir: the daemon lets it go once none does.
         assert (omega_env.session_dir / ".omegad.lock").read_text().strip() == str(daemon.pid)
     assert status["pid"] == daemon.pid and status["version"] == "0.1.0"
     assert status["uptime_seconds"] >= 0 and status["rss_bytes"] > 1_000_000
     assert status["cpu_seconds"] > 0 and status["cpu_percent"] >= 0
+    assert status["cpu_seconds"] <= round(used.user + used.system, 3)
     # (the readiness probe's connection may still be closing: it never said hello)
     assert [c["client"] for c in status["connections"] if c["client"]] == ["status-test"]
     assert status["session_dirs"] == [str(omega_env.session_dir)]
