@@ -146,8 +146,7 @@ def serve() -> None:
     while True:
         for key, _ in selector.select():
             if key.fd == wake_r:
-                while os.read(wake_r, 4096) == 4096:
-                    pass
+                os.read(wake_r, 4096)  # what is left wakes the next select
                 _report_exits(out)
                 continue
             data = os.read(0, 1 << 16)
@@ -199,8 +198,7 @@ def _fork(request: dict, own_fds: list[int]) -> int:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        sys.argv = [omegad_main_path(), *request["argv"]]
-        sys.stdin = open(0, closefd=False)  # noqa: SIM115  (the process's own stdin, /dev/null)
+        sys.argv = [_omegad_main_path(), *request["argv"]]
         code = _run_main(request["argv"])
     except BaseException:
         traceback.print_exc()
@@ -208,7 +206,7 @@ def _fork(request: dict, own_fds: list[int]) -> int:
     _exit(code)
 
 
-def omegad_main_path() -> str:
+def _omegad_main_path() -> str:
     import omegad.__main__
 
     return omegad.__main__.__file__ or "omegad"
