@@ -182,7 +182,11 @@ def _report_exits(out: IO[bytes]) -> None:
 
 def _fork(request: dict, own_fds: list[int]) -> int:
     stderr = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(stderr)
+        raise
     if pid:
         os.close(stderr)
         return pid
