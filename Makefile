@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Three workers (pytest-xdist) on a two-core machine: a third of a worker's time is spent waiting
-# (kernels starting, fsyncs, a daemon's timers), which the third fills; 3 ran the suite in 66-72 s
-# where 2 took 78-85 s and 4 took 73 s. Work stealing: a worker that runs out takes tests queued
-# for another, so all finish together.
+# (kernels starting, fsyncs, a daemon's timers), which the third fills: in alternating runs 3 took
+# 66-81 s, 2 took 78-92 s and 4 took 73 s. Work stealing: a worker that runs out takes tests
+# queued for another, so all finish together.
 # Bytecode is cached (in __pycache__, ignored by git) even where PYTHONDONTWRITEBYTECODE is set: the
 # suite starts a few hundred Python processes (daemons, clients, kernels), and without the cache
 # each compiles omegad anew, and each worker rewrites every test module's asserts anew.
