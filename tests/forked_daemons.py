@@ -120,9 +120,6 @@ class ForkedDaemon:
         if self.poll() is None:
             os.kill(self.pid, signum)
 
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
 
 # The server side: run as `python tests/forked_daemons.py`.
 
