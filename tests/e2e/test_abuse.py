@@ -7,6 +7,7 @@ A subprocess daemon: its RSS is what is measured."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import shutil
 import tempfile
@@ -33,7 +34,10 @@ def harness():
 
 
 def _items() -> list[Item]:
+    """The quick items, made at collection (their names are the test ids); the files they name
+    (a FIFO, a sparse file) go when the process that collected them exits."""
     root = Path(tempfile.mkdtemp(prefix="om-corpus-", dir="/tmp"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
     return [i for i in corpus(root, big=False) if i.quick]
 
 
