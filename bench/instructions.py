@@ -32,7 +32,12 @@ from bench.worktree import checked_out  # noqa: E402
 from omegacli.client import Client  # noqa: E402
 
 BASE = "a8a8f8f"
-EXECUTE = {"session": "s0", "command": "(+ 1 2)"}
+GOALS = {f"{key}_ratio": ("≤ 1.05", lambda v: v <= 1.05)
+         for key in ("execute", "execute_8_clients", "ping")}
+
+
+def _execute(session: int) -> dict[str, str]:
+    return {"session": f"s{session}", "command": "(+ 1 2)"}
 
 
 class CountedDaemon:
@@ -75,11 +80,10 @@ def figures(tree: Path, root: Path, n: int) -> dict[str, float]:
     try:
         clients = [d.client() for _ in range(8)]
         for i, c in enumerate(clients):  # warm: every session open, every path taken
-            for _ in range(50):
-                c.call("session.execute", {"session": f"s{i}", "command": "(+ 1 2)"})
+            _repeat(c, "session.execute", _execute(i), 50)
         one = clients[0]
         return {
-            "execute": d.count(lambda: _repeat(one, "session.execute", EXECUTE, n), n),
+            "execute": d.count(lambda: _repeat(one, "session.execute", _execute(0), n), n),
             "execute_8_clients": d.count(lambda: _in_parallel(clients, n // 8), n // 8 * 8),
             "ping": d.count(lambda: _repeat(one, "server.ping", {}, n), n),
         }
@@ -93,9 +97,8 @@ def _repeat(c: Client, method: str, params: dict, n: int) -> None:
 
 
 def _in_parallel(clients: list[Client], each: int) -> None:
-    threads = [threading.Thread(target=_repeat, args=(
-        c, "session.execute", {"session": f"s{i}", "command": "(+ 1 2)"}, each))
-        for i, c in enumerate(clients)]
+    threads = [threading.Thread(target=_repeat, args=(c, "session.execute", _execute(i), each))
+               for i, c in enumerate(clients)]
     for t in threads:
         t.start()
     for t in threads:
@@ -120,10 +123,6 @@ def main() -> None:
         results[f"{key}_ratio"] = value / before[key]
     print(f"daemon instructions per request, this checkout and {base}")
     report("instructions", results, GOALS)
-
-
-GOALS = {f"{key}_ratio": ("≤ 1.05", lambda v: v <= 1.05)
-         for key in ("execute", "execute_8_clients", "ping")}
 
 
 if __name__ == "__main__":

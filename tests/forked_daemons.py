@@ -199,7 +199,6 @@ def _fork(request: dict, own_fds: list[int]) -> int:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        sys.argv = [_omegad_main_path(), *request["argv"]]
         code = _run_main(request["argv"])
     except BaseException:
         traceback.print_exc()
@@ -207,19 +206,14 @@ def _fork(request: dict, own_fds: list[int]) -> int:
     _exit(code)
 
 
-def _omegad_main_path() -> str:
-    import omegad.__main__
-
-    return omegad.__main__.__file__ or "omegad"
-
-
 def _run_main(argv: list[str]) -> int:
-    """`sys.exit(main(argv))` as the interpreter would finish it: its status, or 1 with the
+    """`python -m omegad ARGV` as the interpreter would finish it: main's status, or 1 with the
     traceback for an uncaught exception."""
-    from omegad.__main__ import main
+    import omegad.__main__ as entry
 
+    sys.argv = [entry.__file__ or "omegad", *argv]
     try:
-        return main(argv) or 0
+        return entry.main(argv) or 0
     except SystemExit as e:
         if e.code is None or isinstance(e.code, int):
             return e.code or 0
